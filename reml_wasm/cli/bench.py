@@ -1,0 +1,27 @@
+"""`reml-wasm bench NAME`: each benchmark lives in reml_wasm.benchmarks.NAME."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+
+from ..audit import error
+
+BENCHMARKS = ("wit", "cabi", "component", "native", "plugin", "bindgen")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("name", choices=BENCHMARKS, help="which benchmark to run")
+    parser.add_argument("--quick", action="store_true",
+                        help="fewer repetitions (for smoke tests; figures are noisier)")
+    parser.add_argument("--json", action="store_true", help="print the table as JSON")
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        mod = importlib.import_module(f"reml_wasm.benchmarks.{args.name}")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"reml_wasm.benchmarks.{args.name}":
+            raise
+        raise error("bench.unavailable", f"benchmark {args.name!r} is not yet available") from None
+    return mod.run(args)

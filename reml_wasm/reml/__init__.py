@@ -1,0 +1,1 @@
+"""reml_wasm.reml"""
