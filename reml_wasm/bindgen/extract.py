@@ -1,0 +1,349 @@
+"""pycparser AST -> C model.
+
+Every tag and typedef of the translation unit is recorded (the headers' own and those
+of the headers they include, so the types a target declaration uses can be followed);
+functions, variables and `static inline` definitions are taken from the target headers
+only.  Constant expressions (enum values, array lengths, bit widths) are folded with
+`consteval`; object-like `#define`s of the target headers become constants when they
+fold to an integer, a floating value or a string, and are reported otherwise.
+"""
+
+from __future__ import annotations
+
+import re
+
+from pycparser import c_ast, c_generator, c_parser
+
+from ..audit import Location, error
+from . import consteval as ce
+from .cmodel import (Array, CField, CModel, CParam, CType, EnumConst, EnumDef, FuncType,
+                     FunctionDecl, MacroConst, Pointer, Prim, SkippedMacro, StructDef, TagRef,
+                     TypedefDef, TypedefRef, VariableDecl, _quals, with_quals)
+from .layout import LayoutError, Layouts
+from .preprocess import PreprocessedUnit
+
+_GEN = c_generator.CGenerator()
+
+_SIGNED_WORDS = {"signed", "unsigned", "short", "long", "int", "char", "_Bool", "float", "double",
+                 "void", "_Complex"}
+
+
+def canonical_prim(names: list[str]) -> str | None:
+    """`['long', 'unsigned', 'int']` -> `unsigned long`; None if not a builtin type."""
+    words = list(names)
+    if not words or any(w not in _SIGNED_WORDS for w in words):
+        return None
+    if "void" in words:
+        return "void"
+    if "_Bool" in words:
+        return "_Bool"
+    complex_ = "_Complex" in words
+    if "float" in words:
+        return "float _Complex" if complex_ else "float"
+    if "double" in words:
+        base = "long double" if "long" in words else "double"
+        return base + " _Complex" if complex_ else base
+    unsigned = "unsigned" in words
+    if "char" in words:
+        return "unsigned char" if unsigned else ("signed char" if "signed" in words else "char")
+    if "short" in words:
+        base = "short"
+    else:
+        longs = words.count("long")
+        base = "long long" if longs >= 2 else ("long" if longs == 1 else "int")
+    return "unsigned " + base if unsigned else base
+
+
+def _loc(coord) -> Location | None:
+    if coord is None:
+        return None
+    return Location(coord.file, coord.line, coord.column or 1)
+
+
+class Extractor:
+    def __init__(self, unit: PreprocessedUnit) -> None:
+        self.unit = unit
+        self.model = CModel()
+        self._anon = 0
+        self._anon_keys: dict[tuple, str] = {}
+        self.layouts = Layouts(self.model)
+
+    # --- types ------------------------------------------------------------------------
+
+    def const_int(self, node: c_ast.Node, what: str, file: str | None) -> int | None:
+        """Fold an integer constant expression; outside the target headers a failure
+        gives None (the declaration is then incomplete) instead of stopping the run."""
+        text = _GEN.visit(node)
+        try:
+            v = ce.evaluate(text, self._lookup_enum, self._type_kind, self._size_of)
+        except ce.ConstEvalError as exc:
+            if not self.unit.is_target(file):
+                return None
+            raise error("ffi.bindgen.parse_failed", f"cannot fold {what} `{text}`: {exc}",
+                        location=_loc(node.coord)) from None
+        if not isinstance(v, ce.IntVal):
+            raise error("ffi.bindgen.parse_failed", f"{what} `{text}` is not an integer",
+                        location=_loc(node.coord))
+        return v.value
+
+    def _lookup_enum(self, name: str) -> ce.Value | None:
+        v = self.model.enum_values.get(name)
+        return None if v is None else ce.IntVal(v, "int" if -2**31 <= v < 2**31 else "long")
+
+    def _size_of(self, words: list[str]) -> int | None:
+        prim = canonical_prim(words)
+        t: CType
+        if prim is not None:
+            t = Prim(prim)
+        elif len(words) == 1:
+            t = TypedefRef(words[0])
+        elif len(words) == 2 and words[0] in ("struct", "union", "enum"):
+            t = TagRef(words[0], words[1])  # type: ignore[arg-type]
+        elif len(words) >= 2 and words[-1] == "*":
+            return 8
+        else:
+            return None
+        try:
+            return self.layouts.size_align(t)[0]
+        except (LayoutError, KeyError):
+            return None
+
+    def _type_kind(self, name: str) -> str | None:
+        try:
+            t = self.model.resolve(TypedefRef(name))
+        except KeyError:
+            return None
+        if isinstance(t, Prim) and t.name in ce.INT_KINDS or isinstance(t, Prim) and t.name in (
+                "char", "signed char", "unsigned char", "short", "unsigned short", "_Bool",
+                "float", "double"):
+            return t.name
+        return None
+
+    def ctype(self, node: c_ast.Node, file: str | None) -> CType:
+        if isinstance(node, c_ast.TypeDecl):
+            return with_quals(self.ctype(node.type, file), node.quals or ())
+        if isinstance(node, c_ast.Typename):
+            return with_quals(self.ctype(node.type, file), node.quals or ())
+        if isinstance(node, c_ast.IdentifierType):
+            prim = canonical_prim(node.names)
+            if prim is not None:
+                return Prim(prim)
+            if len(node.names) != 1:
+                raise error("ffi.bindgen.parse_failed", f"unknown type {' '.join(node.names)}",
+                            location=_loc(node.coord))
+            return TypedefRef(node.names[0])
+        if isinstance(node, c_ast.PtrDecl):
+            return Pointer(self.ctype(node.type, file), _quals(node.quals or ()))
+        if isinstance(node, c_ast.ArrayDecl):
+            length = None if node.dim is None else self.const_int(node.dim, "array length", file)
+            return Array(self.ctype(node.type, file), length, _quals(node.dim_quals or ()))
+        if isinstance(node, c_ast.FuncDecl):
+            return self.functype(node, file)
+        if isinstance(node, (c_ast.Struct, c_ast.Union)):
+            return self.struct(node, file)
+        if isinstance(node, c_ast.Enum):
+            return self.enum(node, file)
+        raise error("ffi.bindgen.parse_failed", f"unsupported declarator {type(node).__name__}",
+                    location=_loc(getattr(node, "coord", None)))
+
+    def functype(self, node: c_ast.FuncDecl, file: str | None) -> FuncType:
+        result = self.ctype(node.type, file)
+        params: list[CParam] = []
+        variadic = False
+        for p in (node.args.params if node.args is not None else ()):
+            if isinstance(p, c_ast.EllipsisParam):
+                variadic = True
+                continue
+            if isinstance(p, c_ast.ID):  # K&R identifier list
+                params.append(CParam(p.name, Prim("int")))
+                continue
+            t = self.ctype(p.type, file)  # (Decl.quals repeat the base type's qualifiers)
+            if isinstance(t, Prim) and t.name == "void" and not p.name:
+                continue  # f(void)
+            # parameters of array and function type are adjusted to pointers (C11 6.7.6.3)
+            if isinstance(t, Array):
+                t = Pointer(t.element, t.quals)
+            elif isinstance(t, FuncType):
+                t = Pointer(t)
+            params.append(CParam(getattr(p, "name", None), t))
+        return FuncType(result, tuple(params), variadic)
+
+    def _tag_key(self, node: c_ast.Node, kind: str) -> str:
+        if node.name:
+            return node.name
+        coord = node.coord
+        ident = (kind, coord.file, coord.line, coord.column) if coord else (kind, id(node))
+        key = self._anon_keys.get(ident)
+        if key is None:
+            self._anon += 1
+            key = f"@anon{self._anon}"
+            self._anon_keys[ident] = key
+        return key
+
+    def struct(self, node: c_ast.Struct | c_ast.Union, file: str | None) -> TagRef:
+        kind = "struct" if isinstance(node, c_ast.Struct) else "union"
+        key = self._tag_key(node, kind)
+        existing = self.model.tags.get((kind, key))
+        if node.decls is None:
+            if existing is None:
+                self.model.tags[(kind, key)] = StructDef(kind, key, node.name, None, _loc(node.coord),
+                                                         self.unit.is_target(file))
+            return TagRef(kind, key)  # type: ignore[arg-type]
+        if existing is not None and isinstance(existing, StructDef) and existing.fields is not None:
+            return TagRef(kind, key)  # type: ignore[arg-type]
+        d = existing if isinstance(existing, StructDef) else StructDef(
+            kind, key, node.name, None, _loc(node.coord))  # type: ignore[arg-type]
+        d.location = _loc(node.coord)
+        d.target = self.unit.is_target(file)
+        self.model.tags[(kind, key)] = d
+        fields: list[CField] = []
+        decls = node.decls
+        for i, decl in enumerate(decls):
+            if not isinstance(decl, c_ast.Decl):
+                continue  # _Static_assert, pragmas
+            t = self.ctype(decl.type, file)
+            width = None if decl.bitsize is None else self.const_int(decl.bitsize, "bit-field width", file)
+            flexible = isinstance(t, Array) and t.length is None and i == len(decls) - 1
+            fields.append(CField(decl.name, t, width, flexible))
+        d.fields = tuple(fields)
+        return TagRef(kind, key)  # type: ignore[arg-type]
+
+    def enum(self, node: c_ast.Enum, file: str | None) -> TagRef:
+        key = self._tag_key(node, "enum")
+        existing = self.model.tags.get(("enum", key))
+        if node.values is None:
+            if existing is None:
+                self.model.tags[("enum", key)] = EnumDef(key, node.name, None, _loc(node.coord),
+                                                         self.unit.is_target(file))
+            return TagRef("enum", key)
+        if isinstance(existing, EnumDef) and existing.constants is not None:
+            return TagRef("enum", key)
+        consts: list[EnumConst] = []
+        nxt = 0
+        for e in node.values.enumerators:
+            value = nxt if e.value is None else self.const_int(e.value, f"value of {e.name}", file)
+            if value is None:
+                value = nxt
+            consts.append(EnumConst(e.name, value))
+            self.model.enum_values[e.name] = value
+            nxt = value + 1
+        d = existing if isinstance(existing, EnumDef) else EnumDef(key, node.name, None)
+        d.constants = tuple(consts)
+        d.location = _loc(node.coord)
+        d.target = self.unit.is_target(file)
+        self.model.tags[("enum", key)] = d
+        return TagRef("enum", key)
+
+    # --- top level --------------------------------------------------------------------
+
+    def run(self, ast: c_ast.FileAST) -> CModel:
+        m = self.model
+        seen_funcs: set[str] = set()
+        for node in ast.ext:
+            file = node.coord.file if getattr(node, "coord", None) is not None else None
+            target = self.unit.is_target(file)
+            if isinstance(node, c_ast.Typedef):
+                t = self.ctype(node.type, file)
+                if node.name not in m.typedefs:
+                    m.typedefs[node.name] = TypedefDef(node.name, t, _loc(node.coord), target)
+                    if isinstance(t, TagRef):
+                        d = m.tags[(t.kind, t.key)]
+                        d.typedef_names.append(node.name)
+            elif isinstance(node, c_ast.Decl):
+                t = self.ctype(node.type, file) if node.type is not None else None
+                if node.name is None or t is None:
+                    continue  # `struct x {...};` / `enum {...};` — recorded by ctype()
+                if not target:
+                    continue
+                if isinstance(t, FuncType):
+                    if node.name in seen_funcs:
+                        continue
+                    seen_funcs.add(node.name)
+                    fn = FunctionDecl(node.name, t, _loc(node.coord), "static" in (node.storage or ()),
+                                      "inline" in (node.funcspec or ()))
+                    (m.inline_functions if fn.static or fn.inline else m.functions).append(fn)
+                else:
+                    m.variables.append(VariableDecl(node.name, t, _loc(node.coord)))
+            elif isinstance(node, c_ast.FuncDef):
+                if not target:
+                    continue
+                decl = node.decl
+                t = self.ctype(decl.type, file)
+                assert isinstance(t, FuncType)
+                seen_funcs.add(decl.name)
+                m.inline_functions.append(FunctionDecl(
+                    decl.name, t, _loc(decl.coord), "static" in (decl.storage or ()),
+                    "inline" in (decl.funcspec or ()), has_body=True))
+        return m
+
+    # --- macros -----------------------------------------------------------------------
+
+    def macros(self) -> None:
+        m = self.model
+        defs = self.unit.macros
+        cache: dict[str, ce.Value | None] = {}
+        active: set[str] = set()
+
+        def lookup(name: str) -> ce.Value | None:
+            if name in cache:
+                return cache[name]
+            if name in m.enum_values:
+                return self._lookup_enum(name)
+            d = defs.get(name)
+            if d is None or d.params is not None or not d.body or name in active:
+                return None
+            active.add(name)
+            try:
+                value: ce.Value | None = ce.evaluate(d.body, lookup, self._type_kind)
+            except ce.ConstEvalError:
+                value = None
+            finally:
+                active.discard(name)
+            cache[name] = value
+            return value
+
+        for name, d in defs.items():
+            if not self.unit.is_target(d.location.file):
+                continue
+            if d.params is not None:
+                m.skipped_macros.append(SkippedMacro(name, "function-like macro", d.location))
+                continue
+            if not d.body:
+                continue  # include guards and feature flags
+            try:
+                value = ce.evaluate(d.body, lookup, self._type_kind)
+            except ce.ConstEvalError as exc:
+                m.skipped_macros.append(SkippedMacro(name, f"not a constant: {exc}", d.location))
+                continue
+            cache[name] = value
+            if isinstance(value, ce.IntVal):
+                m.macros.append(MacroConst(name, "int", value.value, value.kind, d.location))
+            elif isinstance(value, ce.FloatVal):
+                m.macros.append(MacroConst(name, "float", value.value, value.kind, d.location))
+            else:
+                m.macros.append(MacroConst(name, "string", value.value, "char[]", d.location))
+
+
+_PARSE_ERR = re.compile(r"^(.*?):(\d+):(?:(\d+):)?\s*(.*)$", re.S)
+
+
+def parse(unit: PreprocessedUnit) -> c_ast.FileAST:
+    try:
+        return c_parser.CParser().parse(unit.text, "<stdin>")
+    except c_parser.ParseError as exc:
+        msg = str(exc)
+        m = _PARSE_ERR.match(msg)
+        loc = None
+        if m is not None:
+            loc = Location(m.group(1), int(m.group(2)), int(m.group(3) or 1))
+            msg = m.group(4)
+        raise error("ffi.bindgen.parse_failed", f"cannot parse: {msg}", location=loc) from None
+
+
+def extract(unit: PreprocessedUnit, headers: tuple[str, ...] = ()) -> CModel:
+    """The C model of a preprocessed unit."""
+    ex = Extractor(unit)
+    ex.model.headers = headers
+    ex.run(parse(unit))
+    ex.macros()
+    return ex.model

@@ -1,0 +1,52 @@
+"""`bindings.manifest.json` and the input hash.
+
+Keys in the order of facts/reml-ffi.md: version, headers, generated, input_hash, types,
+diagnostics.  The hash covers the header contents, the effective configuration, the
+target profile and the tool version, so any change that could alter the output
+changes it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+from typing import Any, Iterable, Mapping, Sequence
+
+from .. import __version__
+from ..audit import Diagnostic
+
+MANIFEST_VERSION = "0.1"
+TOOL_VERSION = f"reml-bindgen {__version__}"
+
+
+def target_profile() -> str:
+    """The data model the bindings are generated for (layout and type sizes)."""
+    return f"{platform.machine().lower()}-{platform.system().lower()}-lp64"
+
+
+def input_hash(headers: Iterable[tuple[str, bytes]], config: Mapping[str, Any],
+               target: str, tool_version: str = TOOL_VERSION) -> str:
+    """16 lowercase hex digits over everything that shapes the output."""
+    h = hashlib.sha256()
+
+    def part(label: str, data: bytes) -> None:
+        h.update(label.encode() + b"\0" + len(data).to_bytes(8, "little") + data)
+
+    for name, content in headers:
+        part("header:" + name, content)
+    part("config", json.dumps(config, sort_keys=True, ensure_ascii=False).encode())
+    part("target", target.encode())
+    part("tool", tool_version.encode())
+    return h.hexdigest()[:16]
+
+
+def manifest(headers: Sequence[str], generated: str, digest: str, types: Sequence[Mapping[str, Any]],
+             diagnostics: Sequence[Diagnostic]) -> dict[str, Any]:
+    return {"version": MANIFEST_VERSION, "headers": list(headers), "generated": generated,
+            "input_hash": digest, "types": [dict(t) for t in types],
+            "diagnostics": [d.to_json() for d in diagnostics]}
+
+
+def render(data: Mapping[str, Any]) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
