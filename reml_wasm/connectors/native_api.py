@@ -11,7 +11,9 @@ never leaves half a module.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import importlib.util
 import os
 import re
@@ -28,6 +30,7 @@ from typing import Sequence
 
 import cffi
 
+from .. import toolchain
 from ..audit import Location, error
 from .native_resolve import ResolvedLibrary
 
@@ -35,22 +38,12 @@ _loaded: dict[str, ModuleType] = {}
 _lock = threading.Lock()
 
 
-def cache_root() -> Path:
-    """`.cache/` of the project (or $REML_WASM_CACHE)."""
-    env = os.environ.get("REML_WASM_CACHE")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[2] / ".cache"
-
-
 def c_compiler() -> str | None:
     """The system C compiler, or None when there is none (API mode is then unavailable)."""
-    for cand in (os.environ.get("CC"), sysconfig.get_config_var("CC"), "cc", "gcc", "clang"):
-        if cand:
-            found = shutil.which(cand.split()[0])
-            if found:
-                return found
-    return None
+    try:
+        return shutil.which(toolchain.c_compiler())
+    except toolchain.ToolchainError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -96,7 +89,7 @@ def build_api_module(cdef: str, source: str, lib: ResolvedLibrary, *,
         if digest in _loaded:
             mod = _loaded[digest]
             return ApiModule(mod.ffi, mod.lib, Path(mod.__file__ or ""))
-        outdir = cache_root() / "native-api"
+        outdir = toolchain.cache_root() / "native-api"
         target = outdir / f"{modname}{sysconfig.get_config_var('EXT_SUFFIX') or '.so'}"
         if not target.is_file():
             _compile(cc, modname, cdef, source, link, include_dirs, outdir, target)
@@ -120,7 +113,8 @@ def _compile(cc: str, modname: str, cdef: str, source: str, link: list[str],
     builder.set_source(modname, source)
     with tempfile.TemporaryDirectory(dir=outdir, prefix=".build-") as tmp:
         c_file = Path(tmp) / f"{modname}.c"
-        builder.emit_c_code(str(c_file))
+        with contextlib.redirect_stdout(io.StringIO()):  # cffi announces "generating ..."
+            builder.emit_c_code(str(c_file))
         so_tmp = Path(tmp) / target.name
         cmd = [cc, "-shared", "-fPIC", "-O2", "-w", "-Werror=implicit-function-declaration",
                f"-I{sysconfig.get_paths()['include']}", *[f"-I{d}" for d in include_dirs],
