@@ -71,6 +71,7 @@ def _link_args(lib: ResolvedLibrary) -> list[str]:
 
 _CONFLICT = re.compile(r"^(?P<file>[^:\n]+):(?P<line>\d+):(?P<col>\d+): error: (?P<msg>(conflicting types for|"
                        r"incompatible|too (few|many) arguments)[^\n]*)", re.M)
+_PREVIOUS = re.compile(r"^(?P<file>[^:\n]+):(?P<line>\d+):(?P<col>\d+): note: previous (declaration|definition)", re.M)
 _ANY_ERROR = re.compile(r"^(?P<file>[^:\n]+):(?P<line>\d+):(?P<col>\d+): error: (?P<msg>[^\n]*)", re.M)
 
 
@@ -119,7 +120,7 @@ def _compile(cc: str, modname: str, cdef: str, source: str, link: list[str],
         cmd = [cc, "-shared", "-fPIC", "-O2", "-w", "-Werror=implicit-function-declaration",
                f"-I{sysconfig.get_paths()['include']}", *[f"-I{d}" for d in include_dirs],
                str(c_file), "-o", str(so_tmp), *link]
-        proc = subprocess.run(cmd, capture_output=True, text=True)
+        proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "LC_ALL": "C"})
         if proc.returncode != 0:
             raise _compile_error(proc.stderr, c_file)
         os.replace(so_tmp, target)
@@ -128,9 +129,8 @@ def _compile(cc: str, modname: str, cdef: str, source: str, link: list[str],
 def _compile_error(stderr: str, c_file: Path) -> Exception:
     m = _CONFLICT.search(stderr)
     if m:
-        loc = None
-        if Path(m["file"]).name != c_file.name:
-            loc = Location(m["file"], int(m["line"]), int(m["col"]))
+        prev = _PREVIOUS.search(stderr)  # where the header declares it
+        loc = Location(prev["file"], int(prev["line"]), int(prev["col"])) if prev else Location("<cdecl>", 1, 1)
         return error("ffi.signature.mismatch",
                      f"the declaration disagrees with the library's header: {m['msg']}",
                      location=loc, compiler_output=stderr[-2000:])

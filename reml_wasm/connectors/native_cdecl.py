@@ -54,13 +54,16 @@ def cdef_checked(ffi: cffi.FFI, prelude: str, cdecl: str) -> None:
 
 def _located(exc: Exception, text: str, name: str) -> Exception:
     msg = str(exc).strip()
-    loc = None
+    lines = text.splitlines() or [""]
     m = _POS.search(msg)
     if m:
         line, col = int(m.group(1)), int(m.group(2))
-        lines = text.splitlines()
-        snippet = lines[line - 1] if 0 < line <= len(lines) else None
-        loc = Location(name, line, col, snippet)
+    elif "end of input" in msg:
+        line, col = len(lines), len(lines[-1]) + 1
+    else:
+        line, col = 1, 1
+    snippet = lines[line - 1] if 0 < line <= len(lines) else None
+    loc = Location(name, line, col, snippet)
     first = msg.splitlines()[0] if msg else type(exc).__name__
     return error("ffi.signature.invalid", f"cannot read the C declaration: {first}", location=loc)
 
