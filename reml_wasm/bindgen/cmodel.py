@@ -16,6 +16,17 @@ from ..audit import Location
 
 QUAL_ORDER = ("const", "volatile", "restrict", "_Atomic")
 
+# Typedef names of the C standard headers (stddef.h, stdint.h, stdbool.h, stdio.h, wchar.h):
+# every C declaration parser (cffi's cdef among them) knows them, so a prelude never
+# redeclares them.
+STANDARD_TYPEDEFS = frozenset("""
+size_t ssize_t ptrdiff_t intptr_t uintptr_t intmax_t uintmax_t wchar_t char16_t char32_t bool FILE
+int8_t int16_t int32_t int64_t uint8_t uint16_t uint32_t uint64_t
+int_least8_t int_least16_t int_least32_t int_least64_t uint_least8_t uint_least16_t
+uint_least32_t uint_least64_t int_fast8_t int_fast16_t int_fast32_t int_fast64_t
+uint_fast8_t uint_fast16_t uint_fast32_t uint_fast64_t
+""".split())
+
 PRIM_NAMES = ("void", "_Bool", "char", "signed char", "unsigned char", "short", "unsigned short",
               "int", "unsigned int", "long", "unsigned long", "long long", "unsigned long long",
               "float", "double", "long double", "float _Complex", "double _Complex",
@@ -321,6 +332,8 @@ class CModel:
 
         def need(t: CType, by_value: bool) -> None:
             if isinstance(t, TypedefRef):
+                if t.name in STANDARD_TYPEDEFS:
+                    return
                 key = ("typedef", t.name)
                 td = self.typedefs[t.name]
                 named_tag = isinstance(td.type, TagRef) and not td.type.anonymous

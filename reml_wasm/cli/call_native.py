@@ -1,0 +1,177 @@
+"""`reml-wasm call-native LIB 'f(args)'`: call a native library function bound from its
+C header.
+
+The header is read by reml-bindgen's front end into the C model; the function's C
+declaration and the type declarations it needs go to the native connector
+(`NativeLibrary.bind_c`).  Arguments are C literals: integers, floating values,
+"strings", 'c' characters and NULL (or 0) for a null pointer.  The result is printed as
+a C literal (strings quoted, pointers in hex, nothing for void).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import cffi
+
+from typing import Any, Callable, Sequence
+
+from ..audit import error
+from ..bindgen import consteval as ce
+from ..bindgen.cmodel import CModel, FunctionDecl, Pointer, Prim
+from ..bindgen.extract import extract
+from ..bindgen.preprocess import preprocess, resolve_header
+from ..connectors.native import NativeLibrary
+
+# Headers of libraries that do not follow the `<name>.h` convention.
+KNOWN_HEADERS: dict[str, tuple[str, ...]] = {
+    "z": ("zlib.h",),
+    "sqlite3": ("sqlite3.h",),
+    "cjson": ("cjson/cJSON.h",),
+    "lua5.4": ("lua5.4/lua.h", "lua5.4/lauxlib.h", "lua5.4/lualib.h"),
+}
+SYSTEM_INCLUDE = (Path("/usr/local/include"), Path("/usr/include"))
+_FFI = cffi.FFI()
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("library", help="library name (z, sqlite3, m) or path")
+    parser.add_argument("call", help="the call as C, e.g. 'zlibVersion()' or 'abs(-3)'")
+    parser.add_argument("--header", action="append", dest="headers", metavar="HEADER",
+                        help="header(s) declaring the function (default: from the library name)")
+    parser.add_argument("-I", "--include-path", action="append", dest="include_paths", metavar="DIR",
+                        default=[])
+    parser.add_argument("-D", "--define", action="append", dest="defines", metavar="NAME[=VALUE]",
+                        default=[])
+    parser.add_argument("-L", "--search-path", action="append", dest="search_paths", metavar="DIR",
+                        default=[], help="directories searched for the library first")
+    parser.add_argument("--mode", choices=("auto", "abi", "api"), default="abi",
+                        help="cffi call mode (default abi)")
+
+
+def parse_call(text: str) -> tuple[str, list[Any]]:
+    """`name(arg, ...)` with C literal arguments -> (name, Python values)."""
+    try:
+        tokens = ce.tokenize(text)
+    except ce.ConstEvalError as exc:
+        raise error("ffi.call.invalid", f"cannot read the call {text!r}: {exc}") from None
+    if len(tokens) < 3 or tokens[0][0] != "ident" or tokens[1][1] != "(" or tokens[-1][1] != ")":
+        raise error("ffi.call.invalid", f"expected `name(args)`, got {text!r}")
+    args: list[list[tuple[str, str]]] = []
+    current: list[tuple[str, str]] = []
+    depth = 0
+    for tok in tokens[2:-1]:
+        if tok[1] == "(":
+            depth += 1
+        elif tok[1] == ")":
+            depth -= 1
+        if tok[1] == "," and depth == 0:
+            args.append(current)
+            current = []
+        else:
+            current.append(tok)
+    if current or args:
+        args.append(current)
+    values = []
+    for i, arg in enumerate(args):
+        if [t[1] for t in arg] == ["NULL"]:
+            values.append(None)
+            continue
+        try:
+            v = ce.evaluate(arg)
+        except ce.ConstEvalError as exc:
+            raise error("ffi.call.invalid", f"argument {i + 1} of {text!r} is not a C literal: {exc}",
+                        argument=i + 1) from None
+        values.append(v.value.decode("utf-8", "surrogateescape") if isinstance(v, ce.StrVal) else v.value)
+    return tokens[0][1], values
+
+
+def load_model(headers: Sequence[str], include_paths: Sequence[str], defines: Sequence[str]) -> CModel:
+    incs = [Path(p) for p in include_paths]
+    paths = [resolve_header(h, Path(h), incs + list(SYSTEM_INCLUDE)) for h in headers]
+    return extract(preprocess(paths, incs, defines), tuple(headers))
+
+
+def find_function(model: CModel, name: str) -> FunctionDecl:
+    for fn in model.functions:
+        if fn.name == name:
+            return fn
+    inline = [f for f in model.inline_functions if f.name == name]
+    if inline:
+        raise error("ffi.bindgen.unresolved_symbol", f"{name} is a static inline function: no library "
+                    "exports it", symbol=name)
+    raise error("ffi.bindgen.unresolved_symbol", f"{name} is not declared in {', '.join(model.headers)}",
+                symbol=name)
+
+
+def bind(lib: NativeLibrary, model: CModel, fn: FunctionDecl, mode: str = "abi") -> Callable[..., Any]:
+    """The native callable for `fn` from the C model: its declaration plus the typedefs and
+    structs it needs, handed to the native connector."""
+    return lib.bind_c(model.cdecl(fn), cdef_prelude=model.cdef_prelude([fn]), mode=mode)  # type: ignore[arg-type]
+
+
+def _adapt_args(model: CModel, fn: FunctionDecl, values: list[Any]) -> list[Any]:
+    """NULL / 0 for pointer parameters become null pointers; strings for `signed char *` /
+    `unsigned char *` parameters become byte arrays."""
+    out = []
+    for i, v in enumerate(values):
+        ptype = model.resolve(fn.type.params[i].type)
+        target = model.resolve(ptype.target) if isinstance(ptype, Pointer) else None
+        if isinstance(ptype, Pointer) and (v is None or v == 0) and not isinstance(v, str):
+            out.append(_FFI.NULL)
+        elif isinstance(v, str) and isinstance(target, Prim) and target.name in ("signed char",
+                                                                                 "unsigned char"):
+            # a string literal for a byte buffer: a NUL-terminated copy that lives for the call
+            out.append(_FFI.new(f"{target.name}[]", v.encode("utf-8", "surrogateescape") + b"\0"))
+        else:
+            out.append(v)
+    return out
+
+
+def render_result(model: CModel, fn: FunctionDecl, value: Any) -> str | None:
+    rtype = model.resolve(fn.type.result)
+    if isinstance(rtype, Prim) and rtype.name == "void":
+        return None
+    if value is None:
+        return "NULL"
+    if isinstance(value, str):
+        escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+        return f'"{escaped}"'
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    try:
+        address = int(_FFI.cast("uintptr_t", value))
+    except (TypeError, cffi.FFIError):
+        return str(value)
+    return "NULL" if address == 0 else f"0x{address:x}"
+
+
+def call_native(library: str, call_text: str, headers: Sequence[str] = (),
+                include_paths: Sequence[str] = (), defines: Sequence[str] = (),
+                search_paths: Sequence[str] = (), mode: str = "abi") -> tuple[Any, str | None]:
+    """Call `call_text` in `library`; (Python result, result as a C literal)."""
+    name, values = parse_call(call_text)
+    headers = list(headers) or list(KNOWN_HEADERS.get(library, (f"{library}.h",)))
+    model = load_model(headers, include_paths, defines)
+    fn = find_function(model, name)
+    if fn.variadic:
+        raise error("ffi.call.invalid", f"{name} is variadic: call it from C with fixed arguments",
+                    symbol=name)
+    if len(values) != len(fn.type.params):
+        raise error("ffi.call.invalid", f"{name} takes {len(fn.type.params)} argument(s), "
+                    f"{len(values)} given: {model.cdecl(fn)}", symbol=name)
+    lib = NativeLibrary.open(library, search_paths)
+    func = bind(lib, model, fn, mode)
+    result = func(*_adapt_args(model, fn, values))
+    return result, render_result(model, fn, result)
+
+
+def run(args: argparse.Namespace) -> int:
+    _, text = call_native(args.library, args.call, args.headers or (), args.include_paths,
+                          args.defines, args.search_paths, args.mode)
+    if text is not None:
+        print(text)
+    return 0
