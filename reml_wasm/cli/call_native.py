@@ -108,7 +108,25 @@ def find_function(model: CModel, name: str) -> FunctionDecl:
 def bind(lib: NativeLibrary, model: CModel, fn: FunctionDecl, mode: str = "abi") -> Callable[..., Any]:
     """The native callable for `fn` from the C model: its declaration plus the typedefs and
     structs it needs, handed to the native connector."""
-    return lib.bind_c(model.cdecl(fn), cdef_prelude=model.cdef_prelude([fn]), mode=mode)  # type: ignore[arg-type]
+    call = lib.bind_c(model.cdecl(fn), cdef_prelude=model.cdef_prelude([fn]), mode=mode)  # type: ignore[arg-type]
+    ftype = call.ctype  # type: ignore[attr-defined]
+    pointers = [i for i, a in enumerate(ftype.args) if a.kind == "pointer"]
+    if not pointers:
+        return call
+
+    def call_with_pointers(*args: Any) -> Any:
+        # Each binding has its own cffi declarations, so a `lua_State *` returned by one
+        # function is a different ctype for the next: re-type pointers (same address).
+        conv = list(args)
+        for i in pointers:
+            if i < len(conv) and isinstance(conv[i], _FFI.CData):
+                have = _FFI.typeof(conv[i])
+                if have is not ftype.args[i] and have.kind in ("pointer", "array"):
+                    conv[i] = _FFI.cast(ftype.args[i], conv[i])
+        return call(*conv)
+    for attr in ("symbol", "mode", "raw", "ctype", "library"):
+        setattr(call_with_pointers, attr, getattr(call, attr, None))
+    return call_with_pointers
 
 
 def _adapt_args(model: CModel, fn: FunctionDecl, values: list[Any]) -> list[Any]:
