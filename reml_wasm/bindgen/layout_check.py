@@ -18,7 +18,7 @@ from typing import Iterable, Sequence
 from ..audit import Diagnostic, error
 from .cmodel import CModel, StructDef, TagRef
 from .layout import Layouts, LayoutError
-from .preprocess import cc_flags, find_cc
+from .preprocess import C_LOCALE_ENV, cc_flags, find_cc
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ def _field_checks(model: CModel, layouts: Layouts, d: StructDef, cname: str, pre
 
 _ASSERT_FAILED = re.compile(r'^<stdin>:(\d+):\d+: error: static assertion failed: "reml#(\d+)"', re.M)
 _ANY_ERROR = re.compile(r"^(.*?):(\d+):(\d+): (?:fatal )?error: (.*)$", re.M)
-_VALUE = re.compile(r"^<stdin>:(\d+):\d+: (?:warning|error): .*?'char \(\*\)\[(\d+)\]'", re.M)
+_VALUE = re.compile(r"^<stdin>:(\d+):\d+: (?:warning|error): .*?['\u2018]char \(\*\)\[(\d+)\]", re.M)
 
 
 def _probe_head(headers: Sequence[Path]) -> str:
@@ -83,7 +83,8 @@ def _probe_head(headers: Sequence[Path]) -> str:
 def _compile(cc: str, source: str, flags: Sequence[str]) -> subprocess.CompletedProcess:
     cmd = [cc, "-fsyntax-only", "-fmax-errors=0", "-x", "c", *flags, "-"]
     try:
-        return subprocess.run(cmd, input=source, capture_output=True, text=True, timeout=120)
+        return subprocess.run(cmd, input=source, capture_output=True, text=True, timeout=120,
+                              env=C_LOCALE_ENV)
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise error("ffi.bindgen.generate_failed", f"layout probe could not run: {exc}") from None
 

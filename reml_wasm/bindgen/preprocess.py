@@ -53,6 +53,9 @@ typedef struct __va_list_tag { unsigned int gp_offset; unsigned int fp_offset; v
 BUILTIN_FILE = "<reml-builtin>"
 VA_LIST_TAG = "__va_list_tag"
 
+# compiler messages in plain ASCII English, whatever the user's locale
+C_LOCALE_ENV = {**os.environ, "LC_ALL": "C", "LANG": "C"}
+
 _MARKER = re.compile(r'^#\s*(?:line\s+)?(\d+)\s+"((?:[^"\\]|\\.)*)"')
 _DEFINE = re.compile(r"^#\s*define\s+([A-Za-z_$][A-Za-z0-9_$]*)(\([^)]*\))?\s*(.*)$")
 _UNDEF = re.compile(r"^#\s*undef\s+([A-Za-z_$][A-Za-z0-9_$]*)")
@@ -121,7 +124,8 @@ def preprocess(headers: Sequence[Path], include_paths: Sequence[Path], defines: 
     source = GNU_PRELUDE + "".join(f'#include "{h}"\n' for h in headers)
     cmd = [cc, "-E", "-dD", "-x", "c", *cc_flags(include_paths, defines, extra_flags), "-"]
     try:
-        proc = subprocess.run(cmd, input=source, capture_output=True, text=True, timeout=60)
+        proc = subprocess.run(cmd, input=source, capture_output=True, text=True, timeout=60,
+                              env=C_LOCALE_ENV)
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise error("ffi.bindgen.parse_failed", f"preprocessor failed to run: {exc}") from None
     if proc.returncode != 0:

@@ -1,0 +1,101 @@
+"""--verify-layout: our LP64 layout model against gcc, on random structs (hypothesis) and
+on a struct whose real layout we cannot know (packed), which must be reported."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from bindgen_support import bind_header
+
+from reml_wasm.bindgen.extract import extract
+from reml_wasm.bindgen.layout_check import verify
+from reml_wasm.bindgen.plan import plan
+from reml_wasm.bindgen.preprocess import preprocess
+
+SCALARS = ["char", "signed char", "unsigned char", "short", "unsigned short", "int", "unsigned int",
+           "long", "unsigned long", "long long", "float", "double", "_Bool", "void *", "char *",
+           "const int *", "long double"]
+BITFIELD_TYPES = {"unsigned char": 8, "unsigned short": 16, "unsigned int": 32, "int": 32,
+                  "unsigned long long": 64, "_Bool": 1}
+
+
+@st.composite
+def field_decl(draw, idx: int, earlier: list[str]) -> str:
+    kind = draw(st.sampled_from(["scalar", "scalar", "array", "bitfield", "nested", "anon", "zero"]))
+    name = f"f{idx}"
+    if kind == "scalar" or (kind == "nested" and not earlier):
+        return f"{draw(st.sampled_from(SCALARS))} {name};"
+    if kind == "array":
+        return f"{draw(st.sampled_from(SCALARS[:12]))} {name}[{draw(st.integers(1, 5))}];"
+    if kind == "bitfield":
+        t = draw(st.sampled_from(sorted(BITFIELD_TYPES)))
+        return f"{t} {name} : {draw(st.integers(1, BITFIELD_TYPES[t]))};"
+    if kind == "zero":
+        return f"{draw(st.sampled_from(['unsigned int', 'unsigned char', 'long long']))} : 0;"
+    if kind == "nested":
+        return f"struct {draw(st.sampled_from(earlier))} {name};"
+    members = draw(st.lists(st.sampled_from(SCALARS[:12]), min_size=1, max_size=3))
+    body = " ".join(f"{m} {name}_{j};" for j, m in enumerate(members))
+    if draw(st.booleans()):
+        return f"{draw(st.sampled_from(['struct', 'union']))} {{ {body} }};"  # anonymous member
+    return f"{draw(st.sampled_from(['struct', 'union']))} {{ {body} }} {name};"
+
+
+@st.composite
+def header(draw) -> str:
+    earlier: list[str] = []
+    out = []
+    for s in range(draw(st.integers(1, 3))):
+        kind = draw(st.sampled_from(["struct", "struct", "union"]))
+        n = draw(st.integers(1, 7))
+        fields = [draw(field_decl(i, earlier)) for i in range(n)]
+        if not any(" : 0;" not in f for f in fields):
+            fields.append("int last;")
+        if kind == "struct" and draw(st.integers(0, 4)) == 0:
+            fields.append(f"{draw(st.sampled_from(['int', 'char', 'double']))} flex[];")
+            out.append(f"struct s{s} {{ {' '.join(fields)} }};")  # a flexible struct is never nested
+            continue
+        out.append(f"{kind} s{s} {{ {' '.join(fields)} }};")
+        if kind == "struct":
+            earlier.append(f"s{s}")
+    return "\n".join(out) + "\n"
+
+
+def _verify(path):
+    unit = preprocess([path], [], [])
+    model = extract(unit, (str(path),))
+    p = plan(model)
+    return verify(model, [r.struct for r in p.records], [path], [], [])
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=header())
+def test_random_structs_match_gcc(text, tmp_path):
+    path = tmp_path / "random.h"
+    path.write_text(text)
+    checks, mismatches = _verify(path)
+    assert checks >= 2
+    assert mismatches == [], (text, [d.message for d in mismatches])
+
+
+def test_known_layouts(tmp_path):
+    path = tmp_path / "known.h"
+    path.write_text("struct bits { unsigned a : 3; unsigned b : 30; char c; };\n"
+                    "struct mix { char c; struct { short s; long l; } in; union { int i; char b[5]; }; };\n"
+                    "union u { char c[9]; double d; };\n")
+    checks, mismatches = _verify(path)
+    assert mismatches == [] and checks >= 12
+
+
+def test_packed_struct_is_reported_with_both_values(tmp_path, capsys):
+    rc, events, out = bind_header(tmp_path, "struct __attribute__((packed)) wire { char tag; int value; };\n"
+                                  "struct wire *decode(const char *bytes);\n", capsys, "--verify-layout")
+    assert rc == 1 and not out.exists()
+    diags = events[-1]["diagnostics"]
+    by_check = {d["extensions"]["check"]: d for d in diags}
+    assert set(by_check) == {"size", "align", "offset of value"}
+    assert all(d["code"] == "ffi.bindgen.layout_mismatch" for d in diags)
+    assert by_check["size"]["extensions"]["expected"] == 8 and by_check["size"]["extensions"]["actual"] == 5
+    assert by_check["offset of value"]["extensions"]["actual"] == 1
+    assert "the C compiler says 5" in by_check["size"]["message"]
+    assert by_check["size"]["location"]["line"] == 1
