@@ -7,9 +7,9 @@ import subprocess
 
 import cffi
 import pytest
-from bindgen_support import DATA, run_tool
+from bindgen_support import DATA
 
-from reml_wasm.bindgen.cmodel import Array, FuncType, Pointer, Prim, TagRef, TypedefRef
+from reml_wasm.bindgen.cmodel import Array, FuncType, Pointer, TagRef
 from reml_wasm.bindgen.extract import extract
 from reml_wasm.bindgen.layout import Layouts
 from reml_wasm.bindgen.preprocess import preprocess

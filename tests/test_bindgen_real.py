@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from bindgen_support import ROOT, run_tool
@@ -125,3 +124,12 @@ def test_call_native_errors_are_diagnostics():
     proc = subprocess.run([sys.executable, "-m", "reml_wasm", "call-native", "z", "adler32(1)"],
                           capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 1 and "ffi.call.invalid" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_bench_bindgen_runs_on_sqlite():
+    proc = subprocess.run([sys.executable, "-m", "reml_wasm", "bench", "bindgen", "--quick", "--json"],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    table = json.loads(proc.stdout)
+    stages = [row[0] for row in table["rows"]]
+    assert stages[-1] == "whole run with --verify-layout" and all(row[1] > 0 for row in table["rows"])

@@ -151,10 +151,10 @@ class EnumDef:
         """The integer type GCC gives the enum (LP64)."""
         values = [c.value for c in self.constants or ()]
         lo, hi = min(values, default=0), max(values, default=0)
-        if lo >= 0 and hi > 0x7FFFFFFF:
+        if hi <= 0x7FFFFFFF and lo >= -0x80000000:
+            return "int"
+        if lo >= 0:
             return "unsigned int" if hi <= 0xFFFFFFFF else "unsigned long"
-        if -0x80000000 <= lo and hi <= 0x7FFFFFFF:
-            return "unsigned int" if lo >= 0 and hi > 0x7FFFFFFF else "int"
         return "long"
 
 

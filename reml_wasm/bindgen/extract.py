@@ -113,11 +113,9 @@ class Extractor:
             t = self.model.resolve(TypedefRef(name))
         except KeyError:
             return None
-        if isinstance(t, Prim) and t.name in ce.INT_KINDS or isinstance(t, Prim) and t.name in (
-                "char", "signed char", "unsigned char", "short", "unsigned short", "_Bool",
-                "float", "double"):
-            return t.name
-        return None
+        arithmetic = set(ce.INT_KINDS) | {"char", "signed char", "unsigned char", "short",
+                                          "unsigned short", "_Bool", "float", "double"}
+        return t.name if isinstance(t, Prim) and t.name in arithmetic else None
 
     def ctype(self, node: c_ast.Node, file: str | None) -> CType:
         if isinstance(node, c_ast.TypeDecl):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .cmodel import Array, CModel, CType, EnumDef, FuncType, Pointer, Prim, StructDef, TagRef, TypedefRef
+from .cmodel import Array, CModel, CType, EnumDef, FuncType, Pointer, Prim, StructDef, TagRef
 
 POINTER_SIZE = 8
 

@@ -126,16 +126,12 @@ class Planner:
     # --- naming ------------------------------------------------------------------------
 
     def _name_tags(self) -> None:
-        taken: set[str] = set()
         for (kind, key), d in self.model.tags.items():
             if d.tag is not None:
-                name = d.tag
+                self.names[(kind, key)] = d.tag
             elif d.typedef_names:
-                name = d.typedef_names[0]
-            else:
-                continue  # named by its parent when reached
-            self.names[(kind, key)] = name
-            taken.add(name)
+                self.names[(kind, key)] = d.typedef_names[0]
+            # else: an anonymous type no typedef names is named after its parent when reached
 
     def tag_name(self, ref: TagRef, parent: str | None = None, member: str | None = None) -> str:
         key = (ref.kind, ref.key)

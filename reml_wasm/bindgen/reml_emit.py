@@ -88,7 +88,9 @@ def render(plan: Plan, module: str) -> str:
             params = [f"{n}: {t}" for n, t in fp.params]
             if fp.func.variadic:
                 params.append("...")
-            lines.append(f"  fn {fp.func.name}({', '.join(params)}) -> {fp.result};")
+            name = reml_ident(fp.func.name)
+            link = f'@link_name("{fp.func.name}") ' if name != fp.func.name else ""
+            lines.append(f"  {link}fn {name}({', '.join(params)}) -> {fp.result};")
         lines.append("}")
         sections.append(lines)
     body = "\n\n".join("\n".join(s) for s in sections)
