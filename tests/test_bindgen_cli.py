@@ -165,3 +165,19 @@ def test_log_events_are_json_lines_in_order(tmp_path, capsys):
     parse = events[1]
     assert parse["functions"] == 3 and parse["structs"] == 0
     assert re.fullmatch(r"reml-bindgen \d+\.\d+\.\d+", events[0]["tool_version"])
+
+
+def test_console_script_entry_delegates(capsys):
+    from reml_wasm.cli import bindgen_main
+    capsys.readouterr()
+    assert bindgen_main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == TOOL_VERSION
+
+
+def test_unwritable_output_is_generate_failed(tmp_path, capsys):
+    (tmp_path / "h.h").write_text("int f(void);\n")
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    d = _failure(["--header", str(tmp_path / "h.h"), "--output", str(blocker / "x.reml"),
+                  "--manifest", str(tmp_path / "m.json")], capsys)
+    assert d["code"] == "ffi.bindgen.generate_failed"

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from ..audit import Diagnostic, DiagnosticError, Location, write_atomic
+from ..audit import Diagnostic, DiagnosticError, Location, error, write_atomic
 from . import manifest as mf
 from . import reml_emit
 from .cmodel import CModel
@@ -110,8 +110,12 @@ def generate(cfg: BindgenConfig, *, verify_layout: bool = False, log: Log = lamb
     data = mf.manifest([h.spelled for h in cfg.headers], generated, digest, plan.manifest_types,
                        diagnostics)
     if write:
-        write_atomic(out_path, reml)
-        write_atomic(manifest_path, mf.render(data))
+        try:
+            write_atomic(out_path, reml)
+            write_atomic(manifest_path, mf.render(data))
+        except OSError as exc:
+            raise error("ffi.bindgen.generate_failed",
+                        f"cannot write {exc.filename or out_path}: {exc.strerror or exc}") from None
     log({"event": "bindgen.generate", "output": str(out_path), "manifest": str(manifest_path),
          "functions": len(plan.functions), "records": len(plan.records),
          "opaque": len(plan.opaque), "enums": len(plan.enums), "constants": len(plan.constants),
