@@ -121,8 +121,11 @@ def test_strings_floats_and_names():
     assert ce.evaluate("0x1p-2") == ce.FloatVal(0.25)
     assert ce.evaluate("((lua_Integer)1 << 40)", type_kind={"lua_Integer": "long long"}.get) == \
         ce.IntVal(1 << 40, "long long")
-    assert ce.evaluate("sizeof(long) * 2", size_of=lambda w: 8 if w == ["long"] else None) == \
+    sizes = {("sizeof", "long"): 8, ("_Alignof", "double"): 8}
+    assert ce.evaluate("sizeof(long) * 2", size_of=lambda w: sizes.get(tuple(w))) == \
         ce.IntVal(16, "unsigned long")
+    assert ce.evaluate("__alignof__(double)", size_of=lambda w: sizes.get(tuple(w))) == \
+        ce.IntVal(8, "unsigned long")
 
 
 @pytest.mark.parametrize("text", ["1 / 0", "2147483647 + 1", "1 << 32", "-1 << 1", "f(1)", "x",

@@ -24,7 +24,9 @@ def field_decl(draw, idx: int, earlier: list[str]) -> str:
     kind = draw(st.sampled_from(["scalar", "scalar", "array", "bitfield", "nested", "anon", "zero"]))
     name = f"f{idx}"
     if kind == "scalar" or (kind == "nested" and not earlier):
-        return f"{draw(st.sampled_from(SCALARS))} {name};"
+        member_attr = draw(st.sampled_from(["", "", "", " __attribute__((packed))",
+                                            " __attribute__((aligned(4)))", " __attribute__((aligned(16)))"]))
+        return f"{draw(st.sampled_from(SCALARS))} {name}{member_attr};"
     if kind == "array":
         return f"{draw(st.sampled_from(SCALARS[:12]))} {name}[{draw(st.integers(1, 5))}];"
     if kind == "bitfield":
@@ -51,13 +53,21 @@ def header(draw) -> str:
         fields = [draw(field_decl(i, earlier)) for i in range(n)]
         if not any(" : 0;" not in f for f in fields):
             fields.append("int last;")
+        attr = draw(st.sampled_from(["", "", "", "__attribute__((packed))", "__attribute__((aligned(8)))",
+                                     "__attribute__((packed, aligned(2)))", "__attribute__((aligned))"]))
+        pack = draw(st.sampled_from([None, None, None, 1, 2, 4]))
+        if pack:
+            out.append(f"#pragma pack(push, {pack})")
         if kind == "struct" and draw(st.integers(0, 4)) == 0:
             fields.append(f"{draw(st.sampled_from(['int', 'char', 'double']))} flex[];")
-            out.append(f"struct s{s} {{ {' '.join(fields)} }};")  # a flexible struct is never nested
-            continue
-        out.append(f"{kind} s{s} {{ {' '.join(fields)} }};")
-        if kind == "struct":
-            earlier.append(f"s{s}")
+            out.append(f"struct {attr} s{s} {{ {' '.join(fields)} }};")  # a flexible struct is never nested
+        else:
+            out.append(f"{kind} s{s} {{ {' '.join(fields)} }} {attr};")
+            if kind == "struct":
+                earlier.append(f"s{s}")
+        if pack:
+            out.append("#pragma pack(pop)")
+        continue
     return "\n".join(out) + "\n"
 
 
@@ -68,7 +78,7 @@ def _verify(path):
     return verify(model, [r.struct for r in p.records], [path], [], [])
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=header())
 def test_random_structs_match_gcc(text, tmp_path):
     path = tmp_path / "random.h"
@@ -87,15 +97,43 @@ def test_known_layouts(tmp_path):
     assert mismatches == [] and checks >= 12
 
 
-def test_packed_struct_is_reported_with_both_values(tmp_path, capsys):
-    rc, events, out = bind_header(tmp_path, "struct __attribute__((packed)) wire { char tag; int value; };\n"
+def test_unmodelled_layout_is_reported_with_both_values(tmp_path, capsys):
+    """A packed enum (1 byte in gcc) is outside the model: every difference is reported."""
+    rc, events, out = bind_header(tmp_path, "enum __attribute__((packed)) kind { K0, K1 };\n"
+                                  "struct wire { enum kind k; char tag; };\n"
                                   "struct wire *decode(const char *bytes);\n", capsys, "--verify-layout")
     assert rc == 1 and not out.exists()
     diags = events[-1]["diagnostics"]
     by_check = {d["extensions"]["check"]: d for d in diags}
-    assert set(by_check) == {"size", "align", "offset of value"}
+    assert set(by_check) == {"size", "align", "size of k", "offset of tag"}
     assert all(d["code"] == "ffi.bindgen.layout_mismatch" for d in diags)
-    assert by_check["size"]["extensions"]["expected"] == 8 and by_check["size"]["extensions"]["actual"] == 5
-    assert by_check["offset of value"]["extensions"]["actual"] == 1
-    assert "the C compiler says 5" in by_check["size"]["message"]
-    assert by_check["size"]["location"]["line"] == 1
+    assert by_check["size"]["extensions"]["expected"] == 8 and by_check["size"]["extensions"]["actual"] == 2
+    assert by_check["offset of tag"]["extensions"] == {"symbol": "struct wire", "check": "offset of tag",
+                                                      "expected": 4, "actual": 1}
+    assert "the C compiler says 2" in by_check["size"]["message"]
+    assert by_check["size"]["location"]["line"] == 2
+
+
+def test_packed_aligned_and_pragma_pack_are_modelled(tmp_path):
+    path = tmp_path / "attrs.h"
+    path.write_text(
+        "struct __attribute__((packed)) p1 { char a; int b : 4; int c : 30; char d; };\n"
+        "struct p2 { char a; int b; } __attribute__((packed, aligned(4)));\n"
+        "struct p3 { char a; int b __attribute__((packed)); char c __attribute__((aligned(8))); };\n"
+        "#pragma pack(push, 2)\n"
+        "struct q1 { char a; int x; char z : 1; long long w : 60; };\n"
+        "struct q2 { char a; int b __attribute__((aligned(8))); };\n"
+        "#pragma pack(pop)\n"
+        "struct q3 { char a; double d; };\n"
+        "typedef struct { void *p[3]; } t1 __attribute__((aligned));\n"
+        "struct a1 { char c; _Alignas(16) int i; _Alignas(double) char e; };\n")
+    unit = preprocess([path], [], [])
+    model = extract(unit, (str(path),))
+    structs = {s.tag or s.typedef_names[0]: s for s in model.structs() if s.target}
+    assert structs["p1"].packed and structs["p2"].packed and structs["p2"].aligned == 4
+    assert [(f.packed, f.aligned) for f in structs["p3"].fields] == [(False, None), (True, None), (False, 8)]
+    assert structs["q1"].pack == 2 and structs["q3"].pack is None
+    assert model.typedefs["t1"].aligned == 16
+    assert structs["a1"].fields[1].aligned == 16 and structs["a1"].fields[2].aligned == 8
+    checks, mismatches = verify(model, list(structs.values()), [path], [], [])
+    assert mismatches == [] and checks > 30

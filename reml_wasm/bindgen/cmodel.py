@@ -114,6 +114,8 @@ class CField:
     type: CType
     bit_width: int | None = None
     flexible: bool = False    # a flexible array member `T x[];`
+    packed: bool = False      # __attribute__((packed)) on the member
+    aligned: int | None = None  # __attribute__((aligned(N))) on the member
 
 
 @dataclass
@@ -125,6 +127,9 @@ class StructDef:
     location: Location | None = None
     target: bool = False               # defined in one of the target headers
     typedef_names: list[str] = field(default_factory=list)
+    packed: bool = False               # __attribute__((packed))
+    aligned: int | None = None         # __attribute__((aligned(N)))
+    pack: int | None = None            # #pragma pack(N) in force at the definition
 
     @property
     def opaque(self) -> bool:
@@ -164,6 +169,7 @@ class TypedefDef:
     type: CType
     location: Location | None = None
     target: bool = False
+    aligned: int | None = None         # __attribute__((aligned(N))) on the typedef
 
 
 @dataclass

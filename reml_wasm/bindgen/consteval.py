@@ -179,7 +179,7 @@ def _common(a: str, b: str) -> str:
 
 Lookup = Callable[[str], "Value | None"]
 TypeKind = Callable[[str], "str | None"]
-SizeOf = Callable[[list[str]], "int | None"]
+SizeOf = Callable[[list[str]], "int | None"]  # ["sizeof" | "_Alignof", type words...]
 
 _BINARY_PREC = {"||": 1, "&&": 2, "|": 3, "^": 4, "&": 5, "==": 6, "!=": 6, "<": 7, ">": 7,
                 "<=": 7, ">=": 7, "<<": 8, ">>": 8, "+": 9, "-": 9, "*": 10, "/": 10, "%": 10}
@@ -282,13 +282,15 @@ class _Parser:
             value = self.expr()
             self.take(")")
             return value
-        if kind == "ident" and text == "sizeof":
+        if kind == "ident" and text in ("sizeof", "_Alignof", "__alignof__", "__alignof", "alignof"):
             return self.sizeof()
         return self.primary()
 
     def sizeof(self) -> Value:
-        """`sizeof(type name)`: the words up to the matching parenthesis go to `size_of`."""
-        self.take("sizeof")
+        """`sizeof(type name)` / `_Alignof(type name)`: the words up to the matching
+        parenthesis go to `size_of` (with the operator as the first word)."""
+        op = self.take()[1]
+        op = "sizeof" if op == "sizeof" else "_Alignof"
         self.take("(")
         words: list[str] = []
         depth = 0
@@ -301,9 +303,9 @@ class _Parser:
                     break
                 depth -= 1
             words.append(tok[1])
-        size = self.size_of(words)
+        size = self.size_of([op] + words)
         if size is None:
-            raise ConstEvalError(f"sizeof({' '.join(words)}) is not folded")
+            raise ConstEvalError(f"{op}({' '.join(words)}) is not folded")
         return IntVal(size, "unsigned long")
 
     def primary(self) -> Value:

@@ -19,7 +19,8 @@ from . import consteval as ce
 from .cmodel import (Array, CField, CModel, CParam, CType, EnumConst, EnumDef, FuncType,
                      FunctionDecl, MacroConst, Pointer, Prim, SkippedMacro, StructDef, TagRef,
                      TypedefDef, TypedefRef, VariableDecl, _quals, with_quals)
-from .layout import LayoutError, Layouts
+from .attributes import LayoutAttr
+from .layout import BIGGEST_ALIGNMENT, LayoutError, Layouts
 from .preprocess import PreprocessedUnit
 
 _GEN = c_generator.CGenerator()
@@ -67,6 +68,7 @@ class Extractor:
         self._anon = 0
         self._anon_keys: dict[tuple, str] = {}
         self.layouts = Layouts(self.model)
+        self.pack: list[int | None] = [None]  # #pragma pack stack
 
     # --- types ------------------------------------------------------------------------
 
@@ -90,7 +92,8 @@ class Extractor:
         v = self.model.enum_values.get(name)
         return None if v is None else ce.IntVal(v, "int" if -2**31 <= v < 2**31 else "long")
 
-    def _size_of(self, words: list[str]) -> int | None:
+    def _size_of(self, op_words: list[str]) -> int | None:
+        op, words = op_words[0], op_words[1:]
         prim = canonical_prim(words)
         t: CType
         if prim is not None:
@@ -104,7 +107,7 @@ class Extractor:
         else:
             return None
         try:
-            return self.layouts.size_align(t)[0]
+            return self.layouts.size_align(t)[0 if op == "sizeof" else 1]
         except (LayoutError, KeyError):
             return None
 
@@ -193,18 +196,76 @@ class Extractor:
             kind, key, node.name, None, _loc(node.coord))  # type: ignore[arg-type]
         d.location = _loc(node.coord)
         d.target = self.unit.is_target(file)
+        d.pack = self.pack[-1]
         self.model.tags[(kind, key)] = d
         fields: list[CField] = []
         decls = node.decls
+        attrs = self.unit.attributes
+        found_body = False
         for i, decl in enumerate(decls):
             if not isinstance(decl, c_ast.Decl):
                 continue  # _Static_assert, pragmas
             t = self.ctype(decl.type, file)
             width = None if decl.bitsize is None else self.const_int(decl.bitsize, "bit-field width", file)
             flexible = isinstance(t, Array) and t.length is None and i == len(decls) - 1
-            fields.append(CField(decl.name, t, width, flexible))
+            fa = self._attr("member", decl.coord, file)
+            aligned = max([a for a in (self._alignment(fa, file), self._alignas(decl, file)) if a],
+                          default=None)
+            fields.append(CField(decl.name, t, width, flexible, fa.packed if fa else False, aligned))
+            if attrs.spans and not found_body:
+                sa = self._attr("body", decl.coord, file)
+                if sa is not None:
+                    found_body = True
+                    d.packed, d.aligned = sa.packed, self._alignment(sa, file)
         d.fields = tuple(fields)
         return TagRef(kind, key)  # type: ignore[arg-type]
+
+    def _attr(self, kind: str, coord, file: str | None) -> LayoutAttr | None:
+        if not self.unit.attributes.spans or coord is None:
+            return None
+        return self.unit.attributes.lookup(kind, coord.file, coord.line, coord.column)
+
+    def _alignment(self, attr: LayoutAttr | None, file: str | None) -> int | None:
+        """The byte alignment an `aligned` attribute asks for (plain `aligned`: the
+        target's biggest alignment, 16 on x86_64)."""
+        if attr is None or attr.aligned is None:
+            return None
+        if attr.aligned == "":
+            return BIGGEST_ALIGNMENT
+        try:
+            v = ce.evaluate(attr.aligned, self._lookup_enum, self._type_kind, self._size_of)
+        except ce.ConstEvalError:
+            return None
+        return v.value if isinstance(v, ce.IntVal) else None
+
+    def _alignas(self, decl: c_ast.Decl, file: str | None) -> int | None:
+        """The largest `_Alignas(…)` of a member (a type or a constant expression)."""
+        best = None
+        for a in decl.align or ():
+            if isinstance(a.alignment, c_ast.Typename):
+                try:
+                    n = self.layouts.size_align(self.ctype(a.alignment, file))[1]
+                except (LayoutError, KeyError):
+                    continue
+            else:
+                n = self.const_int(a.alignment, "_Alignas", file)
+            if n:
+                best = max(best or 0, n)
+        return best
+
+    def pragma(self, text: str) -> None:
+        """`#pragma pack(...)`: push, pop, set or reset the maximum member alignment."""
+        m = re.fullmatch(r"\s*pack\s*\(([^)]*)\)\s*", text)
+        if m is None:
+            return
+        args = [a.strip() for a in m.group(1).split(",") if a.strip()]
+        if args and args[0] == "push":
+            self.pack.append(int(args[1], 0) if len(args) > 1 else self.pack[-1])
+        elif args and args[0] == "pop":
+            if len(self.pack) > 1:
+                self.pack.pop()
+        else:
+            self.pack[-1] = int(args[0], 0) if args else None
 
     def enum(self, node: c_ast.Enum, file: str | None) -> TagRef:
         key = self._tag_key(node, "enum")
@@ -240,10 +301,13 @@ class Extractor:
         for node in ast.ext:
             file = node.coord.file if getattr(node, "coord", None) is not None else None
             target = self.unit.is_target(file)
-            if isinstance(node, c_ast.Typedef):
+            if isinstance(node, c_ast.Pragma):
+                self.pragma(node.string or "")
+            elif isinstance(node, c_ast.Typedef):
                 t = self.ctype(node.type, file)
                 if node.name not in m.typedefs:
-                    m.typedefs[node.name] = TypedefDef(node.name, t, _loc(node.coord), target)
+                    m.typedefs[node.name] = TypedefDef(node.name, t, _loc(node.coord), target,
+                                                       self._alignment(self._attr("decl", node.coord, file), file))
                     if isinstance(t, TagRef):
                         d = m.tags[(t.kind, t.key)]
                         d.typedef_names.append(node.name)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .cmodel import Array, CModel, CType, EnumDef, FuncType, Pointer, Prim, StructDef, TagRef
+from .cmodel import (Array, CField, CModel, CType, EnumDef, FuncType, Pointer, Prim, StructDef,
+                     TagRef, TypedefRef)
 
 POINTER_SIZE = 8
 
@@ -50,7 +51,17 @@ class Layouts:
         self._structs: dict[tuple[str, str], StructLayout] = {}
 
     def size_align(self, t: CType) -> tuple[int, int]:
-        t = self.model.resolve(t)
+        extra = 1  # alignment asked for by `aligned` typedefs on the way
+        while isinstance(t, TypedefRef):
+            td = self.model.typedefs.get(t.name)
+            if td is None:
+                raise LayoutError(f"unknown typedef {t.name}")
+            extra = max(extra, td.aligned or 1)
+            t = td.type
+        size, align = self._size_align(t)
+        return size, max(align, extra)
+
+    def _size_align(self, t: CType) -> tuple[int, int]:
         if isinstance(t, Prim):
             if t.name == "void":
                 raise LayoutError("void has no size")
@@ -80,27 +91,48 @@ class Layouts:
             self._structs[key] = got
         return got
 
+    def _member_align(self, d: StructDef, f: CField, natural: int) -> int:
+        """Alignment a member gets: 1 when packed, raised by `aligned`, capped by
+        `#pragma pack`."""
+        fa = 1 if (d.packed or f.packed) else natural
+        if f.aligned:
+            fa = max(fa, f.aligned)
+        if d.pack:
+            fa = min(fa, d.pack)
+        return fa
+
+    def _bitfield_align(self, d: StructDef, fa: int, natural: int) -> int:
+        """What a named bit-field adds to the struct's alignment: under `#pragma pack`
+        GCC counts the type's alignment capped by the pack, even in a packed struct."""
+        return min(natural, d.pack) if d.pack else fa
+
+    def _finish(self, d: StructDef, size: int, align: int, fields: list[FieldLayout]) -> StructLayout:
+        if d.aligned:
+            align = max(align, d.aligned)
+        return StructLayout(_round_up(size, align), align, tuple(fields))
+
     def _union(self, d: StructDef) -> StructLayout:
         size, align, out = 0, 1, []
         for f in d.fields or ():
-            fs, fa = self.size_align(f.type)
+            fs, natural = self.size_align(f.type)
+            fa = self._member_align(d, f, natural)
             if f.bit_width is not None:
-                fsize = (f.bit_width + 7) // 8
                 if f.name is not None:
-                    align = max(align, fa)
-                size = max(size, fsize)
+                    align = max(align, self._bitfield_align(d, fa, natural))
+                size = max(size, (f.bit_width + 7) // 8)
                 out.append(FieldLayout(f.name, 0, fs, fa, 0, f.bit_width))
                 continue
             size, align = max(size, fs), max(align, fa)
             out.append(FieldLayout(f.name, 0, fs, fa))
-        return StructLayout(_round_up(size, align), align, tuple(out))
+        return self._finish(d, size, align, out)
 
     def _struct(self, d: StructDef) -> StructLayout:
         bit = 0           # next free bit
         align = 1
         out: list[FieldLayout] = []
         for f in d.fields or ():
-            fs, fa = self.size_align(f.type)
+            fs, natural = self.size_align(f.type)
+            fa = self._member_align(d, f, natural)
             if f.bit_width is None:
                 offset = _round_up((bit + 7) // 8, fa)
                 bit = (offset + fs) * 8
@@ -108,20 +140,25 @@ class Layouts:
                 out.append(FieldLayout(f.name, offset, fs, fa))
                 continue
             width = f.bit_width
-            unit = fs * 8
             if width == 0:
-                bit = _round_up(bit, fa * 8)
+                # a zero-width bit-field starts a new unit of its type, packed or not
+                bit = _round_up(bit, natural * 8)
                 out.append(FieldLayout(f.name, bit // 8, fs, fa, bit, 0))
                 continue
-            # a bit-field may not straddle a boundary of a unit the size of its declared type
-            if bit // unit != (bit + width - 1) // unit:
+            unit = fs * 8
+            # a bit-field may not straddle a unit the size of its declared type, unless
+            # the struct is packed in any way (then it goes at the next free bit)
+            packing = d.packed or f.packed or d.pack is not None
+            if not packing and bit // unit != (bit + width - 1) // unit:
                 bit = _round_up(bit, fa * 8)
             if f.name is not None:
-                align = max(align, fa)
+                align = max(align, self._bitfield_align(d, fa, natural))
             out.append(FieldLayout(f.name, bit // 8, fs, fa, bit, width))
             bit += width
-        size = _round_up((bit + 7) // 8, align)
-        return StructLayout(size, align, tuple(out))
+        return self._finish(d, (bit + 7) // 8, align, out)
+
+
+BIGGEST_ALIGNMENT = 16  # x86_64: `__attribute__((aligned))` with no argument
 
 
 def _round_up(n: int, a: int) -> int:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from ..audit import Diagnostic, error
-from .cmodel import CModel, StructDef, TagRef
+from .cmodel import CModel, StructDef, TagRef, TypedefRef
 from .layout import Layouts, LayoutError
 from .preprocess import C_LOCALE_ENV, cc_flags, find_cc
 
@@ -39,10 +39,12 @@ def checks_for(model: CModel, structs: Iterable[StructDef]) -> list[Check]:
             continue  # an anonymous type: checked through the fields of its parent
         try:
             sl = layouts.struct(d)
+            # named through a typedef, an `aligned` typedef may raise the alignment
+            size, align = (sl.size, sl.align) if d.tag else layouts.size_align(TypedefRef(cname))
         except LayoutError:
             continue
-        out.append(Check(cname, "size", f"sizeof({cname})", sl.size, d))
-        out.append(Check(cname, "align", f"_Alignof({cname})", sl.align, d))
+        out.append(Check(cname, "size", f"sizeof({cname})", size, d))
+        out.append(Check(cname, "align", f"_Alignof({cname})", align, d))
         _field_checks(model, layouts, d, cname, "", 0, out, d)
     return out
 

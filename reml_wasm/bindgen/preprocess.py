@@ -1,7 +1,7 @@
 """Front end: run the system C preprocessor (`cc -E -dD`) over the target headers.
 
 GNU extensions pycparser cannot read are defined away in a prelude placed before the
-headers (attributes, asm labels, `__extension__`, the `__restrict`/`__inline`
+headers (asm labels, `__extension__`, the `__restrict`/`__inline`
 spellings, `_FloatN` types, `__int128`).  `-dD` keeps every `#define` in the output
 next to the line markers, so each macro is attributed to the file that defined it; the
 macro lines are taken out (blanked, so line numbers stay right) and returned apart.
@@ -18,11 +18,10 @@ from pathlib import Path
 from typing import Sequence
 
 from ..audit import Location, error
+from .attributes import AttributeTable, build_table, strip_attributes
 
 # What the compiler knows but pycparser does not.  Each line is one `#define`.
 GNU_PRELUDE = """\
-#define __attribute__(x)
-#define __attribute(x)
 #define __asm__(x)
 #define __asm(x)
 #define __extension__
@@ -75,6 +74,7 @@ class PreprocessedUnit:
     macros: dict[str, MacroDef]    # the definition in force at the end, by name
     target_files: frozenset[str]   # real paths of the target headers
     files_seen: list[str] = field(default_factory=list)
+    attributes: AttributeTable = field(default_factory=AttributeTable)
 
     def is_target(self, file: str | None) -> bool:
         return file is not None and _real(file) in self.target_files
@@ -172,5 +172,6 @@ def split_macros(output: str, target_files: frozenset[str]) -> PreprocessedUnit:
                     macros.pop(u.group(1), None)
                     lines[i] = ""
         cur_line += 1
-    text = BUILTIN_TYPES + f'# 1 "<stdin>"\n' + "\n".join(lines)
-    return PreprocessedUnit(text, macros, target_files, list(files))
+    text, found = strip_attributes(BUILTIN_TYPES + '# 1 "<stdin>"\n' + "\n".join(lines))
+    table = build_table(text, found) if found else AttributeTable()
+    return PreprocessedUnit(text, macros, target_files, list(files), table)

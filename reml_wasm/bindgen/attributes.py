@@ -1,0 +1,268 @@
+"""GNU attributes that change layout (`packed`, `aligned`), taken out of the C text.
+
+pycparser cannot read `__attribute__((…))`, so every attribute is blanked (replaced by
+spaces, so line and column numbers stay right).  The ones that change layout are
+recorded with the place they apply to, found from the braces around them:
+
+* right after a struct/union's closing brace, or between the keyword and the opening
+  brace: the struct itself (`body` span: from `{` to `}`);
+* inside a struct body: the member declaration containing it (`member` span, from the
+  previous `;`/`{` to the next `;` at that depth);
+* at file scope: the declaration containing it (`decl` span; used for typedefs).
+
+The extractor looks a declaration's coordinates up in these spans.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+_ATTR = re.compile(r"\b__attribute(?:__)?\s*\(\(")
+_STRUCT_BEFORE = re.compile(r"\b(?:struct|union)\s*(?:[A-Za-z_$][\w$]*\s*)?$")
+
+
+@dataclass(frozen=True)
+class LayoutAttr:
+    packed: bool = False
+    aligned: str | None = None  # the alignment expression ("" for plain `aligned`)
+
+    def merge(self, other: "LayoutAttr") -> "LayoutAttr":
+        return LayoutAttr(self.packed or other.packed,
+                          other.aligned if other.aligned is not None else self.aligned)
+
+
+@dataclass
+class Span:
+    kind: str          # body | member | decl
+    start: int         # text offsets, inclusive
+    end: int
+    attr: LayoutAttr
+    body: int = -1     # for a member: the offset of its struct's `{`
+
+
+@dataclass
+class AttributeTable:
+    text: str = ""
+    spans: list[Span] = field(default_factory=list)
+    # for mapping pycparser coordinates (file, line, column) back to text offsets
+    line_starts: list[int] = field(default_factory=list)
+    line_keys: dict[tuple[str, int], int] = field(default_factory=dict)
+
+    def offset(self, file: str, line: int, column: int) -> int | None:
+        idx = self.line_keys.get((file, line))
+        if idx is None:
+            return None
+        return self.line_starts[idx] + column - 1
+
+    def lookup(self, kind: str, file: str | None, line: int, column: int | None) -> LayoutAttr | None:
+        """The merged attributes of the innermost span(s) of `kind` containing the
+        coordinate; body and member spans only count for a member directly inside that
+        struct body (not one of a struct nested in it)."""
+        if not self.spans or file is None:
+            return None
+        off = self.offset(file, line, column or 1)
+        if off is None:
+            return None
+        hits = [s for s in self.spans if s.kind == kind and s.start <= off <= s.end]
+        if not hits:
+            return None
+        if kind == "member":
+            body = _enclosing_open(self.text, off)
+            hits = [s for s in hits if s.body == body]
+        elif kind == "body":  # the struct whose own braces enclose the member
+            body = _enclosing_open(self.text, off)
+            hits = [s for s in hits if s.start == body]
+        else:
+            inner = max(s.start for s in hits)
+            hits = [s for s in hits if s.start == inner]
+        attr = None
+        for s in hits:
+            attr = s.attr if attr is None else attr.merge(s.attr)
+        return attr
+
+
+def _parse_attr_list(text: str) -> LayoutAttr:
+    """`packed, aligned(8)` -> LayoutAttr (other attributes are ignored)."""
+    items, depth, cur = [], 0, []
+    for ch in text:
+        if ch == "," and depth == 0:
+            items.append("".join(cur))
+            cur = []
+            continue
+        depth += ch == "("
+        depth -= ch == ")"
+        cur.append(ch)
+    items.append("".join(cur))
+    packed, aligned = False, None
+    for item in items:
+        item = item.strip()
+        name = item.split("(", 1)[0].strip().strip("_")
+        if name == "packed":
+            packed = True
+        elif name == "aligned":
+            aligned = item[item.index("(") + 1:item.rindex(")")].strip() if "(" in item else ""
+    return LayoutAttr(packed, aligned)
+
+
+def _match_paren(text: str, open_pos: int) -> int:
+    depth = 0
+    for i in range(open_pos, len(text)):
+        c = text[i]
+        if c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+            if depth == 0:
+                return i
+    return len(text) - 1
+
+
+def _prev_nonspace(text: str, pos: int) -> int:
+    i = pos - 1
+    while i >= 0 and text[i].isspace():
+        i -= 1
+    return i
+
+
+def _match_back(text: str, close: int) -> int:
+    """The `{` matching the `}` at `close`."""
+    depth = 0
+    for i in range(close, -1, -1):
+        c = text[i]
+        if c == "}":
+            depth += 1
+        elif c == "{":
+            depth -= 1
+            if depth == 0:
+                return i
+    return 0
+
+
+def _match_forward(text: str, open_: int) -> int:
+    depth = 0
+    for i in range(open_, len(text)):
+        c = text[i]
+        if c == "{":
+            depth += 1
+        elif c == "}":
+            depth -= 1
+            if depth == 0:
+                return i
+    return len(text) - 1
+
+
+def _enclosing_open(text: str, pos: int) -> int | None:
+    depth = 0
+    for i in range(pos - 1, -1, -1):
+        c = text[i]
+        if c == "}":
+            depth += 1
+        elif c == "{":
+            if depth == 0:
+                return i
+            depth -= 1
+    return None
+
+
+def _statement_bounds(text: str, pos: int, floor: int, ceiling: int) -> tuple[int, int]:
+    """From after the previous `;`/`{`/`}` at this depth to the next `;` at this depth."""
+    depth, start = 0, floor
+    for i in range(pos - 1, floor - 1, -1):
+        c = text[i]
+        if c == "}":
+            depth += 1
+        elif c == "{":
+            if depth == 0:
+                start = i + 1
+                break
+            depth -= 1
+        elif c == ";" and depth == 0:
+            start = i + 1
+            break
+    depth, end = 0, ceiling
+    for i in range(pos, ceiling + 1):
+        c = text[i]
+        if c == "{":
+            depth += 1
+        elif c == "}":
+            if depth == 0:
+                end = i
+                break
+            depth -= 1
+        elif c == ";" and depth == 0:
+            end = i
+            break
+    return start, end
+
+
+def strip_attributes(text: str) -> tuple[str, list[tuple[int, LayoutAttr]]]:
+    """Blank every `__attribute__((…))`; the layout ones with their text offsets."""
+    if "__attribute" not in text:
+        return text, []
+    out: list[str] = []
+    found: list[tuple[int, LayoutAttr]] = []
+    last = 0
+    for m in _ATTR.finditer(text):
+        if m.start() < last:
+            continue  # inside an attribute already blanked
+        open_pos = text.index("(", m.start())
+        end = _match_paren(text, open_pos)
+        body = text[open_pos + 2:end - 1]
+        if "packed" in body or "aligned" in body:
+            attr = _parse_attr_list(body)
+            if attr.packed or attr.aligned is not None:
+                found.append((m.start(), attr))
+        out.append(text[last:m.start()])
+        out.append(re.sub(r"[^\n]", " ", text[m.start():end + 1]))
+        last = end + 1
+    out.append(text[last:])
+    return "".join(out), found
+
+
+def place(text: str, found: list[tuple[int, LayoutAttr]]) -> list[Span]:
+    """Find what each layout attribute applies to (in the blanked text)."""
+    spans: list[Span] = []
+    for pos, attr in found:
+        prev = _prev_nonspace(text, pos)
+        if prev >= 0 and text[prev] == "}":
+            spans.append(Span("body", _match_back(text, prev), prev, attr))
+            continue
+        if _STRUCT_BEFORE.search(text[max(0, pos - 128):pos]):
+            brace = text.find("{", pos)
+            semi = text.find(";", pos)
+            if brace != -1 and (semi == -1 or brace < semi):
+                spans.append(Span("body", brace, _match_forward(text, brace), attr))
+                continue
+        open_ = _enclosing_open(text, pos)
+        if open_ is None:
+            start, end = _statement_bounds(text, pos, 0, len(text) - 1)
+            spans.append(Span("decl", start, end, attr))
+        elif _STRUCT_BEFORE.search(text[max(0, open_ - 128):open_]):
+            close = _match_forward(text, open_)
+            start, end = _statement_bounds(text, pos, open_ + 1, close)
+            spans.append(Span("member", start, end, attr, open_))
+        # else: inside a function body; nothing to lay out
+    return spans
+
+
+_MARKER = re.compile(r'^#\s*(?:line\s+)?(\d+)\s+"((?:[^"\\]|\\.)*)"')
+
+
+def build_table(text: str, found: list[tuple[int, LayoutAttr]]) -> AttributeTable:
+    """Place the attributes and index the text's lines by (file, line) as pycparser will
+    see them (following the line markers)."""
+    table = AttributeTable(text, place(text, found))
+    if not table.spans:
+        return table
+    offset, file, line = 0, "", 1
+    for i, raw in enumerate(text.split("\n")):
+        table.line_starts.append(offset)
+        m = _MARKER.match(raw) if raw.startswith("#") else None
+        if m is not None:
+            file, line = m.group(2), int(m.group(1))
+        else:
+            table.line_keys.setdefault((file, line), i)
+            line += 1
+        offset += len(raw) + 1
+    return table
