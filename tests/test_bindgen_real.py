@@ -133,3 +133,14 @@ def test_bench_bindgen_runs_on_sqlite():
     table = json.loads(proc.stdout)
     stages = [row[0] for row in table["rows"]]
     assert stages[-1] == "whole run with --verify-layout" and all(row[1] > 0 for row in table["rows"])
+
+
+@pytest.mark.parametrize("header", ["/usr/include/math.h", "/usr/include/pthread.h",
+                                    "/usr/include/stdio.h"])
+def test_glibc_headers_with_gnu_extensions(header, tmp_path, capsys):
+    """Attributes spread over lines by macro expansion, `aligned` typedefs, asm labels,
+    _Float types: all parse, and every struct glibc declares there lays out as gcc says."""
+    rc, events = run_tool(["--header", header, "--output", str(tmp_path / "x.reml"),
+                           "--manifest", str(tmp_path / "m.json"), "--verify-layout"], capsys)
+    assert rc == 0, events[-1]["diagnostics"][:3]
+    assert next(e for e in events if e["event"] == "bindgen.generate")["functions"] > 20

@@ -18,7 +18,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-_ATTR = re.compile(r"\b__attribute(?:__)?\s*\(\(")
+# `__attribute__` then its parenthesis, possibly after line markers (macro expansions
+# spread over several lines)
+_ATTR = re.compile(r"\b__attribute(?:__)?(?:\s|\n#[^\n]*)*\(", re.M)
 _STRUCT_BEFORE = re.compile(r"\b(?:struct|union)\s*(?:[A-Za-z_$][\w$]*\s*)?$")
 
 
@@ -196,6 +198,16 @@ def _statement_bounds(text: str, pos: int, floor: int, ceiling: int) -> tuple[in
     return start, end
 
 
+_LINE_MARKER = re.compile(r"^#[^\n]*$", re.M)
+
+
+def _blank(segment: str) -> str:
+    """Spaces for everything but newlines and line-marker lines (which must stay so
+    pycparser keeps counting lines right)."""
+    return "\n".join(line if line.startswith("#") else " " * len(line)
+                     for line in segment.split("\n"))
+
+
 def strip_attributes(text: str) -> tuple[str, list[tuple[int, LayoutAttr]]]:
     """Blank every `__attribute__((…))`; the layout ones with their text offsets."""
     if "__attribute" not in text:
@@ -206,15 +218,16 @@ def strip_attributes(text: str) -> tuple[str, list[tuple[int, LayoutAttr]]]:
     for m in _ATTR.finditer(text):
         if m.start() < last:
             continue  # inside an attribute already blanked
-        open_pos = text.index("(", m.start())
+        open_pos = m.end() - 1
         end = _match_paren(text, open_pos)
-        body = text[open_pos + 2:end - 1]
+        body = _LINE_MARKER.sub(" ", text[open_pos + 1:end])
         if "packed" in body or "aligned" in body:
-            attr = _parse_attr_list(body)
+            inner = body.strip()
+            attr = _parse_attr_list(inner[1:-1] if inner.startswith("(") and inner.endswith(")") else inner)
             if attr.packed or attr.aligned is not None:
                 found.append((m.start(), attr))
         out.append(text[last:m.start()])
-        out.append(re.sub(r"[^\n]", " ", text[m.start():end + 1]))
+        out.append(_blank(text[m.start():end + 1]))
         last = end + 1
     out.append(text[last:])
     return "".join(out), found
