@@ -226,6 +226,8 @@ def make_callable(ffi: cffi.FFI, raw: Any, ftype: Any, symbol: str, convs: Seque
         return call
 
     nparams = len(ftype.args)
+    if not transferred and not ftype.ellipsis:
+        return _generated_call(ffi, raw, ftype, symbol, convs, result_conv)
     variadic = ftype.ellipsis
     steps = [(i, c) for i, c in enumerate(convs) if c is not None]
 
@@ -245,6 +247,36 @@ def make_callable(ffi: cffi.FFI, raw: Any, ftype: Any, symbol: str, convs: Seque
             raise
         return result if result_conv is None else result_conv(result)
     return call_converted
+
+
+def _generated_call(ffi: cffi.FFI, raw: Any, ftype: Any, symbol: str, convs: Sequence[Converter | None],
+                    result_conv: Converter | None) -> Callable[..., Any]:
+    """A wrapper written for this signature: `raw(a0, c1(a1))`, no loops, one frame
+    per conversion.  Used when no argument allocates (nothing to release on failure)."""
+    n = len(ftype.args)
+    env: dict[str, Any] = {"raw": raw, "rc": result_conv, "diagnose": diagnose, "ffi": ffi,
+                           "ftype": ftype, "symbol": symbol, "ArityError": TypeError}
+    names = [f"a{i}" for i in range(n)]
+    passed = []
+    for i, conv in enumerate(convs):
+        if conv is None:
+            passed.append(names[i])
+        else:
+            env[f"c{i}"] = conv
+            passed.append(f"c{i}(a{i})")
+    unpack = f"    ({', '.join(names)},) = args\n" if n else ""
+    src = (
+        "def call(*args):\n"
+        f"    if len(args) != {n}:\n"
+        "        raise diagnose(ffi, ftype, args, symbol, ArityError('arity'))\n"
+        f"{unpack}"
+        "    try:\n"
+        f"        result = raw({', '.join(passed)})\n"
+        "    except (TypeError, OverflowError) as exc:\n"
+        "        raise diagnose(ffi, ftype, args, symbol, exc) from None\n"
+        f"    return {'rc(result)' if result_conv is not None else 'result'}\n")
+    exec(compile(src, f"<native call {symbol}>", "exec"), env)  # noqa: S102 - generated from a signature
+    return env["call"]
 
 
 def _release(cargs: list[Any], args: Sequence[Any], transferred: Sequence[int], alloc: Allocator) -> None:
