@@ -35,7 +35,8 @@ from .native_marshal import (Allocator, Converter, check_ownership, diagnose, li
                              param_converter, result_converter)
 from .native_resolve import ResolvedLibrary, library_file_names, resolve_library
 
-__all__ = ["NativeLibrary", "Mode", "resolve_mode", "library_file_names", "resolve_library"]
+__all__ = ["NativeLibrary", "CanonicalNativeLibrary", "export_functions", "Mode", "resolve_mode",
+           "library_file_names", "resolve_library"]
 
 Mode = Literal["auto", "abi", "api"]
 MODES = ("auto", "abi", "api")
@@ -308,3 +309,7 @@ def _with_chars(call: Callable[..., Any], char_params: Sequence[int], char_resul
     for attr in ("symbol", "mode", "raw", "ctype", "library"):
         setattr(call_chars, attr, getattr(call, attr))
     return call_chars
+
+
+# The canonical-native path builds on NativeLibrary; re-exported here as the connector's API.
+from .native_canonical import CanonicalNativeLibrary, export_functions  # noqa: E402
