@@ -224,3 +224,13 @@ def test_signature_mismatch_against_the_header(libpath):
 def test_libm_by_name():
     m = NativeLibrary.open("m", mode="abi")
     assert m.bind_c("double cos(double);")(0.0) == 1.0
+
+
+def test_bind_all_shares_one_module(lib):
+    inc, concat, live = lib.bind_all(
+        ["int inc(int);", "char *lib_concat(const char *, const char *);", "int lib_live(void);"],
+        ownership={1: ("transferred", {})})
+    before = live()
+    assert inc(1) == 2 and concat("a", "b") == "ab" and live() == before
+    if lib.mode == "api":  # one compiled module holds all three
+        assert inc.raw.__self__ is concat.raw.__self__ is live.raw.__self__

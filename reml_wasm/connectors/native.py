@@ -132,27 +132,39 @@ class NativeLibrary:
     # --- binding --------------------------------------------------------------------------
 
     def bind_c(self, cdecl: str, *, cdef_prelude: str = "", mode: Mode | None = None,
-               returns: str = "borrowed", params: Mapping[int | str, str] | None = None) -> Callable[..., Any]:
+               returns: str = "borrowed", params: Mapping[int, str] | None = None) -> Callable[..., Any]:
         """A Python callable for the C function `cdecl` declares (`"int inc(int);"`).
 
         `cdef_prelude` holds the typedefs and structs the declaration uses.  `returns` is
         the ownership of a pointer result, `params` that of pointer arguments by index
         (from 0), each borrowed / owned / transferred.
         The callable carries `.symbol`, `.mode`, `.raw` (cffi's function) and `.ctype`."""
-        cdecl = normalise(cdecl)
-        symbol = function_name(cdecl)
+        return self.bind_all([cdecl], cdef_prelude=cdef_prelude, mode=mode,
+                             ownership={0: (returns, params or {})})[0]
+
+    def bind_all(self, cdecls: Sequence[str], *, cdef_prelude: str = "", mode: Mode | None = None,
+                 ownership: Mapping[int, tuple[str, Mapping[int, str]]] | None = None) -> list[Callable[..., Any]]:
+        """`bind_c` for several declarations at once (one API-mode module for all of them).
+        `ownership` maps a declaration's index to (returns, params)."""
+        decls = [normalise(d) for d in cdecls]
+        symbols = [function_name(d) for d in decls]
         scratch = cffi.FFI()
-        cdef_checked(scratch, cdef_prelude, cdecl)
-        self.require_symbol(symbol)
+        cdef_checked(scratch, cdef_prelude, "\n".join(decls))
+        for symbol in symbols:
+            self.require_symbol(symbol)
         chosen = resolve_mode(mode or self.mode)
         if chosen == "api":
-            ffi, raw = self._bind_api(cdecl, cdef_prelude, symbol)
+            ffi, handle = self._api_module("\n".join(decls), cdef_prelude)
         else:
-            ffi, raw = self._bind_abi(scratch, symbol)
-        return self._callable(ffi, raw, symbol, chosen, returns, dict(params or {}))
-
+            ffi, handle = scratch, scratch.dlopen(self.path)
+        out = []
+        for i, symbol in enumerate(symbols):
+            returns, params = (ownership or {}).get(i, ("borrowed", {}))
+            raw = self._function(handle, symbol)
+            out.append(self._callable(ffi, raw, symbol, chosen, returns, dict(params)))
+        return out
     def bind(self, func: t.Function, *, symbol: str | None = None, mode: Mode | None = None,
-             returns: str = "borrowed", params: Mapping[int | str, str] | None = None) -> Callable[..., Any]:
+             returns: str = "borrowed", params: Mapping[int, str] | None = None) -> Callable[..., Any]:
         """A Python callable for `func` (primitives, `string` as `char *`, records as structs
         by value); the C symbol is `symbol` or the function's name in C spelling."""
         prelude, decl = c_declaration(func, symbol)
@@ -163,34 +175,27 @@ class NativeLibrary:
             return call
         return _with_chars(call, char_params, char_result)
 
-    def _bind_abi(self, ffi: cffi.FFI, symbol: str) -> tuple[cffi.FFI, Any]:
-        handle = ffi.dlopen(self.path)
+    def _function(self, handle: Any, symbol: str) -> Any:
         try:
-            raw = getattr(handle, symbol)
+            return getattr(handle, symbol)
         except AttributeError as exc:
             if "not found in library" in str(exc):
                 raise error("ffi.symbol.not_found", f"symbol {symbol!r} not found in library {self.name!r}",
                             library=self.name, symbol=symbol) from None
             raise error("ffi.signature.invalid", f"the declaration does not declare function {symbol!r}",
                         symbol=symbol) from None
-        return ffi, raw
 
-    def _bind_api(self, cdecl: str, prelude: str, symbol: str) -> tuple[cffi.FFI, Any]:
-        cdef = prelude + "\n" + cdecl if prelude.strip() else cdecl
+    def _api_module(self, cdecls: str, prelude: str) -> tuple[cffi.FFI, Any]:
+        cdef = prelude + "\n" + cdecls if prelude.strip() else cdecls
         if self.headers:
-            source = _C_HEADERS + "".join(f'#include "{h}"\n' for h in self.headers) + cdecl + "\n"
+            source = _C_HEADERS + "".join(f'#include "{h}"\n' for h in self.headers) + cdecls + "\n"
         else:
             source = _C_HEADERS + cdef + "\n"
         mod = build_api_module(cdef, source, self.resolved, include_dirs=self.include_dirs)
-        try:
-            raw = getattr(mod.lib, symbol)
-        except AttributeError:
-            raise error("ffi.signature.invalid", f"the declaration does not declare function {symbol!r}",
-                        symbol=symbol) from None
-        return mod.ffi, raw
+        return mod.ffi, mod.lib
 
     def _callable(self, ffi: cffi.FFI, raw: Any, symbol: str, mode: str, returns: str,
-                  params: dict[int | str, str]) -> Callable[..., Any]:
+                  params: dict[int, str]) -> Callable[..., Any]:
         ftype = ffi.typeof(raw)
         if ftype.kind != "function":
             raise error("ffi.signature.invalid", f"{symbol!r} is not declared as a function", symbol=symbol)
