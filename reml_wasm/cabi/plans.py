@@ -91,26 +91,34 @@ class ExportPlan(_Plan):
             raise
 
     def _abort(self) -> None:
+        """Forget the call's borrow scope after a failure (the failure is what reports)."""
         if self._borrows:
-            self.opts.resources._scopes.pop()  # type: ignore[union-attr]
+            self.opts.resources.abandon_call()  # type: ignore[union-attr]
 
     def lift_result(self, flat_results: Sequence[Any]) -> Any:
-        """The result value from the export's flat results (None when it has none)."""
+        """The result value from the export's flat results (None when it has none).
+        Ends the call: every borrow handed to the guest must have been dropped."""
         try:
-            if self._result is None:
-                return None
-            if len(flat_results) != len(self.flat.results):
-                raise Trap(f"export returned {len(flat_results)} flat value(s), expected {len(self.flat.results)}")
-            mem = self.opts.memory
-            if mem is not None:
-                mem.refresh()
-            if self.flat.results_spilled:
-                ptr = self._pointer(flat_results[0], self._result, "result")
-                return self._result.load(mem.view, ptr)  # type: ignore[union-attr]
-            return self._result.lift(flat_results, 0)
-        finally:
-            if self._borrows:
-                self.opts.resources.exit_export_call()  # type: ignore[union-attr]
+            value = self._lift_result(flat_results)
+        except BaseException:
+            self._abort()
+            raise
+        if self._borrows:
+            self.opts.resources.exit_export_call()  # type: ignore[union-attr]
+        return value
+
+    def _lift_result(self, flat_results: Sequence[Any]) -> Any:
+        if self._result is None:
+            return None
+        if len(flat_results) != len(self.flat.results):
+            raise Trap(f"export returned {len(flat_results)} flat value(s), expected {len(self.flat.results)}")
+        mem = self.opts.memory
+        if mem is not None:
+            mem.refresh()
+        if self.flat.results_spilled:
+            ptr = self._pointer(flat_results[0], self._result, "result")
+            return self._result.load(mem.view, ptr)  # type: ignore[union-attr]
+        return self._result.lift(flat_results, 0)
 
     def call(self, invoke: Callable[..., Any], args: Sequence[Any]) -> Any:
         """Lower `args`, call the core export `invoke(*flat)`, lift its result, then run

@@ -170,6 +170,11 @@ class ResourceTables:
         for e in scope.lenders:
             e.lend_count -= 1
 
+    def abandon_call(self) -> None:
+        """Drop the innermost call scope without its end-of-call checks (after a trap)."""
+        if self._scopes:
+            self._scopes.pop()
+
     def _scope(self) -> _Scope | None:
         return self._scopes[-1] if self._scopes else None
 
