@@ -316,5 +316,10 @@ def _with_chars(call: Callable[..., Any], char_params: Sequence[int], char_resul
     return call_chars
 
 
-# The canonical-native path builds on NativeLibrary; re-exported here as the connector's API.
-from .native_canonical import CanonicalNativeLibrary, export_functions  # noqa: E402
+def __getattr__(name: str) -> Any:
+    """The canonical-native path (native_canonical builds on NativeLibrary) as part of this
+    module's API, imported on first use."""
+    if name in ("CanonicalNativeLibrary", "export_functions"):
+        from . import native_canonical
+        return getattr(native_canonical, name)
+    raise AttributeError(name)
