@@ -28,7 +28,7 @@ from typing import Any, Callable, Iterable, Literal, Mapping, Sequence
 import cffi
 
 from .. import types as t
-from ..audit import error
+from ..audit import DiagnosticError, error
 from .native_api import build_api_module, c_compiler
 from .native_cdecl import c_declaration, cdef_checked, function_name, normalise
 from .native_marshal import (Allocator, Converter, check_ownership, diagnose, libc_allocator,
@@ -41,7 +41,7 @@ __all__ = ["NativeLibrary", "CanonicalNativeLibrary", "export_functions", "Mode"
 Mode = Literal["auto", "abi", "api"]
 MODES = ("auto", "abi", "api")
 
-_C_HEADERS = "#include <stdbool.h>\n#include <stddef.h>\n#include <stdint.h>\n#include <sys/types.h>\n"
+_C_HEADERS = "#include <stdbool.h>\n#include <stddef.h>\n#include <stdint.h>\n"
 
 
 def resolve_mode(mode: str) -> str:
@@ -152,16 +152,28 @@ class NativeLibrary:
         cdef_checked(scratch, cdef_prelude, "\n".join(decls))
         for symbol in symbols:
             self.require_symbol(symbol)
-        chosen = resolve_mode(mode or self.mode)
+        requested = mode or self.mode
+        chosen = resolve_mode(requested)
         if chosen == "api":
-            ffi, handle = self._api_module("\n".join(decls), cdef_prelude)
-        else:
+            try:
+                ffi, handle = self._api_module("\n".join(decls), cdef_prelude)
+            except DiagnosticError as exc:
+                # "auto" falls back to ABI mode when the declarations are not plain C the
+                # compiler takes (a disagreement with the library's header still stops here)
+                if requested != "auto" or exc.code != "ffi.api.build_failed":
+                    raise
+                chosen = "abi"
+        if chosen == "abi":
             ffi, handle = scratch, scratch.dlopen(self.path)
         out = []
         for i, symbol in enumerate(symbols):
             returns, params = (ownership or {}).get(i, ("borrowed", {}))
-            raw = self._function(handle, symbol)
-            out.append(self._callable(ffi, raw, symbol, chosen, returns, dict(params)))
+            try:
+                raw = self._function(handle, symbol)
+                out.append(self._callable(ffi, raw, symbol, chosen, returns, dict(params)))
+            except (cffi.VerificationMissing, cffi.FFIError, cffi.CDefError) as exc:
+                raise error("ffi.signature.invalid", f"{symbol}: cffi cannot call it as declared ({exc})",
+                            symbol=symbol) from None
         return out
     def bind(self, func: t.Function, *, symbol: str | None = None, mode: Mode | None = None,
              returns: str = "borrowed", params: Mapping[int, str] | None = None) -> Callable[..., Any]:
@@ -191,7 +203,15 @@ class NativeLibrary:
             source = _C_HEADERS + "".join(f'#include "{h}"\n' for h in self.headers) + cdecls + "\n"
         else:
             source = _C_HEADERS + cdef + "\n"
-        mod = build_api_module(cdef, source, self.resolved, include_dirs=self.include_dirs)
+        try:
+            mod = build_api_module(cdef, source, self.resolved, include_dirs=self.include_dirs)
+        except DiagnosticError as exc:
+            if exc.code == "ffi.signature.mismatch" and not self.headers:
+                # no header of the library's was given: the clash is with a system header
+                raise error("ffi.api.build_failed", exc.diagnostic.message.replace(
+                    "the declaration disagrees with the library's header", "the declarations clash with C"),
+                    location=exc.diagnostic.location) from None
+            raise
         return mod.ffi, mod.lib
 
     def _callable(self, ffi: cffi.FFI, raw: Any, symbol: str, mode: str, returns: str,
