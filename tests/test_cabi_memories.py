@@ -136,3 +136,23 @@ def test_native_memory_rejects_the_null_page() -> None:
         lift_flat(opts, [0, 4], t.STRING)
     with pytest.raises(Trap):
         load(opts, 8, t.U32)
+
+
+def test_core_call_matches_wasmtime_func_and_reports_traps() -> None:
+    from reml_wasm.cabi.wasmcall import CoreCall
+
+    engine = wasmtime.Engine()
+    wstore = wasmtime.Store(engine)
+    module = wasmtime.Module(engine, """(module
+      (func (export "mix") (param i32 i64 f32 f64) (result i64)
+        (i64.add (i64.extend_i32_u (local.get 0)) (local.get 1)))
+      (func (export "pair") (param f64) (result f64 i32) (local.get 0) (i32.const -1))
+      (func (export "boom") unreachable))""")
+    ex = wasmtime.Instance(wstore, module, []).exports(wstore)
+    mix = CoreCall(wstore, ex["mix"])
+    assert mix(-1, 5, 1.5, 2.5) == ex["mix"](wstore, -1, 5, 1.5, 2.5) == 0xFFFFFFFF + 5
+    assert CoreCall(wstore, ex["pair"])(2.5) == [2.5, -1]
+    with pytest.raises(wasmtime.Trap):
+        CoreCall(wstore, ex["boom"])()
+    with pytest.raises(TypeError):
+        mix(1)

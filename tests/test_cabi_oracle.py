@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from reml_wasm import toolchain
 from reml_wasm.cabi import CanonicalOptions, WasmtimeMemory, export_plan
 from reml_wasm.cabi.reference import reference_export_plan
+from reml_wasm.cabi.wasmcall import CoreCall
 
 from strategies_cabi import same_value, values_of
 from wasmtime_values import from_wasmtime, to_wasmtime
@@ -42,10 +43,9 @@ class Oracle:
         self.store = wasmtime.Store(engine)
         self.core = wasmtime.Instance(self.store, wasmtime.Module.from_file(engine, str(core)), [])
         ex = self.core.exports(self.store)
-        realloc = ex["cabi_realloc"]
-        self.exports = ex
+        self.exports = {name: CoreCall(self.store, ex[name]) for name in FUNCTIONS}
         self.opts = CanonicalOptions(memory=WasmtimeMemory(ex["memory"], self.store),
-                                     realloc=lambda a, b, c, d: realloc(self.store, a, b, c, d))
+                                     realloc=CoreCall(self.store, ex["cabi_realloc"]))
         self.plans = {name: export_plan(f, self.opts) for name, f in FUNCTIONS.items()}
         self.reference = {name: reference_export_plan(f, self.opts) for name, f in FUNCTIONS.items()}
 
@@ -59,8 +59,7 @@ class Oracle:
 
     def via_engine(self, name: str, args: list, reference: bool = False) -> object:
         plan = (self.reference if reference else self.plans)[name]
-        core_func = self.exports[name]
-        return plan.call(lambda *flat: core_func(self.store, *flat), args)
+        return plan.call(self.exports[name], args)
 
 
 @pytest.fixture(scope="module")
