@@ -13,7 +13,8 @@ import wasmtime.component as wc
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from reml_wasm import toolchain
-from reml_wasm.cabi import CanonicalOptions, WasmtimeMemory, export_plan
+from reml_wasm import types as t
+from reml_wasm.cabi import CanonicalOptions, Resource, ResourceTables, WasmtimeMemory, export_plan
 from reml_wasm.cabi.reference import reference_export_plan
 from reml_wasm.cabi.wasmcall import CoreCall
 
@@ -27,6 +28,20 @@ _spec.loader.exec_module(gen)  # type: ignore[union-attr]
 
 FUNCTIONS = {f.name: f for f in gen.functions()}
 
+# The exported resource `counter` (native/cabi_oracle/counter.h).
+RES = "reml:cabi-oracle/res"
+COUNTER = t.ResourceType("counter", owner=RES)
+RES_FUNCS = {
+    "[constructor]counter": t.Function("counter", (t.Param("start", t.U32),), t.OwnType(COUNTER),
+                                       kind="constructor", resource="counter"),
+    "[method]counter.get": t.Function("get", (t.Param("self", t.BorrowType(COUNTER)),), t.U32,
+                                      kind="method", resource="counter"),
+    "[method]counter.bump": t.Function("bump", (t.Param("self", t.BorrowType(COUNTER)), t.Param("by", t.U32)),
+                                       kind="method", resource="counter"),
+    "take": t.Function("take", (t.Param("c", t.OwnType(COUNTER)),), t.U32),
+    "destroyed": t.Function("destroyed", (), t.U32),
+}
+
 
 def test_generated_guest_is_current() -> None:
     assert gen.C_PATH.read_text() == gen.c_text()
@@ -36,16 +51,12 @@ def test_generated_guest_is_current() -> None:
 class Oracle:
     def __init__(self) -> None:
         component = toolchain.build_component([gen.C_PATH], gen.WIT_PATH, "oracle", include_dirs=[gen.C_PATH.parent])
-        core = toolchain.build_core_module([gen.C_PATH], include_dirs=[gen.C_PATH.parent])
         engine = wasmtime.Engine()
         self.cstore = wasmtime.Store(engine)
         self.component = wc.Linker(engine).instantiate(self.cstore, wc.Component.from_file(engine, str(component)))
-        self.store = wasmtime.Store(engine)
-        self.core = wasmtime.Instance(self.store, wasmtime.Module.from_file(engine, str(core)), [])
-        ex = self.core.exports(self.store)
-        self.exports = {name: CoreCall(self.store, ex[name]) for name in FUNCTIONS}
-        self.opts = CanonicalOptions(memory=WasmtimeMemory(ex["memory"], self.store),
-                                     realloc=CoreCall(self.store, ex["cabi_realloc"]))
+        core = CoreGuest()
+        self.exports = {name: CoreCall(core.store, core.exports[name]) for name in FUNCTIONS}
+        self.opts = core.opts
         self.plans = {name: export_plan(f, self.opts) for name, f in FUNCTIONS.items()}
         self.reference = {name: reference_export_plan(f, self.opts) for name, f in FUNCTIONS.items()}
 
@@ -87,25 +98,6 @@ def test_many_params_really_spill(oracle: Oracle) -> None:
     assert plan.flat.results == ["i32"]
 
 
-# --- resources: the exported resource `counter` (native/cabi_oracle/counter.h) -------------
-
-from reml_wasm import types as t  # noqa: E402
-from reml_wasm.cabi import Resource, ResourceTables  # noqa: E402
-
-RES = "reml:cabi-oracle/res"
-COUNTER = t.ResourceType("counter", owner=RES)
-RES_FUNCS = {
-    "[constructor]counter": t.Function("counter", (t.Param("start", t.U32),), t.OwnType(COUNTER),
-                                       kind="constructor", resource="counter"),
-    "[method]counter.get": t.Function("get", (t.Param("self", t.BorrowType(COUNTER)),), t.U32,
-                                      kind="method", resource="counter"),
-    "[method]counter.bump": t.Function("bump", (t.Param("self", t.BorrowType(COUNTER)), t.Param("by", t.U32)),
-                                       kind="method", resource="counter"),
-    "take": t.Function("take", (t.Param("c", t.OwnType(COUNTER)),), t.U32),
-    "destroyed": t.Function("destroyed", (), t.U32),
-}
-
-
 class ComponentCounters:
     def __init__(self) -> None:
         component = toolchain.build_component([gen.C_PATH], gen.WIT_PATH, "oracle", include_dirs=[gen.C_PATH.parent])
@@ -122,7 +114,10 @@ class ComponentCounters:
         res.drop(self.store)
 
 
-class EngineCounters:
+class CoreGuest:
+    """The oracle's core module on plain wasmtime, resource intrinsics served by this
+    engine's ResourceTables."""
+
     def __init__(self) -> None:
         core = toolchain.build_core_module([gen.C_PATH], include_dirs=[gen.C_PATH.parent])
         engine = wasmtime.Engine()
@@ -144,7 +139,15 @@ class EngineCounters:
                                 realloc=CoreCall(self.store, ex["cabi_realloc"]), resources=self.tables)
         dtor = CoreCall(self.store, ex[f"{RES}#[dtor]counter"])
         self.tables.dtors[COUNTER] = lambda rep: dtor(rep)
-        self.plans = {n: (export_plan(f, opts), CoreCall(self.store, ex[f"{RES}#{n}"])) for n, f in RES_FUNCS.items()}
+        self.exports, self.opts = ex, opts
+
+
+class EngineCounters:
+    def __init__(self) -> None:
+        core = CoreGuest()
+        self.tables = core.tables
+        self.plans = {n: (export_plan(f, core.opts), CoreCall(core.store, core.exports[f"{RES}#{n}"]))
+                      for n, f in RES_FUNCS.items()}
 
     def call(self, name: str, *args):
         plan, core = self.plans[name]
