@@ -182,4 +182,4 @@ def test_post_return_lets_the_guest_free_results() -> None:
     opts.post_return = None
     for _ in range(20):
         assert plan.call(greet, [name]) == f"Hello, {name}!"
-    assert ex["memory"].data_len(wstore) >= settled + 20 * (128 << 10) - (1 << 16)
+    assert ex["memory"].data_len(wstore) >= settled + 15 * (128 << 10)  # leaked result blocks
