@@ -590,3 +590,5 @@ void *echo_list_list_u8(uint32_t p0, uint32_t p1) {
 
 REML_EXPORT("many")
 void *many(void *args) { return args; }
+
+#include "counter.h"

@@ -150,6 +150,15 @@ class ResourceTables:
             dtor(e.rep)
         return e.rep
 
+    def drop_resource(self, value: Resource) -> Any:
+        """The host drops a resource it owns: it is moved out exactly once and the type's
+        destructor (when registered) runs on its rep."""
+        rep = value.take()
+        dtor = self.dtors.get(value.type)
+        if dtor is not None:
+            dtor(rep)
+        return rep
+
     def live_handles(self, rt: t.ResourceType) -> int:
         return sum(1 for e in self._table(rt).array if e is not None)
 
