@@ -24,6 +24,7 @@ oracle_gen = importlib.util.module_from_spec(_spec)  # type: ignore[arg-type]
 _spec.loader.exec_module(oracle_gen)  # type: ignore[union-attr]
 
 WIT_PATH: Path = oracle_gen.WIT_PATH
+INCLUDE_DIR: Path = oracle_gen.C_PATH.parent
 C_TYPES = {"i32": "uint32_t", "i64": "uint64_t", "f32": "float", "f64": "double"}
 
 
@@ -98,7 +99,9 @@ def c_text() -> str:
            "#if UINTPTR_MAX == 0xFFFFFFFFu"]
     for i, f in enumerate(funcs):
         out += _export(f, i, 4)
-    out.append("#else")
+    # the resource part (interface res, written for wasm by hand) is in the component only:
+    # resources are not on the canonical-native path
+    out += ['#include "counter.h"', "#else"]
     for i, f in enumerate(funcs):
         out += _export(f, i, 8)
     out.append("#endif")

@@ -21,8 +21,9 @@ FUNCTIONS = {f.name: f for f in source.functions()}
 class Both:
     def __init__(self, directory) -> None:
         c_file = source.write(directory)
-        component = toolchain.build_component([c_file], source.WIT_PATH, "oracle")
-        native = toolchain.build_native([c_file], name="oracle")
+        component = toolchain.build_component([c_file], source.WIT_PATH, "oracle",
+                                              include_dirs=[source.INCLUDE_DIR])
+        native = toolchain.build_native([c_file], name="oracle", include_dirs=[source.INCLUDE_DIR])
         engine = wasmtime.Engine()
         self.store = wasmtime.Store(engine)
         self.instance = wc.Linker(engine).instantiate(self.store, wc.Component.from_file(engine, str(component)))
