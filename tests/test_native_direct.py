@@ -224,3 +224,37 @@ def test_signature_mismatch_against_the_header(libpath):
 def test_libm_by_name():
     m = NativeLibrary.open("m", mode="abi")
     assert m.bind_c("double cos(double);")(0.0) == 1.0
+
+
+def test_bind_all_shares_one_module(lib):
+    inc, concat, live = lib.bind_all(
+        ["int inc(int);", "char *lib_concat(const char *, const char *);", "int lib_live(void);"],
+        ownership={1: ("transferred", {})})
+    before = live()
+    assert inc(1) == 2 and concat("a", "b") == "ab" and live() == before
+    if lib.mode == "api":  # one compiled module holds all three
+        assert inc.raw.__self__ is concat.raw.__self__ is live.raw.__self__
+
+
+def test_auto_mode_falls_back_to_abi_when_the_declarations_are_not_plain_c(libpath):
+    lib = NativeLibrary.open(str(libpath))  # auto
+    inc = lib.bind_c("int inc(int);", cdef_prelude="typedef int int64_t;")  # clashes with <stdint.h>
+    assert inc.mode == "abi" and inc(1) == 2
+    with pytest.raises(DiagnosticError) as exc:
+        lib.bind_c("int inc(int);", cdef_prelude="typedef int int64_t;", mode="api")
+    assert exc.value.code == "ffi.api.build_failed"
+    with pytest.raises(DiagnosticError) as exc:  # a partial struct needs a header cffi can verify
+        lib.bind_c("point point_add(point, point);", cdef_prelude="typedef struct { int32_t x; ...; } point;",
+                   mode="abi")
+    assert exc.value.code == "ffi.signature.invalid"
+
+
+def test_variadic_call(lib):
+    snprintf = NativeLibrary.open("c", mode=lib.mode).bind_c("int snprintf(char *, size_t, const char *, ...);")
+    ffi = cffi.FFI()
+    buf = ffi.new("char[32]")
+    assert snprintf(buf, 32, "%d-%s", ffi.cast("int", 42), ffi.new("char[]", b"x")) == 4
+    assert ffi.string(buf) == b"42-x"
+    with pytest.raises(DiagnosticError) as exc:  # variadic ints must be typed cdata
+        snprintf(buf, 32, "%d", 42)
+    assert exc.value.code == "ffi.value.type_mismatch"

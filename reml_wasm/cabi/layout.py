@@ -136,6 +136,7 @@ def size(ty: t.Type, ptr_size: int = 4) -> int:
         return 2 * alignment(ty, ptr_size)
     fields = record_fields(ty)
     if fields is not None:
+        _nonempty(ty, fields)
         return record_offsets(fields, ptr_size)[1]
     cases = variant_cases(ty)
     if cases is not None:

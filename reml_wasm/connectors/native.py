@@ -28,19 +28,20 @@ from typing import Any, Callable, Iterable, Literal, Mapping, Sequence
 import cffi
 
 from .. import types as t
-from ..audit import error
+from ..audit import DiagnosticError, error
 from .native_api import build_api_module, c_compiler
 from .native_cdecl import c_declaration, cdef_checked, function_name, normalise
 from .native_marshal import (Allocator, Converter, check_ownership, diagnose, libc_allocator,
                              param_converter, result_converter)
 from .native_resolve import ResolvedLibrary, library_file_names, resolve_library
 
-__all__ = ["NativeLibrary", "Mode", "resolve_mode", "library_file_names", "resolve_library"]
+__all__ = ["NativeLibrary", "CanonicalNativeLibrary", "export_functions", "Mode", "resolve_mode",
+           "library_file_names", "resolve_library"]
 
 Mode = Literal["auto", "abi", "api"]
 MODES = ("auto", "abi", "api")
 
-_C_HEADERS = "#include <stdbool.h>\n#include <stddef.h>\n#include <stdint.h>\n#include <sys/types.h>\n"
+_C_HEADERS = "#include <stdbool.h>\n#include <stddef.h>\n#include <stdint.h>\n"
 
 
 def resolve_mode(mode: str) -> str:
@@ -131,27 +132,51 @@ class NativeLibrary:
     # --- binding --------------------------------------------------------------------------
 
     def bind_c(self, cdecl: str, *, cdef_prelude: str = "", mode: Mode | None = None,
-               returns: str = "borrowed", params: Mapping[int | str, str] | None = None) -> Callable[..., Any]:
+               returns: str = "borrowed", params: Mapping[int, str] | None = None) -> Callable[..., Any]:
         """A Python callable for the C function `cdecl` declares (`"int inc(int);"`).
 
         `cdef_prelude` holds the typedefs and structs the declaration uses.  `returns` is
         the ownership of a pointer result, `params` that of pointer arguments by index
         (from 0), each borrowed / owned / transferred.
         The callable carries `.symbol`, `.mode`, `.raw` (cffi's function) and `.ctype`."""
-        cdecl = normalise(cdecl)
-        symbol = function_name(cdecl)
-        scratch = cffi.FFI()
-        cdef_checked(scratch, cdef_prelude, cdecl)
-        self.require_symbol(symbol)
-        chosen = resolve_mode(mode or self.mode)
-        if chosen == "api":
-            ffi, raw = self._bind_api(cdecl, cdef_prelude, symbol)
-        else:
-            ffi, raw = self._bind_abi(scratch, symbol)
-        return self._callable(ffi, raw, symbol, chosen, returns, dict(params or {}))
+        return self.bind_all([cdecl], cdef_prelude=cdef_prelude, mode=mode,
+                             ownership={0: (returns, params or {})})[0]
 
+    def bind_all(self, cdecls: Sequence[str], *, cdef_prelude: str = "", mode: Mode | None = None,
+                 ownership: Mapping[int, tuple[str, Mapping[int, str]]] | None = None) -> list[Callable[..., Any]]:
+        """`bind_c` for several declarations at once (one API-mode module for all of them).
+        `ownership` maps a declaration's index to (returns, params)."""
+        decls = [normalise(d) for d in cdecls]
+        symbols = [function_name(d) for d in decls]
+        scratch = cffi.FFI()
+        cdef_checked(scratch, cdef_prelude, "\n".join(decls))
+        for symbol in symbols:
+            self.require_symbol(symbol)
+        requested = mode or self.mode
+        chosen = resolve_mode(requested)
+        if chosen == "api":
+            try:
+                ffi, handle = self._api_module("\n".join(decls), cdef_prelude)
+            except DiagnosticError as exc:
+                # "auto" falls back to ABI mode when the declarations are not plain C the
+                # compiler takes (a disagreement with the library's header still stops here)
+                if requested != "auto" or exc.code != "ffi.api.build_failed":
+                    raise
+                chosen = "abi"
+        if chosen == "abi":
+            ffi, handle = scratch, scratch.dlopen(self.path)
+        out = []
+        for i, symbol in enumerate(symbols):
+            returns, params = (ownership or {}).get(i, ("borrowed", {}))
+            try:
+                raw = self._function(handle, symbol)
+                out.append(self._callable(ffi, raw, symbol, chosen, returns, dict(params)))
+            except (cffi.VerificationMissing, cffi.FFIError, cffi.CDefError) as exc:
+                raise error("ffi.signature.invalid", f"{symbol}: cffi cannot call it as declared ({exc})",
+                            symbol=symbol) from None
+        return out
     def bind(self, func: t.Function, *, symbol: str | None = None, mode: Mode | None = None,
-             returns: str = "borrowed", params: Mapping[int | str, str] | None = None) -> Callable[..., Any]:
+             returns: str = "borrowed", params: Mapping[int, str] | None = None) -> Callable[..., Any]:
         """A Python callable for `func` (primitives, `string` as `char *`, records as structs
         by value); the C symbol is `symbol` or the function's name in C spelling."""
         prelude, decl = c_declaration(func, symbol)
@@ -162,34 +187,35 @@ class NativeLibrary:
             return call
         return _with_chars(call, char_params, char_result)
 
-    def _bind_abi(self, ffi: cffi.FFI, symbol: str) -> tuple[cffi.FFI, Any]:
-        handle = ffi.dlopen(self.path)
+    def _function(self, handle: Any, symbol: str) -> Any:
         try:
-            raw = getattr(handle, symbol)
+            return getattr(handle, symbol)
         except AttributeError as exc:
             if "not found in library" in str(exc):
                 raise error("ffi.symbol.not_found", f"symbol {symbol!r} not found in library {self.name!r}",
                             library=self.name, symbol=symbol) from None
             raise error("ffi.signature.invalid", f"the declaration does not declare function {symbol!r}",
                         symbol=symbol) from None
-        return ffi, raw
 
-    def _bind_api(self, cdecl: str, prelude: str, symbol: str) -> tuple[cffi.FFI, Any]:
-        cdef = prelude + "\n" + cdecl if prelude.strip() else cdecl
+    def _api_module(self, cdecls: str, prelude: str) -> tuple[cffi.FFI, Any]:
+        cdef = prelude + "\n" + cdecls if prelude.strip() else cdecls
         if self.headers:
-            source = _C_HEADERS + "".join(f'#include "{h}"\n' for h in self.headers) + cdecl + "\n"
+            source = _C_HEADERS + "".join(f'#include "{h}"\n' for h in self.headers) + cdecls + "\n"
         else:
             source = _C_HEADERS + cdef + "\n"
-        mod = build_api_module(cdef, source, self.resolved, include_dirs=self.include_dirs)
         try:
-            raw = getattr(mod.lib, symbol)
-        except AttributeError:
-            raise error("ffi.signature.invalid", f"the declaration does not declare function {symbol!r}",
-                        symbol=symbol) from None
-        return mod.ffi, raw
+            mod = build_api_module(cdef, source, self.resolved, include_dirs=self.include_dirs)
+        except DiagnosticError as exc:
+            if exc.code == "ffi.signature.mismatch" and not self.headers:
+                # no header of the library's was given: the clash is with a system header
+                raise error("ffi.api.build_failed", exc.diagnostic.message.replace(
+                    "the declaration disagrees with the library's header", "the declarations clash with C"),
+                    location=exc.diagnostic.location) from None
+            raise
+        return mod.ffi, mod.lib
 
     def _callable(self, ffi: cffi.FFI, raw: Any, symbol: str, mode: str, returns: str,
-                  params: dict[int | str, str]) -> Callable[..., Any]:
+                  params: dict[int, str]) -> Callable[..., Any]:
         ftype = ffi.typeof(raw)
         if ftype.kind != "function":
             raise error("ffi.signature.invalid", f"{symbol!r} is not declared as a function", symbol=symbol)
@@ -226,6 +252,8 @@ def make_callable(ffi: cffi.FFI, raw: Any, ftype: Any, symbol: str, convs: Seque
         return call
 
     nparams = len(ftype.args)
+    if not transferred and not ftype.ellipsis:
+        return _generated_call(ffi, raw, ftype, symbol, convs, result_conv)
     variadic = ftype.ellipsis
     steps = [(i, c) for i, c in enumerate(convs) if c is not None]
 
@@ -245,6 +273,36 @@ def make_callable(ffi: cffi.FFI, raw: Any, ftype: Any, symbol: str, convs: Seque
             raise
         return result if result_conv is None else result_conv(result)
     return call_converted
+
+
+def _generated_call(ffi: cffi.FFI, raw: Any, ftype: Any, symbol: str, convs: Sequence[Converter | None],
+                    result_conv: Converter | None) -> Callable[..., Any]:
+    """A wrapper written for this signature: `raw(a0, c1(a1))`, no loops, one frame
+    per conversion.  Used when no argument allocates (nothing to release on failure)."""
+    n = len(ftype.args)
+    env: dict[str, Any] = {"raw": raw, "rc": result_conv, "diagnose": diagnose, "ffi": ffi,
+                           "ftype": ftype, "symbol": symbol, "ArityError": TypeError}
+    names = [f"a{i}" for i in range(n)]
+    passed = []
+    for i, conv in enumerate(convs):
+        if conv is None:
+            passed.append(names[i])
+        else:
+            env[f"c{i}"] = conv
+            passed.append(f"c{i}(a{i})")
+    unpack = f"    ({', '.join(names)},) = args\n" if n else ""
+    src = (
+        "def call(*args):\n"
+        f"    if len(args) != {n}:\n"
+        "        raise diagnose(ffi, ftype, args, symbol, ArityError('arity'))\n"
+        f"{unpack}"
+        "    try:\n"
+        f"        result = raw({', '.join(passed)})\n"
+        "    except (TypeError, OverflowError) as exc:\n"
+        "        raise diagnose(ffi, ftype, args, symbol, exc) from None\n"
+        f"    return {'rc(result)' if result_conv is not None else 'result'}\n")
+    exec(compile(src, f"<native call {symbol}>", "exec"), env)  # noqa: S102 - generated from a signature
+    return env["call"]
 
 
 def _release(cargs: list[Any], args: Sequence[Any], transferred: Sequence[int], alloc: Allocator) -> None:
@@ -276,3 +334,12 @@ def _with_chars(call: Callable[..., Any], char_params: Sequence[int], char_resul
     for attr in ("symbol", "mode", "raw", "ctype", "library"):
         setattr(call_chars, attr, getattr(call, attr))
     return call_chars
+
+
+def __getattr__(name: str) -> Any:
+    """The canonical-native path (native_canonical builds on NativeLibrary) as part of this
+    module's API, imported on first use."""
+    if name in ("CanonicalNativeLibrary", "export_functions"):
+        from . import native_canonical
+        return getattr(native_canonical, name)
+    raise AttributeError(name)

@@ -46,17 +46,36 @@ class CanonicalNativeLibrary:
 
     def __init__(self, library: NativeLibrary, functions: Mapping[str, t.Function], *,
                  mode: Mode | None = None) -> None:
+        """Bind every export (and `cabi_realloc`, and each `cabi_post_*` the library has)
+        at once: in API mode that is one compiled module for the whole component."""
         self.library = library
         self.functions = dict(functions)
         self.mode = mode
         self.memory = cabi.NativeMemory()
+        library.require_symbol("cabi_realloc")
+        decls = ["int64_t cabi_realloc(int64_t, int64_t, int64_t, int64_t);"]
+        plans: dict[str, tuple[cabi.ExportPlan, cabi.CanonicalOptions, int, int | None]] = {}
         for name, func in self.functions.items():
             _reject_resources(name, func)
-            library.require_symbol(c_symbol(name))
-        library.require_symbol("cabi_realloc")
-        realloc = library.bind_c("int64_t cabi_realloc(int64_t, int64_t, int64_t, int64_t);", mode=mode)
-        self._realloc: Callable[[int, int, int, int], int] = realloc
+            symbol = c_symbol(name)
+            library.require_symbol(symbol)
+            opts = cabi.CanonicalOptions(memory=self.memory, ptr_size=8)
+            plan = cabi.export_plan(func, opts)
+            core_index = len(decls)
+            decls.append(flat_declaration(symbol, plan.flat))
+            post_symbol = c_symbol("cabi_post_" + name)
+            post_index = None
+            if plan.flat.results and library.has_symbol(post_symbol):
+                post_index = len(decls)
+                decls.append(f"void {post_symbol}({', '.join(_C_FLAT[r] for r in plan.flat.results)});")
+            plans[name] = (plan, opts, core_index, post_index)
+        bound = library.bind_all(decls, mode=mode)
+        self._realloc: Callable[[int, int, int, int], int] = bound[0]
         self._bound: dict[str, Callable[..., Any]] = {}
+        for name, (plan, opts, core_index, post_index) in plans.items():
+            opts.realloc = self._realloc
+            opts.post_return = None if post_index is None else bound[post_index]
+            self._bound[name] = _export_call(name, plan, bound[core_index], opts.post_return)
 
     @classmethod
     def open(cls, name: str, exports: t.World | Mapping[str, t.Function],
@@ -68,41 +87,32 @@ class CanonicalNativeLibrary:
 
     def function(self, export_name: str) -> Callable[..., Any]:
         """A callable taking and returning values of the value convention."""
-        bound = self._bound.get(export_name)
-        if bound is None:
-            bound = self._bound[export_name] = self._bind(export_name)
-        return bound
+        try:
+            return self._bound[export_name]
+        except KeyError:
+            raise error("ffi.symbol.not_found", f"the component exports no function {export_name!r}",
+                        export=export_name, library=self.library.name) from None
 
     def call(self, export_name: str, *args: Any) -> Any:
         return self.function(export_name)(*args)
 
-    def _bind(self, export_name: str) -> Callable[..., Any]:
-        try:
-            func = self.functions[export_name]
-        except KeyError:
-            raise error("ffi.symbol.not_found", f"the component exports no function {export_name!r}",
-                        export=export_name, library=self.library.name) from None
-        symbol = c_symbol(export_name)
-        opts = cabi.CanonicalOptions(memory=self.memory, realloc=self._realloc, ptr_size=8)
-        plan = cabi.export_plan(func, opts)
-        core = self.library.bind_c(flat_declaration(symbol, plan.flat), mode=self.mode)
-        post_symbol = c_symbol("cabi_post_" + export_name)
-        if plan.flat.results and self.library.has_symbol(post_symbol):
-            post_decl = f"void {post_symbol}({', '.join(_C_FLAT[r] for r in plan.flat.results)});"
-            opts.post_return = self.library.bind_c(post_decl, mode=self.mode)
-        lower, lift, post = plan.lower_args, plan.lift_result, opts.post_return
 
-        def call(*args: Any) -> Any:
-            flat = lower(args)
-            raw = core(*flat)
-            results = () if raw is None else (raw,)
-            value = lift(results)
-            if post is not None:
-                post(*results)
-            return value
+def _export_call(export_name: str, plan: cabi.ExportPlan, core: Callable[..., Any],
+                 post: Callable[..., None] | None) -> Callable[..., Any]:
+    """lower -> flat native call -> lift -> post-return, as a component host does."""
+    lower, lift = plan.lower_args, plan.lift_result
 
-        call.symbol, call.export_name, call.function = symbol, export_name, func  # type: ignore[attr-defined]
-        return call
+    def call(*args: Any) -> Any:
+        flat = lower(args)
+        raw = core(*flat)
+        results = () if raw is None else (raw,)
+        value = lift(results)
+        if post is not None:
+            post(*results)
+        return value
+
+    call.symbol, call.export_name, call.function = core.symbol, export_name, plan.func  # type: ignore[attr-defined]
+    return call
 
 
 def _reject_resources(name: str, func: t.Function) -> None:

@@ -172,19 +172,26 @@ def encode_c_string(value: Any, symbol: str, index: int) -> bytes:
         data = bytes(value)
     else:
         raise _mismatch(symbol, index, "str, bytes, None or a char * cdata", value)
-    if b"\0" in data:
+    if 0 in data:
         raise _mismatch(symbol, index, "a string without NUL characters", "a NUL character")
     return data
 
 
 def _string_param(ffi: cffi.FFI, ownership: str, alloc: Allocator, index: int, symbol: str) -> Converter:
+    cdata = ffi.CData
+
     def borrowed(value: Any) -> Any:
-        if value is None or isinstance(value, cffi.FFI.CData):
+        if type(value) is str and "\0" not in value:
+            try:
+                return value.encode("utf-8")
+            except UnicodeEncodeError:
+                pass  # a lone surrogate: diagnosed below
+        if value is None or isinstance(value, cdata):
             return value
         return encode_c_string(value, symbol, index)
 
     def transferred(value: Any) -> Any:
-        if value is None or isinstance(value, cffi.FFI.CData):
+        if value is None or isinstance(value, cdata):
             return value
         data = encode_c_string(value, symbol, index)
         mem = alloc.malloc(len(data) + 1)
