@@ -413,10 +413,9 @@ def _ternary(cond: Value, yes: Value, no: Value) -> Value:
     c = _as_number(cond)
     y, n = _as_number(yes), _as_number(no)
     if isinstance(y, FloatVal) or isinstance(n, FloatVal):
-        kind = "double" if "double" in (getattr(y, "kind", ""), getattr(n, "kind", "")) or \
-            isinstance(y, IntVal) or isinstance(n, IntVal) else "float"
+        both_float = isinstance(y, FloatVal) and isinstance(n, FloatVal) and y.kind == n.kind == "float"
         pick = y if c.value else n
-        return FloatVal(float(pick.value), kind)
+        return FloatVal(float(pick.value), "float" if both_float else "double")
     kind = _common(y.kind, n.kind)
     pick = y if c.value else n
     return IntVal(_wrap(pick.value, kind), kind)

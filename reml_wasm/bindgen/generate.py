@@ -12,7 +12,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from ..audit import Diagnostic, DiagnosticError, Location, error, write_atomic
 from . import manifest as mf
@@ -69,6 +69,15 @@ def counts(model: CModel) -> dict[str, int]:
             "constants": len(model.macros),
             "static_inline": len(model.inline_functions),
             "variables": len(model.variables)}
+
+
+def model_from_headers(headers: Sequence[str | Path], include_paths: Sequence[str | Path] = (),
+                       defines: Sequence[str] = (), search: Sequence[Path] = ()) -> CModel:
+    """The C model of some headers, without writing anything.  A header is a path, else
+    looked up on the include paths and then on `search` (e.g. the system include dirs)."""
+    incs = [Path(p) for p in include_paths]
+    paths = [resolve_header(str(h), Path(h), incs + list(search)) for h in headers]
+    return extract(preprocess(paths, incs, defines), tuple(str(h) for h in headers))
 
 
 def generate(cfg: BindgenConfig, *, verify_layout: bool = False, log: Log = lambda e: None,

@@ -20,8 +20,7 @@ from typing import Any, Callable, Sequence
 from ..audit import error
 from ..bindgen import consteval as ce
 from ..bindgen.cmodel import CModel, FunctionDecl, Pointer, Prim
-from ..bindgen.extract import extract
-from ..bindgen.preprocess import preprocess, resolve_header
+from ..bindgen.generate import model_from_headers
 from ..connectors.native import NativeLibrary
 
 # Headers of libraries that do not follow the `<name>.h` convention.
@@ -88,9 +87,7 @@ def parse_call(text: str) -> tuple[str, list[Any]]:
 
 
 def load_model(headers: Sequence[str], include_paths: Sequence[str], defines: Sequence[str]) -> CModel:
-    incs = [Path(p) for p in include_paths]
-    paths = [resolve_header(h, Path(h), incs + list(SYSTEM_INCLUDE)) for h in headers]
-    return extract(preprocess(paths, incs, defines), tuple(headers))
+    return model_from_headers(headers, include_paths, defines, SYSTEM_INCLUDE)
 
 
 def find_function(model: CModel, name: str) -> FunctionDecl:
