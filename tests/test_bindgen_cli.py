@@ -181,3 +181,19 @@ def test_unwritable_output_is_generate_failed(tmp_path, capsys):
     d = _failure(["--header", str(tmp_path / "h.h"), "--output", str(blocker / "x.reml"),
                   "--manifest", str(tmp_path / "m.json")], capsys)
     assert d["code"] == "ffi.bindgen.generate_failed"
+
+
+def test_audit_metadata_keys_follow_the_facts(tmp_path, monkeypatch):
+    from reml_wasm.audit import Diagnostic
+    from reml_wasm.bindgen.generate import audit_metadata, generate
+    cfg = load(_project(tmp_path, BASE))
+    result = generate(cfg)
+    ok = audit_metadata(cfg, status="success", input_hash=result.input_hash, duration_ms=3)
+    assert list(ok) == ["event", "status", "input_hash", "manifest_path", "headers", "config_path",
+                        "output_path", "duration_ms", "tool_version"]
+    assert ok["event"] == "ffi.bindgen" and ok["headers"] == ["inc/lib.h"]
+    failed = audit_metadata(cfg, status="failed",
+                            failure=Diagnostic("ffi.bindgen.parse_failed", "cannot parse"),
+                            with_headers=False)
+    assert failed["error.code"] == "ffi.bindgen.parse_failed" and "headers" not in failed
+    assert list(failed)[-2:] == ["error.code", "error.message"]

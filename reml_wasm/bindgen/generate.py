@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from ..audit import Diagnostic, DiagnosticError, Location, error, write_atomic
+from ..audit import (FFI_BINDGEN_KEYS, Diagnostic, DiagnosticError, Location, error, ordered,
+                     write_atomic)
 from . import manifest as mf
 from . import reml_emit
 from .cmodel import CModel
@@ -131,3 +132,20 @@ def generate(cfg: BindgenConfig, *, verify_layout: bool = False, log: Log = lamb
          "types": len(plan.manifest_types), "excluded": plan.excluded,
          "layout_checks": checks, "duration_ms": _ms(t0)})
     return Result(model, plan, reml, data, digest, paths, diagnostics, checks)
+
+
+def audit_metadata(cfg: BindgenConfig, *, status: str, input_hash: str | None = None,
+                   duration_ms: int | None = None, failure: Diagnostic | None = None,
+                   cache_path: str | None = None, with_headers: bool = True) -> dict[str, Any]:
+    """`metadata["ffi.bindgen"]` of an audit envelope (keys and order of facts/reml-ffi.md)."""
+    if status not in ("success", "failed", "cache_hit", "skipped"):
+        raise ValueError(f"bad ffi.bindgen status {status!r}")
+    return ordered({
+        "event": "ffi.bindgen", "status": status, "input_hash": input_hash,
+        "manifest_path": str(cfg.manifest.path) if cfg.manifest else None,
+        "headers": [h.spelled for h in cfg.headers] if with_headers else None,
+        "config_path": str(cfg.config_path) if cfg.config_path else None,
+        "output_path": str(cfg.output.path) if cfg.output else None,
+        "cache_path": cache_path, "duration_ms": duration_ms, "tool_version": mf.TOOL_VERSION,
+        "error.code": failure.code if failure else None,
+        "error.message": failure.message if failure else None}, FFI_BINDGEN_KEYS)
