@@ -151,3 +151,20 @@ def test_glibc_headers_with_gnu_extensions(header, tmp_path, capsys):
         assert parse["functions"] == 0 and parse["typedefs"] >= 2  # float_t, double_t
     else:
         assert parse["functions"] > 20
+
+
+def test_type_model_functions_bind_through_the_native_connector():
+    """to_types: zlib functions of numbers and strings become types.Function values the
+    native connector binds on its own (NativeLibrary.bind)."""
+    from reml_wasm import types as t
+    from reml_wasm.bindgen.to_types import to_types
+    mapping = to_types(load_model(LIBS["z"][0], [], []))
+    fns = {f.name: f for f in mapping.functions}
+    assert fns["zlibVersion"] == t.Function("zlibVersion", (), t.STRING)
+    assert fns["compressBound"].param_types() == (t.U64,) and fns["compressBound"].result == t.U64
+    assert "deflate" in mapping.unmapped  # takes a z_stream pointer
+    lib = NativeLibrary.open("z")
+    assert lib.bind(fns["zlibVersion"], mode="abi")().startswith("1.")
+    bound = lib.bind(fns["compressBound"], mode="abi")
+    import zlib
+    assert bound(1000) >= len(zlib.compress(bytes(range(256)) * 4, 9))
