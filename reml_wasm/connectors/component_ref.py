@@ -1,0 +1,118 @@
+"""The reference path: a component instantiated by `wasmtime.component`.
+
+Host imports are Python callables defined in a component Linker; imports the caller does
+not provide trap when called (`define_unknown_imports_as_traps`); WASI preview 2 is added
+to the linker only when the sandbox grants it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import wasmtime
+import wasmtime.component as wc
+
+from .. import cabi
+from .. import types as t
+from ..audit import DiagnosticError, error
+from .wasmtime_values import RefResource, from_wasmtime, to_wasmtime
+
+
+def _trap(name: str, exc: Exception) -> cabi.Trap:
+    message = str(exc)
+    return cabi.Trap(f"{name}: wasm trap: {message}", fuel_exhausted="fuel" in message)
+
+
+class RefInstance:
+    """One instantiation on wasmtime.component."""
+
+    def __init__(self, engine: wasmtime.Engine, component: wc.Component, world: t.World,
+                 imports: dict[str, Any], *, fuel: int | None, memory_limit: int | None,
+                 wasi: bool) -> None:
+        self.store = wasmtime.Store(engine)
+        self.fuel = fuel
+        if fuel is not None:
+            self.store.set_fuel(fuel)
+        if memory_limit is not None:
+            self.store.set_limits(memory_size=memory_limit)
+        linker = wc.Linker(engine)
+        if wasi:
+            linker.add_wasip2()
+            self.store.set_wasi(wasmtime.WasiConfig())
+        with linker.root() as root:
+            for item in world.imports:
+                if isinstance(item, t.InterfaceItem) and item.key in imports:
+                    provided = imports[item.key]
+                    with root.add_instance(item.key) as inst:
+                        for func in item.interface.all_functions():
+                            impl = provided.get(func.qualified_name)
+                            if impl is not None:
+                                inst.add_func(func.qualified_name, self._host(func, impl))
+                elif isinstance(item, t.FunctionItem) and item.key in imports:
+                    root.add_func(item.key, self._host(item.function, imports[item.key]))
+        linker.define_unknown_imports_as_traps(component)
+        try:
+            self.instance = linker.instantiate(self.store, component)
+        except wasmtime.Trap as exc:
+            raise _trap("instantiation", exc) from None
+        except wasmtime.WasmtimeError as exc:
+            raise error("ffi.component.link", f"instantiation failed: {exc}") from None
+        self._funcs: dict[str, Callable[..., Any]] = {}
+
+    def _host(self, func: t.Function, impl: Callable[..., Any]) -> Callable[..., Any]:
+        params = func.param_types()
+        result = func.result
+
+        def host(store: Any, *args: Any) -> Any:
+            values = [from_wasmtime(a, ty, self._wrap) for a, ty in zip(args, params)]
+            out = impl(*values)
+            return None if result is None else to_wasmtime(out, result, store)
+        return host
+
+    def _wrap(self, any_: wc.ResourceAny, ty: t.Type) -> RefResource:
+        return RefResource(ty.resource, any_, isinstance(ty, t.OwnType))  # type: ignore[attr-defined]
+
+    def func(self, key: str | None, func: t.Function) -> Callable[..., Any]:
+        """A callable for an export (key: the interface's name, None for a world function)."""
+        name = func.qualified_name
+        full = name if key is None else f"{key}#{name}"
+        cached = self._funcs.get(full)
+        if cached is not None:
+            return cached
+        store, instance = self.store, self.instance
+        parent = None if key is None else instance.get_export_index(store, key)
+        index = instance.get_export_index(store, name, parent)
+        f = None if index is None else instance.get_func(store, index)
+        if f is None:
+            raise error("ffi.component.no_export", f"the component has no function {full!r}")
+        params = func.param_types()
+        result = func.result
+        wrap = self._wrap
+
+        def call(*args: Any) -> Any:
+            if self.fuel is not None:
+                store.set_fuel(self.fuel)
+            try:
+                out = f(store, *[to_wasmtime(a, ty, store) for a, ty in zip(args, params)])
+            except wasmtime.Trap as exc:
+                raise _trap(full, exc) from None
+            except wasmtime.WasmtimeError as exc:
+                raise _trap(full, exc) from None
+            return None if result is None else from_wasmtime(out, result, wrap)
+        self._funcs[full] = call
+        return call
+
+    def drop(self, handle: Any) -> None:
+        if not isinstance(handle, RefResource):
+            raise error("ffi.value.type_mismatch", f"expected a resource handle, got {type(handle).__name__}")
+        if not handle.own:
+            raise cabi.Trap("a borrowed handle cannot be dropped by the host")
+        if handle._dropped:
+            raise cabi.Trap(f"resource {handle.type.name} was already dropped")
+        handle._dropped = True
+        try:
+            handle.any.drop(self.store)
+        except (wasmtime.Trap, wasmtime.WasmtimeError) as exc:
+            raise _trap(f"drop {handle.type.name}", exc) from None
+        except DiagnosticError:
+            raise
