@@ -248,6 +248,7 @@ class FastInstance(Instance):
         if not isinstance(value, cl.ComponentFunc) or value.call is None:
             raise error("ffi.component.no_export", f"{full} is not a callable function")
         if value.extra is not None:
+            value.extra.label[0] = full
             return value.extra
         call = value.call
         return lambda *args: call(list(args))

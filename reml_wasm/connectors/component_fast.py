@@ -22,9 +22,10 @@ import wasmtime._func as _wasmtime_func
 
 from .. import cabi
 from .. import types as t
-from ..audit import DiagnosticError, error
+from ..audit import error
 from . import component_binary as cb
 from . import component_link as cl
+from . import component_traps
 from .wasmtime_capi import CApi
 
 _CORE_VALTYPE = {"i32": wasmtime.ValType.i32, "i64": wasmtime.ValType.i64,
@@ -98,7 +99,8 @@ def _generate(capi: CApi, ctx: Any, func: wasmtime.Func, params: list[str], resu
         "set_fuel": lib.wasmtime_context_set_fuel, "state": state,
         "post": post,
     }
-    env["fail"] = _failure(capi, state, name, env["trap"])
+    label = [name]
+    env["fail"] = _failure(capi, state, label, env["trap"])
     lines: list[str] = []
     if plan is None:
         head = "def caller(" + ", ".join(f"a{i}" for i in range(len(params))) + "):"
@@ -139,24 +141,27 @@ def _generate(capi: CApi, ctx: Any, func: wasmtime.Func, params: list[str], resu
             lines.append("    return lift_result(r)")
     src = head + "\n" + "\n".join(lines) + "\n"
     exec(compile(src, f"<reml_wasm fast caller {name}>", "exec"), env)  # noqa: S102 - generated above
-    return env["caller"]
+    caller = env["caller"]
+    caller.label = label  # the name traps report; the instance sets the export's full name
+    return caller
 
 
-def _failure(capi: CApi, state: CallState, name: str, trap_slot: Any) -> Callable[[Any], None]:
+def _failure(capi: CApi, state: CallState, label: list[str], trap_slot: Any) -> Callable[[Any], None]:
     """What a caller runs when the unchecked call reports an error or a trap (or when the
     instance is already poisoned: `err` is None)."""
     ffi = capi.ffi
 
     def fail(err: Any) -> None:
         if err is None:
-            raise cabi.Trap(f"{name}: the instance is poisoned by an earlier trap ({state.poisoned}); "
-                            "instantiate the component again", poisoned=True)
+            raise component_traps.poisoned(label[0])
         host_exc = _trap_from_host_exception()
         message = capi.take_error(err, trap_slot)
-        state.poisoned = (message.splitlines() or ["trap"])[0]
+        state.poisoned = component_traps.reason_of(message)
+        if isinstance(host_exc, cabi.Trap) and host_exc.diagnostic.extensions.get("kind") == "unprovided-import":
+            raise component_traps.trap(label[0], host_exc.diagnostic.message) from None
         if host_exc is not None:
             raise host_exc
-        raise cabi.Trap(f"{name}: wasm trap: {message}", fuel_exhausted="fuel" in message)
+        raise component_traps.trap(label[0], message)
     return fail
 
 
@@ -168,6 +173,7 @@ class FastBackend(cl.Backend):
     def __init__(self, capi: CApi, engine: wasmtime.Engine, store: wasmtime.Store,
                  modules: dict[int, wasmtime.Module], host: "Callable[[str, str, Any], Any]",
                  fuel: int | None) -> None:
+        super().__init__()
         self.capi = capi
         self.engine = engine
         self.store = store
@@ -266,7 +272,7 @@ class FastBackend(cl.Backend):
 
         if target is None:
             def host(*flat: Any) -> Any:
-                raise cabi.Trap(f"import {name} was called but nothing provides it")
+                raise component_traps.unprovided(name)
         else:
             def host(*flat: Any) -> Any:
                 result = target(lift_args(flat))

@@ -76,6 +76,16 @@ class Backend:
 
     static = True
 
+    def __init__(self) -> None:
+        # id(resource) -> (resource, the name it is first exported under)
+        self.resource_names: dict[int, tuple[t.ResourceType, str]] = {}
+
+    def apply_resource_names(self) -> None:
+        """Give defined resources their export names (only for a walk whose types are not
+        yet used as dictionary keys: renaming changes a resource's hash)."""
+        for rt, name in self.resource_names.values():
+            object.__setattr__(rt, "name", name)
+
     def core_module(self, m: cb.CoreModule) -> Any:
         return m
 
@@ -140,11 +150,12 @@ class Scope:
 
 # --- types -------------------------------------------------------------------------------
 
-def rename(value: Any, name: str) -> Any:
-    """The type `value` under the name it is exported as."""
+def rename(value: Any, name: str, backend: "Backend | None" = None) -> Any:
+    """The type `value` under the name it is exported as.  A resource keeps its identity
+    (it may already sit in handle tables): its export name is only recorded."""
     if isinstance(value, t.ResourceType):
-        if is_placeholder(value.name):
-            object.__setattr__(value, "name", name)
+        if backend is not None and is_placeholder(value.name):
+            backend.resource_names.setdefault(id(value), (value, name))
         return value
     if isinstance(value, (t.RecordType, t.VariantType, t.EnumType, t.FlagsType)):
         return dataclasses.replace(value, name=name)
@@ -330,7 +341,7 @@ def _define(scope: Scope, resolver: TypeResolver, d: Any, args: dict | None) -> 
                 ftype = scope.get("type", d.desc.index)
             value = dataclasses.replace(value, type=name_function(ftype, d.name))
         elif d.sort == "type":
-            value = rename(value, d.name)
+            value = rename(value, d.name, b)
         scope.exports[d.name] = (d.sort, value)
         scope.add(d.sort, value)
     elif isinstance(d, cb.Component):
@@ -350,7 +361,7 @@ def _define(scope: Scope, resolver: TypeResolver, d: Any, args: dict | None) -> 
             if sort == "func":
                 value = dataclasses.replace(value, type=name_function(value.type, name))
             elif sort == "type":
-                value = rename(value, name)
+                value = rename(value, name, b)
             exports[name] = (sort, value)
         scope.add("instance", ComponentInstance(exports))
     elif isinstance(d, cb.Start):

@@ -15,12 +15,12 @@ import wasmtime.component as wc
 from .. import cabi
 from .. import types as t
 from ..audit import DiagnosticError, error
+from . import component_traps
 from .wasmtime_values import RefResource, from_wasmtime, to_wasmtime
 
 
 def _trap(name: str, exc: Exception) -> cabi.Trap:
-    message = str(exc)
-    return cabi.Trap(f"{name}: wasm trap: {message}", fuel_exhausted="fuel" in message)
+    return component_traps.trap(name, str(exc))
 
 
 class RefInstance:

@@ -61,7 +61,9 @@ def _items(entries: dict[str, tuple[str, Any]]) -> list[t.WorldItem]:
 
 def world_of(ast: cb.Component, name: str = "root") -> t.World:
     """Walk the component statically and describe its imports and exports."""
-    scope = cl.instantiate(ast, cl.Backend())
+    backend = cl.Backend()
+    scope = cl.instantiate(ast, backend)
+    backend.apply_resource_names()
     return t.World(name, tuple(_items(scope.imports)), tuple(_items(scope.exports)))
 
 
