@@ -7,10 +7,7 @@ indirect-call tables included: they are ordinary core instances), turns `canon l
 a precomputed caller, `canon lower` into a wasmtime host function, and `resource.*` into
 functions over the engine's handle tables.
 
-A call of a lifted export is: plan.lower_args -> stores into a preallocated
-`wasmtime_val_raw_t` array -> one cffi call -> loads -> plan.lift_result -> post-return.
-The caller is generated source (compiled once per export), so a call does no attribute
-lookups and allocates only what the plan does.
+Calls go through the generated callers of component_caller.py.
 """
 
 from __future__ import annotations
@@ -18,7 +15,6 @@ from __future__ import annotations
 from typing import Any, Callable
 
 import wasmtime
-import wasmtime._func as _wasmtime_func
 
 from .. import cabi
 from .. import types as t
@@ -26,21 +22,19 @@ from ..audit import error
 from . import component_binary as cb
 from . import component_link as cl
 from . import component_traps
+from .component_caller import CallState, core_caller, export_caller
 from .wasmtime_capi import CApi
 
 _CORE_VALTYPE = {"i32": wasmtime.ValType.i32, "i64": wasmtime.ValType.i64,
                  "f32": wasmtime.ValType.f32, "f64": wasmtime.ValType.f64}
 
-# per flat core type: (view name, index stride in that view)
-_VIEW = {"i32": ("v_i64", 2), "i64": ("v_i64", 2), "f32": ("v_f32", 4), "f64": ("v_f64", 2)}
-_READ = {"i32": ("v_i32", 4), "i64": ("v_i64", 2), "f32": ("v_f32", 4), "f64": ("v_f64", 2)}
-
-
 class FastMemory(cabi.WasmtimeMemory):
     """A wasmtime memory whose `refresh` costs one cffi call: the base address can only
     change when the size does (a memory moves only when it grows)."""
 
-    def __init__(self, capi: CApi, ctx: Any, memory: wasmtime.Memory) -> None:
+    def __init__(self, capi: CApi, ctx: Any, memory: wasmtime.Memory, state: CallState) -> None:
+        self._state = state
+        self._gen = -1
         self._capi = capi
         self._ctx = ctx
         self._mem = capi.memory(memory)
@@ -53,6 +47,10 @@ class FastMemory(cabi.WasmtimeMemory):
         self.refresh()
 
     def refresh(self) -> None:
+        gen = self._state.gen
+        if gen == self._gen:
+            return  # no wasm ran since the last look: size and base are unchanged
+        self._gen = gen
         n = self._size(self._ctx, self._mem)
         if n != self.limit:
             ffi = self._capi.ffi
@@ -60,109 +58,6 @@ class FastMemory(cabi.WasmtimeMemory):
             self.view = memoryview(ffi.buffer(base, n)) if n else memoryview(bytearray())
             self._base = int(ffi.cast("uintptr_t", base))
             self.limit = n
-
-
-class CallState:
-    """Per-instance mutable state shared by every generated caller: `poisoned` is set
-    by the first trap (the instance may not be entered again, as in wasmtime)."""
-
-    __slots__ = ("poisoned", "fuel")
-
-    def __init__(self, fuel: int | None) -> None:
-        self.poisoned: str | None = None
-        self.fuel = fuel
-
-
-def _trap_from_host_exception() -> BaseException | None:
-    exc = _wasmtime_func.LAST_EXCEPTION
-    _wasmtime_func.LAST_EXCEPTION = None
-    return exc
-
-
-def make_core_caller(capi: CApi, ctx: Any, func: wasmtime.Func, params: list[str], results: list[str],
-                     state: CallState, name: str) -> Callable[..., Any]:
-    """A Python callable for one core function: f(*flat_args) -> flat result(s)
-    (None / a value / a tuple).  Used for realloc, post-return and destructors."""
-    return _generate(capi, ctx, func, params, results, state, name, plan=None, post=None)
-
-
-def _generate(capi: CApi, ctx: Any, func: wasmtime.Func, params: list[str], results: list[str],
-              state: CallState, name: str, plan: Any, post: Callable | None) -> Callable[..., Any]:
-    ffi, lib = capi.ffi, capi.lib
-    n = max(len(params), len(results), 1)
-    buf = ffi.new("wasmtime_val_raw_t[]", n)
-    env: dict[str, Any] = {
-        "ctx": ctx, "fn": capi.func(func), "bufp": ffi.cast("wasmtime_val_raw_t *", buf), "_buf": buf,
-        "v_i64": ffi.cast("int64_t *", buf), "v_i32": ffi.cast("int32_t *", buf),
-        "v_f32": ffi.cast("float *", buf), "v_f64": ffi.cast("double *", buf),
-        "trap": ffi.new("wasm_trap_t **"), "call_unchecked": lib.wasmtime_func_call_unchecked,
-        "set_fuel": lib.wasmtime_context_set_fuel, "state": state,
-        "post": post,
-    }
-    label = [name]
-    env["fail"] = _failure(capi, state, label, env["trap"])
-    lines: list[str] = []
-    if plan is None:
-        head = "def caller(" + ", ".join(f"a{i}" for i in range(len(params))) + "):"
-        flat_names = [f"a{i}" for i in range(len(params))]
-    else:
-        env["lower_args"] = plan.lower_args
-        env["lift_result"] = plan.lift_result
-        head = "def caller(*args):"
-        flat_names = [f"flat[{i}]" for i in range(len(params))]
-        lines.append("    if state.poisoned is not None: fail(None)")
-        lines.append("    flat = lower_args(args)")
-    for i, (ty, src) in enumerate(zip(params, flat_names)):
-        view, stride = _VIEW[ty]
-        lines.append(f"    {view}[{i * stride}] = {src}")
-    if plan is not None and state.fuel is not None:
-        lines.append("    set_fuel(ctx, state.fuel)")
-    lines.append(f"    err = call_unchecked(ctx, fn, bufp, {n}, trap)")
-    lines.append("    if err or trap[0]: fail(err)")
-    reads = []
-    for i, ty in enumerate(results):
-        view, stride = _READ[ty]
-        reads.append(f"{view}[{i * stride}]")
-    if plan is None:
-        if not results:
-            lines.append("    return None")
-        elif len(results) == 1:
-            lines.append(f"    return {reads[0]}")
-        else:
-            lines.append(f"    return ({', '.join(reads)},)")
-    else:
-        lines.append(f"    r = ({''.join(r + ', ' for r in reads)})")
-        if post is not None:
-            lines.append("    try:")
-            lines.append("        return lift_result(r)")
-            lines.append("    finally:")
-            lines.append("        post(*r)")
-        else:
-            lines.append("    return lift_result(r)")
-    src = head + "\n" + "\n".join(lines) + "\n"
-    exec(compile(src, f"<reml_wasm fast caller {name}>", "exec"), env)  # noqa: S102 - generated above
-    caller = env["caller"]
-    caller.label = label  # the name traps report; the instance sets the export's full name
-    return caller
-
-
-def _failure(capi: CApi, state: CallState, label: list[str], trap_slot: Any) -> Callable[[Any], None]:
-    """What a caller runs when the unchecked call reports an error or a trap (or when the
-    instance is already poisoned: `err` is None)."""
-    ffi = capi.ffi
-
-    def fail(err: Any) -> None:
-        if err is None:
-            raise component_traps.poisoned(label[0])
-        host_exc = _trap_from_host_exception()
-        message = capi.take_error(err, trap_slot)
-        state.poisoned = component_traps.reason_of(message)
-        if isinstance(host_exc, cabi.Trap) and host_exc.diagnostic.extensions.get("kind") == "unprovided-import":
-            raise component_traps.trap(label[0], host_exc.diagnostic.message) from None
-        if host_exc is not None:
-            raise host_exc
-        raise component_traps.trap(label[0], message)
-    return fail
 
 
 class FastBackend(cl.Backend):
@@ -230,7 +125,7 @@ class FastBackend(cl.Backend):
         key = id(mem)
         fm = self._memories.get(key)
         if fm is None:
-            fm = self._memories[key] = FastMemory(self.capi, self.ctx, mem)
+            fm = self._memories[key] = FastMemory(self.capi, self.ctx, mem, self.state)
         return fm
 
     def core_call(self, func: wasmtime.Func, name: str) -> Callable[..., Any]:
@@ -238,8 +133,7 @@ class FastBackend(cl.Backend):
         ty = func.type(self.store)
         params = [str(p) for p in ty.params]
         results = [str(r) for r in ty.results]
-        caller = _generate(self.capi, self.ctx, func, params, results, self.state, name, None, None)
-        return caller
+        return core_caller(self.capi, self.ctx, func, params, results, self.state, name)
 
     def options(self, scope: cl.Scope, opts: cb.CanonOptions, name: str) -> cabi.CanonicalOptions:
         memory = None if opts.memory is None else self._memory(scope.get("core memory", opts.memory))
@@ -257,8 +151,7 @@ class FastBackend(cl.Backend):
         name = func.qualified_name or "export"
         copts = self.options(scope, opts, name)
         plan = cabi.export_plan(func, copts)
-        caller = _generate(self.capi, self.ctx, core_func, list(plan.flat.params), list(plan.flat.results),
-                           self.state, name, plan, copts.post_return)
+        caller = export_caller(self.capi, self.ctx, core_func, plan, func, copts.post_return, self.state, name)
         return cl.ComponentFunc(func, call=lambda args: caller(*args), origin="lift", extra=caller)
 
     def lower(self, scope: cl.Scope, func: cl.ComponentFunc, opts: cb.CanonOptions) -> wasmtime.Func:
@@ -269,12 +162,14 @@ class FastBackend(cl.Backend):
                                   [_CORE_VALTYPE[r]() for r in plan.flat.results])
         target = func.call
         lift_args, lower_result = plan.lift_args, plan.lower_result
+        state = self.state
 
         if target is None:
             def host(*flat: Any) -> Any:
                 raise component_traps.unprovided(name)
         else:
             def host(*flat: Any) -> Any:
+                state.gen += 1  # the guest may have grown its memory before calling out
                 result = target(lift_args(flat))
                 out = lower_result(result, flat)
                 if not out:

@@ -1,0 +1,60 @@
+"""`reml-wasm bench component`: ns per call, wasmtime-py's component calls (the reference
+path) against the fast path, side by side in one run, with the ratio.
+
+The guest is native/ctest/ctest.c (wit/ctest/ctest.wit), built by reml_wasm.toolchain.
+Goals (issue 5): at least 20x on scalar calls, at least 50x on list<u32> of 1k.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any, Callable
+
+from . import Table, ns_per_call
+from .. import toolchain
+from ..connectors.component import Component
+from ..values import Record
+
+CTEST_WIT = toolchain.PROJECT_ROOT / "wit" / "ctest" / "ctest.wit"
+CTEST_SOURCE = toolchain.PROJECT_ROOT / "native" / "ctest" / "ctest.c"
+
+GOALS = {"add(s32, s32)": 20.0, "list<u32> echo 1k": 50.0}
+
+
+def build_ctest() -> Any:
+    return toolchain.build_component([CTEST_SOURCE], CTEST_WIT, "ctest")
+
+
+def cases() -> list[tuple[str, str, tuple]]:
+    pair = Record(id=7, name="seven", weight=7.5, tags=["a", "bb", "ccc"])
+    return [
+        ("add(s32, s32)", "add", (1, 2)),
+        ("string echo 10 B", "echo", ("x" * 10,)),
+        ("string echo 1 KB", "echo", ("x" * 1000,)),
+        ("string echo 100 KB", "echo", ("x" * 100_000,)),
+        ("list<u32> echo 1k", "echo-list", (list(range(1000)),)),
+        ("record echo", "echo-pair", (pair,)),
+    ]
+
+
+def run(args: argparse.Namespace) -> int:
+    comp = Component.from_file(build_ctest())
+    ref = comp.instantiate(path="wasmtime")
+    fast = comp.instantiate(path="fast")
+    table = Table("component calls: wasmtime-py (reference) vs fast path, ns per call",
+                  ["call", "wasmtime-py ns", "fast ns", "speed-up", "goal"])
+    if fast.path != "fast":
+        table.notes.extend(d.message for d in fast.diagnostics)
+    for label, name, call_args in cases():
+        f_ref: Callable[..., Any] = ref.func(name)
+        f_fast: Callable[..., Any] = fast.func(name)
+        expected = f_ref(*call_args)
+        got = f_fast(*call_args)
+        if list(got) != list(expected) if isinstance(expected, list) else got != expected:
+            table.notes.append(f"{label}: results differ between the paths")
+        a = ns_per_call(lambda: f_ref(*call_args), quick=args.quick)
+        b = ns_per_call(lambda: f_fast(*call_args), quick=args.quick)
+        goal = GOALS.get(label)
+        table.add(label, a, b, f"{a / b:.1f}x", "" if goal is None else f">= {goal:.0f}x")
+    table.print(getattr(args, "json", False))
+    return 0

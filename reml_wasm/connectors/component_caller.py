@@ -1,0 +1,203 @@
+"""Generated callers of core wasm functions through `wasmtime_func_call_unchecked`.
+
+Each caller is Python source compiled once per function: it writes the flat arguments into
+a preallocated `wasmtime_val_raw_t` array (through typed cffi views of the same buffer),
+makes one cffi call, and reads the results back.  For an export it marshals with the
+Canonical ABI engine's plan; parameters and results that are plain integers or bools are
+checked and stored inline (the same ranges the engine checks, `types.INTEGER_RANGES`), so a
+scalar call allocates nothing and makes no Python-level calls besides the cffi one.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from .. import cabi
+from .. import types as t
+from . import component_traps
+from .wasmtime_capi import CApi
+
+# flat core type -> (view written, index stride); i32 goes through the int64 view so both
+# signed and unsigned 32-bit values fit
+_WRITE = {"i32": ("v_i64", 2), "i64": ("v_i64", 2), "f32": ("v_f32", 4), "f64": ("v_f64", 2)}
+_READ = {"i32": ("v_i32", 4), "i64": ("v_i64", 2), "f32": ("v_f32", 4), "f64": ("v_f64", 2)}
+
+# inline result reads of integer primitives from slot 0
+_INT_READ = {
+    "s32": "v_i32[0]", "u32": "v_u32[0]", "s64": "v_i64[0]", "u64": "v_u64[0]",
+    "u8": "(v_u32[0] & 0xFF)", "u16": "(v_u32[0] & 0xFFFF)",
+    "s8": "(((v_u32[0] & 0xFF) ^ 0x80) - 0x80)", "s16": "(((v_u32[0] & 0xFFFF) ^ 0x8000) - 0x8000)",
+    "bool": "(v_u32[0] != 0)",
+}
+
+
+class CallState:
+    """Mutable state shared by the callers of one instance.
+
+    `poisoned`: the reason of the first trap (the instance may not be entered again, as in
+    wasmtime).  `fuel`: refilled before each export call when set.  `gen`: bumped by every
+    entry into wasm, so memories know when they must re-read their size."""
+
+    __slots__ = ("poisoned", "fuel", "gen")
+
+    def __init__(self, fuel: int | None) -> None:
+        self.poisoned: str | None = None
+        self.fuel = fuel
+        self.gen = 0
+
+
+def _take_host_exception() -> BaseException | None:
+    import wasmtime._func as wf
+    exc = wf.LAST_EXCEPTION
+    wf.LAST_EXCEPTION = None
+    return exc
+
+
+def _failure(capi: CApi, state: CallState, label: list[str], trap_slot: Any) -> Callable[[Any], None]:
+    """What a caller runs when the unchecked call reports an error or a trap, or (err is
+    None) when the instance is already poisoned."""
+
+    def fail(err: Any) -> None:
+        if err is None:
+            raise component_traps.poisoned(label[0])
+        host_exc = _take_host_exception()
+        message = capi.take_error(err, trap_slot)
+        state.poisoned = component_traps.reason_of(message)
+        if isinstance(host_exc, cabi.Trap) and host_exc.diagnostic.extensions.get("kind") == "unprovided-import":
+            raise component_traps.trap(label[0], host_exc.diagnostic.message) from None
+        if host_exc is not None:
+            raise host_exc
+        raise component_traps.trap(label[0], message)
+    return fail
+
+
+def _environment(capi: CApi, ctx: Any, func: Any, n: int, state: CallState, label: list[str]) -> dict[str, Any]:
+    ffi, lib = capi.ffi, capi.lib
+    buf = ffi.new("wasmtime_val_raw_t[]", n)
+    trap = ffi.new("wasm_trap_t **")
+    return {
+        "ctx": ctx, "fn": capi.func(func), "bufp": ffi.cast("wasmtime_val_raw_t *", buf), "_buf": buf,
+        "v_i64": ffi.cast("int64_t *", buf), "v_u64": ffi.cast("uint64_t *", buf),
+        "v_i32": ffi.cast("int32_t *", buf), "v_u32": ffi.cast("uint32_t *", buf),
+        "v_f32": ffi.cast("float *", buf), "v_f64": ffi.cast("double *", buf),
+        "trap": trap, "call_unchecked": lib.wasmtime_func_call_unchecked,
+        "set_fuel": lib.wasmtime_context_set_fuel, "state": state,
+        "fail": _failure(capi, state, label, trap),
+    }
+
+
+def _compile(src: str, env: dict[str, Any], name: str, label: list[str]) -> Callable[..., Any]:
+    exec(compile(src, f"<reml_wasm caller {name}>", "exec"), env)  # noqa: S102 - source built here
+    caller = env["caller"]
+    caller.label = label  # the name traps report (the instance sets the export's full name)
+    return caller
+
+
+def _call_lines(n: int) -> list[str]:
+    return [f"    err = call_unchecked(ctx, fn, bufp, {n}, trap)",
+            "    state.gen += 1",
+            "    if err or trap[0]: fail(err)"]
+
+
+def core_caller(capi: CApi, ctx: Any, func: Any, params: list[str], results: list[str],
+                state: CallState, name: str) -> Callable[..., Any]:
+    """f(*flat_args) -> None / one value / a tuple, for realloc, post-return, destructors."""
+    n = max(len(params), len(results), 1)
+    label = [name]
+    env = _environment(capi, ctx, func, n, state, label)
+    lines = ["def caller(" + ", ".join(f"a{i}" for i in range(len(params))) + "):"]
+    for i, ty in enumerate(params):
+        view, stride = _WRITE[ty]
+        lines.append(f"    {view}[{i * stride}] = a{i}")
+    lines += _call_lines(n)
+    reads = [f"{_READ[ty][0]}[{i * _READ[ty][1]}]" for i, ty in enumerate(results)]
+    if not reads:
+        lines.append("    return None")
+    elif len(reads) == 1:
+        lines.append(f"    return {reads[0]}")
+    else:
+        lines.append(f"    return ({', '.join(reads)},)")
+    return _compile("\n".join(lines) + "\n", env, name, label)
+
+
+def _scalar(ty: t.Type) -> str | None:
+    """The primitive name when `ty` is an integer or bool (handled inline), else None."""
+    ty = t.unalias(ty)
+    if isinstance(ty, t.PrimitiveType) and (ty in t.INTEGER_RANGES or ty == t.BOOL):
+        return ty.name
+    return None
+
+
+def export_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
+                  post: Callable[..., Any] | None, state: CallState, name: str) -> Callable[..., Any]:
+    """f(*args) -> result for a lifted export, marshalled by `plan` (a cabi ExportPlan)."""
+    params, results = list(plan.flat.params), list(plan.flat.results)
+    n = max(len(params), len(results), 1)
+    label = [name]
+    env = _environment(capi, ctx, func, n, state, label)
+    env.update(lower_args=plan.lower_args, lift_result=plan.lift_result, post=post)
+    codecs = getattr(plan, "_params", None)
+    generic = (plan.flat.params_spilled or getattr(plan, "_borrows", True) or codecs is None
+               or len(codecs) != len(ftype.params))
+    nargs = len(ftype.params)
+    lines = ["def caller(*args):", "    if state.poisoned is not None: fail(None)"]
+    if generic:
+        lines.append("    flat = lower_args(args)")
+        for i, ty in enumerate(params):
+            view, stride = _WRITE[ty]
+            lines.append(f"    {view}[{i * stride}] = flat[{i}]")
+    else:
+        names = [f"a{i}" for i in range(nargs)]
+        lines.append("    try:")
+        lines.append(f"        {''.join(a + ', ' for a in names)}= args" if nargs else "        () = args")
+        lines.append("    except ValueError:")
+        lines.append("        lower_args(args)")  # raises the engine's arity diagnostic
+        lines.append("        raise")
+        lines.append("    try:")
+        body_start = len(lines)
+        k = 0
+        for i, (p, codec) in enumerate(zip(ftype.params, codecs)):
+            prim = _scalar(p.type)
+            if prim is not None:
+                a = names[i]
+                if prim == "bool":
+                    lines.append(f"    if type({a}) is not bool: lower_args(args)")
+                    lines.append(f"    v_i64[{2 * k}] = 1 if {a} else 0")
+                else:
+                    lo, hi = t.INTEGER_RANGES[t.PRIMITIVES[prim]]
+                    lines.append(f"    if type({a}) is not int or not {lo} <= {a} <= {hi}: lower_args(args)")
+                    view = "v_u64" if prim == "u64" else "v_i64"
+                    lines.append(f"    {view}[{2 * k}] = {a}")
+                k += 1
+            else:
+                env[f"c{i}"] = codec.lower
+                lines.append(f"    o{i} = []")
+                lines.append(f"    c{i}({names[i]}, o{i})")
+                for j, ty in enumerate(codec.flat):
+                    view, stride = _WRITE[params[k + j]]
+                    lines.append(f"    {view}[{(k + j) * stride}] = o{i}[{j}]")
+                k += len(codec.flat)
+        lines[body_start:] = ["    " + ln for ln in lines[body_start:]]
+        lines.append("    except VALUE_ERRORS:")
+        lines.append("        lower_args(args)")
+        lines.append("        raise")
+        env["VALUE_ERRORS"] = (TypeError, ValueError, OverflowError, KeyError, AttributeError, IndexError)
+    if state.fuel is not None:
+        lines.append("    set_fuel(ctx, state.fuel)")
+    lines += _call_lines(n)
+    reads = [f"{_READ[ty][0]}[{i * _READ[ty][1]}]" for i, ty in enumerate(results)]
+    inline = None if generic or ftype.result is None or plan.flat.results_spilled else _scalar(ftype.result)
+    if inline is not None and post is None:
+        lines.append(f"    return {_INT_READ[inline]}")
+    elif not generic and ftype.result is None and post is None:
+        lines.append("    return None")
+    else:
+        lines.append(f"    r = ({''.join(r + ', ' for r in reads)})")
+        if post is not None:
+            lines.append("    try:")
+            lines.append("        return lift_result(r)")
+            lines.append("    finally:")
+            lines.append("        post(*r)")
+        else:
+            lines.append("    return lift_result(r)")
+    return _compile("\n".join(lines) + "\n", env, name, label)
