@@ -43,8 +43,9 @@ MAP_KEYS: tuple[t.PrimitiveType, ...] = (t.BOOL, t.S8, t.U8, t.S16, t.U16, t.S32
 _AWKWARD_NAMES = ("record", "type", "list", "string", "flags", "enum", "variant", "result", "option",
                   "use", "func", "none", "some", "ok", "err", "true", "false", "inf", "nan")
 
-_lower_word = st.from_regex(r"[a-z][a-z0-9]{0,4}", fullmatch=True)
-_upper_word = st.from_regex(r"[A-Z][A-Z0-9]{0,3}", fullmatch=True)
+_LOWER, _UPPER, _DIGITS = "abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "0123456789"
+_lower_word = st.builds(str.__add__, st.sampled_from(_LOWER), st.text(_LOWER + _DIGITS, max_size=4))
+_upper_word = st.builds(str.__add__, st.sampled_from(_UPPER), st.text(_UPPER + _DIGITS, max_size=3))
 
 
 def wit_identifiers() -> st.SearchStrategy[str]:
@@ -65,9 +66,10 @@ _KINDS = ("scalar", "list", "option", "result", "tuple", "record", "variant", "e
 
 
 @st.composite
-def types(draw: Callable[[Any], Any], max_depth: int = 3, *, resources: bool = False, maps: bool = True,
-          fixed_lists: bool = True, async_types: bool = False) -> t.Type:
-    """A random type tree at most `max_depth` constructors deep.
+def types(draw: Callable[[Any], Any], max_depth: int = 3, *, max_nodes: int = 8, resources: bool = False,
+          maps: bool = True, fixed_lists: bool = True, async_types: bool = False) -> t.Type:
+    """A random type tree at most `max_depth` constructors deep with at most `max_nodes`
+    compound types (so examples stay small).
 
     Covers every scalar, list<T>, list<T, N> (`fixed_lists`), map<K, V> (`maps`),
     tuples, option<T> (option<option<T>> included), all four result forms, and named
@@ -76,6 +78,7 @@ def types(draw: Callable[[Any], Any], max_depth: int = 3, *, resources: bool = F
     `values_of`); `async_types` adds stream/future/error-context."""
     used: set[str] = set()
     defined: list[t.Type] = []
+    budget = [draw(st.integers(0, max_nodes))]
 
     def name() -> str:
         n = draw(wit_identifiers().filter(lambda s: s not in used))
@@ -130,6 +133,9 @@ def types(draw: Callable[[Any], Any], max_depth: int = 3, *, resources: bool = F
         return typ
 
     def node(depth: int) -> t.Type:
+        if budget[0] <= 0:
+            return leaf()
+        budget[0] -= 1
         kinds = [k for k in _KINDS
                  if (k != "map" or maps) and (k != "fixed-list" or fixed_lists)
                  and (k != "handle" or resources) and (k != "async" or async_types)
