@@ -15,6 +15,7 @@ import wasmtime.component as wc
 from .. import cabi
 from .. import types as t
 from ..audit import DiagnosticError, error
+from ..values import check_args
 from . import component_traps
 from .wasmtime_values import RefResource, from_wasmtime, to_wasmtime
 
@@ -90,6 +91,7 @@ class RefInstance:
         wrap = self._wrap
 
         def call(*args: Any) -> Any:
+            check_args(args, func)
             if self.fuel is not None:
                 store.set_fuel(self.fuel)
             try:
