@@ -69,7 +69,8 @@ def test_inspect_prints_the_world(capsys, ctest_path):
     assert "resource counter {" in out and "constructor(start: s32);" in out
     code, out, _ = _run(capsys, "inspect", ctest_path, "--json")
     data = json.loads(out)
-    assert [i["name"] for i in data["imports"]] == ["reml:ctest/host@0.1.0"]
+    assert [(i["kind"], i["name"]) for i in data["imports"]] == [
+        ("interface", "reml:ctest/host@0.1.0"), ("type", "pair")]
     assert "reml:ctest/counters@0.1.0" in [e["name"] for e in data["exports"]]
 
 
