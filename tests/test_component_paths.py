@@ -213,3 +213,19 @@ def test_export_lookup(ctest):
     with pytest.raises(DiagnosticError) as exc:
         ctest.instantiate(path="elsewhere")
     assert exc.value.code == "ffi.component.path"
+
+
+def test_call_buffers_stay_alive(ctest):
+    """The preallocated argument buffers live as long as the callers: after a collection,
+    fresh allocations of the same size must not be the memory the calls write into."""
+    import gc
+
+    import cffi
+    ffi = cffi.FFI()
+    inst = ctest.instantiate(path="fast")
+    add, echo = inst.func("add"), inst.func("echo")
+    gc.collect()
+    junk = [ffi.new("char[32]", b"\x55" * 31) for _ in range(2000)]
+    assert [add(i, 1) for i in range(200)] == [i + 1 for i in range(200)]
+    assert echo("still here") == "still here"
+    assert all(ffi.string(j) == b"\x55" * 31 for j in junk)

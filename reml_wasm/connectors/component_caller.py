@@ -22,6 +22,10 @@ from .wasmtime_capi import CApi
 _WRITE = {"i32": ("v_i64", 2), "i64": ("v_i64", 2), "f32": ("v_f32", 4), "f64": ("v_f64", 2)}
 _READ = {"i32": ("v_i32", 4), "i64": ("v_i64", 2), "f32": ("v_f32", 4), "f64": ("v_f64", 2)}
 
+# integer parameter -> (the typed view that range-checks it, elements per 16-byte slot)
+_INT_VIEW = {"s8": ("v_i8", 16), "u8": ("v_u8", 16), "s16": ("v_i16", 8), "u16": ("v_u16", 8),
+             "s32": ("v_i32", 4), "u32": ("v_u32", 4), "s64": ("v_i64", 2), "u64": ("v_u64", 2)}
+
 # inline result reads of integer primitives from slot 0
 _INT_READ = {
     "s32": "v_i32[0]", "u32": "v_u32[0]", "s64": "v_i64[0]", "u64": "v_u64[0]",
@@ -74,11 +78,13 @@ def _failure(capi: CApi, state: CallState, label: list[str], trap_slot: Any) -> 
 def _environment(capi: CApi, ctx: Any, func: Any, n: int, state: CallState, label: list[str]) -> dict[str, Any]:
     ffi, lib = capi.ffi, capi.lib
     buf = ffi.new("wasmtime_val_raw_t[]", n)
-    trap = ffi.new("wasm_trap_t **")
+    trap = ffi.new("uintptr_t[1]")
     return {
         "ctx": ctx, "fn": capi.func(func), "bufp": ffi.cast("wasmtime_val_raw_t *", buf), "_buf": buf,
         "v_i64": ffi.cast("int64_t *", buf), "v_u64": ffi.cast("uint64_t *", buf),
         "v_i32": ffi.cast("int32_t *", buf), "v_u32": ffi.cast("uint32_t *", buf),
+        "v_i16": ffi.cast("int16_t *", buf), "v_u16": ffi.cast("uint16_t *", buf),
+        "v_i8": ffi.cast("int8_t *", buf), "v_u8": ffi.cast("uint8_t *", buf),
         "v_f32": ffi.cast("float *", buf), "v_f64": ffi.cast("double *", buf),
         "trap": trap, "call_unchecked": lib.wasmtime_func_call_unchecked,
         "set_fuel": lib.wasmtime_context_set_fuel, "state": state,
@@ -87,16 +93,25 @@ def _environment(capi: CApi, ctx: Any, func: Any, n: int, state: CallState, labe
 
 
 def _compile(src: str, env: dict[str, Any], name: str, label: list[str]) -> Callable[..., Any]:
-    exec(compile(src, f"<reml_wasm caller {name}>", "exec"), env)  # noqa: S102 - source built here
-    caller = env["caller"]
+    """Compile `src` (defining `caller`) inside a factory taking the environment as
+    parameters, so the caller reads them as closure cells (faster than globals)."""
+    names = sorted(env)
+    body = "".join("    " + line + "\n" for line in src.splitlines())
+    factory = f"def make({', '.join(names)}):\n{body}    return caller\n"
+    scope: dict[str, Any] = {}
+    exec(compile(factory, f"<reml_wasm caller {name}>", "exec"), scope)  # noqa: S102 - source built here
+    caller = scope["make"](**env)
+    caller.keep_alive = env  # owns the cffi buffers the views point into
     caller.label = label  # the name traps report (the instance sets the export's full name)
     return caller
 
 
-def _call_lines(n: int) -> list[str]:
-    return [f"    err = call_unchecked(ctx, fn, bufp, {n}, trap)",
-            "    state.gen += 1",
-            "    if err or trap[0]: fail(err)"]
+def _call_lines(n: int, bump: bool = True) -> list[str]:
+    lines = [f"    err = call_unchecked(ctx, fn, bufp, {n}, trap)"]
+    if bump:
+        lines.append("    state.gen += 1")
+    lines.append("    if err or trap[0]: fail(err)")
+    return lines
 
 
 def core_caller(capi: CApi, ctx: Any, func: Any, params: list[str], results: list[str],
@@ -164,10 +179,11 @@ def export_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
                     lines.append(f"    if type({a}) is not bool: lower_args(args)")
                     lines.append(f"    v_i64[{2 * k}] = 1 if {a} else 0")
                 else:
-                    lo, hi = t.INTEGER_RANGES[t.PRIMITIVES[prim]]
-                    lines.append(f"    if type({a}) is not int or not {lo} <= {a} <= {hi}: lower_args(args)")
-                    view = "v_u64" if prim == "u64" else "v_i64"
-                    lines.append(f"    {view}[{2 * k}] = {a}")
+                    # cffi checks the integer type and range of the store (OverflowError,
+                    # TypeError -> the engine's diagnostic below); bool is refused here
+                    view, per_slot = _INT_VIEW[prim]
+                    lines.append(f"    if {a}.__class__ is bool: lower_args(args)")
+                    lines.append(f"    {view}[{per_slot * k}] = {a}")
                 k += 1
             else:
                 env[f"c{i}"] = codec.lower
@@ -184,7 +200,11 @@ def export_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
         env["VALUE_ERRORS"] = (TypeError, ValueError, OverflowError, KeyError, AttributeError, IndexError)
     if state.fuel is not None:
         lines.append("    set_fuel(ctx, state.fuel)")
-    lines += _call_lines(n)
+    uses_memory = plan.opts.memory is not None
+    if uses_memory:
+        # earlier calls of exports without memory options do not bump the generation
+        lines.insert(2, "    state.gen += 1")
+    lines += _call_lines(n, bump=uses_memory)
     reads = [f"{_READ[ty][0]}[{i * _READ[ty][1]}]" for i, ty in enumerate(results)]
     inline = None if generic or ftype.result is None or plan.flat.results_spilled else _scalar(ftype.result)
     if inline is not None and post is None:

@@ -6,6 +6,11 @@ reading their ctypes structures (wasmtime/_store.py, _func.py, _bindings.py):
 `Store._context()` is a `wasmtime_context_t *`; `Func._func` is a `wasmtime_func_t`
 (`{uint64_t store_id; void *private}`).  `load()` checks the package version and the
 symbols once; a failed check returns a reason, and the connector uses the reference path.
+
+`wasmtime_func_call_unchecked` is declared with its `wasmtime_error_t *` result and its
+`wasm_trap_t **` out-parameter as `uintptr_t` (the same registers and sizes on every
+64-bit ABI wasmtime supports): the hot path then tests plain Python ints instead of
+allocating a pointer object per call.
 """
 
 from __future__ import annotations
@@ -27,8 +32,8 @@ typedef union {
     int32_t i32; int64_t i64; float f32; double f64; uint8_t v128[16];
     uint32_t anyref; uint32_t externref; uint32_t exnref; void *funcref;
 } wasmtime_val_raw_t;
-wasmtime_error_t *wasmtime_func_call_unchecked(wasmtime_context_t *store, const wasmtime_func_t *func,
-    wasmtime_val_raw_t *args_and_results, size_t args_and_results_len, wasm_trap_t **trap);
+uintptr_t wasmtime_func_call_unchecked(wasmtime_context_t *store, const wasmtime_func_t *func,
+    wasmtime_val_raw_t *args_and_results, size_t args_and_results_len, uintptr_t *trap);
 wasmtime_error_t *wasmtime_context_set_fuel(wasmtime_context_t *store, uint64_t fuel);
 void wasmtime_context_set_epoch_deadline(wasmtime_context_t *store, uint64_t ticks_beyond_current);
 uint8_t *wasmtime_memory_data(const wasmtime_context_t *store, const wasmtime_memory_t *memory);
@@ -66,15 +71,17 @@ class CApi:
         self.ffi.memmove(out, raw, len(raw))
         return out
 
-    def take_error(self, err: Any, trap: Any) -> str:
-        """The message of a failed call (consumes the error or trap object)."""
+    def take_error(self, err: int, trap: Any) -> str:
+        """The message of a failed call: `err` is the returned error address, `trap` the
+        `uintptr_t[1]` trap slot.  Consumes the error or trap object (wasmtime-py frees it)."""
         import wasmtime
         from wasmtime import _ffi as wffi
-        if err != self.ffi.NULL:
-            ptr = ctypes.cast(int(self.ffi.cast("uintptr_t", err)), ctypes.POINTER(wffi.wasmtime_error_t))
-            return str(wasmtime.WasmtimeError._from_ptr(ptr))
-        ptr = ctypes.cast(int(self.ffi.cast("uintptr_t", trap[0])), ctypes.POINTER(wffi.wasm_trap_t))
-        trap[0] = self.ffi.NULL
+        if err:
+            if trap[0]:  # both set: free the trap too
+                self.take_error(0, trap)
+            return str(wasmtime.WasmtimeError._from_ptr(ctypes.cast(err, ctypes.POINTER(wffi.wasmtime_error_t))))
+        ptr = ctypes.cast(trap[0], ctypes.POINTER(wffi.wasm_trap_t))
+        trap[0] = 0
         return str(wasmtime.Trap._from_ptr(ptr))
 
 
