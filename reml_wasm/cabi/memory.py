@@ -99,9 +99,10 @@ class WasmtimeMemory(_ViewMemory):
         self.refresh()
 
     def refresh(self) -> None:
+        # A linear memory only moves when it grows, and growing changes its length.
         n = self.memory.data_len(self.store)  # type: ignore[attr-defined]
-        base = ctypes.addressof(self.memory.data_ptr(self.store).contents)  # type: ignore[attr-defined]
-        if n != self.limit or base != self._base:
+        if n != self.limit:
+            base = ctypes.addressof(self.memory.data_ptr(self.store).contents)  # type: ignore[attr-defined]
             self.view = memoryview(_ffi.buffer(_ffi.cast("char *", base), n)) if n else memoryview(bytearray())
             self._base = base
             self.limit = n

@@ -25,6 +25,11 @@ def _has_borrow(types: Sequence[t.Type]) -> bool:
     return any(isinstance(x, t.BorrowType) for ty in types for x in t.walk(ty))
 
 
+def _uses_memory(types: Sequence[t.Type]) -> bool:
+    return any(isinstance(x, (t.ListType, t.MapType)) and not (isinstance(x, t.ListType) and x.length is not None)
+               or x == t.STRING for ty in types for x in t.walk(t.unalias(ty)))
+
+
 class _Plan:
     def __init__(self, func: t.Function, opts: CanonicalOptions, context: str,
                  codec: Callable[[t.Type], Codec] | None = None) -> None:
@@ -44,6 +49,10 @@ class _Plan:
         self._ptr_mask = 0xFFFFFFFF if opts.ptr_size == 4 else 0xFFFFFFFFFFFFFFFF
         if self._tuple is not None or self.flat.results_spilled:
             need_memory(opts)
+        types = list(func.param_types()) + ([] if func.result is None else [func.result])
+        spilled = self.flat.params_spilled or self.flat.results_spilled
+        # refresh the memory view only when this signature touches memory at all
+        self._memory = opts.memory if (spilled or _uses_memory(types)) else None
 
     def _pointer(self, x: Any, codec: Codec, what: str) -> int:
         if type(x) is not int:
@@ -69,8 +78,8 @@ class ExportPlan(_Plan):
         if len(args) != len(self._params):
             check_args(args, self.func)  # raises the arity diagnostic
         opts = self.opts
-        if opts.memory is not None:
-            opts.memory.refresh()
+        if self._memory is not None:
+            self._memory.refresh()
         if self._borrows:
             opts.resources.enter_call()  # type: ignore[union-attr]
         try:
@@ -91,26 +100,34 @@ class ExportPlan(_Plan):
             raise
 
     def _abort(self) -> None:
+        """Forget the call's borrow scope after a failure (the failure is what reports)."""
         if self._borrows:
-            self.opts.resources._scopes.pop()  # type: ignore[union-attr]
+            self.opts.resources.abandon_call()  # type: ignore[union-attr]
 
     def lift_result(self, flat_results: Sequence[Any]) -> Any:
-        """The result value from the export's flat results (None when it has none)."""
+        """The result value from the export's flat results (None when it has none).
+        Ends the call: every borrow handed to the guest must have been dropped."""
         try:
-            if self._result is None:
-                return None
-            if len(flat_results) != len(self.flat.results):
-                raise Trap(f"export returned {len(flat_results)} flat value(s), expected {len(self.flat.results)}")
-            mem = self.opts.memory
-            if mem is not None:
-                mem.refresh()
-            if self.flat.results_spilled:
-                ptr = self._pointer(flat_results[0], self._result, "result")
-                return self._result.load(mem.view, ptr)  # type: ignore[union-attr]
-            return self._result.lift(flat_results, 0)
-        finally:
-            if self._borrows:
-                self.opts.resources.exit_export_call()  # type: ignore[union-attr]
+            value = self._lift_result(flat_results)
+        except BaseException:
+            self._abort()
+            raise
+        if self._borrows:
+            self.opts.resources.exit_export_call()  # type: ignore[union-attr]
+        return value
+
+    def _lift_result(self, flat_results: Sequence[Any]) -> Any:
+        if self._result is None:
+            return None
+        if len(flat_results) != len(self.flat.results):
+            raise Trap(f"export returned {len(flat_results)} flat value(s), expected {len(self.flat.results)}")
+        mem = self._memory
+        if mem is not None:
+            mem.refresh()
+        if self.flat.results_spilled:
+            ptr = self._pointer(flat_results[0], self._result, "result")
+            return self._result.load(mem.view, ptr)  # type: ignore[union-attr]
+        return self._result.lift(flat_results, 0)
 
     def call(self, invoke: Callable[..., Any], args: Sequence[Any]) -> Any:
         """Lower `args`, call the core export `invoke(*flat)`, lift its result, then run
@@ -134,7 +151,7 @@ class ImportPlan(_Plan):
     def lift_args(self, flat_args: Sequence[Any]) -> list[Any]:
         if len(flat_args) != len(self.flat.params):
             raise Trap(f"import called with {len(flat_args)} flat value(s), expected {len(self.flat.params)}")
-        mem = self.opts.memory
+        mem = self._memory
         if mem is not None:
             mem.refresh()
         if self._borrows:

@@ -150,6 +150,15 @@ class ResourceTables:
             dtor(e.rep)
         return e.rep
 
+    def drop_resource(self, value: Resource) -> Any:
+        """The host drops a resource it owns: it is moved out exactly once and the type's
+        destructor (when registered) runs on its rep."""
+        rep = value.take()
+        dtor = self.dtors.get(value.type)
+        if dtor is not None:
+            dtor(rep)
+        return rep
+
     def live_handles(self, rt: t.ResourceType) -> int:
         return sum(1 for e in self._table(rt).array if e is not None)
 
@@ -169,6 +178,11 @@ class ResourceTables:
         scope = self._scopes.pop() if self._scopes else _Scope()
         for e in scope.lenders:
             e.lend_count -= 1
+
+    def abandon_call(self) -> None:
+        """Drop the innermost call scope without its end-of-call checks (after a trap)."""
+        if self._scopes:
+            self._scopes.pop()
 
     def _scope(self) -> _Scope | None:
         return self._scopes[-1] if self._scopes else None
