@@ -193,7 +193,7 @@ def export_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
                     view, stride = _WRITE[params[k + j]]
                     lines.append(f"    {view}[{(k + j) * stride}] = o{i}[{j}]")
                 k += len(codec.flat)
-        lines[body_start:] = ["    " + ln for ln in lines[body_start:]]
+        lines[body_start:] = ["    " + ln for ln in lines[body_start:]] or ["        pass"]
         lines.append("    except VALUE_ERRORS:")
         lines.append("        lower_args(args)")
         lines.append("        raise")
