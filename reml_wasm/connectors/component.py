@@ -25,6 +25,7 @@ import wasmtime.component as wc
 
 from .. import types as t
 from ..audit import Diagnostic, DiagnosticError, error
+from ..values import check_args
 from . import component_binary as cb
 from . import component_link as cl
 from . import component_world as cw
@@ -155,8 +156,10 @@ def _fallback(reason: str) -> Diagnostic:
 
 
 class Instance:
-    """An instantiated component.  `func(name)` gives a callable taking reml values;
-    `call(name, *args)` is the same in one step; `drop(handle)` drops an owned resource."""
+    """An instantiated component.  `func(name)` gives a callable taking reml values
+    (looked up once; on the fast path a wrong argument count is Python's TypeError);
+    `call(name, *args)` is the same in one step with the count checked
+    (`ffi.value.arity`); `drop(handle)` drops an owned resource."""
 
     path: str
 
@@ -164,16 +167,22 @@ class Instance:
         self.component = component
         self.diagnostics: list[Diagnostic] = []
         self._funcs: dict[str, Callable[..., Any]] = {}
+        self._arity: dict[str, int] = {}
 
     def func(self, name: str) -> Callable[..., Any]:
         f = self._funcs.get(name)
         if f is None:
             full, key, func = self.component.resolve(name)
             f = self._funcs[name] = self._make(full, key, func)
+            self._arity[name] = len(func.params)
         return f
 
     def call(self, name: str, *args: Any) -> Any:
-        return self.func(name)(*args)
+        f = self.func(name)
+        nparams = self._arity.get(name)
+        if nparams is not None and len(args) != nparams:
+            check_args(args, self.component.resolve(name)[2])
+        return f(*args)
 
     def _make(self, full: str, key: str | None, func: t.Function) -> Callable[..., Any]:
         raise NotImplementedError

@@ -146,6 +146,7 @@ def _scalar(ty: t.Type) -> str | None:
 def export_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
                   post: Callable[..., Any] | None, state: CallState, name: str) -> Callable[..., Any]:
     """f(*args) -> result for a lifted export, marshalled by `plan` (a cabi ExportPlan)."""
+    nargs = len(ftype.params)
     params, results = list(plan.flat.params), list(plan.flat.results)
     n = max(len(params), len(results), 1)
     label = [name]
@@ -154,20 +155,19 @@ def export_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
     codecs = getattr(plan, "_params", None)
     generic = (plan.flat.params_spilled or getattr(plan, "_borrows", True) or codecs is None
                or len(codecs) != len(ftype.params))
-    nargs = len(ftype.params)
-    lines = ["def caller(*args):", "    if state.poisoned is not None: fail(None)"]
     if generic:
+        lines = ["def caller(*args):", "    if state.poisoned is not None: fail(None)"]
         lines.append("    flat = lower_args(args)")
         for i, ty in enumerate(params):
             view, stride = _WRITE[ty]
             lines.append(f"    {view}[{i * stride}] = flat[{i}]")
     else:
+        # positional parameters (a wrong count is Python's TypeError; Instance.call checks
+        # the count first and reports ffi.value.arity); failures re-run the engine's
+        # lowering for its diagnostic
         names = [f"a{i}" for i in range(nargs)]
-        lines.append("    try:")
-        lines.append(f"        {''.join(a + ', ' for a in names)}= args" if nargs else "        () = args")
-        lines.append("    except ValueError:")
-        lines.append("        lower_args(args)")  # raises the engine's arity diagnostic
-        lines.append("        raise")
+        lines = [f"def caller({', '.join(names)}):", "    if state.poisoned is not None: fail(None)"]
+        args_tuple = "(" + "".join(a + ", " for a in names) + ")"
         lines.append("    try:")
         body_start = len(lines)
         k = 0
@@ -176,13 +176,13 @@ def export_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
             if prim is not None:
                 a = names[i]
                 if prim == "bool":
-                    lines.append(f"    if type({a}) is not bool: lower_args(args)")
+                    lines.append(f"    if type({a}) is not bool: lower_args({args_tuple})")
                     lines.append(f"    v_i64[{2 * k}] = 1 if {a} else 0")
                 else:
                     # cffi checks the integer type and range of the store (OverflowError,
                     # TypeError -> the engine's diagnostic below); bool is refused here
                     view, per_slot = _INT_VIEW[prim]
-                    lines.append(f"    if {a}.__class__ is bool: lower_args(args)")
+                    lines.append(f"    if {a}.__class__ is bool: lower_args({args_tuple})")
                     lines.append(f"    {view}[{per_slot * k}] = {a}")
                 k += 1
             else:
@@ -195,7 +195,7 @@ def export_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
                 k += len(codec.flat)
         lines[body_start:] = ["    " + ln for ln in lines[body_start:]] or ["        pass"]
         lines.append("    except VALUE_ERRORS:")
-        lines.append("        lower_args(args)")
+        lines.append(f"        lower_args({args_tuple})")
         lines.append("        raise")
         env["VALUE_ERRORS"] = (TypeError, ValueError, OverflowError, KeyError, AttributeError, IndexError)
     if state.fuel is not None:
