@@ -229,3 +229,25 @@ def test_call_buffers_stay_alive(ctest):
     assert [add(i, 1) for i in range(200)] == [i + 1 for i in range(200)]
     assert echo("still here") == "still here"
     assert all(ffi.string(j) == b"\x55" * 31 for j in junk)
+
+
+def test_poisoned_instance_refuses_destructors_too(ctest):
+    for path in ("fast", "wasmtime"):
+        inst = ctest.instantiate(_host([]), path=path)
+        c = inst.call(f"{CTR}#[constructor]counter", 1)
+        with pytest.raises(cabi.Trap):
+            inst.call("divide", 1, 0)
+        with pytest.raises(DiagnosticError):
+            inst.drop(c)
+
+
+def test_host_may_call_back_into_the_instance(ctest):
+    box = {}
+
+    def scale(v, by):
+        return [box["inst"].call("add", x, by) for x in v]
+
+    for path in ("fast", "wasmtime"):
+        box["inst"] = inst = ctest.instantiate({HOST: {"log": print, "scale": scale}}, path=path)
+        assert _plain(inst.call("call-scale", [1, 2], 3)) == [4, 5]
+        assert inst.call("add", 1, 1) == 2

@@ -22,6 +22,7 @@ from ..values import Record
 CTEST_WIT = toolchain.PROJECT_ROOT / "wit" / "ctest" / "ctest.wit"
 CTEST_SOURCE = toolchain.PROJECT_ROOT / "native" / "ctest" / "ctest.c"
 
+ROUNDS = 3
 GOALS = {"add(s32, s32)": 20.0, "list<u32> echo 1k": 50.0}
 
 
@@ -74,12 +75,14 @@ def run(args: argparse.Namespace) -> int:
         f_fast: Callable[..., Any] = fast.func(name)
         if _plain(f_fast(*call_args)) != _plain(f_ref(*call_args)):
             table.notes.append(f"{label}: results differ between the paths")
-        a = ns_per_call(raw(name, call_args), quick=args.quick)
-        r = ns_per_call(lambda: f_ref(*call_args), quick=args.quick)
-        b = ns_per_call(lambda: f_fast(*call_args), quick=args.quick)
+        timed = (raw(name, call_args), lambda: f_ref(*call_args), lambda: f_fast(*call_args))
+        a, r, b = (min(col) for col in zip(*(
+            [ns_per_call(fn, quick=args.quick) for fn in timed] for _ in range(1 if args.quick else ROUNDS))))
         goal = GOALS.get(label)
         table.add(label, a, r, b, f"{a / b:.1f}x", "" if goal is None else f">= {goal:.0f}x")
-    table.notes.append("speed-up = wasmtime-py / fast path")
+    table.notes.append("speed-up = wasmtime-py / fast path; each figure is the lowest of "
+                       f"{1 if args.quick else ROUNDS} interleaved rounds of ns_per_call medians "
+                       "(the machine is shared: the least disturbed round is the one to compare)")
     table.print(getattr(args, "json", False))
     return 0
 

@@ -120,7 +120,8 @@ def core_caller(capi: CApi, ctx: Any, func: Any, params: list[str], results: lis
     n = max(len(params), len(results), 1)
     label = [name]
     env = _environment(capi, ctx, func, n, state, label)
-    lines = ["def caller(" + ", ".join(f"a{i}" for i in range(len(params))) + "):"]
+    lines = ["def caller(" + ", ".join(f"a{i}" for i in range(len(params))) + "):",
+             "    if state.poisoned is not None: fail(None)"]
     for i, ty in enumerate(params):
         view, stride = _WRITE[ty]
         lines.append(f"    {view}[{i * stride}] = a{i}")
