@@ -51,7 +51,7 @@ def test_sections_of_a_wit_component_output(ctest_bytes):
     lifts = [d for d in comp.definitions if isinstance(d, cb.Canon) and d.kind == "lift"]
     lowers = [d for d in comp.definitions if isinstance(d, cb.Canon) and d.kind == "lower"]
     builtins = {d.kind for d in comp.definitions if isinstance(d, cb.Canon) and d.kind.startswith("resource.")}
-    assert len(lifts) == 14 and len(lowers) == 2
+    assert len(lifts) == 18 and len(lowers) == 4
     assert builtins == {"resource.new", "resource.rep", "resource.drop"}
     echo = next(d for d in lifts if d.options.post_return is not None and d.options.realloc is not None)
     assert echo.options.string_encoding == "utf8" and echo.options.memory == 0

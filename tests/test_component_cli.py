@@ -70,7 +70,7 @@ def test_inspect_prints_the_world(capsys, ctest_path):
     code, out, _ = _run(capsys, "inspect", ctest_path, "--json")
     data = json.loads(out)
     assert [(i["kind"], i["name"]) for i in data["imports"]] == [
-        ("interface", "reml:ctest/host@0.1.0"), ("type", "pair")]
+        ("interface", "reml:ctest/host@0.1.0"), ("type", "blob"), ("type", "pair")]
     assert "reml:ctest/counters@0.1.0" in [e["name"] for e in data["exports"]]
 
 

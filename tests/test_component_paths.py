@@ -251,3 +251,49 @@ def test_host_may_call_back_into_the_instance(ctest):
         box["inst"] = inst = ctest.instantiate({HOST: {"log": print, "scale": scale}}, path=path)
         assert _plain(inst.call("call-scale", [1, 2], 3)) == [4, 5]
         assert inst.call("add", 1, 1) == 2
+
+
+def _blob_host(log, store):
+    def ctor(data):
+        rep = 100 + len(log)
+        store[rep] = bytes(data)
+        log.append(f"new {rep}")
+        return rep                                  # a bare rep: the connector makes the handle
+
+    def size(self):
+        log.append(f"size {self.rep} {'own' if self.own else 'borrow'}")
+        return len(store[self.rep])
+
+    def dtor(rep):
+        log.append(f"dtor {rep}")
+        del store[rep]
+
+    return {HOST: {"log": log.append, "scale": None, "[constructor]blob": ctor,
+                   "[method]blob.size": size, "[dtor]blob": dtor}}
+
+
+def _blob_script(comp, path):
+    log, store = [], {}
+    inst = comp.instantiate(_blob_host(log, store), path=path)
+    out = [inst.call("blob-roundtrip", b"hello")]          # made, asked, dropped by the guest
+    b = inst.call("make-blob", 7)                            # made by the guest, owned by us
+    out += [isinstance(b, cabi.Resource), b.own, b.type.name, inst.call("blob-size", b)]
+    inst.drop(b)                                             # our drop runs the host dtor
+    for misuse in (lambda: inst.call("blob-size", b), lambda: inst.drop(b)):
+        with pytest.raises(DiagnosticError):
+            misuse()
+    c = inst.call("make-blob", 3)
+    with pytest.raises(cabi.Trap):
+        inst.call("blob-size-leaky", c)                      # a lent handle left undropped
+    with pytest.raises(cabi.Trap) as exc:
+        inst.call("add", 1, 2)
+    out.append(exc.value.diagnostic.extensions["kind"])
+    return out, log, sorted(store)
+
+
+def test_host_resources_behave_the_same(ctest):
+    fast = _blob_script(ctest, "fast")
+    ref = _blob_script(ctest, "wasmtime")
+    assert fast == ref
+    assert fast[0] == [5, True, True, "blob", 7, "poisoned"]
+    assert fast[1][:6] == ["new 100", "size 100 borrow", "dtor 100", "new 103", "size 103 borrow", "dtor 103"]

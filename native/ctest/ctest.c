@@ -8,6 +8,9 @@
 
 REML_IMPORT(HOST, "log") void host_log(char *ptr, size_t len);
 REML_IMPORT(HOST, "scale") void host_scale(uint32_t *ptr, size_t len, uint32_t by, void *ret);
+REML_IMPORT(HOST, "[constructor]blob") int32_t blob_new(uint8_t *ptr, size_t len);
+REML_IMPORT(HOST, "[method]blob.size") uint32_t blob_size(int32_t self);
+REML_IMPORT(HOST, "[resource-drop]blob") void blob_drop(int32_t handle);
 REML_IMPORT("[export]" COUNTERS, "[resource-new]counter") int32_t counter_new(void *rep);
 REML_IMPORT("[export]" COUNTERS, "[resource-rep]counter") void *counter_rep(int32_t handle);
 REML_IMPORT("[export]" COUNTERS, "[resource-drop]counter") void counter_drop(int32_t handle);
@@ -145,4 +148,34 @@ void counter_dtor(counter *c) {
   size_t n = 5 + format_int(msg + 5, c->value);
   host_log(msg, n);
   reml_free(c);
+}
+
+/* --- the host's resource blob ------------------------------------------------------- */
+
+REML_EXPORT("make-blob")
+int32_t make_blob(uint32_t n) {
+  uint8_t *data = (uint8_t *)reml_malloc(n ? n : 1);
+  for (uint32_t i = 0; i < n; i++) data[i] = (uint8_t)i;
+  int32_t handle = blob_new(data, n); /* the host copies the bytes */
+  reml_free(data);
+  return handle; /* ownership goes to the caller */
+}
+
+REML_EXPORT("blob-size")
+uint32_t blob_size_export(int32_t borrowed) {
+  uint32_t size = blob_size(borrowed);
+  blob_drop(borrowed); /* a lent handle must be dropped before returning */
+  return size;
+}
+
+REML_EXPORT("blob-size-leaky")
+uint32_t blob_size_leaky(int32_t borrowed) { return blob_size(borrowed); }
+
+REML_EXPORT("blob-roundtrip")
+uint32_t blob_roundtrip(uint8_t *ptr, size_t len) {
+  int32_t handle = blob_new(ptr, len);
+  uint32_t size = blob_size(handle);
+  blob_drop(handle);
+  reml_free(ptr);
+  return size;
 }

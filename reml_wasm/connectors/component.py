@@ -138,6 +138,26 @@ class Component:
         return inst
 
 
+def host_result(func: t.Function, impl: Callable[..., Any]) -> Callable[..., Any]:
+    """`impl` with a bare rep returned for an `own<R>` result made into a `cabi.Resource`
+    (host functions may return either)."""
+    result = None if func.result is None else t.unalias(func.result)
+    if not isinstance(result, t.OwnType):
+        return impl
+    from .. import cabi
+    rt = result.resource
+
+    def wrapped(*args: Any) -> Any:
+        out = impl(*args)
+        return out if isinstance(out, cabi.Resource) else cabi.Resource(rt, out)
+    return wrapped
+
+
+def _host_call(func: t.Function, impl: Callable[..., Any]) -> Callable[[list], Any]:
+    f = host_result(func, impl)
+    return lambda args: f(*args)
+
+
 def _short(full: str) -> str:
     key, _, func = full.partition("#")
     iface = key.split("/", 1)[-1].split("@", 1)[0]
@@ -234,17 +254,20 @@ class FastInstance(Instance):
                                    sandbox.fuel)
         self.scope = cl.instantiate(component.ast, self.backend)
 
-    def _bind_import(self, name: str, sort: str, value: Any) -> Any:
+    def _bind_import(self, name: str, sort: str, value: Any, tables: Any) -> Any:
         provided = self._imports.get(name)
         if provided is None:
             return value
         if sort == "func" and callable(provided):
-            value.call = lambda args, f=provided: f(*args)
+            value.call = _host_call(value.type, provided)
         elif sort == "instance" and isinstance(provided, Mapping):
             for item, (s, v) in value.exports.items():
-                impl = provided.get(item)
-                if s == "func" and impl is not None:
-                    v.call = lambda args, f=impl: f(*args)
+                if s == "func" and provided.get(item) is not None:
+                    v.call = _host_call(v.type, provided[item])
+                elif s == "type" and isinstance(v, t.ResourceType):
+                    self.backend.resource_tables[v] = tables
+                    if provided.get(f"[dtor]{item}") is not None:
+                        tables.dtors[v] = provided[f"[dtor]{item}"]
         return value
 
     def _make(self, full: str, key: str | None, func: t.Function) -> Callable[..., Any]:

@@ -75,6 +75,16 @@ def _failure(capi: CApi, state: CallState, label: list[str], trap_slot: Any) -> 
     return fail
 
 
+def _guest_trap(state: CallState, label: list[str]) -> Callable[[cabi.Trap], None]:
+    """A Trap the engine raised over guest data: poison the instance, name the export."""
+
+    def guest_trap(exc: cabi.Trap) -> None:
+        reason = exc.diagnostic.message
+        state.poisoned = reason
+        raise cabi.Trap(f"{label[0]}: wasm trap: {reason}", kind=component_traps.kind_of(reason)) from None
+    return guest_trap
+
+
 def _environment(capi: CApi, ctx: Any, func: Any, n: int, state: CallState, label: list[str]) -> dict[str, Any]:
     ffi, lib = capi.ffi, capi.lib
     buf = ffi.new("wasmtime_val_raw_t[]", n)
@@ -88,7 +98,8 @@ def _environment(capi: CApi, ctx: Any, func: Any, n: int, state: CallState, labe
         "v_f32": ffi.cast("float *", buf), "v_f64": ffi.cast("double *", buf),
         "trap": trap, "call_unchecked": lib.wasmtime_func_call_unchecked,
         "set_fuel": lib.wasmtime_context_set_fuel, "state": state,
-        "fail": _failure(capi, state, label, trap),
+        "fail": _failure(capi, state, label, trap), "Trap": cabi.Trap,
+        "guest_trap": _guest_trap(state, label),
     }
 
 
@@ -158,7 +169,10 @@ def export_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
                or len(codecs) != len(ftype.params))
     if generic:
         lines = ["def caller(*args):", "    if state.poisoned is not None: fail(None)"]
-        lines.append("    flat = lower_args(args)")
+        lines.append("    try:")
+        lines.append("        flat = lower_args(args)")
+        lines.append("    except Trap as exc:")
+        lines.append("        guest_trap(exc)")
         for i, ty in enumerate(params):
             view, stride = _WRITE[ty]
             lines.append(f"    {view}[{i * stride}] = flat[{i}]")
@@ -195,6 +209,8 @@ def export_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
                     lines.append(f"    {view}[{(k + j) * stride}] = o{i}[{j}]")
                 k += len(codec.flat)
         lines[body_start:] = ["    " + ln for ln in lines[body_start:]] or ["        pass"]
+        lines.append("    except Trap as exc:")
+        lines.append("        guest_trap(exc)")
         lines.append("    except VALUE_ERRORS:")
         lines.append(f"        lower_args({args_tuple})")
         lines.append("        raise")
@@ -213,12 +229,13 @@ def export_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
     elif not generic and ftype.result is None and post is None:
         lines.append("    return None")
     else:
+        # a Trap while lifting is the guest's fault: the instance is poisoned, as in wasmtime
         lines.append(f"    r = ({''.join(r + ', ' for r in reads)})")
+        lines.append("    try:")
+        lines.append("        v = lift_result(r)")
+        lines.append("    except Trap as exc:")
+        lines.append("        guest_trap(exc)")
         if post is not None:
-            lines.append("    try:")
-            lines.append("        return lift_result(r)")
-            lines.append("    finally:")
-            lines.append("        post(*r)")
-        else:
-            lines.append("    return lift_result(r)")
+            lines.append("    post(*r)")
+        lines.append("    return v")
     return _compile("\n".join(lines) + "\n", env, name, label)

@@ -197,5 +197,5 @@ class FastBackend(cl.Backend):
             tables.drop(rt, handle)
         return wasmtime.Func(self.store, wasmtime.FuncType([i32], []), drop)
 
-    def import_value(self, name: str, sort: str, value: Any) -> Any:
-        return self.host(name, sort, value)
+    def import_value(self, scope: cl.Scope, name: str, sort: str, value: Any) -> Any:
+        return self.host(name, sort, value, self._tables(scope))

@@ -110,8 +110,8 @@ class Backend:
     def resource_defined(self, scope: "Scope", rt: t.ResourceType, dtor: Any) -> None:
         return None
 
-    def import_value(self, name: str, sort: str, value: Any) -> Any:
-        """Bind a root import (sort func/instance/type) to what the host provides."""
+    def import_value(self, scope: "Scope", name: str, sort: str, value: Any) -> Any:
+        """Bind a root import (sort func/instance) to what the host provides."""
         return value
 
 
@@ -418,7 +418,7 @@ def _import(scope: Scope, resolver: TypeResolver, d: cb.Import, args: dict | Non
     # root import: its declared type, bound by the backend
     if desc.kind == "func":
         ftype = name_function(scope.get("type", desc.index), d.name)
-        value = scope.backend.import_value(d.name, "func", ComponentFunc(ftype, origin=d.name))
+        value = scope.backend.import_value(scope, d.name, "func", ComponentFunc(ftype, origin=d.name))
         sort = "func"
     elif desc.kind == "instance":
         itype = scope.get("type", desc.index)
@@ -428,7 +428,7 @@ def _import(scope: Scope, resolver: TypeResolver, d: cb.Import, args: dict | Non
             if sort_ == "func":
                 v = ComponentFunc(v, origin=f"{d.name}#{name}")
             exports[name] = (sort_, v)
-        value = scope.backend.import_value(d.name, "instance", ComponentInstance(exports))
+        value = scope.backend.import_value(scope, d.name, "instance", ComponentInstance(exports))
         sort = "instance"
     elif desc.kind == "type":
         if desc.bound[0] == "sub":

@@ -15,7 +15,7 @@ import wasmtime.component as wc
 from .. import cabi
 from .. import types as t
 from ..audit import DiagnosticError, error
-from ..values import check_args
+from ..values import ValueTypeError, check_args
 from . import component_traps
 from .wasmtime_values import RefResource, from_wasmtime, to_wasmtime
 
@@ -36,21 +36,34 @@ class RefInstance:
             self.store.set_fuel(fuel)
         if memory_limit is not None:
             self.store.set_limits(memory_size=memory_limit)
+        from .component import host_result
         linker = wc.Linker(engine)
         if wasi:
             linker.add_wasip2()
             self.store.set_wasi(wasmtime.WasiConfig())
+        # host-implemented resources: wasmtime's host resource type number per resource
+        self._host_ids: dict[t.ResourceType, int] = {}
+        self._dtors: dict[t.ResourceType, Callable[[Any], None]] = {}
         with linker.root() as root:
             for item in world.imports:
                 if isinstance(item, t.InterfaceItem) and item.key in imports:
                     provided = imports[item.key]
                     with root.add_instance(item.key) as inst:
+                        for name, ty in item.interface.types:
+                            if isinstance(ty, t.ResourceType):
+                                self._host_ids[ty] = len(self._host_ids) + 1
+                                dtor = provided.get(f"[dtor]{name}")
+                                if dtor is not None:
+                                    self._dtors[ty] = dtor
+                                inst.add_resource(name, wc.ResourceType.host(self._host_ids[ty]),
+                                                  self._host_dtor(ty))
                         for func in item.interface.all_functions():
                             impl = provided.get(func.qualified_name)
                             if impl is not None:
-                                inst.add_func(func.qualified_name, self._host(func, impl))
+                                inst.add_func(func.qualified_name, self._host(func, host_result(func, impl)))
                 elif isinstance(item, t.FunctionItem) and item.key in imports:
-                    root.add_func(item.key, self._host(item.function, imports[item.key]))
+                    func = item.function
+                    root.add_func(item.key, self._host(func, host_result(func, imports[item.key])))
         linker.define_unknown_imports_as_traps(component)
         try:
             self.instance = linker.instantiate(self.store, component)
@@ -60,18 +73,47 @@ class RefInstance:
             raise error("ffi.component.link", f"instantiation failed: {exc}") from None
         self._funcs: dict[str, Callable[..., Any]] = {}
 
+    def _host_dtor(self, rt: t.ResourceType) -> Callable[[Any, int], None]:
+        def dtor(store: Any, rep: int) -> None:
+            f = self._dtors.get(rt)
+            if f is not None:
+                f(rep)
+        return dtor
+
     def _host(self, func: t.Function, impl: Callable[..., Any]) -> Callable[..., Any]:
         params = func.param_types()
         result = func.result
 
         def host(store: Any, *args: Any) -> Any:
-            values = [from_wasmtime(a, ty, self._wrap) for a, ty in zip(args, params)]
+            def wrap(any_: wc.ResourceAny, ty: t.Type) -> Any:
+                return self._wrap(any_, ty, store)
+            values = [from_wasmtime(a, ty, wrap) for a, ty in zip(args, params)]
             out = impl(*values)
-            return None if result is None else to_wasmtime(out, result, store)
+            return None if result is None else to_wasmtime(out, result, store, self._handle)
         return host
 
-    def _wrap(self, any_: wc.ResourceAny, ty: t.Type) -> RefResource:
-        return RefResource(ty.resource, any_, isinstance(ty, t.OwnType))  # type: ignore[attr-defined]
+    def _wrap(self, any_: wc.ResourceAny, ty: t.Type, store: Any = None) -> Any:
+        """A wasmtime handle as the host sees it: a `cabi.Resource` (type, rep) for a
+        host-implemented resource, a `RefResource` for one the guest implements."""
+        rt = ty.resource  # type: ignore[attr-defined]
+        own = isinstance(ty, t.OwnType)
+        if rt in self._host_ids:
+            return cabi.Resource(rt, any_.to_host(store if store is not None else self.store).rep, own=own)
+        return RefResource(rt, any_, own)
+
+    def _handle(self, value: Any, ty: t.Type) -> Any:
+        rt = ty.resource  # type: ignore[attr-defined]
+        if isinstance(value, cabi.Resource) and rt in self._host_ids:
+            if value.type != rt:
+                raise ValueTypeError("value", f"a Resource of {rt.name}", value)
+            if isinstance(ty, t.OwnType):
+                return wc.ResourceHost.own(value.take(), self._host_ids[rt])
+            if value.moved:
+                raise ValueTypeError("value", f"a live {rt.name}", "a resource already moved or dropped")
+            return wc.ResourceHost.borrow(value.rep, self._host_ids[rt])
+        if not isinstance(value, RefResource):
+            raise ValueTypeError("value", f"a resource handle of {rt.name}", value)
+        return value.any
 
     def func(self, key: str | None, func: t.Function) -> Callable[..., Any]:
         """A callable for an export (key: the interface's name, None for a world function)."""
@@ -95,7 +137,7 @@ class RefInstance:
             if self.fuel is not None:
                 store.set_fuel(self.fuel)
             try:
-                out = f(store, *[to_wasmtime(a, ty, store) for a, ty in zip(args, params)])
+                out = f(store, *[to_wasmtime(a, ty, store, self._handle) for a, ty in zip(args, params)])
             except wasmtime.Trap as exc:
                 raise _trap(full, exc) from None
             except wasmtime.WasmtimeError as exc:
@@ -105,6 +147,16 @@ class RefInstance:
         return call
 
     def drop(self, handle: Any) -> None:
+        if isinstance(handle, cabi.Resource) and handle.type in self._host_ids:
+            if not handle.own:
+                raise cabi.Trap("a borrowed handle cannot be dropped by the host")
+            if handle.moved:
+                raise cabi.Trap(f"resource {handle.type.name} was already dropped")
+            rep = handle.take()
+            dtor = self._dtors.get(handle.type)
+            if dtor is not None:
+                dtor(rep)
+            return
         if not isinstance(handle, RefResource):
             raise error("ffi.value.type_mismatch", f"expected a resource handle, got {type(handle).__name__}")
         if not handle.own:

@@ -91,7 +91,9 @@ def world_wit(world: t.World) -> str:
                 body.append(f"{direction} {item.function.wit()};")
             elif isinstance(item, t.TypeItem):
                 ty = item.type
-                if isinstance(ty, (t.RecordType, t.VariantType, t.EnumType, t.FlagsType, t.ResourceType)):
+                if isinstance(ty, t.ResourceType) and ty.owner and ty.owner != item.key:
+                    body.append(f"use {ty.owner}.{{{t.wit_name(ty.name)}}};")
+                elif isinstance(ty, (t.RecordType, t.VariantType, t.EnumType, t.FlagsType, t.ResourceType)):
                     body.append(ty.definition_wit())
                 else:
                     body.append(f"type {t.wit_name(item.name)} = {ty.wit()};")

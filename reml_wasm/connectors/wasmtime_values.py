@@ -85,36 +85,48 @@ def _tagged(cases: list[tuple[str, t.Type | None]]) -> bool:
     return False
 
 
-def to_wasmtime(value: Any, ty: t.Type, store: Any) -> Any:
-    """A reml value of `ty` as wasmtime-py expects it."""
+def to_wasmtime(value: Any, ty: t.Type, store: Any, handle: Callable[[Any, t.Type], Any] | None = None) -> Any:
+    """A reml value of `ty` as wasmtime-py expects it; `handle(value, handle_type)` turns
+    resource values the caller knows (host-implemented ones) into wasmtime handles."""
+    if handle is not None:
+        return _to(value, ty, store, handle)
+    return _to(value, ty, store, _ref_handle)
+
+
+def _ref_handle(value: Any, ty: t.Type) -> Any:
+    if not isinstance(value, RefResource):
+        from ..values import ValueTypeError
+        raise ValueTypeError("value", f"a resource handle of {ty.resource.name}", value)  # type: ignore[attr-defined]
+    return value.any
+
+
+def _to(value: Any, ty: t.Type, store: Any, handle: Callable[[Any, t.Type], Any]) -> Any:
+    to_wasmtime = _to  # noqa: N806 - the recursion below passes `handle` along
     ty = t.unalias(ty)
     if isinstance(ty, t.PrimitiveType):
         return value
     if isinstance(ty, t.ListType):
         if t.unalias(ty.element) == t.U8 and isinstance(value, (bytes, bytearray, memoryview)):
             return bytes(value)
-        return [to_wasmtime(v, ty.element, store) for v in value]
+        return [to_wasmtime(v, ty.element, store, handle) for v in value]
     if isinstance(ty, t.RecordType):
         rec = wc.Record()
         for f in ty.fields:
-            setattr(rec, f.name, to_wasmtime(record_field(value, f.name), f.type, store))
+            setattr(rec, f.name, to_wasmtime(record_field(value, f.name), f.type, store, handle))
         return rec
     if isinstance(ty, t.TupleType):
-        return tuple(to_wasmtime(v, et, store) for v, et in zip(value, ty.elements))
+        return tuple(to_wasmtime(v, et, store, handle) for v, et in zip(value, ty.elements))
     if isinstance(ty, t.EnumType):
         return value
     if isinstance(ty, t.FlagsType):
         return set(value)
     if isinstance(ty, (t.OwnType, t.BorrowType)):
-        if not isinstance(value, RefResource):
-            from ..values import ValueTypeError
-            raise ValueTypeError("value", f"a resource handle of {ty.resource.name}", value)
-        return value.any
+        return handle(value, ty)
     cases = _cases(ty)
     if cases is not None:
         tag, payload = _case_of(ty, value)
         ctype = dict(cases)[tag]
-        inner = None if ctype is None else to_wasmtime(payload, ctype, store)
+        inner = None if ctype is None else to_wasmtime(payload, ctype, store, handle)
         if _tagged(cases):
             return wc.Variant(tag, inner)
         return inner
