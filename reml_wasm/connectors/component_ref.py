@@ -38,9 +38,6 @@ class RefInstance:
             self.store.set_limits(memory_size=memory_limit)
         from .component import host_result
         linker = wc.Linker(engine)
-        if wasi:
-            linker.add_wasip2()
-            self.store.set_wasi(wasmtime.WasiConfig())
         # host-implemented resources: wasmtime's host resource type number per resource
         self._host_ids: dict[t.ResourceType, int] = {}
         self._dtors: dict[t.ResourceType, Callable[[Any], None]] = {}
@@ -64,7 +61,14 @@ class RefInstance:
                 elif isinstance(item, t.FunctionItem) and item.key in imports:
                     func = item.function
                     root.add_func(item.key, self._host(func, host_result(func, imports[item.key])))
-        linker.define_unknown_imports_as_traps(component)
+        if wasi:
+            # wasmtime's define_unknown_imports_as_traps would also hide WASI's definitions,
+            # so the stand-ins for the other unprovided imports are defined here
+            linker.add_wasip2()
+            self.store.set_wasi(wasmtime.WasiConfig())
+            self._define_traps(linker, world, imports)
+        else:
+            linker.define_unknown_imports_as_traps(component)
         try:
             self.instance = linker.instantiate(self.store, component)
         except wasmtime.Trap as exc:
@@ -72,6 +76,27 @@ class RefInstance:
         except wasmtime.WasmtimeError as exc:
             raise error("ffi.component.link", f"instantiation failed: {exc}") from None
         self._funcs: dict[str, Callable[..., Any]] = {}
+
+    def _define_traps(self, linker: wc.Linker, world: t.World, imports: dict[str, Any]) -> None:
+        def stand_in(name: str) -> Callable[..., Any]:
+            def trap(store: Any, *args: Any) -> Any:
+                raise component_traps.unprovided(name)
+            return trap
+
+        with linker.root() as root:
+            for item in world.imports:
+                if isinstance(item, t.InterfaceItem) and item.key not in imports \
+                        and not item.key.startswith("wasi:"):
+                    with root.add_instance(item.key) as inst:
+                        for name, ty in item.interface.types:
+                            if isinstance(ty, t.ResourceType):
+                                self._host_ids[ty] = len(self._host_ids) + 1
+                                inst.add_resource(name, wc.ResourceType.host(self._host_ids[ty]),
+                                                  self._host_dtor(ty))
+                        for func in item.interface.all_functions():
+                            inst.add_func(func.qualified_name, stand_in(f"{item.key}#{func.qualified_name}"))
+                elif isinstance(item, t.FunctionItem) and item.key not in imports:
+                    root.add_func(item.key, stand_in(item.key))
 
     def _host_dtor(self, rt: t.ResourceType) -> Callable[[Any, int], None]:
         def dtor(store: Any, rep: int) -> None:
@@ -138,6 +163,10 @@ class RefInstance:
                 store.set_fuel(self.fuel)
             try:
                 out = f(store, *[to_wasmtime(a, ty, store, self._handle) for a, ty in zip(args, params)])
+            except cabi.Trap as exc:
+                if exc.diagnostic.extensions.get("kind") != "unprovided-import":
+                    raise
+                raise component_traps.trap(full, exc.diagnostic.message) from None
             except wasmtime.Trap as exc:
                 raise _trap(full, exc) from None
             except wasmtime.WasmtimeError as exc:
