@@ -297,3 +297,13 @@ def test_host_resources_behave_the_same(ctest):
     assert fast == ref
     assert fast[0] == [5, True, True, "blob", 7, "poisoned"]
     assert fast[1][:6] == ["new 100", "size 100 borrow", "dtor 100", "new 103", "size 103 borrow", "dtor 103"]
+
+
+def test_imports_by_short_name_and_unknown_keys(ctest):
+    for path in ("fast", "wasmtime"):
+        log = []
+        inst = ctest.instantiate({"host": {"log": log.append}}, path=path)
+        assert inst.call("call-log", "short") == 5 and log == ["short"]
+    with pytest.raises(DiagnosticError) as exc:
+        ctest.instantiate({"hots": {"log": print}})
+    assert exc.value.code == "ffi.component.no_import"

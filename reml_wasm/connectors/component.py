@@ -104,6 +104,21 @@ class Component:
         known = ", ".join(sorted(exports)) or "none"
         raise error("ffi.component.no_export", f"no exported function {name!r} (exports: {known})", name=name)
 
+    def _normalize_imports(self, imports: Imports) -> dict[str, Any]:
+        """Import keys as the component names them: a full key, or an interface's short
+        name (`host` for `reml:ctest/host@0.1.0`).  Unknown keys are errors (typos)."""
+        keys = [item.key for item in self.world.imports]
+        out: dict[str, Any] = {}
+        for key, value in imports.items():
+            if key not in keys:
+                matches = [k for k in keys if k.split("/", 1)[-1].split("@", 1)[0] == key]
+                if len(matches) != 1:
+                    raise error("ffi.component.no_import", f"the component imports nothing called {key!r} "
+                                f"(imports: {', '.join(keys) or 'none'})", name=key)
+                key = matches[0]
+            out[key] = value
+        return out
+
     def engine(self, fuel: bool) -> wasmtime.Engine:
         eng = self._engines.get(fuel)
         if eng is None:
@@ -117,7 +132,7 @@ class Component:
                     path: str = "fast") -> "Instance":
         if path not in PATHS:
             raise error("ffi.component.path", f"unknown path {path!r} (fast or wasmtime)")
-        imports = dict(imports or {})
+        imports = self._normalize_imports(imports or {})
         notes: list[Diagnostic] = []
         if path == "fast":
             capi, why = wasmtime_capi.load()
