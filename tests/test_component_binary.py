@@ -14,6 +14,8 @@ from reml_wasm.benchmarks.component import build_ctest
 from reml_wasm.connectors import component_binary as cb
 from reml_wasm.connectors.component_world import split_interface_key, world_of, world_wit
 
+ROOT = toolchain.PROJECT_ROOT
+
 
 @pytest.fixture(scope="module")
 def ctest_bytes():
@@ -135,3 +137,17 @@ def test_leb128_u32_round_trip(n):
             break
     r = cb._Reader(bytes(out))
     assert r.u32() == n and r.pos == len(out)
+
+
+def test_lift_of_a_core_function_with_the_wrong_type_is_rejected(tmp_path):
+    """The fast path calls through wasmtime's *unchecked* entry point, so it must check
+    what wasmtime's component validation checks: the lifted core function's type."""
+    from reml_wasm.connectors.component import Component
+    wasm = tmp_path / "bad.wasm"
+    subprocess.run([toolchain.wasm_tools_path(), "parse", str(ROOT / "tests/data/component_bad_lift.wat"),
+                    "-o", str(wasm)], check=True)
+    comp = Component.from_file(wasm)
+    for path in ("fast", "wasmtime"):
+        with pytest.raises(DiagnosticError) as exc:
+            comp.instantiate(path=path)
+        assert exc.value.code == "ffi.component.invalid"

@@ -86,7 +86,11 @@ class FastBackend(cl.Backend):
     def core_module(self, m: cb.CoreModule) -> wasmtime.Module:
         mod = self.modules.get(m.offset)
         if mod is None:
-            mod = self.modules[m.offset] = wasmtime.Module(self.engine, m.data)
+            try:
+                mod = self.modules[m.offset] = wasmtime.Module(self.engine, m.data)
+            except wasmtime.WasmtimeError as exc:
+                raise error("ffi.component.invalid", f"core module at byte {m.offset:#x} is invalid: "
+                            f"{str(exc).splitlines()[0]}") from None
         return mod
 
     def core_instantiate(self, module: wasmtime.Module, args: dict[str, Any]) -> dict[str, Any]:
@@ -121,26 +125,46 @@ class FastBackend(cl.Backend):
             scope.state = cabi.ResourceTables(set(scope.resources))
         return scope.state
 
-    def _memory(self, mem: wasmtime.Memory) -> FastMemory:
+    def _memory(self, mem: Any) -> FastMemory:
+        if not isinstance(mem, wasmtime.Memory):
+            raise error("ffi.component.invalid", "a canonical `memory` option does not name a linear memory")
         key = id(mem)
         fm = self._memories.get(key)
         if fm is None:
             fm = self._memories[key] = FastMemory(self.capi, self.ctx, mem, self.state)
         return fm
 
-    def core_call(self, func: wasmtime.Func, name: str) -> Callable[..., Any]:
-        """A raw caller of a core function (realloc, post-return, destructors)."""
+    def core_type(self, func: Any, what: str) -> tuple[list[str], list[str]]:
+        if not isinstance(func, wasmtime.Func):
+            raise error("ffi.component.invalid", f"{what}: not a core function")
         ty = func.type(self.store)
-        params = [str(p) for p in ty.params]
-        results = [str(r) for r in ty.results]
-        return core_caller(self.capi, self.ctx, func, params, results, self.state, name)
+        return [str(p) for p in ty.params], [str(r) for r in ty.results]
 
-    def options(self, scope: cl.Scope, opts: cb.CanonOptions, name: str) -> cabi.CanonicalOptions:
+    def expect_type(self, func: Any, params: list[str], results: list[str], what: str) -> None:
+        """The unchecked call trusts the types: a component whose core function does not
+        have the type its canonical definition implies is rejected (wasmtime validates
+        the same rule when it compiles a component)."""
+        have = self.core_type(func, what)
+        if have != (list(params), list(results)):
+            raise error("ffi.component.invalid", f"{what}: core function has type {have[0]} -> {have[1]}, "
+                        f"the canonical definition needs {list(params)} -> {list(results)}")
+
+    def core_call(self, func: wasmtime.Func, name: str, params: list[str] | None = None,
+                  results: list[str] | None = None) -> Callable[..., Any]:
+        """A raw caller of a core function (realloc, post-return, destructors), checked
+        against the expected type when one is given."""
+        if params is not None and results is not None:
+            self.expect_type(func, params, results, name)
+        p, r = self.core_type(func, name)
+        return core_caller(self.capi, self.ctx, func, p, r, self.state, name)
+
+    def options(self, scope: cl.Scope, opts: cb.CanonOptions, name: str,
+                post_params: list[str] | None = None) -> cabi.CanonicalOptions:
         memory = None if opts.memory is None else self._memory(scope.get("core memory", opts.memory))
-        realloc = None if opts.realloc is None else self.core_call(scope.get("core func", opts.realloc),
-                                                                   f"{name} realloc")
-        post = None if opts.post_return is None else self.core_call(scope.get("core func", opts.post_return),
-                                                                    f"{name} post-return")
+        realloc = None if opts.realloc is None else self.core_call(
+            scope.get("core func", opts.realloc), f"{name} realloc", ["i32"] * 4, ["i32"])
+        post = None if opts.post_return is None else self.core_call(
+            scope.get("core func", opts.post_return), f"{name} post-return", list(post_params or []), [])
         if opts.is_async:
             raise error("ffi.component.unsupported", f"{name}: async canonical options are not supported")
         return cabi.CanonicalOptions(memory=memory, realloc=realloc, post_return=post,
@@ -149,7 +173,9 @@ class FastBackend(cl.Backend):
 
     def lift(self, scope: cl.Scope, core_func: Any, opts: cb.CanonOptions, func: t.Function) -> cl.ComponentFunc:
         name = func.qualified_name or "export"
-        copts = self.options(scope, opts, name)
+        flat = cabi.flatten(func, "lift")
+        self.expect_type(core_func, list(flat.params), list(flat.results), f"canon lift {name}")
+        copts = self.options(scope, opts, name, post_params=list(flat.results))
         plan = cabi.export_plan(func, copts)
         caller = export_caller(self.capi, self.ctx, core_func, plan, func, copts.post_return, self.state, name)
         return cl.ComponentFunc(func, call=lambda args: caller(*args), origin="lift", extra=caller)
@@ -182,7 +208,7 @@ class FastBackend(cl.Backend):
         tables.implements.add(rt)
         self.resource_tables[rt] = tables
         if dtor is not None:
-            call = self.core_call(dtor, f"{rt.name} destructor")
+            call = self.core_call(dtor, f"{rt.name} destructor", ["i32"], [])
             tables.dtors[rt] = lambda rep: call(rep)
 
     def resource_builtin(self, scope: cl.Scope, kind: str, rt: t.ResourceType) -> wasmtime.Func:
