@@ -307,3 +307,11 @@ def test_imports_by_short_name_and_unknown_keys(ctest):
     with pytest.raises(DiagnosticError) as exc:
         ctest.instantiate({"hots": {"log": print}})
     assert exc.value.code == "ffi.component.no_import"
+
+
+def test_callers_keep_their_store_alive(ctest):
+    import gc
+    f = ctest.instantiate(path="fast").func("add")
+    echo = ctest.instantiate(path="fast").func("echo")
+    gc.collect()
+    assert f(20, 22) == 42 and echo("alive") == "alive"

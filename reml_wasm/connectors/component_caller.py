@@ -40,14 +40,16 @@ class CallState:
 
     `poisoned`: the reason of the first trap (the instance may not be entered again, as in
     wasmtime).  `fuel`: refilled before each export call when set.  `gen`: bumped by every
-    entry into wasm, so memories know when they must re-read their size."""
+    entry into wasm, so memories know when they must re-read their size.  `store`: the
+    wasmtime Store every caller points into (held here so it outlives them)."""
 
-    __slots__ = ("poisoned", "fuel", "gen")
+    __slots__ = ("poisoned", "fuel", "gen", "store")
 
-    def __init__(self, fuel: int | None) -> None:
+    def __init__(self, fuel: int | None, store: Any = None) -> None:
         self.poisoned: str | None = None
         self.fuel = fuel
         self.gen = 0
+        self.store = store  # the callers hold raw pointers into it: keep it alive with them
 
 
 def _take_host_exception() -> BaseException | None:

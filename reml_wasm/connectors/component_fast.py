@@ -75,7 +75,7 @@ class FastBackend(cl.Backend):
         self.ctx = capi.context(store)
         self.modules = modules
         self.host = host
-        self.state = CallState(fuel)
+        self.state = CallState(fuel, store)
         self.resource_tables: dict[t.ResourceType, cabi.ResourceTables] = {}
         self._memories: dict[int, FastMemory] = {}
         self._core_callers: dict[int, Callable] = {}
