@@ -128,6 +128,18 @@ class Component:
             self._modules[fuel] = {}
         return eng
 
+    def compiled(self, fuel: bool) -> wc.Component:
+        """The component compiled by wasmtime (which validates it: the fast path runs only
+        components wasmtime accepts, since its unchecked calls trust their types)."""
+        wcomp = self._ref_components.get(fuel)
+        if wcomp is None:
+            try:
+                wcomp = self._ref_components[fuel] = wc.Component(self.engine(fuel), self.data)
+            except wasmtime.WasmtimeError as exc:
+                raise error("ffi.component.invalid", f"{self.source}: wasmtime rejects the component: "
+                            f"{str(exc).splitlines()[0]}") from None
+        return wcomp
+
     def instantiate(self, imports: Imports | None = None, *, sandbox: Sandbox = Sandbox(),
                     path: str = "fast") -> "Instance":
         if path not in PATHS:
@@ -234,13 +246,7 @@ class RefInstance(Instance):
         super().__init__(component)
         fuel = sandbox.fuel is not None
         engine = component.engine(fuel)
-        wcomp = component._ref_components.get(fuel)
-        if wcomp is None:
-            try:
-                wcomp = component._ref_components[fuel] = wc.Component(engine, component.data)
-            except wasmtime.WasmtimeError as exc:
-                raise error("ffi.component.invalid", f"{component.source}: wasmtime rejects the component: "
-                            f"{str(exc).splitlines()[0]}") from None
+        wcomp = component.compiled(fuel)
         self._ref = _Ref(engine, wcomp, component.world, imports, fuel=sandbox.fuel,
                          memory_limit=sandbox.memory_limit, wasi=sandbox.wasi)
 
@@ -259,6 +265,7 @@ class FastInstance(Instance):
         super().__init__(component)
         fuel = sandbox.fuel is not None
         engine = component.engine(fuel)
+        component.compiled(fuel)  # validation
         self.store = wasmtime.Store(engine)
         if sandbox.fuel is not None:
             self.store.set_fuel(sandbox.fuel)

@@ -225,6 +225,8 @@ class TypeResolver:
 
 def name_function(func: t.Function, name: str) -> t.Function:
     """Give a function its component-level name: `[method]r.m` -> method m of r, etc."""
+    if not isinstance(func, t.Function):
+        raise error("ffi.component.malformed", f"{name}: declared with a type that is not a function type")
     if name.startswith("[constructor]"):
         return dataclasses.replace(func, name=name[13:], kind="constructor", resource=name[13:])
     for prefix, kind in (("[method]", "method"), ("[static]", "static")):

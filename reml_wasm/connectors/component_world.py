@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from .. import types as t
+from ..audit import error
 from . import component_binary as cb
 from . import component_link as cl
 
@@ -62,7 +63,12 @@ def _items(entries: dict[str, tuple[str, Any]]) -> list[t.WorldItem]:
 def world_of(ast: cb.Component, name: str = "root") -> t.World:
     """Walk the component statically and describe its imports and exports."""
     backend = cl.Backend()
-    scope = cl.instantiate(ast, backend)
+    try:
+        scope = cl.instantiate(ast, backend)
+    except (AttributeError, TypeError, KeyError, IndexError, ValueError) as exc:
+        # the parser decodes without validating: definitions that do not fit together
+        raise error("ffi.component.malformed",
+                    f"the component's definitions are inconsistent ({type(exc).__name__}: {exc})") from None
     backend.apply_resource_names()
     return t.World(name, tuple(_items(scope.imports)), tuple(_items(scope.exports)))
 
