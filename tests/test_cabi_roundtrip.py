@@ -153,3 +153,40 @@ def test_number_lists_match_interpreter(tv) -> None:
     Compiler(comp).codec(ty).lower(value, b)
     assert a == b and ref.memory.data == comp.memory.data
     assert same_value(lift_flat(ref, a, ty), Compiler(comp).codec(ty).lift(b, 0))
+
+
+from reml_wasm.cabi import export_plan, import_plan  # noqa: E402
+from reml_wasm.cabi.reference import reference_export_plan, reference_import_plan  # noqa: E402
+from strategies_cabi import value_types  # noqa: E402
+
+signatures = st.tuples(st.lists(value_types(4), min_size=0, max_size=20), st.one_of(st.none(), value_types(4)))
+
+
+@settings(max_examples=80, deadline=None)
+@given(signatures.flatmap(lambda sig: st.tuples(
+    st.just(sig), st.tuples(*(values_of(p) for p in sig[0])),
+    st.just(None) if sig[1] is None else values_of(sig[1]))), modes)
+def test_function_plans_match_reference_plans(case, mode) -> None:
+    (params, result), args, value = case
+    ps, enc = mode
+    func = t.Function("f", tuple(t.Param(f"p{i}", p) for i, p in enumerate(params)), result)
+    runs = []
+    for make_export, make_import in ((export_plan, import_plan), (reference_export_plan, reference_import_plan)):
+        o = options(ptr_size=ps, encoding=enc)
+        exp, imp = make_export(func, o), make_import(func, o)
+        flat = exp.lower_args(list(args))
+        assert len(flat) == len(exp.flat.params)
+        retptr = []
+        if imp.flat.results_spilled:
+            retptr = [o.realloc(0, 0, 8, 64 + size(result, ps))]
+            retptr[0] = -(-retptr[0] // alignment(result, ps)) * alignment(result, ps)
+        lifted = imp.lift_args(flat + retptr)
+        assert same_value(list(args), lifted)
+        out = imp.lower_result(value, flat + retptr)
+        back = None
+        if result is not None:
+            back = exp.lift_result(retptr if imp.flat.results_spilled else out)
+            assert same_value(value, back)
+        runs.append((flat, out, o.realloc.calls, bytes(o.memory.data)))
+    assert same_value(runs[0][0], runs[1][0]) and same_value(runs[0][1], runs[1][1])
+    assert runs[0][2] == runs[1][2] and runs[0][3] == runs[1][3]
