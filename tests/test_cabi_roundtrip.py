@@ -190,3 +190,34 @@ def test_function_plans_match_reference_plans(case, mode) -> None:
         runs.append((flat, out, o.realloc.calls, bytes(o.memory.data)))
     assert same_value(runs[0][0], runs[1][0]) and same_value(runs[0][1], runs[1][1])
     assert runs[0][2] == runs[1][2] and runs[0][3] == runs[1][3]
+
+
+POINT = t.RecordType("point", (t.Field("x", t.S32), t.Field("y", t.F32)))
+SHAPE = t.VariantType("shape", (t.Case("none"), t.Case("circle", t.F32)))
+BAD_HOST_VALUES = [
+    (t.U8, 300), (t.U8, -1), (t.S64, 1 << 63), (t.U32, True), (t.U32, 1.5), (t.BOOL, 1), (t.CHAR, "ab"),
+    (t.CHAR, "\ud800"), (t.STRING, 5), (t.STRING, "\ud800"), (t.F64, "1.0"),
+    (t.ListType(t.U32), [1, -1]), (t.ListType(t.U32), "abc"), (t.ListType(t.U8), [256]),
+    (t.ListType(t.F32), [1.0, None]), (t.ListType(t.STRING), ["a", 1]),
+    (POINT, Record(x=1)), (POINT, (1, 2.0)), (t.TupleType((t.U8, t.U8)), (1,)),
+    (SHAPE, Variant("square", 1.0)), (SHAPE, "none"), (t.EnumType("e", ("a",)), "b"),
+    (t.FlagsType("f", ("a",)), {"b"}), (t.ResultType(t.U8), 5),
+    (t.OptionType(t.OptionType(t.U8)), 5), (t.ListType(t.U8, 2), b"abc"),
+]
+
+
+@pytest.mark.parametrize("ty,value", BAD_HOST_VALUES, ids=[f"{ty.wit()}={v!r}" for ty, v in BAD_HOST_VALUES])
+def test_bad_host_values_raise_value_type_errors(ty, value) -> None:
+    from reml_wasm.values import ValueTypeError
+
+    func = t.Function("f", (t.Param("v", ty),), ty)
+    for make in (export_plan, reference_export_plan):
+        with pytest.raises(ValueTypeError):
+            make(func, options()).lower_args([value])
+    for make in (import_plan, reference_import_plan):
+        o = options()
+        plan = make(func, o)
+        retptr = [64] if plan.flat.results_spilled else []
+        flat = [0] * (len(plan.flat.params) - len(retptr))
+        with pytest.raises(ValueTypeError):
+            plan.lower_result(value, flat + retptr)
