@@ -25,7 +25,7 @@ OPT_OPT = t.OptionType(t.OptionType(t.U32))
 
 # --- property: print -> parse is the identity ----------------------------------------------
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_print_then_parse_gives_the_same_value(data):
     typ = data.draw(types(max_depth=3))
@@ -36,7 +36,7 @@ def test_print_then_parse_gives_the_same_value(data):
     assert print_value(back, typ) == text
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(st.data())
 def test_printed_calls_parse_back_to_the_arguments(data):
     func = data.draw(functions(max_params=3, max_depth=2))
