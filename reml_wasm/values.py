@@ -69,10 +69,15 @@ class Record:
         object.__setattr__(self, "_fields", dict(fields))
 
     def __getattr__(self, name: str) -> Any:
+        if name == "_fields":  # not set yet (copy/pickle make objects without __init__)
+            raise AttributeError(name)
         try:
             return self._fields[name]
         except KeyError:
             raise AttributeError(name) from None
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_record_from_fields, (self._fields,))
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("Record values are immutable")
@@ -88,6 +93,11 @@ class Record:
 
     def __repr__(self) -> str:
         return "Record(" + ", ".join(f"{k}={v!r}" for k, v in self._fields.items()) + ")"
+
+
+def _record_from_fields(fields: dict[str, Any]) -> Record:
+    """Rebuilds a Record for copy and pickle (field names need not be identifiers)."""
+    return Record(**fields)
 
 
 def nests_option(opt: t.OptionType) -> bool:

@@ -38,7 +38,7 @@ from .audit import Diagnostic, DiagnosticError, Location
 from .values import Err, Ok, Record, Some, Variant, check, nests_option, record_field
 
 __all__ = ["KEYWORDS", "parse_value", "print_value", "parse_call", "parse_args",
-           "parse_call_args", "label"]
+           "parse_call_args", "label", "float_text", "round_f32"]
 
 KEYWORDS = frozenset({"true", "false", "inf", "nan", "some", "none", "ok", "err"})
 
@@ -709,6 +709,7 @@ def float_text(value: float, *, single: bool = False) -> str:
         return "inf" if value > 0 else "-inf"
     if not single:
         return repr(value)
+    value = round_f32(value)  # the f32 the value stands for
     for digits in range(1, 10):
         text = f"{value:.{digits}g}"
         if round_f32(float(text)) == value:

@@ -1,6 +1,8 @@
 """The value convention: validation errors name the path, value classes behave."""
 
+import copy
 import math
+import pickle
 from dataclasses import dataclass
 
 import pytest
@@ -117,6 +119,13 @@ def test_record_values():
         r.x = 3
     with pytest.raises(AttributeError):
         r.z  # noqa: B018
+
+
+def test_records_copy_and_pickle():
+    r = Record(x=1, pts=[Record(y=2)], **{"a-b": Some(None)})
+    for clone in (copy.copy(r), copy.deepcopy(r), pickle.loads(pickle.dumps(r))):
+        assert clone == r and list(clone.fields()) == ["x", "pts", "a-b"]
+    assert copy.deepcopy(r).pts is not r.pts
 
 
 def test_wrapper_values():

@@ -152,6 +152,9 @@ def test_parse_forms(text, typ, value):
     (math.nan, t.F64, "nan"),
     (-math.inf, t.F64, "-inf"),
     (0.1, t.F64, "0.1"),
+    (0.1, t.F32, "0.1"),
+    (16777217, t.F32, "16777216"),
+    (3.4028235e38, t.F32, "3.4028235e+38"),
     (b"\x00\xff", t.ListType(t.U8), "[0, 255]"),
     ({1: "a"}, t.MapType(t.U8, t.STRING), '[(1, "a")]'),
 ])
