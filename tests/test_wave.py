@@ -285,3 +285,32 @@ def test_parse_args_columns_count_within_the_argument():
     with pytest.raises(DiagnosticError) as exc:
         parse_args([], MOVE)
     assert exc.value.code == "wave.call.arity"
+
+
+# --- robustness: any text gives a value or a diagnostic, never another exception ----------
+
+_WAVE_CHARS = st.sampled_from(list("{}()[]:,'\"\\%-+.0123456789eE \n/_") + ["u{", "some", "none", "ok",
+                                                                            "err", "inf", "nan", '"""\n'])
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_mutated_text_gives_a_value_or_a_diagnostic(data):
+    typ = data.draw(types(max_depth=3))
+    text = print_value(data.draw(values_of(typ)), typ)
+    for _ in range(data.draw(st.integers(1, 3))):
+        at = data.draw(st.integers(0, len(text)))
+        if data.draw(st.booleans()) and at < len(text):
+            text = text[:at] + text[at + 1:]
+        else:
+            text = text[:at] + data.draw(_WAVE_CHARS) + text[at:]
+    try:
+        parse_value(text, typ)
+    except DiagnosticError as exc:
+        loc = exc.diagnostic.location
+        assert exc.code.startswith("wave.") and loc is not None
+        assert 1 <= loc.column <= len(text) + 1
+    try:
+        parse_call(f"f({text})")
+    except DiagnosticError as exc:
+        assert exc.code.startswith("wave.")
