@@ -710,11 +710,11 @@ def float_text(value: float, *, single: bool = False) -> str:
     if not single:
         return repr(value)
     value = round_f32(value)  # the f32 the value stands for
-    for digits in range(1, 10):
-        text = f"{value:.{digits}g}"
-        if round_f32(float(text)) == value:
-            return text
-    return repr(value)  # pragma: no cover - nine digits always round-trip an f32
+    for digits in range(1, 10):  # nine significant digits always round-trip an f32
+        shortest = float(f"{value:.{digits}g}")
+        if round_f32(shortest) == value:
+            return repr(shortest)  # the same digits, written as f64s are (`100.0`, `1e-05`)
+    raise AssertionError(f"no f32 text for {value!r}")  # pragma: no cover
 
 
 def _escape_text(text: str) -> str:

@@ -51,14 +51,12 @@ def test_printed_calls_parse_back_to_the_arguments(data):
 @given(st.floats(width=32))
 def test_f32_text_is_shortest_that_reads_back(x):
     text = float_text(x, single=True)
-    back = parse_value(text, t.F32)
-    assert values_equal(back, x)
+    assert values_equal(parse_value(text, t.F32), x)
     if not math.isnan(x) and not math.isinf(x) and x != 0:
-        # one digit fewer does not round-trip (the text is the shortest)
-        digits = len(text.lstrip("-").split("e")[0].replace(".", "").lstrip("0"))
-        if digits > 1:
-            shorter = f"{x:.{digits - 1}g}"
-            assert parse_value(shorter, t.F32) != x
+        # one significant digit fewer does not read back as the same f32
+        mantissa = text.lstrip("-").split("e")[0].replace(".", "").strip("0")
+        if len(mantissa) > 1:
+            assert parse_value(f"{x:.{len(mantissa) - 1}g}", t.F32) != x
 
 
 # --- every form ------------------------------------------------------------------------
@@ -153,7 +151,9 @@ def test_parse_forms(text, typ, value):
     (-math.inf, t.F64, "-inf"),
     (0.1, t.F64, "0.1"),
     (0.1, t.F32, "0.1"),
-    (16777217, t.F32, "16777216"),
+    (16777217, t.F32, "16777216.0"),
+    (100, t.F32, "100.0"),
+    (1e-5, t.F32, "1e-05"),
     (3.4028235e38, t.F32, "3.4028235e+38"),
     (b"\x00\xff", t.ListType(t.U8), "[0, 255]"),
     ({1: "a"}, t.MapType(t.U8, t.STRING), '[(1, "a")]'),
