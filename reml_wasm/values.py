@@ -69,10 +69,15 @@ class Record:
         object.__setattr__(self, "_fields", dict(fields))
 
     def __getattr__(self, name: str) -> Any:
+        if name == "_fields":  # not set yet (copy/pickle make objects without __init__)
+            raise AttributeError(name)
         try:
             return self._fields[name]
         except KeyError:
             raise AttributeError(name) from None
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_record_from_fields, (self._fields,))
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("Record values are immutable")
@@ -88,6 +93,11 @@ class Record:
 
     def __repr__(self) -> str:
         return "Record(" + ", ".join(f"{k}={v!r}" for k, v in self._fields.items()) + ")"
+
+
+def _record_from_fields(fields: dict[str, Any]) -> Record:
+    """Rebuilds a Record for copy and pickle (field names need not be identifiers)."""
+    return Record(**fields)
 
 
 def nests_option(opt: t.OptionType) -> bool:
@@ -115,7 +125,13 @@ class ValueTypeError(DiagnosticError):
                                     extensions={"path": path, "expected": expected}))
 
 
+class _Got(str):
+    """A description of what was found, used verbatim in the message (not a value)."""
+
+
 def _describe(value: Any) -> str:
+    if isinstance(value, _Got):
+        return str(value)
     if value is None:
         return "None"
     if isinstance(value, bool):
@@ -142,7 +158,7 @@ def check(value: Any, typ: t.Type, path: str = "value") -> None:
         else:
             raise ValueTypeError(path, typ.wit(), value)
         if typ.length is not None and n != typ.length:
-            raise ValueTypeError(path, f"{typ.wit()} of exactly {typ.length} elements", f"{n} elements")
+            raise ValueTypeError(path, f"{typ.wit()} of exactly {typ.length} elements", _Got(f"{n} elements"))
     elif isinstance(typ, t.MapType):
         if not isinstance(value, Mapping):
             raise ValueTypeError(path, typ.wit(), value)
@@ -159,7 +175,7 @@ def check(value: Any, typ: t.Type, path: str = "value") -> None:
             try:
                 item = record_field(value, f.name)
             except (KeyError, AttributeError):
-                raise ValueTypeError(f"{path}.{f.name}", f"field of record {typ.name}", "nothing") from None
+                raise ValueTypeError(f"{path}.{f.name}", f"field of record {typ.name}", _Got("nothing")) from None
             check(item, f.type, f"{path}.{f.name}")
     elif isinstance(typ, t.VariantType):
         if not isinstance(value, Variant):
@@ -167,7 +183,7 @@ def check(value: Any, typ: t.Type, path: str = "value") -> None:
         case = next((c for c in typ.cases if c.name == value.tag), None)
         if case is None:
             raise ValueTypeError(path, f"a case of variant {typ.name} ({', '.join(c.name for c in typ.cases)})",
-                                 f"tag {value.tag!r}")
+                                 _Got(f"tag {value.tag!r}"))
         if case.type is None:
             if value.value is not None:
                 raise ValueTypeError(f"{path}<{case.name}>", "no payload", value.value)
@@ -182,7 +198,7 @@ def check(value: Any, typ: t.Type, path: str = "value") -> None:
         unknown = set(value) - set(typ.labels)
         if unknown:
             raise ValueTypeError(path, f"flags of {typ.name} ({', '.join(typ.labels)})",
-                                 f"unknown flag {sorted(unknown)[0]!r}")
+                                 _Got(f"unknown flag {sorted(unknown)[0]!r}"))
     elif isinstance(typ, t.OptionType):
         if value is None:
             return
@@ -237,7 +253,7 @@ def _check_primitive(value: Any, typ: t.PrimitiveType, path: str) -> None:
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:
-            raise ValueTypeError(path, "string of Unicode scalar values", "lone surrogate") from None
+            raise ValueTypeError(path, "string of Unicode scalar values", _Got("lone surrogate")) from None
     elif typ == t.ERROR_CONTEXT:
         if value is None:
             raise ValueTypeError(path, "error-context handle", value)

@@ -38,7 +38,7 @@ from .audit import Diagnostic, DiagnosticError, Location
 from .values import Err, Ok, Record, Some, Variant, check, nests_option, record_field
 
 __all__ = ["KEYWORDS", "parse_value", "print_value", "parse_call", "parse_args",
-           "parse_call_args", "label"]
+           "parse_call_args", "label", "float_text", "round_f32"]
 
 KEYWORDS = frozenset({"true", "false", "inf", "nan", "some", "none", "ok", "err"})
 
@@ -709,11 +709,12 @@ def float_text(value: float, *, single: bool = False) -> str:
         return "inf" if value > 0 else "-inf"
     if not single:
         return repr(value)
-    for digits in range(1, 10):
-        text = f"{value:.{digits}g}"
-        if round_f32(float(text)) == value:
-            return text
-    return repr(value)  # pragma: no cover - nine digits always round-trip an f32
+    value = round_f32(value)  # the f32 the value stands for
+    for digits in range(1, 10):  # nine significant digits always round-trip an f32
+        shortest = float(f"{value:.{digits}g}")
+        if round_f32(shortest) == value:
+            return repr(shortest)  # the same digits, written as f64s are (`100.0`, `1e-05`)
+    raise AssertionError(f"no f32 text for {value!r}")  # pragma: no cover
 
 
 def _escape_text(text: str) -> str:

@@ -9,8 +9,8 @@ test suite of reml_wasm.
     definitions(typ)    the named definitions a type refers to, dependencies first
     wit_package_text()  a WIT package defining types and functions (for wasm-tools oracles)
 
-Every named definition inside one drawn type has its own name, so the WIT text of a drawn
-type is valid WIT.  Example:
+Every named definition inside one drawn type has its own name (WIT compares names without
+regard to case, so do these strategies), so the WIT text of a drawn type is valid WIT.  Example:
 
     @given(st.data())
     def test_round_trip(data):
@@ -41,7 +41,9 @@ MAP_KEYS: tuple[t.PrimitiveType, ...] = (t.BOOL, t.S8, t.U8, t.S16, t.U16, t.S32
 # Names that need escaping somewhere: WIT keywords (`%record` in WIT) and WAVE keywords
 # (`%none` as a WAVE case label).
 _AWKWARD_NAMES = ("record", "type", "list", "string", "flags", "enum", "variant", "result", "option",
-                  "use", "func", "none", "some", "ok", "err", "true", "false", "inf", "nan")
+                  "use", "func", "map", "own", "borrow", "stream", "future", "error-context", "async",
+                  "static", "u8", "f64", "char", "tuple", "resource", "with", "from",
+                  "none", "some", "ok", "err", "true", "false", "inf", "nan")
 
 _LOWER, _UPPER, _DIGITS = "abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "0123456789"
 _lower_word = st.builds(str.__add__, st.sampled_from(_LOWER), st.text(_LOWER + _DIGITS, max_size=4))
@@ -56,41 +58,56 @@ def wit_identifiers() -> st.SearchStrategy[str]:
     return st.one_of(plain, plain, plain, st.sampled_from(_AWKWARD_NAMES))
 
 
-def _unique_names(draw: Callable[[Any], Any], n_min: int, n_max: int, taken: set[str] = frozenset()) -> list[str]:
-    return draw(st.lists(wit_identifiers().filter(lambda s: s not in taken), min_size=n_min,
-                         max_size=n_max, unique=True))
+def _unique_names(draw: Callable[[Any], Any], n_min: int, n_max: int) -> list[str]:
+    # WIT compares names case-insensitively: `a` and `A` conflict.
+    return draw(st.lists(wit_identifiers(), min_size=n_min, max_size=n_max, unique_by=str.lower))
 
 
 _KINDS = ("scalar", "list", "option", "result", "tuple", "record", "variant", "enum", "flags",
           "fixed-list", "map", "alias", "reuse", "handle", "async")
 
 
-@st.composite
-def types(draw: Callable[[Any], Any], max_depth: int = 3, *, max_nodes: int = 8, resources: bool = False,
-          maps: bool = True, fixed_lists: bool = True, async_types: bool = False) -> t.Type:
-    """A random type tree at most `max_depth` constructors deep with at most `max_nodes`
-    compound types (so examples stay small).
+class _TypeDrawer:
+    """Draws type trees whose named definitions all have distinct names (shared by every
+    tree drawn with one drawer, so a function's parameters can refer to each other's
+    definitions and still make valid WIT)."""
 
-    Covers every scalar, list<T>, list<T, N> (`fixed_lists`), map<K, V> (`maps`),
-    tuples, option<T> (option<option<T>> included), all four result forms, and named
-    records, variants, enums, flags and type aliases; a named definition may be referred
-    to twice.  `resources` adds own<r>/borrow<r> of fresh resources (no values: see
-    `values_of`); `async_types` adds stream/future/error-context."""
-    used: set[str] = set()
-    defined: list[t.Type] = []
-    budget = [draw(st.integers(0, max_nodes))]
+    def __init__(self, draw: Callable[[Any], Any], max_depth: int, max_nodes: int, *, resources: bool,
+                 maps: bool, fixed_lists: bool, async_types: bool) -> None:
+        self.draw = draw
+        self.max_depth, self.max_nodes = max_depth, max_nodes
+        self.used: set[str] = set()  # lower-cased: WIT names conflict regardless of case
+        self.defined: list[t.Type] = []
+        self.kinds = [k for k in _KINDS
+                      if (k != "map" or maps) and (k != "fixed-list" or fixed_lists)
+                      and (k != "handle" or resources) and (k != "async" or async_types)]
+        self.budget = 0
 
-    def name() -> str:
-        n = draw(wit_identifiers().filter(lambda s: s not in used))
-        used.add(n)
+    def tree(self) -> t.Type:
+        self.budget = self.draw(st.integers(0, self.max_nodes))
+        return self.node(self.max_depth)
+
+    def name(self) -> str:
+        n = self.draw(wit_identifiers().filter(lambda s: s.lower() not in self.used))
+        self.used.add(n.lower())
         return n
 
-    def leaf() -> t.Type:
-        kind = draw(st.sampled_from(("scalar", "scalar", "enum", "flags")))
-        return build(kind, 0)
+    def leaf(self) -> t.Type:
+        return self.build(self.draw(st.sampled_from(("scalar", "scalar", "enum", "flags"))), 0)
 
-    def build(kind: str, depth: int) -> t.Type:
-        sub = (lambda: node(depth - 1)) if depth > 0 else leaf
+    def node(self, depth: int) -> t.Type:
+        if self.budget <= 0:
+            return self.leaf()
+        self.budget -= 1
+        kinds = self.kinds if self.defined else [k for k in self.kinds if k != "reuse"]
+        kind = self.draw(st.sampled_from(kinds))
+        if kind == "reuse":
+            return self.draw(st.sampled_from(self.defined))
+        return self.build(kind, depth)
+
+    def build(self, kind: str, depth: int) -> t.Type:
+        draw = self.draw
+        sub = (lambda: self.node(depth - 1)) if depth > 0 else self.leaf
         if kind == "scalar":
             return draw(st.sampled_from(SCALARS))
         if kind == "list":
@@ -107,45 +124,44 @@ def types(draw: Callable[[Any], Any], max_depth: int = 3, *, max_nodes: int = 8,
                                 sub() if form in ("both", "err") else None)
         if kind == "tuple":
             return t.TupleType(tuple(sub() for _ in range(draw(st.integers(1, 3)))))
-        if kind == "record":
-            n = name()
-            fields = tuple(t.Field(f, sub()) for f in _unique_names(draw, 1, 4))
-            typ: t.Type = t.RecordType(n, fields)
-        elif kind == "variant":
-            n = name()
-            cases = tuple(t.Case(c, sub() if draw(st.booleans()) else None) for c in _unique_names(draw, 1, 4))
-            typ = t.VariantType(n, cases)
-        elif kind == "enum":
-            typ = t.EnumType(name(), tuple(_unique_names(draw, 1, 5)))
-        elif kind == "flags":
-            typ = t.FlagsType(name(), tuple(_unique_names(draw, 1, 6)))
-        elif kind == "alias":
-            typ = t.TypeAlias(name(), sub())
-        elif kind == "handle":
-            resource = t.ResourceType(name())
+        if kind == "handle":
+            resource = t.ResourceType(self.name())
             return draw(st.sampled_from((t.OwnType(resource), t.BorrowType(resource))))
-        elif kind == "async":
+        if kind == "async":
             return draw(st.sampled_from((t.StreamType(sub()), t.FutureType(sub()), t.FutureType(),
                                          t.ERROR_CONTEXT)))
+        if kind == "record":
+            n = self.name()
+            typ: t.Type = t.RecordType(n, tuple(t.Field(f, sub()) for f in _unique_names(draw, 1, 4)))
+        elif kind == "variant":
+            n = self.name()
+            typ = t.VariantType(n, tuple(t.Case(c, sub() if draw(st.booleans()) else None)
+                                         for c in _unique_names(draw, 1, 4)))
+        elif kind == "enum":
+            typ = t.EnumType(self.name(), tuple(_unique_names(draw, 1, 5)))
+        elif kind == "flags":
+            typ = t.FlagsType(self.name(), tuple(_unique_names(draw, 1, 6)))
+        elif kind == "alias":
+            typ = t.TypeAlias(self.name(), sub())
         else:  # pragma: no cover
             raise AssertionError(kind)
-        defined.append(typ)
+        self.defined.append(typ)
         return typ
 
-    def node(depth: int) -> t.Type:
-        if budget[0] <= 0:
-            return leaf()
-        budget[0] -= 1
-        kinds = [k for k in _KINDS
-                 if (k != "map" or maps) and (k != "fixed-list" or fixed_lists)
-                 and (k != "handle" or resources) and (k != "async" or async_types)
-                 and (k != "reuse" or defined)]
-        kind = draw(st.sampled_from(kinds))
-        if kind == "reuse":
-            return draw(st.sampled_from(defined))
-        return build(kind, depth)
 
-    return node(max_depth)
+@st.composite
+def types(draw: Callable[[Any], Any], max_depth: int = 3, *, max_nodes: int = 8, resources: bool = False,
+          maps: bool = True, fixed_lists: bool = True, async_types: bool = False) -> t.Type:
+    """A random type tree at most `max_depth` constructors deep with at most `max_nodes`
+    compound types (so examples stay small).
+
+    Covers every scalar, list<T>, list<T, N> (`fixed_lists`), map<K, V> (`maps`),
+    tuples, option<T> (option<option<T>> included), all four result forms, and named
+    records, variants, enums, flags and type aliases; a named definition may be referred
+    to twice.  `resources` adds own<r>/borrow<r> of fresh resources (no values: see
+    `values_of`); `async_types` adds stream/future/error-context."""
+    return _TypeDrawer(draw, max_depth, max_nodes, resources=resources, maps=maps, fixed_lists=fixed_lists,
+                       async_types=async_types).tree()
 
 
 def values_of(typ: t.Type, *, max_list: int = 4,
@@ -219,14 +235,18 @@ def _scalar_values(typ: t.PrimitiveType, handles: Callable[[t.Type], Any] | None
 
 
 @st.composite
-def functions(draw: Callable[[Any], Any], max_params: int = 4, max_depth: int = 2,
-              **type_options: Any) -> t.Function:
+def functions(draw: Callable[[Any], Any], max_params: int = 4, max_depth: int = 2, *, max_nodes: int = 4,
+              resources: bool = False, maps: bool = True, fixed_lists: bool = True,
+              async_types: bool = False) -> t.Function:
     """A freestanding function with up to `max_params` parameters (distinct names) and an
-    optional result, types drawn from `types(max_depth, **type_options)`."""
-    names = _unique_names(draw, 0, max_params)
-    params = tuple(t.Param(n, draw(types(max_depth, **type_options))) for n in names)
-    result = draw(st.one_of(st.none(), types(max_depth, **type_options)))
-    return t.Function(draw(wit_identifiers()), params, result)
+    optional result.  Types are drawn as by `types` with one name space for the whole
+    function, so its WIT text (with `definitions` of its types) is valid."""
+    drawer = _TypeDrawer(draw, max_depth, max_nodes, resources=resources, maps=maps,
+                         fixed_lists=fixed_lists, async_types=async_types)
+    params = tuple(t.Param(n, drawer.tree()) for n in _unique_names(draw, 0, max_params))
+    result = drawer.tree() if draw(st.booleans()) else None
+    name = draw(wit_identifiers().filter(lambda n: n.lower() not in drawer.used))
+    return t.Function(name, params, result)
 
 
 # --- helpers ----------------------------------------------------------------------------
