@@ -43,6 +43,8 @@ def test_call_json(capsys, ctest_path):
     (["call", "{ctest}", "add(1"], "wave."),
     (["call", "{ctest}", "divide(1, 0)"], "cabi.trap"),
     (["call", "{ctest}", "spin(0)", "--fuel", "100000"], "cabi.trap"),
+    (["call", "{ctest}", "spin(0)", "--timeout", "0.1"], "cabi.trap"),
+    (["call", "{ctest}", "add(1, 2)", "--timeout", "-1"], "ffi.cli.bad_argument"),
     (["call", "{ctest}", "add(1, 2)", "--fuel", "0"], "ffi.cli.bad_argument"),
     (["call", "{missing}", "add(1, 2)"], "ffi.component.io"),
     (["call", "{notwasm}", "add(1, 2)"], "ffi.component.not_component"),

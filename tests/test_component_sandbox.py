@@ -86,3 +86,33 @@ def test_version_check_rejects_another_major(monkeypatch):
     monkeypatch.setattr(importlib.metadata, "version", lambda name: "51.0.0")
     capi, why = wasmtime_capi.load()
     assert capi is None and "51.0.0" in why
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_timeout_stops_an_endless_loop(ctest, path):
+    inst = ctest.instantiate(sandbox=Sandbox(timeout=0.2), path=path)
+    assert inst.call("spin", 10) == 10
+    with pytest.raises(cabi.Trap) as exc:
+        inst.call("spin", 0)
+    assert exc.value.diagnostic.extensions["kind"] == "timeout"
+    assert ctest.instantiate(sandbox=Sandbox(timeout=0.2), path=path).call("echo", "next") == "next"
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_timeout_is_per_call(ctest, path):
+    """The deadline is set at each call: calls spread over more than the timeout all run."""
+    import time
+    inst = ctest.instantiate(sandbox=Sandbox(timeout=0.15), path=path)
+    out = []
+    for _ in range(12):
+        out.append(inst.call("echo", "tick"))
+        time.sleep(0.02)
+    assert out == ["tick"] * 12
+
+
+@pytest.mark.parametrize("bad", [dict(fuel=0), dict(timeout=-1.0), dict(memory_limit=0), dict(fuel=1.5)])
+def test_bad_sandbox_values_are_coded(bad):
+    from reml_wasm.audit import DiagnosticError
+    with pytest.raises(DiagnosticError) as exc:
+        Sandbox(**bad)
+    assert exc.value.code == "ffi.component.sandbox"

@@ -30,26 +30,13 @@ from . import component_binary as cb
 from . import component_link as cl
 from . import component_world as cw
 from . import wasmtime_capi
+from .component_sandbox import Sandbox, make_engine
 
 PATHS = ("fast", "wasmtime")
 
 Imports = Mapping[str, Any]
 """Host imports: interface key -> {function name (`log`, `[method]r.m`) -> callable}, or
 world function name -> callable.  Callables take and return reml values."""
-
-
-@dataclass(frozen=True)
-class Sandbox:
-    """Limits of one instance.
-
-    fuel: fuel units each call starts with (a guest stuck in a loop traps when it runs
-    out; the instance is then poisoned: instantiate again).  memory_limit: bytes of linear
-    memory per store (growing past it fails; a guest that checks traps).  wasi: grant
-    WASI preview 2 (reference path only; without it, WASI imports trap when called)."""
-
-    fuel: int | None = None
-    memory_limit: int | None = None
-    wasi: bool = False
 
 
 class Component:
@@ -61,9 +48,10 @@ class Component:
         self.ast = cb.parse_component(self.data)
         self.name = name or "root"
         self._world: t.World | None = None
-        self._engines: dict[bool, wasmtime.Engine] = {}
-        self._modules: dict[bool, dict[int, wasmtime.Module]] = {}
-        self._ref_components: dict[bool, wc.Component] = {}
+        # per engine configuration (fuel, epoch): the engine, its compiled modules and component
+        self._engines: dict[tuple[bool, bool], wasmtime.Engine] = {}
+        self._modules: dict[tuple[bool, bool], dict[int, wasmtime.Module]] = {}
+        self._ref_components: dict[tuple[bool, bool], wc.Component] = {}
         self.diagnostics: list[Diagnostic] = []
 
     @classmethod
@@ -119,22 +107,20 @@ class Component:
             out[key] = value
         return out
 
-    def engine(self, fuel: bool) -> wasmtime.Engine:
-        eng = self._engines.get(fuel)
+    def engine(self, key: tuple[bool, bool] = (False, False)) -> wasmtime.Engine:
+        eng = self._engines.get(key)
         if eng is None:
-            config = wasmtime.Config()
-            config.consume_fuel = fuel
-            eng = self._engines[fuel] = wasmtime.Engine(config)
-            self._modules[fuel] = {}
+            eng = self._engines[key] = make_engine(key)
+            self._modules[key] = {}
         return eng
 
-    def compiled(self, fuel: bool) -> wc.Component:
+    def compiled(self, key: tuple[bool, bool] = (False, False)) -> wc.Component:
         """The component compiled by wasmtime (which validates it: the fast path runs only
         components wasmtime accepts, since its unchecked calls trust their types)."""
-        wcomp = self._ref_components.get(fuel)
+        wcomp = self._ref_components.get(key)
         if wcomp is None:
             try:
-                wcomp = self._ref_components[fuel] = wc.Component(self.engine(fuel), self.data)
+                wcomp = self._ref_components[key] = wc.Component(self.engine(key), self.data)
             except wasmtime.WasmtimeError as exc:
                 raise error("ffi.component.invalid", f"{self.source}: wasmtime rejects the component: "
                             f"{str(exc).splitlines()[0]}") from None
@@ -244,11 +230,8 @@ class RefInstance(Instance):
     def __init__(self, component: Component, imports: dict[str, Any], sandbox: Sandbox) -> None:
         from .component_ref import RefInstance as _Ref
         super().__init__(component)
-        fuel = sandbox.fuel is not None
-        engine = component.engine(fuel)
-        wcomp = component.compiled(fuel)
-        self._ref = _Ref(engine, wcomp, component.world, imports, fuel=sandbox.fuel,
-                         memory_limit=sandbox.memory_limit, wasi=sandbox.wasi)
+        key = sandbox.engine_key
+        self._ref = _Ref(component.engine(key), component.compiled(key), component.world, imports, sandbox)
 
     def _make(self, full: str, key: str | None, func: t.Function) -> Callable[..., Any]:
         return self._ref.func(key, func)
@@ -263,17 +246,19 @@ class FastInstance(Instance):
     def __init__(self, component: Component, capi: Any, imports: dict[str, Any], sandbox: Sandbox) -> None:
         from .component_fast import FastBackend
         super().__init__(component)
-        fuel = sandbox.fuel is not None
-        engine = component.engine(fuel)
-        component.compiled(fuel)  # validation
+        key = sandbox.engine_key
+        engine = component.engine(key)
+        component.compiled(key)  # validation
         self.store = wasmtime.Store(engine)
         if sandbox.fuel is not None:
             self.store.set_fuel(sandbox.fuel)
+        if sandbox.epoch_ticks is not None:
+            self.store.set_epoch_deadline(sandbox.epoch_ticks)
         if sandbox.memory_limit is not None:
             self.store.set_limits(memory_size=sandbox.memory_limit)
         self._imports = imports
-        self.backend = FastBackend(capi, engine, self.store, component._modules[fuel], self._bind_import,
-                                   sandbox.fuel)
+        self.backend = FastBackend(capi, engine, self.store, component._modules[key], self._bind_import,
+                                   sandbox.fuel, sandbox.epoch_ticks)
         self.scope = cl.instantiate(component.ast, self.backend)
 
     def _bind_import(self, name: str, sort: str, value: Any, tables: Any) -> Any:

@@ -43,11 +43,12 @@ class CallState:
     entry into wasm, so memories know when they must re-read their size.  `store`: the
     wasmtime Store every caller points into (held here so it outlives them)."""
 
-    __slots__ = ("poisoned", "fuel", "gen", "store")
+    __slots__ = ("poisoned", "fuel", "gen", "store", "epoch_ticks")
 
-    def __init__(self, fuel: int | None, store: Any = None) -> None:
+    def __init__(self, fuel: int | None, store: Any = None, epoch_ticks: int | None = None) -> None:
         self.poisoned: str | None = None
         self.fuel = fuel
+        self.epoch_ticks = epoch_ticks
         self.gen = 0
         self.store = store  # the callers hold raw pointers into it: keep it alive with them
 
@@ -100,6 +101,7 @@ def _environment(capi: CApi, ctx: Any, func: Any, n: int, state: CallState, labe
         "v_f32": ffi.cast("float *", buf), "v_f64": ffi.cast("double *", buf),
         "trap": trap, "call_unchecked": lib.wasmtime_func_call_unchecked,
         "set_fuel": lib.wasmtime_context_set_fuel, "state": state,
+        "set_deadline": lib.wasmtime_context_set_epoch_deadline,
         "fail": _failure(capi, state, label, trap), "Trap": cabi.Trap,
         "guest_trap": _guest_trap(state, label),
     }
@@ -135,6 +137,8 @@ def core_caller(capi: CApi, ctx: Any, func: Any, params: list[str], results: lis
     env = _environment(capi, ctx, func, n, state, label)
     lines = ["def caller(" + ", ".join(f"a{i}" for i in range(len(params))) + "):",
              "    if state.poisoned is not None: fail(None)"]
+    if state.epoch_ticks is not None:
+        lines.append("    set_deadline(ctx, state.epoch_ticks)")
     for i, ty in enumerate(params):
         view, stride = _WRITE[ty]
         lines.append(f"    {view}[{i * stride}] = a{i}")
@@ -219,6 +223,8 @@ def export_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
         env["VALUE_ERRORS"] = (TypeError, ValueError, OverflowError, KeyError, AttributeError, IndexError)
     if state.fuel is not None:
         lines.append("    set_fuel(ctx, state.fuel)")
+    if state.epoch_ticks is not None:
+        lines.insert(2, "    set_deadline(ctx, state.epoch_ticks)")
     uses_memory = plan.opts.memory is not None
     if uses_memory:
         # earlier calls of exports without memory options do not bump the generation

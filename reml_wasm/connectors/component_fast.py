@@ -67,7 +67,7 @@ class FastBackend(cl.Backend):
 
     def __init__(self, capi: CApi, engine: wasmtime.Engine, store: wasmtime.Store,
                  modules: dict[int, wasmtime.Module], host: "Callable[[str, str, Any], Any]",
-                 fuel: int | None) -> None:
+                 fuel: int | None, epoch_ticks: int | None = None) -> None:
         super().__init__()
         self.capi = capi
         self.engine = engine
@@ -75,7 +75,7 @@ class FastBackend(cl.Backend):
         self.ctx = capi.context(store)
         self.modules = modules
         self.host = host
-        self.state = CallState(fuel, store)
+        self.state = CallState(fuel, store, epoch_ticks)
         self.resource_tables: dict[t.ResourceType, cabi.ResourceTables] = {}
         self._memories: dict[int, FastMemory] = {}
         self._core_callers: dict[int, Callable] = {}

@@ -28,14 +28,17 @@ class RefInstance:
     """One instantiation on wasmtime.component."""
 
     def __init__(self, engine: wasmtime.Engine, component: wc.Component, world: t.World,
-                 imports: dict[str, Any], *, fuel: int | None, memory_limit: int | None,
-                 wasi: bool) -> None:
+                 imports: dict[str, Any], sandbox: Any) -> None:
         self.store = wasmtime.Store(engine)
-        self.fuel = fuel
-        if fuel is not None:
-            self.store.set_fuel(fuel)
-        if memory_limit is not None:
-            self.store.set_limits(memory_size=memory_limit)
+        self.fuel = sandbox.fuel
+        self.epoch_ticks = sandbox.epoch_ticks
+        wasi = sandbox.wasi
+        if self.fuel is not None:
+            self.store.set_fuel(self.fuel)
+        if self.epoch_ticks is not None:
+            self.store.set_epoch_deadline(self.epoch_ticks)
+        if sandbox.memory_limit is not None:
+            self.store.set_limits(memory_size=sandbox.memory_limit)
         from .component import host_result
         linker = wc.Linker(engine)
         # host-implemented resources: wasmtime's host resource type number per resource
@@ -161,6 +164,8 @@ class RefInstance:
             check_args(args, func)
             if self.fuel is not None:
                 store.set_fuel(self.fuel)
+            if self.epoch_ticks is not None:
+                store.set_epoch_deadline(self.epoch_ticks)
             try:
                 out = f(store, *[to_wasmtime(a, ty, store, self._handle) for a, ty in zip(args, params)])
             except cabi.Trap as exc:

@@ -1,12 +1,12 @@
 """Traps of both paths, reported the same way: `cabi.Trap` with the export's name, the
 reason (the last line of wasmtime's message, without the backtrace) and a `kind`:
-unreachable, fuel, poisoned, unprovided-import, memory, or other."""
+unreachable, fuel, timeout, poisoned, unprovided-import, memory, arithmetic, or other."""
 
 from __future__ import annotations
 
 from .. import cabi
 
-_KINDS = (("all fuel consumed", "fuel"), ("cannot enter component instance", "poisoned"),
+_KINDS = (("all fuel consumed", "fuel"), ("interrupt", "timeout"), ("cannot enter component instance", "poisoned"),
           ("has not been defined", "unprovided-import"), ("unreachable", "unreachable"),
           ("out of bounds memory access", "memory"), ("integer divide by zero", "arithmetic"),
           ("integer overflow", "arithmetic"))
