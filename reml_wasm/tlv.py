@@ -1,0 +1,423 @@
+"""Nyash BID-1 TLV codec (shared/facts/nyash-bid.md, "TLV wire format").
+
+Wire form, little-endian, no padding: a 4-byte header `u16 version (=1), u16 argc`, then
+`argc` entries `u8 tag, u8 reserved (=0), u16 size, payload[size]`.
+
+Python values: bool; int (i32 or i64); float (f32 or f64); str (string); bytes (bytes);
+`Handle(type_id, instance_id)` (handle); None (void).
+
+Decoding is strict and never trusts its input: every failure raises `DiagnosticError` with
+a `tlv.*` code, and `RETURN_CODES` maps each code to the plugin return code it stands for.
+The hot path uses encoders and decoders compiled once per signature (`compile_encoder`,
+`compile_decoder`): generated Python functions that pack fixed-size signatures with one
+`struct.Struct`, and check a single-entry result against a precomputed 8-byte prefix.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Any, Callable, NamedTuple, Sequence
+
+from .audit import DiagnosticError, error
+
+__all__ = [
+    "VERSION", "TAGS", "KINDS", "RESERVED_TAGS", "MAX_PAYLOAD", "EMPTY", "VOID_RESULT",
+    "OK", "E_SHORT_BUFFER", "E_INVALID_TYPE", "E_INVALID_METHOD", "E_INVALID_ARGS",
+    "E_PLUGIN_ERROR", "E_OUT_OF_MEMORY", "E_INVALID_UTF8", "E_INVALID_HANDLE",
+    "E_VERSION_MISMATCH", "RETURN_CODES", "RETURN_CODE_NAMES", "code_for_return",
+    "return_code_for", "Handle", "encode", "encode_tagged", "decode", "decode_tagged",
+    "compile_encoder", "compile_decoder", "kind_of", "tlv_error",
+]
+
+VERSION = 1
+MAX_PAYLOAD = 0xFFFF
+
+# tag -> kind name, and back
+TAGS: dict[str, int] = {"bool": 1, "i32": 2, "i64": 3, "f32": 4, "f64": 5, "string": 6,
+                        "bytes": 7, "handle": 8, "void": 9}
+KINDS: dict[int, str] = {v: k for k, v in TAGS.items()}
+RESERVED_TAGS: dict[int, str] = {20: "result", 21: "option", 22: "array"}
+_FIXED_SIZES: dict[int, int] = {1: 1, 2: 4, 3: 8, 4: 4, 5: 8, 8: 8, 9: 0}
+
+EMPTY = b"\x01\x00\x00\x00"                      # version 1, no entries
+VOID_RESULT = b"\x01\x00\x01\x00\x09\x00\x00\x00"  # one void entry
+
+# Plugin return codes.
+OK = 0
+E_SHORT_BUFFER = -1
+E_INVALID_TYPE = -2
+E_INVALID_METHOD = -3
+E_INVALID_ARGS = -4
+E_PLUGIN_ERROR = -5
+E_OUT_OF_MEMORY = -6
+E_INVALID_UTF8 = -7
+E_INVALID_HANDLE = -8
+E_VERSION_MISMATCH = -9
+
+# Diagnostic code -> plugin return code.  One code per return code, plus finer codes for
+# the several ways an argument list can be malformed (all "invalid args", -4).
+RETURN_CODES: dict[str, int] = {
+    "tlv.short_buffer": E_SHORT_BUFFER,
+    "tlv.invalid_type": E_INVALID_TYPE,
+    "tlv.invalid_method": E_INVALID_METHOD,
+    "tlv.invalid_args": E_INVALID_ARGS,
+    "tlv.truncated": E_INVALID_ARGS,
+    "tlv.bad_size": E_INVALID_ARGS,
+    "tlv.trailing_bytes": E_INVALID_ARGS,
+    "tlv.payload_too_large": E_INVALID_ARGS,
+    "tlv.plugin_error": E_PLUGIN_ERROR,
+    "tlv.out_of_memory": E_OUT_OF_MEMORY,
+    "tlv.invalid_utf8": E_INVALID_UTF8,
+    "tlv.invalid_handle": E_INVALID_HANDLE,
+    "tlv.version_mismatch": E_VERSION_MISMATCH,
+}
+# Plugin return code -> the diagnostic code a host reports for it.
+RETURN_CODE_NAMES: dict[int, str] = {
+    E_SHORT_BUFFER: "tlv.short_buffer", E_INVALID_TYPE: "tlv.invalid_type",
+    E_INVALID_METHOD: "tlv.invalid_method", E_INVALID_ARGS: "tlv.invalid_args",
+    E_PLUGIN_ERROR: "tlv.plugin_error", E_OUT_OF_MEMORY: "tlv.out_of_memory",
+    E_INVALID_UTF8: "tlv.invalid_utf8", E_INVALID_HANDLE: "tlv.invalid_handle",
+    E_VERSION_MISMATCH: "tlv.version_mismatch",
+}
+
+
+def code_for_return(rc: int) -> str:
+    """The `tlv.*` code for a negative plugin return code (other negatives: plugin error)."""
+    return RETURN_CODE_NAMES.get(rc, "tlv.plugin_error")
+
+
+def return_code_for(code: str) -> int:
+    """The plugin return code a `tlv.*` diagnostic code stands for."""
+    return RETURN_CODES.get(code, E_PLUGIN_ERROR)
+
+
+def tlv_error(code: str, message: str, **extensions: Any) -> DiagnosticError:
+    return error(code, message, return_code=return_code_for(code), **extensions)
+
+
+class Handle(NamedTuple):
+    """A box reference on the wire (tag 8)."""
+
+    type_id: int
+    instance_id: int
+
+
+# --- encoding ---------------------------------------------------------------------------
+
+_HEADER = struct.Struct("<HH")
+_ENTRY = struct.Struct("<BBH")
+_PACKERS: dict[int, Callable[[Any], bytes]] = {
+    1: lambda v: b"\x01" if v else b"\x00",
+    2: struct.Struct("<i").pack,
+    3: struct.Struct("<q").pack,
+    4: struct.Struct("<f").pack,
+    5: struct.Struct("<d").pack,
+    8: lambda v: struct.pack("<II", v[0], v[1]),
+    9: lambda v: b"",
+}
+_I32_MIN, _I32_MAX = -(1 << 31), (1 << 31) - 1
+
+
+def kind_of(value: Any) -> str:
+    """The kind a Python value encodes as when no signature says otherwise."""
+    if value is None:
+        return "void"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "i32" if _I32_MIN <= value <= _I32_MAX else "i64"
+    if isinstance(value, float):
+        return "f64"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return "bytes"
+    if isinstance(value, Handle) or hasattr(value, "__tlv_handle__"):
+        return "handle"
+    raise tlv_error("tlv.invalid_type", f"no TLV kind for a value of type {type(value).__name__}")
+
+
+def _as_handle(value: Any) -> Handle:
+    if isinstance(value, Handle):
+        return value
+    getter = getattr(value, "__tlv_handle__", None)
+    if getter is None:
+        raise tlv_error("tlv.invalid_type", f"expected a handle, got {type(value).__name__}")
+    return getter()
+
+
+def _payload(kind: str, value: Any) -> bytes:
+    """Payload bytes of one value of `kind`, checking the value fits."""
+    try:
+        if kind == "string":
+            if not isinstance(value, str):
+                raise TypeError
+            data = value.encode("utf-8")
+        elif kind == "bytes":
+            if isinstance(value, str):
+                data = value.encode("utf-8")
+            elif isinstance(value, (bytes, bytearray, memoryview)):
+                data = bytes(value)
+            else:
+                raise TypeError
+        elif kind == "handle":
+            data = _PACKERS[8](_as_handle(value))
+        elif kind == "bool":
+            if not isinstance(value, bool):
+                raise TypeError
+            data = _PACKERS[1](value)
+        elif kind in ("i32", "i64"):
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise TypeError
+            data = _PACKERS[TAGS[kind]](value)
+        elif kind in ("f32", "f64"):
+            if not isinstance(value, (int, float)) or isinstance(value, bool):
+                raise TypeError
+            data = _PACKERS[TAGS[kind]](value)
+        elif kind == "void":
+            if value is not None:
+                raise TypeError
+            data = b""
+        else:
+            raise tlv_error("tlv.invalid_type", f"unknown TLV kind {kind!r}")
+    except UnicodeEncodeError:
+        raise tlv_error("tlv.invalid_utf8", "string is not encodable as UTF-8 (lone surrogate)") from None
+    except (TypeError, struct.error) as exc:
+        detail = f" ({exc})" if isinstance(exc, struct.error) else ""
+        raise tlv_error("tlv.invalid_args", f"value {value!r:.60} does not fit TLV kind {kind}{detail}") from None
+    if len(data) > MAX_PAYLOAD:
+        raise tlv_error("tlv.payload_too_large",
+                        f"{kind} payload of {len(data)} bytes exceeds the TLV limit of {MAX_PAYLOAD}",
+                        size=len(data))
+    return data
+
+
+def encode_tagged(entries: Sequence[tuple[str, Any]]) -> bytes:
+    """Encode `(kind, value)` pairs."""
+    if len(entries) > 0xFFFF:
+        raise tlv_error("tlv.payload_too_large", f"{len(entries)} entries exceed the TLV limit of 65535")
+    parts = [_HEADER.pack(VERSION, len(entries))]
+    for kind, value in entries:
+        data = _payload(kind, value)
+        parts.append(_ENTRY.pack(TAGS[kind], 0, len(data)))
+        parts.append(data)
+    return b"".join(parts)
+
+
+def encode(*values: Any) -> bytes:
+    """Encode values, each as the kind `kind_of` gives it."""
+    return encode_tagged([(kind_of(v), v) for v in values])
+
+
+# --- decoding ---------------------------------------------------------------------------
+
+_UNPACKERS: dict[int, Callable[[bytes, int], tuple]] = {
+    2: struct.Struct("<i").unpack_from,
+    3: struct.Struct("<q").unpack_from,
+    4: struct.Struct("<f").unpack_from,
+    5: struct.Struct("<d").unpack_from,
+    8: struct.Struct("<II").unpack_from,
+}
+
+
+def decode_tagged(data: bytes | bytearray | memoryview) -> list[tuple[int, Any]]:
+    """Decode a TLV buffer into `(tag, value)` pairs; strict (see module doc)."""
+    buf = bytes(data)
+    n = len(buf)
+    if n < 4:
+        raise tlv_error("tlv.truncated", f"TLV header needs 4 bytes, got {n}", offset=0)
+    version, argc = _HEADER.unpack_from(buf, 0)
+    if version != VERSION:
+        raise tlv_error("tlv.version_mismatch", f"TLV version {version}, expected {VERSION}", offset=0)
+    pos = 4
+    out: list[tuple[int, Any]] = []
+    for index in range(argc):
+        if pos + 4 > n:
+            raise tlv_error("tlv.truncated", f"entry {index} header runs past the end ({n} bytes)",
+                            offset=pos, entry=index)
+        tag, reserved, size = _ENTRY.unpack_from(buf, pos)
+        if tag not in KINDS:
+            what = f"reserved tag {tag} ({RESERVED_TAGS[tag]})" if tag in RESERVED_TAGS else f"unknown tag {tag}"
+            raise tlv_error("tlv.invalid_type", f"entry {index}: {what}", offset=pos, entry=index, tag=tag)
+        if reserved != 0:
+            raise tlv_error("tlv.invalid_args", f"entry {index}: reserved byte is {reserved}, must be 0",
+                            offset=pos + 1, entry=index)
+        pos += 4
+        end = pos + size
+        if end > n:
+            raise tlv_error("tlv.truncated", f"entry {index}: payload of {size} bytes runs past the end "
+                            f"({n - pos} left)", offset=pos, entry=index)
+        fixed = _FIXED_SIZES.get(tag)
+        if fixed is not None and size != fixed:
+            raise tlv_error("tlv.bad_size", f"entry {index}: {KINDS[tag]} needs {fixed} bytes, got {size}",
+                            offset=pos - 2, entry=index)
+        if tag == 6:
+            try:
+                value: Any = buf[pos:end].decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise tlv_error("tlv.invalid_utf8", f"entry {index}: string is not UTF-8 ({exc.reason})",
+                                offset=pos + exc.start, entry=index) from None
+        elif tag == 7:
+            value = buf[pos:end]
+        elif tag == 1:
+            value = buf[pos] != 0
+        elif tag == 9:
+            value = None
+        elif tag == 8:
+            value = Handle(*_UNPACKERS[8](buf, pos))
+        else:
+            value = _UNPACKERS[tag](buf, pos)[0]
+        out.append((tag, value))
+        pos = end
+    if pos != n:
+        raise tlv_error("tlv.trailing_bytes", f"{n - pos} byte(s) after the last of {argc} entries",
+                        offset=pos)
+    return out
+
+
+def decode(data: bytes | bytearray | memoryview) -> list[Any]:
+    """Decode a TLV buffer into its values."""
+    return [v for _, v in decode_tagged(data)]
+
+
+# --- compiled plans ---------------------------------------------------------------------
+
+_STRUCT_CODES = {"bool": "?", "i32": "i", "i64": "q", "f32": "f", "f64": "d", "handle": "II"}
+_encoder_cache: dict[tuple[str, ...], Callable[..., bytes]] = {}
+_decoder_cache: dict[tuple[str, ...] | None, Callable[[bytes], Any]] = {}
+
+
+def compile_encoder(kinds: Sequence[str]) -> Callable[..., bytes]:
+    """A function `f(*values) -> bytes` for a fixed signature of kinds ("any" = infer).
+
+    All-fixed-size signatures pack header, entry headers and payloads with a single
+    `struct.Struct`; the others build a list of parts.  Values are range-checked by
+    struct; strings and bytes are length-checked.  Cached per signature."""
+    key = tuple(kinds)
+    cached = _encoder_cache.get(key)
+    if cached is not None:
+        return cached
+    for k in key:
+        if k != "any" and k not in TAGS:
+            raise tlv_error("tlv.invalid_type", f"unknown TLV kind {k!r}")
+    params = ", ".join(f"v{i}" for i in range(len(key)))
+    env: dict[str, Any] = {"_payload": _payload, "_kind_of": kind_of, "_ENTRY": _ENTRY.pack,
+                           "_err": tlv_error, "_struct_error": struct.error, "_as_handle": _as_handle,
+                           "_bool": bool, "_int": int, "_isinstance": isinstance}
+    lines = [f"def encode({params}):"]
+    if all(k in _STRUCT_CODES for k in key):
+        fmt = "<HH" + "".join("BBH" + _STRUCT_CODES[k] for k in key)
+        env["_pack"] = struct.Struct(fmt).pack
+        args = ["1", str(len(key))]
+        for i, k in enumerate(key):
+            size = _FIXED_SIZES[TAGS[k]]
+            args += [str(TAGS[k]), "0", str(size)]
+            if k == "handle":
+                lines.append(f"    h{i} = _as_handle(v{i})")
+                args += [f"h{i}[0]", f"h{i}[1]"]
+            elif k == "bool":
+                lines.append(f"    if not _isinstance(v{i}, _bool): raise TypeError('bool')")
+                args.append(f"v{i}")
+            elif k in ("i32", "i64"):
+                lines.append(f"    if not _isinstance(v{i}, _int) or _isinstance(v{i}, _bool): raise TypeError('{k}')")
+                args.append(f"v{i}")
+            else:
+                args.append(f"v{i}")
+        lines.append(f"    return _pack({', '.join(args)})")
+        body = "\n".join(lines)
+        inner: dict[str, Any] = {}
+        exec(compile(body, f"<tlv encoder {key}>", "exec"), env, inner)
+        raw = inner["encode"]
+
+        def encode_checked(*values: Any) -> bytes:
+            if len(values) != len(key):
+                raise tlv_error("tlv.invalid_args", f"expected {len(key)} value(s), got {len(values)}")
+            try:
+                return raw(*values)
+            except (TypeError, struct.error):
+                # Let the general path name the offending value.
+                return encode_tagged(list(zip(key, values)))
+        result = encode_checked
+    else:
+        lines.append(f"    parts = [{_HEADER.pack(VERSION, len(key))!r}]")
+        for i, k in enumerate(key):
+            if k == "any":
+                lines.append(f"    k{i} = _kind_of(v{i}); d{i} = _payload(k{i}, v{i})")
+                lines.append(f"    parts.append(_ENTRY(_TAGS[k{i}], 0, len(d{i}))); parts.append(d{i})")
+            elif k == "string":
+                lines.append(f"    d{i} = v{i}.encode('utf-8') if v{i}.__class__ is str else _payload('string', v{i})")
+                lines.append(f"    if len(d{i}) > 65535: _payload('string', v{i})")
+                lines.append(f"    parts.append(_ENTRY(6, 0, len(d{i}))); parts.append(d{i})")
+            else:
+                lines.append(f"    d{i} = _payload({k!r}, v{i})")
+                lines.append(f"    parts.append(_ENTRY({TAGS[k]}, 0, len(d{i}))); parts.append(d{i})")
+        lines.append("    return b''.join(parts)")
+        env["_TAGS"] = TAGS
+        body = "\n".join(lines)
+        inner = {}
+        exec(compile(body, f"<tlv encoder {key}>", "exec"), env, inner)
+        raw = inner["encode"]
+
+        def encode_general(*values: Any) -> bytes:
+            if len(values) != len(key):
+                raise tlv_error("tlv.invalid_args", f"expected {len(key)} value(s), got {len(values)}")
+            try:
+                return raw(*values)
+            except UnicodeEncodeError:
+                raise tlv_error("tlv.invalid_utf8", "string is not encodable as UTF-8 (lone surrogate)") from None
+        result = encode_general
+    _encoder_cache[key] = result
+    return result
+
+
+def _single_prefix(kind: str) -> bytes:
+    tag = TAGS[kind]
+    return _HEADER.pack(VERSION, 1) + _ENTRY.pack(tag, 0, _FIXED_SIZES[tag])
+
+
+def compile_decoder(kinds: Sequence[str] | None = None) -> Callable[[bytes], Any]:
+    """A function `f(data) -> value` decoding a result.
+
+    With `kinds` given, the result must have exactly those kinds (a mismatch is
+    `tlv.invalid_type`); a one-kind signature returns the bare value, others a tuple.
+    With `kinds=None` any well-formed result is accepted: no entries -> None, one entry
+    -> its value, several -> a tuple.  Single fixed-size results are recognised by their
+    8-byte prefix and unpacked directly; everything else goes through `decode_tagged`."""
+    key = None if kinds is None else tuple(kinds)
+    cached = _decoder_cache.get(key)
+    if cached is not None:
+        return cached
+
+    fast: dict[bytes, tuple[int, Callable[[bytes, int], tuple]]] = {}
+    candidates = list(_STRUCT_CODES) if key is None else (list(key) if len(key) == 1 else [])
+    for k in candidates:
+        if k not in _STRUCT_CODES or k == "bool":
+            continue
+        tag = TAGS[k]
+        fast[_single_prefix(k)] = (8 + _FIXED_SIZES[tag], _UNPACKERS[tag])
+    handle_prefix = _single_prefix("handle")
+    void_ok = key is None or key == ("void",)
+
+    def shape(entries: list[tuple[int, Any]]) -> Any:
+        if key is not None:
+            got = tuple(KINDS[t] for t, _ in entries)
+            if got != key:
+                raise tlv_error("tlv.invalid_type", f"result has kinds ({', '.join(got)}), "
+                                f"expected ({', '.join(key)})")
+        if not entries:
+            return None
+        if len(entries) == 1:
+            return entries[0][1]
+        return tuple(v for _, v in entries)
+
+    def decode_result(data: bytes) -> Any:
+        hit = fast.get(data[:8])
+        if hit is not None and len(data) == hit[0]:
+            value = hit[1](data, 8)
+            return Handle(*value) if data[:8] == handle_prefix else value[0]
+        if void_ok and data == VOID_RESULT:
+            return None
+        return shape(decode_tagged(data))
+
+    _decoder_cache[key] = decode_result
+    return decode_result
