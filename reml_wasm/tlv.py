@@ -21,7 +21,7 @@ from typing import Any, Callable, NamedTuple, Sequence
 from .audit import DiagnosticError, error
 
 __all__ = [
-    "VERSION", "TAGS", "KINDS", "RESERVED_TAGS", "MAX_PAYLOAD", "EMPTY", "VOID_RESULT",
+    "VERSION", "BIRTH_METHOD_ID", "FINI_METHOD_ID", "TAGS", "KINDS", "RESERVED_TAGS", "MAX_PAYLOAD", "EMPTY", "VOID_RESULT",
     "OK", "E_SHORT_BUFFER", "E_INVALID_TYPE", "E_INVALID_METHOD", "E_INVALID_ARGS",
     "E_PLUGIN_ERROR", "E_OUT_OF_MEMORY", "E_INVALID_UTF8", "E_INVALID_HANDLE",
     "E_VERSION_MISMATCH", "RETURN_CODES", "RETURN_CODE_NAMES", "code_for_return",
@@ -31,6 +31,8 @@ __all__ = [
 
 VERSION = 1
 MAX_PAYLOAD = 0xFFFF
+BIRTH_METHOD_ID = 0             # birth: instance 0, empty args, answers a raw u32 id
+FINI_METHOD_ID = 0xFFFFFFFF     # fini: once per instance, empty args
 
 # tag -> kind name, and back
 TAGS: dict[str, int] = {"bool": 1, "i32": 2, "i64": 3, "f32": 4, "f64": 5, "string": 6,
@@ -66,6 +68,7 @@ RETURN_CODES: dict[str, int] = {
     "tlv.trailing_bytes": E_INVALID_ARGS,
     "tlv.payload_too_large": E_INVALID_ARGS,
     "tlv.plugin_error": E_PLUGIN_ERROR,
+    "tlv.result_overflow": E_PLUGIN_ERROR,
     "tlv.out_of_memory": E_OUT_OF_MEMORY,
     "tlv.invalid_utf8": E_INVALID_UTF8,
     "tlv.invalid_handle": E_INVALID_HANDLE,

@@ -20,12 +20,11 @@ except ModuleNotFoundError:  # pragma: no cover - Python < 3.11
     import tomli as tomllib  # type: ignore[no-redef]
 
 from ..audit import Location, error
+from ..tlv import BIRTH_METHOD_ID as BIRTH_ID, FINI_METHOD_ID as FINI_ID
 
 __all__ = ["ArgSpec", "MethodConfig", "BoxConfig", "LibraryConfig", "NyashConfig", "load",
            "loads", "BIRTH_ID", "FINI_ID", "ARG_KINDS"]
 
-BIRTH_ID = 0
-FINI_ID = 0xFFFFFFFF
 # kinds an argument may declare: "box" (a plugin box, sent as a handle), a TLV kind, or
 # None (an untyped name: the value's own kind).
 ARG_KINDS = ("box", "bool", "i32", "i64", "f32", "f64", "string", "bytes", "handle")
@@ -333,14 +332,8 @@ class _Builder:
         singleton = self.expect(raw.get("singleton", False), bool, "singleton", base + ["singleton"])
         methods_raw = self.expect(raw.get("methods", {}), dict, "methods", base + ["methods"])
         methods: dict[str, MethodConfig] = {}
-        ids: dict[int, str] = {}
         for mname, mraw in methods_raw.items():
             m = self.method(base + ["methods", mname], mname, mraw)
-            if m.method_id in ids:
-                raise self.fail("ffi.plugin.config.duplicate",
-                                f"method_id {m.method_id} used by both {ids[m.method_id]} and {mname}",
-                                base + ["methods", mname, "method_id"])
-            ids[m.method_id] = mname
             methods[mname] = m
         return BoxConfig(name, type_id, abi, singleton, methods)
 
