@@ -64,8 +64,14 @@ PROBE_METHODS = {
 
 PROBEBOX_TOML = """\
 [libraries."@LIB@"]
-boxes = ["ProbeBox"]
+boxes = ["ProbeBox", "ShortBirthBox", "ZeroBirthBox"]
 @PATH@
+[libraries."@LIB@".ShortBirthBox]
+type_id = 98
+
+[libraries."@LIB@".ZeroBirthBox]
+type_id = 97
+
 [libraries."@LIB@".ProbeBox]
 type_id = 99
 

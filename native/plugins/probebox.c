@@ -16,11 +16,16 @@
  *  42  returns -5 with the string "probe failed" as the result
  * Type 98: birth answers 3 bytes.  Type 97: birth answers instance id 0.
  *
+ * nyash_plugin_shutdown writes "births=N finis=M" to the file named by the environment
+ * variable NYASH_PROBE_SHUTDOWN_MARK, when set.
+ *
  * Build variants: -DPROBE_REFUSE_INIT (init returns 1), -DPROBE_ABI=N (abi returns N),
  * -DPROBE_NO_INVOKE (no nyash_plugin_invoke export).
  */
+#define _POSIX_C_SOURCE 200809L
 #include "nyash_plugin.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 #ifndef PROBE_ABI
@@ -39,6 +44,15 @@ NYASH_EXPORT int32_t nyash_plugin_init(void) {
 #else
     return 0;
 #endif
+}
+
+NYASH_EXPORT void nyash_plugin_shutdown(void) {
+    const char *mark = getenv("NYASH_PROBE_SHUTDOWN_MARK");
+    if (mark == NULL) return;
+    FILE *f = fopen(mark, "w");
+    if (f == NULL) return;
+    fprintf(f, "births=%u finis=%u", births, finis);
+    fclose(f);
 }
 
 static int32_t raw(uint8_t *result, size_t *result_len, const uint8_t *bytes, size_t n) {

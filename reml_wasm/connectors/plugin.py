@@ -364,6 +364,8 @@ class PluginBox:
                 raise tlv.tlv_error("tlv.invalid_args", f"{t.name}.{method.name}: argument {i + 1} must be a "
                                     f"plugin box, got {type(args[i]).__name__}", box=t.name, method=method.name)
         if not self._finalizer.alive:
+            if t.lib.closed:
+                raise error("ffi.plugin.unloaded", f"plugin {t.lib.name!r} was unloaded", library=t.lib.name)
             raise tlv.tlv_error("tlv.invalid_handle", f"{self!r}.{method.name}: the box was finalised")
         rc, data = t.lib.invoke(t.type_id, method.method_id, self._instance_id, method.encode(*args))
         if rc == 0:
