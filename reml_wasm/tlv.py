@@ -18,6 +18,7 @@ from __future__ import annotations
 import struct
 from typing import Any, Callable, NamedTuple, Sequence
 
+from . import types as t
 from .audit import DiagnosticError, error
 
 __all__ = [
@@ -26,7 +27,8 @@ __all__ = [
     "E_PLUGIN_ERROR", "E_OUT_OF_MEMORY", "E_INVALID_UTF8", "E_INVALID_HANDLE",
     "E_VERSION_MISMATCH", "RETURN_CODES", "RETURN_CODE_NAMES", "code_for_return",
     "return_code_for", "Handle", "encode", "encode_tagged", "decode", "decode_tagged",
-    "compile_encoder", "compile_decoder", "kind_of", "tlv_error",
+    "compile_encoder", "compile_decoder", "kind_of", "tlv_error", "HANDLE_RESOURCE",
+    "MODEL_TYPES", "kind_for_type",
 ]
 
 VERSION = 1
@@ -103,6 +105,28 @@ class Handle(NamedTuple):
 
     type_id: int
     instance_id: int
+
+
+# Kinds in the type model: what a BID `handle` is, and each kind's model type (void: none).
+HANDLE_RESOURCE = t.ResourceType("handle", owner="nyash:bid")
+MODEL_TYPES: dict[str, t.Type | None] = {
+    "i32": t.S32, "i64": t.S64, "f32": t.F32, "f64": t.F64, "bool": t.BOOL, "string": t.STRING,
+    "bytes": t.ListType(t.U8), "handle": t.OwnType(HANDLE_RESOURCE), "void": None,
+}
+
+
+def kind_for_type(typ: t.Type | None) -> str:
+    """The TLV kind carrying a model type (any resource handle is a `handle`); KeyError
+    for a type BID-1 cannot carry."""
+    if typ is None:
+        return "void"
+    typ = t.unalias(typ)
+    if isinstance(typ, (t.OwnType, t.BorrowType)):
+        return "handle"
+    for kind, mt in MODEL_TYPES.items():
+        if mt == typ:
+            return kind
+    raise KeyError(typ.wit())
 
 
 # --- encoding ---------------------------------------------------------------------------
