@@ -110,6 +110,7 @@ class PluginLibrary:
         self.max_result_bytes = max_result_bytes
         self.closed = False
         self.abi: int | None = None
+        self.exports: dict[str, bool] = {}
         self._lock = threading.RLock()
         self._busy = False
         self._result = _ResultBuffer(INITIAL_RESULT_BYTES)
@@ -120,9 +121,8 @@ class PluginLibrary:
         except OSError as exc:
             raise error("ffi.plugin.load_failed", f"cannot load plugin {name!r} from {path}: {exc}",
                         library=name, path=str(path)) from None
-        try:
-            self._invoke = self._lib.nyash_plugin_invoke
-        except (AttributeError, NotImplementedError):
+        self._invoke = self._optional("nyash_plugin_invoke")
+        if self._invoke is None:
             self._dlclose()
             raise error("ffi.plugin.missing_invoke",
                         f"plugin {name!r} ({path}) does not export nyash_plugin_invoke",
@@ -146,9 +146,11 @@ class PluginLibrary:
 
     def _optional(self, symbol: str) -> Any:
         try:
-            return getattr(self._lib, symbol)
+            fn = getattr(self._lib, symbol)
         except (AttributeError, NotImplementedError):
-            return None
+            fn = None
+        self.exports[symbol] = fn is not None
+        return fn
 
     def _dlclose(self) -> None:
         try:
@@ -261,7 +263,7 @@ def _call_error(rc: int, data: bytes | None, what: str) -> DiagnosticError:
     code = tlv.code_for_return(rc)
     msg = _message(data)
     detail = f": {msg if isinstance(msg, str) else msg!r}" if msg is not None else ""
-    return error(code, f"{what} failed with {rc}{detail}", return_code=rc)
+    return error(code, f"{what} failed with {rc}{detail}", return_code=rc, origin="plugin")
 
 
 # --- boxes --------------------------------------------------------------------------------
@@ -404,14 +406,19 @@ _decode_any = tlv.compile_decoder(None)
 class PluginHost:
     """Every library of one nyash.toml, loaded."""
 
-    def __init__(self, config: _Config, *, max_result_bytes: int = MAX_RESULT_BYTES) -> None:
+    def __init__(self, config: _Config, *, max_result_bytes: int = MAX_RESULT_BYTES,
+                 only: Iterable[str] | None = None) -> None:
+        """Open every library of `config` (or just the library keys in `only`)."""
         self.config = config
+        wanted = None if only is None else set(only)
         self.libraries: dict[str, PluginLibrary] = {}
         self._types_by_name: dict[str, _BoxType] = {}
         self._types_by_id: dict[int, _BoxType] = {}
         self._lock = threading.Lock()
         try:
             for key, lib_cfg in config.libraries.items():
+                if wanted is not None and key not in wanted:
+                    continue
                 lib = PluginLibrary(key, config.resolve_library(lib_cfg), max_result_bytes=max_result_bytes)
                 self.libraries[key] = lib
                 for box_name in lib_cfg.boxes:
