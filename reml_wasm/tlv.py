@@ -317,9 +317,11 @@ _decoder_cache: dict[tuple[str, ...] | None, Callable[[bytes], Any]] = {}
 def compile_encoder(kinds: Sequence[str]) -> Callable[..., bytes]:
     """A function `f(*values) -> bytes` for a fixed signature of kinds ("any" = infer).
 
-    All-fixed-size signatures pack header, entry headers and payloads with a single
-    `struct.Struct`; the others build a list of parts.  Values are range-checked by
-    struct; strings and bytes are length-checked.  Cached per signature."""
+    The function is generated once per signature (and cached): all-fixed-size signatures
+    pack header, entry headers and payloads with a single `struct.Struct`; the others join
+    precomputed headers and payloads.  Values of the exact expected class take the fast
+    path; anything else (or anything struct rejects) goes through `encode_tagged`, which
+    accepts what fits (an IntEnum for an i32) and names what does not in a diagnostic."""
     key = tuple(kinds)
     cached = _encoder_cache.get(key)
     if cached is not None:
@@ -327,72 +329,63 @@ def compile_encoder(kinds: Sequence[str]) -> Callable[..., bytes]:
     for k in key:
         if k != "any" and k not in TAGS:
             raise tlv_error("tlv.invalid_type", f"unknown TLV kind {k!r}")
-    params = ", ".join(f"v{i}" for i in range(len(key)))
-    env: dict[str, Any] = {"_payload": _payload, "_kind_of": kind_of, "_ENTRY": _ENTRY.pack,
-                           "_err": tlv_error, "_struct_error": struct.error, "_as_handle": _as_handle,
-                           "_bool": bool, "_int": int, "_isinstance": isinstance}
-    lines = [f"def encode({params}):"]
+    n = len(key)
+
+    def slow(values: tuple[Any, ...]) -> bytes:
+        return encode_tagged(list(zip(key, values)))
+
+    def arity(got: int) -> bytes:
+        raise tlv_error("tlv.invalid_args", f"expected {n} value(s), got {got}")
+
+    env: dict[str, Any] = {"_slow": slow, "_arity": arity, "_payload": _payload, "_kind_of": kind_of,
+                           "_ENTRY": _ENTRY.pack, "_TAGS": TAGS, "_as_handle": _as_handle, "_Handle": Handle,
+                           "_struct_error": struct.error}
+    lines = ["def encode(*values):", f"    if len(values) != {n}: return _arity(len(values))"]
+    if n:
+        lines.append(f"    {', '.join(f'v{i}' for i in range(n))}, = values")
+    lines.append("    try:")
+    body: list[str] = []
     if all(k in _STRUCT_CODES for k in key):
-        fmt = "<HH" + "".join("BBH" + _STRUCT_CODES[k] for k in key)
-        env["_pack"] = struct.Struct(fmt).pack
-        args = ["1", str(len(key))]
+        env["_pack"] = struct.Struct("<HH" + "".join("BBH" + _STRUCT_CODES[k] for k in key)).pack
+        args = ["1", str(n)]
         for i, k in enumerate(key):
-            size = _FIXED_SIZES[TAGS[k]]
-            args += [str(TAGS[k]), "0", str(size)]
+            args += [str(TAGS[k]), "0", str(_FIXED_SIZES[TAGS[k]])]
             if k == "handle":
-                lines.append(f"    h{i} = _as_handle(v{i})")
+                body.append(f"h{i} = v{i} if v{i}.__class__ is _Handle else _as_handle(v{i})")
                 args += [f"h{i}[0]", f"h{i}[1]"]
-            elif k == "bool":
-                lines.append(f"    if not _isinstance(v{i}, _bool): raise TypeError('bool')")
-                args.append(f"v{i}")
+                continue
+            if k == "bool":
+                body.append(f"if v{i}.__class__ is not bool: return _slow(values)")
             elif k in ("i32", "i64"):
-                lines.append(f"    if not _isinstance(v{i}, _int) or _isinstance(v{i}, _bool): raise TypeError('{k}')")
-                args.append(f"v{i}")
+                body.append(f"if v{i}.__class__ is not int: return _slow(values)")
             else:
-                args.append(f"v{i}")
-        lines.append(f"    return _pack({', '.join(args)})")
-        body = "\n".join(lines)
-        inner: dict[str, Any] = {}
-        exec(compile(body, f"<tlv encoder {key}>", "exec"), env, inner)
-        raw = inner["encode"]
-
-        def encode_checked(*values: Any) -> bytes:
-            if len(values) != len(key):
-                raise tlv_error("tlv.invalid_args", f"expected {len(key)} value(s), got {len(values)}")
-            try:
-                return raw(*values)
-            except (TypeError, struct.error):
-                # Let the general path name the offending value.
-                return encode_tagged(list(zip(key, values)))
-        result = encode_checked
+                body.append(f"if v{i}.__class__ is not float and v{i}.__class__ is not int: return _slow(values)")
+            args.append(f"v{i}")
+        body.append(f"return _pack({', '.join(args)})")
     else:
-        lines.append(f"    parts = [{_HEADER.pack(VERSION, len(key))!r}]")
+        parts = [repr(_HEADER.pack(VERSION, n))]
         for i, k in enumerate(key):
-            if k == "any":
-                lines.append(f"    k{i} = _kind_of(v{i}); d{i} = _payload(k{i}, v{i})")
-                lines.append(f"    parts.append(_ENTRY(_TAGS[k{i}], 0, len(d{i}))); parts.append(d{i})")
-            elif k == "string":
-                lines.append(f"    d{i} = v{i}.encode('utf-8') if v{i}.__class__ is str else _payload('string', v{i})")
-                lines.append(f"    if len(d{i}) > 65535: _payload('string', v{i})")
-                lines.append(f"    parts.append(_ENTRY(6, 0, len(d{i}))); parts.append(d{i})")
+            if k == "string":
+                body.append(f"if v{i}.__class__ is not str: return _slow(values)")
+                body.append(f"d{i} = v{i}.encode('utf-8')")
+                body.append(f"if len(d{i}) > 65535: return _slow(values)")
+                parts += [f"_ENTRY(6, 0, len(d{i}))", f"d{i}"]
+            elif k == "bytes":
+                body.append(f"d{i} = v{i} if v{i}.__class__ is bytes else _payload('bytes', v{i})")
+                body.append(f"if len(d{i}) > 65535: return _slow(values)")
+                parts += [f"_ENTRY(7, 0, len(d{i}))", f"d{i}"]
+            elif k == "any":
+                body.append(f"k{i} = _kind_of(v{i}); d{i} = _payload(k{i}, v{i})")
+                parts += [f"_ENTRY(_TAGS[k{i}], 0, len(d{i}))", f"d{i}"]
             else:
-                lines.append(f"    d{i} = _payload({k!r}, v{i})")
-                lines.append(f"    parts.append(_ENTRY({TAGS[k]}, 0, len(d{i}))); parts.append(d{i})")
-        lines.append("    return b''.join(parts)")
-        env["_TAGS"] = TAGS
-        body = "\n".join(lines)
-        inner = {}
-        exec(compile(body, f"<tlv encoder {key}>", "exec"), env, inner)
-        raw = inner["encode"]
-
-        def encode_general(*values: Any) -> bytes:
-            if len(values) != len(key):
-                raise tlv_error("tlv.invalid_args", f"expected {len(key)} value(s), got {len(values)}")
-            try:
-                return raw(*values)
-            except UnicodeEncodeError:
-                raise tlv_error("tlv.invalid_utf8", "string is not encodable as UTF-8 (lone surrogate)") from None
-        result = encode_general
+                body.append(f"d{i} = _payload({k!r}, v{i})")
+                parts += [f"_ENTRY({TAGS[k]}, 0, len(d{i}))", f"d{i}"]
+        body.append(f"return b''.join(({', '.join(parts)},))")
+    lines += ["        " + line for line in body]
+    lines += ["    except (_struct_error, UnicodeEncodeError, TypeError):", "        return _slow(values)"]
+    namespace: dict[str, Any] = {}
+    exec(compile("\n".join(lines), f"<tlv encoder {key}>", "exec"), env, namespace)
+    result = namespace["encode"]
     _encoder_cache[key] = result
     return result
 
@@ -415,16 +408,6 @@ def compile_decoder(kinds: Sequence[str] | None = None) -> Callable[[bytes], Any
     if cached is not None:
         return cached
 
-    fast: dict[bytes, tuple[int, Callable[[bytes, int], tuple]]] = {}
-    candidates = list(_STRUCT_CODES) if key is None else (list(key) if len(key) == 1 else [])
-    for k in candidates:
-        if k not in _STRUCT_CODES or k == "bool":
-            continue
-        tag = TAGS[k]
-        fast[_single_prefix(k)] = (8 + _FIXED_SIZES[tag], _UNPACKERS[tag])
-    handle_prefix = _single_prefix("handle")
-    void_ok = key is None or key == ("void",)
-
     def shape(entries: list[tuple[int, Any]]) -> Any:
         if key is not None:
             got = tuple(KINDS[t] for t, _ in entries)
@@ -437,14 +420,46 @@ def compile_decoder(kinds: Sequence[str] | None = None) -> Callable[[bytes], Any
             return entries[0][1]
         return tuple(v for _, v in entries)
 
-    def decode_result(data: bytes) -> Any:
-        hit = fast.get(data[:8])
-        if hit is not None and len(data) == hit[0]:
-            value = hit[1](data, 8)
-            return Handle(*value) if data[:8] == handle_prefix else value[0]
-        if void_ok and data == VOID_RESULT:
-            return None
-        return shape(decode_tagged(data))
+    if key is not None and len(key) == 1 and TAGS.get(key[0]) in _FIXED_SIZES:
+        # one fixed-size kind: compare the 8-byte prefix, unpack in place
+        kind = key[0]
+        prefix, total = _single_prefix(kind), 8 + _FIXED_SIZES[TAGS[kind]]
+        if kind == "void":
+            def decode_result(data: bytes) -> Any:
+                if data == VOID_RESULT:
+                    return None
+                return shape(decode_tagged(data))
+        elif kind == "bool":
+            def decode_result(data: bytes) -> Any:
+                if len(data) == total and data[:8] == prefix:
+                    return data[8] != 0
+                return shape(decode_tagged(data))
+        else:
+            unpack = _UNPACKERS[TAGS[kind]]
+            make = Handle._make if kind == "handle" else (lambda v: v[0])
+
+            def decode_result(data: bytes) -> Any:
+                if len(data) == total and data[:8] == prefix:
+                    return make(unpack(data, 8))
+                return shape(decode_tagged(data))
+    else:
+        # any result: a table of single fixed-size results by prefix, else the full decoder
+        fast: dict[bytes, tuple[int, Callable[[bytes], Any]]] = {}
+        if key is None:
+            for k in ("i32", "i64", "f32", "f64", "handle"):
+                unpack = _UNPACKERS[TAGS[k]]
+                fn = ((lambda d, u=unpack: Handle._make(u(d, 8))) if k == "handle"
+                      else (lambda d, u=unpack: u(d, 8)[0]))
+                fast[_single_prefix(k)] = (8 + _FIXED_SIZES[TAGS[k]], fn)
+        fast_get = fast.get
+
+        def decode_result(data: bytes) -> Any:
+            hit = fast_get(data[:8])
+            if hit is not None and len(data) == hit[0]:
+                return hit[1](data)
+            if data == VOID_RESULT and key is None:
+                return None
+            return shape(decode_tagged(data))
 
     _decoder_cache[key] = decode_result
     return decode_result

@@ -51,3 +51,45 @@ def test_blob_sizes_around_the_buffer(probe):
     _, box = probe
     for n in (0, 1, 247, 248, 249, 255, 256, 4096, 65535):
         assert box.blob(n) == b"Z" * n
+
+
+def test_success_without_result_bytes_is_void(probe):
+    _, box = probe
+    assert box.empty_ok() is None
+
+
+def test_threads_and_garbage_collection_together(probe):
+    """Boxes dropped (and finalised by GC) while other threads call into the same library:
+    every birth gets exactly one fini and no result is mixed up."""
+    import gc
+    import threading
+
+    host, box = probe
+    births0, finis0 = box.birth_count(), box.fini_count()
+    errors = []
+
+    def work(seed):
+        try:
+            for i in range(60):
+                b = host.create("ProbeBox")
+                n = 200 + (seed * 61 + i * 7) % 600
+                assert b.blob(n) == b"Z" * n
+                assert b.echo(i, "t%d" % seed) == (i, "t%d" % seed)
+                if i % 3 == 0:
+                    b.finalise()
+                del b
+                if i % 10 == 0:
+                    gc.collect()
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    gc.collect()
+    assert not errors
+    births = box.birth_count() - births0
+    assert births == 240
+    assert box.fini_count() - finis0 == births

@@ -10,6 +10,7 @@
  *   5  TLV version 2                     12 short buffer but asks for no more than given
  *   6  string that is not UTF-8          13 a 2-byte result (shorter than a header)
  *   7  argc 3, one entry                 14 reserved tag 20 (result)
+ *  15  success with a 0-byte result (an older plugin's void)
  *  20  handle to this very instance      21 handle to a new ProbeBox
  *  30  i32: fini calls so far            31 i32: births so far
  *  40  echo: the arguments as the result 41 bytes of N (i32 arg) 0x5A bytes
@@ -102,6 +103,7 @@ NYASH_EXPORT int32_t nyash_plugin_invoke(uint32_t type_id, uint32_t method_id, u
         case 12: if (result) return NYB_E_SHORT_BUFFER; *result_len = 8; return NYB_E_SHORT_BUFFER;
         case 13: { static const uint8_t b[] = {1,0}; return raw(result, result_len, b, sizeof b); }
         case 14: { static const uint8_t b[] = {1,0,1,0, 20,0,0,0}; return raw(result, result_len, b, sizeof b); }
+        case 15: *result_len = 0; return NYB_SUCCESS;   /* success, no result bytes */
         case 20: return nyash_result_handle(result, result_len, 99, instance_id);
         case 21: {
             int32_t rc = nyash_result_reserve(result, result_len, NYASH_TLV_SIZE(1, 8));

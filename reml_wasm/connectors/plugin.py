@@ -50,7 +50,7 @@ uint32_t nyash_plugin_abi(void);
 void nyash_plugin_shutdown(void);
 """)
 _ffi_new = _ffi.new
-_ffi_buffer = _ffi.buffer
+_ffi_unpack = _ffi.unpack
 
 
 # --- what the connector reads from a config (reml_wasm.bid.nyash_toml provides it) -------
@@ -197,7 +197,7 @@ class PluginLibrary:
             elif need > cap:
                 raise tlv.tlv_error("tlv.result_overflow", f"{self.name}: plugin reports a {need}-byte result "
                                     f"in a {cap}-byte buffer", library=self.name, size=need)
-            return rc, _ffi_buffer(res.buf, need)[:]
+            return rc, _ffi_unpack(res.buf, need)
         raise tlv.tlv_error("tlv.short_buffer", f"{self.name}: plugin still answers short buffer after "
                             f"{_MAX_RETRIES} larger buffers", library=self.name)
 
@@ -294,6 +294,29 @@ class _BoxType:
         self.singleton = cfg.singleton
         self.methods = {name: _Method(m) for name, m in cfg.methods.items()}
         self.instance: PluginBox | None = None   # the singleton
+        self.cls = _proxy_class(cfg.name, self.methods)
+
+    def new(self, instance_id: int) -> "PluginBox":
+        return self.cls(self, instance_id)
+
+
+def _proxy_class(box_name: str, methods: dict[str, _Method]) -> type["PluginBox"]:
+    """A PluginBox subclass with one real method per configured method (compiled once per
+    box type, so a call does no attribute fallback)."""
+    namespace: dict[str, Any] = {"__slots__": (), "__qualname__": f"PluginBox[{box_name}]"}
+    for name, method in methods.items():
+        if not name.isidentifier() or name.startswith("_") or hasattr(PluginBox, name):
+            continue           # reachable through box.call(name, ...)
+        if method.role == "destructor":
+            namespace[name] = PluginBox.finalise
+            continue
+
+        def call(self: PluginBox, *args: Any, _method: _Method = method) -> Any:
+            return self._call(_method, args)
+
+        call.__name__ = call.__qualname__ = name
+        namespace[name] = call
+    return type(f"PluginBox[{box_name}]", (PluginBox,), namespace)
 
 
 class PluginBox:
@@ -371,11 +394,12 @@ class PluginBox:
             raise tlv.tlv_error("tlv.invalid_handle", f"{self!r}.{method.name}: the box was finalised")
         rc, data = t.lib.invoke(t.type_id, method.method_id, self._instance_id, method.encode(*args))
         if rc == 0:
-            if data is None:
-                raise tlv.tlv_error("tlv.truncated", f"{t.name}.{method.name} returned no result")
-            value = _decode_any(data)
-            if value.__class__ is tlv.Handle or value.__class__ is tuple:
-                value = t.host._adopt_all(value)
+            if not data:        # success with no result bytes at all: a void answer
+                value = None
+            else:
+                value = _decode_any(data)
+                if value.__class__ is tlv.Handle or value.__class__ is tuple:
+                    value = t.host._adopt_all(value)
             return Ok(value) if method.returns_result else value
         if method.returns_result:
             msg = _message(data)
@@ -434,7 +458,7 @@ class PluginHost:
                     self._types_by_id.setdefault(bcfg.type_id, bt)
             for bt in self._types_by_name.values():
                 if bt.singleton:
-                    bt.instance = PluginBox(bt, bt.lib.birth(bt.type_id))
+                    bt.instance = bt.new(bt.lib.birth(bt.type_id))
         except BaseException:
             self.close()
             raise
@@ -457,7 +481,7 @@ class PluginHost:
         if bt.singleton:
             assert bt.instance is not None
             return bt.instance
-        return PluginBox(bt, bt.lib.birth(bt.type_id))
+        return bt.new(bt.lib.birth(bt.type_id))
 
     def _adopt(self, handle: tlv.Handle) -> PluginBox:
         """The PluginBox for a handle a plugin returned (the live one if there is one)."""
@@ -470,7 +494,7 @@ class PluginHost:
         with self._lock:
             box = bt.lib.live.get((handle.type_id, handle.instance_id))
             if box is None or not box._finalizer.alive:
-                box = PluginBox(bt, handle.instance_id)
+                box = bt.new(handle.instance_id)
             return box
 
     def _adopt_all(self, value: Any) -> Any:
