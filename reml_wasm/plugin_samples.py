@@ -59,7 +59,7 @@ PROBE_METHODS = {
     "wrong_size": 1, "unknown_tag": 2, "past_end": 3, "lying_length": 4, "bad_version": 5,
     "bad_utf8": 6, "short_argc": 7, "always_short": 8, "huge": 9, "odd_code": 10, "trailing": 11,
     "short_no_growth": 12, "tiny": 13, "reserved_tag": 14, "empty_ok": 15, "self_handle": 20, "new_handle": 21,
-    "fini_count": 30, "birth_count": 31,
+    "fini_count": 30, "birth_count": 31, "validate": 43,
 }
 
 PROBEBOX_TOML = """\

@@ -209,7 +209,7 @@ def _payload(kind: str, value: Any) -> bytes:
             raise tlv_error("tlv.invalid_type", f"unknown TLV kind {kind!r}")
     except UnicodeEncodeError:
         raise tlv_error("tlv.invalid_utf8", "string is not encodable as UTF-8 (lone surrogate)") from None
-    except (TypeError, struct.error) as exc:
+    except (TypeError, OverflowError, struct.error) as exc:
         detail = f" ({exc})" if isinstance(exc, struct.error) else ""
         raise tlv_error("tlv.invalid_args", f"value {value!r:.60} does not fit TLV kind {kind}{detail}") from None
     if len(data) > MAX_PAYLOAD:
@@ -382,7 +382,7 @@ def compile_encoder(kinds: Sequence[str]) -> Callable[..., bytes]:
                 parts += [f"_ENTRY({TAGS[k]}, 0, len(d{i}))", f"d{i}"]
         body.append(f"return b''.join(({', '.join(parts)},))")
     lines += ["        " + line for line in body]
-    lines += ["    except (_struct_error, UnicodeEncodeError, TypeError):", "        return _slow(values)"]
+    lines += ["    except (_struct_error, UnicodeEncodeError, TypeError, OverflowError):", "        return _slow(values)"]
     namespace: dict[str, Any] = {}
     exec(compile("\n".join(lines), f"<tlv encoder {key}>", "exec"), env, namespace)
     result = namespace["encode"]

@@ -196,3 +196,11 @@ def test_f32_rounds_like_c_float():
     out = tlv.decode(tlv.encode_tagged([("f32", 0.1)]))[0]
     assert out == struct.unpack("<f", struct.pack("<f", 0.1))[0]
     assert math.isinf(tlv.decode(tlv.encode_tagged([("f32", float("inf"))]))[0])
+
+
+def test_f32_out_of_range_is_a_diagnostic():
+    for encode in (lambda: tlv.encode_tagged([("f32", 1e300)]), lambda: tlv.compile_encoder(["f32"])(1e300),
+                   lambda: tlv.compile_encoder(["f32", "string"])(1e300, "x")):
+        with pytest.raises(DiagnosticError) as info:
+            encode()
+        assert info.value.code == "tlv.invalid_args"

@@ -177,6 +177,29 @@ static inline int32_t nyash_result_handle(uint8_t *result, size_t *result_len, u
 
 /* ---- reading TLV ---------------------------------------------------------------------- */
 
+/* Minimal UTF-8 validity check (no overlongs, no surrogates, <= U+10FFFF). */
+static inline int nyash_utf8_valid(const uint8_t *s, size_t n) {
+    size_t i = 0;
+    while (i < n) {
+        uint8_t c = s[i];
+        size_t k; uint32_t cp;
+        if (c < 0x80) { i++; continue; }
+        else if ((c & 0xE0) == 0xC0) { k = 1; cp = c & 0x1F; if (cp < 2) return 0; }
+        else if ((c & 0xF0) == 0xE0) { k = 2; cp = c & 0x0F; }
+        else if ((c & 0xF8) == 0xF0) { k = 3; cp = c & 0x07; }
+        else return 0;
+        if (n - i <= k) return 0;  /* needs k continuation bytes after s[i] */
+        for (size_t j = 1; j <= k; j++) {
+            if ((s[i + j] & 0xC0) != 0x80) return 0;
+            cp = (cp << 6) | (s[i + j] & 0x3F);
+        }
+        if ((k == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) || (k == 3 && (cp < 0x10000 || cp > 0x10FFFF)))
+            return 0;
+        i += k + 1;
+    }
+    return 1;
+}
+
 typedef struct {
     const uint8_t *buf;
     size_t len;
@@ -200,13 +223,13 @@ static inline int32_t nyash_tlv_reader_init(NyashTlvReader *r, const uint8_t *ar
     return NYB_SUCCESS;
 }
 
-/* The next entry.  NYB_E_INVALID_ARGS when there is none or it is truncated, or a
- * fixed-size type has the wrong size; NYB_E_INVALID_TYPE for an unknown tag. */
+/* The next entry.  Checks in the host decoder's order: NYB_E_INVALID_ARGS when there is
+ * none or its header is cut off; NYB_E_INVALID_TYPE for an unknown tag; NYB_E_INVALID_ARGS
+ * for a nonzero reserved byte, a payload past the end, or a fixed-size type of the wrong size. */
 static inline int32_t nyash_tlv_next(NyashTlvReader *r, NyashTlvEntry *e) {
     if (r->index >= r->argc || r->pos + 4 > r->len) return NYB_E_INVALID_ARGS;
     const uint8_t *p = r->buf + r->pos;
     uint16_t size = nyash_get_u16(p + 2);
-    if (size > r->len - r->pos - 4) return NYB_E_INVALID_ARGS;
     int fixed;
     switch (p[0]) {
         case NYASH_TAG_BOOL: fixed = 1; break;
@@ -216,6 +239,8 @@ static inline int32_t nyash_tlv_next(NyashTlvReader *r, NyashTlvEntry *e) {
         case NYASH_TAG_STRING: case NYASH_TAG_BYTES: fixed = -1; break;
         default: return NYB_E_INVALID_TYPE;
     }
+    if (p[1] != 0) return NYB_E_INVALID_ARGS;
+    if (size > r->len - r->pos - 4) return NYB_E_INVALID_ARGS;
     if (fixed >= 0 && size != (uint16_t)fixed) return NYB_E_INVALID_ARGS;
     e->tag = p[0]; e->size = size; e->payload = p + 4;
     r->pos += 4 + (size_t)size;
@@ -226,6 +251,19 @@ static inline int32_t nyash_tlv_next(NyashTlvReader *r, NyashTlvEntry *e) {
 /* NYB_SUCCESS when every entry was read and nothing follows; else NYB_E_INVALID_ARGS. */
 static inline int32_t nyash_tlv_reader_done(const NyashTlvReader *r) {
     return (r->index == r->argc && r->pos == r->len) ? NYB_SUCCESS : NYB_E_INVALID_ARGS;
+}
+
+/* Walk a whole argument buffer the way the host decodes results: every entry, strings
+ * checked for UTF-8, nothing left over.  NYB_SUCCESS or the first problem's code. */
+static inline int32_t nyash_tlv_validate(const uint8_t *args, size_t len) {
+    NyashTlvReader r; NyashTlvEntry e;
+    int32_t rc = nyash_tlv_reader_init(&r, args, len);
+    if (rc != NYB_SUCCESS) return rc;
+    while (r.index < r.argc) {
+        if ((rc = nyash_tlv_next(&r, &e)) != NYB_SUCCESS) return rc;
+        if (e.tag == NYASH_TAG_STRING && !nyash_utf8_valid(e.payload, e.size)) return NYB_E_INVALID_UTF8;
+    }
+    return nyash_tlv_reader_done(&r);
 }
 
 static inline int32_t nyash_tlv_expect(NyashTlvReader *r, NyashTlvEntry *e, uint8_t tag) {
@@ -258,29 +296,6 @@ static inline int32_t nyash_tlv_read_f64(NyashTlvReader *r, double *out) {
     NyashTlvEntry e; int32_t rc = nyash_tlv_expect(r, &e, NYASH_TAG_F64);
     if (rc == NYB_SUCCESS) { uint64_t u = nyash_get_u64(e.payload); memcpy(out, &u, 8); }
     return rc;
-}
-
-/* Minimal UTF-8 validity check (no overlongs, no surrogates, <= U+10FFFF). */
-static inline int nyash_utf8_valid(const uint8_t *s, size_t n) {
-    size_t i = 0;
-    while (i < n) {
-        uint8_t c = s[i];
-        size_t k; uint32_t cp;
-        if (c < 0x80) { i++; continue; }
-        else if ((c & 0xE0) == 0xC0) { k = 1; cp = c & 0x1F; if (cp < 2) return 0; }
-        else if ((c & 0xF0) == 0xE0) { k = 2; cp = c & 0x0F; }
-        else if ((c & 0xF8) == 0xF0) { k = 3; cp = c & 0x07; }
-        else return 0;
-        if (n - i <= k) return 0;  /* needs k continuation bytes after s[i] */
-        for (size_t j = 1; j <= k; j++) {
-            if ((s[i + j] & 0xC0) != 0x80) return 0;
-            cp = (cp << 6) | (s[i + j] & 0x3F);
-        }
-        if ((k == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) || (k == 3 && (cp < 0x10000 || cp > 0x10FFFF)))
-            return 0;
-        i += k + 1;
-    }
-    return 1;
 }
 
 /* A string (tag 6): pointer into the argument buffer (not NUL-terminated) and length.

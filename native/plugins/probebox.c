@@ -15,6 +15,7 @@
  *  30  i32: fini calls so far            31 i32: births so far
  *  40  echo: the arguments as the result 41 bytes of N (i32 arg) 0x5A bytes
  *  42  returns -5 with the string "probe failed" as the result
+ *  43  validate: nyash_tlv_validate over the raw arguments; its code, or a void result
  * Type 98: birth answers 3 bytes.  Type 97: birth answers instance id 0.
  *
  * nyash_plugin_shutdown writes "births=N finis=M" to the file named by the environment
@@ -114,6 +115,10 @@ NYASH_EXPORT int32_t nyash_plugin_invoke(uint32_t type_id, uint32_t method_id, u
         case 30: return nyash_result_i32(result, result_len, (int32_t)finis);
         case 31: return nyash_result_i32(result, result_len, (int32_t)births);
         case 40: return raw(result, result_len, args, args_len);
+        case 43: {   /* validate: the header's reader over the raw arguments */
+            int32_t rc = nyash_tlv_validate(args, args_len);
+            return rc != NYB_SUCCESS ? rc : nyash_result_void(result, result_len);
+        }
         case 41: {
             NyashTlvReader r; int32_t n, rc;
             if ((rc = nyash_tlv_reader_init(&r, args, args_len)) != NYB_SUCCESS) return rc;
