@@ -463,10 +463,6 @@ class PluginHost:
             self.close()
             raise
 
-    @classmethod
-    def boxes_of(cls, config: _Config) -> list[str]:
-        return list(config.box_library)
-
     def box_names(self) -> list[str]:
         return list(self._types_by_name)
 
