@@ -7,7 +7,7 @@ import struct
 import pytest
 from hypothesis import given, settings, strategies as st
 from plugin_support import open_host
-from test_tlv_fuzz import build
+from tlv_inputs import build
 
 from reml_wasm import tlv
 from reml_wasm.audit import DiagnosticError
