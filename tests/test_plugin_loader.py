@@ -4,11 +4,11 @@ import threading
 import pytest
 from plugin_support import make_config, open_host
 
-from reml_wasm import plugin_samples, tlv
+from reml_wasm import tlv
 from reml_wasm.audit import DiagnosticError
 from reml_wasm.bid import nyash_toml
 from reml_wasm.connectors.plugin import BoxFactoryRegistry, PluginHost, PluginLibrary
-from reml_wasm.values import Err, Ok
+from reml_wasm.values import Err
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,3 @@
-from pathlib import Path
-
 import pytest
 
 from reml_wasm.audit import DiagnosticError
