@@ -81,6 +81,7 @@ fini = { method_id = 4294967295 }
 echo = { method_id = 40, args = ["a", "b"] }
 blob = { method_id = 41, args = [ { name = "n", kind = "i32" } ] }
 fails = { method_id = 42, returns_result = true }
+counted = { method_id = 31, returns_result = true }
 fails_plain = { method_id = 42 }
 """ + "".join(f"{name} = {{ method_id = {mid} }}\n" for name, mid in PROBE_METHODS.items())
 

@@ -8,7 +8,7 @@ from reml_wasm import tlv
 from reml_wasm.audit import DiagnosticError
 from reml_wasm.bid import nyash_toml
 from reml_wasm.connectors.plugin import BoxFactoryRegistry, PluginHost, PluginLibrary
-from reml_wasm.values import Err
+from reml_wasm.values import Err, Ok
 
 
 @pytest.fixture(scope="module")
@@ -173,6 +173,7 @@ def test_returned_handles_become_boxes_without_double_fini(host):
 def test_returns_result(host):
     with host.create("ProbeBox") as p:
         assert p.fails() == Err("probe failed")
+        assert p.counted() == Ok(p.birth_count())
         d = pytest.raises(DiagnosticError, p.fails_plain).value
         assert d.code == "tlv.plugin_error" and "probe failed" in str(d)
         assert d.diagnostic.extensions["return_code"] == -5
