@@ -162,3 +162,26 @@ def test_gen_errors_are_diagnostics(tmp_path, capsys):
     proc = subprocess.run([sys.executable, "-m", "reml_wasm", "gen", "c-plugin", str(bad), "-o", str(tmp_path / "o")],
                           capture_output=True, text=True, cwd=Path(__file__).resolve().parent.parent)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
+
+
+def test_skeleton_survives_c_keywords_and_internal_names(tmp_path):
+    bid = tmp_path / "kw.yaml"
+    bid.write_text("version: 1\ninterfaces:\n  - name: kw\n    box: Kw\n    methods:\n"
+                   "      - name: default\n"
+                   "        params: [ { i32: int }, { string: r }, { bytes: rc }, { handle: self }, { bool: out } ]\n"
+                   "        returns: { string: s }\n")
+    out = tmp_path / "out"
+    assert cli_main(["gen", "c-plugin", str(bid), "-o", str(out)]) == 0
+    subprocess.run(["gcc", "-shared", "-fPIC", "-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", f"-I{out}",
+                    str(out / "kw_plugin.c"), "-o", str(out / "libkw_plugin.so")], check=True)
+    with PluginHost(nyash_toml.load(out / "nyash.toml")) as host:
+        with host.create("Kw") as kw:
+            assert kw.default(1, "r", b"rc", kw, True) == ""
+
+
+def test_generator_reports_c_name_clashes(tmp_path, capsys):
+    bid = tmp_path / "clash.yaml"
+    bid.write_text("version: 1\ninterfaces:\n  - name: c\n    methods:\n"
+                   "      - name: m\n        params: [ { string: x }, { i32: x_len } ]\n")
+    assert cli_main(["gen", "c-plugin", str(bid), "-o", str(tmp_path / "o")]) == 1
+    assert "ffi.gen.name_clash" in capsys.readouterr().err

@@ -100,6 +100,20 @@ def _c_ident(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_]", "_", name)
 
 
+_C_RESERVED = frozenset("""
+auto break case char const continue default do double else enum extern float for goto if inline
+int long register restrict return short signed sizeof static struct switch typedef union unsigned
+void volatile while bool true false _Bool _Complex _Imaginary self self_id out out_len out_type
+out_instance NULL
+""".split())
+
+
+def _c_param(name: str) -> str:
+    """A parameter's C name in a handler: the BID name unless C or the skeleton uses it."""
+    ident = _c_ident(name)
+    return ident + "_" if ident in _C_RESERVED or ident.startswith("__") else ident
+
+
 def _box_source(spec: PluginBoxSpec) -> str:
     b = _c_ident(spec.box)
     tid = spec.type_id
@@ -113,7 +127,11 @@ def _box_source(spec: PluginBoxSpec) -> str:
     methods = []
     for index, fn in enumerate(spec.interface.functions, start=1):
         where = f"{spec.interface.name}.{fn.name}"
-        kinds = [(_c_ident(p.name), _kind(p.type, f"{where}({p.name})")) for p in fn.params]
+        kinds = [(_c_param(p.name), _kind(p.type, f"{where}({p.name})")) for p in fn.params]
+        c_names = [x for n, k in kinds for x in _C_ARGS.get(k, "{n}").format(n=n).split(", ")]
+        if len(set(c_names)) != len(c_names):
+            raise error("ffi.gen.name_clash", f"{where}: parameter names clash in C ({', '.join(c_names)}); "
+                        "rename one (a string or bytes parameter `x` also uses `x_len`)")
         ret = _kind(fn.result, f"{where} result")
         methods.append((index, fn, kinds, ret))
         sig = ", ".join([f"{b}State *self", "uint32_t self_id"] + [_C_PARAM[k].format(n=n) for n, k in kinds]
@@ -163,16 +181,16 @@ def _box_source(spec: PluginBoxSpec) -> str:
     for index, fn, kinds, ret in methods:
         add(f"    case {index}: {{  /* {fn.name} */")
         for n, k in kinds:
-            add("        " + _C_DECL[k].format(n=n))
+            add("        " + _C_DECL[k].format(n="a_" + n))
         add("        if ((rc = nyash_tlv_reader_init(&r, args, args_len)) != NYB_SUCCESS) return rc;")
         for n, k in kinds:
-            add(f"        if ((rc = {_C_READ[k].format(n=n)}) != NYB_SUCCESS) return rc;")
+            add(f"        if ((rc = {_C_READ[k].format(n='a_' + n)}) != NYB_SUCCESS) return rc;")
         add("        if ((rc = nyash_tlv_reader_done(&r)) != NYB_SUCCESS) return rc;")
         if ret in _FIXED_RESULT:
             add(f"        if ((rc = nyash_result_reserve(result, result_len, NYASH_TLV_SIZE(1, {_FIXED_RESULT[ret]}))) != NYB_SUCCESS) return rc;")
         if ret != "void":
             add("        " + _OUT_DECL[ret])
-        call_args = ", ".join(["self", "instance_id"] + [_C_ARGS.get(k, "{n}").format(n=n) for n, k in kinds])
+        call_args = ", ".join(["self", "instance_id"] + [_C_ARGS.get(k, "{n}").format(n="a_" + n) for n, k in kinds])
         add(f"        if ((rc = {b}_method_{_c_ident(fn.name)}({call_args}{_OUT_ARGS.get(ret, ', &out')})) != NYB_SUCCESS) return rc;")
         if ret in ("string", "bytes"):
             add("        if ((rc = nyash_result_reserve(result, result_len, NYASH_TLV_SIZE(1, out_len))) != NYB_SUCCESS) return rc;")
