@@ -185,3 +185,7 @@ def test_generator_reports_c_name_clashes(tmp_path, capsys):
                    "      - name: m\n        params: [ { string: x }, { i32: x_len } ]\n")
     assert cli_main(["gen", "c-plugin", str(bid), "-o", str(tmp_path / "o")]) == 1
     assert "ffi.gen.name_clash" in capsys.readouterr().err
+    bid.write_text("version: 1\ninterfaces:\n  - name: a.b\n  - name: a_b\n")
+    assert cli_main(["gen", "c-plugin", str(bid), "-o", str(tmp_path / "o")]) == 1
+    err = capsys.readouterr().err
+    assert "ffi.gen.duplicate_box" in err and "clash.yaml:4:11" in err

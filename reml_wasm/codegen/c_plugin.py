@@ -288,6 +288,10 @@ def specs_from_bid(doc: "object") -> list[PluginBoxSpec]:
                         location=doc.locations.get((name,)))  # type: ignore[attr-defined]
         used.add(type_id)
         box = doc.boxes.get(name)  # type: ignore[attr-defined]
+        box_name = box or box_name_for(name)
+        if any(spec.box == box_name for spec in specs):
+            raise error("ffi.gen.duplicate_box", f"two interfaces become Box {box_name!r}; give one a `box:` name",
+                        location=doc.locations.get((name,)))  # type: ignore[attr-defined]
         effects = {m: e for (i, m), e in doc.effects.items() if i == name}  # type: ignore[attr-defined]
-        specs.append(PluginBoxSpec(iface, box or box_name_for(name), type_id, box is None, effects))
+        specs.append(PluginBoxSpec(iface, box_name, type_id, box is None, effects))
     return specs
