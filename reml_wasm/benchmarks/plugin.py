@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .. import plugin_samples, tlv
 from ..bid import nyash_toml
-from ..connectors.plugin import PluginHost
+from ..connectors.plugin import PluginHost, _ffi
 from . import Table, ns_per_call
 
 
@@ -41,6 +41,14 @@ def run(args: argparse.Namespace) -> int:
             counter = host.create("CounterBox")
             lib = host.libraries[plugin_samples.COUNTERBOX_LIB]
             iid = counter.instance_id
+            buf, len_p, call = _ffi.new("char[]", 256), _ffi.new("size_t *"), lib._invoke
+
+            def bare_call() -> int:
+                len_p[0] = 256
+                return call(7, 2, iid, tlv.EMPTY, 4, buf, len_p)
+
+            table.add("C call through cffi alone (no host logic)", ns_per_call(bare_call, quick=quick), 100.0,
+                      "libffi floor")
             table.add("C call through cffi: CounterBox get (raw invoke)",
                       ns_per_call(lambda: lib.invoke(7, 2, iid, tlv.EMPTY), quick=quick), 100.0,
                       "lock + call + copy")

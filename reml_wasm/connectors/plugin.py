@@ -164,40 +164,54 @@ class PluginLibrary:
         """Call the plugin; returns (return code, result bytes or None when the plugin left
         no result).  Grows the result buffer and retries on -1."""
         with self._lock:
-            if self.closed:
-                raise error("ffi.plugin.unloaded", f"plugin {self.name!r} was unloaded", library=self.name)
-            if self._busy:            # re-entered (a finaliser ran mid-call): private buffer
-                return self._invoke_with(_ResultBuffer(64), type_id, method_id, instance_id, args)
+            if self._busy or self.closed:
+                return self._invoke_unusual(type_id, method_id, instance_id, args)
             self._busy = True
             try:
-                return self._invoke_with(self._result, type_id, method_id, instance_id, args)
+                res = self._result
+                len_p = res.len_p
+                cap = len_p[0] = res.cap
+                rc = self._invoke(type_id, method_id, instance_id, args, len(args), res.buf, len_p)
+                need = len_p[0]
+                if rc == 0 and need <= cap:          # the common case: it fitted
+                    return 0, _ffi_unpack(res.buf, need)
+                return self._answer(res, rc, need, type_id, method_id, instance_id, args)
             finally:
                 self._busy = False
 
-    def _invoke_with(self, res: _ResultBuffer, type_id: int, method_id: int, instance_id: int,
-                     args: bytes) -> tuple[int, bytes | None]:
+    def _invoke_unusual(self, type_id: int, method_id: int, instance_id: int,
+                        args: bytes) -> tuple[int, bytes | None]:
+        if self.closed:
+            raise error("ffi.plugin.unloaded", f"plugin {self.name!r} was unloaded", library=self.name)
+        # re-entered on this thread (a finaliser ran mid-call): use a private buffer
+        res = _ResultBuffer(64)
+        res.len_p[0] = res.cap
+        rc = self._invoke(type_id, method_id, instance_id, args, len(args), res.buf, res.len_p)
+        return self._answer(res, rc, res.len_p[0], type_id, method_id, instance_id, args)
+
+    def _answer(self, res: _ResultBuffer, rc: int, need: int, type_id: int, method_id: int,
+                instance_id: int, args: bytes) -> tuple[int, bytes | None]:
+        """Interpret one call's (rc, *result_len); on -1 grow the buffer and call again."""
         for _ in range(_MAX_RETRIES):
             cap = res.cap
-            res.len_p[0] = cap
+            if rc != tlv.E_SHORT_BUFFER:
+                if rc != 0:
+                    if need >= cap:       # nothing written (or nonsense): no result to read
+                        return rc, None
+                elif need > cap:
+                    raise tlv.tlv_error("tlv.result_overflow", f"{self.name}: plugin reports a {need}-byte "
+                                        f"result in a {cap}-byte buffer", library=self.name, size=need)
+                return rc, _ffi_unpack(res.buf, need)
+            if need <= cap:
+                raise tlv.tlv_error("tlv.short_buffer", f"{self.name}: plugin answered short buffer but "
+                                    f"asks for {need} bytes with {cap} offered", library=self.name)
+            if need > self.max_result_bytes:
+                raise tlv.tlv_error("tlv.out_of_memory", f"{self.name}: plugin asks for a {need}-byte result "
+                                    f"(limit {self.max_result_bytes})", library=self.name, size=need)
+            res.buf = _ffi_new("char[]", need)
+            res.cap = res.len_p[0] = need
             rc = self._invoke(type_id, method_id, instance_id, args, len(args), res.buf, res.len_p)
             need = res.len_p[0]
-            if rc == tlv.E_SHORT_BUFFER:
-                if need <= cap:
-                    raise tlv.tlv_error("tlv.short_buffer", f"{self.name}: plugin answered short buffer but "
-                                        f"asks for {need} bytes with {cap} offered", library=self.name)
-                if need > self.max_result_bytes:
-                    raise tlv.tlv_error("tlv.out_of_memory", f"{self.name}: plugin asks for a {need}-byte result "
-                                        f"(limit {self.max_result_bytes})", library=self.name, size=need)
-                res.buf = _ffi_new("char[]", need)
-                res.cap = need
-                continue
-            if rc != 0:
-                if need >= cap:       # nothing written (or nonsense): no result to read
-                    return rc, None
-            elif need > cap:
-                raise tlv.tlv_error("tlv.result_overflow", f"{self.name}: plugin reports a {need}-byte result "
-                                    f"in a {cap}-byte buffer", library=self.name, size=need)
-            return rc, _ffi_unpack(res.buf, need)
         raise tlv.tlv_error("tlv.short_buffer", f"{self.name}: plugin still answers short buffer after "
                             f"{_MAX_RETRIES} larger buffers", library=self.name)
 
@@ -271,7 +285,7 @@ def _call_error(rc: int, data: bytes | None, what: str) -> DiagnosticError:
 class _Method:
     """A compiled method plan: id, arity, encoder, which arguments must be boxes."""
 
-    __slots__ = ("name", "method_id", "arity", "encode", "box_positions", "returns_result", "role")
+    __slots__ = ("name", "method_id", "arity", "encode", "box_positions", "returns_result", "role", "plain")
 
     def __init__(self, cfg: _MethodConfig) -> None:
         self.name = cfg.name
@@ -283,6 +297,7 @@ class _Method:
         self.returns_result = cfg.returns_result
         self.role = ("constructor" if cfg.method_id == tlv.BIRTH_METHOD_ID else
                      "destructor" if cfg.method_id == tlv.FINI_METHOD_ID else None)
+        self.plain = self.role is None and not self.box_positions   # no checks beyond arity
 
 
 class _BoxType:
@@ -378,16 +393,8 @@ class PluginBox:
 
     def _call(self, method: _Method, args: tuple[Any, ...]) -> Any:
         t = self._type
-        if method.role == "constructor":
-            raise tlv.tlv_error("tlv.invalid_method", f"{t.name}.{method.name} is the constructor; "
-                                "create boxes through PluginHost.create")
-        if len(args) != method.arity:
-            raise tlv.tlv_error("tlv.invalid_args", f"{t.name}.{method.name} takes {method.arity} "
-                                f"argument(s), got {len(args)}", box=t.name, method=method.name)
-        for i in method.box_positions:
-            if not isinstance(args[i], PluginBox):
-                raise tlv.tlv_error("tlv.invalid_args", f"{t.name}.{method.name}: argument {i + 1} must be a "
-                                    f"plugin box, got {type(args[i]).__name__}", box=t.name, method=method.name)
+        if not method.plain or len(args) != method.arity:
+            self._check_call(method, args)
         if not self._finalizer.alive:
             if t.lib.closed:
                 raise error("ffi.plugin.unloaded", f"plugin {t.lib.name!r} was unloaded", library=t.lib.name)
@@ -405,6 +412,20 @@ class PluginBox:
             msg = _message(data)
             return Err(msg if msg is not None else tlv.code_for_return(rc))
         raise _call_error(rc, data, f"{t.name}.{method.name}")
+
+    def _check_call(self, method: _Method, args: tuple[Any, ...]) -> None:
+        """Arguments against the config, before anything reaches the plugin."""
+        t = self._type
+        if method.role == "constructor":
+            raise tlv.tlv_error("tlv.invalid_method", f"{t.name}.{method.name} is the constructor; "
+                                "create boxes through PluginHost.create")
+        if len(args) != method.arity:
+            raise tlv.tlv_error("tlv.invalid_args", f"{t.name}.{method.name} takes {method.arity} "
+                                f"argument(s), got {len(args)}", box=t.name, method=method.name)
+        for i in method.box_positions:
+            if not isinstance(args[i], PluginBox):
+                raise tlv.tlv_error("tlv.invalid_args", f"{t.name}.{method.name}: argument {i + 1} must be a "
+                                    f"plugin box, got {type(args[i]).__name__}", box=t.name, method=method.name)
 
     # lifecycle
     def finalise(self) -> None:
