@@ -28,12 +28,12 @@ def run(args: argparse.Namespace) -> int:
     decode = tlv.compile_decoder(["i32"])
     result = tlv.encode(42)
     table.add("TLV encode(i32, string) + decode(i32), compiled",
-              ns_per_call(lambda: decode(result) + len(encode(7, "path")), quick=quick), 50.0, "per call")
+              ns_per_call(lambda: decode(result) + len(encode(7, "path")), quick=quick), 50, "per call")
     table.add("TLV encode + decode, generic codec",
               ns_per_call(lambda: tlv.decode(result)[0] + len(tlv.encode(7, "path")), quick=quick), "", "")
     encode_i32 = tlv.compile_encoder(["i32"])
     table.add("TLV one i32 each way (primitive conversion)",
-              ns_per_call(lambda: decode(encode_i32(7)), quick=quick), 50.0, "")
+              ns_per_call(lambda: decode(encode_i32(7)), quick=quick), 50, "")
 
     with tempfile.TemporaryDirectory(prefix="reml-bench-plugin-") as tmp:
         config = plugin_samples.write_config(tmp, ("filebox", "counterbox"))
@@ -47,10 +47,10 @@ def run(args: argparse.Namespace) -> int:
                 len_p[0] = 256
                 return call(7, 2, iid, tlv.EMPTY, 4, buf, len_p)
 
-            table.add("C call through cffi alone (no host logic)", ns_per_call(bare_call, quick=quick), 100.0,
+            table.add("C call through cffi alone (no host logic)", ns_per_call(bare_call, quick=quick), 100,
                       "libffi floor")
-            table.add("C call through cffi: CounterBox get (raw invoke)",
-                      ns_per_call(lambda: lib.invoke(7, 2, iid, tlv.EMPTY), quick=quick), 100.0,
+            table.add("PluginLibrary.invoke: CounterBox get",
+                      ns_per_call(lambda: lib.invoke(7, 2, iid, tlv.EMPTY), quick=quick), 100,
                       "lock + call + copy")
             table.add("CounterBox.inc() round trip (PluginBox proxy)",
                       ns_per_call(counter.inc, quick=quick), "", "encode, call, decode")
