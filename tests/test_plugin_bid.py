@@ -189,3 +189,27 @@ def test_generator_reports_c_name_clashes(tmp_path, capsys):
     assert cli_main(["gen", "c-plugin", str(bid), "-o", str(tmp_path / "o")]) == 1
     err = capsys.readouterr().err
     assert "ffi.gen.duplicate_box" in err and "clash.yaml:4:11" in err
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+_YAML_VALUES = ["1", "x", "i32", "void", "[]", "{}", "[ { i32: a } ]", "[ { i32: a }, { i32: a } ]", "{ u8: q }",
+                "io", "fast", "[pure, io]", "null", "'1.x'", "[1, 2]", "{ string: s }"]
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@given(st.lists(st.tuples(st.integers(0, 200), st.sampled_from(_YAML_VALUES)), min_size=1, max_size=3))
+def test_mutated_bid_documents_load_or_fail_with_a_bid_code(mutations):
+    lines = RICH_YAML.splitlines()
+    for index, value in mutations:
+        candidates = [i for i, line in enumerate(lines) if ": " in line]
+        i = candidates[index % len(candidates)]
+        lines[i] = lines[i].split(": ", 1)[0] + ": " + value
+    try:
+        doc = yaml_loader.loads("\n".join(lines) + "\n", source="m.yaml")
+    except DiagnosticError as exc:
+        assert exc.code.startswith("ffi.bid.")
+        assert exc.diagnostic.location is not None
+    else:
+        names = [i.name for i in doc.interfaces]
+        assert len(names) == len(set(names))

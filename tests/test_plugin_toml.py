@@ -126,3 +126,31 @@ def test_unreadable_config(tmp_path):
     with pytest.raises(DiagnosticError) as info:
         nyash_toml.load(tmp_path / "missing.toml")
     assert info.value.code == "ffi.plugin.config.unreadable"
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+_SCALARS = ['[{ kind = 1 }]', '[{ name = 2 }]', "1", "0", "-5", "4294967296", '"x"', "true", "[]", "{}", '["a", 1]', '[{ kind = "box" }]',
+            '[{ kind = "pointer" }]', "{ method_id = 3 }", "1.5", '"libz.so"']
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@given(st.lists(st.tuples(st.integers(0, 200), st.sampled_from(_SCALARS)), min_size=1, max_size=3))
+def test_mutated_configs_load_or_fail_with_a_config_code(mutations):
+    lines = FACTS_EXAMPLE.splitlines()
+    for index, scalar in mutations:
+        candidates = [i for i, line in enumerate(lines) if "=" in line and not line.startswith("[")]
+        i = candidates[index % len(candidates)]
+        key = lines[i].split("=", 1)[0]
+        lines[i] = f"{key}= {scalar}"
+    try:
+        cfg = nyash_toml.loads("\n".join(lines) + "\n", source="m.toml")
+    except DiagnosticError as exc:
+        assert exc.code.startswith("ffi.plugin.config.")
+        loc = exc.diagnostic.location
+        assert loc is None or 1 <= loc.line <= len(lines) + 1
+    else:
+        for lib in cfg.libraries.values():
+            for box in lib.box_configs.values():
+                assert 0 < box.type_id <= 0xFFFFFFFF
+                assert all(0 <= m.method_id <= 0xFFFFFFFF for m in box.methods.values())

@@ -350,6 +350,10 @@ class _Builder:
             if isinstance(item, str):
                 args.append(ArgSpec(name=item))
             elif isinstance(item, dict):
+                for field_name in ("name", "kind", "category", "from", "to"):
+                    if field_name in item and not isinstance(item[field_name], str):
+                        raise self.fail("ffi.plugin.config.type",
+                                        f"`{field_name}` of an argument of {name!r} must be a string", base + ["args"])
                 kind = item.get("kind", item.get("to"))
                 if kind is not None and kind not in ARG_KINDS:
                     raise self.fail("ffi.plugin.config.arg_kind",
