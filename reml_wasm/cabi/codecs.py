@@ -1,0 +1,653 @@
+"""Per-type compiled marshalling: closures specialised once for a type and a set of
+canonical options, used by the plans on every call.
+
+A `Codec` has four operations:
+  load(view, ptr)       -> value   (the caller checked ptr .. ptr+size against memory)
+  store(value, ptr)     -> None    (the caller checked the range; realloc may run inside,
+                                    so every write fetches the current `memory.view`)
+  lift(flat, i)         -> value   (reads the flat values flat[i : i+nflat])
+  lower(value, out)     -> None    (appends nflat core values to out)
+Bulk paths: list<u8> is one slice copy each way; lists of numbers are one copy through
+`array` (NumberList on the way out), with no per-element Python code.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from .. import types as t
+from ..values import Record, Some, ValueTypeError, nests_option, record_field
+from .errors import Trap, unsupported, bad_options
+from .layout import alignment, flatten_type, record_fields, record_offsets, size, variant_cases, \
+    variant_layout, variant_payload_flat
+from .lift import coerce_from_slot, make_case, unpack_flags
+from .lower import case_of, max_list_bytes, pack_flags, to_slot
+from .numbers import ARRAY_CODE, NAN, char_to_int, f32_bits, f32_round, f64_bits, \
+    int_to_char, number_list, pack_numbers, wrap_signed
+from .options import CanonicalOptions, allocate
+from .strings import encode_string, load_string
+
+_INT_RANGE = {n: t.INTEGER_RANGES[t.PRIMITIVES[n]] for n in ("s8", "u8", "s16", "u16", "s32", "u32", "s64", "u64")}
+_CODE = {"s8": "b", "u8": "B", "s16": "h", "u16": "H", "s32": "i", "u32": "I", "s64": "q", "u64": "Q"}
+_MASK = {"i32": 0xFFFFFFFF, "i64": 0xFFFFFFFFFFFFFFFF}
+_DISC_CODE = {1: "<B", 2: "<H", 4: "<I"}
+
+
+@dataclass
+class Codec:
+    type: t.Type
+    size: int
+    align: int
+    flat: tuple[str, ...]
+    load: Callable[[memoryview, int], Any]
+    store: Callable[[Any, int], None]
+    lift: Callable[[Any, int], Any]
+    lower: Callable[[Any, list], None]
+
+
+def _bad(ty: t.Type, value: Any) -> ValueTypeError:
+    return ValueTypeError("value", ty.wit(), value)
+
+
+def _core(x: Any, want: str) -> Any:
+    """A flat core value checked for its Python type; integers made unsigned."""
+    if want in _MASK:
+        if type(x) is not int:
+            raise Trap(f"flat value {x!r} is not an {want}")
+        return x & _MASK[want]
+    if type(x) is not float:
+        if type(x) is not int:
+            raise Trap(f"flat value {x!r} is not an {want}")
+        return float(x)
+    return x
+
+
+class Compiler:
+    """Builds (and caches) codecs for one set of canonical options."""
+
+    def __init__(self, opts: CanonicalOptions) -> None:
+        self.opts = opts
+        self.ps = opts.ptr_size
+        self.pair = struct.Struct("<II" if self.ps == 4 else "<QQ")
+        self.pt = "i32" if self.ps == 4 else "i64"
+        self._cache: dict[t.Type, Codec] = {}
+
+    def codec(self, ty: t.Type) -> Codec:
+        c = self._cache.get(ty)
+        if c is None:
+            c = self._cache[ty] = self._build(t.unalias(ty))
+        return c
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _memory(self) -> Any:
+        if self.opts.memory is None:
+            raise bad_options("this signature needs a memory in the canonical options")
+        return self.opts.memory
+
+    def _resources(self) -> Any:
+        if self.opts.resources is None:
+            raise bad_options("resource handles need `resources` (a ResourceTables) in the canonical options")
+        return self.opts.resources
+
+    def _build(self, ty: t.Type) -> Codec:
+        flat = tuple(flatten_type(ty, self.ps))
+        sz, al = size(ty, self.ps), alignment(ty, self.ps)
+        if isinstance(ty, t.PrimitiveType):
+            if ty == t.STRING:
+                parts = self._string()
+            else:
+                parts = self._primitive(ty.name)
+        elif isinstance(ty, t.ListType):
+            parts = self._fixed_list(ty) if ty.length is not None else self._list(ty.element)
+        elif isinstance(ty, t.MapType):
+            parts = self._map(ty)
+        elif record_fields(ty) is not None:
+            parts = self._record(ty, record_fields(ty))  # type: ignore[arg-type]
+        elif variant_cases(ty) is not None:
+            parts = self._variant(ty, variant_cases(ty))  # type: ignore[arg-type]
+        elif isinstance(ty, t.FlagsType):
+            parts = self._flags(ty)
+        elif isinstance(ty, (t.OwnType, t.BorrowType)):
+            parts = self._handle(ty)
+        else:
+            raise unsupported(f"type {ty.wit()}")
+        return Codec(ty, sz, al, flat, *parts)
+
+    # -- primitives ----------------------------------------------------------------------------
+
+    def _primitive(self, name: str) -> tuple:
+        mem = self.opts.memory
+        if name in _CODE:
+            s = struct.Struct("<" + _CODE[name])
+            unpack, pack = s.unpack_from, s.pack_into
+            lo, hi = _INT_RANGE[name]
+            bits = 64 if name in ("s64", "u64") else 32
+            core = "i64" if bits == 64 else "i32"
+            width = int(name[1:])
+            signed = name[0] == "s"
+            half, full = 1 << (bits - 1), 1 << bits
+
+            def load(view, p):
+                return unpack(view, p)[0]
+
+            def store(v, p):
+                pack(mem.view, p, v)
+
+            if signed:
+                wmask, wsign = (1 << width) - 1, 1 << (width - 1)
+
+                def lift(f, i):
+                    x = _core(f[i], core) & wmask
+                    return x - (wmask + 1) if x & wsign else x
+            else:
+                wmask = (1 << width) - 1
+
+                def lift(f, i):
+                    return _core(f[i], core) & wmask
+
+            def lower(v, out):
+                if type(v) is not int or not lo <= v <= hi:
+                    raise ValueTypeError("value", f"{name} in [{lo}, {hi}]", v)
+                out.append(v - full if v >= half else v)
+
+            return load, store, lift, lower
+        if name == "bool":
+            s = struct.Struct("<B")
+            unpack, pack = s.unpack_from, s.pack_into
+
+            def load(view, p):
+                return unpack(view, p)[0] != 0
+
+            def store(v, p):
+                if type(v) is not bool:
+                    raise ValueTypeError("value", "bool", v)
+                pack(mem.view, p, v)
+
+            def lift(f, i):
+                return _core(f[i], "i32") != 0
+
+            def lower(v, out):
+                if type(v) is not bool:
+                    raise ValueTypeError("value", "bool", v)
+                out.append(1 if v else 0)
+
+            return load, store, lift, lower
+        if name == "char":
+            s = struct.Struct("<I")
+            unpack, pack = s.unpack_from, s.pack_into
+
+            def load(view, p):
+                return int_to_char(unpack(view, p)[0])
+
+            def store(v, p):
+                pack(mem.view, p, char_to_int(v))
+
+            def lift(f, i):
+                return int_to_char(_core(f[i], "i32"))
+
+            def lower(v, out):
+                out.append(char_to_int(v))
+
+            return load, store, lift, lower
+        if name in ("f32", "f64"):
+            s = struct.Struct("<f" if name == "f32" else "<d")
+            bits_s = struct.Struct("<I" if name == "f32" else "<Q")
+            unpack, bpack = s.unpack_from, bits_s.pack_into
+            to_bits = f32_bits if name == "f32" else f64_bits
+            core = name
+
+            def load(view, p):
+                x = unpack(view, p)[0]
+                return x if x == x else NAN
+
+            def store(v, p):
+                if type(v) is not float and (type(v) is not int):
+                    raise ValueTypeError("value", name, v)
+                bpack(mem.view, p, to_bits(v))
+
+            def lift(f, i):
+                x = _core(f[i], core)
+                return x if x == x else NAN
+
+            if name == "f32":
+                def lower(v, out):
+                    if type(v) is not float and type(v) is not int:
+                        raise ValueTypeError("value", name, v)
+                    out.append(f32_round(v))
+            else:
+                def lower(v, out):
+                    if type(v) is not float and type(v) is not int:
+                        raise ValueTypeError("value", name, v)
+                    out.append(float(v) if v == v else NAN)
+
+            return load, store, lift, lower
+        raise unsupported(f"type {name} in the synchronous Canonical ABI")
+
+    # -- strings and lists ----------------------------------------------------------------------
+
+    def _string(self) -> tuple:
+        opts = self.opts
+        mem = self._memory() if opts.memory is not None else None
+        pair_unpack, pair_pack = self.pair.unpack_from, self.pair.pack_into
+        pt, ps = self.pt, self.ps
+        sbits = 8 * ps
+        half, full = 1 << (sbits - 1), 1 << sbits
+        utf8 = opts.string_encoding == "utf8"
+
+        def load(view, p):
+            sp, n = pair_unpack(view, p)
+            return _load_str(sp, n)
+
+        def _load_str(sp, n):
+            if utf8:
+                if sp < mem.low or sp + n > mem.limit:
+                    mem.check(sp, n)
+                try:
+                    return str(mem.view[sp:sp + n], "utf-8")
+                except UnicodeDecodeError as exc:
+                    raise Trap(f"string at {sp:#x} is not valid utf8: {exc.reason} at byte {exc.start}") from None
+            return load_string(opts, mem, sp, n)
+
+        def _put_str(v):
+            if utf8 and type(v) is str:
+                try:
+                    data = v.encode("utf-8")
+                except UnicodeEncodeError:
+                    raise ValueTypeError("value", "string of Unicode scalar values", "lone surrogate") from None
+                n = units = len(data)
+                if n > half - 1:
+                    raise Trap(f"string of {n} bytes is longer than the Canonical ABI allows")
+                sp = allocate(opts, 1, n)
+            else:
+                data, align, units = encode_string(opts, v)
+                n = len(data)
+                sp = allocate(opts, align, n)
+            if n:
+                mem.view[sp:sp + n] = data
+            return sp, units
+
+        def store(v, p):
+            sp, units = _put_str(v)
+            pair_pack(mem.view, p, sp, units)
+
+        def lift(f, i):
+            return _load_str(_core(f[i], pt), _core(f[i + 1], pt))
+
+        def lower(v, out):
+            sp, units = _put_str(v)
+            out.append(sp - full if sp >= half else sp)
+            out.append(units - full if units >= half else units)
+
+        if mem is None:
+            return self._needs_memory("string")
+        return load, store, lift, lower
+
+    def _needs_memory(self, what: str) -> tuple:
+        def fail(*_a: Any) -> Any:
+            raise bad_options(f"{what} needs a memory and realloc in the canonical options")
+        return fail, fail, fail, fail
+
+    def _list(self, elem: t.Type) -> tuple:
+        if self.opts.memory is None:
+            return self._needs_memory("list")
+        opts, mem = self.opts, self.opts.memory
+        pair_unpack, pair_pack = self.pair.unpack_from, self.pair.pack_into
+        pt, ps = self.pt, self.ps
+        sbits = 8 * ps
+        half, full = 1 << (sbits - 1), 1 << sbits
+        max_bytes = max_list_bytes(ps)
+        e = t.unalias(elem)
+        ec = self.codec(e)
+        es, ea = ec.size, ec.align
+        load_range, put_list = self._list_body(e, ec)
+
+        def read(sp, n):
+            if sp % ea:
+                raise Trap(f"list pointer {sp:#x} is not aligned to {ea}", ptr=sp)
+            nbytes = n * es
+            if sp + nbytes > mem.limit or sp < mem.low:
+                mem.check(sp, nbytes)
+            return load_range(mem.view, sp, n)
+
+        def write(v):
+            n = len(v)
+            if n * es > max_bytes:
+                raise Trap(f"list of {n} elements is longer than the Canonical ABI allows")
+            sp = allocate(opts, ea, n * es)
+            put_list(v, sp, n)
+            return sp, n
+
+        def load(view, p):
+            sp, n = pair_unpack(view, p)
+            return read(sp, n)
+
+        def store(v, p):
+            sp, n = write(v)
+            pair_pack(mem.view, p, sp, n)
+
+        def lift(f, i):
+            return read(_core(f[i], pt), _core(f[i + 1], pt))
+
+        def lower(v, out):
+            sp, n = write(v)
+            out.append(sp - full if sp >= half else sp)
+            out.append(n - full if n >= half else n)
+
+        return load, store, lift, lower
+
+    def _list_body(self, e: t.Type, ec: Codec) -> tuple[Callable, Callable]:
+        """(load_range(view, ptr, n), store_range(value, ptr, n)) for n elements of `e`."""
+        mem = self.opts.memory
+        es = ec.size
+        if e == t.U8:
+            def load_range(view, sp, n):
+                return bytes(view[sp:sp + n])
+
+            def put_range(v, sp, n):
+                if not isinstance(v, (bytes, bytearray, memoryview)):
+                    try:
+                        v = bytes(v)
+                    except (TypeError, ValueError):
+                        raise ValueTypeError("value", "list<u8> (bytes or ints 0..255)", v) from None
+                if n:
+                    mem.view[sp:sp + n] = v
+            return load_range, put_range
+        if isinstance(e, t.PrimitiveType) and e.name in ARRAY_CODE:
+            code = ARRAY_CODE[e.name]
+
+            def load_range(view, sp, n):
+                return number_list(code, view[sp:sp + n * es])
+
+            def put_range(v, sp, n):
+                try:
+                    data = pack_numbers(code, v)
+                except (TypeError, OverflowError, ValueError):
+                    raise ValueTypeError("value", f"list<{e.name}>", v) from None
+                if n:
+                    mem.view[sp:sp + n * es] = data
+            return load_range, put_range
+        eload, estore = ec.load, ec.store
+
+        def load_range(view, sp, n):
+            return [eload(view, sp + k * es) for k in range(n)]
+
+        def put_range(v, sp, n):
+            for k, item in enumerate(v):
+                estore(item, sp + k * es)
+        return load_range, put_range
+
+    def _fixed_list(self, ty: t.ListType) -> tuple:
+        e = t.unalias(ty.element)
+        ec = self.codec(e)
+        n = ty.length
+        assert n is not None
+        es, nf = ec.size, len(ec.flat)
+        load_range, put_range = self._list_body(e, ec) if self.opts.memory is not None else (None, None)
+        elift, elower = ec.lift, ec.lower
+        u8 = e == t.U8
+
+        def load(view, p):
+            return load_range(view, p, n)
+
+        def store(v, p):
+            if len(v) != n:
+                raise ValueTypeError("value", f"{ty.wit()} of exactly {n} elements", f"{len(v)} elements")
+            put_range(v, p, n)
+
+        def lift(f, i):
+            items = [elift(f, i + k * nf) for k in range(n)]
+            return bytes(items) if u8 else items
+
+        def lower(v, out):
+            if len(v) != n:
+                raise ValueTypeError("value", f"{ty.wit()} of exactly {n} elements", f"{len(v)} elements")
+            for item in v:
+                elower(item, out)
+
+        return load, store, lift, lower
+
+    def _map(self, ty: t.MapType) -> tuple:
+        pairs = self.codec(t.ListType(t.TupleType((ty.key, ty.value))))
+
+        def load(view, p):
+            return dict(pairs.load(view, p))
+
+        def store(v, p):
+            pairs.store(list(v.items()), p)
+
+        def lift(f, i):
+            return dict(pairs.lift(f, i))
+
+        def lower(v, out):
+            pairs.lower(list(v.items()), out)
+
+        return load, store, lift, lower
+
+    # -- records, variants, flags, handles ---------------------------------------------------
+
+    def _record(self, ty: t.Type, fields: tuple[t.Type, ...]) -> tuple:
+        mem = self.opts.memory
+        codecs = [self.codec(f) for f in fields]
+        offsets, _ = record_offsets(fields, self.ps)
+        flat_offsets = []
+        k = 0
+        for c in codecs:
+            flat_offsets.append(k)
+            k += len(c.flat)
+        is_record = isinstance(ty, t.RecordType)
+        names = tuple(f.name for f in ty.fields) if is_record else ()  # type: ignore[union-attr]
+
+        def make(values):
+            if is_record:
+                r = Record.__new__(Record)
+                object.__setattr__(r, "_fields", dict(zip(names, values)))
+                return r
+            return tuple(values)
+
+        def parts(v):
+            if is_record:
+                if type(v) is Record:
+                    return list(v._fields.values()) if len(v._fields) == len(names) and \
+                        tuple(v._fields) == names else [record_field(v, n) for n in names]
+                try:
+                    return [record_field(v, n) for n in names]
+                except (KeyError, AttributeError):
+                    raise _bad(ty, v) from None
+            if type(v) is not tuple or len(v) != len(codecs):
+                raise _bad(ty, v)
+            return v
+
+        # All fields plain integers: one struct for the whole record.
+        plain = all(isinstance(t.unalias(f), t.PrimitiveType) and t.unalias(f).name in _CODE for f in fields)
+        if plain:
+            fmt = "<"
+            pos = 0
+            for f, o in zip(fields, offsets):
+                if o > pos:
+                    fmt += f"{o - pos}x"
+                fmt += _CODE[t.unalias(f).name]
+                pos = o + size(f, self.ps)
+            whole = struct.Struct(fmt)
+            unpack, pack = whole.unpack_from, whole.pack_into
+
+            def load(view, p):
+                return make(unpack(view, p))
+
+            def store(v, p):
+                try:
+                    pack(mem.view, p, *parts(v))
+                except (struct.error, TypeError):
+                    raise _bad(ty, v) from None
+        else:
+            loads = [(c.load, o) for c, o in zip(codecs, offsets)]
+            stores = [(c.store, o) for c, o in zip(codecs, offsets)]
+
+            def load(view, p):
+                return make([ld(view, p + o) for ld, o in loads])
+
+            def store(v, p):
+                for (st, o), item in zip(stores, parts(v)):
+                    st(item, p + o)
+
+        lifts = [(c.lift, fo) for c, fo in zip(codecs, flat_offsets)]
+        lowers = [c.lower for c in codecs]
+
+        def lift(f, i):
+            return make([lf(f, i + fo) for lf, fo in lifts])
+
+        def lower(v, out):
+            for lw, item in zip(lowers, parts(v)):
+                lw(item, out)
+
+        return load, store, lift, lower
+
+    def _variant(self, ty: t.Type, cases: tuple[t.Type | None, ...]) -> tuple:
+        mem = self.opts.memory
+        n = len(cases)
+        disc_size, payload_offset, _ = variant_layout(cases, self.ps)
+        ds = struct.Struct(_DISC_CODE[disc_size])
+        dunpack, dpack = ds.unpack_from, ds.pack_into
+        slots = variant_payload_flat(cases, self.ps)
+        codecs = [None if c is None else self.codec(c) for c in cases]
+        wit = ty.wit()
+        padding = [0.0 if s[0] == "f" else 0 for s in slots]
+
+        # Per case: lift from joined slots (with coercion) and lower into them.
+        def case_lift(c: Codec | None) -> Callable:
+            if c is None:
+                return lambda f, i: None
+            if all(h == s for h, s in zip(c.flat, slots)):
+                return c.lift
+            pairs = list(zip(slots, c.flat))
+            clift = c.lift
+
+            def lf(f, i):
+                vals = [coerce_from_slot(_core(f[i + k], have), have, want) for k, (have, want) in enumerate(pairs)]
+                return clift(vals, 0)
+            return lf
+
+        def case_lower(c: Codec | None) -> Callable:
+            if c is None:
+                return lambda v, out: out.extend(padding)
+            same = all(h == s for h, s in zip(c.flat, slots))
+            clower, have = c.lower, c.flat
+            rest = padding[len(have):]
+
+            def lw(v, out):
+                if same:
+                    clower(v, out)
+                else:
+                    tmp: list = []
+                    clower(v, tmp)
+                    out.extend(to_slot(x, h, s) for x, h, s in zip(tmp, have, slots))
+                out.extend(rest)
+            return lw
+
+        lifts = [case_lift(c) for c in codecs]
+        lowers = [case_lower(c) for c in codecs]
+        loads = [None if c is None else c.load for c in codecs]
+        stores = [None if c is None else c.store for c in codecs]
+        kind = "option" if isinstance(ty, t.OptionType) else "other"
+        nested = isinstance(ty, t.OptionType) and nests_option(ty)
+
+        def case(v):
+            if kind == "option" and not nested:
+                if v is None:
+                    return 0, None
+                return 1, v.value if type(v) is Some else v
+            try:
+                return case_of(ty, v)
+            except (KeyError, ValueError):
+                raise _bad(ty, v) from None
+
+        def load(view, p):
+            d = dunpack(view, p)[0]
+            if d >= n:
+                raise Trap(f"discriminant {d} is out of range for {wit} ({n} cases)", discriminant=d)
+            ld = loads[d]
+            return make_case(ty, d, None if ld is None else ld(view, p + payload_offset))
+
+        def store(v, p):
+            d, payload = case(v)
+            dpack(mem.view, p, d)
+            st = stores[d]
+            if st is not None:
+                st(payload, p + payload_offset)
+            elif payload is not None and kind == "other" and not isinstance(ty, t.EnumType):
+                raise ValueTypeError("value", "no payload", payload)
+
+        def lift(f, i):
+            d = _core(f[i], "i32")
+            if d >= n:
+                raise Trap(f"discriminant {d} is out of range for {wit} ({n} cases)", discriminant=d)
+            return make_case(ty, d, lifts[d](f, i + 1))
+
+        def lower(v, out):
+            d, payload = case(v)
+            out.append(d)
+            lowers[d](payload, out)
+
+        return load, store, lift, lower
+
+    def _flags(self, ty: t.FlagsType) -> tuple:
+        mem = self.opts.memory
+        nl = len(ty.labels)
+        s = struct.Struct("<B" if nl <= 8 else "<H" if nl <= 16 else "<I")
+        unpack, pack = s.unpack_from, s.pack_into
+        labels = set(ty.labels)
+
+        def bits_of(v):
+            if not isinstance(v, (set, frozenset)) or not v <= labels:
+                raise _bad(ty, v)
+            return pack_flags(ty, v)
+
+        def load(view, p):
+            return unpack_flags(ty, unpack(view, p)[0])
+
+        def store(v, p):
+            pack(mem.view, p, bits_of(v))
+
+        def lift(f, i):
+            return unpack_flags(ty, _core(f[i], "i32"))
+
+        def lower(v, out):
+            out.append(wrap_signed(bits_of(v), 32))
+
+        return load, store, lift, lower
+
+    def _handle(self, ty: t.OwnType | t.BorrowType) -> tuple:
+        opts = self.opts
+        rt = ty.resource
+        own = isinstance(ty, t.OwnType)
+        s = struct.Struct("<I")
+        unpack, pack = s.unpack_from, s.pack_into
+
+        def tables():
+            if opts.resources is None:
+                raise bad_options("resource handles need `resources` (a ResourceTables) in the canonical options")
+            return opts.resources
+
+        def from_handle(h):
+            return tables().lift_own(rt, h) if own else tables().lift_borrow(rt, h)
+
+        def to_handle(v):
+            return tables().lower_own(rt, v) if own else tables().lower_borrow(rt, v)
+
+        def load(view, p):
+            return from_handle(unpack(view, p)[0])
+
+        def store(v, p):
+            pack(opts.memory.view, p, to_handle(v))  # type: ignore[union-attr]
+
+        def lift(f, i):
+            return from_handle(_core(f[i], "i32"))
+
+        def lower(v, out):
+            out.append(wrap_signed(to_handle(v), 32))
+
+        return load, store, lift, lower
+
+

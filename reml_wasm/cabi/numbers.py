@@ -1,0 +1,140 @@
+"""Scalar encodings shared by the interpreter and the plans: integer wrapping, float
+bits and NaN canonicalisation, chars, and `NumberList` for bulk lists of numbers."""
+
+from __future__ import annotations
+
+import array
+import math
+import struct
+import sys
+from typing import Any
+
+from .. import types as t
+from .errors import Trap
+
+NAN = math.nan  # canonical: struct packs it as 0x7fc00000 / 0x7ff8000000000000
+CANONICAL_NAN32 = 0x7FC00000
+CANONICAL_NAN64 = 0x7FF8000000000000
+LITTLE = sys.byteorder == "little"
+
+_F32 = struct.Struct("<f")
+_I32 = struct.Struct("<I")
+_F64 = struct.Struct("<d")
+_I64 = struct.Struct("<Q")
+
+# struct codes (little-endian) and array typecodes of the number types
+STRUCT_CODE = {"bool": "B", "s8": "b", "u8": "B", "s16": "h", "u16": "H", "s32": "i", "u32": "I",
+               "s64": "q", "u64": "Q", "f32": "f", "f64": "d", "char": "I"}
+ARRAY_CODE = {"s8": "b", "u8": "B", "s16": "h", "u16": "H", "s32": "i", "u32": "I",
+              "s64": "q", "u64": "Q", "f32": "f", "f64": "d"}
+NUMBER_TYPES = {t.PRIMITIVES[n] for n in ARRAY_CODE}
+
+
+def wrap_signed(x: int, bits: int) -> int:
+    x &= (1 << bits) - 1
+    return x - (1 << bits) if x >> (bits - 1) else x
+
+
+def canon_float(x: float) -> float:
+    return x if x == x else NAN
+
+
+def f32_round(x: float) -> float:
+    """The nearest f32 (as a Python float); NaN becomes the canonical NaN."""
+    if x != x:
+        return NAN
+    try:
+        return _F32.unpack(_F32.pack(x))[0]
+    except OverflowError:
+        return math.copysign(math.inf, x)
+
+
+def f32_bits(x: float) -> int:
+    if x != x:
+        return CANONICAL_NAN32
+    try:
+        return _I32.unpack(_F32.pack(x))[0]
+    except OverflowError:
+        return _I32.unpack(_F32.pack(math.copysign(math.inf, x)))[0]
+
+
+def bits_f32(i: int) -> float:
+    return canon_float(_F32.unpack(_I32.pack(i & 0xFFFFFFFF))[0])
+
+
+def f64_bits(x: float) -> int:
+    return CANONICAL_NAN64 if x != x else _I64.unpack(_F64.pack(x))[0]
+
+
+def bits_f64(i: int) -> float:
+    return canon_float(_F64.unpack(_I64.pack(i & 0xFFFFFFFFFFFFFFFF))[0])
+
+
+def int_to_char(i: int) -> str:
+    if i >= 0x110000 or 0xD800 <= i <= 0xDFFF:
+        raise Trap(f"{i:#x} is not a Unicode scalar value (char)", code_point=i)
+    return chr(i)
+
+
+def char_to_int(c: Any) -> int:
+    from ..values import ValueTypeError
+
+    if not isinstance(c, str) or len(c) != 1 or 0xD800 <= ord(c) <= 0xDFFF:
+        raise ValueTypeError("value", "char (one Unicode scalar value)", c)
+    return ord(c)
+
+
+class NumberList(array.array):
+    """A lifted `list<number>`: a packed array (one copy out of guest memory, no
+    per-element Python work) that is a sequence of the numbers and compares equal to any
+    list or tuple holding the same numbers."""
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, array.array):
+            return self.tolist() == other.tolist()
+        if isinstance(other, (list, tuple)):
+            return self.tolist() == list(other)
+        return NotImplemented
+
+    def __ne__(self, other: object) -> bool:
+        eq = self.__eq__(other)
+        return eq if eq is NotImplemented else not eq
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"NumberList({self.typecode!r}, {self.tolist()!r})"
+
+
+def number_list(typecode: str, data: Any) -> NumberList:
+    """A NumberList of `typecode` over little-endian `data` (bytes-like)."""
+    out = NumberList(typecode)
+    out.frombytes(data)
+    if not LITTLE:  # pragma: no cover - the engine runs little-endian hosts in practice
+        out.byteswap()
+    if typecode in "fd" and out and sum(out) != sum(out):
+        out = NumberList(typecode, [canon_float(x) for x in out])
+    return out
+
+
+def pack_numbers(typecode: str, value: Any) -> bytes | memoryview:
+    """Little-endian bytes of a sequence of numbers, NaNs canonicalised (raises
+    TypeError / OverflowError for values that do not fit)."""
+    if isinstance(value, array.array) and value.typecode == typecode and LITTLE:
+        arr = value
+    else:
+        if isinstance(value, (str, bytes)):
+            raise TypeError("not a sequence of numbers")
+        if type(value) is list:
+            arr = array.array(typecode)
+            arr.fromlist(value)  # the fastest conversion from a list (all in C)
+        else:
+            arr = array.array(typecode, value)
+    if typecode in "fd":
+        total = sum(arr)
+        if total != total:
+            arr = array.array(typecode, [canon_float(x) for x in arr])
+    if not LITTLE:  # pragma: no cover
+        arr = array.array(typecode, arr)
+        arr.byteswap()
+    return memoryview(arr).cast("B")

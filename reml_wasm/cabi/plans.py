@@ -1,0 +1,197 @@
+"""Per-signature marshalling plans, built once and used on every call.
+
+`ExportPlan`: the host calls a guest export (`canon lift` seen from the host).
+`ImportPlan`: the guest calls a host import (`canon lower` seen from the host).
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Any, Callable, Sequence
+
+from .. import types as t
+from ..values import ValueTypeError, check_args
+from .codecs import Codec, Compiler
+from .errors import Trap
+from .flatten import FlatSignature, flatten
+from .numbers import wrap_signed
+from .options import CanonicalOptions, allocate, need_memory
+
+# Errors a codec's conversions may raise on a host value of the wrong shape.
+_VALUE_ERRORS = (struct.error, TypeError, OverflowError, ValueError, KeyError, AttributeError, IndexError)
+
+
+def _has_borrow(types: Sequence[t.Type]) -> bool:
+    return any(isinstance(x, t.BorrowType) for ty in types for x in t.walk(ty))
+
+
+def _uses_memory(types: Sequence[t.Type]) -> bool:
+    return any(isinstance(x, (t.ListType, t.MapType)) and not (isinstance(x, t.ListType) and x.length is not None)
+               or x == t.STRING for ty in types for x in t.walk(t.unalias(ty)))
+
+
+class _Plan:
+    def __init__(self, func: t.Function, opts: CanonicalOptions, context: str,
+                 codec: Callable[[t.Type], Codec] | None = None) -> None:
+        self.func = func
+        self.opts = opts
+        self.flat: FlatSignature = flatten(func, context, opts.ptr_size)
+        codec = codec or Compiler(opts).codec
+        self._params = [codec(p.type) for p in func.params]
+        offsets, k = [], 0
+        for c in self._params:
+            offsets.append(k)
+            k += len(c.flat)
+        self._flat_offsets = offsets
+        self._result = None if func.result is None else codec(func.result)
+        self._tuple = codec(t.TupleType(func.param_types())) if self.flat.params_spilled else None
+        self._borrows = _has_borrow(func.param_types())
+        self._ptr_mask = 0xFFFFFFFF if opts.ptr_size == 4 else 0xFFFFFFFFFFFFFFFF
+        if self._tuple is not None or self.flat.results_spilled:
+            need_memory(opts)
+        types = list(func.param_types()) + ([] if func.result is None else [func.result])
+        spilled = self.flat.params_spilled or self.flat.results_spilled
+        # refresh the memory view only when this signature touches memory at all
+        self._memory = opts.memory if (spilled or _uses_memory(types)) else None
+
+    def _pointer(self, x: Any, codec: Codec, what: str) -> int:
+        if type(x) is not int:
+            raise Trap(f"{what} pointer {x!r} is not an integer")
+        ptr = x & self._ptr_mask
+        if ptr % codec.align:
+            raise Trap(f"{what} pointer {ptr:#x} is not aligned to {codec.align}", ptr=ptr)
+        mem = self.opts.memory
+        mem.check(ptr, codec.size)  # type: ignore[union-attr]
+        return ptr
+
+
+class ExportPlan(_Plan):
+    """Marshalling for one guest export: lower the arguments, lift the result."""
+
+    def __init__(self, func: t.Function, opts: CanonicalOptions,
+                 codec: Callable[[t.Type], Codec] | None = None) -> None:
+        super().__init__(func, opts, "lift", codec)
+
+    def lower_args(self, args: Sequence[Any]) -> list[Any]:
+        """Flat core arguments; more than 16 flat params are stored in memory (via realloc)
+        and passed as one pointer."""
+        if len(args) != len(self._params):
+            check_args(args, self.func)  # raises the arity diagnostic
+        opts = self.opts
+        if self._memory is not None:
+            self._memory.refresh()
+        if self._borrows:
+            opts.resources.enter_call()  # type: ignore[union-attr]
+        try:
+            if self._tuple is not None:
+                ptr = allocate(opts, self._tuple.align, self._tuple.size)
+                self._tuple.store(tuple(args), ptr)
+                return [wrap_signed(ptr, 8 * opts.ptr_size)]
+            out: list[Any] = []
+            for c, a in zip(self._params, args):
+                c.lower(a, out)
+            return out
+        except _VALUE_ERRORS as exc:
+            self._abort()
+            check_args(args, self.func)
+            raise ValueTypeError("args", self.func.signature_wit(), f"{type(exc).__name__}: {exc}") from None
+        except BaseException:
+            self._abort()
+            raise
+
+    def _abort(self) -> None:
+        """Forget the call's borrow scope after a failure (the failure is what reports)."""
+        if self._borrows:
+            self.opts.resources.abandon_call()  # type: ignore[union-attr]
+
+    def lift_result(self, flat_results: Sequence[Any]) -> Any:
+        """The result value from the export's flat results (None when it has none).
+        Ends the call: every borrow handed to the guest must have been dropped."""
+        try:
+            value = self._lift_result(flat_results)
+        except BaseException:
+            self._abort()
+            raise
+        if self._borrows:
+            self.opts.resources.exit_export_call()  # type: ignore[union-attr]
+        return value
+
+    def _lift_result(self, flat_results: Sequence[Any]) -> Any:
+        if self._result is None:
+            return None
+        if len(flat_results) != len(self.flat.results):
+            raise Trap(f"export returned {len(flat_results)} flat value(s), expected {len(self.flat.results)}")
+        mem = self._memory
+        if mem is not None:
+            mem.refresh()
+        if self.flat.results_spilled:
+            ptr = self._pointer(flat_results[0], self._result, "result")
+            return self._result.load(mem.view, ptr)  # type: ignore[union-attr]
+        return self._result.lift(flat_results, 0)
+
+    def call(self, invoke: Callable[..., Any], args: Sequence[Any]) -> Any:
+        """Lower `args`, call the core export `invoke(*flat)`, lift its result, then run
+        post-return.  `invoke` returns None, one value or a list (as wasmtime's Func)."""
+        flat = self.lower_args(args)
+        raw = invoke(*flat)
+        results = [] if raw is None else list(raw) if isinstance(raw, (list, tuple)) else [raw]
+        value = self.lift_result(results)
+        if self.opts.post_return is not None:
+            self.opts.post_return(*results)
+        return value
+
+
+class ImportPlan(_Plan):
+    """Marshalling for one host import: lift the guest's arguments, lower the result."""
+
+    def __init__(self, func: t.Function, opts: CanonicalOptions,
+                 codec: Callable[[t.Type], Codec] | None = None) -> None:
+        super().__init__(func, opts, "lower", codec)
+
+    def lift_args(self, flat_args: Sequence[Any]) -> list[Any]:
+        if len(flat_args) != len(self.flat.params):
+            raise Trap(f"import called with {len(flat_args)} flat value(s), expected {len(self.flat.params)}")
+        mem = self._memory
+        if mem is not None:
+            mem.refresh()
+        if self._borrows:
+            self.opts.resources.enter_call()  # type: ignore[union-attr]
+        try:
+            if self._tuple is not None:
+                ptr = self._pointer(flat_args[0], self._tuple, "argument")
+                return list(self._tuple.load(mem.view, ptr))  # type: ignore[union-attr]
+            return [c.lift(flat_args, k) for c, k in zip(self._params, self._flat_offsets)]
+        except BaseException:
+            if self._borrows:
+                self.opts.resources.exit_import_call()  # type: ignore[union-attr]
+            raise
+
+    def lower_result(self, value: Any, flat_args: Sequence[Any]) -> list[Any]:
+        """Flat results; a result of more than one flat value is stored at the return
+        pointer (the last flat argument) and [] is returned.  Ends the call's borrows."""
+        try:
+            if self._result is None:
+                return []
+            try:
+                if self.flat.results_spilled:
+                    mem = self.opts.memory
+                    mem.refresh()  # type: ignore[union-attr]
+                    ptr = self._pointer(flat_args[-1], self._result, "return")
+                    self._result.store(value, ptr)
+                    return []
+                out: list[Any] = []
+                self._result.lower(value, out)
+                return out
+            except _VALUE_ERRORS as exc:
+                raise ValueTypeError("result", self._result.type.wit(), f"{type(exc).__name__}: {exc}") from None
+        finally:
+            if self._borrows:
+                self.opts.resources.exit_import_call()  # type: ignore[union-attr]
+
+
+def export_plan(func: t.Function, opts: CanonicalOptions) -> ExportPlan:
+    return ExportPlan(func, opts)
+
+
+def import_plan(func: t.Function, opts: CanonicalOptions) -> ImportPlan:
+    return ImportPlan(func, opts)

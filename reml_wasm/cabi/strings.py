@@ -1,0 +1,80 @@
+"""Strings in memory: utf8, utf16 and latin1+utf16, both directions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..values import ValueTypeError
+from .errors import Trap
+from .memory import Memory
+from .options import CanonicalOptions, allocate, check_aligned
+
+
+def utf16_tag(ptr_size: int) -> int:
+    """The bit of a latin1+utf16 length that says "these are UTF-16 code units"."""
+    return 1 << (8 * ptr_size - 1)
+
+
+def max_string_bytes(ptr_size: int) -> int:
+    return utf16_tag(ptr_size) - 1
+
+
+def load_string(opts: CanonicalOptions, mem: Memory, ptr: int, tagged_units: int) -> str:
+    """Decode the string at `ptr` whose length field (in code units) is `tagged_units`."""
+    encoding = opts.string_encoding
+    if encoding == "utf8":
+        codec, nbytes, align = "utf-8", tagged_units, 1
+    elif encoding == "utf16":
+        codec, nbytes, align = "utf-16-le", 2 * tagged_units, 2
+    else:
+        tag = utf16_tag(opts.ptr_size)
+        align = 2
+        if tagged_units & tag:
+            codec, nbytes = "utf-16-le", 2 * (tagged_units ^ tag)
+        else:
+            codec, nbytes = "latin-1", tagged_units
+    check_aligned(ptr, align, "string")
+    mem.check(ptr, nbytes)
+    try:
+        return str(mem.view[ptr:ptr + nbytes], codec)
+    except UnicodeDecodeError as exc:
+        raise Trap(f"string at {ptr:#x} is not valid {encoding}: {exc.reason} at byte {exc.start}",
+                   ptr=ptr) from None
+
+
+def encode_string(opts: CanonicalOptions, value: Any) -> tuple[bytes, int, int]:
+    """(bytes, alignment, length field) of a host string in the options' encoding."""
+    if not isinstance(value, str):
+        raise ValueTypeError("value", "string", value)
+    encoding = opts.string_encoding
+    try:
+        if encoding == "utf8":
+            data = value.encode("utf-8")
+            units, align = len(data), 1
+        elif encoding == "utf16":
+            data = value.encode("utf-16-le")
+            units, align = len(data) // 2, 2
+        else:
+            align = 2
+            try:
+                data = value.encode("latin-1")
+                units = len(data)
+            except UnicodeEncodeError:
+                data = value.encode("utf-16-le")
+                units = (len(data) // 2) | utf16_tag(opts.ptr_size)
+    except UnicodeEncodeError:
+        raise ValueTypeError("value", "string of Unicode scalar values", "lone surrogate") from None
+    if len(data) > max_string_bytes(opts.ptr_size):
+        raise Trap(f"string of {len(data)} bytes is longer than the Canonical ABI allows")
+    return data, align, units
+
+
+def store_string(opts: CanonicalOptions, value: Any) -> tuple[int, int]:
+    """Copy a host string into guest memory through realloc: (pointer, length field)."""
+    data, align, units = encode_string(opts, value)
+    ptr = allocate(opts, align, len(data))
+    if data:
+        opts.memory.view[ptr:ptr + len(data)] = data  # type: ignore[union-attr]
+    return ptr, units
+
+

@@ -1,0 +1,124 @@
+"""Canonical-native calls: a component's exports, run from the native build of its C source.
+
+The same C file is built as a wasm component and as a shared library
+(`toolchain.build_component` / `build_native`).  In the library each export is the C
+function `toolchain.c_symbol(export_name)` taking and returning the export's *flat* core
+values at pointer width 8 (i32 -> int32_t, i64 -> int64_t, f32 -> float, f64 -> double;
+pointers and lengths are i64).  The Canonical ABI engine lowers the arguments into native
+memory with the library's own `cabi_realloc`, the flat function runs, the engine lifts the
+result, and the library's `cabi_post_<symbol>` (when it has one) frees what the result
+owned: exactly the sequence a component host performs, on `NativeMemory`.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Callable, Iterable, Mapping
+
+from .. import cabi
+from .. import types as t
+from ..audit import error
+from ..toolchain import c_symbol
+from .native import Mode, NativeLibrary
+
+_C_FLAT = {"i32": "int32_t", "i64": "int64_t", "f32": "float", "f64": "double"}
+
+
+def export_functions(world: t.World) -> dict[str, t.Function]:
+    """Export name -> function for every function `world` exports (`greet`,
+    `ns:pkg/iface@1.0.0#func`)."""
+    out: dict[str, t.Function] = {}
+    for key, func in world.exported_functions():
+        out[func.qualified_name if key is None else f"{key}#{func.qualified_name}"] = func
+    return out
+
+
+def flat_declaration(symbol: str, flat: cabi.FlatSignature) -> str:
+    params = ", ".join(_C_FLAT[p] for p in flat.params) or "void"
+    if len(flat.results) > 1:  # pragma: no cover - flatten spills >1 result at this width
+        raise error("ffi.signature.unsupported", f"{symbol}: more than one flat result")
+    result = _C_FLAT[flat.results[0]] if flat.results else "void"
+    return f"{result} {symbol}({params});"
+
+
+class CanonicalNativeLibrary:
+    """The exports of a component, called in its native build."""
+
+    def __init__(self, library: NativeLibrary, functions: Mapping[str, t.Function], *,
+                 mode: Mode | None = None) -> None:
+        """Bind every export (and `cabi_realloc`, and each `cabi_post_*` the library has)
+        at once: in API mode that is one compiled module for the whole component."""
+        self.library = library
+        self.functions = dict(functions)
+        self.mode = mode
+        self.memory = cabi.NativeMemory()
+        library.require_symbol("cabi_realloc")
+        decls = ["int64_t cabi_realloc(int64_t, int64_t, int64_t, int64_t);"]
+        plans: dict[str, tuple[cabi.ExportPlan, cabi.CanonicalOptions, int, int | None]] = {}
+        for name, func in self.functions.items():
+            _reject_resources(name, func)
+            symbol = c_symbol(name)
+            library.require_symbol(symbol)
+            opts = cabi.CanonicalOptions(memory=self.memory, ptr_size=8)
+            plan = cabi.export_plan(func, opts)
+            core_index = len(decls)
+            decls.append(flat_declaration(symbol, plan.flat))
+            post_symbol = c_symbol("cabi_post_" + name)
+            post_index = None
+            if plan.flat.results and library.has_symbol(post_symbol):
+                post_index = len(decls)
+                decls.append(f"void {post_symbol}({', '.join(_C_FLAT[r] for r in plan.flat.results)});")
+            plans[name] = (plan, opts, core_index, post_index)
+        bound = library.bind_all(decls, mode=mode)
+        self._realloc: Callable[[int, int, int, int], int] = bound[0]
+        self._bound: dict[str, Callable[..., Any]] = {}
+        for name, (plan, opts, core_index, post_index) in plans.items():
+            opts.realloc = self._realloc
+            opts.post_return = None if post_index is None else bound[post_index]
+            self._bound[name] = _export_call(name, plan, bound[core_index], opts.post_return)
+
+    @classmethod
+    def open(cls, name: str, exports: t.World | Mapping[str, t.Function],
+             search_paths: Iterable[str | os.PathLike[str]] = (), *, mode: Mode = "auto") -> "CanonicalNativeLibrary":
+        """Open the native build `name` of a component whose exports are `exports` (a world,
+        or export name -> function)."""
+        functions = export_functions(exports) if isinstance(exports, t.World) else exports
+        return cls(NativeLibrary.open(name, search_paths, mode=mode), functions, mode=mode)
+
+    def function(self, export_name: str) -> Callable[..., Any]:
+        """A callable taking and returning values of the value convention."""
+        try:
+            return self._bound[export_name]
+        except KeyError:
+            raise error("ffi.symbol.not_found", f"the component exports no function {export_name!r}",
+                        export=export_name, library=self.library.name) from None
+
+    def call(self, export_name: str, *args: Any) -> Any:
+        return self.function(export_name)(*args)
+
+
+def _export_call(export_name: str, plan: cabi.ExportPlan, core: Callable[..., Any],
+                 post: Callable[..., None] | None) -> Callable[..., Any]:
+    """lower -> flat native call -> lift -> post-return, as a component host does."""
+    lower, lift = plan.lower_args, plan.lift_result
+
+    def call(*args: Any) -> Any:
+        flat = lower(args)
+        raw = core(*flat)
+        results = () if raw is None else (raw,)
+        value = lift(results)
+        if post is not None:
+            post(*results)
+        return value
+
+    call.symbol, call.export_name, call.function = core.symbol, export_name, plan.func  # type: ignore[attr-defined]
+    return call
+
+
+def _reject_resources(name: str, func: t.Function) -> None:
+    for typ in [*func.param_types(), *([func.result] if func.result is not None else [])]:
+        for inner in t.walk(typ):
+            if isinstance(t.unalias(inner), (t.OwnType, t.BorrowType, t.StreamType, t.FutureType)):
+                raise error("ffi.signature.unsupported",
+                            f"{name}: {t.unalias(inner).wit()} is not supported by the canonical-native path",
+                            export=name)

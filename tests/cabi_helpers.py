@@ -1,0 +1,31 @@
+"""Test helpers: a bump allocator standing in for a guest's realloc."""
+
+from __future__ import annotations
+
+from reml_wasm.cabi import BytesMemory, CanonicalOptions, ResourceTables
+
+
+class Bump:
+    """realloc(0, 0, align, size) over a BytesMemory, growing it when full (like a guest's
+    allocator calling memory.grow) and recording every call."""
+
+    def __init__(self, mem: BytesMemory, start: int = 8, grow: bool = True) -> None:
+        self.mem = mem
+        self.top = start
+        self.grow = grow
+        self.calls: list[tuple[int, int, int, int]] = []
+
+    def __call__(self, old_ptr: int, old_size: int, align: int, new_size: int) -> int:
+        self.calls.append((old_ptr, old_size, align, new_size))
+        ptr = -(-self.top // align) * align
+        self.top = ptr + new_size
+        if self.grow and self.top > len(self.mem.data):
+            self.mem.grow(self.top - len(self.mem.data) + 64)
+        return ptr
+
+
+def options(size: int = 256, *, encoding: str = "utf8", ptr_size: int = 4, grow: bool = True,
+            resources: ResourceTables | None = None) -> CanonicalOptions:
+    mem = BytesMemory(size, ptr_size=ptr_size)
+    return CanonicalOptions(memory=mem, realloc=Bump(mem, grow=grow), string_encoding=encoding,
+                            ptr_size=ptr_size, resources=resources)

@@ -1,0 +1,63 @@
+"""Every Canonical ABI oracle export (the cabi issue's function list), compiled from one C
+source as a component and as a native library, answers alike: wasmtime.component on the
+component is the oracle; the native library runs through the engine at pointer width 8."""
+
+from __future__ import annotations
+
+import pytest
+import wasmtime
+import wasmtime.component as wc
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+import native_oracle_source as source
+from reml_wasm import toolchain
+from reml_wasm.connectors.native_canonical import CanonicalNativeLibrary
+from strategies_cabi import same_value, values_of
+from wasmtime_values import from_wasmtime, to_wasmtime
+
+FUNCTIONS = {f.name: f for f in source.functions()}
+
+
+class Both:
+    def __init__(self, directory) -> None:
+        c_file = source.write(directory)
+        component = toolchain.build_component([c_file], source.WIT_PATH, "oracle",
+                                              include_dirs=[source.INCLUDE_DIR])
+        native = toolchain.build_native([c_file], name="oracle", include_dirs=[source.INCLUDE_DIR])
+        engine = wasmtime.Engine()
+        self.store = wasmtime.Store(engine)
+        self.instance = wc.Linker(engine).instantiate(self.store, wc.Component.from_file(engine, str(component)))
+        self.native = CanonicalNativeLibrary.open(str(native), FUNCTIONS)
+
+    def via_component(self, name: str, args: list) -> object:
+        func = self.instance.get_func(self.store, name)
+        fty = func.type(self.store)
+        f = FUNCTIONS[name]
+        wargs = [to_wasmtime(a, p.type, wp) for a, p, (_, wp) in zip(args, f.params, fty.params)]
+        return from_wasmtime(func(self.store, *wargs), f.result, fty.result)
+
+
+@pytest.fixture(scope="module")
+def both(tmp_path_factory) -> Both:
+    return Both(tmp_path_factory.mktemp("oracle"))
+
+
+def test_one_source_has_both_layouts() -> None:
+    text = source.c_text()
+    assert "#if UINTPTR_MAX == 0xFFFFFFFFu" in text and "#else" in text
+    # echo-string takes (ptr, len): 32-bit words in wasm32, 64-bit natively
+    assert "void *echo_string(uint32_t p0, uint32_t p1)" in text
+    assert "void *echo_string(uint64_t p0, uint64_t p1)" in text
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_native_matches_component(both: Both, name: str, data: st.DataObject) -> None:
+    f = FUNCTIONS[name]
+    args = [data.draw(values_of(p.type), label=p.name) for p in f.params]
+    expected = both.via_component(name, args)
+    got = both.native.call(name, *args)
+    assert same_value(got, expected), (got, expected)
+    echoed = tuple(args) if name == "many" else args[0]
+    assert same_value(got, echoed)
