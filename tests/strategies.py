@@ -159,7 +159,8 @@ def types(draw: Callable[[Any], Any], max_depth: int = 3, *, max_nodes: int = 8,
     tuples, option<T> (option<option<T>> included), all four result forms, and named
     records, variants, enums, flags and type aliases; a named definition may be referred
     to twice.  `resources` adds own<r>/borrow<r> of fresh resources (no values: see
-    `values_of`); `async_types` adds stream/future/error-context."""
+    `values_of`; WIT allows borrow<r> only in function parameters); `async_types` adds
+    stream/future/error-context."""
     return _TypeDrawer(draw, max_depth, max_nodes, resources=resources, maps=maps, fixed_lists=fixed_lists,
                        async_types=async_types).tree()
 
