@@ -201,9 +201,11 @@ class AuditSink:
 
 
 def read_audit_log(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
-    """Every complete record of a JSON Lines audit log."""
+    """Every complete record of a JSON Lines audit log.  Text after the last newline is
+    a write that never finished (the process died mid-record), not a record."""
     records = []
-    for line in Path(path).read_text(encoding="utf-8").splitlines():
+    text = Path(path).read_text(encoding="utf-8")
+    for line in text[:text.rfind("\n") + 1].splitlines():
         if line.strip():
             records.append(json.loads(line))
     return records

@@ -69,10 +69,15 @@ class Record:
         object.__setattr__(self, "_fields", dict(fields))
 
     def __getattr__(self, name: str) -> Any:
+        if name == "_fields":  # not set yet (copy/pickle make objects without __init__)
+            raise AttributeError(name)
         try:
             return self._fields[name]
         except KeyError:
             raise AttributeError(name) from None
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_record_from_fields, (self._fields,))
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("Record values are immutable")
@@ -88,6 +93,11 @@ class Record:
 
     def __repr__(self) -> str:
         return "Record(" + ", ".join(f"{k}={v!r}" for k, v in self._fields.items()) + ")"
+
+
+def _record_from_fields(fields: dict[str, Any]) -> Record:
+    """Rebuilds a Record for copy and pickle (field names need not be identifiers)."""
+    return Record(**fields)
 
 
 def nests_option(opt: t.OptionType) -> bool:
@@ -115,7 +125,13 @@ class ValueTypeError(DiagnosticError):
                                     extensions={"path": path, "expected": expected}))
 
 
+class _Got(str):
+    """A description of what was found, used verbatim in the message (not a value)."""
+
+
 def _describe(value: Any) -> str:
+    if isinstance(value, _Got):
+        return str(value)
     if value is None:
         return "None"
     if isinstance(value, bool):
@@ -142,7 +158,7 @@ def check(value: Any, typ: t.Type, path: str = "value") -> None:
         else:
             raise ValueTypeError(path, typ.wit(), value)
         if typ.length is not None and n != typ.length:
-            raise ValueTypeError(path, f"{typ.wit()} of exactly {typ.length} elements", f"{n} elements")
+            raise ValueTypeError(path, f"{typ.wit()} of exactly {typ.length} elements", _Got(f"{n} elements"))
     elif isinstance(typ, t.MapType):
         if not isinstance(value, Mapping):
             raise ValueTypeError(path, typ.wit(), value)
@@ -159,7 +175,7 @@ def check(value: Any, typ: t.Type, path: str = "value") -> None:
             try:
                 item = record_field(value, f.name)
             except (KeyError, AttributeError):
-                raise ValueTypeError(f"{path}.{f.name}", f"field of record {typ.name}", "nothing") from None
+                raise ValueTypeError(f"{path}.{f.name}", f"field of record {typ.name}", _Got("nothing")) from None
             check(item, f.type, f"{path}.{f.name}")
     elif isinstance(typ, t.VariantType):
         if not isinstance(value, Variant):
@@ -167,7 +183,7 @@ def check(value: Any, typ: t.Type, path: str = "value") -> None:
         case = next((c for c in typ.cases if c.name == value.tag), None)
         if case is None:
             raise ValueTypeError(path, f"a case of variant {typ.name} ({', '.join(c.name for c in typ.cases)})",
-                                 f"tag {value.tag!r}")
+                                 _Got(f"tag {value.tag!r}"))
         if case.type is None:
             if value.value is not None:
                 raise ValueTypeError(f"{path}<{case.name}>", "no payload", value.value)
@@ -182,7 +198,7 @@ def check(value: Any, typ: t.Type, path: str = "value") -> None:
         unknown = set(value) - set(typ.labels)
         if unknown:
             raise ValueTypeError(path, f"flags of {typ.name} ({', '.join(typ.labels)})",
-                                 f"unknown flag {sorted(unknown)[0]!r}")
+                                 _Got(f"unknown flag {sorted(unknown)[0]!r}"))
     elif isinstance(typ, t.OptionType):
         if value is None:
             return
@@ -237,7 +253,7 @@ def _check_primitive(value: Any, typ: t.PrimitiveType, path: str) -> None:
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:
-            raise ValueTypeError(path, "string of Unicode scalar values", "lone surrogate") from None
+            raise ValueTypeError(path, "string of Unicode scalar values", _Got("lone surrogate")) from None
     elif typ == t.ERROR_CONTEXT:
         if value is None:
             raise ValueTypeError(path, "error-context handle", value)
@@ -256,3 +272,191 @@ def check_args(args: Sequence[Any], func: t.Function) -> None:
 def canonical_float(value: float) -> float:
     """NaNs compare unequal; tests use this to compare floats as the Canonical ABI does."""
     return math.nan if value != value else value
+
+
+# --- wasmtime.component adapters ---------------------------------------------------------
+#
+# wasmtime-py 50 has its own value convention.  Records are `wasmtime.component.Record`
+# objects with one attribute per field (WIT names as they are, `first-name` included);
+# flags are `set`s; list<u8> is `bytes`, other lists `list`; floats must be `float`.
+# Variant-like types (variant, option, result) are *untagged* -- the bare payload, or None
+# for a case without one -- when the Python classes of their cases do not overlap, and
+# `wasmtime.component.Variant(tag, payload)` otherwise (`_wasmtime_tagged` below mirrors
+# that rule).  Untagged values are routed to a case by `isinstance`, which can pick the
+# wrong case (True is an int; a payload that may be None matches anything): `to_wasmtime`
+# refuses such values with `ffi.value.wasmtime_unrepresentable` instead of letting wasmtime
+# send another case.  map<K, V> has no wasmtime-py form; it is passed as a list of pairs.
+
+class _NoWasmtimeClass:
+    """Stands for the Python class of values wasmtime-py cannot convert (stream, future,
+    error-context)."""
+
+
+def _wasmtime_cases(typ: t.Type) -> list[tuple[str, t.Type | None]]:
+    if isinstance(typ, t.VariantType):
+        return [(c.name, c.type) for c in typ.cases]
+    if isinstance(typ, t.OptionType):
+        return [("none", None), ("some", typ.inner)]
+    assert isinstance(typ, t.ResultType)
+    return [("ok", typ.ok), ("err", typ.err)]
+
+
+def _wasmtime_classes(typ: t.Type) -> frozenset[type]:
+    """The Python classes wasmtime-py uses for values of `typ` (its `add_classes`)."""
+    from wasmtime import component as wc
+
+    typ = t.unalias(typ)
+    if isinstance(typ, t.PrimitiveType):
+        simple = {"bool": bool, "f32": float, "f64": float, "char": str, "string": str}
+        if typ in t.INTEGER_RANGES:
+            return frozenset({int})
+        return frozenset({simple.get(typ.name, _NoWasmtimeClass)})
+    if isinstance(typ, t.ListType):
+        return frozenset({bytes if t.unalias(typ.element) == t.U8 else list})
+    if isinstance(typ, t.MapType):
+        return frozenset({list})
+    if isinstance(typ, t.TupleType):
+        return frozenset({tuple})
+    if isinstance(typ, t.RecordType):
+        return frozenset({wc.Record})
+    if isinstance(typ, t.EnumType):
+        return frozenset({str})
+    if isinstance(typ, t.FlagsType):
+        return frozenset({set})
+    if isinstance(typ, (t.VariantType, t.OptionType, t.ResultType)):
+        cases = _wasmtime_cases(typ)
+        if _wasmtime_tagged(cases):
+            return frozenset({wc.Variant})
+        out: set[type] = set()
+        for _, ct in cases:
+            out |= {object} if ct is None else _wasmtime_classes(ct)
+        return frozenset(out)
+    if isinstance(typ, (t.OwnType, t.BorrowType)):
+        return frozenset({wc.ResourceAny, wc.ResourceHost})
+    return frozenset({_NoWasmtimeClass})
+
+
+def _wasmtime_tagged(cases: list[tuple[str, t.Type | None]]) -> bool:
+    seen: set[type] = set()
+    for _, ct in cases:
+        classes = {object} if ct is None else _wasmtime_classes(ct)
+        if seen & classes:
+            return True
+        seen |= classes
+    return False
+
+
+def to_wasmtime(value: Any, typ: t.Type) -> Any:
+    """A convention value of `typ` as wasmtime.component takes it (see above)."""
+    from wasmtime import component as wc
+
+    typ = t.unalias(typ)
+    if isinstance(typ, t.PrimitiveType):
+        return float(value) if typ in (t.F32, t.F64) else value
+    if isinstance(typ, t.ListType):
+        if t.unalias(typ.element) == t.U8:
+            return bytes(value)
+        return [to_wasmtime(item, typ.element) for item in value]
+    if isinstance(typ, t.MapType):
+        return [(to_wasmtime(k, typ.key), to_wasmtime(v, typ.value)) for k, v in value.items()]
+    if isinstance(typ, t.TupleType):
+        return tuple(to_wasmtime(item, et) for item, et in zip(value, typ.elements))
+    if isinstance(typ, t.RecordType):
+        record = wc.Record()
+        for f in typ.fields:
+            setattr(record, f.name, to_wasmtime(record_field(value, f.name), f.type))
+        return record
+    if isinstance(typ, t.FlagsType):
+        return set(value)
+    if isinstance(typ, t.VariantType):
+        case = typ.cases[typ.case_index(value.tag)]
+        payload = None if case.type is None else to_wasmtime(value.value, case.type)
+        return _to_wasmtime_case(typ, case.name, payload)
+    if isinstance(typ, t.OptionType):
+        if value is None:
+            return _to_wasmtime_case(typ, "none", None)
+        inner = value.value if isinstance(value, Some) else value
+        return _to_wasmtime_case(typ, "some", to_wasmtime(inner, typ.inner))
+    if isinstance(typ, t.ResultType):
+        name, payload_type = ("ok", typ.ok) if isinstance(value, Ok) else ("err", typ.err)
+        payload = None if payload_type is None else to_wasmtime(value.value, payload_type)
+        return _to_wasmtime_case(typ, name, payload)
+    return value  # enums (str), handles
+
+
+def _to_wasmtime_case(typ: t.Type, name: str, payload: Any) -> Any:
+    from wasmtime import component as wc
+
+    cases = _wasmtime_cases(typ)
+    if _wasmtime_tagged(cases):
+        return wc.Variant(name, payload)
+    # wasmtime routes an untagged value to the first case whose classes it is an instance of.
+    for case_name, ct in cases:
+        if ct is None:
+            hit = payload is None
+        else:
+            hit = isinstance(payload, tuple(_wasmtime_classes(ct)))
+        if hit:
+            if case_name != name:
+                raise DiagnosticError(Diagnostic(
+                    "ffi.value.wasmtime_unrepresentable",
+                    f"wasmtime-py cannot pass case `{name}` of {typ.wit()}: its untagged form "
+                    f"{payload!r} is read as case `{case_name}`",
+                    extensions={"type": typ.wit(), "case": name}))
+            break
+    return payload
+
+
+def from_wasmtime(value: Any, typ: t.Type) -> Any:
+    """A value wasmtime.component returned for `typ`, under our convention."""
+    from wasmtime import component as wc
+
+    typ = t.unalias(typ)
+    if isinstance(typ, t.PrimitiveType):
+        return float(value) if typ in (t.F32, t.F64) else value
+    if isinstance(typ, t.ListType):
+        if t.unalias(typ.element) == t.U8:
+            return bytes(value)
+        return [from_wasmtime(item, typ.element) for item in value]
+    if isinstance(typ, t.MapType):
+        pairs = value.items() if isinstance(value, Mapping) else value
+        return {from_wasmtime(k, typ.key): from_wasmtime(v, typ.value) for k, v in pairs}
+    if isinstance(typ, t.TupleType):
+        return tuple(from_wasmtime(item, et) for item, et in zip(value, typ.elements))
+    if isinstance(typ, t.RecordType):
+        return Record(**{f.name: from_wasmtime(getattr(value, f.name), f.type) for f in typ.fields})
+    if isinstance(typ, t.FlagsType):
+        return frozenset(value)
+    if isinstance(typ, (t.VariantType, t.OptionType, t.ResultType)):
+        cases = _wasmtime_cases(typ)
+        if _wasmtime_tagged(cases):
+            if not isinstance(value, wc.Variant):
+                raise TypeError(f"expected wasmtime Variant for {typ.wit()}, got {type(value).__name__}")
+            name, raw = value.tag, value.payload
+        else:
+            name, raw = _untagged_case(cases, value, typ)
+        payload_type = dict(cases)[name]
+        payload = None if payload_type is None else from_wasmtime(raw, payload_type)
+        if isinstance(typ, t.VariantType):
+            return Variant(name, payload)
+        if isinstance(typ, t.OptionType):
+            if name == "none":
+                return None
+            return Some(payload) if nests_option(typ) else payload
+        return Ok(payload) if name == "ok" else Err(payload)
+    return value  # enums (str), handles
+
+
+def _untagged_case(cases: list[tuple[str, t.Type | None]], value: Any, typ: t.Type) -> tuple[str, Any]:
+    """The case an untagged wasmtime value came from.  The cases' class sets are disjoint
+    and a lifted value's class is exactly one of them (`object` stands for None), so exact
+    class membership decides where `isinstance` could not (bool vs int)."""
+    for name, ct in cases:
+        if ct is None:
+            if value is None:
+                return name, None
+        else:
+            classes = _wasmtime_classes(ct)
+            if type(value) in classes or (value is None and object in classes):
+                return name, value
+    raise TypeError(f"{value!r} is no case of {typ.wit()}")

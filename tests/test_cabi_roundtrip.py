@@ -153,3 +153,71 @@ def test_number_lists_match_interpreter(tv) -> None:
     Compiler(comp).codec(ty).lower(value, b)
     assert a == b and ref.memory.data == comp.memory.data
     assert same_value(lift_flat(ref, a, ty), Compiler(comp).codec(ty).lift(b, 0))
+
+
+from reml_wasm.cabi import export_plan, import_plan  # noqa: E402
+from reml_wasm.cabi.reference import reference_export_plan, reference_import_plan  # noqa: E402
+from strategies_cabi import value_types  # noqa: E402
+
+signatures = st.tuples(st.lists(value_types(4), min_size=0, max_size=20), st.one_of(st.none(), value_types(4)))
+
+
+@settings(max_examples=80, deadline=None)
+@given(signatures.flatmap(lambda sig: st.tuples(
+    st.just(sig), st.tuples(*(values_of(p) for p in sig[0])),
+    st.just(None) if sig[1] is None else values_of(sig[1]))), modes)
+def test_function_plans_match_reference_plans(case, mode) -> None:
+    (params, result), args, value = case
+    ps, enc = mode
+    func = t.Function("f", tuple(t.Param(f"p{i}", p) for i, p in enumerate(params)), result)
+    runs = []
+    for make_export, make_import in ((export_plan, import_plan), (reference_export_plan, reference_import_plan)):
+        o = options(ptr_size=ps, encoding=enc)
+        exp, imp = make_export(func, o), make_import(func, o)
+        flat = exp.lower_args(list(args))
+        assert len(flat) == len(exp.flat.params)
+        retptr = []
+        if imp.flat.results_spilled:
+            retptr = [o.realloc(0, 0, 8, 64 + size(result, ps))]
+            retptr[0] = -(-retptr[0] // alignment(result, ps)) * alignment(result, ps)
+        lifted = imp.lift_args(flat + retptr)
+        assert same_value(list(args), lifted)
+        out = imp.lower_result(value, flat + retptr)
+        back = None
+        if result is not None:
+            back = exp.lift_result(retptr if imp.flat.results_spilled else out)
+            assert same_value(value, back)
+        runs.append((flat, out, o.realloc.calls, bytes(o.memory.data)))
+    assert same_value(runs[0][0], runs[1][0]) and same_value(runs[0][1], runs[1][1])
+    assert runs[0][2] == runs[1][2] and runs[0][3] == runs[1][3]
+
+
+POINT = t.RecordType("point", (t.Field("x", t.S32), t.Field("y", t.F32)))
+SHAPE = t.VariantType("shape", (t.Case("none"), t.Case("circle", t.F32)))
+BAD_HOST_VALUES = [
+    (t.U8, 300), (t.U8, -1), (t.S64, 1 << 63), (t.U32, True), (t.U32, 1.5), (t.BOOL, 1), (t.CHAR, "ab"),
+    (t.CHAR, "\ud800"), (t.STRING, 5), (t.STRING, "\ud800"), (t.F64, "1.0"),
+    (t.ListType(t.U32), [1, -1]), (t.ListType(t.U32), "abc"), (t.ListType(t.U8), [256]),
+    (t.ListType(t.F32), [1.0, None]), (t.ListType(t.STRING), ["a", 1]),
+    (POINT, Record(x=1)), (POINT, (1, 2.0)), (t.TupleType((t.U8, t.U8)), (1,)),
+    (SHAPE, Variant("square", 1.0)), (SHAPE, "none"), (t.EnumType("e", ("a",)), "b"),
+    (t.FlagsType("f", ("a",)), {"b"}), (t.ResultType(t.U8), 5),
+    (t.OptionType(t.OptionType(t.U8)), 5), (t.ListType(t.U8, 2), b"abc"),
+]
+
+
+@pytest.mark.parametrize("ty,value", BAD_HOST_VALUES, ids=[f"{ty.wit()}={v!r}" for ty, v in BAD_HOST_VALUES])
+def test_bad_host_values_raise_value_type_errors(ty, value) -> None:
+    from reml_wasm.values import ValueTypeError
+
+    func = t.Function("f", (t.Param("v", ty),), ty)
+    for make in (export_plan, reference_export_plan):
+        with pytest.raises(ValueTypeError):
+            make(func, options()).lower_args([value])
+    for make in (import_plan, reference_import_plan):
+        o = options()
+        plan = make(func, o)
+        retptr = [64] if plan.flat.results_spilled else []
+        flat = [0] * (len(plan.flat.params) - len(retptr))
+        with pytest.raises(ValueTypeError):
+            plan.lower_result(value, flat + retptr)

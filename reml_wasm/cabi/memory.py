@@ -93,6 +93,12 @@ class WasmtimeMemory(_ViewMemory):
         self.memory = memory
         self.store = store
         self.ptr_size = ptr_size
+        try:  # the raw C call with a prebuilt reference: refresh runs several times per call
+            from wasmtime._bindings import _wasmtime_memory_data_size
+            mem_ref = ctypes.byref(memory._memory)  # type: ignore[attr-defined]
+            self._data_len = lambda: _wasmtime_memory_data_size(store._context(), mem_ref)  # type: ignore[attr-defined]
+        except (ImportError, AttributeError):  # pragma: no cover - other wasmtime-py layouts
+            self._data_len = lambda: memory.data_len(store)  # type: ignore[attr-defined]
         self._base = -1
         self.limit = -1
         self.view = memoryview(b"")
@@ -100,7 +106,7 @@ class WasmtimeMemory(_ViewMemory):
 
     def refresh(self) -> None:
         # A linear memory only moves when it grows, and growing changes its length.
-        n = self.memory.data_len(self.store)  # type: ignore[attr-defined]
+        n = self._data_len()
         if n != self.limit:
             base = ctypes.addressof(self.memory.data_ptr(self.store).contents)  # type: ignore[attr-defined]
             self.view = memoryview(_ffi.buffer(_ffi.cast("char *", base), n)) if n else memoryview(bytearray())

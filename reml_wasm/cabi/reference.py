@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import types as t
+from ..values import check
 from . import lift as _lift
 from . import lower as _lower
 from .codecs import Codec
@@ -24,12 +25,14 @@ def reference_codec(opts: CanonicalOptions) -> Any:
             return _lift._load(opts, opts.memory, p, ty)  # type: ignore[arg-type]
 
         def store(v: Any, p: int) -> None:
+            check(v, ty)
             _lower._store(opts, opts.memory, v, ty, p)  # type: ignore[arg-type]
 
         def lift(f: Any, i: int) -> Any:
             return _lift._lift(opts, _lift._FlatReader(iter(list(f)[i:i + nflat])), ty)
 
         def lower(v: Any, out: list) -> None:
+            check(v, ty)
             _lower._lower(opts, v, ty, out)
 
         return Codec(ty, size(ty, ps), alignment(ty, ps), flat, load, store, lift, lower)

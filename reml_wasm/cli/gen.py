@@ -1,0 +1,64 @@
+"""`reml-wasm gen …`: code generators.
+
+    reml-wasm gen c-plugin (BID.yaml | WIT) -o DIR   a Nyash BID-1 C plugin skeleton
+
+Each generator is one sub-subcommand registered in GENERATORS (name -> (add_arguments, run)).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Callable
+
+from ..audit import error, write_atomic
+
+
+def _c_plugin_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("input", help="a BID YAML file (.yaml/.yml) or WIT (.wit file or directory)")
+    parser.add_argument("-o", "--output", required=True, help="directory to write the skeleton into")
+    parser.add_argument("--name", help="library stem (default: the input file's stem)")
+
+
+def _c_plugin_run(args: argparse.Namespace) -> int:
+    from ..codegen import c_plugin
+
+    source = Path(args.input)
+    if source.suffix in (".yaml", ".yml"):
+        from ..bid import yaml_loader
+
+        doc = yaml_loader.load(source)
+        specs = c_plugin.specs_from_bid(doc)
+    elif source.suffix == ".wit" or source.is_dir():
+        # WIT input goes through the WIT front-end once reml_wasm.wit provides a resolver.
+        raise error("ffi.gen.wit_unavailable",
+                    f"{source}: WIT input needs the WIT front-end (reml_wasm.wit), which is not available "
+                    "in this build yet; write the interface as BID YAML for now")
+    else:
+        raise error("ffi.gen.input", f"{source}: expected a BID YAML (.yaml/.yml) or WIT (.wit) input")
+    stem = args.name or source.stem.replace(".", "_").replace("-", "_")
+    out = Path(args.output)
+    files = c_plugin.generate(specs, stem=stem, source=str(source))
+    for name, text in files.items():
+        write_atomic(out / name, text)
+    (out / "build.sh").chmod(0o755)
+    for name in files:
+        print(out / name)
+    return 0
+
+
+GENERATORS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int], str]] = {
+    "c-plugin": (_c_plugin_arguments, _c_plugin_run, "a Nyash BID-1 C plugin skeleton from BID YAML or WIT"),
+}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="generator", metavar="GENERATOR", required=True)
+    for name, (add, run_fn, help_text) in GENERATORS.items():
+        sp = sub.add_parser(name, help=help_text, description=help_text)
+        add(sp)
+        sp.set_defaults(_generate=run_fn)
+
+
+def run(args: argparse.Namespace) -> int:
+    return args._generate(args)

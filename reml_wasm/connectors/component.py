@@ -1,0 +1,307 @@
+"""The component connector: load a component once, instantiate it on one of two paths.
+
+    comp = Component.from_file("guest.wasm")
+    inst = comp.instantiate({"reml:ctest/host@0.1.0": {"log": print}}, sandbox=Sandbox(fuel=10**7))
+    inst.call("add", 1, 2)            # or: add = inst.func("add"); add(1, 2)
+    inst.call("reml:ctest/counters@0.1.0#[constructor]counter", 5)
+
+`path="fast"` (default) runs the core modules on wasmtime's core API through the cffi
+binding (component_fast.py); `path="wasmtime"` uses wasmtime.component (component_ref.py).
+When the fast path cannot serve (wasmtime version check failed, WASI granted, a feature
+the parser does not support), the instance says so in `diagnostics` (a warning) and uses
+the reference path.  Both paths take and return values in the reml_wasm.values convention.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import wasmtime
+import wasmtime.component as wc
+
+from .. import types as t
+from ..audit import Diagnostic, DiagnosticError, error
+from ..values import check_args
+from . import component_binary as cb
+from . import component_link as cl
+from . import component_world as cw
+from . import wasmtime_capi
+from .component_sandbox import Sandbox, make_engine
+
+PATHS = ("fast", "wasmtime")
+
+Imports = Mapping[str, Any]
+"""Host imports: interface key -> {function name (`log`, `[method]r.m`) -> callable}, or
+world function name -> callable.  Callables take and return reml values."""
+
+
+class Component:
+    """A parsed component binary and what was compiled from it (per engine)."""
+
+    def __init__(self, data: bytes, *, source: str = "<bytes>", name: str | None = None) -> None:
+        self.source = source
+        self.data = bytes(data)
+        self.ast = cb.parse_component(self.data)
+        self.name = name or "root"
+        self._world: t.World | None = None
+        # per engine configuration (fuel, epoch): the engine, its compiled modules and component
+        self._engines: dict[tuple[bool, bool], wasmtime.Engine] = {}
+        self._modules: dict[tuple[bool, bool], dict[int, wasmtime.Module]] = {}
+        self._ref_components: dict[tuple[bool, bool], wc.Component] = {}
+        self.diagnostics: list[Diagnostic] = []
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike[str]) -> "Component":
+        p = Path(path)
+        try:
+            data = p.read_bytes()
+        except OSError as exc:
+            raise error("ffi.component.io", f"cannot read {p}: {exc.strerror or exc}", path=str(p)) from None
+        try:
+            return cls(data, source=str(p), name=_world_name(p))
+        except DiagnosticError as exc:
+            d = exc.diagnostic
+            raise DiagnosticError(dataclasses.replace(d, message=f"{p}: {d.message}")) from None
+
+    @property
+    def world(self) -> t.World:
+        if self._world is None:
+            self._world = cw.world_of(self.ast, self.name)
+        return self._world
+
+    def exports(self) -> dict[str, tuple[str | None, t.Function]]:
+        """Callable exports: full name (`add`, `ns:pkg/iface#[method]r.m`) -> (interface key, function)."""
+        out = {}
+        for key, func in self.world.exported_functions():
+            full = func.qualified_name if key is None else f"{key}#{func.qualified_name}"
+            out[full] = (key, func)
+        return out
+
+    def resolve(self, name: str) -> tuple[str, str | None, t.Function]:
+        """An export by full name, or `iface#func` with the interface's short name."""
+        exports = self.exports()
+        if name in exports:
+            return (name, *exports[name])
+        matches = [full for full in exports if "#" in full and _short(full) == name]
+        if len(matches) == 1:
+            return (matches[0], *exports[matches[0]])
+        known = ", ".join(sorted(exports)) or "none"
+        raise error("ffi.component.no_export", f"no exported function {name!r} (exports: {known})", name=name)
+
+    def _normalize_imports(self, imports: Imports) -> dict[str, Any]:
+        """Import keys as the component names them: a full key, or an interface's short
+        name (`host` for `reml:ctest/host@0.1.0`).  Unknown keys are errors (typos)."""
+        keys = [item.key for item in self.world.imports]
+        out: dict[str, Any] = {}
+        for key, value in imports.items():
+            if key not in keys:
+                matches = [k for k in keys if k.split("/", 1)[-1].split("@", 1)[0] == key]
+                if len(matches) != 1:
+                    raise error("ffi.component.no_import", f"the component imports nothing called {key!r} "
+                                f"(imports: {', '.join(keys) or 'none'})", name=key)
+                key = matches[0]
+            out[key] = value
+        return out
+
+    def engine(self, key: tuple[bool, bool] = (False, False)) -> wasmtime.Engine:
+        eng = self._engines.get(key)
+        if eng is None:
+            eng = self._engines[key] = make_engine(key)
+            self._modules[key] = {}
+        return eng
+
+    def compiled(self, key: tuple[bool, bool] = (False, False)) -> wc.Component:
+        """The component compiled by wasmtime (which validates it: the fast path runs only
+        components wasmtime accepts, since its unchecked calls trust their types)."""
+        wcomp = self._ref_components.get(key)
+        if wcomp is None:
+            try:
+                wcomp = self._ref_components[key] = wc.Component(self.engine(key), self.data)
+            except wasmtime.WasmtimeError as exc:
+                raise error("ffi.component.invalid", f"{self.source}: wasmtime rejects the component: "
+                            f"{str(exc).splitlines()[0]}") from None
+        return wcomp
+
+    def instantiate(self, imports: Imports | None = None, *, sandbox: Sandbox = Sandbox(),
+                    path: str = "fast") -> "Instance":
+        if path not in PATHS:
+            raise error("ffi.component.path", f"unknown path {path!r} (fast or wasmtime)")
+        imports = self._normalize_imports(imports or {})
+        notes: list[Diagnostic] = []
+        if path == "fast":
+            capi, why = wasmtime_capi.load()
+            if capi is None:
+                notes.append(_fallback(f"the cffi binding of wasmtime is unavailable ({why})"))
+            elif sandbox.wasi:
+                notes.append(_fallback("WASI is granted, and WASI runs only on the reference path"))
+            else:
+                try:
+                    return FastInstance(self, capi, imports, sandbox)
+                except DiagnosticError as exc:
+                    if not exc.code.startswith("ffi.component.unsupported"):
+                        raise
+                    notes.append(_fallback(exc.diagnostic.message))
+        inst = RefInstance(self, imports, sandbox)
+        inst.diagnostics.extend(notes)
+        self.diagnostics.extend(notes)
+        return inst
+
+
+def host_result(func: t.Function, impl: Callable[..., Any]) -> Callable[..., Any]:
+    """`impl` with a bare rep returned for an `own<R>` result made into a `cabi.Resource`
+    (host functions may return either)."""
+    result = None if func.result is None else t.unalias(func.result)
+    if not isinstance(result, t.OwnType):
+        return impl
+    from .. import cabi
+    rt = result.resource
+
+    def wrapped(*args: Any) -> Any:
+        out = impl(*args)
+        return out if isinstance(out, cabi.Resource) else cabi.Resource(rt, out)
+    return wrapped
+
+
+def _host_call(func: t.Function, impl: Callable[..., Any]) -> Callable[[list], Any]:
+    f = host_result(func, impl)
+    return lambda args: f(*args)
+
+
+def _short(full: str) -> str:
+    key, _, func = full.partition("#")
+    iface = key.split("/", 1)[-1].split("@", 1)[0]
+    return f"{iface}#{func}"
+
+
+def _world_name(p: Path) -> str:
+    stem = p.stem.lower()
+    clean = "".join(c if c.isalnum() else "-" for c in stem).strip("-")
+    return clean if clean and clean[0].isalpha() else "root"
+
+
+def _fallback(reason: str) -> Diagnostic:
+    return Diagnostic("ffi.component.fast_path_unavailable",
+                      f"using the wasmtime reference path: {reason}", severity="warning")
+
+
+class Instance:
+    """An instantiated component.  `func(name)` gives a callable taking reml values
+    (looked up once; on the fast path a wrong argument count is Python's TypeError);
+    `call(name, *args)` is the same in one step with the count checked
+    (`ffi.value.arity`); `drop(handle)` drops an owned resource."""
+
+    path: str
+
+    def __init__(self, component: Component) -> None:
+        self.component = component
+        self.diagnostics: list[Diagnostic] = []
+        self._funcs: dict[str, Callable[..., Any]] = {}
+        self._arity: dict[str, int] = {}
+
+    def func(self, name: str) -> Callable[..., Any]:
+        f = self._funcs.get(name)
+        if f is None:
+            full, key, func = self.component.resolve(name)
+            f = self._funcs[name] = self._make(full, key, func)
+            self._arity[name] = len(func.params)
+        return f
+
+    def call(self, name: str, *args: Any) -> Any:
+        f = self.func(name)
+        nparams = self._arity.get(name)
+        if nparams is not None and len(args) != nparams:
+            check_args(args, self.component.resolve(name)[2])
+        return f(*args)
+
+    def _make(self, full: str, key: str | None, func: t.Function) -> Callable[..., Any]:
+        raise NotImplementedError
+
+    def drop(self, handle: Any) -> None:
+        raise NotImplementedError
+
+
+class RefInstance(Instance):
+    path = "wasmtime"
+
+    def __init__(self, component: Component, imports: dict[str, Any], sandbox: Sandbox) -> None:
+        from .component_ref import RefInstance as _Ref
+        super().__init__(component)
+        key = sandbox.engine_key
+        self._ref = _Ref(component.engine(key), component.compiled(key), component.world, imports, sandbox)
+
+    def _make(self, full: str, key: str | None, func: t.Function) -> Callable[..., Any]:
+        return self._ref.func(key, func)
+
+    def drop(self, handle: Any) -> None:
+        self._ref.drop(handle)
+
+
+class FastInstance(Instance):
+    path = "fast"
+
+    def __init__(self, component: Component, capi: Any, imports: dict[str, Any], sandbox: Sandbox) -> None:
+        from .component_fast import FastBackend
+        super().__init__(component)
+        key = sandbox.engine_key
+        engine = component.engine(key)
+        component.compiled(key)  # validation
+        self.store = wasmtime.Store(engine)
+        if sandbox.fuel is not None:
+            self.store.set_fuel(sandbox.fuel)
+        if sandbox.epoch_ticks is not None:
+            self.store.set_epoch_deadline(sandbox.epoch_ticks)
+        if sandbox.memory_limit is not None:
+            self.store.set_limits(memory_size=sandbox.memory_limit)
+        self._imports = imports
+        self.backend = FastBackend(capi, engine, self.store, component._modules[key], self._bind_import,
+                                   sandbox.fuel, sandbox.epoch_ticks)
+        self.scope = cl.instantiate(component.ast, self.backend)
+
+    def _bind_import(self, name: str, sort: str, value: Any, tables: Any) -> Any:
+        provided = self._imports.get(name)
+        if provided is None:
+            return value
+        if sort == "func" and callable(provided):
+            value.call = _host_call(value.type, provided)
+        elif sort == "instance" and isinstance(provided, Mapping):
+            for item, (s, v) in value.exports.items():
+                if s == "func" and provided.get(item) is not None:
+                    v.call = _host_call(v.type, provided[item])
+                elif s == "type" and isinstance(v, t.ResourceType):
+                    self.backend.resource_tables[v] = tables
+                    if provided.get(f"[dtor]{item}") is not None:
+                        tables.dtors[v] = provided[f"[dtor]{item}"]
+        return value
+
+    def _make(self, full: str, key: str | None, func: t.Function) -> Callable[..., Any]:
+        exports = self.scope.exports
+        if key is None:
+            sort, value = exports[func.qualified_name]
+        else:
+            sort, inst = exports[key]
+            sort, value = inst.exports[func.qualified_name]
+        if not isinstance(value, cl.ComponentFunc) or value.call is None:
+            raise error("ffi.component.no_export", f"{full} is not a callable function")
+        if value.extra is not None:
+            value.extra.label[0] = full
+            return value.extra
+        call = value.call
+        return lambda *args: call(list(args))
+
+    def drop(self, handle: Any) -> None:
+        from .. import cabi
+        if not isinstance(handle, cabi.Resource):
+            raise error("ffi.value.type_mismatch", f"expected a resource handle, got {type(handle).__name__}")
+        if not handle.own:
+            raise cabi.Trap("a borrowed handle cannot be dropped by the host")
+        if handle.moved:
+            raise cabi.Trap(f"resource {handle.type.name} was already dropped")
+        rep = handle.take()
+        tables = self.backend.resource_tables.get(handle.type)
+        dtor = None if tables is None else tables.dtors.get(handle.type)
+        if dtor is not None:
+            dtor(rep)

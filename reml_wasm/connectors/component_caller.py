@@ -1,0 +1,249 @@
+"""Generated callers of core wasm functions through `wasmtime_func_call_unchecked`.
+
+Each caller is Python source compiled once per function: it writes the flat arguments into
+a preallocated `wasmtime_val_raw_t` array (through typed cffi views of the same buffer),
+makes one cffi call, and reads the results back.  For an export it marshals with the
+Canonical ABI engine's plan; parameters and results that are plain integers or bools are
+checked and stored inline (the same ranges the engine checks, `types.INTEGER_RANGES`), so a
+scalar call allocates nothing and makes no Python-level calls besides the cffi one.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from .. import cabi
+from .. import types as t
+from . import component_traps
+from .wasmtime_capi import CApi
+
+# flat core type -> (view written, index stride); i32 goes through the int64 view so both
+# signed and unsigned 32-bit values fit
+_WRITE = {"i32": ("v_i64", 2), "i64": ("v_i64", 2), "f32": ("v_f32", 4), "f64": ("v_f64", 2)}
+_READ = {"i32": ("v_i32", 4), "i64": ("v_i64", 2), "f32": ("v_f32", 4), "f64": ("v_f64", 2)}
+
+# integer parameter -> (the typed view that range-checks it, elements per 16-byte slot)
+_INT_VIEW = {"s8": ("v_i8", 16), "u8": ("v_u8", 16), "s16": ("v_i16", 8), "u16": ("v_u16", 8),
+             "s32": ("v_i32", 4), "u32": ("v_u32", 4), "s64": ("v_i64", 2), "u64": ("v_u64", 2)}
+
+# inline result reads of integer primitives from slot 0
+_INT_READ = {
+    "s32": "v_i32[0]", "u32": "v_u32[0]", "s64": "v_i64[0]", "u64": "v_u64[0]",
+    "u8": "(v_u32[0] & 0xFF)", "u16": "(v_u32[0] & 0xFFFF)",
+    "s8": "(((v_u32[0] & 0xFF) ^ 0x80) - 0x80)", "s16": "(((v_u32[0] & 0xFFFF) ^ 0x8000) - 0x8000)",
+    "bool": "(v_u32[0] != 0)",
+}
+
+
+class CallState:
+    """Mutable state shared by the callers of one instance.
+
+    `poisoned`: the reason of the first trap (the instance may not be entered again, as in
+    wasmtime).  `fuel`: refilled before each export call when set.  `gen`: bumped by every
+    entry into wasm, so memories know when they must re-read their size.  `store`: the
+    wasmtime Store every caller points into (held here so it outlives them)."""
+
+    __slots__ = ("poisoned", "fuel", "gen", "store", "epoch_ticks")
+
+    def __init__(self, fuel: int | None, store: Any = None, epoch_ticks: int | None = None) -> None:
+        self.poisoned: str | None = None
+        self.fuel = fuel
+        self.epoch_ticks = epoch_ticks
+        self.gen = 0
+        self.store = store  # the callers hold raw pointers into it: keep it alive with them
+
+
+def _take_host_exception() -> BaseException | None:
+    import wasmtime._func as wf
+    exc = wf.LAST_EXCEPTION
+    wf.LAST_EXCEPTION = None
+    return exc
+
+
+def _failure(capi: CApi, state: CallState, label: list[str], trap_slot: Any) -> Callable[[Any], None]:
+    """What a caller runs when the unchecked call reports an error or a trap, or (err is
+    None) when the instance is already poisoned."""
+
+    def fail(err: Any) -> None:
+        if err is None:
+            raise component_traps.poisoned(label[0])
+        host_exc = _take_host_exception()
+        message = capi.take_error(err, trap_slot)
+        state.poisoned = component_traps.reason_of(message)
+        if isinstance(host_exc, cabi.Trap) and host_exc.diagnostic.extensions.get("kind") == "unprovided-import":
+            raise component_traps.trap(label[0], host_exc.diagnostic.message) from None
+        if host_exc is not None:
+            raise host_exc
+        raise component_traps.trap(label[0], message)
+    return fail
+
+
+def _guest_trap(state: CallState, label: list[str]) -> Callable[[cabi.Trap], None]:
+    """A Trap the engine raised over guest data: poison the instance, name the export."""
+
+    def guest_trap(exc: cabi.Trap) -> None:
+        reason = exc.diagnostic.message
+        state.poisoned = reason
+        raise cabi.Trap(f"{label[0]}: wasm trap: {reason}", kind=component_traps.kind_of(reason)) from None
+    return guest_trap
+
+
+def _environment(capi: CApi, ctx: Any, func: Any, n: int, state: CallState, label: list[str]) -> dict[str, Any]:
+    ffi, lib = capi.ffi, capi.lib
+    buf = ffi.new("wasmtime_val_raw_t[]", n)
+    trap = ffi.new("uintptr_t[1]")
+    return {
+        "ctx": ctx, "fn": capi.func(func), "bufp": ffi.cast("wasmtime_val_raw_t *", buf), "_buf": buf,
+        "v_i64": ffi.cast("int64_t *", buf), "v_u64": ffi.cast("uint64_t *", buf),
+        "v_i32": ffi.cast("int32_t *", buf), "v_u32": ffi.cast("uint32_t *", buf),
+        "v_i16": ffi.cast("int16_t *", buf), "v_u16": ffi.cast("uint16_t *", buf),
+        "v_i8": ffi.cast("int8_t *", buf), "v_u8": ffi.cast("uint8_t *", buf),
+        "v_f32": ffi.cast("float *", buf), "v_f64": ffi.cast("double *", buf),
+        "trap": trap, "call_unchecked": lib.wasmtime_func_call_unchecked,
+        "set_fuel": lib.wasmtime_context_set_fuel, "state": state,
+        "set_deadline": lib.wasmtime_context_set_epoch_deadline,
+        "fail": _failure(capi, state, label, trap), "Trap": cabi.Trap,
+        "guest_trap": _guest_trap(state, label),
+    }
+
+
+def _compile(src: str, env: dict[str, Any], name: str, label: list[str]) -> Callable[..., Any]:
+    """Compile `src` (defining `caller`) inside a factory taking the environment as
+    parameters, so the caller reads them as closure cells (faster than globals)."""
+    names = sorted(env)
+    body = "".join("    " + line + "\n" for line in src.splitlines())
+    factory = f"def make({', '.join(names)}):\n{body}    return caller\n"
+    scope: dict[str, Any] = {}
+    exec(compile(factory, f"<reml_wasm caller {name}>", "exec"), scope)  # noqa: S102 - source built here
+    caller = scope["make"](**env)
+    caller.keep_alive = env  # owns the cffi buffers the views point into
+    caller.label = label  # the name traps report (the instance sets the export's full name)
+    return caller
+
+
+def _call_lines(n: int, bump: bool = True) -> list[str]:
+    lines = [f"    err = call_unchecked(ctx, fn, bufp, {n}, trap)"]
+    if bump:
+        lines.append("    state.gen += 1")
+    lines.append("    if err or trap[0]: fail(err)")
+    return lines
+
+
+def core_caller(capi: CApi, ctx: Any, func: Any, params: list[str], results: list[str],
+                state: CallState, name: str) -> Callable[..., Any]:
+    """f(*flat_args) -> None / one value / a tuple, for realloc, post-return, destructors."""
+    n = max(len(params), len(results), 1)
+    label = [name]
+    env = _environment(capi, ctx, func, n, state, label)
+    lines = ["def caller(" + ", ".join(f"a{i}" for i in range(len(params))) + "):",
+             "    if state.poisoned is not None: fail(None)"]
+    if state.epoch_ticks is not None:
+        lines.append("    set_deadline(ctx, state.epoch_ticks)")
+    for i, ty in enumerate(params):
+        view, stride = _WRITE[ty]
+        lines.append(f"    {view}[{i * stride}] = a{i}")
+    lines += _call_lines(n)
+    reads = [f"{_READ[ty][0]}[{i * _READ[ty][1]}]" for i, ty in enumerate(results)]
+    if not reads:
+        lines.append("    return None")
+    elif len(reads) == 1:
+        lines.append(f"    return {reads[0]}")
+    else:
+        lines.append(f"    return ({', '.join(reads)},)")
+    return _compile("\n".join(lines) + "\n", env, name, label)
+
+
+def _scalar(ty: t.Type) -> str | None:
+    """The primitive name when `ty` is an integer or bool (handled inline), else None."""
+    ty = t.unalias(ty)
+    if isinstance(ty, t.PrimitiveType) and (ty in t.INTEGER_RANGES or ty == t.BOOL):
+        return ty.name
+    return None
+
+
+def export_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
+                  post: Callable[..., Any] | None, state: CallState, name: str) -> Callable[..., Any]:
+    """f(*args) -> result for a lifted export, marshalled by `plan` (a cabi ExportPlan)."""
+    nargs = len(ftype.params)
+    params, results = list(plan.flat.params), list(plan.flat.results)
+    n = max(len(params), len(results), 1)
+    label = [name]
+    env = _environment(capi, ctx, func, n, state, label)
+    env.update(lower_args=plan.lower_args, lift_result=plan.lift_result, post=post)
+    codecs = getattr(plan, "_params", None)
+    generic = (plan.flat.params_spilled or getattr(plan, "_borrows", True) or codecs is None
+               or len(codecs) != len(ftype.params))
+    if generic:
+        lines = ["def caller(*args):", "    if state.poisoned is not None: fail(None)"]
+        lines.append("    try:")
+        lines.append("        flat = lower_args(args)")
+        lines.append("    except Trap as exc:")
+        lines.append("        guest_trap(exc)")
+        for i, ty in enumerate(params):
+            view, stride = _WRITE[ty]
+            lines.append(f"    {view}[{i * stride}] = flat[{i}]")
+    else:
+        # positional parameters (a wrong count is Python's TypeError; Instance.call checks
+        # the count first and reports ffi.value.arity); failures re-run the engine's
+        # lowering for its diagnostic
+        names = [f"a{i}" for i in range(nargs)]
+        lines = [f"def caller({', '.join(names)}):", "    if state.poisoned is not None: fail(None)"]
+        args_tuple = "(" + "".join(a + ", " for a in names) + ")"
+        lines.append("    try:")
+        body_start = len(lines)
+        k = 0
+        for i, (p, codec) in enumerate(zip(ftype.params, codecs)):
+            prim = _scalar(p.type)
+            if prim is not None:
+                a = names[i]
+                if prim == "bool":
+                    lines.append(f"    if type({a}) is not bool: lower_args({args_tuple})")
+                    lines.append(f"    v_i64[{2 * k}] = 1 if {a} else 0")
+                else:
+                    # cffi checks the integer type and range of the store (OverflowError,
+                    # TypeError -> the engine's diagnostic below); bool is refused here
+                    view, per_slot = _INT_VIEW[prim]
+                    lines.append(f"    if {a}.__class__ is bool: lower_args({args_tuple})")
+                    lines.append(f"    {view}[{per_slot * k}] = {a}")
+                k += 1
+            else:
+                env[f"c{i}"] = codec.lower
+                lines.append(f"    o{i} = []")
+                lines.append(f"    c{i}({names[i]}, o{i})")
+                for j, ty in enumerate(codec.flat):
+                    view, stride = _WRITE[params[k + j]]
+                    lines.append(f"    {view}[{(k + j) * stride}] = o{i}[{j}]")
+                k += len(codec.flat)
+        lines[body_start:] = ["    " + ln for ln in lines[body_start:]] or ["        pass"]
+        lines.append("    except Trap as exc:")
+        lines.append("        guest_trap(exc)")
+        lines.append("    except VALUE_ERRORS:")
+        lines.append(f"        lower_args({args_tuple})")
+        lines.append("        raise")
+        env["VALUE_ERRORS"] = (TypeError, ValueError, OverflowError, KeyError, AttributeError, IndexError)
+    if state.fuel is not None:
+        lines.append("    set_fuel(ctx, state.fuel)")
+    if state.epoch_ticks is not None:
+        lines.insert(2, "    set_deadline(ctx, state.epoch_ticks)")
+    uses_memory = plan.opts.memory is not None
+    if uses_memory:
+        # earlier calls of exports without memory options do not bump the generation
+        lines.insert(2, "    state.gen += 1")
+    lines += _call_lines(n, bump=uses_memory)
+    reads = [f"{_READ[ty][0]}[{i * _READ[ty][1]}]" for i, ty in enumerate(results)]
+    inline = None if generic or ftype.result is None or plan.flat.results_spilled else _scalar(ftype.result)
+    if inline is not None and post is None:
+        lines.append(f"    return {_INT_READ[inline]}")
+    elif not generic and ftype.result is None and post is None:
+        lines.append("    return None")
+    else:
+        # a Trap while lifting is the guest's fault: the instance is poisoned, as in wasmtime
+        lines.append(f"    r = ({''.join(r + ', ' for r in reads)})")
+        lines.append("    try:")
+        lines.append("        v = lift_result(r)")
+        lines.append("    except Trap as exc:")
+        lines.append("        guest_trap(exc)")
+        if post is not None:
+            lines.append("    post(*r)")
+        lines.append("    return v")
+    return _compile("\n".join(lines) + "\n", env, name, label)

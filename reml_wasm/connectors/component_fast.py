@@ -1,0 +1,227 @@
+"""The fast path: a component's core modules on wasmtime's core API, marshalled by the
+Canonical ABI engine's compiled plans, called through `wasmtime_func_call_unchecked`.
+
+`FastBackend` plugs into the walker of component_link.py: it instantiates core modules
+following the component's core-instance graph (shim modules, fixup modules and their
+indirect-call tables included: they are ordinary core instances), turns `canon lift` into
+a precomputed caller, `canon lower` into a wasmtime host function, and `resource.*` into
+functions over the engine's handle tables.
+
+Calls go through the generated callers of component_caller.py.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import wasmtime
+
+from .. import cabi
+from .. import types as t
+from ..audit import error
+from . import component_binary as cb
+from . import component_link as cl
+from . import component_traps
+from .component_caller import CallState, core_caller, export_caller
+from .wasmtime_capi import CApi
+
+_CORE_VALTYPE = {"i32": wasmtime.ValType.i32, "i64": wasmtime.ValType.i64,
+                 "f32": wasmtime.ValType.f32, "f64": wasmtime.ValType.f64}
+
+class FastMemory(cabi.WasmtimeMemory):
+    """A wasmtime memory whose `refresh` costs one cffi call: the base address can only
+    change when the size does (a memory moves only when it grows)."""
+
+    def __init__(self, capi: CApi, ctx: Any, memory: wasmtime.Memory, state: CallState) -> None:
+        self._state = state
+        self._gen = -1
+        self._capi = capi
+        self._ctx = ctx
+        self._mem = capi.memory(memory)
+        self._size = capi.lib.wasmtime_memory_data_size
+        self.ptr_size = 4
+        self.low = 0
+        self.limit = -1
+        self._base = -1
+        self.view = memoryview(b"")
+        self.refresh()
+
+    def refresh(self) -> None:
+        gen = self._state.gen
+        if gen == self._gen:
+            return  # no wasm ran since the last look: size and base are unchanged
+        self._gen = gen
+        n = self._size(self._ctx, self._mem)
+        if n != self.limit:
+            ffi = self._capi.ffi
+            base = self._capi.lib.wasmtime_memory_data(self._ctx, self._mem)
+            self.view = memoryview(ffi.buffer(base, n)) if n else memoryview(bytearray())
+            self._base = int(ffi.cast("uintptr_t", base))
+            self.limit = n
+
+
+class FastBackend(cl.Backend):
+    """Instantiates a component's core modules in `store` and makes callables."""
+
+    static = False
+
+    def __init__(self, capi: CApi, engine: wasmtime.Engine, store: wasmtime.Store,
+                 modules: dict[int, wasmtime.Module], host: "Callable[[str, str, Any], Any]",
+                 fuel: int | None, epoch_ticks: int | None = None) -> None:
+        super().__init__()
+        self.capi = capi
+        self.engine = engine
+        self.store = store
+        self.ctx = capi.context(store)
+        self.modules = modules
+        self.host = host
+        self.state = CallState(fuel, store, epoch_ticks)
+        self.resource_tables: dict[t.ResourceType, cabi.ResourceTables] = {}
+        self._memories: dict[int, FastMemory] = {}
+        self._core_callers: dict[int, Callable] = {}
+        self.trap_buffers: list[Any] = []
+
+    # --- core level ---------------------------------------------------------------------
+
+    def core_module(self, m: cb.CoreModule) -> wasmtime.Module:
+        mod = self.modules.get(m.offset)
+        if mod is None:
+            try:
+                mod = self.modules[m.offset] = wasmtime.Module(self.engine, m.data)
+            except wasmtime.WasmtimeError as exc:
+                raise error("ffi.component.invalid", f"core module at byte {m.offset:#x} is invalid: "
+                            f"{str(exc).splitlines()[0]}") from None
+        return mod
+
+    def core_instantiate(self, module: wasmtime.Module, args: dict[str, Any]) -> dict[str, Any]:
+        imports = []
+        for imp in module.imports:
+            inst = args.get(imp.module)
+            if inst is None or imp.name not in inst:
+                raise error("ffi.component.link", f"core import {imp.module}.{imp.name} is not supplied "
+                            "by the component's instance graph")
+            imports.append(inst[imp.name])
+        try:
+            instance = wasmtime.Instance(self.store, module, imports)
+        except wasmtime.Trap as exc:
+            raise cabi.Trap(f"trap while instantiating a core module: {exc}") from None
+        except wasmtime.WasmtimeError as exc:
+            raise error("ffi.component.link", f"core module instantiation failed: {exc}") from None
+        exports = instance.exports(self.store)
+        return {name: exports[name] for name in exports}
+
+    def core_inline(self, exports: dict[str, Any]) -> dict[str, Any]:
+        return exports
+
+    def core_export(self, instance: dict[str, Any], name: str, sort: str) -> Any:
+        if name not in instance:
+            raise error("ffi.component.malformed", f"core instance has no export {name!r}")
+        return instance[name]
+
+    # --- canonical definitions ----------------------------------------------------------
+
+    def _tables(self, scope: cl.Scope) -> cabi.ResourceTables:
+        if scope.state is None:
+            scope.state = cabi.ResourceTables(set(scope.resources))
+        return scope.state
+
+    def _memory(self, mem: Any) -> FastMemory:
+        if not isinstance(mem, wasmtime.Memory):
+            raise error("ffi.component.invalid", "a canonical `memory` option does not name a linear memory")
+        key = id(mem)
+        fm = self._memories.get(key)
+        if fm is None:
+            fm = self._memories[key] = FastMemory(self.capi, self.ctx, mem, self.state)
+        return fm
+
+    def core_type(self, func: Any, what: str) -> tuple[list[str], list[str]]:
+        if not isinstance(func, wasmtime.Func):
+            raise error("ffi.component.invalid", f"{what}: not a core function")
+        ty = func.type(self.store)
+        return [str(p) for p in ty.params], [str(r) for r in ty.results]
+
+    def expect_type(self, func: Any, params: list[str], results: list[str], what: str) -> None:
+        """The unchecked call trusts the types: a component whose core function does not
+        have the type its canonical definition implies is rejected (wasmtime validates
+        the same rule when it compiles a component)."""
+        have = self.core_type(func, what)
+        if have != (list(params), list(results)):
+            raise error("ffi.component.invalid", f"{what}: core function has type {have[0]} -> {have[1]}, "
+                        f"the canonical definition needs {list(params)} -> {list(results)}")
+
+    def core_call(self, func: wasmtime.Func, name: str, params: list[str] | None = None,
+                  results: list[str] | None = None) -> Callable[..., Any]:
+        """A raw caller of a core function (realloc, post-return, destructors), checked
+        against the expected type when one is given."""
+        if params is not None and results is not None:
+            self.expect_type(func, params, results, name)
+        p, r = self.core_type(func, name)
+        return core_caller(self.capi, self.ctx, func, p, r, self.state, name)
+
+    def options(self, scope: cl.Scope, opts: cb.CanonOptions, name: str,
+                post_params: list[str] | None = None) -> cabi.CanonicalOptions:
+        memory = None if opts.memory is None else self._memory(scope.get("core memory", opts.memory))
+        realloc = None if opts.realloc is None else self.core_call(
+            scope.get("core func", opts.realloc), f"{name} realloc", ["i32"] * 4, ["i32"])
+        post = None if opts.post_return is None else self.core_call(
+            scope.get("core func", opts.post_return), f"{name} post-return", list(post_params or []), [])
+        if opts.is_async:
+            raise error("ffi.component.unsupported", f"{name}: async canonical options are not supported")
+        return cabi.CanonicalOptions(memory=memory, realloc=realloc, post_return=post,
+                                     string_encoding=opts.string_encoding, ptr_size=4,
+                                     resources=self._tables(scope))
+
+    def lift(self, scope: cl.Scope, core_func: Any, opts: cb.CanonOptions, func: t.Function) -> cl.ComponentFunc:
+        name = func.qualified_name or "export"
+        flat = cabi.flatten(func, "lift")
+        self.expect_type(core_func, list(flat.params), list(flat.results), f"canon lift {name}")
+        copts = self.options(scope, opts, name, post_params=list(flat.results))
+        plan = cabi.export_plan(func, copts)
+        caller = export_caller(self.capi, self.ctx, core_func, plan, func, copts.post_return, self.state, name)
+        return cl.ComponentFunc(func, call=lambda args: caller(*args), origin="lift", extra=caller)
+
+    def lower(self, scope: cl.Scope, func: cl.ComponentFunc, opts: cb.CanonOptions) -> wasmtime.Func:
+        name = func.origin or func.type.qualified_name
+        copts = self.options(scope, opts, name)
+        plan = cabi.import_plan(func.type, copts)
+        ftype = wasmtime.FuncType([_CORE_VALTYPE[p]() for p in plan.flat.params],
+                                  [_CORE_VALTYPE[r]() for r in plan.flat.results])
+        target = func.call
+        lift_args, lower_result = plan.lift_args, plan.lower_result
+        state = self.state
+
+        if target is None:
+            def host(*flat: Any) -> Any:
+                raise component_traps.unprovided(name)
+        else:
+            def host(*flat: Any) -> Any:
+                state.gen += 1  # the guest may have grown its memory before calling out
+                result = target(lift_args(flat))
+                out = lower_result(result, flat)
+                if not out:
+                    return None
+                return out[0] if len(out) == 1 else out
+        return wasmtime.Func(self.store, ftype, host)
+
+    def resource_defined(self, scope: cl.Scope, rt: t.ResourceType, dtor: Any) -> None:
+        tables = self._tables(scope)
+        tables.implements.add(rt)
+        self.resource_tables[rt] = tables
+        if dtor is not None:
+            call = self.core_call(dtor, f"{rt.name} destructor", ["i32"], [])
+            tables.dtors[rt] = lambda rep: call(rep)
+
+    def resource_builtin(self, scope: cl.Scope, kind: str, rt: t.ResourceType) -> wasmtime.Func:
+        tables = self._tables(scope)
+        i32 = wasmtime.ValType.i32()
+        if kind == "resource.new":
+            return wasmtime.Func(self.store, wasmtime.FuncType([i32], [i32]), lambda rep: tables.new(rt, rep))
+        if kind == "resource.rep":
+            return wasmtime.Func(self.store, wasmtime.FuncType([i32], [i32]), lambda h: tables.rep(rt, h))
+
+        def drop(handle: int) -> None:
+            tables.drop(rt, handle)
+        return wasmtime.Func(self.store, wasmtime.FuncType([i32], []), drop)
+
+    def import_value(self, scope: cl.Scope, name: str, sort: str, value: Any) -> Any:
+        return self.host(name, sort, value, self._tables(scope))

@@ -1,0 +1,206 @@
+"""The reference path: a component instantiated by `wasmtime.component`.
+
+Host imports are Python callables defined in a component Linker; imports the caller does
+not provide trap when called (`define_unknown_imports_as_traps`); WASI preview 2 is added
+to the linker only when the sandbox grants it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import wasmtime
+import wasmtime.component as wc
+
+from .. import cabi
+from .. import types as t
+from ..audit import DiagnosticError, error
+from ..values import ValueTypeError, check_args
+from . import component_traps
+from .wasmtime_values import RefResource, from_wasmtime, to_wasmtime
+
+
+def _trap(name: str, exc: Exception) -> cabi.Trap:
+    return component_traps.trap(name, str(exc))
+
+
+class RefInstance:
+    """One instantiation on wasmtime.component."""
+
+    def __init__(self, engine: wasmtime.Engine, component: wc.Component, world: t.World,
+                 imports: dict[str, Any], sandbox: Any) -> None:
+        self.store = wasmtime.Store(engine)
+        self.fuel = sandbox.fuel
+        self.epoch_ticks = sandbox.epoch_ticks
+        wasi = sandbox.wasi
+        if self.fuel is not None:
+            self.store.set_fuel(self.fuel)
+        if self.epoch_ticks is not None:
+            self.store.set_epoch_deadline(self.epoch_ticks)
+        if sandbox.memory_limit is not None:
+            self.store.set_limits(memory_size=sandbox.memory_limit)
+        from .component import host_result
+        linker = wc.Linker(engine)
+        # host-implemented resources: wasmtime's host resource type number per resource
+        self._host_ids: dict[t.ResourceType, int] = {}
+        self._dtors: dict[t.ResourceType, Callable[[Any], None]] = {}
+        with linker.root() as root:
+            for item in world.imports:
+                if isinstance(item, t.InterfaceItem) and item.key in imports:
+                    provided = imports[item.key]
+                    with root.add_instance(item.key) as inst:
+                        for name, ty in item.interface.types:
+                            if isinstance(ty, t.ResourceType):
+                                self._host_ids[ty] = len(self._host_ids) + 1
+                                dtor = provided.get(f"[dtor]{name}")
+                                if dtor is not None:
+                                    self._dtors[ty] = dtor
+                                inst.add_resource(name, wc.ResourceType.host(self._host_ids[ty]),
+                                                  self._host_dtor(ty))
+                        for func in item.interface.all_functions():
+                            impl = provided.get(func.qualified_name)
+                            if impl is not None:
+                                inst.add_func(func.qualified_name, self._host(func, host_result(func, impl)))
+                elif isinstance(item, t.FunctionItem) and item.key in imports:
+                    func = item.function
+                    root.add_func(item.key, self._host(func, host_result(func, imports[item.key])))
+        if wasi:
+            # wasmtime's define_unknown_imports_as_traps would also hide WASI's definitions,
+            # so the stand-ins for the other unprovided imports are defined here
+            linker.add_wasip2()
+            self.store.set_wasi(wasmtime.WasiConfig())
+            self._define_traps(linker, world, imports)
+        else:
+            linker.define_unknown_imports_as_traps(component)
+        try:
+            self.instance = linker.instantiate(self.store, component)
+        except wasmtime.Trap as exc:
+            raise _trap("instantiation", exc) from None
+        except wasmtime.WasmtimeError as exc:
+            raise error("ffi.component.link", f"instantiation failed: {exc}") from None
+        self._funcs: dict[str, Callable[..., Any]] = {}
+
+    def _define_traps(self, linker: wc.Linker, world: t.World, imports: dict[str, Any]) -> None:
+        def stand_in(name: str) -> Callable[..., Any]:
+            def trap(store: Any, *args: Any) -> Any:
+                raise component_traps.unprovided(name)
+            return trap
+
+        with linker.root() as root:
+            for item in world.imports:
+                if isinstance(item, t.InterfaceItem) and item.key not in imports \
+                        and not item.key.startswith("wasi:"):
+                    with root.add_instance(item.key) as inst:
+                        for name, ty in item.interface.types:
+                            if isinstance(ty, t.ResourceType):
+                                self._host_ids[ty] = len(self._host_ids) + 1
+                                inst.add_resource(name, wc.ResourceType.host(self._host_ids[ty]),
+                                                  self._host_dtor(ty))
+                        for func in item.interface.all_functions():
+                            inst.add_func(func.qualified_name, stand_in(f"{item.key}#{func.qualified_name}"))
+                elif isinstance(item, t.FunctionItem) and item.key not in imports:
+                    root.add_func(item.key, stand_in(item.key))
+
+    def _host_dtor(self, rt: t.ResourceType) -> Callable[[Any, int], None]:
+        def dtor(store: Any, rep: int) -> None:
+            f = self._dtors.get(rt)
+            if f is not None:
+                f(rep)
+        return dtor
+
+    def _host(self, func: t.Function, impl: Callable[..., Any]) -> Callable[..., Any]:
+        params = func.param_types()
+        result = func.result
+
+        def host(store: Any, *args: Any) -> Any:
+            def wrap(any_: wc.ResourceAny, ty: t.Type) -> Any:
+                return self._wrap(any_, ty, store)
+            values = [from_wasmtime(a, ty, wrap) for a, ty in zip(args, params)]
+            out = impl(*values)
+            return None if result is None else to_wasmtime(out, result, store, self._handle)
+        return host
+
+    def _wrap(self, any_: wc.ResourceAny, ty: t.Type, store: Any = None) -> Any:
+        """A wasmtime handle as the host sees it: a `cabi.Resource` (type, rep) for a
+        host-implemented resource, a `RefResource` for one the guest implements."""
+        rt = ty.resource  # type: ignore[attr-defined]
+        own = isinstance(ty, t.OwnType)
+        if rt in self._host_ids:
+            return cabi.Resource(rt, any_.to_host(store if store is not None else self.store).rep, own=own)
+        return RefResource(rt, any_, own)
+
+    def _handle(self, value: Any, ty: t.Type) -> Any:
+        rt = ty.resource  # type: ignore[attr-defined]
+        if isinstance(value, cabi.Resource) and rt in self._host_ids:
+            if value.type != rt:
+                raise ValueTypeError("value", f"a Resource of {rt.name}", value)
+            if isinstance(ty, t.OwnType):
+                return wc.ResourceHost.own(value.take(), self._host_ids[rt])
+            if value.moved:
+                raise ValueTypeError("value", f"a live {rt.name}", "a resource already moved or dropped")
+            return wc.ResourceHost.borrow(value.rep, self._host_ids[rt])
+        if not isinstance(value, RefResource):
+            raise ValueTypeError("value", f"a resource handle of {rt.name}", value)
+        return value.any
+
+    def func(self, key: str | None, func: t.Function) -> Callable[..., Any]:
+        """A callable for an export (key: the interface's name, None for a world function)."""
+        name = func.qualified_name
+        full = name if key is None else f"{key}#{name}"
+        cached = self._funcs.get(full)
+        if cached is not None:
+            return cached
+        store, instance = self.store, self.instance
+        parent = None if key is None else instance.get_export_index(store, key)
+        index = instance.get_export_index(store, name, parent)
+        f = None if index is None else instance.get_func(store, index)
+        if f is None:
+            raise error("ffi.component.no_export", f"the component has no function {full!r}")
+        params = func.param_types()
+        result = func.result
+        wrap = self._wrap
+
+        def call(*args: Any) -> Any:
+            check_args(args, func)
+            if self.fuel is not None:
+                store.set_fuel(self.fuel)
+            if self.epoch_ticks is not None:
+                store.set_epoch_deadline(self.epoch_ticks)
+            try:
+                out = f(store, *[to_wasmtime(a, ty, store, self._handle) for a, ty in zip(args, params)])
+            except cabi.Trap as exc:
+                if exc.diagnostic.extensions.get("kind") != "unprovided-import":
+                    raise
+                raise component_traps.trap(full, exc.diagnostic.message) from None
+            except wasmtime.Trap as exc:
+                raise _trap(full, exc) from None
+            except wasmtime.WasmtimeError as exc:
+                raise _trap(full, exc) from None
+            return None if result is None else from_wasmtime(out, result, wrap)
+        self._funcs[full] = call
+        return call
+
+    def drop(self, handle: Any) -> None:
+        if isinstance(handle, cabi.Resource) and handle.type in self._host_ids:
+            if not handle.own:
+                raise cabi.Trap("a borrowed handle cannot be dropped by the host")
+            if handle.moved:
+                raise cabi.Trap(f"resource {handle.type.name} was already dropped")
+            rep = handle.take()
+            dtor = self._dtors.get(handle.type)
+            if dtor is not None:
+                dtor(rep)
+            return
+        if not isinstance(handle, RefResource):
+            raise error("ffi.value.type_mismatch", f"expected a resource handle, got {type(handle).__name__}")
+        if not handle.own:
+            raise cabi.Trap("a borrowed handle cannot be dropped by the host")
+        if handle._dropped:
+            raise cabi.Trap(f"resource {handle.type.name} was already dropped")
+        handle._dropped = True
+        try:
+            handle.any.drop(self.store)
+        except (wasmtime.Trap, wasmtime.WasmtimeError) as exc:
+            raise _trap(f"drop {handle.type.name}", exc) from None
+        except DiagnosticError:
+            raise

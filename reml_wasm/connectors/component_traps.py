@@ -1,0 +1,42 @@
+"""Traps of both paths, reported the same way: `cabi.Trap` with the export's name, the
+reason (the last line of wasmtime's message, without the backtrace) and a `kind`:
+unreachable, fuel, timeout, poisoned, unprovided-import, memory, arithmetic, or other."""
+
+from __future__ import annotations
+
+from .. import cabi
+
+_KINDS = (("all fuel consumed", "fuel"), ("interrupt", "timeout"), ("cannot enter component instance", "poisoned"),
+          ("has not been defined", "unprovided-import"), ("unreachable", "unreachable"),
+          ("out of bounds memory access", "memory"), ("integer divide by zero", "arithmetic"),
+          ("integer overflow", "arithmetic"))
+
+
+def reason_of(message: str) -> str:
+    lines = [ln.strip() for ln in message.splitlines() if ln.strip()]
+    last = lines[-1] if lines else "trap"
+    while last.startswith("wasm trap: "):
+        last = last[len("wasm trap: "):]
+    return last
+
+
+def kind_of(reason: str) -> str:
+    for needle, kind in _KINDS:
+        if needle in reason:
+            return kind
+    return "other"
+
+
+def trap(name: str, message: str) -> cabi.Trap:
+    """The trap for a failed call of `name` given wasmtime's error text."""
+    reason = reason_of(message)
+    return cabi.Trap(f"{name}: wasm trap: {reason}", kind=kind_of(reason))
+
+
+def poisoned(name: str) -> cabi.Trap:
+    return cabi.Trap(f"{name}: wasm trap: cannot enter component instance (poisoned by an earlier trap; "
+                     "instantiate the component again)", kind="poisoned")
+
+
+def unprovided(import_name: str) -> cabi.Trap:
+    return cabi.Trap(f"unknown import: `{import_name}` has not been defined", kind="unprovided-import")

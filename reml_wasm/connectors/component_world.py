@@ -1,0 +1,110 @@
+"""The world of a component binary as `reml_wasm.types` (what `reml-wasm inspect` prints)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .. import types as t
+from ..audit import error
+from . import component_binary as cb
+from . import component_link as cl
+
+_IFACE_KEY = re.compile(r"^([a-z][a-z0-9-]*):([a-z][a-z0-9-]*(?::[a-z][a-z0-9-]*)*)/([a-z][a-z0-9-]*)(?:@(.+))?$")
+
+
+def split_interface_key(key: str) -> tuple[t.PackageName | None, str]:
+    """`demo:app/api@1.0.0` -> (PackageName(demo, app, 1.0.0), "api"); `api` -> (None, "api")."""
+    m = _IFACE_KEY.match(key)
+    if m is None:
+        return None, key
+    return t.PackageName(m.group(1), m.group(2), m.group(4)), m.group(3)
+
+
+def interface_of(key: str, exports: dict[str, tuple[str, Any]]) -> t.Interface:
+    package, name = split_interface_key(key)
+    owner = key if package is None else package.qualify(name)
+    type_items: list[tuple[str, t.Type]] = []
+    freestanding: list[t.Function] = []
+    by_resource: dict[str, list[t.Function]] = {}
+    for item, (sort, value) in exports.items():
+        if sort == "type":
+            if isinstance(value, t.ResourceType):
+                object.__setattr__(value, "owner", owner)
+            type_items.append((item, value))
+        elif sort == "func":
+            func = value.type if isinstance(value, cl.ComponentFunc) else value
+            if func.kind == "freestanding":
+                freestanding.append(func)
+            else:
+                by_resource.setdefault(func.resource or "", []).append(func)
+    for item, value in type_items:
+        if isinstance(value, t.ResourceType):
+            funcs = by_resource.get(value.name, [])
+            value.define(next((f for f in funcs if f.kind == "constructor"), None),
+                         [f for f in funcs if f.kind == "method"],
+                         [f for f in funcs if f.kind == "static"])
+    return t.Interface(name, tuple(type_items), tuple(freestanding), package=package)
+
+
+def _items(entries: dict[str, tuple[str, Any]]) -> list[t.WorldItem]:
+    out: list[t.WorldItem] = []
+    for key, (sort, value) in entries.items():
+        if sort == "instance":
+            exports = value.exports
+            out.append(t.InterfaceItem(key, interface_of(key, exports)))
+        elif sort == "func":
+            out.append(t.FunctionItem(value.type))
+        elif sort == "type":
+            out.append(t.TypeItem(key, value))
+    return out
+
+
+def world_of(ast: cb.Component, name: str = "root") -> t.World:
+    """Walk the component statically and describe its imports and exports."""
+    backend = cl.Backend()
+    try:
+        scope = cl.instantiate(ast, backend)
+    except (AttributeError, TypeError, KeyError, IndexError, ValueError) as exc:
+        # the parser decodes without validating: definitions that do not fit together
+        raise error("ffi.component.malformed",
+                    f"the component's definitions are inconsistent ({type(exc).__name__}: {exc})") from None
+    backend.apply_resource_names()
+    return t.World(name, tuple(_items(scope.imports)), tuple(_items(scope.exports)))
+
+
+def world_wit(world: t.World) -> str:
+    """Render a world and the interfaces it names as WIT text."""
+    lines: list[str] = []
+    packages = {i.interface.package for i in world.imports + world.exports
+                if isinstance(i, t.InterfaceItem) and i.interface.package is not None}
+    for item in world.imports + world.exports:
+        if isinstance(item, t.InterfaceItem) and item.interface.package is not None:
+            lines.append(f"// {item.interface.qualified_name}")
+            lines.append(item.interface.definition_wit())
+            lines.append("")
+    body: list[str] = []
+    for direction, items in (("import", world.imports), ("export", world.exports)):
+        for item in items:
+            if isinstance(item, t.InterfaceItem):
+                iface = item.interface
+                if iface.package is not None:
+                    body.append(f"{direction} {item.key};")
+                else:
+                    inner = iface.definition_wit().split("{", 1)[1]
+                    body.append(f"{direction} {t.wit_name(item.key)}: interface {{" + inner)
+            elif isinstance(item, t.FunctionItem):
+                body.append(f"{direction} {item.function.wit()};")
+            elif isinstance(item, t.TypeItem):
+                ty = item.type
+                if isinstance(ty, t.ResourceType) and ty.owner and ty.owner != item.key:
+                    body.append(f"use {ty.owner}.{{{t.wit_name(ty.name)}}};")
+                elif isinstance(ty, (t.RecordType, t.VariantType, t.EnumType, t.FlagsType, t.ResourceType)):
+                    body.append(ty.definition_wit())
+                else:
+                    body.append(f"type {t.wit_name(item.name)} = {ty.wit()};")
+    head = ""
+    if len(packages) == 1:
+        head = f"package {next(iter(packages))};\n\n"
+    text = "".join("  " + b.replace("\n", "\n  ") + "\n" for b in body)
+    return head + "\n".join(lines) + (("\n" if lines else "")) + f"world {t.wit_name(world.name)} {{\n{text}}}\n"

@@ -1,0 +1,577 @@
+"""The Nyash BID-1 plugin connector (shared/facts/nyash-bid.md).
+
+`PluginHost(config)` opens every library of a loaded nyash.toml (`reml_wasm.bid.nyash_toml`
+produces the config; this module only reads its attributes) through cffi in ABI mode:
+`nyash_plugin_invoke` is required, `nyash_plugin_init` must return 0, `nyash_plugin_abi`
+must answer 1, and `nyash_plugin_shutdown` runs on unload.  Singleton boxes are born at
+load and shared.
+
+`PluginBox` is the proxy of one plugin instance: methods by name (`box.open(path, "r")`),
+arguments checked against the config before the call, results decoded strictly (garbage
+from a plugin is a `tlv.*` error, never a crash), returned handles wrapped as PluginBox
+objects, and fini sent exactly once: from `finalise()`, the end of a `with` block, or
+garbage collection (`weakref.finalize`), whichever comes first.  Calls into one library
+are serialised by a lock, so boxes can be shared between threads.
+
+Results use two-phase buffers: each library keeps a result buffer that grows to whatever
+size a plugin asks for with -1 (up to `max_result_bytes`), and the call is retried.
+
+`BoxFactoryRegistry` creates boxes by name: plugin boxes first, then Python factories.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from pathlib import Path
+from typing import Any, Callable, Iterable, Protocol, Sequence
+
+from cffi import FFI
+
+from .. import tlv
+from ..audit import DiagnosticError, error
+from ..values import Err, Ok
+
+__all__ = ["PluginHost", "PluginLibrary", "PluginBox", "BoxFactoryRegistry", "MAX_RESULT_BYTES",
+           "INITIAL_RESULT_BYTES"]
+
+INITIAL_RESULT_BYTES = 256
+MAX_RESULT_BYTES = 1 << 28       # a sanity bound on what a plugin may ask for (256 MiB)
+_MAX_RETRIES = 4
+
+_ffi = FFI()
+# `const char *` / `char *` are ABI-identical to the header's `uint8_t *` and let cffi
+# pass Python bytes without a copy.
+_ffi.cdef("""
+int32_t nyash_plugin_invoke(uint32_t type_id, uint32_t method_id, uint32_t instance_id,
+                            const char *args, size_t args_len, char *result, size_t *result_len);
+int32_t nyash_plugin_init(void);
+uint32_t nyash_plugin_abi(void);
+void nyash_plugin_shutdown(void);
+""")
+_ffi_new = _ffi.new
+_ffi_unpack = _ffi.unpack
+
+
+# --- what the connector reads from a config (reml_wasm.bid.nyash_toml provides it) -------
+
+class _ArgSpec(Protocol):
+    kind: str | None
+
+    @property
+    def tlv_kind(self) -> str: ...
+
+
+class _MethodConfig(Protocol):
+    name: str
+    method_id: int
+    args: Sequence[_ArgSpec]
+    returns_result: bool
+
+
+class _BoxConfig(Protocol):
+    name: str
+    type_id: int
+    abi_version: int
+    singleton: bool
+    methods: dict[str, _MethodConfig]
+
+
+class _LibraryConfig(Protocol):
+    name: str
+    boxes: Sequence[str]
+    box_configs: dict[str, _BoxConfig]
+
+
+class _Config(Protocol):
+    libraries: dict[str, _LibraryConfig]
+    box_library: dict[str, str]
+
+    def resolve_library(self, lib: Any) -> Path: ...
+
+
+# --- one library ------------------------------------------------------------------------
+
+class _ResultBuffer:
+    __slots__ = ("buf", "cap", "len_p")
+
+    def __init__(self, cap: int) -> None:
+        self.buf = _ffi_new("char[]", cap)
+        self.cap = cap
+        self.len_p = _ffi_new("size_t *")
+
+
+class PluginLibrary:
+    """One opened plugin library."""
+
+    def __init__(self, name: str, path: Path, *, max_result_bytes: int = MAX_RESULT_BYTES) -> None:
+        self.name = name
+        self.path = path
+        self.max_result_bytes = max_result_bytes
+        self.closed = False
+        self.abi: int | None = None
+        self.exports: dict[str, bool] = {}
+        self._lock = threading.RLock()
+        self._busy = False
+        self._result = _ResultBuffer(INITIAL_RESULT_BYTES)
+        self.live: "weakref.WeakValueDictionary[tuple[int, int], PluginBox]" = weakref.WeakValueDictionary()
+        self.fini_errors: list[DiagnosticError] = []
+        try:
+            self._lib = _ffi.dlopen(str(path))
+        except OSError as exc:
+            raise error("ffi.plugin.load_failed", f"cannot load plugin {name!r} from {path}: {exc}",
+                        library=name, path=str(path)) from None
+        self._invoke = self._optional("nyash_plugin_invoke")
+        if self._invoke is None:
+            self._dlclose()
+            raise error("ffi.plugin.missing_invoke",
+                        f"plugin {name!r} ({path}) does not export nyash_plugin_invoke",
+                        library=name, path=str(path)) from None
+        self._shutdown = self._optional("nyash_plugin_shutdown")
+        abi_fn = self._optional("nyash_plugin_abi")
+        if abi_fn is not None:
+            self.abi = int(abi_fn())
+            if self.abi != 1:
+                self._dlclose()
+                raise error("ffi.plugin.abi_mismatch",
+                            f"plugin {name!r} answers ABI version {self.abi}; this host speaks 1",
+                            library=name, abi=self.abi)
+        init_fn = self._optional("nyash_plugin_init")
+        if init_fn is not None:
+            rc = int(init_fn())
+            if rc != 0:
+                self._dlclose()
+                raise error("ffi.plugin.init_refused", f"plugin {name!r}: nyash_plugin_init returned {rc}",
+                            library=name, return_code=rc)
+
+    def _optional(self, symbol: str) -> Any:
+        try:
+            fn = getattr(self._lib, symbol)
+        except (AttributeError, NotImplementedError):
+            fn = None
+        self.exports[symbol] = fn is not None
+        return fn
+
+    def _dlclose(self) -> None:
+        try:
+            _ffi.dlclose(self._lib)
+        except Exception:  # noqa: BLE001 - already closed / unsupported: nothing to undo
+            pass
+        self.closed = True
+
+    # The one place that calls into the plugin.
+    def invoke(self, type_id: int, method_id: int, instance_id: int, args: bytes) -> tuple[int, bytes | None]:
+        """Call the plugin; returns (return code, result bytes or None when the plugin left
+        no result).  Grows the result buffer and retries on -1."""
+        with self._lock:
+            if self._busy or self.closed:
+                return self._invoke_unusual(type_id, method_id, instance_id, args)
+            self._busy = True
+            try:
+                res = self._result
+                len_p = res.len_p
+                cap = len_p[0] = res.cap
+                rc = self._invoke(type_id, method_id, instance_id, args, len(args), res.buf, len_p)
+                need = len_p[0]
+                if rc == 0 and need <= cap:          # the common case: it fitted
+                    return 0, _ffi_unpack(res.buf, need)
+                return self._answer(res, rc, need, type_id, method_id, instance_id, args)
+            finally:
+                self._busy = False
+
+    def _invoke_unusual(self, type_id: int, method_id: int, instance_id: int,
+                        args: bytes) -> tuple[int, bytes | None]:
+        if self.closed:
+            raise error("ffi.plugin.unloaded", f"plugin {self.name!r} was unloaded", library=self.name)
+        # re-entered on this thread (a finaliser ran mid-call): use a private buffer
+        res = _ResultBuffer(64)
+        res.len_p[0] = res.cap
+        rc = self._invoke(type_id, method_id, instance_id, args, len(args), res.buf, res.len_p)
+        return self._answer(res, rc, res.len_p[0], type_id, method_id, instance_id, args)
+
+    def _answer(self, res: _ResultBuffer, rc: int, need: int, type_id: int, method_id: int,
+                instance_id: int, args: bytes) -> tuple[int, bytes | None]:
+        """Interpret one call's (rc, *result_len); on -1 grow the buffer and call again."""
+        for _ in range(_MAX_RETRIES):
+            cap = res.cap
+            if rc != tlv.E_SHORT_BUFFER:
+                if rc != 0:
+                    if need >= cap:       # nothing written (or nonsense): no result to read
+                        return rc, None
+                elif need > cap:
+                    raise tlv.tlv_error("tlv.result_overflow", f"{self.name}: plugin reports a {need}-byte "
+                                        f"result in a {cap}-byte buffer", library=self.name, size=need)
+                return rc, _ffi_unpack(res.buf, need)
+            if need <= cap:
+                raise tlv.tlv_error("tlv.short_buffer", f"{self.name}: plugin answered short buffer but "
+                                    f"asks for {need} bytes with {cap} offered", library=self.name)
+            if need > self.max_result_bytes:
+                raise tlv.tlv_error("tlv.out_of_memory", f"{self.name}: plugin asks for a {need}-byte result "
+                                    f"(limit {self.max_result_bytes})", library=self.name, size=need)
+            res.buf = _ffi_new("char[]", need)
+            res.cap = res.len_p[0] = need
+            rc = self._invoke(type_id, method_id, instance_id, args, len(args), res.buf, res.len_p)
+            need = res.len_p[0]
+        raise tlv.tlv_error("tlv.short_buffer", f"{self.name}: plugin still answers short buffer after "
+                            f"{_MAX_RETRIES} larger buffers", library=self.name)
+
+    def birth(self, type_id: int) -> int:
+        rc, data = self.invoke(type_id, tlv.BIRTH_METHOD_ID, 0, tlv.EMPTY)
+        if rc != 0:
+            raise _call_error(rc, data, f"birth of type {type_id} in {self.name}")
+        if data is None or len(data) != 4:
+            raise tlv.tlv_error("tlv.bad_size", f"birth of type {type_id} answered "
+                                f"{0 if data is None else len(data)} bytes; an instance id is 4",
+                                library=self.name)
+        instance_id = int.from_bytes(data, "little")
+        if instance_id == 0:
+            raise tlv.tlv_error("tlv.invalid_handle", f"birth of type {type_id} answered instance id 0",
+                                library=self.name)
+        return instance_id
+
+    def fini(self, type_id: int, instance_id: int) -> None:
+        """Send fini; errors are raised (see `_fini_quietly` for the GC path)."""
+        rc, data = self.invoke(type_id, tlv.FINI_METHOD_ID, instance_id, tlv.EMPTY)
+        if rc != 0:
+            raise _call_error(rc, data, f"fini of instance {instance_id} (type {type_id}) in {self.name}")
+
+    def close(self) -> None:
+        """Fini every live instance, call nyash_plugin_shutdown, unload."""
+        with self._lock:
+            if self.closed:
+                return
+            for box in list(self.live.values()):
+                box._finalizer()
+            if self._shutdown is not None:
+                self._shutdown()
+            self._dlclose()
+
+
+def _fini_quietly(lib: PluginLibrary, type_id: int, instance_id: int) -> DiagnosticError | None:
+    """The finaliser body: never raises (it may run from garbage collection); an error is
+    kept on the library and returned to an explicit `finalise()`."""
+    if lib.closed:
+        return None
+    lib.live.pop((type_id, instance_id), None)
+    try:
+        lib.fini(type_id, instance_id)
+    except DiagnosticError as exc:
+        lib.fini_errors.append(exc)
+        return exc
+    return None
+
+
+def _message(data: bytes | None) -> str | bytes | None:
+    if not data:
+        return None
+    try:
+        values = tlv.decode(data)
+    except DiagnosticError:
+        return None
+    if len(values) == 1 and isinstance(values[0], (str, bytes)):
+        return values[0]
+    return None
+
+
+def _call_error(rc: int, data: bytes | None, what: str) -> DiagnosticError:
+    code = tlv.code_for_return(rc)
+    msg = _message(data)
+    detail = f": {msg if isinstance(msg, str) else msg!r}" if msg is not None else ""
+    return error(code, f"{what} failed with {rc}{detail}", return_code=rc, origin="plugin")
+
+
+# --- boxes --------------------------------------------------------------------------------
+
+class _Method:
+    """A compiled method plan: id, arity, encoder, which arguments must be boxes."""
+
+    __slots__ = ("name", "method_id", "arity", "encode", "box_positions", "returns_result", "role", "plain")
+
+    def __init__(self, cfg: _MethodConfig) -> None:
+        self.name = cfg.name
+        self.method_id = cfg.method_id
+        self.arity = len(cfg.args)
+        kinds = [a.tlv_kind for a in cfg.args]
+        self.encode: Callable[..., bytes] = (lambda: tlv.EMPTY) if not kinds else tlv.compile_encoder(kinds)
+        self.box_positions = tuple(i for i, a in enumerate(cfg.args) if a.kind == "box")
+        self.returns_result = cfg.returns_result
+        self.role = ("constructor" if cfg.method_id == tlv.BIRTH_METHOD_ID else
+                     "destructor" if cfg.method_id == tlv.FINI_METHOD_ID else None)
+        self.plain = self.role is None and not self.box_positions   # no checks beyond arity
+
+
+class _BoxType:
+    def __init__(self, host: "PluginHost", lib: PluginLibrary, cfg: _BoxConfig) -> None:
+        self.host = host
+        self.lib = lib
+        self.name = cfg.name
+        self.type_id = cfg.type_id
+        self.singleton = cfg.singleton
+        self.methods = {name: _Method(m) for name, m in cfg.methods.items()}
+        self.instance: PluginBox | None = None   # the singleton
+        self.cls = _proxy_class(cfg.name, self.methods)
+
+    def new(self, instance_id: int) -> "PluginBox":
+        return self.cls(self, instance_id)
+
+
+def _proxy_class(box_name: str, methods: dict[str, _Method]) -> type["PluginBox"]:
+    """A PluginBox subclass with one real method per configured method (compiled once per
+    box type, so a call does no attribute fallback)."""
+    namespace: dict[str, Any] = {"__slots__": (), "__qualname__": f"PluginBox[{box_name}]"}
+    for name, method in methods.items():
+        if not name.isidentifier() or name.startswith("_") or hasattr(PluginBox, name):
+            continue           # reachable through box.call(name, ...)
+        if method.role == "destructor":
+            namespace[name] = PluginBox.finalise
+            continue
+
+        def call(self: PluginBox, *args: Any, _method: _Method = method) -> Any:
+            return self._call(_method, args)
+
+        call.__name__ = call.__qualname__ = name
+        namespace[name] = call
+    return type(f"PluginBox[{box_name}]", (PluginBox,), namespace)
+
+
+class PluginBox:
+    """A plugin instance.  Methods from nyash.toml are attributes (`box.read()`); a method
+    whose name collides with an attribute below is reachable as `box.call(name, ...)`."""
+
+    __slots__ = ("_type", "_instance_id", "_finalizer", "__weakref__")
+
+    def __init__(self, box_type: _BoxType, instance_id: int) -> None:
+        self._type = box_type
+        self._instance_id = instance_id
+        lib = box_type.lib
+        self._finalizer = weakref.finalize(self, _fini_quietly, lib, box_type.type_id, instance_id)
+        lib.live[(box_type.type_id, instance_id)] = self
+
+    # identity
+    @property
+    def box_name(self) -> str:
+        return self._type.name
+
+    @property
+    def type_id(self) -> int:
+        return self._type.type_id
+
+    @property
+    def instance_id(self) -> int:
+        return self._instance_id
+
+    @property
+    def alive(self) -> bool:
+        return self._finalizer.alive and not self._type.lib.closed
+
+    def __tlv_handle__(self) -> tlv.Handle:
+        if not self.alive:
+            raise tlv.tlv_error("tlv.invalid_handle", f"{self!r} was finalised")
+        return tlv.Handle(self._type.type_id, self._instance_id)
+
+    def __repr__(self) -> str:
+        state = "" if self.alive else " finalised"
+        return f"<PluginBox {self._type.name}#{self._instance_id}{state}>"
+
+    # calls
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        method = self._type.methods.get(name) if not name.startswith("__") else None
+        if method is None:
+            raise AttributeError(f"{self._type.name} has no method {name!r}")
+        if method.role == "destructor":
+            return self.finalise
+        return lambda *args: self._call(method, args)
+
+    def call(self, name: str, *args: Any) -> Any:
+        method = self._type.methods.get(name)
+        if method is None:
+            raise tlv.tlv_error("tlv.invalid_method", f"{self._type.name} has no method {name!r} in nyash.toml",
+                                box=self._type.name, method=name)
+        if method.role == "destructor":
+            return self.finalise()
+        return self._call(method, args)
+
+    def _call(self, method: _Method, args: tuple[Any, ...]) -> Any:
+        t = self._type
+        if not method.plain or len(args) != method.arity:
+            self._check_call(method, args)
+        if not self._finalizer.alive:
+            if t.lib.closed:
+                raise error("ffi.plugin.unloaded", f"plugin {t.lib.name!r} was unloaded", library=t.lib.name)
+            raise tlv.tlv_error("tlv.invalid_handle", f"{self!r}.{method.name}: the box was finalised")
+        rc, data = t.lib.invoke(t.type_id, method.method_id, self._instance_id, method.encode(*args))
+        if rc == 0:
+            if not data:        # success with no result bytes at all: a void answer
+                value = None
+            else:
+                value = _decode_any(data)
+                if value.__class__ is tlv.Handle or value.__class__ is tuple:
+                    value = t.host._adopt_all(value)
+            return Ok(value) if method.returns_result else value
+        if method.returns_result:
+            msg = _message(data)
+            return Err(msg if msg is not None else tlv.code_for_return(rc))
+        raise _call_error(rc, data, f"{t.name}.{method.name}")
+
+    def _check_call(self, method: _Method, args: tuple[Any, ...]) -> None:
+        """Arguments against the config, before anything reaches the plugin."""
+        t = self._type
+        if method.role == "constructor":
+            raise tlv.tlv_error("tlv.invalid_method", f"{t.name}.{method.name} is the constructor; "
+                                "create boxes through PluginHost.create")
+        if len(args) != method.arity:
+            raise tlv.tlv_error("tlv.invalid_args", f"{t.name}.{method.name} takes {method.arity} "
+                                f"argument(s), got {len(args)}", box=t.name, method=method.name)
+        for i in method.box_positions:
+            if not isinstance(args[i], PluginBox):
+                raise tlv.tlv_error("tlv.invalid_args", f"{t.name}.{method.name}: argument {i + 1} must be a "
+                                    f"plugin box, got {type(args[i]).__name__}", box=t.name, method=method.name)
+
+    # lifecycle
+    def finalise(self) -> None:
+        """Send fini now (once; later calls do nothing).  Singletons live until unload."""
+        if self._type.singleton:
+            return
+        problem = self._finalizer()
+        if problem is not None:
+            raise problem
+
+    def __enter__(self) -> "PluginBox":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.finalise()
+
+
+_decode_any = tlv.compile_decoder(None)
+
+
+# --- the host -----------------------------------------------------------------------------
+
+class PluginHost:
+    """Every library of one nyash.toml, loaded."""
+
+    def __init__(self, config: _Config, *, max_result_bytes: int = MAX_RESULT_BYTES,
+                 only: Iterable[str] | None = None) -> None:
+        """Open every library of `config` (or just the library keys in `only`)."""
+        self.config = config
+        wanted = None if only is None else set(only)
+        self.libraries: dict[str, PluginLibrary] = {}
+        self._types_by_name: dict[str, _BoxType] = {}
+        self._types_by_id: dict[int, _BoxType] = {}
+        self._lock = threading.Lock()
+        try:
+            for key, lib_cfg in config.libraries.items():
+                if wanted is not None and key not in wanted:
+                    continue
+                lib = PluginLibrary(key, config.resolve_library(lib_cfg), max_result_bytes=max_result_bytes)
+                self.libraries[key] = lib
+                for box_name in lib_cfg.boxes:
+                    bcfg = lib_cfg.box_configs[box_name]
+                    expected_abi = lib.abi if lib.abi is not None else 1
+                    if bcfg.abi_version != expected_abi:
+                        raise error("ffi.plugin.abi_mismatch",
+                                    f"{box_name} wants ABI version {bcfg.abi_version}; {key} speaks {expected_abi}",
+                                    library=key, box=box_name)
+                    bt = _BoxType(self, lib, bcfg)
+                    if config.box_library.get(box_name) == key:   # the first library listing it wins
+                        self._types_by_name[box_name] = bt
+                    self._types_by_id.setdefault(bcfg.type_id, bt)
+            for bt in self._types_by_name.values():
+                if bt.singleton:
+                    bt.instance = bt.new(bt.lib.birth(bt.type_id))
+        except BaseException:
+            self.close()
+            raise
+
+    def box_names(self) -> list[str]:
+        return list(self._types_by_name)
+
+    def has_box(self, name: str) -> bool:
+        return name in self._types_by_name
+
+    def create(self, name: str) -> PluginBox:
+        """Birth a box (or hand out the shared singleton)."""
+        bt = self._types_by_name.get(name)
+        if bt is None:
+            raise error("ffi.plugin.unknown_box", f"no plugin box {name!r} in the configuration", box=name)
+        if bt.singleton:
+            assert bt.instance is not None
+            return bt.instance
+        return bt.new(bt.lib.birth(bt.type_id))
+
+    def _adopt(self, handle: tlv.Handle) -> PluginBox:
+        """The PluginBox for a handle a plugin returned (the live one if there is one)."""
+        bt = self._types_by_id.get(handle.type_id)
+        if bt is None:
+            raise tlv.tlv_error("tlv.invalid_handle", f"plugin returned a handle of unknown type {handle.type_id}",
+                                type_id=handle.type_id)
+        if handle.instance_id == 0:
+            raise tlv.tlv_error("tlv.invalid_handle", "plugin returned a handle with instance id 0")
+        with self._lock:
+            box = bt.lib.live.get((handle.type_id, handle.instance_id))
+            if box is None or not box._finalizer.alive:
+                box = bt.new(handle.instance_id)
+            return box
+
+    def _adopt_all(self, value: Any) -> Any:
+        if value.__class__ is tlv.Handle:
+            return self._adopt(value)
+        return tuple(self._adopt(v) if v.__class__ is tlv.Handle else v for v in value)
+
+    def close(self) -> None:
+        """Fini every live box (singletons too), shut every library down, unload."""
+        for lib in list(self.libraries.values()):
+            lib.close()
+        for bt in self._types_by_name.values():
+            bt.instance = None
+
+    def __enter__(self) -> "PluginHost":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class BoxFactoryRegistry:
+    """Box creation by name: plugin boxes first, Python builtin factories as fallback."""
+
+    def __init__(self, hosts: Iterable[PluginHost] = ()) -> None:
+        self._hosts = list(hosts)
+        self._builtins: dict[str, Callable[..., Any]] = {}
+
+    def add_host(self, host: PluginHost) -> None:
+        self._hosts.append(host)
+
+    def register(self, name: str, factory: Callable[..., Any]) -> None:
+        """A Python factory for `name`, used when no plugin provides the box."""
+        self._builtins[name] = factory
+
+    def provider(self, name: str) -> str:
+        """"plugin", "builtin", or a coded error."""
+        if any(h.has_box(name) for h in self._hosts):
+            return "plugin"
+        if name in self._builtins:
+            return "builtin"
+        raise self._unknown(name)
+
+    def create(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        for host in self._hosts:
+            if host.has_box(name):
+                if args or kwargs:
+                    raise tlv.tlv_error("tlv.invalid_args", f"plugin box {name!r} is born without arguments",
+                                        box=name)
+                return host.create(name)
+        factory = self._builtins.get(name)
+        if factory is not None:
+            return factory(*args, **kwargs)
+        raise self._unknown(name)
+
+    def names(self) -> list[str]:
+        out = dict.fromkeys(n for h in self._hosts for n in h.box_names())
+        out.update(dict.fromkeys(self._builtins))
+        return list(out)
+
+    def _unknown(self, name: str) -> DiagnosticError:
+        return error("ffi.plugin.unknown_box", f"no plugin or builtin box named {name!r} "
+                     f"(known: {', '.join(self.names()) or 'none'})", box=name)

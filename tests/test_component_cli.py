@@ -1,0 +1,82 @@
+"""`reml-wasm call` and `reml-wasm inspect` end to end (python -m reml_wasm, real guests)."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from reml_wasm.benchmarks.component import build_ctest
+from reml_wasm.cli import main
+
+
+@pytest.fixture(scope="module")
+def ctest_path():
+    return str(build_ctest())
+
+
+def _run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize("path", ["fast", "wasmtime"])
+def test_call_prints_wave(capsys, ctest_path, path):
+    code, out, _ = _run(capsys, "call", ctest_path, "add(40, 2)", "--path", path)
+    assert (code, out) == (0, "42\n")
+    code, out, _ = _run(capsys, "call", ctest_path, 'echo-pair({id: 1, name: "é", weight: 0.5, tags: ["a", "b"]})',
+                        "--path", path)
+    assert (code, out) == (0, '{id: 1, name: "é", weight: 0.5, tags: ["a", "b"]}\n')
+
+
+def test_call_json(capsys, ctest_path):
+    code, out, _ = _run(capsys, "call", ctest_path, "echo-list([3, 2, 1])", "--json")
+    assert code == 0
+    assert json.loads(out) == {"function": "echo-list", "path": "fast", "result": [3, 2, 1], "wave": "[3, 2, 1]"}
+
+
+@pytest.mark.parametrize("argv, code_prefix", [
+    (["call", "{ctest}", "nope(1)"], "ffi.component.no_export"),
+    (["call", "{ctest}", "add(1)"], "wave.call.arity"),
+    (["call", "{ctest}", "add(1, true)"], "wave."),
+    (["call", "{ctest}", "add(1"], "wave."),
+    (["call", "{ctest}", "divide(1, 0)"], "cabi.trap"),
+    (["call", "{ctest}", "spin(0)", "--fuel", "100000"], "cabi.trap"),
+    (["call", "{ctest}", "spin(0)", "--timeout", "0.1"], "cabi.trap"),
+    (["call", "{ctest}", "add(1, 2)", "--timeout", "-1"], "ffi.cli.bad_argument"),
+    (["call", "{ctest}", "add(1, 2)", "--fuel", "0"], "ffi.cli.bad_argument"),
+    (["call", "{missing}", "add(1, 2)"], "ffi.component.io"),
+    (["call", "{notwasm}", "add(1, 2)"], "ffi.component.not_component"),
+    (["inspect", "{notwasm}"], "ffi.component.not_component"),
+])
+def test_errors_are_coded_and_exit_1(capsys, tmp_path, ctest_path, argv, code_prefix):
+    notwasm = tmp_path / "x.wasm"
+    notwasm.write_bytes(b"\x00asm\x01\x00\x00\x00")
+    subst = {"ctest": ctest_path, "missing": str(tmp_path / "absent.wasm"), "notwasm": str(notwasm)}
+    argv = [a.format(**subst) for a in argv] + ["--json"]
+    code, out, err = _run(capsys, *argv)
+    assert code == 1, (out, err)
+    diag = json.loads(err.strip().splitlines()[-1])
+    assert diag["code"].startswith(code_prefix)
+    assert "Traceback" not in err
+
+
+def test_inspect_prints_the_world(capsys, ctest_path):
+    code, out, _ = _run(capsys, "inspect", ctest_path)
+    assert code == 0
+    assert "\nworld component {\n" in out  # named after the file (binaries do not keep world names)
+    assert "  export add: func(a: s32, b: s32) -> s32;" in out
+    assert "  import reml:ctest/host@0.1.0;" in out
+    assert "resource counter {" in out and "constructor(start: s32);" in out
+    code, out, _ = _run(capsys, "inspect", ctest_path, "--json")
+    data = json.loads(out)
+    assert [(i["kind"], i["name"]) for i in data["imports"]] == [
+        ("interface", "reml:ctest/host@0.1.0"), ("type", "blob"), ("type", "pair")]
+    assert "reml:ctest/counters@0.1.0" in [e["name"] for e in data["exports"]]
+
+
+def test_module_entry_point(ctest_path):
+    proc = subprocess.run([sys.executable, "-m", "reml_wasm", "call", ctest_path, 'echo("hi")'],
+                          capture_output=True, text=True, timeout=120)
+    assert (proc.returncode, proc.stdout) == (0, '"hi"\n')
