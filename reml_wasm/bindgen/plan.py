@@ -144,7 +144,8 @@ class Planner:
     # --- C -> Reml -----------------------------------------------------------------------
 
     def reml_type(self, t: CType, style: Style, *, by_value: bool = True,
-                  parent: str | None = None, member: str | None = None) -> str:
+                  parent: str | None = None, member: str | None = None,
+                  flexible: bool = False) -> str:
         i = 0 if style == "reml" else 1
         if isinstance(t, TypedefRef):
             if t.name in NAMED_MAP:
@@ -175,6 +176,8 @@ class Planner:
             if isinstance(self.model.resolve(t.element), TagRef) and \
                     self.model.resolve(t.element).key == VA_LIST_TAG:  # type: ignore[union-attr]
                 raise Unsupported("unsupported_variadic", "va_list value")
+            if t.length is None and not flexible:
+                raise Unsupported("unsupported_array", "an array of unknown length")
             inner = self.reml_type(t.element, style, by_value=by_value, parent=parent, member=member)
             return f"[{inner}; {t.length or 0}]"
         if isinstance(t, TagRef):
@@ -204,10 +207,10 @@ class Planner:
 
     # --- planning ----------------------------------------------------------------------
 
-    def unknown_type(self, symbol: str, c_type: str, exc: Unsupported,
-                     location: Location | None) -> Diagnostic:
+    def unknown_type(self, symbol: str, c_type: str, exc: Unsupported, location: Location | None,
+                     consequence: str = "the declaration is skipped") -> Diagnostic:
         return Diagnostic("ffi.bindgen.unknown_type",
-                          f"{symbol}: {c_type}: {exc.detail}; the declaration is skipped",
+                          f"{symbol}: {c_type}: {exc.detail}; {consequence}",
                           severity="warning", location=location,
                           extensions={"symbol": symbol, "c_type": c_type, "reason": exc.reason,
                                       "hint": HINTS[exc.reason]})
@@ -296,10 +299,11 @@ class Planner:
                 continue
             member = f.name or f"anon{i}"
             try:
-                t = self.reml_type(f.type, "reml", parent=name, member=member)
+                t = self.reml_type(f.type, "reml", parent=name, member=member, flexible=f.flexible)
             except Unsupported as exc:
                 self.plan.diagnostics.append(self.unknown_type(
-                    f"{name}.{member}", self.model.c_spelling(f.type), exc, d.location))
+                    f"{name}.{member}", self.model.c_spelling(f.type), exc, d.location,
+                    "the field is kept as bytes of the same size"))
                 size = Layouts(self.model).size_align(f.type)[0]
                 t = f"[u8; {size}]"
             rec.fields.append(RecordField(reml_ident(member), f.name, t, f.bit_width))
