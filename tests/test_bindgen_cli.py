@@ -207,3 +207,12 @@ def test_unknown_length_array_field_is_unsupported_array(tmp_path, capsys):
     assert rc == 0
     d = next(d for d in events[-1]["diagnostics"] if d["code"] == "ffi.bindgen.unknown_type")
     assert d["extensions"]["reason"] == "unsupported_array" and d["extensions"]["symbol"] == "dep.name"
+
+
+def test_typedef_named_like_another_tag_does_not_duplicate_a_type(tmp_path, capsys):
+    rc, events, out = bind_header(tmp_path, "struct foo { int a; };\nstruct foo_s { long b; };\n"
+                                  "typedef struct foo_s foo;\nvoid use(foo *x, struct foo *y);\n", capsys)
+    assert rc == 0
+    text = (out / "h.reml").read_text()
+    assert text.count("pub type foo =") == 1 and "pub type foo_s =" in text
+    assert "fn use(x: Ptr<foo_s>, y: Ptr<foo>) -> ();" in text

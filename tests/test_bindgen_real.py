@@ -168,3 +168,21 @@ def test_type_model_functions_bind_through_the_native_connector():
     bound = lib.bind(fns["compressBound"], mode="abi")
     import zlib
     assert bound(1000) >= len(zlib.compress(bytes(range(256)) * 4, 9))
+
+
+@pytest.mark.parametrize("lib", list(LIBS))
+def test_every_cdecl_is_compatible_with_the_real_header(lib, tmp_path):
+    """Each function's C declaration from the model, redeclared after the real header:
+    the compiler accepts only compatible redeclarations (same types, same qualifiers
+    where they matter, same variadic-ness)."""
+    headers, incs = LIBS[lib]
+    model = load_model(headers, incs, [])
+    # `(name)`: some names are also function-like macros of the header (zlib's gzgetc)
+    lines = [f'#include "{h}"' for h in headers] + [
+        model.c_spelling(fn.type, f"({fn.name})") + ";" for fn in model.functions]
+    src = tmp_path / "redeclare.c"
+    src.write_text("\n".join(lines) + "\n")
+    proc = subprocess.run(["cc", "-fsyntax-only", "-Werror", *[f"-I{i}" for i in incs], str(src)],
+                          capture_output=True, text=True, env={"LC_ALL": "C", "PATH": "/usr/bin:/bin"})
+    assert proc.returncode == 0, proc.stderr[:3000]
+    assert len(model.functions) > 50

@@ -132,6 +132,7 @@ class Planner:
             elif d.typedef_names:
                 self.names[(kind, key)] = d.typedef_names[0]
             # else: an anonymous type no typedef names is named after its parent when reached
+        self.tag_names = set(self.names.values())
 
     def tag_name(self, ref: TagRef, parent: str | None = None, member: str | None = None) -> str:
         key = (ref.kind, ref.key)
@@ -155,8 +156,11 @@ class Planner:
                 raise Unsupported("unsupported_type", f"unknown typedef {t.name}")
             if isinstance(td.type, TagRef) and td.type.kind != "enum":
                 tag_name = self.reml_type(td.type, style, by_value=by_value)
-                if tag_name != t.name:
-                    self.alias_needed.setdefault(t.name, tag_name)
+                if tag_name == t.name:
+                    return t.name
+                if t.name in self.tag_names:  # `typedef struct a b;` where another tag is `b`
+                    return tag_name
+                self.alias_needed.setdefault(t.name, tag_name)
                 return t.name
             return self.reml_type(td.type, style, by_value=by_value, parent=parent, member=member)
         if isinstance(t, Prim):
