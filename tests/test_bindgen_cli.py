@@ -211,8 +211,16 @@ def test_unknown_length_array_field_is_unsupported_array(tmp_path, capsys):
 
 def test_typedef_named_like_another_tag_does_not_duplicate_a_type(tmp_path, capsys):
     rc, events, out = bind_header(tmp_path, "struct foo { int a; };\nstruct foo_s { long b; };\n"
-                                  "typedef struct foo_s foo;\nvoid use(foo *x, struct foo *y);\n", capsys)
+                                  "typedef struct foo_s foo;\nvoid take(foo *x, struct foo *y);\n", capsys)
     assert rc == 0
     text = (out / "h.reml").read_text()
     assert text.count("pub type foo =") == 1 and "pub type foo_s =" in text
-    assert "fn use(x: Ptr<foo_s>, y: Ptr<foo>) -> ();" in text
+    assert "fn take(x: Ptr<foo_s>, y: Ptr<foo>) -> ();" in text
+
+
+def test_reml_keywords_are_escaped_and_linked(tmp_path, capsys):
+    rc, _, out = bind_header(tmp_path, "struct item { int type; };\nint match(struct item *type);\n", capsys)
+    assert rc == 0
+    text = (out / "h.reml").read_text()
+    assert "  type_: i32," in text
+    assert '  @link_name("match") fn match_(type_: Ptr<item>) -> i32;' in text
