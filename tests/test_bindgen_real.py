@@ -186,3 +186,33 @@ def test_every_cdecl_is_compatible_with_the_real_header(lib, tmp_path):
                           capture_output=True, text=True, env={"LC_ALL": "C", "PATH": "/usr/bin:/bin"})
     assert proc.returncode == 0, proc.stderr[:3000]
     assert len(model.functions) > 50
+
+
+KIND_CODE = {"int": 1, "unsigned int": 2, "long": 3, "unsigned long": 4, "long long": 5,
+             "unsigned long long": 6}
+
+
+@pytest.mark.parametrize("lib", list(LIBS))
+def test_every_constant_matches_the_compiler(lib, tmp_path):
+    """Each #define folded to a constant: gcc agrees on integer values and their C type,
+    floating values, and string lengths."""
+    headers, incs = LIBS[lib]
+    model = load_model(headers, incs, [])
+    lines = [f'#include "{h}"' for h in headers]
+    for c in model.macros:
+        if c.kind == "int":
+            lit = f"{c.value}ULL" if c.value >= 0 else f"({c.value + 1}LL - 1)"
+            lines.append(f'_Static_assert(({c.name}) == ({c.c_kind}){lit}, "{c.name}");')
+            lines.append(f'_Static_assert(_Generic(+({c.name}), int: 1, unsigned int: 2, long: 3, '
+                         f'unsigned long: 4, long long: 5, unsigned long long: 6) == '
+                         f'{KIND_CODE[c.c_kind]}, "{c.name} type");')
+        elif c.kind == "float":
+            lines.append(f'_Static_assert(({c.name}) == {c.value!r}, "{c.name}");')
+        else:
+            lines.append(f'_Static_assert(sizeof({c.name}) == {len(c.value) + 1}, "{c.name}");')
+    src = tmp_path / "consts.c"
+    src.write_text("\n".join(lines) + "\n")
+    proc = subprocess.run(["cc", "-fsyntax-only", "-w", *[f"-I{i}" for i in incs], str(src)],
+                          capture_output=True, text=True, env={"LC_ALL": "C", "PATH": "/usr/bin:/bin"})
+    assert proc.returncode == 0, proc.stderr[:3000]
+    assert len(model.macros) >= MINIMUM[lib][2]

@@ -356,7 +356,7 @@ class Extractor:
                 return None
             active.add(name)
             try:
-                value: ce.Value | None = ce.evaluate(d.body, lookup, self._type_kind)
+                value: ce.Value | None = ce.evaluate(d.body, lookup, self._type_kind, self._size_of)
             except ce.ConstEvalError:
                 value = None
             finally:
@@ -373,7 +373,7 @@ class Extractor:
             if not d.body:
                 continue  # include guards and feature flags
             try:
-                value = ce.evaluate(d.body, lookup, self._type_kind)
+                value = ce.evaluate(d.body, lookup, self._type_kind, self._size_of)
             except ce.ConstEvalError as exc:
                 m.skipped_macros.append(SkippedMacro(name, f"not a constant: {exc}", d.location))
                 continue
