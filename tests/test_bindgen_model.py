@@ -109,15 +109,16 @@ def test_macros_constants_and_complex_ones_reported(model):
 def test_static_inline_and_variables_are_reported(model, generated):
     assert [f.name for f in model.inline_functions] == ["feat_twice"]
     assert [v.name for v in model.variables] == ["feat_counter"]
-    diags = {d["extensions"]["symbol"]: d for d in generated[3]["diagnostics"]}
+    diags = {d["symbol"]: d for d in generated[3]["diagnostics"]}
     assert diags["feat_twice"]["code"] == "ffi.bindgen.unresolved_symbol"
-    assert diags["feat_twice"]["extensions"]["reason"] == "static_inline"
+    assert diags["feat_twice"]["reason"] == "static_inline"
     assert diags["feat_counter"]["code"] == "ffi.bindgen.unresolved_symbol"
     assert diags["feat_vlog"]["code"] == "ffi.bindgen.unknown_type"
-    assert diags["feat_vlog"]["extensions"]["reason"] == "unsupported_variadic"
-    assert diags["feat_precise"]["extensions"] == {
-        "symbol": "feat_precise", "c_type": "long double", "reason": "unsupported_type",
-        "hint": diags["feat_precise"]["extensions"]["hint"]}
+    assert diags["feat_vlog"]["reason"] == "unsupported_variadic"
+    precise = diags["feat_precise"]
+    assert list(precise)[:7] == ["code", "symbol", "c_type", "reason", "hint", "severity", "message"]
+    assert (precise["c_type"], precise["reason"], precise["severity"]) == ("long double", "unsupported_type", "warning")
+    assert precise["location"]["line"] == 55 and precise["location"]["file"].endswith("features.h")
     assert "feat_vlog" not in generated[2] and "feat_precise" not in generated[2]
 
 

@@ -41,11 +41,32 @@ def input_hash(headers: Iterable[tuple[str, bytes]], config: Mapping[str, Any],
     return h.hexdigest()[:16]
 
 
+DIAGNOSTIC_KEYS = ("code", "symbol", "c_type", "reason", "hint")
+
+
+def manifest_diagnostic(d: Diagnostic) -> dict[str, Any]:
+    """A diagnostic as the manifest lists it: `code`, then `symbol`, `c_type`, `reason`,
+    `hint` where they apply (flat, as facts/reml-ffi.md names them), then `severity`,
+    `message`, `location` and any other detail."""
+    ext = dict(d.extensions)
+    out: dict[str, Any] = {"code": d.code}
+    for key in DIAGNOSTIC_KEYS[1:]:
+        if key in ext:
+            out[key] = ext.pop(key)
+    out["severity"] = d.severity
+    out["message"] = d.message
+    if d.location is not None:
+        out["location"] = {"file": d.location.file, "line": d.location.line,
+                           "column": d.location.column}
+    out.update(ext)
+    return out
+
+
 def manifest(headers: Sequence[str], generated: str, digest: str, types: Sequence[Mapping[str, Any]],
              diagnostics: Sequence[Diagnostic]) -> dict[str, Any]:
     return {"version": MANIFEST_VERSION, "headers": list(headers), "generated": generated,
             "input_hash": digest, "types": [dict(t) for t in types],
-            "diagnostics": [d.to_json() for d in diagnostics]}
+            "diagnostics": [manifest_diagnostic(d) for d in diagnostics]}
 
 
 def render(data: Mapping[str, Any]) -> str:
