@@ -331,7 +331,9 @@ class Extractor:
                     continue
                 decl = node.decl
                 t = self.ctype(decl.type, file)
-                assert isinstance(t, FuncType)
+                if not isinstance(t, FuncType):  # e.g. `name { … }`, read as an old-style definition
+                    raise error("ffi.bindgen.parse_failed", f"`{decl.name}` is not a declaration C allows here",
+                                location=_loc(decl.coord))
                 seen_funcs.add(decl.name)
                 m.inline_functions.append(FunctionDecl(
                     decl.name, t, _loc(decl.coord), "static" in (decl.storage or ()),
@@ -400,6 +402,11 @@ def parse(unit: PreprocessedUnit) -> c_ast.FileAST:
             loc = Location(m.group(1), int(m.group(2)), int(m.group(3) or 1))
             msg = m.group(4)
         raise error("ffi.bindgen.parse_failed", f"cannot parse: {msg}", location=loc) from None
+    except (AssertionError, AttributeError, IndexError, KeyError, TypeError, ValueError,
+            RecursionError) as exc:
+        # pycparser gives up on some malformed input (a stray `}`) without a ParseError
+        raise error("ffi.bindgen.parse_failed",
+                    f"cannot parse: {type(exc).__name__} in pycparser ({exc or 'unbalanced input'})") from None
 
 
 def extract(unit: PreprocessedUnit, headers: tuple[str, ...] = ()) -> CModel:

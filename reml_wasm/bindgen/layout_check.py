@@ -103,9 +103,10 @@ def verify(model: CModel, structs: Iterable[StructDef], headers: Sequence[Path],
                    for i, c in enumerate(checks))
     proc = _compile(cc, head + body, flags)
     failed = sorted({int(m.group(2)) for m in _ASSERT_FAILED.finditer(proc.stderr)})
-    if proc.returncode != 0 and not failed:
-        m = _ANY_ERROR.search(proc.stderr)
-        detail = m.group(0) if m else proc.stderr.strip()[:500]
+    other = [m for m in _ANY_ERROR.finditer(proc.stderr) if "static assertion failed" not in m.group(4)]
+    if other or (proc.returncode != 0 and not failed):
+        # the headers themselves do not compile: no layout can be trusted
+        detail = other[0].group(0) if other else proc.stderr.strip()[:500]
         raise error("ffi.bindgen.generate_failed", f"layout probe did not compile: {detail}")
     if not failed:
         return len(checks), []

@@ -14,10 +14,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal, Sequence
 
-from ..audit import Diagnostic, Location
+from ..audit import Diagnostic, Location, error
 from .cmodel import (Array, CModel, CType, EnumDef, FuncType, FunctionDecl, MacroConst, Pointer,
                      Prim, StructDef, TagRef, TypedefRef, all_quals)
-from .layout import Layouts
+from .layout import LayoutError, Layouts
 from .preprocess import VA_LIST_TAG
 
 Style = Literal["reml", "manifest"]
@@ -308,7 +308,11 @@ class Planner:
                 self.plan.diagnostics.append(self.unknown_type(
                     f"{name}.{member}", self.model.c_spelling(f.type), exc, d.location,
                     "the field is kept as bytes of the same size"))
-                size = Layouts(self.model).size_align(f.type)[0]
+                try:
+                    size = Layouts(self.model).size_align(f.type)[0]
+                except LayoutError:
+                    raise error("ffi.bindgen.parse_failed", f"{name}.{member} has the incomplete type "
+                                f"{self.model.c_spelling(f.type)}", location=d.location) from None
                 t = f"[u8; {size}]"
             rec.fields.append(RecordField(reml_ident(member), f.name, t, f.bit_width))
         return rec
