@@ -11,6 +11,7 @@ import sys
 
 import pytest
 from bindgen_support import ROOT, run_tool
+from hypothesis import given, settings, strategies as st
 
 from reml_wasm.cli.call_native import bind, call_native, find_function, load_model
 from reml_wasm.connectors.native import NativeLibrary
@@ -216,3 +217,23 @@ def test_every_constant_matches_the_compiler(lib, tmp_path):
                           capture_output=True, text=True, env={"LC_ALL": "C", "PATH": "/usr/bin:/bin"})
     assert proc.returncode == 0, proc.stderr[:3000]
     assert len(model.macros) >= MINIMUM[lib][2]
+
+
+def test_call_syntax():
+    from reml_wasm.cli.call_native import parse_call
+    assert parse_call('f(1, -2, 0x10, 1.5, "a\\"b", \'c\', NULL, (3 + 4))') == \
+        ("f", [1, -2, 16, 1.5, 'a"b', 99, None, 7])
+    assert parse_call("g()") == ("g", [])
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.text(alphabet=st.sampled_from(list("f(),\"'0x1.5e-+NUL ab\\")), max_size=20))
+def test_call_syntax_never_crashes(text):
+    from reml_wasm.audit import DiagnosticError
+    from reml_wasm.cli.call_native import parse_call
+    try:
+        name, args = parse_call(text)
+    except DiagnosticError as exc:
+        assert exc.code == "ffi.call.invalid"
+    else:
+        assert name.isidentifier() and isinstance(args, list)
