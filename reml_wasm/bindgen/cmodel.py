@@ -10,7 +10,7 @@ print any type back as C (`c_spelling`), each function as a declaration for cffi
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator, Literal, Union
+from typing import Iterable, Iterator, Literal
 
 from ..audit import Location
 
@@ -27,13 +27,8 @@ uint_least32_t uint_least64_t int_fast8_t int_fast16_t int_fast32_t int_fast64_t
 uint_fast8_t uint_fast16_t uint_fast32_t uint_fast64_t
 """.split())
 
-PRIM_NAMES = ("void", "_Bool", "char", "signed char", "unsigned char", "short", "unsigned short",
-              "int", "unsigned int", "long", "unsigned long", "long long", "unsigned long long",
-              "float", "double", "long double", "float _Complex", "double _Complex",
-              "long double _Complex")
-
-
-def _quals(qs: Iterable[str]) -> frozenset[str]:
+def qualifiers(qs: Iterable[str]) -> frozenset[str]:
+    """The type qualifiers among `qs` (pycparser also lists storage words there)."""
     return frozenset(q for q in qs if q in QUAL_ORDER)
 
 
@@ -102,7 +97,7 @@ class FuncType(CType):
 
 
 def with_quals(t: CType, extra: Iterable[str]) -> CType:
-    extra_q = _quals(extra)
+    extra_q = qualifiers(extra)
     if not extra_q:
         return t
     return t.__class__(**{**t.__dict__, "quals": t.quals | extra_q})  # type: ignore[attr-defined]
@@ -207,9 +202,6 @@ class SkippedMacro:
     name: str
     reason: str
     location: Location | None = None
-
-
-Definition = Union[StructDef, EnumDef, TypedefDef]
 
 
 @dataclass

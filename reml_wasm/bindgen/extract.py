@@ -18,7 +18,7 @@ from ..audit import Location, error
 from . import consteval as ce
 from .cmodel import (Array, CField, CModel, CParam, CType, EnumConst, EnumDef, FuncType,
                      FunctionDecl, MacroConst, Pointer, Prim, SkippedMacro, StructDef, TagRef,
-                     TypedefDef, TypedefRef, VariableDecl, _quals, with_quals)
+                     TypedefDef, TypedefRef, VariableDecl, qualifiers, with_quals)
 from .attributes import LayoutAttr
 from .layout import BIGGEST_ALIGNMENT, LayoutError, Layouts
 from .preprocess import PreprocessedUnit
@@ -134,10 +134,10 @@ class Extractor:
                             location=_loc(node.coord))
             return TypedefRef(node.names[0])
         if isinstance(node, c_ast.PtrDecl):
-            return Pointer(self.ctype(node.type, file), _quals(node.quals or ()))
+            return Pointer(self.ctype(node.type, file), qualifiers(node.quals or ()))
         if isinstance(node, c_ast.ArrayDecl):
             length = None if node.dim is None else self.const_int(node.dim, "array length", file)
-            return Array(self.ctype(node.type, file), length, _quals(node.dim_quals or ()))
+            return Array(self.ctype(node.type, file), length, qualifiers(node.dim_quals or ()))
         if isinstance(node, c_ast.FuncDecl):
             return self.functype(node, file)
         if isinstance(node, (c_ast.Struct, c_ast.Union)):

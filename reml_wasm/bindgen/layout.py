@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .cmodel import (Array, CField, CModel, CType, EnumDef, FuncType, Pointer, Prim, StructDef,
-                     TagRef, TypedefRef)
+from .cmodel import Array, CField, CModel, CType, FuncType, Pointer, Prim, StructDef, TagRef, TypedefRef
 
 POINTER_SIZE = 8
 
@@ -163,7 +162,3 @@ BIGGEST_ALIGNMENT = 16  # x86_64: `__attribute__((aligned))` with no argument
 
 def _round_up(n: int, a: int) -> int:
     return (n + a - 1) // a * a
-
-
-def enum_size(d: EnumDef) -> int:
-    return PRIM_LAYOUT[d.underlying][0]

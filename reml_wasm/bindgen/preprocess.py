@@ -73,7 +73,6 @@ class PreprocessedUnit:
     text: str                      # C text for pycparser, macro lines blanked
     macros: dict[str, MacroDef]    # the definition in force at the end, by name
     target_files: frozenset[str]   # real paths of the target headers
-    files_seen: list[str] = field(default_factory=list)
     attributes: AttributeTable = field(default_factory=AttributeTable)
 
     def is_target(self, file: str | None) -> bool:
@@ -149,14 +148,12 @@ def split_macros(output: str, target_files: frozenset[str]) -> PreprocessedUnit:
     to the file named by the last line marker."""
     lines = output.split("\n")
     macros: dict[str, MacroDef] = {}
-    files: dict[str, None] = {}
     cur_file, cur_line = "<stdin>", 1
     for i, line in enumerate(lines):
         if line.startswith("#"):
             m = _MARKER.match(line)
             if m is not None:
                 cur_file, cur_line = m.group(2), int(m.group(1))
-                files.setdefault(cur_file, None)
                 continue
             d = _DEFINE.match(line)
             if d is not None:
@@ -174,4 +171,4 @@ def split_macros(output: str, target_files: frozenset[str]) -> PreprocessedUnit:
         cur_line += 1
     text, found = strip_attributes(BUILTIN_TYPES + '# 1 "<stdin>"\n' + "\n".join(lines))
     table = build_table(text, found) if found else AttributeTable()
-    return PreprocessedUnit(text, macros, target_files, list(files), table)
+    return PreprocessedUnit(text, macros, target_files, table)
