@@ -137,3 +137,15 @@ def test_packed_aligned_and_pragma_pack_are_modelled(tmp_path):
     assert structs["a1"].fields[1].aligned == 16 and structs["a1"].fields[2].aligned == 8
     checks, mismatches = verify(model, list(structs.values()), [path], [], [])
     assert mismatches == [] and checks > 30
+
+
+def test_pragma_pack_forms(tmp_path):
+    path = tmp_path / "pack.h"
+    path.write_text("#pragma pack(push, r1, 2)\nstruct a { char c; int i; };\n#pragma pack(pop, r1)\n"
+                    "struct b { char c; int i; };\n#pragma pack(1)\nstruct c { char c; int i; };\n"
+                    "#pragma pack()\nstruct d { char c; int i; };\n")
+    model = extract(preprocess([path], [], []), (str(path),))
+    packs = {s.tag: s.pack for s in model.structs() if s.target}
+    assert packs == {"a": 2, "b": None, "c": 1, "d": None}
+    checks, mismatches = verify(model, [s for s in model.structs() if s.target], [path], [], [])
+    assert mismatches == [] and checks == 4 * 4

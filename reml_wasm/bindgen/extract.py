@@ -259,13 +259,15 @@ class Extractor:
         if m is None:
             return
         args = [a.strip() for a in m.group(1).split(",") if a.strip()]
+        numbers = [int(a, 0) for a in args if re.fullmatch(r"0[xX][0-9a-fA-F]+|\d+", a)]
+        value = numbers[-1] if numbers else None  # `push, name, 2`: identifiers are labels
         if args and args[0] == "push":
-            self.pack.append(int(args[1], 0) if len(args) > 1 else self.pack[-1])
+            self.pack.append(value if numbers else self.pack[-1])
         elif args and args[0] == "pop":
             if len(self.pack) > 1:
                 self.pack.pop()
-        else:
-            self.pack[-1] = int(args[0], 0) if args else None
+        elif not args or numbers:
+            self.pack[-1] = value  # pack(n) sets, pack() resets; pack(show) changes nothing
 
     def enum(self, node: c_ast.Enum, file: str | None) -> TagRef:
         key = self._tag_key(node, "enum")
