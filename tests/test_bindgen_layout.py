@@ -148,4 +148,4 @@ def test_pragma_pack_forms(tmp_path):
     packs = {s.tag: s.pack for s in model.structs() if s.target}
     assert packs == {"a": 2, "b": None, "c": 1, "d": None}
     checks, mismatches = verify(model, [s for s in model.structs() if s.target], [path], [], [])
-    assert mismatches == [] and checks == 4 * 4
+    assert mismatches == [] and checks == 4 * 6  # size, align, offset and size of both fields
