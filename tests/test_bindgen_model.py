@@ -201,3 +201,16 @@ def test_functions_are_callable_through_the_native_connector(model, tmp_path):
     total = bind(lib, model, _fn(model, "feat_sum"))
     arr = ffi.new("int[]", [1, 2, 3, 4])
     assert total(arr, 4) == 10
+
+
+def test_layout_attributes_reach_the_reml_records(tmp_path, capsys):
+    from bindgen_support import bind_header
+    rc, _, out = bind_header(tmp_path, "struct __attribute__((packed)) w { char a; int b __attribute__((aligned(2))); };\n"
+                             "#pragma pack(push, 2)\nstruct p { char c; _Alignas(8) long l; };\n#pragma pack(pop)\n"
+                             "struct q { char c; } __attribute__((aligned(16)));\n"
+                             "void f(struct w *a, struct p *b, struct q *c);\n", capsys, "--verify-layout")
+    assert rc == 0
+    text = (out / "h.reml").read_text()
+    assert '@repr("C") @packed\npub type w = {\n  a: i8,\n  @align(2) b: i32,\n}' in text
+    assert '@repr("C") @pack(2)\npub type p = {\n  c: i8,\n  @align(8) l: i64,\n}' in text
+    assert '@repr("C") @align(16)\npub type q = {' in text

@@ -73,11 +73,18 @@ def render(plan: Plan, module: str) -> str:
     for name in plan.opaque:
         sections.append(['@repr("C")', f"pub type {name} = opaque"])
     for r in plan.records:
-        head = "union " if r.struct.kind == "union" else ""
-        lines = ['@repr("C")', f"pub type {r.reml_name} = {head}{{"]
+        d = r.struct
+        head = "union " if d.kind == "union" else ""
+        layout = "".join([" @packed" if d.packed else "", f" @pack({d.pack})" if d.pack else "",
+                          f" @align({d.aligned})" if d.aligned else ""])
+        lines = [f'@repr("C"){layout}', f"pub type {r.reml_name} = {head}{{"]
+        c_fields = {f.name: f for f in d.fields or () if f.name is not None}
         for f in r.fields:
-            bits = f"@bits({f.bit_width}) " if f.bit_width is not None else ""
-            lines.append(f"  {bits}{f.name}: {f.reml_type},")
+            cf = c_fields.get(f.c_name)
+            attrs = "".join([f"@bits({f.bit_width}) " if f.bit_width is not None else "",
+                             "@packed " if cf is not None and cf.packed else "",
+                             f"@align({cf.aligned}) " if cf is not None and cf.aligned else ""])
+            lines.append(f"  {attrs}{f.name}: {f.reml_type},")
         lines.append("}")
         sections.append(lines)
     if plan.aliases:
