@@ -135,6 +135,7 @@ def test_reml_output(generated):
     assert "  counters: [i32; 4]," in text
     assert "  fn feat_mid(a: feat_point, b: feat_point) -> feat_point;" in text
     assert "  fn feat_sum(values: Ptr<i32>, n: usize) -> i32;" in text  # array parameter decays
+    assert "feat_precise" not in text
     assert events[2]["layout_checks"] > 20
 
 
@@ -214,3 +215,13 @@ def test_layout_attributes_reach_the_reml_records(tmp_path, capsys):
     assert '@repr("C") @packed\npub type w = {\n  a: i8,\n  @align(2) b: i32,\n}' in text
     assert '@repr("C") @pack(2)\npub type p = {\n  c: i8,\n  @align(8) l: i64,\n}' in text
     assert '@repr("C") @align(16)\npub type q = {' in text
+
+
+def test_unsupported_field_keeps_size_and_alignment(tmp_path, capsys):
+    from bindgen_support import bind_header
+    rc, events, out = bind_header(tmp_path, "struct s { char c; long double x; int i; };\nvoid f(struct s *p);\n",
+                                  capsys, "--verify-layout")
+    assert rc == 0
+    assert "  @align(16) x: [u8; 16],\n  i: i32," in (out / "h.reml").read_text()
+    d = events[-1]["diagnostics"][0]
+    assert d["extensions"]["symbol"] == "s.x" and "kept as bytes" in d["message"]

@@ -75,6 +75,7 @@ class RecordField:
     c_name: str | None
     reml_type: str
     bit_width: int | None = None
+    align: int | None = None  # for a field kept as bytes: the alignment the C type had
 
 
 @dataclass
@@ -309,11 +310,13 @@ class Planner:
                     f"{name}.{member}", self.model.c_spelling(f.type), exc, d.location,
                     "the field is kept as bytes of the same size"))
                 try:
-                    size = Layouts(self.model).size_align(f.type)[0]
+                    size, align = Layouts(self.model).size_align(f.type)
                 except LayoutError:
                     raise error("ffi.bindgen.parse_failed", f"{name}.{member} has the incomplete type "
                                 f"{self.model.c_spelling(f.type)}", location=d.location) from None
-                t = f"[u8; {size}]"
+                rec.fields.append(RecordField(reml_ident(member), f.name, f"[u8; {size}]", None,
+                                              align if align > 1 else None))
+                continue
             rec.fields.append(RecordField(reml_ident(member), f.name, t, f.bit_width))
         return rec
 

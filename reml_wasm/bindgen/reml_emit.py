@@ -81,9 +81,11 @@ def render(plan: Plan, module: str) -> str:
         c_fields = {f.name: f for f in d.fields or () if f.name is not None}
         for f in r.fields:
             cf = c_fields.get(f.c_name)
+            declared = cf.aligned if cf is not None and cf.aligned else 0
+            align = max(declared, f.align or 0)
             attrs = "".join([f"@bits({f.bit_width}) " if f.bit_width is not None else "",
                              "@packed " if cf is not None and cf.packed else "",
-                             f"@align({cf.aligned}) " if cf is not None and cf.aligned else ""])
+                             f"@align({align}) " if align else ""])
             lines.append(f"  {attrs}{f.name}: {f.reml_type},")
         lines.append("}")
         sections.append(lines)
