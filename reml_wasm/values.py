@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Callable, Generic, TypeVar
 
 from . import types as t
 from .audit import Diagnostic, DiagnosticError
@@ -346,8 +346,10 @@ def _wasmtime_tagged(cases: list[tuple[str, t.Type | None]]) -> bool:
     return False
 
 
-def to_wasmtime(value: Any, typ: t.Type) -> Any:
-    """A convention value of `typ` as wasmtime.component takes it (see above)."""
+def to_wasmtime(value: Any, typ: t.Type, handle: Callable[[Any, t.Type], Any] | None = None) -> Any:
+    """A convention value of `typ` as wasmtime.component takes it (see above).  Resource
+    handles (own/borrow) go through `handle(value, handle_type)` when given, as they are
+    otherwise."""
     from wasmtime import component as wc
 
     typ = t.unalias(typ)
@@ -356,31 +358,33 @@ def to_wasmtime(value: Any, typ: t.Type) -> Any:
     if isinstance(typ, t.ListType):
         if t.unalias(typ.element) == t.U8:
             return bytes(value)
-        return [to_wasmtime(item, typ.element) for item in value]
+        return [to_wasmtime(item, typ.element, handle) for item in value]
     if isinstance(typ, t.MapType):
-        return [(to_wasmtime(k, typ.key), to_wasmtime(v, typ.value)) for k, v in value.items()]
+        return [(to_wasmtime(k, typ.key, handle), to_wasmtime(v, typ.value, handle)) for k, v in value.items()]
     if isinstance(typ, t.TupleType):
-        return tuple(to_wasmtime(item, et) for item, et in zip(value, typ.elements))
+        return tuple(to_wasmtime(item, et, handle) for item, et in zip(value, typ.elements))
     if isinstance(typ, t.RecordType):
         record = wc.Record()
         for f in typ.fields:
-            setattr(record, f.name, to_wasmtime(record_field(value, f.name), f.type))
+            setattr(record, f.name, to_wasmtime(record_field(value, f.name), f.type, handle))
         return record
     if isinstance(typ, t.FlagsType):
         return set(value)
     if isinstance(typ, t.VariantType):
         case = typ.cases[typ.case_index(value.tag)]
-        payload = None if case.type is None else to_wasmtime(value.value, case.type)
+        payload = None if case.type is None else to_wasmtime(value.value, case.type, handle)
         return _to_wasmtime_case(typ, case.name, payload)
     if isinstance(typ, t.OptionType):
         if value is None:
             return _to_wasmtime_case(typ, "none", None)
         inner = value.value if isinstance(value, Some) else value
-        return _to_wasmtime_case(typ, "some", to_wasmtime(inner, typ.inner))
+        return _to_wasmtime_case(typ, "some", to_wasmtime(inner, typ.inner, handle))
     if isinstance(typ, t.ResultType):
         name, payload_type = ("ok", typ.ok) if isinstance(value, Ok) else ("err", typ.err)
-        payload = None if payload_type is None else to_wasmtime(value.value, payload_type)
+        payload = None if payload_type is None else to_wasmtime(value.value, payload_type, handle)
         return _to_wasmtime_case(typ, name, payload)
+    if handle is not None and isinstance(typ, (t.OwnType, t.BorrowType)):
+        return handle(value, typ)
     return value  # enums (str), handles
 
 
@@ -407,8 +411,9 @@ def _to_wasmtime_case(typ: t.Type, name: str, payload: Any) -> Any:
     return payload
 
 
-def from_wasmtime(value: Any, typ: t.Type) -> Any:
-    """A value wasmtime.component returned for `typ`, under our convention."""
+def from_wasmtime(value: Any, typ: t.Type, wrap: Callable[[Any, t.Type], Any] | None = None) -> Any:
+    """A value wasmtime.component returned for `typ`, under our convention.  Resource
+    handles (wasmtime ResourceAny) become `wrap(any, handle_type)` when given."""
     from wasmtime import component as wc
 
     typ = t.unalias(typ)
@@ -417,14 +422,14 @@ def from_wasmtime(value: Any, typ: t.Type) -> Any:
     if isinstance(typ, t.ListType):
         if t.unalias(typ.element) == t.U8:
             return bytes(value)
-        return [from_wasmtime(item, typ.element) for item in value]
+        return [from_wasmtime(item, typ.element, wrap) for item in value]
     if isinstance(typ, t.MapType):
         pairs = value.items() if isinstance(value, Mapping) else value
-        return {from_wasmtime(k, typ.key): from_wasmtime(v, typ.value) for k, v in pairs}
+        return {from_wasmtime(k, typ.key, wrap): from_wasmtime(v, typ.value, wrap) for k, v in pairs}
     if isinstance(typ, t.TupleType):
-        return tuple(from_wasmtime(item, et) for item, et in zip(value, typ.elements))
+        return tuple(from_wasmtime(item, et, wrap) for item, et in zip(value, typ.elements))
     if isinstance(typ, t.RecordType):
-        return Record(**{f.name: from_wasmtime(getattr(value, f.name), f.type) for f in typ.fields})
+        return Record(**{f.name: from_wasmtime(getattr(value, f.name), f.type, wrap) for f in typ.fields})
     if isinstance(typ, t.FlagsType):
         return frozenset(value)
     if isinstance(typ, (t.VariantType, t.OptionType, t.ResultType)):
@@ -436,7 +441,7 @@ def from_wasmtime(value: Any, typ: t.Type) -> Any:
         else:
             name, raw = _untagged_case(cases, value, typ)
         payload_type = dict(cases)[name]
-        payload = None if payload_type is None else from_wasmtime(raw, payload_type)
+        payload = None if payload_type is None else from_wasmtime(raw, payload_type, wrap)
         if isinstance(typ, t.VariantType):
             return Variant(name, payload)
         if isinstance(typ, t.OptionType):
@@ -444,6 +449,8 @@ def from_wasmtime(value: Any, typ: t.Type) -> Any:
                 return None
             return Some(payload) if nests_option(typ) else payload
         return Ok(payload) if name == "ok" else Err(payload)
+    if wrap is not None and isinstance(typ, (t.OwnType, t.BorrowType)):
+        return wrap(value, typ)
     return value  # enums (str), handles
 
 

@@ -16,10 +16,10 @@ from reml_wasm import toolchain
 from reml_wasm import types as t
 from reml_wasm.cabi import CanonicalOptions, Resource, ResourceTables, WasmtimeMemory, export_plan
 from reml_wasm.cabi.reference import reference_export_plan
+from reml_wasm.values import from_wasmtime, to_wasmtime
 from reml_wasm.cabi.wasmcall import CoreCall
 
 from strategies_cabi import same_value, values_of
-from wasmtime_values import from_wasmtime, to_wasmtime
 
 ROOT = Path(__file__).resolve().parent.parent
 _spec = importlib.util.spec_from_file_location("cabi_oracle_generate", ROOT / "native/cabi_oracle/generate.py")
@@ -62,11 +62,10 @@ class Oracle:
 
     def via_wasmtime(self, name: str, args: list) -> object:
         func = self.component.get_func(self.cstore, name)
-        fty = func.type(self.cstore)
         f = FUNCTIONS[name]
-        wargs = [to_wasmtime(a, p.type, wp) for a, p, (_, wp) in zip(args, f.params, fty.params)]
+        wargs = [to_wasmtime(a, p.type) for a, p in zip(args, f.params)]
         result = func(self.cstore, *wargs)
-        return from_wasmtime(result, f.result, fty.result)
+        return from_wasmtime(result, f.result)
 
     def via_engine(self, name: str, args: list, reference: bool = False) -> object:
         plan = (self.reference if reference else self.plans)[name]

@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 import native_oracle_source as source
 from reml_wasm import toolchain
 from reml_wasm.connectors.native_canonical import CanonicalNativeLibrary
+from reml_wasm.values import from_wasmtime, to_wasmtime
 from strategies_cabi import same_value, values_of
-from wasmtime_values import from_wasmtime, to_wasmtime
 
 FUNCTIONS = {f.name: f for f in source.functions()}
 
@@ -31,10 +31,9 @@ class Both:
 
     def via_component(self, name: str, args: list) -> object:
         func = self.instance.get_func(self.store, name)
-        fty = func.type(self.store)
         f = FUNCTIONS[name]
-        wargs = [to_wasmtime(a, p.type, wp) for a, p, (_, wp) in zip(args, f.params, fty.params)]
-        return from_wasmtime(func(self.store, *wargs), f.result, fty.result)
+        wargs = [to_wasmtime(a, p.type) for a, p in zip(args, f.params)]
+        return from_wasmtime(func(self.store, *wargs), f.result)
 
 
 @pytest.fixture(scope="module")
