@@ -17,7 +17,7 @@ from reml_wasm import types as t
 from reml_wasm.cabi import CanonicalOptions, Resource, ResourceTables, WasmtimeMemory, export_plan
 from reml_wasm.cabi.reference import reference_export_plan
 from reml_wasm.values import from_wasmtime, to_wasmtime
-from reml_wasm.cabi.wasmcall import CoreCall
+from reml_wasm.connectors.component_fast import CoreSession
 
 from strategies_cabi import same_value, values_of
 
@@ -55,7 +55,7 @@ class Oracle:
         self.cstore = wasmtime.Store(engine)
         self.component = wc.Linker(engine).instantiate(self.cstore, wc.Component.from_file(engine, str(component)))
         core = CoreGuest()
-        self.exports = {name: CoreCall(core.store, core.exports[name]) for name in FUNCTIONS}
+        self.exports = {name: core.fast.func(core.exports[name], name) for name in FUNCTIONS}
         self.opts = core.opts
         self.plans = {name: export_plan(f, self.opts) for name, f in FUNCTIONS.items()}
         self.reference = {name: reference_export_plan(f, self.opts) for name, f in FUNCTIONS.items()}
@@ -134,9 +134,10 @@ class CoreGuest:
                                       "[resource-drop]counter": drop}}
         externs = [imports[imp.module][imp.name] for imp in module.imports]
         ex = wasmtime.Instance(self.store, module, externs).exports(self.store)
+        self.fast = CoreSession(self.store)
         opts = CanonicalOptions(memory=WasmtimeMemory(ex["memory"], self.store),
-                                realloc=CoreCall(self.store, ex["cabi_realloc"]), resources=self.tables)
-        dtor = CoreCall(self.store, ex[f"{RES}#[dtor]counter"])
+                                realloc=self.fast.func(ex["cabi_realloc"]), resources=self.tables)
+        dtor = self.fast.func(ex[f"{RES}#[dtor]counter"])
         self.tables.dtors[COUNTER] = lambda rep: dtor(rep)
         self.exports, self.opts = ex, opts
 
@@ -145,7 +146,7 @@ class EngineCounters:
     def __init__(self) -> None:
         core = CoreGuest()
         self.tables = core.tables
-        self.plans = {n: (export_plan(f, core.opts), CoreCall(core.store, core.exports[f"{RES}#{n}"]))
+        self.plans = {n: (export_plan(f, core.opts), core.fast.func(core.exports[f"{RES}#{n}"], n))
                       for n, f in RES_FUNCS.items()}
 
     def call(self, name: str, *args):

@@ -21,7 +21,7 @@ from .. import types as t
 from ..audit import error
 from . import component_binary as cb
 from . import component_link as cl
-from . import component_traps
+from . import component_traps, wasmtime_capi
 from .component_caller import CallState, core_caller, export_caller
 from .wasmtime_capi import CApi
 
@@ -58,6 +58,29 @@ class FastMemory(cabi.WasmtimeMemory):
             self.view = memoryview(ffi.buffer(base, n)) if n else memoryview(bytearray())
             self._base = int(ffi.cast("uintptr_t", base))
             self.limit = n
+
+
+class CoreSession:
+    """Fast callers and memories over the core functions of one wasmtime Store, outside a
+    component: the engine's benchmarks and tests over real wasm use these.  Raises
+    RuntimeError when the cffi binding is unavailable (`wasmtime_capi.load`)."""
+
+    def __init__(self, store: wasmtime.Store) -> None:
+        capi, why = wasmtime_capi.load()
+        if capi is None:
+            raise RuntimeError(f"wasmtime's C API binding is unavailable: {why}")
+        self.capi = capi
+        self.ctx = capi.context(store)
+        self.state = CallState(None, store)
+
+    def func(self, func: wasmtime.Func, name: str = "core function") -> Callable[..., Any]:
+        """f(*flat_args) -> None, one value or a tuple; a trap raises cabi.Trap."""
+        ty = func.type(self.state.store)
+        return core_caller(self.capi, self.ctx, func, [str(p) for p in ty.params],
+                           [str(r) for r in ty.results], self.state, name)
+
+    def memory(self, memory: wasmtime.Memory) -> FastMemory:
+        return FastMemory(self.capi, self.ctx, memory, self.state)
 
 
 class FastBackend(cl.Backend):
