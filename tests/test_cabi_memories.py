@@ -15,7 +15,7 @@ from reml_wasm.cabi.codecs import Compiler
 from reml_wasm.benchmarks.cabi import BUMP_REALLOC_WAT
 from reml_wasm.connectors.component_fast import CoreSession
 
-from strategies_cabi import same_value, typed_values
+from strategies import same_value, typed_values
 
 GUEST_WAT = r"""
 (module
@@ -104,7 +104,7 @@ class NativeHeap:
 
 
 @settings(max_examples=120, deadline=None)
-@given(typed_values())
+@given(typed_values(wide=True))
 def test_native_memory_round_trip_with_8_byte_pointers(tv) -> None:
     ty, value = tv
     heap = NativeHeap()

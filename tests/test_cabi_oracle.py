@@ -19,7 +19,7 @@ from reml_wasm.cabi.reference import reference_export_plan
 from reml_wasm.values import from_wasmtime, to_wasmtime
 from reml_wasm.connectors.component_fast import CoreSession
 
-from strategies_cabi import same_value, values_of
+from strategies import same_value, values_of
 
 ROOT = Path(__file__).resolve().parent.parent
 _spec = importlib.util.spec_from_file_location("cabi_oracle_generate", ROOT / "native/cabi_oracle/generate.py")

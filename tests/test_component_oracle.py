@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from reml_wasm import toolchain
 from reml_wasm.connectors.component import Component
 
-from strategies_cabi import same_value, values_of
+from strategies import same_value, values_of
 
 ROOT = Path(__file__).resolve().parent.parent
 _spec = importlib.util.spec_from_file_location("cabi_oracle_generate_c", ROOT / "native/cabi_oracle/generate.py")

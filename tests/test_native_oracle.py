@@ -13,7 +13,7 @@ import native_oracle_source as source
 from reml_wasm import toolchain
 from reml_wasm.connectors.native_canonical import CanonicalNativeLibrary
 from reml_wasm.values import from_wasmtime, to_wasmtime
-from strategies_cabi import same_value, values_of
+from strategies import same_value, values_of
 
 FUNCTIONS = {f.name: f for f in source.functions()}
 
