@@ -4,9 +4,6 @@ component's core module marshalled by this engine.  Results must be identical.""
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 import wasmtime
 import wasmtime.component as wc
@@ -19,12 +16,10 @@ from reml_wasm.cabi.reference import reference_export_plan
 from reml_wasm.values import from_wasmtime, to_wasmtime
 from reml_wasm.connectors.component_fast import CoreSession
 
+from cabi_helpers import oracle_generator
 from strategies import same_value, values_of
 
-ROOT = Path(__file__).resolve().parent.parent
-_spec = importlib.util.spec_from_file_location("cabi_oracle_generate", ROOT / "native/cabi_oracle/generate.py")
-gen = importlib.util.module_from_spec(_spec)  # type: ignore[arg-type]
-_spec.loader.exec_module(gen)  # type: ignore[union-attr]
+gen = oracle_generator()
 
 FUNCTIONS = {f.name: f for f in gen.functions()}
 
