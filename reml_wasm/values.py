@@ -117,20 +117,23 @@ def record_field(value: Any, name: str) -> Any:
 class ValueTypeError(DiagnosticError):
     """A Python value does not fit the type it is passed as."""
 
-    def __init__(self, path: str, expected: str, got: Any) -> None:
+    def __init__(self, path: str, expected: str, got: Any, *, symbol: str | None = None) -> None:
         path = path.rstrip()
         self.path = path
         message = f"{path}: expected {expected}, got {_describe(got)}"
-        super().__init__(Diagnostic("ffi.value.type_mismatch", message,
-                                    extensions={"path": path, "expected": expected}))
+        extensions = {"path": path, "expected": expected}
+        if symbol is not None:  # the native function the value was passed to
+            message = f"{symbol}: {message}"
+            extensions["symbol"] = symbol
+        super().__init__(Diagnostic("ffi.value.type_mismatch", message, extensions=extensions))
 
 
-class _Got(str):
+class Described(str):
     """A description of what was found, used verbatim in the message (not a value)."""
 
 
 def _describe(value: Any) -> str:
-    if isinstance(value, _Got):
+    if isinstance(value, Described):
         return str(value)
     if value is None:
         return "None"
@@ -158,7 +161,7 @@ def check(value: Any, typ: t.Type, path: str = "value") -> None:
         else:
             raise ValueTypeError(path, typ.wit(), value)
         if typ.length is not None and n != typ.length:
-            raise ValueTypeError(path, f"{typ.wit()} of exactly {typ.length} elements", _Got(f"{n} elements"))
+            raise ValueTypeError(path, f"{typ.wit()} of exactly {typ.length} elements", Described(f"{n} elements"))
     elif isinstance(typ, t.MapType):
         if not isinstance(value, Mapping):
             raise ValueTypeError(path, typ.wit(), value)
@@ -175,7 +178,7 @@ def check(value: Any, typ: t.Type, path: str = "value") -> None:
             try:
                 item = record_field(value, f.name)
             except (KeyError, AttributeError):
-                raise ValueTypeError(f"{path}.{f.name}", f"field of record {typ.name}", _Got("nothing")) from None
+                raise ValueTypeError(f"{path}.{f.name}", f"field of record {typ.name}", Described("nothing")) from None
             check(item, f.type, f"{path}.{f.name}")
     elif isinstance(typ, t.VariantType):
         if not isinstance(value, Variant):
@@ -183,7 +186,7 @@ def check(value: Any, typ: t.Type, path: str = "value") -> None:
         case = next((c for c in typ.cases if c.name == value.tag), None)
         if case is None:
             raise ValueTypeError(path, f"a case of variant {typ.name} ({', '.join(c.name for c in typ.cases)})",
-                                 _Got(f"tag {value.tag!r}"))
+                                 Described(f"tag {value.tag!r}"))
         if case.type is None:
             if value.value is not None:
                 raise ValueTypeError(f"{path}<{case.name}>", "no payload", value.value)
@@ -198,7 +201,7 @@ def check(value: Any, typ: t.Type, path: str = "value") -> None:
         unknown = set(value) - set(typ.labels)
         if unknown:
             raise ValueTypeError(path, f"flags of {typ.name} ({', '.join(typ.labels)})",
-                                 _Got(f"unknown flag {sorted(unknown)[0]!r}"))
+                                 Described(f"unknown flag {sorted(unknown)[0]!r}"))
     elif isinstance(typ, t.OptionType):
         if value is None:
             return
@@ -253,7 +256,7 @@ def _check_primitive(value: Any, typ: t.PrimitiveType, path: str) -> None:
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:
-            raise ValueTypeError(path, "string of Unicode scalar values", _Got("lone surrogate")) from None
+            raise ValueTypeError(path, "string of Unicode scalar values", Described("lone surrogate")) from None
     elif typ == t.ERROR_CONTEXT:
         if value is None:
             raise ValueTypeError(path, "error-context handle", value)

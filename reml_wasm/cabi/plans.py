@@ -31,21 +31,25 @@ def _uses_memory(types: Sequence[t.Type]) -> bool:
 
 
 class _Plan:
+    """Shared by both plans.  Public for callers that generate their own fast paths:
+    `param_codecs` (one Codec per parameter), `result_codec` (None without a result),
+    `borrows` (a parameter holds a borrow handle: calls open a borrow scope), `flat`."""
+
     def __init__(self, func: t.Function, opts: CanonicalOptions, context: str,
                  codec: Callable[[t.Type], Codec] | None = None) -> None:
         self.func = func
         self.opts = opts
         self.flat: FlatSignature = flatten(func, context, opts.ptr_size)
         codec = codec or Compiler(opts).codec
-        self._params = [codec(p.type) for p in func.params]
+        self.param_codecs = [codec(p.type) for p in func.params]
         offsets, k = [], 0
-        for c in self._params:
+        for c in self.param_codecs:
             offsets.append(k)
             k += len(c.flat)
         self._flat_offsets = offsets
-        self._result = None if func.result is None else codec(func.result)
+        self.result_codec = None if func.result is None else codec(func.result)
         self._tuple = codec(t.TupleType(func.param_types())) if self.flat.params_spilled else None
-        self._borrows = _has_borrow(func.param_types())
+        self.borrows = _has_borrow(func.param_types())
         self._ptr_mask = 0xFFFFFFFF if opts.ptr_size == 4 else 0xFFFFFFFFFFFFFFFF
         if self._tuple is not None or self.flat.results_spilled:
             need_memory(opts)
@@ -75,12 +79,12 @@ class ExportPlan(_Plan):
     def lower_args(self, args: Sequence[Any]) -> list[Any]:
         """Flat core arguments; more than 16 flat params are stored in memory (via realloc)
         and passed as one pointer."""
-        if len(args) != len(self._params):
+        if len(args) != len(self.param_codecs):
             check_args(args, self.func)  # raises the arity diagnostic
         opts = self.opts
         if self._memory is not None:
             self._memory.refresh()
-        if self._borrows:
+        if self.borrows:
             opts.resources.enter_call()  # type: ignore[union-attr]
         try:
             if self._tuple is not None:
@@ -88,7 +92,7 @@ class ExportPlan(_Plan):
                 self._tuple.store(tuple(args), ptr)
                 return [wrap_signed(ptr, 8 * opts.ptr_size)]
             out: list[Any] = []
-            for c, a in zip(self._params, args):
+            for c, a in zip(self.param_codecs, args):
                 c.lower(a, out)
             return out
         except _VALUE_ERRORS as exc:
@@ -101,7 +105,7 @@ class ExportPlan(_Plan):
 
     def _abort(self) -> None:
         """Forget the call's borrow scope after a failure (the failure is what reports)."""
-        if self._borrows:
+        if self.borrows:
             self.opts.resources.abandon_call()  # type: ignore[union-attr]
 
     def lift_result(self, flat_results: Sequence[Any]) -> Any:
@@ -112,12 +116,12 @@ class ExportPlan(_Plan):
         except BaseException:
             self._abort()
             raise
-        if self._borrows:
+        if self.borrows:
             self.opts.resources.exit_export_call()  # type: ignore[union-attr]
         return value
 
     def _lift_result(self, flat_results: Sequence[Any]) -> Any:
-        if self._result is None:
+        if self.result_codec is None:
             return None
         if len(flat_results) != len(self.flat.results):
             raise Trap(f"export returned {len(flat_results)} flat value(s), expected {len(self.flat.results)}")
@@ -125,9 +129,9 @@ class ExportPlan(_Plan):
         if mem is not None:
             mem.refresh()
         if self.flat.results_spilled:
-            ptr = self._pointer(flat_results[0], self._result, "result")
-            return self._result.load(mem.view, ptr)  # type: ignore[union-attr]
-        return self._result.lift(flat_results, 0)
+            ptr = self._pointer(flat_results[0], self.result_codec, "result")
+            return self.result_codec.load(mem.view, ptr)  # type: ignore[union-attr]
+        return self.result_codec.lift(flat_results, 0)
 
     def call(self, invoke: Callable[..., Any], args: Sequence[Any]) -> Any:
         """Lower `args`, call the core export `invoke(*flat)`, lift its result, then run
@@ -154,15 +158,15 @@ class ImportPlan(_Plan):
         mem = self._memory
         if mem is not None:
             mem.refresh()
-        if self._borrows:
+        if self.borrows:
             self.opts.resources.enter_call()  # type: ignore[union-attr]
         try:
             if self._tuple is not None:
                 ptr = self._pointer(flat_args[0], self._tuple, "argument")
                 return list(self._tuple.load(mem.view, ptr))  # type: ignore[union-attr]
-            return [c.lift(flat_args, k) for c, k in zip(self._params, self._flat_offsets)]
+            return [c.lift(flat_args, k) for c, k in zip(self.param_codecs, self._flat_offsets)]
         except BaseException:
-            if self._borrows:
+            if self.borrows:
                 self.opts.resources.exit_import_call()  # type: ignore[union-attr]
             raise
 
@@ -170,22 +174,22 @@ class ImportPlan(_Plan):
         """Flat results; a result of more than one flat value is stored at the return
         pointer (the last flat argument) and [] is returned.  Ends the call's borrows."""
         try:
-            if self._result is None:
+            if self.result_codec is None:
                 return []
             try:
                 if self.flat.results_spilled:
                     mem = self.opts.memory
                     mem.refresh()  # type: ignore[union-attr]
-                    ptr = self._pointer(flat_args[-1], self._result, "return")
-                    self._result.store(value, ptr)
+                    ptr = self._pointer(flat_args[-1], self.result_codec, "return")
+                    self.result_codec.store(value, ptr)
                     return []
                 out: list[Any] = []
-                self._result.lower(value, out)
+                self.result_codec.lower(value, out)
                 return out
             except _VALUE_ERRORS as exc:
-                raise ValueTypeError("result", self._result.type.wit(), f"{type(exc).__name__}: {exc}") from None
+                raise ValueTypeError("result", self.result_codec.type.wit(), f"{type(exc).__name__}: {exc}") from None
         finally:
-            if self._borrows:
+            if self.borrows:
                 self.opts.resources.exit_import_call()  # type: ignore[union-attr]
 
 

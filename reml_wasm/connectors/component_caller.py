@@ -170,9 +170,8 @@ def export_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
     label = [name]
     env = _environment(capi, ctx, func, n, state, label)
     env.update(lower_args=plan.lower_args, lift_result=plan.lift_result, post=post)
-    codecs = getattr(plan, "_params", None)
-    generic = (plan.flat.params_spilled or getattr(plan, "_borrows", True) or codecs is None
-               or len(codecs) != len(ftype.params))
+    codecs = plan.param_codecs
+    generic = plan.flat.params_spilled or plan.borrows or len(codecs) != len(ftype.params)
     if generic:
         lines = ["def caller(*args):", "    if state.poisoned is not None: fail(None)"]
         lines.append("    try:")

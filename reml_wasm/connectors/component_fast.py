@@ -65,13 +65,15 @@ class CoreSession:
     component: the engine's benchmarks and tests over real wasm use these.  Raises
     RuntimeError when the cffi binding is unavailable (`wasmtime_capi.load`)."""
 
-    def __init__(self, store: wasmtime.Store) -> None:
-        capi, why = wasmtime_capi.load()
+    def __init__(self, store: wasmtime.Store, capi: CApi | None = None, *, fuel: int | None = None,
+                 epoch_ticks: int | None = None) -> None:
         if capi is None:
-            raise RuntimeError(f"wasmtime's C API binding is unavailable: {why}")
+            capi, why = wasmtime_capi.load()
+            if capi is None:
+                raise RuntimeError(f"wasmtime's C API binding is unavailable: {why}")
         self.capi = capi
         self.ctx = capi.context(store)
-        self.state = CallState(None, store)
+        self.state = CallState(fuel, store, epoch_ticks)
 
     def func(self, func: wasmtime.Func, name: str = "core function") -> Callable[..., Any]:
         """f(*flat_args) -> None, one value or a tuple; a trap raises cabi.Trap."""
@@ -92,17 +94,14 @@ class FastBackend(cl.Backend):
                  modules: dict[int, wasmtime.Module], host: "Callable[[str, str, Any], Any]",
                  fuel: int | None, epoch_ticks: int | None = None) -> None:
         super().__init__()
-        self.capi = capi
+        self.session = CoreSession(store, capi, fuel=fuel, epoch_ticks=epoch_ticks)
+        self.capi, self.ctx, self.state = capi, self.session.ctx, self.session.state
         self.engine = engine
         self.store = store
-        self.ctx = capi.context(store)
         self.modules = modules
         self.host = host
-        self.state = CallState(fuel, store, epoch_ticks)
         self.resource_tables: dict[t.ResourceType, cabi.ResourceTables] = {}
         self._memories: dict[int, FastMemory] = {}
-        self._core_callers: dict[int, Callable] = {}
-        self.trap_buffers: list[Any] = []
 
     # --- core level ---------------------------------------------------------------------
 
@@ -154,7 +153,7 @@ class FastBackend(cl.Backend):
         key = id(mem)
         fm = self._memories.get(key)
         if fm is None:
-            fm = self._memories[key] = FastMemory(self.capi, self.ctx, mem, self.state)
+            fm = self._memories[key] = self.session.memory(mem)
         return fm
 
     def core_type(self, func: Any, what: str) -> tuple[list[str], list[str]]:
@@ -178,8 +177,9 @@ class FastBackend(cl.Backend):
         against the expected type when one is given."""
         if params is not None and results is not None:
             self.expect_type(func, params, results, name)
-        p, r = self.core_type(func, name)
-        return core_caller(self.capi, self.ctx, func, p, r, self.state, name)
+        else:
+            self.core_type(func, name)  # a core function at all
+        return self.session.func(func, name)
 
     def options(self, scope: cl.Scope, opts: cb.CanonOptions, name: str,
                 post_params: list[str] | None = None) -> cabi.CanonicalOptions:
