@@ -26,7 +26,7 @@ from .lift import coerce_from_slot, make_case, unpack_flags
 from .lower import case_of, max_list_bytes, pack_flags, to_slot
 from .numbers import ARRAY_CODE, NAN, char_to_int, f32_bits, f32_round, f64_bits, \
     int_to_char, number_list, pack_numbers, wrap_signed
-from .options import CanonicalOptions, allocate
+from .options import CanonicalOptions, allocate, check_allocation
 from .strings import encode_string, load_string
 
 _INT_RANGE = {n: t.INTEGER_RANGES[t.PRIMITIVES[n]] for n in ("s8", "u8", "s16", "u16", "s32", "u32", "s64", "u64")}
@@ -73,6 +73,7 @@ class Compiler:
         self.pair = struct.Struct("<II" if self.ps == 4 else "<QQ")
         self.pt = "i32" if self.ps == 4 else "i64"
         self._cache: dict[t.Type, Codec] = {}
+        self._alloc: Callable[[int, int], int] | None = None
 
     def codec(self, ty: t.Type) -> Codec:
         c = self._cache.get(ty)
@@ -86,6 +87,32 @@ class Compiler:
         if self.opts.memory is None:
             raise bad_options("this signature needs a memory in the canonical options")
         return self.opts.memory
+
+    def _allocator(self) -> Callable[[int, int], int]:
+        """alloc(align, nbytes) -> ptr: `options.allocate` for these options, with the
+        checks inlined (strings and lists allocate on every call).  Anything unusual goes
+        to `allocate`'s own checks for its diagnostic."""
+        alloc = self._alloc
+        if alloc is not None:
+            return alloc
+        opts = self.opts
+        mem = opts.memory
+        mask = 0xFFFFFFFF if self.ps == 4 else 0xFFFFFFFFFFFFFFFF
+
+        def alloc(align, n):
+            realloc = opts.realloc  # read per call: connectors may set it after compiling
+            if realloc is None or mem is None:
+                return allocate(opts, align, n)  # raises the options diagnostic
+            ptr = realloc(0, 0, align, n)
+            mem.refresh()  # realloc may have grown (and moved) the memory
+            if type(ptr) is int:
+                ptr &= mask
+                if not ptr % align and mem.low <= ptr and ptr + n <= mem.limit:
+                    return ptr
+            return check_allocation(opts, ptr, align, n)  # raises
+
+        self._alloc = alloc
+        return alloc
 
     def _resources(self) -> Any:
         if self.opts.resources is None:
@@ -236,6 +263,7 @@ class Compiler:
         sbits = 8 * ps
         half, full = 1 << (sbits - 1), 1 << sbits
         utf8 = opts.string_encoding == "utf8"
+        alloc = self._allocator()
 
         def load(view, p):
             sp, n = pair_unpack(view, p)
@@ -260,11 +288,11 @@ class Compiler:
                 n = units = len(data)
                 if n > half - 1:
                     raise Trap(f"string of {n} bytes is longer than the Canonical ABI allows")
-                sp = allocate(opts, 1, n)
+                sp = alloc(1, n)
             else:
                 data, align, units = encode_string(opts, v)
                 n = len(data)
-                sp = allocate(opts, align, n)
+                sp = alloc(align, n)
             if n:
                 mem.view[sp:sp + n] = data
             return sp, units
@@ -303,6 +331,7 @@ class Compiler:
         ec = self.codec(e)
         es, ea = ec.size, ec.align
         load_range, put_list = self._list_body(e, ec)
+        alloc = self._allocator()
 
         def read(sp, n):
             if sp % ea:
@@ -316,7 +345,7 @@ class Compiler:
             n = len(v)
             if n * es > max_bytes:
                 raise Trap(f"list of {n} elements is longer than the Canonical ABI allows")
-            sp = allocate(opts, ea, n * es)
+            sp = alloc(ea, n * es)
             put_list(v, sp, n)
             return sp, n
 

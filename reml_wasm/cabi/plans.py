@@ -75,6 +75,7 @@ class ExportPlan(_Plan):
     def __init__(self, func: t.Function, opts: CanonicalOptions,
                  codec: Callable[[t.Type], Codec] | None = None) -> None:
         super().__init__(func, opts, "lift", codec)
+        self.lift_plain: Callable[[Sequence[Any]], Any] = self._result_lifter()
 
     def lower_args(self, args: Sequence[Any]) -> list[Any]:
         """Flat core arguments; more than 16 flat params are stored in memory (via realloc)
@@ -111,27 +112,53 @@ class ExportPlan(_Plan):
     def lift_result(self, flat_results: Sequence[Any]) -> Any:
         """The result value from the export's flat results (None when it has none).
         Ends the call: every borrow handed to the guest must have been dropped."""
+        if not self.borrows:
+            return self.lift_plain(flat_results)
         try:
-            value = self._lift_result(flat_results)
+            value = self.lift_plain(flat_results)
         except BaseException:
             self._abort()
             raise
-        if self.borrows:
-            self.opts.resources.exit_export_call()  # type: ignore[union-attr]
+        self.opts.resources.exit_export_call()  # type: ignore[union-attr]
         return value
 
-    def _lift_result(self, flat_results: Sequence[Any]) -> Any:
-        if self.result_codec is None:
-            return None
-        if len(flat_results) != len(self.flat.results):
-            raise Trap(f"export returned {len(flat_results)} flat value(s), expected {len(self.flat.results)}")
+    def _result_lifter(self) -> Callable[[Sequence[Any]], Any]:
+        """lift(flat_results) -> value, specialised for this signature (no borrow scope:
+        `lift_result` adds it).  A spilled result is bounds-checked inline; anything odd
+        goes to `_pointer` for its Trap."""
+        codec, nflat = self.result_codec, len(self.flat.results)
+        if codec is None:
+            return lambda flat: None
+
+        def wrong_count(flat: Sequence[Any]) -> None:
+            raise Trap(f"export returned {len(flat)} flat value(s), expected {nflat}")
+
         mem = self._memory
-        if mem is not None:
-            mem.refresh()
         if self.flat.results_spilled:
-            ptr = self._pointer(flat_results[0], self.result_codec, "result")
-            return self.result_codec.load(mem.view, ptr)  # type: ignore[union-attr]
-        return self.result_codec.lift(flat_results, 0)
+            load, align, nbytes, mask = codec.load, codec.align, codec.size, self._ptr_mask
+            pointer = self._pointer
+
+            def lift_spilled(flat: Sequence[Any]) -> Any:
+                if len(flat) != 1:
+                    wrong_count(flat)
+                x = flat[0]
+                mem.refresh()  # type: ignore[union-attr]
+                if type(x) is int:
+                    ptr = x & mask
+                    if not ptr % align and mem.low <= ptr and ptr + nbytes <= mem.limit:  # type: ignore[union-attr]
+                        return load(mem.view, ptr)  # type: ignore[union-attr]
+                ptr = pointer(x, codec, "result")  # raises, or the memory grew: its view is new
+                return load(mem.view, ptr)  # type: ignore[union-attr]
+            return lift_spilled
+        lift = codec.lift
+
+        def lift_flat(flat: Sequence[Any]) -> Any:
+            if len(flat) != nflat:
+                wrong_count(flat)
+            if mem is not None:
+                mem.refresh()
+            return lift(flat, 0)
+        return lift_flat
 
     def call(self, invoke: Callable[..., Any], args: Sequence[Any]) -> Any:
         """Lower `args`, call the core export `invoke(*flat)`, lift its result, then run

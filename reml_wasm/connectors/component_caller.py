@@ -41,15 +41,18 @@ class CallState:
     `poisoned`: the reason of the first trap (the instance may not be entered again, as in
     wasmtime).  `fuel`: refilled before each export call when set.  `gen`: bumped by every
     entry into wasm, so memories know when they must re-read their size.  `store`: the
-    wasmtime Store every caller points into (held here so it outlives them)."""
+    wasmtime Store every caller points into (held here so it outlives them).
+    `count_entries`: False when the memories never move (they then need no `gen`)."""
 
-    __slots__ = ("poisoned", "fuel", "gen", "store", "epoch_ticks")
+    __slots__ = ("poisoned", "fuel", "gen", "store", "epoch_ticks", "count_entries")
 
-    def __init__(self, fuel: int | None, store: Any = None, epoch_ticks: int | None = None) -> None:
+    def __init__(self, fuel: int | None, store: Any = None, epoch_ticks: int | None = None, *,
+                 count_entries: bool = True) -> None:
         self.poisoned: str | None = None
         self.fuel = fuel
         self.epoch_ticks = epoch_ticks
         self.gen = 0
+        self.count_entries = count_entries
         self.store = store  # the callers hold raw pointers into it: keep it alive with them
 
 
@@ -121,7 +124,7 @@ def _compile(src: str, env: dict[str, Any], name: str, label: list[str]) -> Call
     return caller
 
 
-def _call_lines(n: int, bump: bool = True) -> list[str]:
+def _call_lines(n: int, bump: bool) -> list[str]:
     lines = [f"    err = call_unchecked(ctx, fn, bufp, {n}, trap)"]
     if bump:
         lines.append("    state.gen += 1")
@@ -142,7 +145,7 @@ def core_caller(capi: CApi, ctx: Any, func: Any, params: list[str], results: lis
     for i, ty in enumerate(params):
         view, stride = _WRITE[ty]
         lines.append(f"    {view}[{i * stride}] = a{i}")
-    lines += _call_lines(n)
+    lines += _call_lines(n, bump=state.count_entries)
     reads = [f"{_READ[ty][0]}[{i * _READ[ty][1]}]" for i, ty in enumerate(results)]
     if not reads:
         lines.append("    return None")
@@ -220,11 +223,12 @@ def export_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
         lines.append(f"        lower_args({args_tuple})")
         lines.append("        raise")
         env["VALUE_ERRORS"] = (TypeError, ValueError, OverflowError, KeyError, AttributeError, IndexError)
+        env["lift_result"] = plan.lift_plain  # no borrows: no borrow scope to close
     if state.fuel is not None:
         lines.append("    set_fuel(ctx, state.fuel)")
     if state.epoch_ticks is not None:
         lines.insert(2, "    set_deadline(ctx, state.epoch_ticks)")
-    uses_memory = plan.opts.memory is not None
+    uses_memory = plan.opts.memory is not None and state.count_entries
     if uses_memory:
         # earlier calls of exports without memory options do not bump the generation
         lines.insert(2, "    state.gen += 1")
@@ -237,12 +241,14 @@ def export_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
         lines.append("    return None")
     else:
         # a Trap while lifting is the guest's fault: the instance is poisoned, as in wasmtime
-        lines.append(f"    r = ({''.join(r + ', ' for r in reads)})")
+        names = [f"r{i}" for i in range(len(reads))]
+        if names:
+            lines.append(f"    {', '.join(names)}, = {', '.join(reads)},")
         lines.append("    try:")
-        lines.append("        v = lift_result(r)")
+        lines.append(f"        v = lift_result(({''.join(r + ', ' for r in names)}))")
         lines.append("    except Trap as exc:")
         lines.append("        guest_trap(exc)")
         if post is not None:
-            lines.append("    post(*r)")
+            lines.append(f"    post({', '.join(names)})")
         lines.append("    return v")
     return _compile("\n".join(lines) + "\n", env, name, label)
