@@ -48,8 +48,9 @@ def test_flat_round_trip_and_plans_match_interpreter(tv, mode) -> None:
 def test_memory_round_trip_and_plans_match_interpreter(tv, mode) -> None:
     ty, value = tv
     ps, enc = mode
-    ref, comp = options(ptr_size=ps, encoding=enc), options(ptr_size=ps, encoding=enc)
     ptr = -(-16 // alignment(ty, ps)) * alignment(ty, ps)
+    room = ptr + size(ty, ps) + 256  # the value's own bytes fit before any realloc
+    ref, comp = options(room, ptr_size=ps, encoding=enc), options(room, ptr_size=ps, encoding=enc)
     for o in (ref, comp):
         o.realloc.top = ptr + size(ty, ps)
     store(ref, value, ty, ptr)

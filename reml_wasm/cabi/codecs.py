@@ -45,6 +45,9 @@ class Codec:
     store: Callable[[Any, int], None]
     lift: Callable[[Any, int], Any]
     lower: Callable[[Any, list], None]
+    # strings and lists: put(value) -> (pointer, length field), the payload copied into
+    # memory (what `lower` appends as two flat values; generated callers use it directly)
+    put: Callable[[Any], tuple[int, int]] | None = None
 
 
 def _bad(ty: t.Type, value: Any) -> ValueTypeError:
@@ -104,7 +107,8 @@ class Compiler:
             if realloc is None or mem is None:
                 return allocate(opts, align, n)  # raises the options diagnostic
             ptr = realloc(0, 0, align, n)
-            mem.refresh()  # realloc may have grown (and moved) the memory
+            if not mem.fixed_base:
+                mem.refresh()  # realloc may have grown (and moved) the memory
             if type(ptr) is int:
                 ptr &= mask
                 if not ptr % align and mem.low <= ptr and ptr + n <= mem.limit:
@@ -265,21 +269,33 @@ class Compiler:
         utf8 = opts.string_encoding == "utf8"
         alloc = self._allocator()
 
-        def load(view, p):
-            sp, n = pair_unpack(view, p)
-            return _load_str(sp, n)
-
-        def _load_str(sp, n):
-            if utf8:
+        if utf8:
+            def _load_str(sp, n):
                 if sp < mem.low or sp + n > mem.limit:
                     mem.check(sp, n)
                 try:
                     return str(mem.view[sp:sp + n], "utf-8")
                 except UnicodeDecodeError as exc:
                     raise Trap(f"string at {sp:#x} is not valid utf8: {exc.reason} at byte {exc.start}") from None
-            return load_string(opts, mem, sp, n)
 
-        def _put_str(v):
+            def load(view, p):  # _load_str inlined: strings are the commonest load
+                sp, n = pair_unpack(view, p)
+                if sp < mem.low or sp + n > mem.limit:
+                    mem.check(sp, n)
+                try:
+                    return str(mem.view[sp:sp + n], "utf-8")
+                except UnicodeDecodeError as exc:
+                    raise Trap(f"string at {sp:#x} is not valid utf8: {exc.reason} at byte {exc.start}") from None
+        else:
+            def _load_str(sp, n):
+                return load_string(opts, mem, sp, n)
+
+            def load(view, p):
+                sp, n = pair_unpack(view, p)
+                return load_string(opts, mem, sp, n)
+
+        def put(v):
+            """Copy the string into guest memory: (pointer, length field)."""
             if utf8 and type(v) is str:
                 try:
                     data = v.encode("utf-8")
@@ -298,20 +314,20 @@ class Compiler:
             return sp, units
 
         def store(v, p):
-            sp, units = _put_str(v)
+            sp, units = put(v)
             pair_pack(mem.view, p, sp, units)
 
         def lift(f, i):
             return _load_str(_core(f[i], pt), _core(f[i + 1], pt))
 
         def lower(v, out):
-            sp, units = _put_str(v)
+            sp, units = put(v)
             out.append(sp - full if sp >= half else sp)
             out.append(units - full if units >= half else units)
 
         if mem is None:
             return self._needs_memory("string")
-        return load, store, lift, lower
+        return load, store, lift, lower, put
 
     def _needs_memory(self, what: str) -> tuple:
         def fail(*_a: Any) -> Any:
@@ -365,7 +381,7 @@ class Compiler:
             out.append(sp - full if sp >= half else sp)
             out.append(n - full if n >= half else n)
 
-        return load, store, lift, lower
+        return load, store, lift, lower, write
 
     def _list_body(self, e: t.Type, ec: Codec) -> tuple[Callable, Callable]:
         """(load_range(view, ptr, n), store_range(value, ptr, n)) for n elements of `e`."""

@@ -137,12 +137,14 @@ class ExportPlan(_Plan):
         if self.flat.results_spilled:
             load, align, nbytes, mask = codec.load, codec.align, codec.size, self._ptr_mask
             pointer = self._pointer
+            fixed = mem.fixed_base  # type: ignore[union-attr]
 
             def lift_spilled(flat: Sequence[Any]) -> Any:
                 if len(flat) != 1:
                     wrong_count(flat)
                 x = flat[0]
-                mem.refresh()  # type: ignore[union-attr]
+                if not fixed:
+                    mem.refresh()  # type: ignore[union-attr]
                 if type(x) is int:
                     ptr = x & mask
                     if not ptr % align and mem.low <= ptr and ptr + nbytes <= mem.limit:  # type: ignore[union-attr]

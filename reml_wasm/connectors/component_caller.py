@@ -142,10 +142,19 @@ def core_caller(capi: CApi, ctx: Any, func: Any, params: list[str], results: lis
              "    if state.poisoned is not None: fail(None)"]
     if state.epoch_ticks is not None:
         lines.append("    set_deadline(ctx, state.epoch_ticks)")
-    for i, ty in enumerate(params):
-        view, stride = _WRITE[ty]
-        lines.append(f"    {view}[{i * stride}] = a{i}")
-    lines += _call_lines(n, bump=state.count_entries)
+    int_call = capi.int_call(len(params)) if all(p in ("i32", "i64") for p in params) else None
+    if int_call is not None:  # the arguments are stored by C
+        env["int_call"] = int_call
+        args = "".join(f", a{i}" for i in range(len(params)))
+        lines.append(f"    err = int_call(ctx, fn, bufp, {n}, trap{args})")
+        if state.count_entries:
+            lines.append("    state.gen += 1")
+        lines.append("    if err or trap[0]: fail(err)")
+    else:
+        for i, ty in enumerate(params):
+            view, stride = _WRITE[ty]
+            lines.append(f"    {view}[{i * stride}] = a{i}")
+        lines += _call_lines(n, bump=state.count_entries)
     reads = [f"{_READ[ty][0]}[{i * _READ[ty][1]}]" for i, ty in enumerate(results)]
     if not reads:
         lines.append("    return None")
@@ -175,6 +184,11 @@ def export_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
     env.update(lower_args=plan.lower_args, lift_result=plan.lift_result, post=post)
     codecs = plan.param_codecs
     generic = plan.flat.params_spilled or plan.borrows or len(codecs) != len(ftype.params)
+    # every flat argument a pointer or length from a codec's `put`: C stores them with the call
+    pairs_only = not generic and all(c.put is not None and len(c.flat) == 2 for c in codecs)
+    int_call = capi.int_call(len(params)) if pairs_only else None
+    if int_call is not None:
+        env["int_call"] = int_call
     if generic:
         lines = ["def caller(*args):", "    if state.poisoned is not None: fail(None)"]
         lines.append("    try:")
@@ -208,6 +222,14 @@ def export_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
                     lines.append(f"    if {a}.__class__ is bool: lower_args({args_tuple})")
                     lines.append(f"    {view}[{per_slot * k}] = {a}")
                 k += 1
+            elif codec.put is not None and len(codec.flat) == 2:
+                # string / list: the payload goes to guest memory, (pointer, length) to the slots
+                env[f"put{i}"] = codec.put
+                lines.append(f"    s{i}, n{i} = put{i}({names[i]})")
+                if int_call is None:
+                    lines.append(f"    v_i64[{2 * k}] = s{i}")
+                    lines.append(f"    v_i64[{2 * (k + 1)}] = n{i}")
+                k += 2
             else:
                 env[f"c{i}"] = codec.lower
                 lines.append(f"    o{i} = []")
@@ -232,7 +254,14 @@ def export_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
     if uses_memory:
         # earlier calls of exports without memory options do not bump the generation
         lines.insert(2, "    state.gen += 1")
-    lines += _call_lines(n, bump=uses_memory)
+    if int_call is not None:
+        args = "".join(f", s{i}, n{i}" for i in range(nargs))
+        lines.append(f"    err = int_call(ctx, fn, bufp, {n}, trap{args})")
+        if uses_memory:
+            lines.append("    state.gen += 1")
+        lines.append("    if err or trap[0]: fail(err)")
+    else:
+        lines += _call_lines(n, bump=uses_memory)
     reads = [f"{_READ[ty][0]}[{i * _READ[ty][1]}]" for i, ty in enumerate(results)]
     inline = None if generic or ftype.result is None or plan.flat.results_spilled else _scalar(ftype.result)
     if inline is not None and post is None:
