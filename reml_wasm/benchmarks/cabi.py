@@ -19,6 +19,7 @@ import wasmtime
 from .. import types as t
 from ..cabi import CanonicalOptions, export_plan, import_plan
 from ..connectors.component_fast import CoreSession
+from ..connectors.component_sandbox import make_engine
 from ..values import Record
 from . import Table, ns_per_call
 
@@ -64,7 +65,7 @@ def _cases() -> list[tuple[str, t.Type, Any, int]]:
 
 
 def run(args: argparse.Namespace) -> int:
-    engine = wasmtime.Engine()
+    engine = make_engine((False, False))  # as the component connector's: memories never move
     store = wasmtime.Store(engine)
     inst = wasmtime.Instance(store, wasmtime.Module(engine, BUMP_WAT), [])
     ex = inst.exports(store)
@@ -87,7 +88,8 @@ def run(args: argparse.Namespace) -> int:
         ns = ns_per_call(once, quick=args.quick)
         table.add(label, ns, nbytes / ns * 1e3 if nbytes else "-")
     table.notes.append("each call includes one guest realloc per string/list and one allocator reset "
-                       "(core calls and memory through the fast path's cffi binding, connectors.component_fast.CoreSession)")
+                       "(core calls and memory through the fast path's binding, connectors.component_fast.CoreSession, "
+                       "on an engine of the component connector)")
     table.notes.append("(list) rows convert a Python list of ints; (NumberList) rows pass what a lift returns")
     table.print(args.json)
     return 0

@@ -167,17 +167,24 @@ class Compiler:
             def store(v, p):
                 pack(mem.view, p, v)
 
+            # lift: `_core`'s check inlined (every integer field of every record lifts here)
             if signed:
                 wmask, wsign = (1 << width) - 1, 1 << (width - 1)
 
                 def lift(f, i):
-                    x = _core(f[i], core) & wmask
+                    x = f[i]
+                    if type(x) is not int:
+                        _core(x, core)  # raises
+                    x &= wmask
                     return x - (wmask + 1) if x & wsign else x
             else:
                 wmask = (1 << width) - 1
 
                 def lift(f, i):
-                    return _core(f[i], core) & wmask
+                    x = f[i]
+                    if type(x) is not int:
+                        _core(x, core)  # raises
+                    return x & wmask
 
             def lower(v, out):
                 if type(v) is not int or not lo <= v <= hi:
@@ -198,7 +205,10 @@ class Compiler:
                 pack(mem.view, p, v)
 
             def lift(f, i):
-                return _core(f[i], "i32") != 0
+                x = f[i]
+                if type(x) is not int:
+                    _core(x, "i32")  # raises
+                return x & 0xFFFFFFFF != 0
 
             def lower(v, out):
                 if type(v) is not bool:
@@ -240,7 +250,9 @@ class Compiler:
                 bpack(mem.view, p, to_bits(v))
 
             def lift(f, i):
-                x = _core(f[i], core)
+                x = f[i]
+                if type(x) is not float:
+                    x = _core(x, core)  # an int becomes a float; anything else raises
                 return x if x == x else NAN
 
             if name == "f32":
@@ -485,13 +497,6 @@ class Compiler:
         is_record = isinstance(ty, t.RecordType)
         names = tuple(f.name for f in ty.fields) if is_record else ()  # type: ignore[union-attr]
 
-        def make(values):
-            if is_record:
-                r = Record.__new__(Record)
-                object.__setattr__(r, "_fields", dict(zip(names, values)))
-                return r
-            return tuple(values)
-
         def parts(v):
             if is_record:
                 if type(v) is Record:
@@ -505,49 +510,7 @@ class Compiler:
                 raise _bad(ty, v)
             return v
 
-        # All fields plain integers: one struct for the whole record.
-        plain = all(isinstance(t.unalias(f), t.PrimitiveType) and t.unalias(f).name in _CODE for f in fields)
-        if plain:
-            fmt = "<"
-            pos = 0
-            for f, o in zip(fields, offsets):
-                if o > pos:
-                    fmt += f"{o - pos}x"
-                fmt += _CODE[t.unalias(f).name]
-                pos = o + size(f, self.ps)
-            whole = struct.Struct(fmt)
-            unpack, pack = whole.unpack_from, whole.pack_into
-
-            def load(view, p):
-                return make(unpack(view, p))
-
-            def store(v, p):
-                try:
-                    pack(mem.view, p, *parts(v))
-                except (struct.error, TypeError):
-                    raise _bad(ty, v) from None
-        else:
-            loads = [(c.load, o) for c, o in zip(codecs, offsets)]
-            stores = [(c.store, o) for c, o in zip(codecs, offsets)]
-
-            def load(view, p):
-                return make([ld(view, p + o) for ld, o in loads])
-
-            def store(v, p):
-                for (st, o), item in zip(stores, parts(v)):
-                    st(item, p + o)
-
-        lifts = [(c.lift, fo) for c, fo in zip(codecs, flat_offsets)]
-        lowers = [c.lower for c in codecs]
-
-        def lift(f, i):
-            return make([lf(f, i + fo) for lf, fo in lifts])
-
-        def lower(v, out):
-            for lw, item in zip(lowers, parts(v)):
-                lw(item, out)
-
-        return load, store, lift, lower
+        return _record_functions(ty, fields, codecs, offsets, flat_offsets, names, is_record, parts, mem, self.ps)
 
     def _variant(self, ty: t.Type, cases: tuple[t.Type | None, ...]) -> tuple:
         mem = self.opts.memory
@@ -696,3 +659,80 @@ class Compiler:
         return load, store, lift, lower
 
 
+
+
+# -- records: generated code ------------------------------------------------------------------
+
+# memory reads of scalar fields inside a record's one struct: (format code, expression of x)
+_SHOW_SOURCE = False
+_FIELD_LOAD = {**{n: (c, "{x}") for n, c in _CODE.items()},
+               "bool": ("B", "({x} != 0)"), "f32": ("f", "({x} if {x} == {x} else NAN)"),
+               "f64": ("d", "({x} if {x} == {x} else NAN)"), "char": ("I", "int_to_char({x})")}
+
+
+def _record_functions(ty: t.Type, fields: tuple[t.Type, ...], codecs: list[Codec], offsets: list[int],
+                      flat_offsets: list[int], names: tuple[str, ...], is_record: bool,
+                      parts: Callable[[Any], Any], mem: Any, ps: int) -> tuple:
+    """load, store, lift, lower of a record or tuple as Python source compiled once: one
+    call per field's codec (no per-call lists or loops), and one struct for every field a
+    memory read can take whole (integers, bool, floats, char)."""
+    n = len(fields)
+    env: dict[str, Any] = {"Record": Record, "setf": object.__setattr__, "parts": parts, "NAN": NAN,
+                           "int_to_char": int_to_char, "mem": mem, "struct_error": struct.error,
+                           "bad": lambda v: _bad(ty, v)}
+    for j, c in enumerate(codecs):
+        env[f"ld{j}"], env[f"st{j}"], env[f"lf{j}"], env[f"lw{j}"] = c.load, c.store, c.lift, c.lower
+
+    def build(values: list[str]) -> str:
+        if is_record:
+            items = ", ".join(f"{name!r}: {v}" for name, v in zip(names, values))
+            return f"r = Record.__new__(Record); setf(r, '_fields', {{{items}}}); return r"
+        return f"return ({''.join(v + ', ' for v in values)})"
+
+    xs = [f"x{j}" for j in range(n)]
+    unpack_parts = f"{', '.join(xs)}, = parts(v)" if n else "parts(v)"
+    if is_record and n:
+        fast_parts = "        fs = v._fields\n" + "".join(f"        x{j} = fs[{name!r}]\n" for j, name in enumerate(names))
+        get = (f"    if type(v) is Record:\n        try:\n{fast_parts.replace(chr(10) + '        ', chr(10) + '            ')}"
+               f"        except KeyError:\n            {unpack_parts}\n    else:\n        {unpack_parts}\n")
+        get = get.replace("try:\n        fs", "try:\n            fs")
+    else:
+        get = f"    {unpack_parts}\n"
+
+    # one struct over the fields it can read whole; other fields through their codec
+    fmt, pos, whole_fields, values = "<", 0, [], []
+    for j, (f, o) in enumerate(zip(fields, offsets)):
+        uf = t.unalias(f)
+        code = _FIELD_LOAD.get(uf.name) if isinstance(uf, t.PrimitiveType) else None
+        if code is None:
+            values.append(f"ld{j}(view, p + {o})")
+            continue
+        if o > pos:
+            fmt += f"{o - pos}x"
+        fmt += code[0]
+        pos = o + size(f, ps)
+        whole_fields.append(f"w{j}")
+        values.append(code[1].format(x=f"w{j}"))
+    load_src = "def load(view, p):\n"
+    if whole_fields:
+        env["unpack"] = struct.Struct(fmt).unpack_from
+        load_src += f"    {', '.join(whole_fields)}, = unpack(view, p)\n"
+    load_src += f"    {build(values)}\n"
+
+    plain = all(isinstance(t.unalias(f), t.PrimitiveType) and t.unalias(f).name in _CODE for f in fields)
+    store_src = f"def store(v, p):\n{get}"
+    if plain and n:  # integers only: one pack, checked by struct
+        env["pack"] = struct.Struct(fmt).pack_into
+        store_src += (f"    try:\n        pack(mem.view, p, {', '.join(xs)})\n"
+                      "    except (struct_error, TypeError):\n        raise bad(v) from None\n")
+    else:
+        store_src += "".join(f"    st{j}(x{j}, p + {o})\n" for j, o in enumerate(offsets)) or "    pass\n"
+
+    lift_src = f"def lift(f, i):\n    {build([f'lf{j}(f, i + {fo})' for j, fo in enumerate(flat_offsets)])}\n"
+    lower_src = f"def lower(v, out):\n{get}" + ("".join(f"    lw{j}(x{j}, out)\n" for j in range(n)) or "    pass\n")
+
+    if _SHOW_SOURCE:
+        print(load_src + store_src + lift_src + lower_src)
+    scope = dict(env)
+    exec(compile(load_src + store_src + lift_src + lower_src, f"<reml_wasm codec {ty.wit()}>", "exec"), scope)  # noqa: S102
+    return scope["load"], scope["store"], scope["lift"], scope["lower"]

@@ -58,6 +58,17 @@ class _Plan:
         # refresh the memory view only when this signature touches memory at all
         self._memory = opts.memory if (spilled or _uses_memory(types)) else None
 
+    def _generate(self, src: str, name: str, codecs: dict[str, Any], **env: Any) -> Callable[..., Any]:
+        """Compile `src` (defining `name`) for this signature: the codec calls unrolled,
+        `refresh` a no-op unless the signature touches a memory that may move."""
+        mem = self._memory
+        if mem is None or mem.fixed_base:
+            src = src.replace("    refresh()\n", "")
+        scope: dict[str, Any] = {"VALUE_ERRORS": _VALUE_ERRORS, **codecs, **env,
+                                 "refresh": None if mem is None else mem.refresh}
+        exec(compile(src, f"<reml_wasm plan {self.func.name}>", "exec"), scope)  # noqa: S102 - source built here
+        return scope[name]
+
     def _pointer(self, x: Any, codec: Codec, what: str) -> int:
         if type(x) is not int:
             raise Trap(f"{what} pointer {x!r} is not an integer")
@@ -76,6 +87,16 @@ class ExportPlan(_Plan):
                  codec: Callable[[t.Type], Codec] | None = None) -> None:
         super().__init__(func, opts, "lift", codec)
         self.lift_plain: Callable[[Sequence[Any]], Any] = self._result_lifter()
+        if not self.borrows and self._tuple is None:
+            n = len(self.param_codecs)
+            body = "".join(f"        c{i}(args[{i}], out)\n" for i in range(n)) or "        pass\n"
+            self.lower_args = self._generate(  # type: ignore[method-assign]
+                "def lower_args(args):\n"
+                f"    if len(args) != {n}:\n        return general(args)\n"
+                "    refresh()\n    out = []\n    try:\n" + body +
+                "    except VALUE_ERRORS as exc:\n        failed(args, exc)\n    return out\n",
+                "lower_args", {f"c{i}": c.lower for i, c in enumerate(self.param_codecs)},
+                general=self.lower_args, failed=self._lower_failed)
 
     def lower_args(self, args: Sequence[Any]) -> list[Any]:
         """Flat core arguments; more than 16 flat params are stored in memory (via realloc)
@@ -98,11 +119,15 @@ class ExportPlan(_Plan):
             return out
         except _VALUE_ERRORS as exc:
             self._abort()
-            check_args(args, self.func)
-            raise ValueTypeError("args", self.func.signature_wit(), f"{type(exc).__name__}: {exc}") from None
+            self._lower_failed(args, exc)
         except BaseException:
             self._abort()
             raise
+
+    def _lower_failed(self, args: Sequence[Any], exc: Exception) -> None:
+        """Raise the diagnostic for arguments a codec could not lower."""
+        check_args(args, self.func)
+        raise ValueTypeError("args", self.func.signature_wit(), f"{type(exc).__name__}: {exc}") from None
 
     def _abort(self) -> None:
         """Forget the call's borrow scope after a failure (the failure is what reports)."""
@@ -180,6 +205,14 @@ class ImportPlan(_Plan):
     def __init__(self, func: t.Function, opts: CanonicalOptions,
                  codec: Callable[[t.Type], Codec] | None = None) -> None:
         super().__init__(func, opts, "lower", codec)
+        if not self.borrows and self._tuple is None:
+            nflat = len(self.flat.params)
+            items = "".join(f"c{i}(flat, {k}), " for i, k in enumerate(self._flat_offsets))
+            self.lift_args = self._generate(  # type: ignore[method-assign]
+                "def lift_args(flat):\n"
+                f"    if len(flat) != {nflat}:\n        return general(flat)\n"
+                f"    refresh()\n    return [{items}]\n",
+                "lift_args", {f"c{i}": c.lift for i, c in enumerate(self.param_codecs)}, general=self.lift_args)
 
     def lift_args(self, flat_args: Sequence[Any]) -> list[Any]:
         if len(flat_args) != len(self.flat.params):
