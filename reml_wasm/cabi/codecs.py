@@ -664,7 +664,6 @@ class Compiler:
 # -- records: generated code ------------------------------------------------------------------
 
 # memory reads of scalar fields inside a record's one struct: (format code, expression of x)
-_SHOW_SOURCE = False
 _FIELD_LOAD = {**{n: (c, "{x}") for n, c in _CODE.items()},
                "bool": ("B", "({x} != 0)"), "f32": ("f", "({x} if {x} == {x} else NAN)"),
                "f64": ("d", "({x} if {x} == {x} else NAN)"), "char": ("I", "int_to_char({x})")}
@@ -731,8 +730,6 @@ def _record_functions(ty: t.Type, fields: tuple[t.Type, ...], codecs: list[Codec
     lift_src = f"def lift(f, i):\n    {build([f'lf{j}(f, i + {fo})' for j, fo in enumerate(flat_offsets)])}\n"
     lower_src = f"def lower(v, out):\n{get}" + ("".join(f"    lw{j}(x{j}, out)\n" for j in range(n)) or "    pass\n")
 
-    if _SHOW_SOURCE:
-        print(load_src + store_src + lift_src + lower_src)
     scope = dict(env)
     exec(compile(load_src + store_src + lift_src + lower_src, f"<reml_wasm codec {ty.wit()}>", "exec"), scope)  # noqa: S102
     return scope["load"], scope["store"], scope["lift"], scope["lower"]

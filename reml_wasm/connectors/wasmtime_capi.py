@@ -13,25 +13,17 @@ symbols once; a failed check returns a reason, and the connector uses the refere
 allocating a pointer object per call.
 
 Calls through an ABI-mode binding go through libffi (about 250 ns of overhead each).  So
-`load()` also compiles, once per declaration text and cached under `toolchain.cache_root()`,
-an API-mode module declaring the same functions, each a C stub jumping through a function
-pointer it is given from the ABI-mode library (nothing is linked against wasmtime); its
-calls cost a fraction of that.  Without a C compiler or Python's headers, the ABI-mode
-binding is used as it is (`CApi.mode` says which).
+`load()` also builds the same declarations as an API-mode module linked against that very
+library file (the native connector's `native_api.build_api_module`, compiled once and
+cached), whose calls cost a fraction of that, plus `reml_call_iK` helpers that store K
+integer arguments in C.  Without a C compiler or Python's headers the ABI-mode binding
+serves as it is (`CApi.mode` says which).
 """
 
 from __future__ import annotations
 
 import ctypes
-import hashlib
-import importlib.machinery
 import importlib.metadata
-import importlib.util
-import os
-import shutil
-import subprocess
-import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -60,50 +52,18 @@ size_t wasmtime_memory_data_size(const wasmtime_context_t *store, const wasmtime
 SYMBOLS = ("wasmtime_func_call_unchecked", "wasmtime_context_set_fuel",
            "wasmtime_context_set_epoch_deadline", "wasmtime_memory_data", "wasmtime_memory_data_size")
 
-# The API-mode module: CDEF's types and functions (each a stub calling through a pointer
-# set by `reml_bind`), compiled by cffi.
-_STUBS = """
-typedef uintptr_t (*call_t)(wasmtime_context_t *, const wasmtime_func_t *, wasmtime_val_raw_t *, size_t,
-                            uintptr_t *);
-typedef wasmtime_error_t *(*fuel_t)(wasmtime_context_t *, uint64_t);
-typedef void (*deadline_t)(wasmtime_context_t *, uint64_t);
-typedef uint8_t *(*data_t)(const wasmtime_context_t *, const wasmtime_memory_t *);
-typedef size_t (*size_t_t)(const wasmtime_context_t *, const wasmtime_memory_t *);
-static call_t p_call; static fuel_t p_fuel; static deadline_t p_deadline; static data_t p_data;
-static size_t_t p_size;
-static void reml_bind(uintptr_t call, uintptr_t fuel, uintptr_t deadline, uintptr_t data, uintptr_t size) {
-    p_call = (call_t)call; p_fuel = (fuel_t)fuel; p_deadline = (deadline_t)deadline;
-    p_data = (data_t)data; p_size = (size_t_t)size;
-}
-static uintptr_t wasmtime_func_call_unchecked(wasmtime_context_t *store, const wasmtime_func_t *func,
-        wasmtime_val_raw_t *args_and_results, size_t args_and_results_len, uintptr_t *trap) {
-    return p_call(store, func, args_and_results, args_and_results_len, trap);
-}
-static wasmtime_error_t *wasmtime_context_set_fuel(wasmtime_context_t *store, uint64_t fuel) {
-    return p_fuel(store, fuel);
-}
-static void wasmtime_context_set_epoch_deadline(wasmtime_context_t *store, uint64_t ticks) {
-    p_deadline(store, ticks);
-}
-static uint8_t *wasmtime_memory_data(const wasmtime_context_t *store, const wasmtime_memory_t *memory) {
-    return p_data(store, memory);
-}
-static size_t wasmtime_memory_data_size(const wasmtime_context_t *store, const wasmtime_memory_t *memory) {
-    return p_size(store, memory);
-}
-"""
 # reml_call_iK(store, func, args, len, trap, x0 .. xK-1): the unchecked call with K integer
 # arguments stored by C (storing each through a cffi view costs more than the call's
 # conversion of a C argument); only in the API-mode module.
 _INT_CALLS = 4
-_STUBS += "".join(
-    f"static uintptr_t reml_call_i{k}(wasmtime_context_t *s, const wasmtime_func_t *f, wasmtime_val_raw_t *a, "
-    f"size_t n, uintptr_t *trap{''.join(f', int64_t x{i}' for i in range(k))}) "
-    f"{{{''.join(f' a[{i}].i64 = x{i};' for i in range(k))} return p_call(s, f, a, n, trap); }}\n"
-    for k in range(_INT_CALLS + 1))
-_BIND_CDEF = "void reml_bind(uintptr_t, uintptr_t, uintptr_t, uintptr_t, uintptr_t);\n" + "".join(
+_INT_CALL_CDEF = "".join(
     f"uintptr_t reml_call_i{k}(wasmtime_context_t *, const wasmtime_func_t *, wasmtime_val_raw_t *, size_t, "
     f"uintptr_t *{''.join(', int64_t' for _ in range(k))});\n" for k in range(_INT_CALLS + 1))
+_INT_CALL_SOURCE = "".join(
+    f"static uintptr_t reml_call_i{k}(wasmtime_context_t *s, const wasmtime_func_t *f, wasmtime_val_raw_t *a, "
+    f"size_t n, uintptr_t *trap{''.join(f', int64_t x{i}' for i in range(k))}) "
+    f"{{{''.join(f' a[{i}].i64 = x{i};' for i in range(k))} return wasmtime_func_call_unchecked(s, f, a, n, trap); }}\n"
+    for k in range(_INT_CALLS + 1))
 
 
 class CApi:
@@ -165,7 +125,7 @@ def load() -> tuple[CApi | None, str | None]:
         return _LOADED, _REASON
     try:
         abi = abi_binding()
-        _LOADED = compiled(abi.ffi, abi.lib, abi.path, abi.version) or abi
+        _LOADED = compiled(abi) or abi
     except Exception as exc:  # noqa: BLE001 - any failure means: use the reference path
         _REASON = f"{type(exc).__name__}: {exc}"
     return _LOADED, _REASON
@@ -196,46 +156,16 @@ def abi_binding() -> CApi:
     return CApi(ffi, lib, path, version)
 
 
-def compiled(abi_ffi: Any, abi_lib: Any, path: Path, version: str) -> CApi | None:
-    """The binding through the compiled API-mode stubs, bound to `abi_lib`'s functions;
-    None when they cannot be built here (no compiler or headers)."""
+def compiled(abi: CApi) -> CApi | None:
+    """The same functions through a compiled API-mode module linked against wasmtime-py's
+    own library file (`native_api.build_api_module`, cached); None when it cannot be built
+    here (no C compiler or Python headers)."""
+    from .native_api import build_api_module
+    from .native_resolve import ResolvedLibrary
+
+    source = "#include <stdint.h>\n#include <stddef.h>\n" + CDEF + _INT_CALL_SOURCE
     try:
-        module = _api_module()
-    except Exception:  # noqa: BLE001 - building is an optimisation: fall back to ABI mode
+        module = build_api_module(CDEF + _INT_CALL_CDEF, source, ResolvedLibrary("wasmtime", path=abi.path))
+    except Exception:  # noqa: BLE001 - building is an optimisation: ABI mode serves without it
         return None
-    module.lib.reml_bind(*(int(abi_ffi.cast("uintptr_t", getattr(abi_lib, sym))) for sym in SYMBOLS))
-    return CApi(module.ffi, module.lib, path, version, mode="api")
-
-
-def _api_module() -> Any:
-    """Import the compiled stub module, building it into the cache first if needed."""
-    from .. import toolchain
-    import cffi
-
-    digest = hashlib.sha256((CDEF + _STUBS + cffi.__version__ + sys.version).encode()).hexdigest()[:16]
-    name = f"_reml_wasmtime_{digest}"
-    cache = toolchain.cache_root() / "wasmtime-capi"
-    suffix = importlib.machinery.EXTENSION_SUFFIXES[0]
-    target = cache / (name + suffix)
-    if not target.exists():
-        cache.mkdir(parents=True, exist_ok=True)
-        work = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=cache))
-        try:
-            # in a child process: the compiler's output must not reach the user's terminal
-            script = (
-                "import cffi, sys\n"
-                "b = cffi.FFI()\n"
-                f"b.cdef({CDEF + _BIND_CDEF!r})\n"
-                f"b.set_source({name!r}, {'#include <stdint.h>' + chr(10) + '#include <stddef.h>' + chr(10) + TYPES + _STUBS!r})\n"
-                "print(b.compile(tmpdir=sys.argv[1]))\n")
-            done = subprocess.run([sys.executable, "-c", script, str(work)], capture_output=True, text=True,
-                                  timeout=120)
-            if done.returncode != 0:
-                raise RuntimeError(f"building the API-mode binding failed: {done.stderr[-500:]}")
-            os.replace(done.stdout.strip().splitlines()[-1], target)  # atomic: racers install the same bytes
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
-    spec = importlib.util.spec_from_file_location(name, target)
-    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module
+    return CApi(module.ffi, module.lib, abi.path, abi.version, mode="api")
