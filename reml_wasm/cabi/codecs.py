@@ -102,12 +102,14 @@ class Compiler:
         mem = opts.memory
         mask = 0xFFFFFFFF if self.ps == 4 else 0xFFFFFFFFFFFFFFFF
 
+        moves = mem is not None and not mem.fixed_base
+
         def alloc(align, n):
             realloc = opts.realloc  # read per call: connectors may set it after compiling
             if realloc is None or mem is None:
                 return allocate(opts, align, n)  # raises the options diagnostic
             ptr = realloc(0, 0, align, n)
-            if not mem.fixed_base:
+            if moves:
                 mem.refresh()  # realloc may have grown (and moved) the memory
             if type(ptr) is int:
                 ptr &= mask
@@ -289,22 +291,13 @@ class Compiler:
                     return str(mem.view[sp:sp + n], "utf-8")
                 except UnicodeDecodeError as exc:
                     raise Trap(f"string at {sp:#x} is not valid utf8: {exc.reason} at byte {exc.start}") from None
-
-            def load(view, p):  # _load_str inlined: strings are the commonest load
-                sp, n = pair_unpack(view, p)
-                if sp < mem.low or sp + n > mem.limit:
-                    mem.check(sp, n)
-                try:
-                    return str(mem.view[sp:sp + n], "utf-8")
-                except UnicodeDecodeError as exc:
-                    raise Trap(f"string at {sp:#x} is not valid utf8: {exc.reason} at byte {exc.start}") from None
         else:
             def _load_str(sp, n):
                 return load_string(opts, mem, sp, n)
 
-            def load(view, p):
-                sp, n = pair_unpack(view, p)
-                return load_string(opts, mem, sp, n)
+        def load(view, p):
+            sp, n = pair_unpack(view, p)
+            return _load_str(sp, n)
 
         def put(v):
             """Copy the string into guest memory: (pointer, length field)."""
