@@ -424,6 +424,16 @@ class Compiler:
         def load_range(view, sp, n):
             return [eload(view, sp + k * es) for k in range(n)]
 
+        eput = ec.put
+        if eput is not None:  # strings and lists: each element a (pointer, length) pair
+            pair_pack = self.pair.pack_into
+
+            def put_range(v, sp, n):
+                for k, item in enumerate(v):
+                    ep, en = eput(item)
+                    pair_pack(mem.view, sp + k * es, ep, en)  # the view after eput's realloc
+            return load_range, put_range
+
         def put_range(v, sp, n):
             for k, item in enumerate(v):
                 estore(item, sp + k * es)
