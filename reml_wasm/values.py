@@ -290,6 +290,9 @@ def canonical_float(value: float) -> float:
 # refuses such values with `ffi.value.wasmtime_unrepresentable` instead of letting wasmtime
 # send another case.  map<K, V> has no wasmtime-py form; it is passed as a list of pairs.
 
+_FLOAT_NAMES = ("f32", "f64")
+
+
 class _NoWasmtimeClass:
     """Stands for the Python class of values wasmtime-py cannot convert (stream, future,
     error-context)."""
@@ -357,11 +360,14 @@ def to_wasmtime(value: Any, typ: t.Type, handle: Callable[[Any, t.Type], Any] | 
 
     typ = t.unalias(typ)
     if isinstance(typ, t.PrimitiveType):
-        return float(value) if typ in (t.F32, t.F64) else value
+        return float(value) if typ.name in _FLOAT_NAMES else value
     if isinstance(typ, t.ListType):
-        if t.unalias(typ.element) == t.U8:
+        elem = t.unalias(typ.element)
+        if elem == t.U8:
             return bytes(value)
-        return [to_wasmtime(item, typ.element, handle) for item in value]
+        if isinstance(elem, t.PrimitiveType):  # the elements as they are: no call per element
+            return [float(x) for x in value] if elem.name in _FLOAT_NAMES else list(value)
+        return [to_wasmtime(item, elem, handle) for item in value]
     if isinstance(typ, t.MapType):
         return [(to_wasmtime(k, typ.key, handle), to_wasmtime(v, typ.value, handle)) for k, v in value.items()]
     if isinstance(typ, t.TupleType):
@@ -421,11 +427,14 @@ def from_wasmtime(value: Any, typ: t.Type, wrap: Callable[[Any, t.Type], Any] | 
 
     typ = t.unalias(typ)
     if isinstance(typ, t.PrimitiveType):
-        return float(value) if typ in (t.F32, t.F64) else value
+        return float(value) if typ.name in _FLOAT_NAMES else value
     if isinstance(typ, t.ListType):
-        if t.unalias(typ.element) == t.U8:
+        elem = t.unalias(typ.element)
+        if elem == t.U8:
             return bytes(value)
-        return [from_wasmtime(item, typ.element, wrap) for item in value]
+        if isinstance(elem, t.PrimitiveType):  # the elements as they are: no call per element
+            return [float(x) for x in value] if elem.name in _FLOAT_NAMES else list(value)
+        return [from_wasmtime(item, elem, wrap) for item in value]
     if isinstance(typ, t.MapType):
         pairs = value.items() if isinstance(value, Mapping) else value
         return {from_wasmtime(k, typ.key, wrap): from_wasmtime(v, typ.value, wrap) for k, v in pairs}
