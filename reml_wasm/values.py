@@ -291,6 +291,21 @@ def canonical_float(value: float) -> float:
 # send another case.  map<K, V> has no wasmtime-py form; it is passed as a list of pairs.
 
 _FLOAT_NAMES = ("f32", "f64")
+_COMPOUND = object()
+
+
+def _wasmtime_scalars(value: Any, typ: t.Type) -> Any:
+    """A scalar, list<u8> or list of scalars as both conventions have it (floats as
+    float, list<u8> as bytes: the same both ways), else `_COMPOUND`."""
+    if isinstance(typ, t.PrimitiveType):
+        return float(value) if typ.name in _FLOAT_NAMES else value
+    if isinstance(typ, t.ListType):
+        elem = t.unalias(typ.element)
+        if elem == t.U8:
+            return bytes(value)
+        if isinstance(elem, t.PrimitiveType):  # no call per element
+            return [float(x) for x in value] if elem.name in _FLOAT_NAMES else list(value)
+    return _COMPOUND
 
 
 class _NoWasmtimeClass:
@@ -359,15 +374,11 @@ def to_wasmtime(value: Any, typ: t.Type, handle: Callable[[Any, t.Type], Any] | 
     from wasmtime import component as wc
 
     typ = t.unalias(typ)
-    if isinstance(typ, t.PrimitiveType):
-        return float(value) if typ.name in _FLOAT_NAMES else value
+    scalars = _wasmtime_scalars(value, typ)
+    if scalars is not _COMPOUND:
+        return scalars
     if isinstance(typ, t.ListType):
-        elem = t.unalias(typ.element)
-        if elem == t.U8:
-            return bytes(value)
-        if isinstance(elem, t.PrimitiveType):  # the elements as they are: no call per element
-            return [float(x) for x in value] if elem.name in _FLOAT_NAMES else list(value)
-        return [to_wasmtime(item, elem, handle) for item in value]
+        return [to_wasmtime(item, typ.element, handle) for item in value]
     if isinstance(typ, t.MapType):
         return [(to_wasmtime(k, typ.key, handle), to_wasmtime(v, typ.value, handle)) for k, v in value.items()]
     if isinstance(typ, t.TupleType):
@@ -426,15 +437,11 @@ def from_wasmtime(value: Any, typ: t.Type, wrap: Callable[[Any, t.Type], Any] | 
     from wasmtime import component as wc
 
     typ = t.unalias(typ)
-    if isinstance(typ, t.PrimitiveType):
-        return float(value) if typ.name in _FLOAT_NAMES else value
+    scalars = _wasmtime_scalars(value, typ)
+    if scalars is not _COMPOUND:
+        return scalars
     if isinstance(typ, t.ListType):
-        elem = t.unalias(typ.element)
-        if elem == t.U8:
-            return bytes(value)
-        if isinstance(elem, t.PrimitiveType):  # the elements as they are: no call per element
-            return [float(x) for x in value] if elem.name in _FLOAT_NAMES else list(value)
-        return [from_wasmtime(item, elem, wrap) for item in value]
+        return [from_wasmtime(item, typ.element, wrap) for item in value]
     if isinstance(typ, t.MapType):
         pairs = value.items() if isinstance(value, Mapping) else value
         return {from_wasmtime(k, typ.key, wrap): from_wasmtime(v, typ.value, wrap) for k, v in pairs}

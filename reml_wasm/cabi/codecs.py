@@ -276,10 +276,7 @@ class Compiler:
     def _string(self) -> tuple:
         opts = self.opts
         mem = self._memory() if opts.memory is not None else None
-        pair_unpack, pair_pack = self.pair.unpack_from, self.pair.pack_into
-        pt, ps = self.pt, self.ps
-        sbits = 8 * ps
-        half, full = 1 << (sbits - 1), 1 << sbits
+        half = 1 << (8 * self.ps - 1)
         utf8 = opts.string_encoding == "utf8"
         alloc = self._allocator()
 
@@ -294,10 +291,6 @@ class Compiler:
         else:
             def _load_str(sp, n):
                 return load_string(opts, mem, sp, n)
-
-        def load(view, p):
-            sp, n = pair_unpack(view, p)
-            return _load_str(sp, n)
 
         def put(v):
             """Copy the string into guest memory: (pointer, length field)."""
@@ -318,20 +311,34 @@ class Compiler:
                 mem.view[sp:sp + n] = data
             return sp, units
 
-        def store(v, p):
-            sp, units = put(v)
-            pair_pack(mem.view, p, sp, units)
-
-        def lift(f, i):
-            return _load_str(_core(f[i], pt), _core(f[i + 1], pt))
-
-        def lower(v, out):
-            sp, units = put(v)
-            out.append(sp - full if sp >= half else sp)
-            out.append(units - full if units >= half else units)
-
         if mem is None:
             return self._needs_memory("string")
+        return self._pair_codec(_load_str, put)
+
+    def _pair_codec(self, read: Callable[[int, int], Any], put: Callable[[Any], tuple[int, int]]) -> tuple:
+        """The codec functions of a (pointer, length) pair type (string, list) from
+        `read(ptr, length)` and `put(value) -> (ptr, length)`."""
+        mem = self.opts.memory
+        pair_unpack, pair_pack = self.pair.unpack_from, self.pair.pack_into
+        pt = self.pt
+        half, full = 1 << (8 * self.ps - 1), 1 << (8 * self.ps)
+
+        def load(view, p):
+            sp, n = pair_unpack(view, p)
+            return read(sp, n)
+
+        def store(v, p):
+            sp, n = put(v)
+            pair_pack(mem.view, p, sp, n)
+
+        def lift(f, i):
+            return read(_core(f[i], pt), _core(f[i + 1], pt))
+
+        def lower(v, out):
+            sp, n = put(v)
+            out.append(sp - full if sp >= half else sp)
+            out.append(n - full if n >= half else n)
+
         return load, store, lift, lower, put
 
     def _needs_memory(self, what: str) -> tuple:
@@ -342,12 +349,8 @@ class Compiler:
     def _list(self, elem: t.Type) -> tuple:
         if self.opts.memory is None:
             return self._needs_memory("list")
-        opts, mem = self.opts, self.opts.memory
-        pair_unpack, pair_pack = self.pair.unpack_from, self.pair.pack_into
-        pt, ps = self.pt, self.ps
-        sbits = 8 * ps
-        half, full = 1 << (sbits - 1), 1 << sbits
-        max_bytes = max_list_bytes(ps)
+        mem = self.opts.memory
+        max_bytes = max_list_bytes(self.ps)
         e = t.unalias(elem)
         ec = self.codec(e)
         es, ea = ec.size, ec.align
@@ -370,23 +373,7 @@ class Compiler:
             put_list(v, sp, n)
             return sp, n
 
-        def load(view, p):
-            sp, n = pair_unpack(view, p)
-            return read(sp, n)
-
-        def store(v, p):
-            sp, n = write(v)
-            pair_pack(mem.view, p, sp, n)
-
-        def lift(f, i):
-            return read(_core(f[i], pt), _core(f[i + 1], pt))
-
-        def lower(v, out):
-            sp, n = write(v)
-            out.append(sp - full if sp >= half else sp)
-            out.append(n - full if n >= half else n)
-
-        return load, store, lift, lower, write
+        return self._pair_codec(read, write)
 
     def _list_body(self, e: t.Type, ec: Codec) -> tuple[Callable, Callable]:
         """(load_range(view, ptr, n), store_range(value, ptr, n)) for n elements of `e`."""
