@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Callable, Generic, TypeVar
 
 from . import types as t
 from .audit import Diagnostic, DiagnosticError
@@ -117,20 +117,23 @@ def record_field(value: Any, name: str) -> Any:
 class ValueTypeError(DiagnosticError):
     """A Python value does not fit the type it is passed as."""
 
-    def __init__(self, path: str, expected: str, got: Any) -> None:
+    def __init__(self, path: str, expected: str, got: Any, *, symbol: str | None = None) -> None:
         path = path.rstrip()
         self.path = path
         message = f"{path}: expected {expected}, got {_describe(got)}"
-        super().__init__(Diagnostic("ffi.value.type_mismatch", message,
-                                    extensions={"path": path, "expected": expected}))
+        extensions = {"path": path, "expected": expected}
+        if symbol is not None:  # the native function the value was passed to
+            message = f"{symbol}: {message}"
+            extensions["symbol"] = symbol
+        super().__init__(Diagnostic("ffi.value.type_mismatch", message, extensions=extensions))
 
 
-class _Got(str):
+class Described(str):
     """A description of what was found, used verbatim in the message (not a value)."""
 
 
 def _describe(value: Any) -> str:
-    if isinstance(value, _Got):
+    if isinstance(value, Described):
         return str(value)
     if value is None:
         return "None"
@@ -158,7 +161,7 @@ def check(value: Any, typ: t.Type, path: str = "value") -> None:
         else:
             raise ValueTypeError(path, typ.wit(), value)
         if typ.length is not None and n != typ.length:
-            raise ValueTypeError(path, f"{typ.wit()} of exactly {typ.length} elements", _Got(f"{n} elements"))
+            raise ValueTypeError(path, f"{typ.wit()} of exactly {typ.length} elements", Described(f"{n} elements"))
     elif isinstance(typ, t.MapType):
         if not isinstance(value, Mapping):
             raise ValueTypeError(path, typ.wit(), value)
@@ -175,7 +178,7 @@ def check(value: Any, typ: t.Type, path: str = "value") -> None:
             try:
                 item = record_field(value, f.name)
             except (KeyError, AttributeError):
-                raise ValueTypeError(f"{path}.{f.name}", f"field of record {typ.name}", _Got("nothing")) from None
+                raise ValueTypeError(f"{path}.{f.name}", f"field of record {typ.name}", Described("nothing")) from None
             check(item, f.type, f"{path}.{f.name}")
     elif isinstance(typ, t.VariantType):
         if not isinstance(value, Variant):
@@ -183,7 +186,7 @@ def check(value: Any, typ: t.Type, path: str = "value") -> None:
         case = next((c for c in typ.cases if c.name == value.tag), None)
         if case is None:
             raise ValueTypeError(path, f"a case of variant {typ.name} ({', '.join(c.name for c in typ.cases)})",
-                                 _Got(f"tag {value.tag!r}"))
+                                 Described(f"tag {value.tag!r}"))
         if case.type is None:
             if value.value is not None:
                 raise ValueTypeError(f"{path}<{case.name}>", "no payload", value.value)
@@ -198,7 +201,7 @@ def check(value: Any, typ: t.Type, path: str = "value") -> None:
         unknown = set(value) - set(typ.labels)
         if unknown:
             raise ValueTypeError(path, f"flags of {typ.name} ({', '.join(typ.labels)})",
-                                 _Got(f"unknown flag {sorted(unknown)[0]!r}"))
+                                 Described(f"unknown flag {sorted(unknown)[0]!r}"))
     elif isinstance(typ, t.OptionType):
         if value is None:
             return
@@ -253,7 +256,7 @@ def _check_primitive(value: Any, typ: t.PrimitiveType, path: str) -> None:
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:
-            raise ValueTypeError(path, "string of Unicode scalar values", _Got("lone surrogate")) from None
+            raise ValueTypeError(path, "string of Unicode scalar values", Described("lone surrogate")) from None
     elif typ == t.ERROR_CONTEXT:
         if value is None:
             raise ValueTypeError(path, "error-context handle", value)
@@ -286,6 +289,24 @@ def canonical_float(value: float) -> float:
 # wrong case (True is an int; a payload that may be None matches anything): `to_wasmtime`
 # refuses such values with `ffi.value.wasmtime_unrepresentable` instead of letting wasmtime
 # send another case.  map<K, V> has no wasmtime-py form; it is passed as a list of pairs.
+
+_FLOAT_NAMES = ("f32", "f64")
+_COMPOUND = object()
+
+
+def _wasmtime_scalars(value: Any, typ: t.Type) -> Any:
+    """A scalar, list<u8> or list of scalars as both conventions have it (floats as
+    float, list<u8> as bytes: the same both ways), else `_COMPOUND`."""
+    if isinstance(typ, t.PrimitiveType):
+        return float(value) if typ.name in _FLOAT_NAMES else value
+    if isinstance(typ, t.ListType):
+        elem = t.unalias(typ.element)
+        if elem == t.U8:
+            return bytes(value)
+        if isinstance(elem, t.PrimitiveType):  # no call per element
+            return [float(x) for x in value] if elem.name in _FLOAT_NAMES else list(value)
+    return _COMPOUND
+
 
 class _NoWasmtimeClass:
     """Stands for the Python class of values wasmtime-py cannot convert (stream, future,
@@ -346,41 +367,44 @@ def _wasmtime_tagged(cases: list[tuple[str, t.Type | None]]) -> bool:
     return False
 
 
-def to_wasmtime(value: Any, typ: t.Type) -> Any:
-    """A convention value of `typ` as wasmtime.component takes it (see above)."""
+def to_wasmtime(value: Any, typ: t.Type, handle: Callable[[Any, t.Type], Any] | None = None) -> Any:
+    """A convention value of `typ` as wasmtime.component takes it (see above).  Resource
+    handles (own/borrow) go through `handle(value, handle_type)` when given, as they are
+    otherwise."""
     from wasmtime import component as wc
 
     typ = t.unalias(typ)
-    if isinstance(typ, t.PrimitiveType):
-        return float(value) if typ in (t.F32, t.F64) else value
+    scalars = _wasmtime_scalars(value, typ)
+    if scalars is not _COMPOUND:
+        return scalars
     if isinstance(typ, t.ListType):
-        if t.unalias(typ.element) == t.U8:
-            return bytes(value)
-        return [to_wasmtime(item, typ.element) for item in value]
+        return [to_wasmtime(item, typ.element, handle) for item in value]
     if isinstance(typ, t.MapType):
-        return [(to_wasmtime(k, typ.key), to_wasmtime(v, typ.value)) for k, v in value.items()]
+        return [(to_wasmtime(k, typ.key, handle), to_wasmtime(v, typ.value, handle)) for k, v in value.items()]
     if isinstance(typ, t.TupleType):
-        return tuple(to_wasmtime(item, et) for item, et in zip(value, typ.elements))
+        return tuple(to_wasmtime(item, et, handle) for item, et in zip(value, typ.elements))
     if isinstance(typ, t.RecordType):
         record = wc.Record()
         for f in typ.fields:
-            setattr(record, f.name, to_wasmtime(record_field(value, f.name), f.type))
+            setattr(record, f.name, to_wasmtime(record_field(value, f.name), f.type, handle))
         return record
     if isinstance(typ, t.FlagsType):
         return set(value)
     if isinstance(typ, t.VariantType):
         case = typ.cases[typ.case_index(value.tag)]
-        payload = None if case.type is None else to_wasmtime(value.value, case.type)
+        payload = None if case.type is None else to_wasmtime(value.value, case.type, handle)
         return _to_wasmtime_case(typ, case.name, payload)
     if isinstance(typ, t.OptionType):
         if value is None:
             return _to_wasmtime_case(typ, "none", None)
         inner = value.value if isinstance(value, Some) else value
-        return _to_wasmtime_case(typ, "some", to_wasmtime(inner, typ.inner))
+        return _to_wasmtime_case(typ, "some", to_wasmtime(inner, typ.inner, handle))
     if isinstance(typ, t.ResultType):
         name, payload_type = ("ok", typ.ok) if isinstance(value, Ok) else ("err", typ.err)
-        payload = None if payload_type is None else to_wasmtime(value.value, payload_type)
+        payload = None if payload_type is None else to_wasmtime(value.value, payload_type, handle)
         return _to_wasmtime_case(typ, name, payload)
+    if handle is not None and isinstance(typ, (t.OwnType, t.BorrowType)):
+        return handle(value, typ)
     return value  # enums (str), handles
 
 
@@ -407,24 +431,24 @@ def _to_wasmtime_case(typ: t.Type, name: str, payload: Any) -> Any:
     return payload
 
 
-def from_wasmtime(value: Any, typ: t.Type) -> Any:
-    """A value wasmtime.component returned for `typ`, under our convention."""
+def from_wasmtime(value: Any, typ: t.Type, wrap: Callable[[Any, t.Type], Any] | None = None) -> Any:
+    """A value wasmtime.component returned for `typ`, under our convention.  Resource
+    handles (wasmtime ResourceAny) become `wrap(any, handle_type)` when given."""
     from wasmtime import component as wc
 
     typ = t.unalias(typ)
-    if isinstance(typ, t.PrimitiveType):
-        return float(value) if typ in (t.F32, t.F64) else value
+    scalars = _wasmtime_scalars(value, typ)
+    if scalars is not _COMPOUND:
+        return scalars
     if isinstance(typ, t.ListType):
-        if t.unalias(typ.element) == t.U8:
-            return bytes(value)
-        return [from_wasmtime(item, typ.element) for item in value]
+        return [from_wasmtime(item, typ.element, wrap) for item in value]
     if isinstance(typ, t.MapType):
         pairs = value.items() if isinstance(value, Mapping) else value
-        return {from_wasmtime(k, typ.key): from_wasmtime(v, typ.value) for k, v in pairs}
+        return {from_wasmtime(k, typ.key, wrap): from_wasmtime(v, typ.value, wrap) for k, v in pairs}
     if isinstance(typ, t.TupleType):
-        return tuple(from_wasmtime(item, et) for item, et in zip(value, typ.elements))
+        return tuple(from_wasmtime(item, et, wrap) for item, et in zip(value, typ.elements))
     if isinstance(typ, t.RecordType):
-        return Record(**{f.name: from_wasmtime(getattr(value, f.name), f.type) for f in typ.fields})
+        return Record(**{f.name: from_wasmtime(getattr(value, f.name), f.type, wrap) for f in typ.fields})
     if isinstance(typ, t.FlagsType):
         return frozenset(value)
     if isinstance(typ, (t.VariantType, t.OptionType, t.ResultType)):
@@ -436,7 +460,7 @@ def from_wasmtime(value: Any, typ: t.Type) -> Any:
         else:
             name, raw = _untagged_case(cases, value, typ)
         payload_type = dict(cases)[name]
-        payload = None if payload_type is None else from_wasmtime(raw, payload_type)
+        payload = None if payload_type is None else from_wasmtime(raw, payload_type, wrap)
         if isinstance(typ, t.VariantType):
             return Variant(name, payload)
         if isinstance(typ, t.OptionType):
@@ -444,6 +468,8 @@ def from_wasmtime(value: Any, typ: t.Type) -> Any:
                 return None
             return Some(payload) if nests_option(typ) else payload
         return Ok(payload) if name == "ok" else Err(payload)
+    if wrap is not None and isinstance(typ, (t.OwnType, t.BorrowType)):
+        return wrap(value, typ)
     return value  # enums (str), handles
 
 

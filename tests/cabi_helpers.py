@@ -1,8 +1,26 @@
-"""Test helpers: a bump allocator standing in for a guest's realloc."""
+"""Test helpers: a bump allocator standing in for a guest's realloc; the oracle guest's
+generator."""
 
 from __future__ import annotations
 
+import functools
+import importlib.util
+from pathlib import Path
+from types import ModuleType
+
 from reml_wasm.cabi import BytesMemory, CanonicalOptions, ResourceTables
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@functools.cache
+def oracle_generator() -> ModuleType:
+    """native/cabi_oracle/generate.py (a script, not a package) loaded as a module: the
+    oracle guest's function list, C_PATH (one source for both pointer widths), WIT_PATH."""
+    spec = importlib.util.spec_from_file_location("cabi_oracle_generate", ROOT / "native/cabi_oracle/generate.py")
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
 
 
 class Bump:

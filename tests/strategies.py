@@ -2,10 +2,14 @@
 test suite of reml_wasm.
 
     types(...)          random `reml_wasm.types` Type trees of bounded depth
+                        (`wide=True`: enums up to 300 cases, flags up to 32 labels)
     values_of(typ)      values of a type under the convention of reml_wasm/values.py
+    typed_values(...)   (type, value) pairs
     functions(...)      random freestanding `Function`s
     wit_identifiers()   valid WIT identifiers, WIT and WAVE keywords included
     values_equal(a, b)  structural equality with NaN == NaN (and -0.0 != 0.0)
+    same_value(a, b)    the same, loose as the Canonical ABI delivers values (any sequence
+                        kind, NumberList included; -0.0 == 0.0)
     definitions(typ)    the named definitions a type refers to, dependencies first
     wit_package_text()  a WIT package defining types and functions (for wasm-tools oracles)
 
@@ -29,8 +33,8 @@ from hypothesis import strategies as st
 from reml_wasm import types as t
 from reml_wasm.values import Err, Ok, Record, Some, Variant, nests_option
 
-__all__ = ["types", "values_of", "functions", "wit_identifiers", "values_equal", "definitions",
-           "wit_package_text", "SCALARS", "MAP_KEYS"]
+__all__ = ["types", "values_of", "typed_values", "functions", "wit_identifiers", "values_equal", "same_value",
+           "definitions", "wit_package_text", "SCALARS", "MAP_KEYS"]
 
 SCALARS: tuple[t.PrimitiveType, ...] = (t.BOOL, t.S8, t.U8, t.S16, t.U16, t.S32, t.U32, t.S64, t.U64,
                                          t.F32, t.F64, t.CHAR, t.STRING)
@@ -73,8 +77,9 @@ class _TypeDrawer:
     definitions and still make valid WIT)."""
 
     def __init__(self, draw: Callable[[Any], Any], max_depth: int, max_nodes: int, *, resources: bool,
-                 maps: bool, fixed_lists: bool, async_types: bool) -> None:
+                 maps: bool, fixed_lists: bool, async_types: bool, wide: bool = False) -> None:
         self.draw = draw
+        self.wide = wide
         self.max_depth, self.max_nodes = max_depth, max_nodes
         self.used: set[str] = set()  # lower-cased: WIT names conflict regardless of case
         self.defined: list[t.Type] = []
@@ -91,6 +96,13 @@ class _TypeDrawer:
         n = self.draw(wit_identifiers().filter(lambda s: s.lower() not in self.used))
         self.used.add(n.lower())
         return n
+
+    def labels(self, most: int, most_wide: int) -> tuple[str, ...]:
+        """Case or flag names; wide draws count up to `most_wide` (discriminant and flags
+        widths) with plain names `l0`, `l1`, ..."""
+        if self.wide:
+            return tuple(f"l{i}" for i in range(self.draw(st.integers(1, most_wide))))
+        return tuple(_unique_names(self.draw, 1, most))
 
     def leaf(self) -> t.Type:
         return self.build(self.draw(st.sampled_from(("scalar", "scalar", "enum", "flags"))), 0)
@@ -138,9 +150,9 @@ class _TypeDrawer:
             typ = t.VariantType(n, tuple(t.Case(c, sub() if draw(st.booleans()) else None)
                                          for c in _unique_names(draw, 1, 4)))
         elif kind == "enum":
-            typ = t.EnumType(self.name(), tuple(_unique_names(draw, 1, 5)))
+            typ = t.EnumType(self.name(), self.labels(5, 300))
         elif kind == "flags":
-            typ = t.FlagsType(self.name(), tuple(_unique_names(draw, 1, 6)))
+            typ = t.FlagsType(self.name(), self.labels(6, 32))
         elif kind == "alias":
             typ = t.TypeAlias(self.name(), sub())
         else:  # pragma: no cover
@@ -151,7 +163,7 @@ class _TypeDrawer:
 
 @st.composite
 def types(draw: Callable[[Any], Any], max_depth: int = 3, *, max_nodes: int = 8, resources: bool = False,
-          maps: bool = True, fixed_lists: bool = True, async_types: bool = False) -> t.Type:
+          maps: bool = True, fixed_lists: bool = True, async_types: bool = False, wide: bool = False) -> t.Type:
     """A random type tree at most `max_depth` constructors deep with at most `max_nodes`
     compound types (so examples stay small).
 
@@ -160,9 +172,15 @@ def types(draw: Callable[[Any], Any], max_depth: int = 3, *, max_nodes: int = 8,
     records, variants, enums, flags and type aliases; a named definition may be referred
     to twice.  `resources` adds own<r>/borrow<r> of fresh resources (no values: see
     `values_of`; WIT allows borrow<r> only in function parameters); `async_types` adds
-    stream/future/error-context."""
+    stream/future/error-context; `wide` draws enums of up to 300 cases and flags of up to 32
+    labels (every discriminant and flags width of the Canonical ABI)."""
     return _TypeDrawer(draw, max_depth, max_nodes, resources=resources, maps=maps, fixed_lists=fixed_lists,
-                       async_types=async_types).tree()
+                       async_types=async_types, wide=wide).tree()
+
+
+def typed_values(**type_options: Any) -> st.SearchStrategy[tuple[t.Type, Any]]:
+    """(type, value of that type) pairs; `type_options` go to `types`."""
+    return types(**type_options).flatmap(lambda typ: st.tuples(st.just(typ), values_of(typ)))
 
 
 def values_of(typ: t.Type, *, max_list: int = 4,
@@ -252,29 +270,42 @@ def functions(draw: Callable[[Any], Any], max_params: int = 4, max_depth: int = 
 
 # --- helpers ----------------------------------------------------------------------------
 
-def values_equal(a: Any, b: Any) -> bool:
-    """Structural equality of two convention values; NaN equals NaN, -0.0 differs from
-    0.0, and container types must match exactly (a list never equals a tuple)."""
+def values_equal(a: Any, b: Any, *, exact: bool = True) -> bool:
+    """Structural equality of two convention values; NaN equals NaN.  `exact`: -0.0
+    differs from 0.0 and container types must match exactly (a list never equals a tuple);
+    otherwise any two sequences (list, tuple, NumberList) compare by their items."""
     if isinstance(a, float) or isinstance(b, float):
         if type(a) is not type(b):
             return False
         if a != a or b != b:
             return a != a and b != b
-        return a == b and math.copysign(1.0, a) == math.copysign(1.0, b)
+        return a == b and (not exact or math.copysign(1.0, a) == math.copysign(1.0, b))
+    if not exact and _is_sequence(a) and _is_sequence(b):
+        a, b = list(a), list(b)
     if type(a) is not type(b):
         return False
     if isinstance(a, Record):
         fa, fb = a.fields(), b.fields()
-        return list(fa) == list(fb) and all(values_equal(fa[k], fb[k]) for k in fa)
+        return list(fa) == list(fb) and all(values_equal(fa[k], fb[k], exact=exact) for k in fa)
     if isinstance(a, Variant):
-        return a.tag == b.tag and values_equal(a.value, b.value)
+        return a.tag == b.tag and values_equal(a.value, b.value, exact=exact)
     if isinstance(a, (Ok, Err, Some)):
-        return values_equal(a.value, b.value)
+        return values_equal(a.value, b.value, exact=exact)
     if isinstance(a, (list, tuple)):
-        return len(a) == len(b) and all(values_equal(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(values_equal(x, y, exact=exact) for x, y in zip(a, b))
     if isinstance(a, dict):
-        return a.keys() == b.keys() and all(values_equal(a[k], b[k]) for k in a)
+        return a.keys() == b.keys() and all(values_equal(a[k], b[k], exact=exact) for k in a)
     return a == b
+
+
+def _is_sequence(x: Any) -> bool:
+    return isinstance(x, (list, tuple)) or type(x).__name__ == "NumberList"
+
+
+def same_value(a: Any, b: Any) -> bool:
+    """`values_equal(a, b, exact=False)`: values as the Canonical ABI delivers them (a
+    lift returns NumberList for lists of numbers, tuples where a list went in)."""
+    return values_equal(a, b, exact=False)
 
 
 def definitions(*roots: t.Type) -> list[t.Type]:

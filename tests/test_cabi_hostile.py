@@ -11,7 +11,7 @@ from reml_wasm.cabi import BytesMemory, CanonicalOptions, Trap, export_plan, imp
     flatten_type, ResourceTables
 from reml_wasm.cabi.codecs import Compiler
 
-from strategies_cabi import same_value, value_types
+from strategies import same_value, types
 
 MEM = 512
 
@@ -37,7 +37,7 @@ def agree(a, b) -> None:
         assert same_value(a[1], b[1])
 
 
-scenarios = st.tuples(value_types(), st.sampled_from([4, 8]), st.sampled_from(["utf8", "utf16", "latin1+utf16"]),
+scenarios = st.tuples(types(wide=True), st.sampled_from([4, 8]), st.sampled_from(["utf8", "utf16", "latin1+utf16"]),
                       st.binary(min_size=MEM, max_size=MEM))
 
 

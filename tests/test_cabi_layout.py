@@ -10,7 +10,7 @@ from reml_wasm.audit import DiagnosticError
 from reml_wasm.cabi import alignment, discriminant_size, flatten, flatten_type, size
 from reml_wasm.cabi.layout import record_offsets, variant_layout
 
-from strategies_cabi import value_types
+from strategies import types
 
 R = t.ResourceType("res", owner="x:y/z")
 
@@ -113,7 +113,7 @@ def test_flatten_function_spilling() -> None:
 
 
 @settings(max_examples=150, deadline=None)
-@given(value_types())
+@given(types(wide=True))
 def test_layout_laws(ty: t.Type) -> None:
     for ps in (4, 8):
         a, s = alignment(ty, ps), size(ty, ps)

@@ -12,24 +12,15 @@ from reml_wasm import types as t
 from reml_wasm.cabi import (CanonicalOptions, NativeMemory, Trap, WasmtimeMemory, export_plan, import_plan,
                             lift_flat, load, lower_flat, store, size, alignment)
 from reml_wasm.cabi.codecs import Compiler
+from reml_wasm.benchmarks.cabi import BUMP_REALLOC_WAT
+from reml_wasm.connectors.component_fast import CoreSession
 
-from strategies_cabi import same_value, typed_values
+from strategies import same_value, typed_values
 
 GUEST_WAT = r"""
 (module
   (import "host" "greet" (func $greet (param i32 i32 i32)))
-  (memory (export "memory") 1)
-  (global $top (mut i32) (i32.const 1024))
-  (func $realloc (export "cabi_realloc") (param i32 i32 i32 i32) (result i32)
-    (local $p i32)
-    (local.set $p (i32.and (i32.add (global.get $top) (i32.sub (local.get 2) (i32.const 1)))
-                           (i32.sub (i32.const 0) (local.get 2))))
-    (global.set $top (i32.add (local.get $p) (local.get 3)))
-    (block $done (loop $grow
-      (br_if $done (i32.le_u (global.get $top) (i32.mul (memory.size) (i32.const 65536))))
-      (drop (memory.grow (i32.const 16)))
-      (br $grow)))
-    (local.get $p))
+{BUMP}
   ;; run: func(name: string) -> string, forwarding to the host import greet
   (func (export "run") (param i32 i32) (result i32)
     (call $greet (local.get 0) (local.get 1) (i32.const 16))
@@ -41,7 +32,7 @@ GUEST_WAT = r"""
     (i32.const 8))
   (func (export "bad-pointer") (param i32 i32) (result i32) (i32.const 0x7ffffff8))
 )
-"""
+""".replace("{BUMP}", BUMP_REALLOC_WAT)
 
 STRING_FN = t.Function("greet", (t.Param("name", t.STRING),), t.STRING)
 ECHO_FN = t.Function("echo", (t.Param("l", t.ListType(t.U32)),), t.ListType(t.U32))
@@ -113,7 +104,7 @@ class NativeHeap:
 
 
 @settings(max_examples=120, deadline=None)
-@given(typed_values())
+@given(typed_values(wide=True))
 def test_native_memory_round_trip_with_8_byte_pointers(tv) -> None:
     ty, value = tv
     heap = NativeHeap()
@@ -139,8 +130,6 @@ def test_native_memory_rejects_the_null_page() -> None:
 
 
 def test_core_call_matches_wasmtime_func_and_reports_traps() -> None:
-    from reml_wasm.cabi.wasmcall import CoreCall
-
     engine = wasmtime.Engine()
     wstore = wasmtime.Store(engine)
     module = wasmtime.Module(engine, """(module
@@ -149,13 +138,17 @@ def test_core_call_matches_wasmtime_func_and_reports_traps() -> None:
       (func (export "pair") (param f64) (result f64 i32) (local.get 0) (i32.const -1))
       (func (export "boom") unreachable))""")
     ex = wasmtime.Instance(wstore, module, []).exports(wstore)
-    mix = CoreCall(wstore, ex["mix"])
+    core = CoreSession(wstore)
+    mix = core.func(ex["mix"])
     assert mix(-1, 5, 1.5, 2.5) == ex["mix"](wstore, -1, 5, 1.5, 2.5) == 0xFFFFFFFF + 5
-    assert CoreCall(wstore, ex["pair"])(2.5) == [2.5, -1]
-    with pytest.raises(wasmtime.Trap):
-        CoreCall(wstore, ex["boom"])()
+    assert core.func(ex["pair"])(2.5) == (2.5, -1)
     with pytest.raises(TypeError):
         mix(1)
+    with pytest.raises(Trap) as info:
+        core.func(ex["boom"], "boom")()
+    assert "boom" in str(info.value) and "unreachable" in str(info.value)
+    with pytest.raises(Trap):  # a trapped store is not entered again
+        mix(1, 2, 3.0, 4.0)
 
 
 def test_post_return_lets_the_guest_free_results() -> None:
@@ -163,16 +156,16 @@ def test_post_return_lets_the_guest_free_results() -> None:
     ExportPlan.call) the guest frees each result, so 300 calls with 64 KiB strings keep
     memory flat; without it every call leaks its 128 KiB result block."""
     from reml_wasm import toolchain
-    from reml_wasm.cabi.wasmcall import CoreCall
 
     core = toolchain.build_core_module([toolchain.DEMO_SOURCE])
     engine = wasmtime.Engine()
     wstore = wasmtime.Store(engine)
     ex = wasmtime.Instance(wstore, wasmtime.Module.from_file(engine, str(core)), []).exports(wstore)
-    opts = CanonicalOptions(memory=WasmtimeMemory(ex["memory"], wstore), realloc=CoreCall(wstore, ex["cabi_realloc"]),
-                            post_return=CoreCall(wstore, ex["cabi_post_greet"]))
+    fast = CoreSession(wstore)
+    opts = CanonicalOptions(memory=fast.memory(ex["memory"]), realloc=fast.func(ex["cabi_realloc"]),
+                            post_return=fast.func(ex["cabi_post_greet"]))
     plan = export_plan(STRING_FN, opts)
-    greet = CoreCall(wstore, ex["greet"])
+    greet = fast.func(ex["greet"])
     name = "x" * (64 << 10)
     assert plan.call(greet, [name]) == f"Hello, {name}!"
     settled = ex["memory"].data_len(wstore)

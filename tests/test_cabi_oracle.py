@@ -4,9 +4,6 @@ component's core module marshalled by this engine.  Results must be identical.""
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 import wasmtime
 import wasmtime.component as wc
@@ -16,15 +13,13 @@ from reml_wasm import toolchain
 from reml_wasm import types as t
 from reml_wasm.cabi import CanonicalOptions, Resource, ResourceTables, WasmtimeMemory, export_plan
 from reml_wasm.cabi.reference import reference_export_plan
-from reml_wasm.cabi.wasmcall import CoreCall
+from reml_wasm.values import from_wasmtime, to_wasmtime
+from reml_wasm.connectors.component_fast import CoreSession
 
-from strategies_cabi import same_value, values_of
-from wasmtime_values import from_wasmtime, to_wasmtime
+from cabi_helpers import oracle_generator
+from strategies import same_value, values_of
 
-ROOT = Path(__file__).resolve().parent.parent
-_spec = importlib.util.spec_from_file_location("cabi_oracle_generate", ROOT / "native/cabi_oracle/generate.py")
-gen = importlib.util.module_from_spec(_spec)  # type: ignore[arg-type]
-_spec.loader.exec_module(gen)  # type: ignore[union-attr]
+gen = oracle_generator()
 
 FUNCTIONS = {f.name: f for f in gen.functions()}
 
@@ -55,18 +50,17 @@ class Oracle:
         self.cstore = wasmtime.Store(engine)
         self.component = wc.Linker(engine).instantiate(self.cstore, wc.Component.from_file(engine, str(component)))
         core = CoreGuest()
-        self.exports = {name: CoreCall(core.store, core.exports[name]) for name in FUNCTIONS}
+        self.exports = {name: core.fast.func(core.exports[name], name) for name in FUNCTIONS}
         self.opts = core.opts
         self.plans = {name: export_plan(f, self.opts) for name, f in FUNCTIONS.items()}
         self.reference = {name: reference_export_plan(f, self.opts) for name, f in FUNCTIONS.items()}
 
     def via_wasmtime(self, name: str, args: list) -> object:
         func = self.component.get_func(self.cstore, name)
-        fty = func.type(self.cstore)
         f = FUNCTIONS[name]
-        wargs = [to_wasmtime(a, p.type, wp) for a, p, (_, wp) in zip(args, f.params, fty.params)]
+        wargs = [to_wasmtime(a, p.type) for a, p in zip(args, f.params)]
         result = func(self.cstore, *wargs)
-        return from_wasmtime(result, f.result, fty.result)
+        return from_wasmtime(result, f.result)
 
     def via_engine(self, name: str, args: list, reference: bool = False) -> object:
         plan = (self.reference if reference else self.plans)[name]
@@ -135,9 +129,10 @@ class CoreGuest:
                                       "[resource-drop]counter": drop}}
         externs = [imports[imp.module][imp.name] for imp in module.imports]
         ex = wasmtime.Instance(self.store, module, externs).exports(self.store)
+        self.fast = CoreSession(self.store)
         opts = CanonicalOptions(memory=WasmtimeMemory(ex["memory"], self.store),
-                                realloc=CoreCall(self.store, ex["cabi_realloc"]), resources=self.tables)
-        dtor = CoreCall(self.store, ex[f"{RES}#[dtor]counter"])
+                                realloc=self.fast.func(ex["cabi_realloc"]), resources=self.tables)
+        dtor = self.fast.func(ex[f"{RES}#[dtor]counter"])
         self.tables.dtors[COUNTER] = lambda rep: dtor(rep)
         self.exports, self.opts = ex, opts
 
@@ -146,7 +141,7 @@ class EngineCounters:
     def __init__(self) -> None:
         core = CoreGuest()
         self.tables = core.tables
-        self.plans = {n: (export_plan(f, core.opts), CoreCall(core.store, core.exports[f"{RES}#{n}"]))
+        self.plans = {n: (export_plan(f, core.opts), core.fast.func(core.exports[f"{RES}#{n}"], n))
                       for n, f in RES_FUNCS.items()}
 
     def call(self, name: str, *args):

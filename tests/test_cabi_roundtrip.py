@@ -14,14 +14,14 @@ from reml_wasm.cabi.codecs import Compiler
 from reml_wasm.values import Record, Some, Variant, Ok
 
 from cabi_helpers import options
-from strategies_cabi import same_value, typed_values, values_of
+from strategies import same_value, typed_values, values_of
 
 ENCODINGS = ["utf8", "utf16", "latin1+utf16"]
 modes = st.tuples(st.sampled_from([4, 8]), st.sampled_from(ENCODINGS))
 
 
 @settings(max_examples=300, deadline=None)
-@given(typed_values(), modes)
+@given(typed_values(wide=True), modes)
 def test_flat_round_trip_and_plans_match_interpreter(tv, mode) -> None:
     ty, value = tv
     ps, enc = mode
@@ -44,12 +44,13 @@ def test_flat_round_trip_and_plans_match_interpreter(tv, mode) -> None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(typed_values(), modes)
+@given(typed_values(wide=True), modes)
 def test_memory_round_trip_and_plans_match_interpreter(tv, mode) -> None:
     ty, value = tv
     ps, enc = mode
-    ref, comp = options(ptr_size=ps, encoding=enc), options(ptr_size=ps, encoding=enc)
     ptr = -(-16 // alignment(ty, ps)) * alignment(ty, ps)
+    room = ptr + size(ty, ps) + 256  # the value's own bytes fit before any realloc
+    ref, comp = options(room, ptr_size=ps, encoding=enc), options(room, ptr_size=ps, encoding=enc)
     for o in (ref, comp):
         o.realloc.top = ptr + size(ty, ps)
     store(ref, value, ty, ptr)
@@ -157,9 +158,10 @@ def test_number_lists_match_interpreter(tv) -> None:
 
 from reml_wasm.cabi import export_plan, import_plan  # noqa: E402
 from reml_wasm.cabi.reference import reference_export_plan, reference_import_plan  # noqa: E402
-from strategies_cabi import value_types  # noqa: E402
+from strategies import types  # noqa: E402
 
-signatures = st.tuples(st.lists(value_types(4), min_size=0, max_size=20), st.one_of(st.none(), value_types(4)))
+small_types = types(max_nodes=4, wide=True)
+signatures = st.tuples(st.lists(small_types, min_size=0, max_size=20), st.one_of(st.none(), small_types))
 
 
 @settings(max_examples=80, deadline=None)

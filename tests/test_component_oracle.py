@@ -4,21 +4,16 @@ results on the fast path and on wasmtime.component, and equals its argument."""
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from reml_wasm import toolchain
 from reml_wasm.connectors.component import Component
 
-from strategies_cabi import same_value, values_of
+from cabi_helpers import oracle_generator
+from strategies import same_value, values_of
 
-ROOT = Path(__file__).resolve().parent.parent
-_spec = importlib.util.spec_from_file_location("cabi_oracle_generate_c", ROOT / "native/cabi_oracle/generate.py")
-gen = importlib.util.module_from_spec(_spec)  # type: ignore[arg-type]
-_spec.loader.exec_module(gen)  # type: ignore[union-attr]
+gen = oracle_generator()
 
 FUNCTIONS = {f.name: f for f in gen.functions()}
 RES = "reml:cabi-oracle/res"

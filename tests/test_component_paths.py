@@ -53,6 +53,32 @@ def test_fast_path_binding_loads():
     capi, why = wasmtime_capi.load()
     assert capi is not None, why
     assert capi.version.split(".")[0] == str(wasmtime_capi.SUPPORTED_MAJOR)
+    # this machine has a C compiler and Python's headers: the compiled stubs are in use
+    assert capi.mode == "api" and capi.int_call(4) is not None
+
+
+def test_abi_mode_binding_gives_the_same_results(ctest, monkeypatch):
+    """Without the compiled stubs (no compiler), the libffi binding serves the fast path."""
+    capi, _ = wasmtime_capi.load()
+    abi = wasmtime_capi.abi_binding()
+    assert abi.mode == "abi" and abi.int_call(1) is None
+    monkeypatch.setattr(wasmtime_capi, "_LOADED", abi)
+    inst = ctest.instantiate(_host([]), path="fast")
+    assert inst.path == "fast"
+    for name, args, expected in CALLS:
+        assert _plain(inst.call(name, *args)) == expected, name
+
+
+def test_memory_grown_by_the_guest_is_seen(ctest):
+    """Connector engines never move a memory: the fast path keeps its view and re-reads
+    the size only when a pointer passes it.  Strings far larger than the initial memory
+    (grown inside realloc) round-trip, then small ones again."""
+    inst = ctest.instantiate(path="fast")
+    before = inst.call("echo", "small")
+    for n in (70_000, 1 << 20, 3 << 20):
+        text = "é" * n
+        assert inst.call("echo", text) == text
+    assert inst.call("echo", "small") == before == "small"
 
 
 CALLS = [

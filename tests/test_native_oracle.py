@@ -9,21 +9,21 @@ import wasmtime
 import wasmtime.component as wc
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-import native_oracle_source as source
 from reml_wasm import toolchain
 from reml_wasm.connectors.native_canonical import CanonicalNativeLibrary
-from strategies_cabi import same_value, values_of
-from wasmtime_values import from_wasmtime, to_wasmtime
+from reml_wasm.values import from_wasmtime, to_wasmtime
+from cabi_helpers import oracle_generator
+from strategies import same_value, values_of
 
-FUNCTIONS = {f.name: f for f in source.functions()}
+gen = oracle_generator()
+FUNCTIONS = {f.name: f for f in gen.functions()}
 
 
 class Both:
-    def __init__(self, directory) -> None:
-        c_file = source.write(directory)
-        component = toolchain.build_component([c_file], source.WIT_PATH, "oracle",
-                                              include_dirs=[source.INCLUDE_DIR])
-        native = toolchain.build_native([c_file], name="oracle", include_dirs=[source.INCLUDE_DIR])
+    def __init__(self) -> None:
+        include = [gen.C_PATH.parent]
+        component = toolchain.build_component([gen.C_PATH], gen.WIT_PATH, "oracle", include_dirs=include)
+        native = toolchain.build_native([gen.C_PATH], name="oracle", include_dirs=include)
         engine = wasmtime.Engine()
         self.store = wasmtime.Store(engine)
         self.instance = wc.Linker(engine).instantiate(self.store, wc.Component.from_file(engine, str(component)))
@@ -31,19 +31,18 @@ class Both:
 
     def via_component(self, name: str, args: list) -> object:
         func = self.instance.get_func(self.store, name)
-        fty = func.type(self.store)
         f = FUNCTIONS[name]
-        wargs = [to_wasmtime(a, p.type, wp) for a, p, (_, wp) in zip(args, f.params, fty.params)]
-        return from_wasmtime(func(self.store, *wargs), f.result, fty.result)
+        wargs = [to_wasmtime(a, p.type) for a, p in zip(args, f.params)]
+        return from_wasmtime(func(self.store, *wargs), f.result)
 
 
 @pytest.fixture(scope="module")
-def both(tmp_path_factory) -> Both:
-    return Both(tmp_path_factory.mktemp("oracle"))
+def both() -> Both:
+    return Both()
 
 
 def test_one_source_has_both_layouts() -> None:
-    text = source.c_text()
+    text = gen.C_PATH.read_text()
     assert "#if UINTPTR_MAX == 0xFFFFFFFFu" in text and "#else" in text
     # echo-string takes (ptr, len): 32-bit words in wasm32, 64-bit natively
     assert "void *echo_string(uint32_t p0, uint32_t p1)" in text

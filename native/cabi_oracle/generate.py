@@ -2,9 +2,13 @@
 
 Every export `echo-X: func(v: T) -> T` receives T as flat core values and returns it laid
 out in memory (or as its single flat value).  The C store code is generated from the
-engine's layout rules (offsets, discriminant sizes, variant slot joins), so when
-wasmtime.component lifts what the guest returns, it checks those rules against
-wasmtime's own; the engine is then held to wasmtime value for value (tests/test_cabi_oracle.py).
+engine's layout rules (offsets, discriminant sizes, variant slot joins) at both pointer
+widths: one source, whose `#if` on UINTPTR_MAX picks the layout of the width it is
+compiled for, builds the wasm32 component and the native (64-bit) library.  When
+wasmtime.component lifts what the guest returns, it checks the wasm32 rules against
+wasmtime's own; the engine is held to wasmtime value for value on the component's core
+module (tests/test_cabi_oracle.py, tests/test_component_oracle.py) and on the native
+library at width 8 (tests/test_native_oracle.py).
 
 Run `python native/cabi_oracle/generate.py` after changing ORACLE_TYPES.
 """
@@ -21,6 +25,7 @@ from reml_wasm import types as t  # noqa: E402
 from reml_wasm.cabi.flatten import MAX_FLAT_PARAMS  # noqa: E402
 from reml_wasm.cabi.layout import (flatten_type, record_fields, record_offsets, size,  # noqa: E402
                                    variant_cases, variant_layout)
+from reml_wasm.toolchain import c_symbol  # noqa: E402
 
 C_PATH = ROOT / "native" / "cabi_oracle" / "oracle.c"
 WIT_PATH = ROOT / "wit" / "cabi-oracle" / "oracle.wit"
@@ -114,82 +119,82 @@ def wit_text() -> str:
 C_TYPES = {"i32": "uint32_t", "i64": "uint64_t", "f32": "float", "f64": "double"}
 
 
-def _store_code(ty: t.Type, k: int, off: str, depth: int = 1) -> list[str]:
-    """C statements writing `ty` at `dst + off` from flat bit patterns f[k...]."""
+def _store_code(ty: t.Type, k: int, off: str, ps: int, depth: int = 1) -> list[str]:
+    """C statements writing `ty` at `dst + off` from flat bit patterns f[k...], laid out
+    for pointer width `ps`."""
     pad = "  " * depth
     ty = t.unalias(ty)
     fields = record_fields(ty)
     if fields is not None:
         out: list[str] = []
-        offsets, _ = record_offsets(fields, 4)
+        offsets, _ = record_offsets(fields, ps)
         for ft, o in zip(fields, offsets):
-            out += _store_code(ft, k, f"{off} + {o}", depth)
-            k += len(flatten_type(ft, 4))
+            out += _store_code(ft, k, f"{off} + {o}", ps, depth)
+            k += len(flatten_type(ft, ps))
         return out
     cases = variant_cases(ty)
     if cases is not None:
-        disc, payload_off, _ = variant_layout(cases, 4)
+        disc, payload_off, _ = variant_layout(cases, ps)
         out = [f"{pad}switch ((uint32_t)f[{k}]) {{"]
         for i, c in enumerate(cases):
             out.append(f"{pad}case {i}:")
             out.append(f"{pad}  put(dst + {off}, {i}u, {disc});")
             if c is not None:
-                out += _store_code(c, k + 1, f"{off} + {payload_off}", depth + 1)
+                out += _store_code(c, k + 1, f"{off} + {payload_off}", ps, depth + 1)
             out.append(f"{pad}  break;")
-        out.append(f"{pad}default: __builtin_trap();")
-        out.append(f"{pad}}}")
+        out += [f"{pad}default: __builtin_trap();", f"{pad}}}"]
         return out
     if isinstance(ty, t.ListType) and ty.length is not None:
         out = []
-        es, nf = size(ty.element, 4), len(flatten_type(ty.element, 4))
+        es, nf = size(ty.element, ps), len(flatten_type(ty.element, ps))
         for i in range(ty.length):
-            out += _store_code(ty.element, k + i * nf, f"{off} + {i * es}", depth)
+            out += _store_code(ty.element, k + i * nf, f"{off} + {i * es}", ps, depth)
         return out
-    flat = flatten_type(ty, 4)
-    if len(flat) == 2:  # string / list: pointer and length, 4 bytes each
-        return [f"{pad}put(dst + {off}, f[{k}], 4);", f"{pad}put(dst + {off} + 4, f[{k + 1}], 4);"]
-    return [f"{pad}put(dst + {off}, f[{k}], {size(ty, 4)});"]
+    flat = flatten_type(ty, ps)
+    if len(flat) == 2:  # string / list: pointer and length, ps bytes each
+        return [f"{pad}put(dst + {off}, f[{k}], {ps});", f"{pad}put(dst + {off} + {ps}, f[{k + 1}], {ps});"]
+    return [f"{pad}put(dst + {off}, f[{k}], {size(ty, ps)});"]
 
 
-def _c_name(name: str) -> str:
-    return name.replace("-", "_")
-
-
-def _export(f: t.Function, index: int) -> list[str]:
-    name = _c_name(f.name)
-    params = [x for p in f.params for x in flatten_type(p.type, 4)]
-    results = flatten_type(f.result, 4)  # type: ignore[arg-type]
+def _export(f: t.Function, index: int, ps: int) -> list[str]:
+    name = c_symbol(f.name)
+    params = [x for p in f.params for x in flatten_type(p.type, ps)]
+    results = flatten_type(f.result, ps)  # type: ignore[arg-type]
     if len(params) > MAX_FLAT_PARAMS:
         # spilled parameters: the tuple in memory already is the result's layout
         return [f'REML_EXPORT("{f.name}")', f"void *{name}(void *args) {{ return args; }}", ""]
     args = ", ".join(f"{C_TYPES[c]} p{i}" for i, c in enumerate(params))
     if len(results) == 1:
         return [f'REML_EXPORT("{f.name}")', f"{C_TYPES[results[0]]} {name}({args}) {{ return p0; }}", ""]
-    body = [f'REML_EXPORT("{f.name}")', f"void *{name}({args}) {{",
-            f"  uint64_t f[{len(params)}];"]
-    for i, c in enumerate(params):
-        body.append(f"  f[{i}] = bits_{c}(p{i});")
-    body.append(f"  store_{index}(f, ret_area);")
-    body.append("  return ret_area;")
-    body.append("}")
+    body = [f'REML_EXPORT("{f.name}")', f"void *{name}({args}) {{", f"  uint64_t f[{len(params)}];"]
+    body += [f"  f[{i}] = bits_{c}(p{i});" for i, c in enumerate(params)]
+    body += [f"  store_{index}(f, ret_area);", "  return ret_area;", "}"]
     return [f"static void store_{index}(const uint64_t *f, uint8_t *dst) {{",
-            *_store_code(f.result, 0, "0"), "}", "", *body, ""]  # type: ignore[arg-type]
+            *_store_code(f.result, 0, "0", ps), "}", "", *body, ""]  # type: ignore[arg-type]
 
 
 def c_text() -> str:
+    funcs = functions()
+    area = max(size(f.result, 8) for f in funcs if f.result is not None)  # type: ignore[arg-type]
     out = ["/* Generated by native/cabi_oracle/generate.py: do not edit. */",
            '#include "reml_guest.h"', "",
-           "static uint64_t ret_area_words[64];",
+           f"static uint64_t ret_area_words[{(area + 7) // 8}];",
            "static uint8_t *const ret_area = (uint8_t *)ret_area_words;", "",
            "/* little-endian: the low n bytes of a flat value's bit pattern */",
            "static inline void put(uint8_t *dst, uint64_t bits, int n) { reml_copy(dst, &bits, (size_t)n); }",
            "static inline uint64_t bits_i32(uint32_t x) { return x; }",
            "static inline uint64_t bits_i64(uint64_t x) { return x; }",
            "static inline uint64_t bits_f32(float x) { uint32_t b; reml_copy(&b, &x, 4); return b; }",
-           "static inline uint64_t bits_f64(double x) { uint64_t b; reml_copy(&b, &x, 8); return b; }", ""]
-    for i, f in enumerate(functions()):
-        out += _export(f, i)
-    out.append('#include "counter.h"')
+           "static inline uint64_t bits_f64(double x) { uint64_t b; reml_copy(&b, &x, 8); return b; }", "",
+           "#if UINTPTR_MAX == 0xFFFFFFFFu  /* wasm32: the component */"]
+    for i, f in enumerate(funcs):
+        out += _export(f, i, 4)
+    # the resource interface (written by hand for wasm) is in the component only:
+    # resources are not on the canonical-native path
+    out += ['#include "counter.h"', "#else  /* 64-bit: the native library */"]
+    for i, f in enumerate(funcs):
+        out += _export(f, i, 8)
+    out.append("#endif")
     return "\n".join(out) + "\n"
 
 

@@ -16,8 +16,7 @@ import wasmtime.component as wc
 from . import Table, ns_per_call
 from .. import toolchain
 from ..connectors.component import Component
-from ..connectors.wasmtime_values import to_wasmtime
-from ..values import Record
+from ..values import Record, to_wasmtime
 
 CTEST_WIT = toolchain.PROJECT_ROOT / "wit" / "ctest" / "ctest.wit"
 CTEST_SOURCE = toolchain.PROJECT_ROOT / "native" / "ctest" / "ctest.c"
@@ -55,7 +54,7 @@ def _raw_wasmtime(comp: Component) -> Callable[[str, tuple], Callable[[], Any]]:
     def make(name: str, call_args: tuple) -> Callable[[], Any]:
         func = comp.world.export(name).function  # type: ignore[union-attr]
         f = instance.get_func(store, name)
-        wargs = [to_wasmtime(a, p.type, store) for a, p in zip(call_args, func.params)]
+        wargs = [to_wasmtime(a, p.type) for a, p in zip(call_args, func.params)]
         return lambda: f(store, *wargs)
     return make
 

@@ -26,7 +26,7 @@ from .lift import coerce_from_slot, make_case, unpack_flags
 from .lower import case_of, max_list_bytes, pack_flags, to_slot
 from .numbers import ARRAY_CODE, NAN, char_to_int, f32_bits, f32_round, f64_bits, \
     int_to_char, number_list, pack_numbers, wrap_signed
-from .options import CanonicalOptions, allocate
+from .options import CanonicalOptions, allocate, check_allocation
 from .strings import encode_string, load_string
 
 _INT_RANGE = {n: t.INTEGER_RANGES[t.PRIMITIVES[n]] for n in ("s8", "u8", "s16", "u16", "s32", "u32", "s64", "u64")}
@@ -45,6 +45,9 @@ class Codec:
     store: Callable[[Any, int], None]
     lift: Callable[[Any, int], Any]
     lower: Callable[[Any, list], None]
+    # strings and lists: put(value) -> (pointer, length field), the payload copied into
+    # memory (what `lower` appends as two flat values; generated callers use it directly)
+    put: Callable[[Any], tuple[int, int]] | None = None
 
 
 def _bad(ty: t.Type, value: Any) -> ValueTypeError:
@@ -73,6 +76,7 @@ class Compiler:
         self.pair = struct.Struct("<II" if self.ps == 4 else "<QQ")
         self.pt = "i32" if self.ps == 4 else "i64"
         self._cache: dict[t.Type, Codec] = {}
+        self._alloc: Callable[[int, int], int] | None = None
 
     def codec(self, ty: t.Type) -> Codec:
         c = self._cache.get(ty)
@@ -86,6 +90,35 @@ class Compiler:
         if self.opts.memory is None:
             raise bad_options("this signature needs a memory in the canonical options")
         return self.opts.memory
+
+    def _allocator(self) -> Callable[[int, int], int]:
+        """alloc(align, nbytes) -> ptr: `options.allocate` for these options, with the
+        checks inlined (strings and lists allocate on every call).  Anything unusual goes
+        to `allocate`'s own checks for its diagnostic."""
+        alloc = self._alloc
+        if alloc is not None:
+            return alloc
+        opts = self.opts
+        mem = opts.memory
+        mask = 0xFFFFFFFF if self.ps == 4 else 0xFFFFFFFFFFFFFFFF
+
+        moves = mem is not None and not mem.fixed_base
+
+        def alloc(align, n):
+            realloc = opts.realloc  # read per call: connectors may set it after compiling
+            if realloc is None or mem is None:
+                return allocate(opts, align, n)  # raises the options diagnostic
+            ptr = realloc(0, 0, align, n)
+            if moves:
+                mem.refresh()  # realloc may have grown (and moved) the memory
+            if type(ptr) is int:
+                ptr &= mask
+                if not ptr % align and mem.low <= ptr and ptr + n <= mem.limit:
+                    return ptr
+            return check_allocation(opts, ptr, align, n)  # raises
+
+        self._alloc = alloc
+        return alloc
 
     def _resources(self) -> Any:
         if self.opts.resources is None:
@@ -136,17 +169,24 @@ class Compiler:
             def store(v, p):
                 pack(mem.view, p, v)
 
+            # lift: `_core`'s check inlined (every integer field of every record lifts here)
             if signed:
                 wmask, wsign = (1 << width) - 1, 1 << (width - 1)
 
                 def lift(f, i):
-                    x = _core(f[i], core) & wmask
+                    x = f[i]
+                    if type(x) is not int:
+                        _core(x, core)  # raises
+                    x &= wmask
                     return x - (wmask + 1) if x & wsign else x
             else:
                 wmask = (1 << width) - 1
 
                 def lift(f, i):
-                    return _core(f[i], core) & wmask
+                    x = f[i]
+                    if type(x) is not int:
+                        _core(x, core)  # raises
+                    return x & wmask
 
             def lower(v, out):
                 if type(v) is not int or not lo <= v <= hi:
@@ -167,7 +207,10 @@ class Compiler:
                 pack(mem.view, p, v)
 
             def lift(f, i):
-                return _core(f[i], "i32") != 0
+                x = f[i]
+                if type(x) is not int:
+                    _core(x, "i32")  # raises
+                return x & 0xFFFFFFFF != 0
 
             def lower(v, out):
                 if type(v) is not bool:
@@ -209,7 +252,9 @@ class Compiler:
                 bpack(mem.view, p, to_bits(v))
 
             def lift(f, i):
-                x = _core(f[i], core)
+                x = f[i]
+                if type(x) is not float:
+                    x = _core(x, core)  # an int becomes a float; anything else raises
                 return x if x == x else NAN
 
             if name == "f32":
@@ -231,27 +276,24 @@ class Compiler:
     def _string(self) -> tuple:
         opts = self.opts
         mem = self._memory() if opts.memory is not None else None
-        pair_unpack, pair_pack = self.pair.unpack_from, self.pair.pack_into
-        pt, ps = self.pt, self.ps
-        sbits = 8 * ps
-        half, full = 1 << (sbits - 1), 1 << sbits
+        half = 1 << (8 * self.ps - 1)
         utf8 = opts.string_encoding == "utf8"
+        alloc = self._allocator()
 
-        def load(view, p):
-            sp, n = pair_unpack(view, p)
-            return _load_str(sp, n)
-
-        def _load_str(sp, n):
-            if utf8:
+        if utf8:
+            def _load_str(sp, n):
                 if sp < mem.low or sp + n > mem.limit:
                     mem.check(sp, n)
                 try:
                     return str(mem.view[sp:sp + n], "utf-8")
                 except UnicodeDecodeError as exc:
                     raise Trap(f"string at {sp:#x} is not valid utf8: {exc.reason} at byte {exc.start}") from None
-            return load_string(opts, mem, sp, n)
+        else:
+            def _load_str(sp, n):
+                return load_string(opts, mem, sp, n)
 
-        def _put_str(v):
+        def put(v):
+            """Copy the string into guest memory: (pointer, length field)."""
             if utf8 and type(v) is str:
                 try:
                     data = v.encode("utf-8")
@@ -260,30 +302,44 @@ class Compiler:
                 n = units = len(data)
                 if n > half - 1:
                     raise Trap(f"string of {n} bytes is longer than the Canonical ABI allows")
-                sp = allocate(opts, 1, n)
+                sp = alloc(1, n)
             else:
                 data, align, units = encode_string(opts, v)
                 n = len(data)
-                sp = allocate(opts, align, n)
+                sp = alloc(align, n)
             if n:
                 mem.view[sp:sp + n] = data
             return sp, units
 
-        def store(v, p):
-            sp, units = _put_str(v)
-            pair_pack(mem.view, p, sp, units)
-
-        def lift(f, i):
-            return _load_str(_core(f[i], pt), _core(f[i + 1], pt))
-
-        def lower(v, out):
-            sp, units = _put_str(v)
-            out.append(sp - full if sp >= half else sp)
-            out.append(units - full if units >= half else units)
-
         if mem is None:
             return self._needs_memory("string")
-        return load, store, lift, lower
+        return self._pair_codec(_load_str, put)
+
+    def _pair_codec(self, read: Callable[[int, int], Any], put: Callable[[Any], tuple[int, int]]) -> tuple:
+        """The codec functions of a (pointer, length) pair type (string, list) from
+        `read(ptr, length)` and `put(value) -> (ptr, length)`."""
+        mem = self.opts.memory
+        pair_unpack, pair_pack = self.pair.unpack_from, self.pair.pack_into
+        pt = self.pt
+        half, full = 1 << (8 * self.ps - 1), 1 << (8 * self.ps)
+
+        def load(view, p):
+            sp, n = pair_unpack(view, p)
+            return read(sp, n)
+
+        def store(v, p):
+            sp, n = put(v)
+            pair_pack(mem.view, p, sp, n)
+
+        def lift(f, i):
+            return read(_core(f[i], pt), _core(f[i + 1], pt))
+
+        def lower(v, out):
+            sp, n = put(v)
+            out.append(sp - full if sp >= half else sp)
+            out.append(n - full if n >= half else n)
+
+        return load, store, lift, lower, put
 
     def _needs_memory(self, what: str) -> tuple:
         def fail(*_a: Any) -> Any:
@@ -293,16 +349,13 @@ class Compiler:
     def _list(self, elem: t.Type) -> tuple:
         if self.opts.memory is None:
             return self._needs_memory("list")
-        opts, mem = self.opts, self.opts.memory
-        pair_unpack, pair_pack = self.pair.unpack_from, self.pair.pack_into
-        pt, ps = self.pt, self.ps
-        sbits = 8 * ps
-        half, full = 1 << (sbits - 1), 1 << sbits
-        max_bytes = max_list_bytes(ps)
+        mem = self.opts.memory
+        max_bytes = max_list_bytes(self.ps)
         e = t.unalias(elem)
         ec = self.codec(e)
         es, ea = ec.size, ec.align
         load_range, put_list = self._list_body(e, ec)
+        alloc = self._allocator()
 
         def read(sp, n):
             if sp % ea:
@@ -316,27 +369,11 @@ class Compiler:
             n = len(v)
             if n * es > max_bytes:
                 raise Trap(f"list of {n} elements is longer than the Canonical ABI allows")
-            sp = allocate(opts, ea, n * es)
+            sp = alloc(ea, n * es)
             put_list(v, sp, n)
             return sp, n
 
-        def load(view, p):
-            sp, n = pair_unpack(view, p)
-            return read(sp, n)
-
-        def store(v, p):
-            sp, n = write(v)
-            pair_pack(mem.view, p, sp, n)
-
-        def lift(f, i):
-            return read(_core(f[i], pt), _core(f[i + 1], pt))
-
-        def lower(v, out):
-            sp, n = write(v)
-            out.append(sp - full if sp >= half else sp)
-            out.append(n - full if n >= half else n)
-
-        return load, store, lift, lower
+        return self._pair_codec(read, write)
 
     def _list_body(self, e: t.Type, ec: Codec) -> tuple[Callable, Callable]:
         """(load_range(view, ptr, n), store_range(value, ptr, n)) for n elements of `e`."""
@@ -373,6 +410,16 @@ class Compiler:
 
         def load_range(view, sp, n):
             return [eload(view, sp + k * es) for k in range(n)]
+
+        eput = ec.put
+        if eput is not None:  # strings and lists: each element a (pointer, length) pair
+            pair_pack = self.pair.pack_into
+
+            def put_range(v, sp, n):
+                for k, item in enumerate(v):
+                    ep, en = eput(item)
+                    pair_pack(mem.view, sp + k * es, ep, en)  # the view after eput's realloc
+            return load_range, put_range
 
         def put_range(v, sp, n):
             for k, item in enumerate(v):
@@ -440,13 +487,6 @@ class Compiler:
         is_record = isinstance(ty, t.RecordType)
         names = tuple(f.name for f in ty.fields) if is_record else ()  # type: ignore[union-attr]
 
-        def make(values):
-            if is_record:
-                r = Record.__new__(Record)
-                object.__setattr__(r, "_fields", dict(zip(names, values)))
-                return r
-            return tuple(values)
-
         def parts(v):
             if is_record:
                 if type(v) is Record:
@@ -460,49 +500,7 @@ class Compiler:
                 raise _bad(ty, v)
             return v
 
-        # All fields plain integers: one struct for the whole record.
-        plain = all(isinstance(t.unalias(f), t.PrimitiveType) and t.unalias(f).name in _CODE for f in fields)
-        if plain:
-            fmt = "<"
-            pos = 0
-            for f, o in zip(fields, offsets):
-                if o > pos:
-                    fmt += f"{o - pos}x"
-                fmt += _CODE[t.unalias(f).name]
-                pos = o + size(f, self.ps)
-            whole = struct.Struct(fmt)
-            unpack, pack = whole.unpack_from, whole.pack_into
-
-            def load(view, p):
-                return make(unpack(view, p))
-
-            def store(v, p):
-                try:
-                    pack(mem.view, p, *parts(v))
-                except (struct.error, TypeError):
-                    raise _bad(ty, v) from None
-        else:
-            loads = [(c.load, o) for c, o in zip(codecs, offsets)]
-            stores = [(c.store, o) for c, o in zip(codecs, offsets)]
-
-            def load(view, p):
-                return make([ld(view, p + o) for ld, o in loads])
-
-            def store(v, p):
-                for (st, o), item in zip(stores, parts(v)):
-                    st(item, p + o)
-
-        lifts = [(c.lift, fo) for c, fo in zip(codecs, flat_offsets)]
-        lowers = [c.lower for c in codecs]
-
-        def lift(f, i):
-            return make([lf(f, i + fo) for lf, fo in lifts])
-
-        def lower(v, out):
-            for lw, item in zip(lowers, parts(v)):
-                lw(item, out)
-
-        return load, store, lift, lower
+        return _record_functions(ty, fields, codecs, offsets, flat_offsets, names, is_record, parts, mem, self.ps)
 
     def _variant(self, ty: t.Type, cases: tuple[t.Type | None, ...]) -> tuple:
         mem = self.opts.memory
@@ -651,3 +649,77 @@ class Compiler:
         return load, store, lift, lower
 
 
+
+
+# -- records: generated code ------------------------------------------------------------------
+
+# memory reads of scalar fields inside a record's one struct: (format code, expression of x)
+_FIELD_LOAD = {**{n: (c, "{x}") for n, c in _CODE.items()},
+               "bool": ("B", "({x} != 0)"), "f32": ("f", "({x} if {x} == {x} else NAN)"),
+               "f64": ("d", "({x} if {x} == {x} else NAN)"), "char": ("I", "int_to_char({x})")}
+
+
+def _record_functions(ty: t.Type, fields: tuple[t.Type, ...], codecs: list[Codec], offsets: list[int],
+                      flat_offsets: list[int], names: tuple[str, ...], is_record: bool,
+                      parts: Callable[[Any], Any], mem: Any, ps: int) -> tuple:
+    """load, store, lift, lower of a record or tuple as Python source compiled once: one
+    call per field's codec (no per-call lists or loops), and one struct for every field a
+    memory read can take whole (integers, bool, floats, char)."""
+    n = len(fields)
+    env: dict[str, Any] = {"Record": Record, "setf": object.__setattr__, "parts": parts, "NAN": NAN,
+                           "int_to_char": int_to_char, "mem": mem, "struct_error": struct.error,
+                           "bad": lambda v: _bad(ty, v)}
+    for j, c in enumerate(codecs):
+        env[f"ld{j}"], env[f"st{j}"], env[f"lf{j}"], env[f"lw{j}"] = c.load, c.store, c.lift, c.lower
+
+    def build(values: list[str]) -> str:
+        if is_record:
+            items = ", ".join(f"{name!r}: {v}" for name, v in zip(names, values))
+            return f"r = Record.__new__(Record); setf(r, '_fields', {{{items}}}); return r"
+        return f"return ({''.join(v + ', ' for v in values)})"
+
+    xs = [f"x{j}" for j in range(n)]
+    unpack_parts = f"{', '.join(xs)}, = parts(v)" if n else "parts(v)"
+    if is_record and n:
+        fast_parts = "        fs = v._fields\n" + "".join(f"        x{j} = fs[{name!r}]\n" for j, name in enumerate(names))
+        get = (f"    if type(v) is Record:\n        try:\n{fast_parts.replace(chr(10) + '        ', chr(10) + '            ')}"
+               f"        except KeyError:\n            {unpack_parts}\n    else:\n        {unpack_parts}\n")
+        get = get.replace("try:\n        fs", "try:\n            fs")
+    else:
+        get = f"    {unpack_parts}\n"
+
+    # one struct over the fields it can read whole; other fields through their codec
+    fmt, pos, whole_fields, values = "<", 0, [], []
+    for j, (f, o) in enumerate(zip(fields, offsets)):
+        uf = t.unalias(f)
+        code = _FIELD_LOAD.get(uf.name) if isinstance(uf, t.PrimitiveType) else None
+        if code is None:
+            values.append(f"ld{j}(view, p + {o})")
+            continue
+        if o > pos:
+            fmt += f"{o - pos}x"
+        fmt += code[0]
+        pos = o + size(f, ps)
+        whole_fields.append(f"w{j}")
+        values.append(code[1].format(x=f"w{j}"))
+    load_src = "def load(view, p):\n"
+    if whole_fields:
+        env["unpack"] = struct.Struct(fmt).unpack_from
+        load_src += f"    {', '.join(whole_fields)}, = unpack(view, p)\n"
+    load_src += f"    {build(values)}\n"
+
+    plain = all(isinstance(t.unalias(f), t.PrimitiveType) and t.unalias(f).name in _CODE for f in fields)
+    store_src = f"def store(v, p):\n{get}"
+    if plain and n:  # integers only: one pack, checked by struct
+        env["pack"] = struct.Struct(fmt).pack_into
+        store_src += (f"    try:\n        pack(mem.view, p, {', '.join(xs)})\n"
+                      "    except (struct_error, TypeError):\n        raise bad(v) from None\n")
+    else:
+        store_src += "".join(f"    st{j}(x{j}, p + {o})\n" for j, o in enumerate(offsets)) or "    pass\n"
+
+    lift_src = f"def lift(f, i):\n    {build([f'lf{j}(f, i + {fo})' for j, fo in enumerate(flat_offsets)])}\n"
+    lower_src = f"def lower(v, out):\n{get}" + ("".join(f"    lw{j}(x{j}, out)\n" for j in range(n)) or "    pass\n")
+
+    scope = dict(env)
+    exec(compile(load_src + store_src + lift_src + lower_src, f"<reml_wasm codec {ty.wit()}>", "exec"), scope)  # noqa: S102
+    return scope["load"], scope["store"], scope["lift"], scope["lower"]

@@ -24,6 +24,7 @@ class Memory(Protocol):
     low: int
     limit: int
     ptr_size: int
+    fixed_base: bool
 
     def size(self) -> int: ...
     def refresh(self) -> None: ...
@@ -32,12 +33,16 @@ class Memory(Protocol):
 
 
 class _ViewMemory:
-    """Shared bounds-checked read/write over `view`."""
+    """Shared bounds-checked read/write over `view`.
+
+    `fixed_base`: the memory never moves, so `view` never goes stale and `refresh` is not
+    needed; `check` then re-reads the size itself when an access passes `limit`."""
 
     view: memoryview
     low: int = 0
     limit: int = 0
     ptr_size: int = 4
+    fixed_base: bool = False
 
     def size(self) -> int:
         self.refresh()

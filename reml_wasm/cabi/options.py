@@ -53,6 +53,12 @@ def allocate(opts: CanonicalOptions, align: int, nbytes: int) -> int:
         raise bad_options("this value needs `realloc` in the canonical options")
     ptr = opts.realloc(0, 0, align, nbytes)
     mem.refresh()
+    return check_allocation(opts, ptr, align, nbytes)
+
+
+def check_allocation(opts: CanonicalOptions, ptr: object, align: int, nbytes: int) -> int:
+    """The pointer realloc returned, checked: an integer, aligned, inside memory."""
+    mem = need_memory(opts)
     if not isinstance(ptr, int):
         raise Trap(f"realloc returned {type(ptr).__name__}, not a pointer")
     if opts.ptr_size == 4:

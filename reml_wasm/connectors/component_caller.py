@@ -41,15 +41,18 @@ class CallState:
     `poisoned`: the reason of the first trap (the instance may not be entered again, as in
     wasmtime).  `fuel`: refilled before each export call when set.  `gen`: bumped by every
     entry into wasm, so memories know when they must re-read their size.  `store`: the
-    wasmtime Store every caller points into (held here so it outlives them)."""
+    wasmtime Store every caller points into (held here so it outlives them).
+    `count_entries`: False when the memories never move (they then need no `gen`)."""
 
-    __slots__ = ("poisoned", "fuel", "gen", "store", "epoch_ticks")
+    __slots__ = ("poisoned", "fuel", "gen", "store", "epoch_ticks", "count_entries")
 
-    def __init__(self, fuel: int | None, store: Any = None, epoch_ticks: int | None = None) -> None:
+    def __init__(self, fuel: int | None, store: Any = None, epoch_ticks: int | None = None, *,
+                 count_entries: bool = True) -> None:
         self.poisoned: str | None = None
         self.fuel = fuel
         self.epoch_ticks = epoch_ticks
         self.gen = 0
+        self.count_entries = count_entries
         self.store = store  # the callers hold raw pointers into it: keep it alive with them
 
 
@@ -121,7 +124,7 @@ def _compile(src: str, env: dict[str, Any], name: str, label: list[str]) -> Call
     return caller
 
 
-def _call_lines(n: int, bump: bool = True) -> list[str]:
+def _call_lines(n: int, bump: bool) -> list[str]:
     lines = [f"    err = call_unchecked(ctx, fn, bufp, {n}, trap)"]
     if bump:
         lines.append("    state.gen += 1")
@@ -139,10 +142,19 @@ def core_caller(capi: CApi, ctx: Any, func: Any, params: list[str], results: lis
              "    if state.poisoned is not None: fail(None)"]
     if state.epoch_ticks is not None:
         lines.append("    set_deadline(ctx, state.epoch_ticks)")
-    for i, ty in enumerate(params):
-        view, stride = _WRITE[ty]
-        lines.append(f"    {view}[{i * stride}] = a{i}")
-    lines += _call_lines(n)
+    int_call = capi.int_call(len(params)) if all(p in ("i32", "i64") for p in params) else None
+    if int_call is not None:  # the arguments are stored by C
+        env["int_call"] = int_call
+        args = "".join(f", a{i}" for i in range(len(params)))
+        lines.append(f"    err = int_call(ctx, fn, bufp, {n}, trap{args})")
+        if state.count_entries:
+            lines.append("    state.gen += 1")
+        lines.append("    if err or trap[0]: fail(err)")
+    else:
+        for i, ty in enumerate(params):
+            view, stride = _WRITE[ty]
+            lines.append(f"    {view}[{i * stride}] = a{i}")
+        lines += _call_lines(n, bump=state.count_entries)
     reads = [f"{_READ[ty][0]}[{i * _READ[ty][1]}]" for i, ty in enumerate(results)]
     if not reads:
         lines.append("    return None")
@@ -170,9 +182,13 @@ def export_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
     label = [name]
     env = _environment(capi, ctx, func, n, state, label)
     env.update(lower_args=plan.lower_args, lift_result=plan.lift_result, post=post)
-    codecs = getattr(plan, "_params", None)
-    generic = (plan.flat.params_spilled or getattr(plan, "_borrows", True) or codecs is None
-               or len(codecs) != len(ftype.params))
+    codecs = plan.param_codecs
+    generic = plan.flat.params_spilled or plan.borrows or len(codecs) != len(ftype.params)
+    # every flat argument a pointer or length from a codec's `put`: C stores them with the call
+    pairs_only = not generic and all(c.put is not None and len(c.flat) == 2 for c in codecs)
+    int_call = capi.int_call(len(params)) if pairs_only else None
+    if int_call is not None:
+        env["int_call"] = int_call
     if generic:
         lines = ["def caller(*args):", "    if state.poisoned is not None: fail(None)"]
         lines.append("    try:")
@@ -206,6 +222,14 @@ def export_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
                     lines.append(f"    if {a}.__class__ is bool: lower_args({args_tuple})")
                     lines.append(f"    {view}[{per_slot * k}] = {a}")
                 k += 1
+            elif codec.put is not None and len(codec.flat) == 2:
+                # string / list: the payload goes to guest memory, (pointer, length) to the slots
+                env[f"put{i}"] = codec.put
+                lines.append(f"    s{i}, n{i} = put{i}({names[i]})")
+                if int_call is None:
+                    lines.append(f"    v_i64[{2 * k}] = s{i}")
+                    lines.append(f"    v_i64[{2 * (k + 1)}] = n{i}")
+                k += 2
             else:
                 env[f"c{i}"] = codec.lower
                 lines.append(f"    o{i} = []")
@@ -221,15 +245,23 @@ def export_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
         lines.append(f"        lower_args({args_tuple})")
         lines.append("        raise")
         env["VALUE_ERRORS"] = (TypeError, ValueError, OverflowError, KeyError, AttributeError, IndexError)
+        env["lift_result"] = plan.lift_plain  # no borrows: no borrow scope to close
     if state.fuel is not None:
         lines.append("    set_fuel(ctx, state.fuel)")
     if state.epoch_ticks is not None:
         lines.insert(2, "    set_deadline(ctx, state.epoch_ticks)")
-    uses_memory = plan.opts.memory is not None
+    uses_memory = plan.opts.memory is not None and state.count_entries
     if uses_memory:
         # earlier calls of exports without memory options do not bump the generation
         lines.insert(2, "    state.gen += 1")
-    lines += _call_lines(n, bump=uses_memory)
+    if int_call is not None:
+        args = "".join(f", s{i}, n{i}" for i in range(nargs))
+        lines.append(f"    err = int_call(ctx, fn, bufp, {n}, trap{args})")
+        if uses_memory:
+            lines.append("    state.gen += 1")
+        lines.append("    if err or trap[0]: fail(err)")
+    else:
+        lines += _call_lines(n, bump=uses_memory)
     reads = [f"{_READ[ty][0]}[{i * _READ[ty][1]}]" for i, ty in enumerate(results)]
     inline = None if generic or ftype.result is None or plan.flat.results_spilled else _scalar(ftype.result)
     if inline is not None and post is None:
@@ -238,12 +270,14 @@ def export_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
         lines.append("    return None")
     else:
         # a Trap while lifting is the guest's fault: the instance is poisoned, as in wasmtime
-        lines.append(f"    r = ({''.join(r + ', ' for r in reads)})")
+        names = [f"r{i}" for i in range(len(reads))]
+        if names:
+            lines.append(f"    {', '.join(names)}, = {', '.join(reads)},")
         lines.append("    try:")
-        lines.append("        v = lift_result(r)")
+        lines.append(f"        v = lift_result(({''.join(r + ', ' for r in names)}))")
         lines.append("    except Trap as exc:")
         lines.append("        guest_trap(exc)")
         if post is not None:
-            lines.append("    post(*r)")
+            lines.append(f"    post({', '.join(names)})")
         lines.append("    return v")
     return _compile("\n".join(lines) + "\n", env, name, label)

@@ -21,7 +21,8 @@ from .. import types as t
 from ..audit import error
 from . import component_binary as cb
 from . import component_link as cl
-from . import component_traps
+from . import component_traps, wasmtime_capi
+from .component_sandbox import memories_stay_put
 from .component_caller import CallState, core_caller, export_caller
 from .wasmtime_capi import CApi
 
@@ -29,28 +30,39 @@ _CORE_VALTYPE = {"i32": wasmtime.ValType.i32, "i64": wasmtime.ValType.i64,
                  "f32": wasmtime.ValType.f32, "f64": wasmtime.ValType.f64}
 
 class FastMemory(cabi.WasmtimeMemory):
-    """A wasmtime memory whose `refresh` costs one cffi call: the base address can only
-    change when the size does (a memory moves only when it grows)."""
+    """A wasmtime memory read through the cffi binding.
 
-    def __init__(self, capi: CApi, ctx: Any, memory: wasmtime.Memory, state: CallState) -> None:
+    `fixed_base` (an engine from `component_sandbox.make_engine`: memories never move):
+    `refresh` costs nothing, and `check` re-reads the size only when an access goes past
+    the size it knows.  Otherwise `refresh` costs one size query, and only when wasm ran
+    since the last one (`CallState.gen`): the base can only change when the size does."""
+
+    def __init__(self, capi: CApi, ctx: Any, memory: wasmtime.Memory, state: CallState, *,
+                 fixed_base: bool = False) -> None:
         self._state = state
         self._gen = -1
         self._capi = capi
         self._ctx = ctx
         self._mem = capi.memory(memory)
         self._size = capi.lib.wasmtime_memory_data_size
+        self.fixed_base = fixed_base
         self.ptr_size = 4
         self.low = 0
         self.limit = -1
         self._base = -1
         self.view = memoryview(b"")
-        self.refresh()
+        self._reload()
 
     def refresh(self) -> None:
+        if self.fixed_base:
+            return  # the view stays valid; `check` catches a memory that grew
         gen = self._state.gen
         if gen == self._gen:
             return  # no wasm ran since the last look: size and base are unchanged
         self._gen = gen
+        self._reload()
+
+    def _reload(self) -> None:
         n = self._size(self._ctx, self._mem)
         if n != self.limit:
             ffi = self._capi.ffi
@@ -58,6 +70,37 @@ class FastMemory(cabi.WasmtimeMemory):
             self.view = memoryview(ffi.buffer(base, n)) if n else memoryview(bytearray())
             self._base = int(ffi.cast("uintptr_t", base))
             self.limit = n
+
+    def check(self, ptr: int, n: int) -> None:
+        if ptr < self.low or n < 0 or ptr + n > self.limit:
+            self._reload()  # the guest may have grown the memory since the size was read
+            super().check(ptr, n)
+
+
+class CoreSession:
+    """Fast callers and memories over the core functions of one wasmtime Store, outside a
+    component: the engine's benchmarks and tests over real wasm use these.  Raises
+    RuntimeError when the cffi binding is unavailable (`wasmtime_capi.load`)."""
+
+    def __init__(self, store: wasmtime.Store, capi: CApi | None = None, *, fuel: int | None = None,
+                 epoch_ticks: int | None = None) -> None:
+        if capi is None:
+            capi, why = wasmtime_capi.load()
+            if capi is None:
+                raise RuntimeError(f"wasmtime's C API binding is unavailable: {why}")
+        self.capi = capi
+        self.ctx = capi.context(store)
+        self.fixed_base = memories_stay_put(store.engine)
+        self.state = CallState(fuel, store, epoch_ticks, count_entries=not self.fixed_base)
+
+    def func(self, func: wasmtime.Func, name: str = "core function") -> Callable[..., Any]:
+        """f(*flat_args) -> None, one value or a tuple; a trap raises cabi.Trap."""
+        ty = func.type(self.state.store)
+        return core_caller(self.capi, self.ctx, func, [str(p) for p in ty.params],
+                           [str(r) for r in ty.results], self.state, name)
+
+    def memory(self, memory: wasmtime.Memory) -> FastMemory:
+        return FastMemory(self.capi, self.ctx, memory, self.state, fixed_base=self.fixed_base)
 
 
 class FastBackend(cl.Backend):
@@ -69,17 +112,14 @@ class FastBackend(cl.Backend):
                  modules: dict[int, wasmtime.Module], host: "Callable[[str, str, Any], Any]",
                  fuel: int | None, epoch_ticks: int | None = None) -> None:
         super().__init__()
-        self.capi = capi
+        self.session = CoreSession(store, capi, fuel=fuel, epoch_ticks=epoch_ticks)
+        self.capi, self.ctx, self.state = capi, self.session.ctx, self.session.state
         self.engine = engine
         self.store = store
-        self.ctx = capi.context(store)
         self.modules = modules
         self.host = host
-        self.state = CallState(fuel, store, epoch_ticks)
         self.resource_tables: dict[t.ResourceType, cabi.ResourceTables] = {}
         self._memories: dict[int, FastMemory] = {}
-        self._core_callers: dict[int, Callable] = {}
-        self.trap_buffers: list[Any] = []
 
     # --- core level ---------------------------------------------------------------------
 
@@ -131,7 +171,7 @@ class FastBackend(cl.Backend):
         key = id(mem)
         fm = self._memories.get(key)
         if fm is None:
-            fm = self._memories[key] = FastMemory(self.capi, self.ctx, mem, self.state)
+            fm = self._memories[key] = self.session.memory(mem)
         return fm
 
     def core_type(self, func: Any, what: str) -> tuple[list[str], list[str]]:
@@ -155,8 +195,9 @@ class FastBackend(cl.Backend):
         against the expected type when one is given."""
         if params is not None and results is not None:
             self.expect_type(func, params, results, name)
-        p, r = self.core_type(func, name)
-        return core_caller(self.capi, self.ctx, func, p, r, self.state, name)
+        else:
+            self.core_type(func, name)  # a core function at all
+        return self.session.func(func, name)
 
     def options(self, scope: cl.Scope, opts: cb.CanonOptions, name: str,
                 post_params: list[str] | None = None) -> cabi.CanonicalOptions:
@@ -189,13 +230,15 @@ class FastBackend(cl.Backend):
         target = func.call
         lift_args, lower_result = plan.lift_args, plan.lower_result
         state = self.state
+        count = state.count_entries
 
         if target is None:
             def host(*flat: Any) -> Any:
                 raise component_traps.unprovided(name)
         else:
             def host(*flat: Any) -> Any:
-                state.gen += 1  # the guest may have grown its memory before calling out
+                if count:
+                    state.gen += 1  # the guest may have grown its memory before calling out
                 result = target(lift_args(flat))
                 out = lower_result(result, flat)
                 if not out:

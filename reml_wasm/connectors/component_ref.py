@@ -15,9 +15,23 @@ import wasmtime.component as wc
 from .. import cabi
 from .. import types as t
 from ..audit import DiagnosticError, error
-from ..values import ValueTypeError, check_args
+from ..values import ValueTypeError, check_args, from_wasmtime, to_wasmtime
 from . import component_traps
-from .wasmtime_values import RefResource, from_wasmtime, to_wasmtime
+
+
+class RefResource:
+    """A resource handle on the reference path (wraps wasmtime-py's ResourceAny)."""
+
+    __slots__ = ("type", "any", "own", "_dropped")
+
+    def __init__(self, type: t.ResourceType, any: wc.ResourceAny, own: bool) -> None:
+        self.type = type
+        self.any = any
+        self.own = own
+        self._dropped = False
+
+    def __repr__(self) -> str:
+        return f"RefResource({'own' if self.own else 'borrow'} {self.type.name})"
 
 
 def _trap(name: str, exc: Exception) -> cabi.Trap:
@@ -117,7 +131,7 @@ class RefInstance:
                 return self._wrap(any_, ty, store)
             values = [from_wasmtime(a, ty, wrap) for a, ty in zip(args, params)]
             out = impl(*values)
-            return None if result is None else to_wasmtime(out, result, store, self._handle)
+            return None if result is None else to_wasmtime(out, result, self._handle)
         return host
 
     def _wrap(self, any_: wc.ResourceAny, ty: t.Type, store: Any = None) -> Any:
@@ -167,7 +181,7 @@ class RefInstance:
             if self.epoch_ticks is not None:
                 store.set_epoch_deadline(self.epoch_ticks)
             try:
-                out = f(store, *[to_wasmtime(a, ty, store, self._handle) for a, ty in zip(args, params)])
+                out = f(store, *[to_wasmtime(a, ty, self._handle) for a, ty in zip(args, params)])
             except cabi.Trap as exc:
                 if exc.diagnostic.extensions.get("kind") != "unprovided-import":
                     raise

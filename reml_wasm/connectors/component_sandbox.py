@@ -47,15 +47,29 @@ class Sandbox:
         return None if self.timeout is None else max(1, math.ceil(self.timeout / TICK_SECONDS))
 
 
+# Engines made here never move a linear memory: a 32-bit memory is reserved whole (4 GiB
+# of address space) and grows in place, so the fast path keeps one view of each memory and
+# re-reads its size only when an access goes past the size it knows.
+_FIXED_MEMORY_ENGINES: "weakref.WeakSet[wasmtime.Engine]" = weakref.WeakSet()
+
+
 def make_engine(key: tuple[bool, bool]) -> wasmtime.Engine:
     fuel, epoch = key
     config = wasmtime.Config()
     config.consume_fuel = fuel
     config.epoch_interruption = epoch
+    config.memory_reservation = 1 << 32
+    config.memory_may_move = False
     engine = wasmtime.Engine(config)
+    _FIXED_MEMORY_ENGINES.add(engine)
     if epoch:
         _start_ticker(engine)
     return engine
+
+
+def memories_stay_put(engine: wasmtime.Engine) -> bool:
+    """True when `engine` came from `make_engine`: its linear memories never move."""
+    return engine in _FIXED_MEMORY_ENGINES
 
 
 def _start_ticker(engine: wasmtime.Engine) -> None:

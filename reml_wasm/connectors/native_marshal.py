@@ -25,7 +25,7 @@ from typing import Any, Callable
 import cffi
 
 from ..audit import Diagnostic, DiagnosticError, error
-from ..values import Record
+from ..values import Described, Record, ValueTypeError
 
 OWNERSHIPS = ("borrowed", "owned", "transferred")
 
@@ -95,22 +95,9 @@ class OwnedCString:
 
 
 def _mismatch(symbol: str, index: int, expected: str, got: Any) -> DiagnosticError:
-    path = f"arg {index + 1}"
-    return DiagnosticError(Diagnostic("ffi.value.type_mismatch",
-                                      f"{symbol}: {path}: expected {expected}, got {_describe(got)}",
-                                      extensions={"path": path, "expected": expected, "symbol": symbol}))
-
-
-def _describe(value: Any) -> str:
-    if value is None:
-        return "None"
-    if isinstance(value, bool):
-        return f"bool {value}"
-    if isinstance(value, int):
-        return f"int {value}"
-    if isinstance(value, cffi.FFI.CData):
-        return f"cdata {value!r}"
-    return type(value).__name__
+    if isinstance(got, cffi.FFI.CData):
+        got = Described(f"cdata {got!r}")
+    return ValueTypeError(f"arg {index + 1}", expected, got, symbol=symbol)
 
 
 def is_char_pointer(ctype: Any) -> bool:
@@ -167,13 +154,13 @@ def encode_c_string(value: Any, symbol: str, index: int) -> bytes:
         try:
             data = value.encode("utf-8")
         except UnicodeEncodeError:
-            raise _mismatch(symbol, index, "a string of Unicode scalar values", "lone surrogate") from None
+            raise _mismatch(symbol, index, "a string of Unicode scalar values", Described("a lone surrogate")) from None
     elif isinstance(value, (bytes, bytearray)):
         data = bytes(value)
     else:
         raise _mismatch(symbol, index, "str, bytes, None or a char * cdata", value)
     if 0 in data:
-        raise _mismatch(symbol, index, "a string without NUL characters", "a NUL character")
+        raise _mismatch(symbol, index, "a string without NUL characters", Described("a NUL character"))
     return data
 
 

@@ -11,6 +11,13 @@ symbols once; a failed check returns a reason, and the connector uses the refere
 `wasm_trap_t **` out-parameter as `uintptr_t` (the same registers and sizes on every
 64-bit ABI wasmtime supports): the hot path then tests plain Python ints instead of
 allocating a pointer object per call.
+
+Calls through an ABI-mode binding go through libffi (about 250 ns of overhead each).  So
+`load()` also builds the same declarations as an API-mode module linked against that very
+library file (the native connector's `native_api.build_api_module`, compiled once and
+cached), whose calls cost a fraction of that, plus `reml_call_iK` helpers that store K
+integer arguments in C.  Without a C compiler or Python's headers the ABI-mode binding
+serves as it is (`CApi.mode` says which).
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ from typing import Any
 
 SUPPORTED_MAJOR = 50
 
-CDEF = """
+TYPES = """
 typedef struct wasmtime_context wasmtime_context_t;
 typedef struct wasmtime_error wasmtime_error_t;
 typedef struct wasm_trap_t wasm_trap_t;
@@ -32,6 +39,8 @@ typedef union {
     int32_t i32; int64_t i64; float f32; double f64; uint8_t v128[16];
     uint32_t anyref; uint32_t externref; uint32_t exnref; void *funcref;
 } wasmtime_val_raw_t;
+"""
+CDEF = TYPES + """
 uintptr_t wasmtime_func_call_unchecked(wasmtime_context_t *store, const wasmtime_func_t *func,
     wasmtime_val_raw_t *args_and_results, size_t args_and_results_len, uintptr_t *trap);
 wasmtime_error_t *wasmtime_context_set_fuel(wasmtime_context_t *store, uint64_t fuel);
@@ -43,15 +52,35 @@ size_t wasmtime_memory_data_size(const wasmtime_context_t *store, const wasmtime
 SYMBOLS = ("wasmtime_func_call_unchecked", "wasmtime_context_set_fuel",
            "wasmtime_context_set_epoch_deadline", "wasmtime_memory_data", "wasmtime_memory_data_size")
 
+# reml_call_iK(store, func, args, len, trap, x0 .. xK-1): the unchecked call with K integer
+# arguments stored by C (storing each through a cffi view costs more than the call's
+# conversion of a C argument); only in the API-mode module.
+_INT_CALLS = 4
+_INT_CALL_CDEF = "".join(
+    f"uintptr_t reml_call_i{k}(wasmtime_context_t *, const wasmtime_func_t *, wasmtime_val_raw_t *, size_t, "
+    f"uintptr_t *{''.join(', int64_t' for _ in range(k))});\n" for k in range(_INT_CALLS + 1))
+_INT_CALL_SOURCE = "".join(
+    f"static uintptr_t reml_call_i{k}(wasmtime_context_t *s, const wasmtime_func_t *f, wasmtime_val_raw_t *a, "
+    f"size_t n, uintptr_t *trap{''.join(f', int64_t x{i}' for i in range(k))}) "
+    f"{{{''.join(f' a[{i}].i64 = x{i};' for i in range(k))} return wasmtime_func_call_unchecked(s, f, a, n, trap); }}\n"
+    for k in range(_INT_CALLS + 1))
+
 
 class CApi:
     """The loaded binding: `ffi`, `lib`, and helpers to get raw pointers."""
 
-    def __init__(self, ffi: Any, lib: Any, path: Path, version: str) -> None:
+    def __init__(self, ffi: Any, lib: Any, path: Path, version: str, mode: str = "abi") -> None:
         self.ffi = ffi
         self.lib = lib
         self.path = path
         self.version = version
+        self.mode = mode  # "api": the compiled stubs; "abi": libffi calls
+
+    def int_call(self, nargs: int) -> Any:
+        """`reml_call_i<nargs>` (API mode, at most 4 arguments), else None."""
+        if self.mode != "api" or nargs > _INT_CALLS:
+            return None
+        return getattr(self.lib, f"reml_call_i{nargs}")
 
     def context(self, store: Any) -> Any:
         """The `wasmtime_context_t *` of a wasmtime-py Store, as cffi."""
@@ -95,26 +124,48 @@ def load() -> tuple[CApi | None, str | None]:
     if _LOADED is not None or _REASON is not None:
         return _LOADED, _REASON
     try:
-        version = importlib.metadata.version("wasmtime")
-        major = int(version.split(".")[0])
-        if major != SUPPORTED_MAJOR:
-            raise RuntimeError(f"wasmtime {version} installed; the fast path is built for {SUPPORTED_MAJOR}.x")
-        import cffi
-        from wasmtime import _ffi as wffi
-        path = Path(wffi.filename)
-        if not path.exists():
-            raise RuntimeError(f"wasmtime's shared library {path} not found")
-        ffi = cffi.FFI()
-        ffi.cdef(CDEF)
-        lib = ffi.dlopen(str(path))
-        for sym in SYMBOLS:
-            getattr(lib, sym)
-        # the layouts this module relies on
-        if ctypes.sizeof(wffi.wasmtime_func_t) != ffi.sizeof("wasmtime_func_t") \
-                or ctypes.sizeof(wffi.wasmtime_val_raw_t) != ffi.sizeof("wasmtime_val_raw_t") \
-                or ctypes.sizeof(wffi.wasmtime_memory_t) != ffi.sizeof("wasmtime_memory_t"):
-            raise RuntimeError("wasmtime's C structure layouts differ from the binding")
-        _LOADED = CApi(ffi, lib, path, version)
+        abi = abi_binding()
+        _LOADED = compiled(abi) or abi
     except Exception as exc:  # noqa: BLE001 - any failure means: use the reference path
         _REASON = f"{type(exc).__name__}: {exc}"
     return _LOADED, _REASON
+
+
+def abi_binding() -> CApi:
+    """The ABI-mode binding of wasmtime-py's own library, its version and layouts checked;
+    raises when they do not fit."""
+    version = importlib.metadata.version("wasmtime")
+    major = int(version.split(".")[0])
+    if major != SUPPORTED_MAJOR:
+        raise RuntimeError(f"wasmtime {version} installed; the fast path is built for {SUPPORTED_MAJOR}.x")
+    import cffi
+    from wasmtime import _ffi as wffi
+    path = Path(wffi.filename)
+    if not path.exists():
+        raise RuntimeError(f"wasmtime's shared library {path} not found")
+    ffi = cffi.FFI()
+    ffi.cdef(CDEF)
+    lib = ffi.dlopen(str(path))
+    for sym in SYMBOLS:
+        getattr(lib, sym)
+    # the layouts this module relies on
+    if ctypes.sizeof(wffi.wasmtime_func_t) != ffi.sizeof("wasmtime_func_t") \
+            or ctypes.sizeof(wffi.wasmtime_val_raw_t) != ffi.sizeof("wasmtime_val_raw_t") \
+            or ctypes.sizeof(wffi.wasmtime_memory_t) != ffi.sizeof("wasmtime_memory_t"):
+        raise RuntimeError("wasmtime's C structure layouts differ from the binding")
+    return CApi(ffi, lib, path, version)
+
+
+def compiled(abi: CApi) -> CApi | None:
+    """The same functions through a compiled API-mode module linked against wasmtime-py's
+    own library file (`native_api.build_api_module`, cached); None when it cannot be built
+    here (no C compiler or Python headers)."""
+    from .native_api import build_api_module
+    from .native_resolve import ResolvedLibrary
+
+    source = "#include <stdint.h>\n#include <stddef.h>\n" + CDEF + _INT_CALL_SOURCE
+    try:
+        module = build_api_module(CDEF + _INT_CALL_CDEF, source, ResolvedLibrary("wasmtime", path=abi.path))
+    except Exception:  # noqa: BLE001 - building is an optimisation: ABI mode serves without it
+        return None
+    return CApi(module.ffi, module.lib, abi.path, abi.version, mode="api")
