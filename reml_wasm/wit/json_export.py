@@ -87,6 +87,7 @@ def _world_items(items: dict) -> dict:
         name = key if isinstance(key, str) else f"interface-{key[1]}"
         if item[0] == "interface":
             inner: dict = {"id": item[1]}
+            _docs(inner, item[3])
             if item[2] is not None:
                 inner["stability"] = item[2].to_json()
             out[name] = {"interface": inner}

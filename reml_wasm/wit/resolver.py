@@ -690,14 +690,14 @@ class _PackageResolver:
                                                               span=it.name.span))
                     self.new_interfaces.append(igid)
                     self.resolve_interface(it.interface, igid, body)  # type: ignore[arg-type]
-                    target[key] = ("interface", igid, gate)
+                    target[key] = ("interface", igid, gate, None)
             else:
                 igid = self.interface_of(it.path, body)  # type: ignore[arg-type]
                 key = ("interface", igid)
                 if key in target:
                     raise fail("wit.world.conflict", f"interface `{it.path}` cannot be "
                                f"{it.direction}ed more than once", it.path.span)  # type: ignore[union-attr]
-                target[key] = ("interface", igid, gate)
+                target[key] = ("interface", igid, gate, it.docs)
         for it, gate in items:
             if isinstance(it, ast.Include):
                 self.include(it, body, imports, exports)
@@ -716,6 +716,10 @@ class _PackageResolver:
                     if key in renames:
                         found.add(key)
                         key = renames[key]
+                        if item[0] == "function":
+                            fn = item[1]
+                            item = ("function", Function(key, fn.kind, fn.params, fn.result, fn.resource,
+                                                         fn.docs, fn.stability, fn.span))
                     if key in target:
                         if target[key] == item:
                             continue
@@ -768,7 +772,7 @@ class _PackageResolver:
                     add(dep)
             key = key if key is not None else ("interface", gid)
             if key not in ifaces:
-                ifaces[key] = item if item is not None else ("interface", gid, None)
+                ifaces[key] = item if item is not None else ("interface", gid, None, None)
 
         for key, item in imports.items():
             if item[0] == "interface":
@@ -839,6 +843,12 @@ class _PackageResolver:
                 kind = ("type", ref(kind[1], False))
             elif k == "handle":
                 kind = ("handle", kind[1], ref(kind[2], False))
+                if kind[1] == "own" and td.name is None:
+                    # an anonymous own<r> doubles as the handle of bare `r` references
+                    if kind[2] in own:
+                        mapping.append(own[kind[2]])
+                        continue
+                    own[kind[2]] = len(model.types)
             elif k == "record":
                 kind = ("record", tuple((n, ref(t), d) for n, t, d in kind[1]))
             elif k == "variant":
