@@ -35,7 +35,7 @@ _TOKEN = re.compile(r"""
 """, re.VERBOSE | re.DOTALL)
 
 _SEMVER_RE = re.compile(_SEMVER + r"\Z")
-_WORD = re.compile(r"[a-z][a-z0-9]*\Z|[A-Z][A-Z0-9]*\Z")
+_WORD = re.compile(r"[a-z0-9]+\Z|[A-Z0-9]+\Z")
 
 
 @dataclass(slots=True)
@@ -47,7 +47,8 @@ class Token:
 
 
 def valid_id(name: str) -> bool:
-    """kebab-case: words separated by `-`, each all lower-case or all upper-case."""
+    """kebab-case: words separated by `-`, each all lower-case or all upper-case
+    (digits allowed anywhere but at the very start, which the lexer rules out)."""
     return all(_WORD.match(w) for w in name.split("-"))
 
 

@@ -82,19 +82,11 @@ def _paths_in(body: ast.PackageBody) -> Iterable[ast.UsePath]:
 
 
 def find_package(inputs: Iterable[PackageName], path: ast.UsePath) -> PackageName:
-    """The package a foreign path names (a path without version matches the only
-    version present)."""
+    """The package a foreign path names (versions must match exactly, as in wit-parser)."""
     ns, name = path.namespace.name, path.package.name  # type: ignore[union-attr]
-    candidates = [p for p in inputs if p.namespace == ns and p.name == name]
-    if path.version is not None:
-        for p in candidates:
-            if p.version == path.version:
-                return p
-    elif len(candidates) == 1:
-        return candidates[0]
-    elif len(candidates) > 1:
-        raise fail("wit.package.not_found",
-                   f"package `{ns}:{name}` is present in several versions; name one", path.span)
+    for p in inputs:
+        if p.namespace == ns and p.name == name and p.version == path.version:
+            return p
     want = f"{ns}:{name}" + ("" if path.version is None else f"@{path.version}")
     raise fail("wit.package.not_found", f"package `{want}` not found", path.span)
 
@@ -176,7 +168,7 @@ class _PackageResolver:
             for item in body.items:
                 if isinstance(item, ast.TopUse):
                     continue
-                gate = self.gate(item.attrs)
+                gate = self.gate(item.attrs, item.name.span)
                 if gate is _SKIP:
                     continue
                 if item.name.name in names:
@@ -222,14 +214,15 @@ class _PackageResolver:
                     if ref[0] == "local":
                         edges.append((ref[1], it.path.name.span))
             deps.append(edges)
-        for i in toposort("interface", iface_names, deps, "wit.use.cycle"):
+        iface_spans = [i.name.span for i, _, _ in ifaces]
+        for i in toposort("interface or world", iface_names, deps, "wit.use.cycle", iface_spans):
             iface, body, gate = ifaces[i]
             gid = len(model.interfaces)
             model.interfaces.append(InterfaceDef(iface.name.name, self.index, docs=iface.docs,
                                                  stability=gate, span=iface.name.span))
             self.package.interfaces[iface.name.name] = gid
             self.new_interfaces.append(gid)
-        for i in toposort("interface", iface_names, deps, "wit.use.cycle"):
+        for i in toposort("interface or world", iface_names, deps, "wit.use.cycle", iface_spans):
             iface, body, gate = ifaces[i]
             self.resolve_interface(iface, self.package.interfaces[iface.name.name], body)
 
@@ -244,7 +237,8 @@ class _PackageResolver:
                     if ref[0] == "local-world":
                         edges.append((ref[1], it.path.name.span))
             deps.append(edges)
-        for i in toposort("world", world_names, deps, "wit.use.cycle"):
+        world_spans = [w.name.span for w, _, _ in worlds]
+        for i in toposort("interface or world", world_names, deps, "wit.use.cycle", world_spans):
             world, body, gate = worlds[i]
             wid = len(model.worlds)
             model.worlds.append(WorldDef(world.name.name, self.index, docs=world.docs,
@@ -258,7 +252,7 @@ class _PackageResolver:
 
     # ---- gates ---------------------------------------------------------------------
 
-    def gate(self, attrs: list[ast.Attr]):
+    def gate(self, attrs: list[ast.Attr], item_span: Span | None = None):
         if not attrs:
             return None
         since = feature = deprecated = None
@@ -284,11 +278,11 @@ class _PackageResolver:
             if version is None:
                 raise fail("wit.gate.invalid",
                            f"package [{self.pkg.name}] contains a feature gate with a version "
-                           "specifier, so it must have a version", a.span)
+                           "specifier, so it must have a version", item_span or a.span)
             if _semver_key(a.value) > _semver_key(version):
                 raise fail("wit.gate.invalid",
                            f"feature gate cannot reference unreleased version {a.value} of package "
-                           f"[{self.pkg.name}] (current version {version})", a.span)
+                           f"[{self.pkg.name}] (current version {version})", item_span or a.span)
         if feature is not None and not self.loader.feature_active(feature.value):
             return _SKIP
         return Gate(since=since.value if since else None,
@@ -298,7 +292,7 @@ class _PackageResolver:
     def gated(self, items: list) -> list[tuple[object, Gate | None]]:
         out = []
         for it in items:
-            g = self.gate(it.attrs)
+            g = self.gate(it.attrs, _item_span(it))
             if g is not _SKIP:
                 out.append((it, g))
         return out
@@ -431,13 +425,12 @@ class _PackageResolver:
             inner = self.ty(args[0], scope)
             if expr.length is None:
                 return ("list", inner)
-            if expr.length == 0:
-                raise fail("wit.type.invalid", "fixed-length lists must have more than zero elements",
-                           expr.span)
             return ("fixed-length-list", inner, expr.length)
         if k == "map":
             return ("map", self.ty(args[0], scope), self.ty(args[1], scope))
         if k == "tuple":
+            if not args:
+                raise fail("wit.type.invalid", "empty tuple", expr.span)
             return ("tuple", tuple(self.ty(a, scope) for a in args))
         if k == "option":
             return ("option", self.ty(args[0], scope))
@@ -540,8 +533,8 @@ class _PackageResolver:
                 raise fail("wit.type.invalid", "empty variant", td.name.span)
             return ("variant", tuple((f.name.name, None if f.type is None else self.ty(f.type, scope), f.docs)
                                      for f in td.fields))
-        if not td.fields and k == "enum":
-            raise fail("wit.type.invalid", "empty enum", td.name.span)
+        if not td.fields:
+            raise fail("wit.type.invalid", f"empty {k}", td.name.span)
         return (k, tuple((f.name.name, f.docs) for f in td.fields))
 
     # ---- functions -------------------------------------------------------------------
@@ -883,6 +876,14 @@ class _PackageResolver:
                         items[key] = ("type", mapping[item[1]])
                     elif item[0] == "function":
                         commit_fn(item[1])
+
+
+def _item_span(item) -> Span | None:
+    if isinstance(item, ast.Extern):
+        return (item.name or item.path).span  # type: ignore[union-attr]
+    if isinstance(item, (ast.Use, ast.Include, ast.TopUse)):
+        return item.span
+    return item.name.span
 
 
 def _type_names(td: ast.TypeDef) -> Iterable[ast.Ident]:

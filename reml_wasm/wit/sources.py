@@ -49,12 +49,7 @@ def group_from_files(files: list[ast.File], where: str) -> tuple[list[PackageInp
         if not main_bodies and nested:
             main = nested.pop()
             return nested, main
-        span = None
-        for b in main_bodies:
-            if b.items:
-                span = Span(b.source, 0)
-                break
-        raise fail("wit.package.missing", f"no `package` header was found in {where}", span)
+        raise fail("wit.package.missing", f"no `package` header was found in {where}")
     for b in main_bodies:
         if b.decl is None and b.items:
             pass  # a file without header joins the package of its directory

@@ -10,9 +10,11 @@ from .diagnostics import Span, fail
 
 
 def toposort(kind: str, names: Sequence[str], deps: Sequence[Sequence[tuple[str, Span]]],
-             code: str) -> list[int]:
+             code: str, decl_spans: Sequence[Span] | None = None) -> list[int]:
     """Indices of `names` in dependency order.  `deps[i]` lists (name, span) of the
-    nodes node i depends on; every name must be in `names`.  A cycle raises `code`."""
+    nodes node i depends on; every name must be in `names`.  A cycle raises `code`, at
+    the reference, or at the declaration of the node depended on when `decl_spans` is given
+    (where wit-parser reports interface and world cycles)."""
     index = {n: i for i, n in enumerate(names)}
     remaining = [len(d) for d in deps]
     reverse: list[list[int]] = [[] for _ in names]
@@ -36,5 +38,6 @@ def toposort(kind: str, names: Sequence[str], deps: Sequence[Sequence[tuple[str,
             continue
         for name, span in deps[i]:
             if remaining[index[name]]:
-                raise fail(code, f"{kind} `{name}` depends on itself", span)
+                at = span if decl_spans is None else decl_spans[index[name]]
+                raise fail(code, f"{kind} `{name}` depends on itself", at)
     raise AssertionError("unreachable")  # pragma: no cover
