@@ -660,12 +660,6 @@ class _PackageResolver:
         self.resolve_uses(items, owner, scope, body, add_type)
         self.resolve_typedefs(items, owner, scope, add_type)
         for it, gate in items:
-            if isinstance(it, ast.TypeDef) and it.kind == "resource" and it.functions:
-                holder: dict = {}
-                self.resource_functions([(it, gate)], scope, holder, node.name.name)
-                for fn in holder.values():
-                    imports[fn.name] = ("function", fn)
-        for it, gate in items:
             if not isinstance(it, ast.Extern):
                 continue
             target = imports if it.direction == "import" else exports
@@ -691,6 +685,12 @@ class _PackageResolver:
                     raise fail("wit.world.conflict", f"interface `{it.path}` cannot be "
                                f"{it.direction}ed more than once", it.path.span)  # type: ignore[union-attr]
                 target[key] = ("interface", igid, gate, it.docs)
+        for it, gate in items:  # functions of resources defined in the world come last
+            if isinstance(it, ast.TypeDef) and it.kind == "resource" and it.functions:
+                holder: dict = {}
+                self.resource_functions([(it, gate)], scope, holder, node.name.name)
+                for fn in holder.values():
+                    imports[fn.name] = ("function", fn)
         for it, gate in items:
             if isinstance(it, ast.Include):
                 self.include(it, body, imports, exports)
@@ -792,7 +792,19 @@ class _PackageResolver:
         funcs = {k: v for k, v in imports.items() if v[0] == "function"}
         new_imports = {**ifaces, **types, **funcs}
         new_exports = {k: v for k, v in exports.items() if v[0] == "function"}
-        new_exports.update((k, v) for k, v in exports.items() if v[0] == "interface")
+        iface_exports = {k: v for k, v in exports.items() if v[0] == "interface"}
+
+        def add_export(key) -> None:
+            # an exported interface that another export uses goes first
+            if key in new_exports:
+                return
+            for dep in self.iface_deps(iface_exports[key][1]):
+                if ("interface", dep) in iface_exports:
+                    add_export(("interface", dep))
+            new_exports[key] = iface_exports[key]
+
+        for key in iface_exports:
+            add_export(key)
         return new_imports, new_exports
 
     def _transitive(self, gid: int) -> list[int]:
