@@ -546,7 +546,7 @@ class FunctionItem:
 
     @property
     def key(self) -> str:
-        return self.function.name
+        return self.function.qualified_name  # `f`, or `[method]r.m` for a world's resource
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,29 @@
+"""`reml-wasm wit PATH [--json]`: resolve WIT; print canonical WIT or the JSON that
+`wasm-tools component wit --json` prints for the same input."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from .. import wit
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("path", help="a .wit file, or a directory of .wit files with deps/")
+    parser.add_argument("--json", action="store_true",
+                        help="print the resolved packages as wasm-tools JSON (diagnostics as JSON too)")
+    parser.add_argument("--features", default="",
+                        help="comma-separated features that enable @unstable(feature = …) items")
+    parser.add_argument("--all-features", action="store_true", help="enable every @unstable feature")
+
+
+def run(args: argparse.Namespace) -> int:
+    features = [f for f in args.features.split(",") if f]
+    resolved = wit.load(args.path, features, all_features=args.all_features)
+    if args.json:
+        sys.stdout.write(json.dumps(resolved.to_json(), indent=2) + "\n")
+    else:
+        sys.stdout.write(resolved.to_wit())
+    return 0

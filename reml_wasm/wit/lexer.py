@@ -1,0 +1,152 @@
+"""WIT lexer: one compiled regex, comments kept for doc strings.
+
+Tokens are `Token(kind, value, offset, comments)`.  `kind` is `id` (value: the name,
+`%` stripped), `explicit-id` (a `%`-escaped name, never a keyword), a keyword (value is
+the keyword), `int`, `version` (a full semantic version) or a punctuation string such
+as `{`, `->`, `@`.  `comments` holds the raw text of the comments between the previous
+token and this one: the parser turns them into doc strings the way wit-parser does.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .diagnostics import Source, Span, fail
+
+KEYWORDS = frozenset("""
+as async bool borrow char constructor enum export f32 f64 flags from func future import
+include interface list map option own package record resource result s16 s32 s64 s8 static
+stream string tuple type u16 u32 u64 u8 use variant with world error-context _
+""".split())
+
+_SEMVER = (r"(?:0|[1-9][0-9]*)\.(?:0|[1-9][0-9]*)\.(?:0|[1-9][0-9]*)"
+           r"(?:-[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?(?:\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?")
+
+_TOKEN = re.compile(r"""
+  (?P<ws>[ \t\r\n]+)
+| (?P<line>//[^\n]*)
+| (?P<block>/\*)
+| (?P<version>[0-9]+\.[0-9]+\.[0-9]+(?:[-+][0-9A-Za-z.+-]*[0-9A-Za-z])?)
+| (?P<int>[0-9]+)
+| (?P<id>%?[a-zA-Z][a-zA-Z0-9-]*)
+| (?P<punct>->|[{}()<>,:;=.*/@_])
+| (?P<bad>.)
+""", re.VERBOSE | re.DOTALL)
+
+_SEMVER_RE = re.compile(_SEMVER + r"\Z")
+_WORD = re.compile(r"[a-z0-9]+\Z|[A-Z0-9]+\Z")
+
+
+@dataclass(slots=True)
+class Token:
+    kind: str
+    value: str
+    offset: int
+    comments: list[str] | None
+
+
+def valid_id(name: str) -> bool:
+    """kebab-case: words separated by `-`, each all lower-case or all upper-case
+    (digits allowed anywhere but at the very start, which the lexer rules out)."""
+    return all(_WORD.match(w) for w in name.split("-"))
+
+
+def tokenize(source: Source) -> list[Token]:
+    text = source.text
+    tokens: list[Token] = []
+    append = tokens.append
+    comments: list[str] | None = None
+    pos = 0
+    n = len(text)
+    match = _TOKEN.match
+    while pos < n:
+        m = match(text, pos)
+        kind = m.lastgroup
+        value = m.group()
+        if kind == "ws":
+            pos = m.end()
+            continue
+        if kind == "line":
+            (comments := comments or []).append(value)
+            pos = m.end()
+            continue
+        if kind == "block":
+            end = _block_end(text, pos, source)
+            (comments := comments or []).append(text[pos:end])
+            pos = end
+            continue
+        if kind == "id":
+            if value[0] == "%":
+                name = value[1:]
+                if not valid_id(name):
+                    raise fail("wit.lex.invalid_identifier", f"invalid identifier `{name}`",
+                               Span(source, pos))
+                append(Token("explicit-id", name, pos, comments))
+            elif value in KEYWORDS:
+                append(Token(value, value, pos, comments))
+            else:
+                if not valid_id(value):
+                    raise fail("wit.lex.invalid_identifier", f"invalid identifier `{value}`",
+                               Span(source, pos))
+                append(Token("id", value, pos, comments))
+        elif kind == "punct":
+            append(Token(value, value, pos, comments))
+        elif kind == "int" or kind == "version":
+            append(Token(kind, value, pos, comments))
+        else:
+            raise fail("wit.lex.invalid_character", f"invalid character {value!r}", Span(source, pos))
+        comments = None
+        pos = m.end()
+    append(Token("eof", "", n, comments))
+    return tokens
+
+
+def _block_end(text: str, start: int, source: Source) -> int:
+    """End offset of the (nested) block comment starting at `start`."""
+    depth = 0
+    pos = start
+    while True:
+        opened = text.find("/*", pos)
+        closed = text.find("*/", pos)
+        if closed < 0:
+            raise fail("wit.lex.unterminated_comment", "unterminated block comment", Span(source, start))
+        if 0 <= opened < closed:
+            depth += 1
+            pos = opened + 2
+        else:
+            depth -= 1
+            pos = closed + 2
+            if depth == 0:
+                return pos
+
+
+def valid_semver(text: str) -> bool:
+    return _SEMVER_RE.match(text) is not None
+
+
+def docs_from_comments(comments: list[str] | None) -> str | None:
+    """Doc text from the comments before an item, following wit-parser: a line comment
+    loses its leading slashes, a `/** … */` block its delimiters (any other block only
+    its leading slash); trailing space goes; the smallest count of leading spaces among
+    non-empty chunks is removed from each chunk; chunks are joined by newlines."""
+    if not comments:
+        return None
+    chunks = []
+    for c in comments:
+        if c.startswith("/*"):
+            if c.startswith("/**") and c.endswith("*/") and len(c) >= 5:
+                c = c[3:-2]
+            elif c == "/**/":
+                c = ""
+            else:
+                c = c[1:]
+        else:
+            c = c.lstrip("/")
+        chunks.append(c.rstrip())
+    indents = [len(c) - len(c.lstrip(" ")) for c in chunks if c]
+    cut = min(indents) if indents else 0
+    return "\n".join(c[cut:] for c in chunks)
+
+PRIMITIVE_KINDS = frozenset(
+    "bool s8 u8 s16 u16 s32 u32 s64 u64 f32 f64 char string error-context".split())

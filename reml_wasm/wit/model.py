@@ -1,0 +1,134 @@
+"""The resolved WIT graph: arenas of types, interfaces, worlds and packages.
+
+This mirrors wit-parser's `Resolve` (what `wasm-tools component wit --json` prints):
+everything refers to everything else by index.  A type reference `Ty` is a primitive
+name (`"u32"`) or an index into `Model.types`.  The JSON exporter, the printer and the
+conversion into `reml_wasm.types` all read this model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Union
+
+from ..types import PackageName
+from .diagnostics import Span
+
+Ty = Union[str, int]
+
+
+@dataclass(frozen=True)
+class Gate:
+    """A resolved feature gate: `@since(version = …)` or `@unstable(feature = …)`,
+    either optionally with `@deprecated(version = …)`."""
+
+    since: str | None = None
+    feature: str | None = None
+    deprecated: str | None = None
+
+    def to_json(self) -> dict:
+        if self.since is not None:
+            inner = {"since": self.since}
+            key = "stable"
+        else:
+            inner = {"feature": self.feature}
+            key = "unstable"
+        if self.deprecated is not None:
+            inner["deprecated"] = self.deprecated
+        return {key: inner}
+
+# TypeDef.kind is a tuple whose first element names the kind:
+#   ("record", [(name, Ty, docs)])      ("variant", [(name, Ty | None, docs)])
+#   ("enum", [(name, docs)])            ("flags", [(name, docs)])
+#   ("resource",)                       ("type", Ty)            an alias
+#   ("handle", "own" | "borrow", id)    ("tuple", [Ty])         ("option", Ty)
+#   ("result", Ty | None, Ty | None)    ("list", Ty)            ("fixed-length-list", Ty, n)
+#   ("map", Ty, Ty)                     ("future", Ty | None)   ("stream", Ty | None)
+
+
+@dataclass
+class TypeDef:
+    name: str | None
+    kind: tuple
+    owner: tuple[str, int] | None = None  # ("interface", id) | ("world", id)
+    docs: str | None = None
+    stability: Gate | None = None
+    span: Span | None = None
+
+
+@dataclass
+class Function:
+    name: str  # component-level name: `f`, `[method]r.m`, `[static]r.m`, `[constructor]r`
+    kind: str  # freestanding | method | static | constructor (async- prefix when async)
+    params: list[tuple[str, Ty]]
+    result: Ty | None
+    resource: int | None = None
+    docs: str | None = None
+    stability: Gate | None = None
+    span: Span | None = None
+
+    @property
+    def is_async(self) -> bool:
+        return self.kind.startswith("async-")
+
+    @property
+    def base_kind(self) -> str:
+        return self.kind[6:] if self.kind.startswith("async-") else self.kind
+
+
+@dataclass
+class InterfaceDef:
+    name: str | None
+    package: int | None
+    types: dict[str, int] = field(default_factory=dict)
+    functions: dict[str, Function] = field(default_factory=dict)
+    docs: str | None = None
+    stability: Gate | None = None
+    span: Span | None = None
+
+
+# World item: ("interface", interface id, stability) | ("function", Function) | ("type", type id)
+# World key: a plain name, or ("interface", id) for an interface imported by its path.
+WorldKey = Union[str, tuple]
+
+
+@dataclass
+class WorldDef:
+    name: str
+    package: int | None
+    imports: dict = field(default_factory=dict)
+    exports: dict = field(default_factory=dict)
+    docs: str | None = None
+    stability: Gate | None = None
+    span: Span | None = None
+
+
+@dataclass
+class PackageDef:
+    name: PackageName
+    docs: str | None = None
+    interfaces: dict[str, int] = field(default_factory=dict)
+    worlds: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class Model:
+    types: list[TypeDef] = field(default_factory=list)
+    interfaces: list[InterfaceDef] = field(default_factory=list)
+    worlds: list[WorldDef] = field(default_factory=list)
+    packages: list[PackageDef] = field(default_factory=list)
+
+    def unalias(self, ty: Ty) -> Ty:
+        while isinstance(ty, int) and self.types[ty].kind[0] == "type":
+            ty = self.types[ty].kind[1]
+        return ty
+
+    def is_resource(self, ty: Ty) -> bool:
+        ty = self.unalias(ty)
+        return isinstance(ty, int) and self.types[ty].kind[0] == "resource"
+
+    def interface_qualified(self, iid: int) -> str | None:
+        iface = self.interfaces[iid]
+        if iface.name is None or iface.package is None:
+            return iface.name
+        return self.packages[iface.package].name.qualify(iface.name)

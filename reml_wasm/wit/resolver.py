@@ -1,0 +1,937 @@
+"""Name resolution: parsed packages -> `model.Model`.
+
+Packages are resolved one at a time in dependency order.  Within a package the order
+follows wit-parser, so that arena indices come out as `wasm-tools component wit --json`
+prints them: interfaces in `use` order, then worlds in `include` order; inside each,
+`use`d names first, then type definitions in dependency order (anonymous types are
+interned as they are met), then functions.  A package is first resolved into a local
+type arena, then committed into the global one; committing turns a bare resource name
+in a type position into an `own<r>` handle, as wit-parser's remapping does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable
+
+from ..types import PackageName
+from . import ast
+from .diagnostics import Span, fail
+from .model import Function, Gate, InterfaceDef, Model, PackageDef, Ty, TypeDef, WorldDef
+from .toposort import toposort
+
+_SKIP = object()  # a gate whose feature is not active: the item is left out
+
+
+@dataclass
+class PackageInput:
+    """The bodies (files or nested blocks) that make up one package."""
+
+    name: PackageName
+    bodies: list[ast.PackageBody]
+    span: Span
+    docs: str | None = None
+
+
+@dataclass
+class Loader:
+    """Resolves packages into one model; state shared across packages."""
+
+    features: frozenset[str] = frozenset()
+    all_features: bool = False
+    model: Model = field(default_factory=Model)
+    # interface id -> interfaces it `use`s (in order), for a world's implicit imports
+    deps_of: dict[int, list[int]] = field(default_factory=dict)
+    # (namespace, name, version) -> package index
+    package_index: dict[tuple[str, str, str | None], int] = field(default_factory=dict)
+
+    def resolve_all(self, inputs: list[PackageInput]) -> list[int]:
+        """Resolve `inputs` (in topological order of their references); the package
+        indices in the order given."""
+        out = []
+        for pkg in sort_packages(inputs):
+            out.append(_PackageResolver(self, pkg).run())
+        return out
+
+    def feature_active(self, feature: str) -> bool:
+        return self.all_features or feature in self.features
+
+
+# --- package-level ordering -----------------------------------------------------------
+
+def _paths_in(body: ast.PackageBody) -> Iterable[ast.UsePath]:
+    def in_interface(items):
+        for it in items:
+            if isinstance(it, ast.Use):
+                yield it.path
+
+    for item in body.items:
+        if isinstance(item, ast.TopUse):
+            yield item.path
+        elif isinstance(item, ast.Interface):
+            yield from in_interface(item.items)
+        elif isinstance(item, ast.World):
+            for wi in item.items:
+                if isinstance(wi, (ast.Use, ast.Include)):
+                    yield wi.path
+                elif isinstance(wi, ast.Extern):
+                    if wi.path is not None:
+                        yield wi.path
+                    elif wi.interface is not None:
+                        yield from in_interface(wi.interface.items)
+
+
+def find_package(inputs: Iterable[PackageName], path: ast.UsePath) -> PackageName:
+    """The package a foreign path names (versions must match exactly, as in wit-parser)."""
+    ns, name = path.namespace.name, path.package.name  # type: ignore[union-attr]
+    for p in inputs:
+        if p.namespace == ns and p.name == name and p.version == path.version:
+            return p
+    want = f"{ns}:{name}" + ("" if path.version is None else f"@{path.version}")
+    raise fail("wit.package.not_found", f"package `{want}` not found", path.span)
+
+
+def sort_packages(inputs: list[PackageInput]) -> list[PackageInput]:
+    names = [str(p.name) for p in inputs]
+    seen: dict[str, PackageInput] = {}
+    for p in inputs:
+        if str(p.name) in seen:
+            raise fail("wit.package.duplicate", f"package `{p.name}` is defined more than once", p.span)
+        seen[str(p.name)] = p
+    known = [p.name for p in inputs]
+    deps: list[list[tuple[str, Span]]] = []
+    for p in inputs:
+        edges = []
+        for body in p.bodies:
+            for path in _paths_in(body):
+                if path.namespace is None:
+                    continue
+                target = find_package(known, path)
+                if target != p.name:
+                    edges.append((str(target), path.span))
+        deps.append(edges)
+    order = toposort("package", names, deps, "wit.package.cycle")
+    return [inputs[i] for i in order]
+
+
+# --- semver ---------------------------------------------------------------------------
+
+def _semver_key(v: str) -> tuple:
+    core, _, _build = v.partition("+")
+    main, dash, pre = core.partition("-")
+    nums = tuple(int(x) for x in main.split("."))
+    if not dash:
+        return nums + ((1,),)
+    parts = tuple((0, int(x), "") if x.isdigit() else (1, 0, x) for x in pre.split("."))
+    return nums + ((0,) + parts,)
+
+
+# --- one package ------------------------------------------------------------------------
+
+_PRIMITIVES = frozenset("bool s8 u8 s16 u16 s32 u32 s64 u64 f32 f64 char string error-context".split())
+
+
+class _PackageResolver:
+    def __init__(self, loader: Loader, pkg: PackageInput) -> None:
+        self.loader = loader
+        self.model = loader.model
+        self.pkg = pkg
+        self.local: list[TypeDef] = []  # local arena, committed at the end
+        self.anon: dict[tuple, int] = {}
+        self.foreign: dict[int, int] = {}  # global type id -> local placeholder
+        self.local_iface_types: dict[int, dict[str, int]] = {}  # iface gid -> name -> local tid
+        self.world_local: dict[int, bool] = {}
+        self.new_interfaces: list[int] = []
+        self.new_worlds: list[int] = []
+        self.type_dep: dict[int, int] = {}  # local alias tid made by `use` -> iface gid
+
+    # ---- entry ---------------------------------------------------------------------
+
+    def run(self) -> int:
+        model, pkg = self.model, self.pkg
+        self.index = len(model.packages)
+        docs = None
+        for body in pkg.bodies:
+            if body.decl is not None and body.decl.docs is not None:
+                docs = body.decl.docs
+                break
+        self.package = PackageDef(pkg.name, docs)
+        model.packages.append(self.package)
+        key = (pkg.name.namespace, pkg.name.name, pkg.name.version)
+        self.loader.package_index[key] = self.index
+
+        # Collect interfaces and worlds (gates applied), check names.
+        ifaces: list[tuple[ast.Interface, ast.PackageBody, Gate | None]] = []
+        worlds: list[tuple[ast.World, ast.PackageBody, Gate | None]] = []
+        names: dict[str, Span] = {}
+        for body in pkg.bodies:
+            for item in body.items:
+                if isinstance(item, ast.TopUse):
+                    continue
+                gate = self.gate(item.attrs, item.name.span)
+                if gate is _SKIP:
+                    continue
+                if item.name.name in names:
+                    raise fail("wit.name.duplicate", f"duplicate item named `{item.name.name}`",
+                               item.name.span)
+                names[item.name.name] = item.name.span
+                if isinstance(item, ast.Interface):
+                    ifaces.append((item, body, gate))
+                else:
+                    worlds.append((item, body, gate))
+        self.iface_ast = {i.name.name: i for i, _, _ in ifaces}
+        self.world_ast = {w.name.name: w for w, _, _ in worlds}
+
+        # File-level `use` aliases.
+        self.body_scope: dict[int, dict[str, tuple[str, object]]] = {}
+        for body in pkg.bodies:
+            scope: dict[str, tuple[str, object]] = {}
+            for item in body.items:
+                if not isinstance(item, ast.TopUse):
+                    continue
+                if self.gate(item.attrs) is _SKIP:
+                    continue
+                alias = item.alias or item.path.name
+                if alias.name in names or alias.name in scope:
+                    raise fail("wit.name.duplicate", f"duplicate name `{alias.name}`", alias.span)
+                if item.path.namespace is None:
+                    if item.path.name.name not in self.iface_ast:
+                        raise fail("wit.name.unresolved",
+                                   f"interface `{item.path.name.name}` does not exist", item.path.span)
+                    scope[alias.name] = ("local", item.path.name.name)
+                else:
+                    scope[alias.name] = ("global", self.foreign_interface(item.path))
+            self.body_scope[id(body)] = scope
+
+        # Interfaces in `use` order.
+        iface_names = [i.name.name for i, _, _ in ifaces]
+        deps = []
+        for iface, body, _ in ifaces:
+            edges = []
+            for it in iface.items:
+                if isinstance(it, ast.Use) and it.path.namespace is None:
+                    ref = self.local_name(it.path.name, body, "interface")
+                    if ref[0] == "local":
+                        edges.append((ref[1], it.path.name.span))
+            deps.append(edges)
+        iface_spans = [i.name.span for i, _, _ in ifaces]
+        for i in toposort("interface or world", iface_names, deps, "wit.use.cycle", iface_spans):
+            iface, body, gate = ifaces[i]
+            gid = len(model.interfaces)
+            model.interfaces.append(InterfaceDef(iface.name.name, self.index, docs=iface.docs,
+                                                 stability=gate, span=iface.name.span))
+            self.package.interfaces[iface.name.name] = gid
+            self.new_interfaces.append(gid)
+        for i in toposort("interface or world", iface_names, deps, "wit.use.cycle", iface_spans):
+            iface, body, gate = ifaces[i]
+            self.resolve_interface(iface, self.package.interfaces[iface.name.name], body)
+
+        # Worlds in `include` order.
+        world_names = [w.name.name for w, _, _ in worlds]
+        deps = []
+        for world, body, _ in worlds:
+            edges = []
+            for it in world.items:
+                if isinstance(it, ast.Include) and it.path.namespace is None:
+                    ref = self.local_name(it.path.name, body, "world")
+                    if ref[0] == "local-world":
+                        edges.append((ref[1], it.path.name.span))
+            deps.append(edges)
+        world_spans = [w.name.span for w, _, _ in worlds]
+        for i in toposort("interface or world", world_names, deps, "wit.use.cycle", world_spans):
+            world, body, gate = worlds[i]
+            wid = len(model.worlds)
+            model.worlds.append(WorldDef(world.name.name, self.index, docs=world.docs,
+                                         stability=gate, span=world.name.span))
+            self.package.worlds[world.name.name] = wid
+            self.new_worlds.append(wid)
+            self.resolve_world(world, wid, body)
+
+        self.commit()
+        return self.index
+
+    # ---- gates ---------------------------------------------------------------------
+
+    def gate(self, attrs: list[ast.Attr], item_span: Span | None = None):
+        if not attrs:
+            return None
+        since = feature = deprecated = None
+        for a in attrs:
+            if a.kind == "since":
+                if since is not None or feature is not None:
+                    raise fail("wit.gate.invalid", "only one @since or @unstable per item", a.span)
+                since = a
+            elif a.kind == "unstable":
+                if since is not None or feature is not None:
+                    raise fail("wit.gate.invalid", "only one @since or @unstable per item", a.span)
+                feature = a
+            else:
+                if deprecated is not None:
+                    raise fail("wit.gate.invalid", "only one @deprecated per item", a.span)
+                deprecated = a
+        if since is None and feature is None:
+            raise fail("wit.gate.invalid", "@deprecated needs @since or @unstable", deprecated.span)
+        for a in (since,):
+            if a is None:
+                continue
+            version = self.pkg.name.version
+            if version is None:
+                raise fail("wit.gate.invalid",
+                           f"package [{self.pkg.name}] contains a feature gate with a version "
+                           "specifier, so it must have a version", item_span or a.span)
+            if _semver_key(a.value) > _semver_key(version):
+                raise fail("wit.gate.invalid",
+                           f"feature gate cannot reference unreleased version {a.value} of package "
+                           f"[{self.pkg.name}] (current version {version})", item_span or a.span)
+        if feature is not None and not self.loader.feature_active(feature.value):
+            return _SKIP
+        return Gate(since=since.value if since else None,
+                    feature=feature.value if feature else None,
+                    deprecated=deprecated.value if deprecated else None)
+
+    def gated(self, items: list) -> list[tuple[object, Gate | None]]:
+        out = []
+        for it in items:
+            g = self.gate(it.attrs, _item_span(it))
+            if g is not _SKIP:
+                out.append((it, g))
+        return out
+
+    # ---- names ---------------------------------------------------------------------
+
+    def local_name(self, ident: ast.Ident, body: ast.PackageBody, want: str) -> tuple[str, object]:
+        """A bare name in a use/import/include: ("local", iface name),
+        ("global", iface gid), ("local-world", name) or ("global-world", wid)."""
+        scope = self.body_scope.get(id(body), {})
+        name = ident.name
+        if name in scope:
+            kind, target = scope[name]
+            if want == "world":
+                raise fail("wit.name.not_world", f"`{name}` is an interface, not a world", ident.span)
+            return scope[name]
+        if want == "interface":
+            if name in self.iface_ast:
+                return ("local", name)
+            if name in self.world_ast:
+                raise fail("wit.name.not_interface", f"`{name}` is a world, not an interface", ident.span)
+            raise fail("wit.name.unresolved", f"interface `{name}` does not exist", ident.span)
+        if name in self.world_ast:
+            return ("local-world", name)
+        if name in self.iface_ast:
+            raise fail("wit.name.not_world", f"`{name}` is an interface, not a world", ident.span)
+        raise fail("wit.name.unresolved", f"world `{name}` does not exist", ident.span)
+
+    def foreign_package(self, path: ast.UsePath) -> int:
+        known = [p.name for p in self.model.packages]
+        target = find_package(known, path)
+        if target == self.pkg.name:
+            raise fail("wit.name.unresolved",
+                       f"package `{target}` refers to itself; use the local name", path.span)
+        return self.loader.package_index[(target.namespace, target.name, target.version)]
+
+    def foreign_interface(self, path: ast.UsePath) -> int:
+        pkg = self.model.packages[self.foreign_package(path)]
+        try:
+            return pkg.interfaces[path.name.name]
+        except KeyError:
+            raise fail("wit.name.unresolved",
+                       f"interface `{path.name.name}` not found in package `{pkg.name}`",
+                       path.name.span) from None
+
+    def interface_of(self, path: ast.UsePath, body: ast.PackageBody) -> int:
+        if path.namespace is not None:
+            return self.foreign_interface(path)
+        ref = self.local_name(path.name, body, "interface")
+        if ref[0] == "local":
+            return self.package.interfaces[ref[1]]  # type: ignore[index]
+        return ref[1]  # type: ignore[return-value]
+
+    def world_of(self, path: ast.UsePath, body: ast.PackageBody) -> int:
+        if path.namespace is None:
+            ref = self.local_name(path.name, body, "world")
+            return self.package.worlds[ref[1]]  # type: ignore[index]
+        pkg = self.model.packages[self.foreign_package(path)]
+        try:
+            return pkg.worlds[path.name.name]
+        except KeyError:
+            if path.name.name in pkg.interfaces:
+                raise fail("wit.name.not_world", f"`{path.name.name}` is an interface, not a world",
+                           path.name.span) from None
+            raise fail("wit.name.unresolved", f"world `{path.name.name}` not found in package `{pkg.name}`",
+                       path.name.span) from None
+
+    def interface_type(self, gid: int, ident: ast.Ident) -> int:
+        """Local type id of `ident` defined in interface `gid`."""
+        local = self.local_iface_types.get(gid)
+        if local is not None:
+            if ident.name in local:
+                return local[ident.name]
+        else:
+            types = self.model.interfaces[gid].types
+            if ident.name in types:
+                return self.placeholder(types[ident.name])
+        name = self.model.interfaces[gid].name
+        raise fail("wit.name.unresolved", f"type `{ident.name}` not defined in interface `{name}`",
+                   ident.span)
+
+    # ---- local type arena ------------------------------------------------------------
+
+    def placeholder(self, gid: int) -> int:
+        tid = self.foreign.get(gid)
+        if tid is None:
+            tid = self.foreign[gid] = len(self.local)
+            self.local.append(TypeDef(None, ("foreign", gid)))
+        return tid
+
+    def alloc(self, td: TypeDef) -> int:
+        self.local.append(td)
+        return len(self.local) - 1
+
+    def anon_type(self, kind: tuple) -> int:
+        tid = self.anon.get(kind)
+        if tid is None:
+            tid = self.anon[kind] = self.alloc(TypeDef(None, kind))
+        return tid
+
+    def local_kind(self, ty: Ty) -> tuple | None:
+        """Kind of a local type id, aliases followed, foreign placeholders looked up."""
+        while isinstance(ty, int):
+            kind = self.local[ty].kind
+            if kind[0] == "foreign":
+                g = self.model.unalias(kind[1])
+                return self.model.types[g].kind if isinstance(g, int) else None
+            if kind[0] != "type":
+                return kind
+            ty = kind[1]
+        return None
+
+    def is_resource(self, ty: Ty) -> bool:
+        kind = self.local_kind(ty)
+        return kind is not None and kind[0] == "resource"
+
+    def ty(self, expr: ast.TypeExpr, scope: dict) -> Ty:
+        k = expr.kind
+        if k in _PRIMITIVES:
+            return k
+        if k == "name":
+            return self.lookup(expr.name, scope)  # type: ignore[arg-type]
+        return self.anon_type(self.structural_kind(expr, scope))
+
+    def structural_kind(self, expr: ast.TypeExpr, scope: dict) -> tuple:
+        """The kind of an anonymous type expression (its parts interned)."""
+        k = expr.kind
+        args = expr.args
+        if k == "list":
+            inner = self.ty(args[0], scope)
+            if expr.length is None:
+                return ("list", inner)
+            return ("fixed-length-list", inner, expr.length)
+        if k == "map":
+            return ("map", self.ty(args[0], scope), self.ty(args[1], scope))
+        if k == "tuple":
+            if not args:
+                raise fail("wit.type.invalid", "empty tuple", expr.span)
+            return ("tuple", tuple(self.ty(a, scope) for a in args))
+        if k == "option":
+            return ("option", self.ty(args[0], scope))
+        if k == "result":
+            ok = None if args[0] is None else self.ty(args[0], scope)
+            err = None if args[1] is None else self.ty(args[1], scope)
+            return ("result", ok, err)
+        if k in ("own", "borrow"):
+            target = self.lookup(expr.name, scope)  # type: ignore[arg-type]
+            if not self.is_resource(target):
+                raise fail("wit.type.not_resource", "type used in a handle must be a resource",
+                           expr.name.span)  # type: ignore[union-attr]
+            return ("handle", k, target)
+        if k in ("stream", "future"):
+            inner = None if args[0] is None else self.ty(args[0], scope)
+            return (k, inner)
+        raise AssertionError(k)  # pragma: no cover
+
+    def lookup(self, ident: ast.Ident, scope: dict) -> int:
+        entry = scope.get(ident.name)
+        if entry is None:
+            raise fail("wit.name.unresolved", f"type `{ident.name}` does not exist", ident.span)
+        if entry[0] != "type":
+            raise fail("wit.name.unresolved", f"`{ident.name}` is not a type", ident.span)
+        return entry[1]
+
+    # ---- scopes: uses and type definitions -------------------------------------------
+
+    def declare(self, scope: dict, ident: ast.Ident, entry: tuple) -> None:
+        if ident.name in scope:
+            raise fail("wit.name.duplicate", f"duplicate name `{ident.name}`", ident.span)
+        scope[ident.name] = entry
+
+    def resolve_uses(self, items, owner: tuple[str, int], scope: dict, body: ast.PackageBody,
+                     on_type) -> list[int]:
+        """Create the aliases `use` brings in; returns the interfaces used, in order."""
+        used: list[int] = []
+        for use, gate in items:
+            if not isinstance(use, ast.Use):
+                continue
+            gid = self.interface_of(use.path, body)
+            if owner[0] == "interface" and gid == owner[1]:
+                raise fail("wit.use.cycle", "an interface cannot use itself", use.path.span)
+            if gid not in used:
+                used.append(gid)
+            for name, alias in use.names:
+                target = self.interface_type(gid, name)
+                as_name = alias or name
+                tid = self.alloc(TypeDef(as_name.name, ("type", target), owner, None, gate, as_name.span))
+                self.type_dep[tid] = gid
+                self.declare(scope, as_name, ("type", tid))
+                on_type(as_name.name, tid)
+        return used
+
+    def resolve_typedefs(self, items, owner: tuple[str, int], scope: dict, on_type) -> None:
+        defs = [(it, g) for it, g in items if isinstance(it, ast.TypeDef)]
+        local_names = {}
+        for td, _ in defs:
+            if td.name.name in scope or td.name.name in local_names:
+                raise fail("wit.name.duplicate", f"duplicate name `{td.name.name}`", td.name.span)
+            local_names[td.name.name] = td
+        deps = []
+        for td, _ in defs:
+            edges: list[tuple[str, Span]] = []
+            for e in _type_names(td):
+                if e.name in local_names:
+                    edges.append((e.name, e.span))
+                elif e.name not in scope:
+                    raise fail("wit.name.unresolved", f"type `{e.name}` does not exist", e.span)
+            deps.append(edges)
+        order = toposort("type", [td.name.name for td, _ in defs], deps, "wit.type.cycle")
+        for i in order:
+            td, gate = defs[i]
+            kind = self.typedef_kind(td, scope)
+            tid = self.alloc(TypeDef(td.name.name, kind, owner, td.docs, gate, td.name.span))
+            scope[td.name.name] = ("type", tid)
+            on_type(td.name.name, tid)
+
+    def typedef_kind(self, td: ast.TypeDef, scope: dict) -> tuple:
+        k = td.kind
+        if k == "alias":
+            target = td.target
+            if target.kind in _PRIMITIVES or target.kind == "name":  # type: ignore[union-attr]
+                return ("type", self.ty(target, scope))  # type: ignore[arg-type]
+            return self.structural_kind(target, scope)  # type: ignore[arg-type]
+        if k == "resource":
+            return ("resource",)
+        seen: set[str] = set()
+        for f in td.fields:
+            if f.name.name in seen:
+                what = {"record": "field", "variant": "case", "enum": "case", "flags": "flag"}[k]
+                raise fail("wit.name.duplicate", f"duplicate {what} `{f.name.name}`", f.name.span)
+            seen.add(f.name.name)
+        if k == "record":
+            if not td.fields:
+                raise fail("wit.type.invalid", "record must have at least one field", td.name.span)
+            return ("record", tuple((f.name.name, self.ty(f.type, scope), f.docs) for f in td.fields))
+        if k == "variant":
+            if not td.fields:
+                raise fail("wit.type.invalid", "empty variant", td.name.span)
+            return ("variant", tuple((f.name.name, None if f.type is None else self.ty(f.type, scope), f.docs)
+                                     for f in td.fields))
+        if not td.fields:
+            raise fail("wit.type.invalid", f"empty {k}", td.name.span)
+        return (k, tuple((f.name.name, f.docs) for f in td.fields))
+
+    # ---- functions -------------------------------------------------------------------
+
+    def function(self, f: ast.Func, gate: Gate | None, scope: dict,
+                 resource: tuple[str, int] | None = None) -> Function:
+        ftype = f.type
+        params: list[tuple[str, Ty]] = []
+        seen: set[str] = set()
+        if f.member == "method":
+            params.append(("self", self.anon_type(("handle", "borrow", resource[1]))))  # type: ignore[index]
+            seen.add("self")
+        for p in ftype.params:
+            if p.name.name in seen:
+                raise fail("wit.name.duplicate", f"param `{p.name.name}` is defined more than once",
+                           p.name.span)
+            seen.add(p.name.name)
+            params.append((p.name.name, self.ty(p.type, scope)))
+        result = None if ftype.result is None else self.ty(ftype.result, scope)
+        base = f.member
+        if base == "constructor":
+            rname, rid = resource  # type: ignore[misc]
+            if result is None:
+                result = rid
+            else:
+                kind = self.local_kind(result)
+                ok = kind is not None and kind[0] == "result" and kind[1] is not None and \
+                    self.local_kind(kind[1]) == self.local_kind(rid) and self._same_resource(kind[1], rid)
+                if not ok:
+                    raise fail("wit.type.invalid",
+                               "if a constructor return type is declared it must be a `result<T, E>` "
+                               "whose `T` is the resource", ftype.result.span)  # type: ignore[union-attr]
+            name = f"[constructor]{rname}"
+        elif base == "method":
+            name = f"[method]{resource[0]}.{f.name.name}"  # type: ignore[index]
+        elif base == "static":
+            name = f"[static]{resource[0]}.{f.name.name}"  # type: ignore[index]
+        else:
+            name = f.name.name
+        if result is not None and self.contains_borrow(result):
+            raise fail("wit.type.borrow_in_result",
+                       f"function `{f.name.name}` returns a type which contains a `borrow<T>` which is "
+                       "not supported", f.name.span)
+        kind = ("async-" if ftype.is_async else "") + base
+        return Function(name, kind, params, result, None if resource is None else resource[1],
+                        f.docs, gate, f.name.span)
+
+    def _same_resource(self, a: Ty, b: Ty) -> bool:
+        return self.canonical_resource(a) == self.canonical_resource(b)
+
+    def canonical_resource(self, ty: Ty):
+        while isinstance(ty, int):
+            kind = self.local[ty].kind
+            if kind[0] == "foreign":
+                return ("g", self.model.unalias(kind[1]))
+            if kind[0] != "type":
+                return ("l", ty)
+            ty = kind[1]
+        return None
+
+    def contains_borrow(self, ty: Ty, seen: set | None = None) -> bool:
+        if not isinstance(ty, int):
+            return False
+        seen = set() if seen is None else seen
+        if ty in seen:
+            return False
+        seen.add(ty)
+        kind = self.local[ty].kind
+        if kind[0] == "foreign":
+            return _model_contains_borrow(self.model, kind[1], set())
+        if kind[0] == "handle":
+            return kind[1] == "borrow"
+        return any(self.contains_borrow(t, seen) for t in _kind_refs(kind))
+
+    def resource_functions(self, items, scope: dict, out: dict, owner_name: str) -> None:
+        """Freestanding and resource functions, in item order."""
+        for it, gate in items:
+            if isinstance(it, ast.Func):
+                self.declare(scope, it.name, ("func",))
+                fn = self.function(it, gate, scope)
+                out[fn.name] = fn
+            elif isinstance(it, ast.TypeDef) and it.kind == "resource" and it.functions:
+                rid = scope[it.name.name][1]
+                seen: set[str] = set()
+                for member, mgate in self.gated(it.functions):
+                    key = member.name.name
+                    if key in seen:
+                        what = "constructor" if member.member == "constructor" else f"function `{key}`"
+                        raise fail("wit.name.duplicate", f"duplicate {what} in resource `{it.name.name}`",
+                                   member.name.span)
+                    seen.add(key)
+                    fn = self.function(member, mgate, scope, (it.name.name, rid))
+                    out[fn.name] = fn
+
+    # ---- interfaces ------------------------------------------------------------------
+
+    def resolve_interface(self, node: ast.Interface, gid: int, body: ast.PackageBody) -> None:
+        iface = self.model.interfaces[gid]
+        types: dict[str, int] = {}
+        self.local_iface_types[gid] = types
+        items = self.gated(node.items)
+        scope: dict = {}
+        owner = ("interface", gid)
+        used = self.resolve_uses(items, owner, scope, body, types.__setitem__)
+        self.loader.deps_of[gid] = used
+        self.resolve_typedefs(items, owner, scope, types.__setitem__)
+        self.resource_functions(items, scope, iface.functions, iface.name or "")
+        iface.types = types  # local ids until commit
+
+    # ---- worlds ----------------------------------------------------------------------
+
+    def resolve_world(self, node: ast.World, wid: int, body: ast.PackageBody) -> None:
+        world = self.model.worlds[wid]
+        items = self.gated(node.items)
+        scope: dict = {}
+        owner = ("world", wid)
+        imports: dict = {}
+        exports: dict = {}
+
+        def add_type(name: str, tid: int) -> None:
+            imports[name] = ("type", tid)
+
+        self.resolve_uses(items, owner, scope, body, add_type)
+        self.resolve_typedefs(items, owner, scope, add_type)
+        for it, gate in items:
+            if not isinstance(it, ast.Extern):
+                continue
+            target = imports if it.direction == "import" else exports
+            if it.name is not None:
+                key = it.name.name
+                if key in target or (it.direction == "import" and key in scope):
+                    raise fail("wit.world.conflict", f"{it.direction} `{key}` conflicts with prior "
+                               f"{it.direction} of same name", it.name.span)
+                if it.func is not None:
+                    fn = self.function(ast.Func(it.name, it.func, it.docs, it.attrs), gate, scope)
+                    target[key] = ("function", fn)
+                else:
+                    igid = len(self.model.interfaces)
+                    self.model.interfaces.append(InterfaceDef(None, self.index, docs=it.docs,
+                                                              span=it.name.span))
+                    self.new_interfaces.append(igid)
+                    self.resolve_interface(it.interface, igid, body)  # type: ignore[arg-type]
+                    target[key] = ("interface", igid, gate, None)
+            else:
+                igid = self.interface_of(it.path, body)  # type: ignore[arg-type]
+                key = ("interface", igid)
+                if key in target:
+                    raise fail("wit.world.conflict", f"interface `{it.path}` cannot be "
+                               f"{it.direction}ed more than once", it.path.span)  # type: ignore[union-attr]
+                target[key] = ("interface", igid, gate, it.docs)
+        for it, gate in items:  # functions of resources defined in the world come last
+            if isinstance(it, ast.TypeDef) and it.kind == "resource" and it.functions:
+                holder: dict = {}
+                self.resource_functions([(it, gate)], scope, holder, node.name.name)
+                for fn in holder.values():
+                    imports[fn.name] = ("function", fn)
+        for it, gate in items:
+            if isinstance(it, ast.Include):
+                self.include(it, body, imports, exports)
+        world.imports, world.exports = self.elaborate(world, imports, exports)
+
+    def include(self, inc: ast.Include, body: ast.PackageBody, imports: dict, exports: dict) -> None:
+        wid = self.world_of(inc.path, body)
+        other = self.model.worlds[wid]
+        local = wid in self.new_worlds
+        renames = {old.name: new.name for old, new in inc.renames}
+        found = set()
+        for source, target, direction in ((other.imports, imports, "import"),
+                                          (other.exports, exports, "export")):
+            for key, item in source.items():
+                if isinstance(key, str):
+                    if key in renames:
+                        found.add(key)
+                        key = renames[key]
+                        if item[0] == "function":
+                            fn = item[1]
+                            item = ("function", Function(key, fn.kind, fn.params, fn.result, fn.resource,
+                                                         fn.docs, fn.stability, fn.span))
+                    if key in target:
+                        if target[key] == item:
+                            continue
+                        raise fail("wit.world.conflict", f"{direction} of `{key}` from included world "
+                                   f"`{other.name}` conflicts with an item of the same name", inc.path.span)
+                if not local:
+                    item = self.localise(item)
+                target.setdefault(key, item)
+        for old, _ in inc.renames:
+            if old.name not in found:
+                raise fail("wit.name.unresolved", f"`{old.name}` does not exist in world `{other.name}`",
+                           old.span)
+
+    def localise(self, item: tuple) -> tuple:
+        """A world item of an already committed world, with local type ids."""
+        if item[0] == "type":
+            return ("type", self.placeholder(item[1]))
+        if item[0] == "function":
+            fn: Function = item[1]
+
+            def loc(t):
+                return t if t is None or isinstance(t, str) else self.placeholder(t)
+
+            return ("function", Function(fn.name, fn.kind, [(n, loc(t)) for n, t in fn.params],
+                                         loc(fn.result), None if fn.resource is None else loc(fn.resource),
+                                         fn.docs, fn.stability, fn.span))
+        return item
+
+    def iface_deps(self, gid: int) -> list[int]:
+        deps = self.loader.deps_of.get(gid)
+        if deps is None:  # a committed interface from another package
+            deps = []
+            for tid in self.model.interfaces[gid].types.values():
+                td = self.model.types[tid]
+                if td.kind[0] == "type" and isinstance(td.kind[1], int):
+                    owner = self.model.types[td.kind[1]].owner
+                    if owner and owner[0] == "interface" and owner[1] != gid and owner[1] not in deps:
+                        deps.append(owner[1])
+            self.loader.deps_of[gid] = deps
+        return deps
+
+    def elaborate(self, world: WorldDef, imports: dict, exports: dict) -> tuple[dict, dict]:
+        """Implicit imports of used interfaces; interfaces, then types, then functions."""
+        ifaces: dict = {}
+        exported = {k[1] for k in exports if isinstance(k, tuple)}
+
+        def add(gid: int, item: tuple | None = None, key=None) -> None:
+            for dep in self.iface_deps(gid):
+                if ("interface", dep) not in ifaces:
+                    add(dep)
+            key = key if key is not None else ("interface", gid)
+            if key not in ifaces:
+                ifaces[key] = item if item is not None else ("interface", gid, None, None)
+
+        for key, item in imports.items():
+            if item[0] == "interface":
+                add(item[1], item, key)
+        types: dict = {}
+        for key, item in imports.items():
+            if item[0] == "type":
+                dep = self.type_dep.get(item[1])
+                if dep is not None:
+                    add(dep)
+                types[key] = item
+        for key, item in exports.items():
+            if item[0] != "interface":
+                continue
+            for dep in self._transitive(item[1]):
+                if dep in exported or ("interface", dep) in ifaces:
+                    continue
+                for sub in self._transitive(dep):
+                    if sub in exported:
+                        name = self.model.interface_qualified(sub)
+                        raise fail("wit.world.conflict", f"interface `{name}` transitively depends on an "
+                                   "interface in incompatible ways", world.span)
+                add(dep)
+        funcs = {k: v for k, v in imports.items() if v[0] == "function"}
+        new_imports = {**ifaces, **types, **funcs}
+        new_exports = {k: v for k, v in exports.items() if v[0] == "function"}
+        iface_exports = {k: v for k, v in exports.items() if v[0] == "interface"}
+
+        def add_export(key) -> None:
+            # an exported interface that another export uses goes first
+            if key in new_exports:
+                return
+            for dep in self.iface_deps(iface_exports[key][1]):
+                if ("interface", dep) in iface_exports:
+                    add_export(("interface", dep))
+            new_exports[key] = iface_exports[key]
+
+        for key in iface_exports:
+            add_export(key)
+        return new_imports, new_exports
+
+    def _transitive(self, gid: int) -> list[int]:
+        out: list[int] = []
+
+        def visit(g: int) -> None:
+            for d in self.iface_deps(g):
+                if d not in out:
+                    visit(d)
+                    out.append(d)
+
+        visit(gid)
+        return out
+
+    # ---- commit: local arena -> global arena ------------------------------------------
+
+    def commit(self) -> None:
+        model = self.model
+        mapping: list[int] = []
+        own: dict[int, int] = {}
+
+        def ref(ty, convert: bool = True):
+            if ty is None or isinstance(ty, str):
+                return ty
+            g = mapping[ty]
+            if convert and model.is_resource(g):
+                h = own.get(g)
+                if h is None:
+                    h = own[g] = len(model.types)
+                    model.types.append(TypeDef(None, ("handle", "own", g)))
+                return h
+            return g
+
+        for td in self.local:
+            kind = td.kind
+            k = kind[0]
+            if k == "foreign":
+                mapping.append(kind[1])
+                continue
+            if k == "type":
+                kind = ("type", ref(kind[1], False))
+            elif k == "handle":
+                kind = ("handle", kind[1], ref(kind[2], False))
+                if kind[1] == "own" and td.name is None:
+                    # an anonymous own<r> doubles as the handle of bare `r` references
+                    if kind[2] in own:
+                        mapping.append(own[kind[2]])
+                        continue
+                    own[kind[2]] = len(model.types)
+            elif k == "record":
+                kind = ("record", tuple((n, ref(t), d) for n, t, d in kind[1]))
+            elif k == "variant":
+                kind = ("variant", tuple((n, ref(t), d) for n, t, d in kind[1]))
+            elif k == "tuple":
+                kind = ("tuple", tuple(ref(t) for t in kind[1]))
+            elif k in ("option", "list", "future", "stream"):
+                kind = (k, ref(kind[1]))
+            elif k == "result" or k == "map":
+                kind = (k, ref(kind[1]), ref(kind[2]))
+            elif k == "fixed-length-list":
+                kind = (k, ref(kind[1]), kind[2])
+            mapping.append(len(model.types))
+            model.types.append(TypeDef(td.name, kind, td.owner, td.docs, td.stability, td.span))
+
+        def commit_fn(fn: Function) -> None:
+            fn.params = [(n, ref(t)) for n, t in fn.params]
+            fn.result = ref(fn.result)
+            if fn.resource is not None:
+                fn.resource = ref(fn.resource, False)
+
+        for gid in sorted(self.new_interfaces):
+            iface = model.interfaces[gid]
+            iface.types = {n: mapping[t] for n, t in iface.types.items()}
+            for fn in iface.functions.values():
+                commit_fn(fn)
+        for wid in self.new_worlds:
+            world = model.worlds[wid]
+            for items in (world.imports, world.exports):
+                for key, item in list(items.items()):
+                    if item[0] == "type":
+                        items[key] = ("type", mapping[item[1]])
+                    elif item[0] == "function":
+                        commit_fn(item[1])
+
+
+def _item_span(item) -> Span | None:
+    if isinstance(item, ast.Extern):
+        return (item.name or item.path).span  # type: ignore[union-attr]
+    if isinstance(item, (ast.Use, ast.Include, ast.TopUse)):
+        return item.span
+    return item.name.span
+
+
+def _type_names(td: ast.TypeDef) -> Iterable[ast.Ident]:
+    """Every name a type definition refers to (for dependency order)."""
+    stack = []
+    if td.kind == "alias":
+        stack.append(td.target)
+    elif td.kind in ("record", "variant"):
+        stack.extend(f.type for f in td.fields if f.type is not None)
+    while stack:
+        e = stack.pop()
+        if e is None:
+            continue
+        if e.name is not None:
+            yield e.name
+        stack.extend(e.args)
+
+
+def _kind_refs(kind: tuple) -> Iterable[Ty]:
+    k = kind[0]
+    if k in ("record", "variant"):
+        return [t for _, t, _ in kind[1] if t is not None]
+    if k == "tuple":
+        return list(kind[1])
+    if k in ("type", "option", "list", "future", "stream", "fixed-length-list"):
+        return [kind[1]] if kind[1] is not None else []
+    if k in ("result", "map"):
+        return [t for t in kind[1:3] if t is not None]
+    return []
+
+
+def _model_contains_borrow(model: Model, ty: Ty, seen: set) -> bool:
+    if not isinstance(ty, int) or ty in seen:
+        return False
+    seen.add(ty)
+    kind = model.types[ty].kind
+    if kind[0] == "handle":
+        return kind[1] == "borrow"
+    return any(_model_contains_borrow(model, t, seen) for t in _kind_refs(kind))

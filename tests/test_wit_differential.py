@@ -1,0 +1,83 @@
+"""Differential tests: reml_wasm.wit against `wasm-tools component wit --json`.
+
+Valid cases (tests/wit_corpus/valid: single files and directories with deps/) must give
+the same JSON *text*: same arenas, same indices, same key order, 2-space indentation.
+Invalid cases (tests/wit_corpus/invalid) must be rejected by both, with a `wit.*`
+diagnostic on the line wasm-tools reports.
+
+Normalisation before comparing:
+- valid cases: none (trailing whitespace of the whole output only).
+- invalid cases: only the line number is compared, not the column or message: the two
+  tools word their messages differently, and for some errors wasm-tools underlines a
+  whole span where we point at its start.  Cases where wasm-tools gives no location (a
+  package without a header) must have no location on our side either.
+Feature sets for @unstable cases come from valid/features.json (`--features` there).
+wasm-tools runs once per case, concurrently, before the comparisons.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from reml_wasm import wit
+from reml_wasm.audit import DiagnosticError
+
+CORPUS = Path(__file__).parent / "wit_corpus"
+VALID = sorted(p for p in (CORPUS / "valid").iterdir() if p.suffix == ".wit" or p.is_dir())
+INVALID = sorted(p for p in (CORPUS / "invalid").iterdir() if p.suffix == ".wit" or p.is_dir())
+FEATURES: dict[str, list[str]] = json.loads((CORPUS / "valid" / "features.json").read_text())
+
+
+def _wasm_tools(path: Path) -> subprocess.CompletedProcess:
+    args = ["wasm-tools", "component", "wit", "--json", "--color", "never", str(path)]
+    feats = FEATURES.get(path.name)
+    if feats:
+        args += ["--features", ",".join(feats)]
+    return subprocess.run(args, capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def oracle() -> dict[Path, subprocess.CompletedProcess]:
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        paths = VALID + INVALID
+        return dict(zip(paths, pool.map(_wasm_tools, paths)))
+
+
+def test_corpus_size():
+    assert len(VALID) >= 60
+    assert len(INVALID) >= 40
+
+
+@pytest.mark.parametrize("path", VALID, ids=lambda p: p.name)
+def test_valid_matches_wasm_tools(path: Path, oracle):
+    proc = oracle[path]
+    assert proc.returncode == 0, proc.stderr
+    ours = wit.load(path, features=FEATURES.get(path.name, ())).to_json()
+    assert json.dumps(ours, indent=2) == proc.stdout.rstrip()
+
+
+_LOCATION = re.compile(r"-->\s+(.*?):(\d+):(\d+)")
+
+
+@pytest.mark.parametrize("path", INVALID, ids=lambda p: p.name)
+def test_invalid_rejected_on_same_line(path: Path, oracle):
+    proc = oracle[path]
+    assert proc.returncode != 0, "wasm-tools accepted an invalid case"
+    m = _LOCATION.search(proc.stderr)
+    with pytest.raises(DiagnosticError) as info:
+        wit.load(path)
+    diag = info.value.diagnostic
+    assert diag.code.startswith("wit."), diag.code
+    if m is None:
+        assert diag.location is None
+    else:
+        assert diag.location is not None, diag.render()
+        assert Path(diag.location.file).name == Path(m.group(1)).name
+        assert diag.location.line == int(m.group(2)), (diag.render(), proc.stderr)
+        assert diag.location.snippet is not None
