@@ -15,6 +15,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from .. import __version__
 from ..audit import Diagnostic
+from ..reml.common import render_json
 
 MANIFEST_VERSION = "0.1"
 TOOL_VERSION = f"reml-bindgen {__version__}"
@@ -69,5 +70,4 @@ def manifest(headers: Sequence[str], generated: str, digest: str, types: Sequenc
             "diagnostics": [manifest_diagnostic(d) for d in diagnostics]}
 
 
-def render(data: Mapping[str, Any]) -> str:
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+render = render_json

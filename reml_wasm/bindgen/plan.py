@@ -19,6 +19,7 @@ from .cmodel import (Array, CModel, CType, EnumDef, FuncType, FunctionDecl, Macr
                      Prim, StructDef, TagRef, TypedefRef, all_quals)
 from .layout import LayoutError, Layouts
 from .preprocess import VA_LIST_TAG
+from ..reml.common import REML_KEYWORDS, reml_ident  # noqa: F401 - re-exported for bindgen modules
 
 Style = Literal["reml", "manifest"]
 
@@ -42,16 +43,6 @@ NAMED_MAP: dict[str, tuple[str, str]] = {
 # integer kinds (consteval) -> reml spelling, for constants and enum bases
 INT_KIND_MAP = {"int": "i32", "unsigned int": "u32", "long": "i64", "long long": "i64",
                 "unsigned long": "u64", "unsigned long long": "u64"}
-
-REML_KEYWORDS = frozenset("""
-as break const continue do effect else enum extern false fn for handle if impl import in let
-loop match module mut perform pub return self Self struct trait true type unsafe use var where
-while with
-""".split())
-
-
-def reml_ident(name: str) -> str:
-    return name + "_" if name in REML_KEYWORDS else name
 
 
 class Unsupported(Exception):
