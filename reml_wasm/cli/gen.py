@@ -18,6 +18,8 @@ def _c_plugin_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("input", help="a BID YAML file (.yaml/.yml) or WIT (.wit file or directory)")
     parser.add_argument("-o", "--output", required=True, help="directory to write the skeleton into")
     parser.add_argument("--name", help="library stem (default: the input file's stem)")
+    parser.add_argument("--world", help="WIT input: make Boxes of this world's exports "
+                        "(default: every interface of the main package)")
 
 
 def _c_plugin_run(args: argparse.Namespace) -> int:
@@ -30,10 +32,12 @@ def _c_plugin_run(args: argparse.Namespace) -> int:
         doc = yaml_loader.load(source)
         specs = c_plugin.specs_from_bid(doc)
     elif source.suffix == ".wit" or source.is_dir():
-        # WIT input goes through the WIT front-end once reml_wasm.wit provides a resolver.
-        raise error("ffi.gen.wit_unavailable",
-                    f"{source}: WIT input needs the WIT front-end (reml_wasm.wit), which is not available "
-                    "in this build yet; write the interface as BID YAML for now")
+        from .. import wit
+        from ..codegen.plugin_from_wit import specs_from_wit
+
+        resolved = wit.load(source)
+        world = None if args.world is None else resolved.world(args.world)
+        specs = specs_from_wit(resolved.main, world)
     else:
         raise error("ffi.gen.input", f"{source}: expected a BID YAML (.yaml/.yml) or WIT (.wit) input")
     stem = args.name or source.stem.replace(".", "_").replace("-", "_")
