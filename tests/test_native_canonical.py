@@ -3,34 +3,25 @@ and as a native library gives the same answers through wasmtime.component (the o
 and through the native library called with the Canonical ABI engine at pointer width 8."""
 
 import math
+from pathlib import Path
 
 import pytest
 import wasmtime
 import wasmtime.component as wc
 from hypothesis import given, settings, strategies as st
 
-from reml_wasm import toolchain, types as t
+from reml_wasm import toolchain, types as t, wit
 from reml_wasm.audit import DiagnosticError
 from reml_wasm.connectors.native_canonical import CanonicalNativeLibrary, export_functions
 from reml_wasm.values import Err, Ok, Record, Variant, from_wasmtime, to_wasmtime
 
-POINT = t.RecordType("point", (t.Field("x", t.S32), t.Field("y", t.S32)))
-SHAPE = t.VariantType("shape", (t.Case("circle", t.F64), t.Case("rect", POINT), t.Case("empty")))
+ROOT = Path(__file__).resolve().parent.parent
+DEMO_WORLD = wit.load(ROOT / "wit" / "demo" / "demo.wit").world("demo")   # the WIT the guest is built from
 
 
 def fn(name, params, result):
     return t.Function(name, tuple(t.Param(n, ty) for n, ty in params), result)
 
-
-DEMO_WORLD = t.World("demo", exports=tuple(t.FunctionItem(f) for f in (
-    fn("greet", [("name", t.STRING)], t.STRING),
-    fn("sum", [("values", t.ListType(t.U32))], t.U64),
-    fn("reverse", [("values", t.ListType(t.U32))], t.ListType(t.U32)),
-    fn("translate", [("p", POINT), ("dx", t.S32), ("dy", t.S32)], POINT),
-    fn("area", [("s", SHAPE)], t.F64),
-    fn("find", [("haystack", t.ListType(t.STRING)), ("needle", t.STRING)], t.OptionType(t.U32)),
-    fn("parse-u32", [("text", t.STRING)], t.ResultType(t.U32, t.STRING)),
-)))
 
 TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=30)
 U32S = st.lists(st.integers(0, 2**32 - 1), max_size=40)
