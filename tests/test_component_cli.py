@@ -80,3 +80,10 @@ def test_module_entry_point(ctest_path):
     proc = subprocess.run([sys.executable, "-m", "reml_wasm", "call", ctest_path, 'echo("hi")'],
                           capture_output=True, text=True, timeout=120)
     assert (proc.returncode, proc.stdout) == (0, '"hi"\n')
+
+
+def test_bad_argument_points_at_its_column_in_the_call(capsys, ctest_path):
+    code, _, err = _run(capsys, "call", ctest_path, 'add(40, "x")')
+    assert code == 1
+    assert "<input>:1:9:" in err and "wave." in err
+    assert 'add(40, "x")' in err  # the snippet is the whole call, so the caret lines up

@@ -70,11 +70,11 @@ def run(args: argparse.Namespace) -> int:
     if args.memory_limit is not None and args.memory_limit <= 0:
         raise error("ffi.cli.bad_argument", "--memory-limit must be positive")
     comp = Component.from_file(args.component)
-    name, raw_args = wave.parse_call(args.call)
+    name, _ = wave.parse_call(args.call)
     full, _, func = comp.resolve(name)
     if func.kind in ("method",) or any(isinstance(t.unalias(p.type), (t.OwnType, t.BorrowType)) for p in func.params):
         raise error("ffi.cli.unsupported", f"{full} takes a resource handle, which cannot be written in WAVE")
-    values = wave.parse_args(raw_args, func)
+    values = wave.parse_call_args(args.call, func)
     inst = comp.instantiate(sandbox=Sandbox(fuel=args.fuel, timeout=args.timeout, memory_limit=args.memory_limit,
                                             wasi=args.allow_wasi),
                             path=args.path)
