@@ -38,6 +38,14 @@ def test_golden_world_byte_for_byte(tmp_path, monkeypatch):
         assert got == (GOLDEN / name).read_bytes(), name
 
 
+def test_features_activate_unstable_items(tmp_path, monkeypatch):
+    out = _generate(tmp_path, monkeypatch)
+    assert "fancy" not in (out / "golden.reml").read_text()
+    assert cli_main(["reml", "wit/reml-golden", "--world", "golden", "-o", "f.reml", "--features", "fancy"]) == 0
+    assert ('  @wit_name("fancy-now") @wit_unstable("fancy") fn fancy_now() -> u64 effect {ffi};\n'
+            in (tmp_path / "f.reml").read_text())
+
+
 def test_golden_covers_every_kind_and_keeps_wit_names(tmp_path, monkeypatch):
     out = _generate(tmp_path, monkeypatch)
     text = (out / "golden.reml").read_text()

@@ -62,6 +62,10 @@ def _spell(typ: t.Type | None, b: Bindings) -> str:
     return reml_type(typ, b.reml_name)
 
 
+def _label_lines(e: TypeEntry) -> list[str]:
+    return [f"  | {_wit_name(wit, reml)}{reml}" for wit, reml in e.labels]
+
+
 def _type_lines(e: TypeEntry, b: Bindings) -> list[str]:
     typ = e.type
     head = _docs(getattr(typ, "docs", None))
@@ -79,13 +83,11 @@ def _type_lines(e: TypeEntry, b: Bindings) -> list[str]:
             payload = "" if c.type is None else f"({_spell(c.type, b)})"
             lines.append(f"  | {_wit_name(wit, reml)}{reml}{payload}")
         return head + lines
-    if isinstance(typ, (t.EnumType, t.FlagsType)):
-        enum = e.reml_name if isinstance(typ, t.EnumType) else e.flag_enum
-        lines = [attrs, f"pub enum {enum} ="] + [f"  | {_wit_name(wit, reml)}{reml}" for wit, reml in e.labels]
-        if isinstance(typ, t.FlagsType):
-            lines = [f"@wit_flags({_q(e.wit_name)})", f"pub enum {enum} ="] + lines[2:]
-            lines += ["", attrs, f"pub type {e.reml_name} = Set<{enum}>"]
-        return head + lines
+    if isinstance(typ, t.EnumType):
+        return head + [attrs, f"pub enum {e.reml_name} ="] + _label_lines(e)
+    if isinstance(typ, t.FlagsType):
+        return head + ([f"@wit_flags({_q(e.wit_name)})", f"pub enum {e.flag_enum} ="] + _label_lines(e)
+                       + ["", attrs, f"pub type {e.reml_name} = Set<{e.flag_enum}>"])
     if isinstance(typ, t.ResourceType):
         return head + [attrs + " @wit_resource", f"pub type {e.reml_name} = FfiResourceHandle"]
     return head + [attrs, f"pub type {e.reml_name} = {type_definition(e, b)}"]
@@ -97,9 +99,18 @@ def signature(f: FunctionEntry) -> str:
     return f"fn {f.reml_name}({params}) -> {f.result}"
 
 
+def _gate(stability: t.Stability | None) -> str:
+    """`@wit_since("1.0.0") `, `@wit_unstable("feature") `, `@wit_deprecated("1.0.0") `."""
+    if stability is None:
+        return ""
+    value = stability.feature if stability.kind == "unstable" else stability.version
+    return f"@wit_{stability.kind}({_q(value or '')}) "
+
+
 def _function_line(f: FunctionEntry) -> str:
     fn = f.function
-    attrs = _wit_name(fn.qualified_name, f.reml_name) + ("@wit_async " if fn.is_async else "")
+    attrs = (_wit_name(fn.qualified_name, f.reml_name) + _gate(fn.stability)
+             + ("@wit_async " if fn.is_async else ""))
     return f"  {attrs}{signature(f)} {CALL_EFFECTS};"
 
 
