@@ -102,6 +102,16 @@ def test_untransportable_types_are_coded(tmp_path, capsys, body, needle):
     assert "ffi.gen.unsupported_type" in err and needle in err and "api.f" in err
 
 
+def test_a_package_with_only_a_world_uses_it(tmp_path):
+    src = tmp_path / "w.wit"
+    src.write_text("package a:b;\nworld calc {\n  export add: func(a: s32, b: s32) -> s32;\n}\n")
+    out = tmp_path / "out"
+    assert cli_main(["gen", "c-plugin", str(src), "-o", str(out)]) == 0
+    subprocess.run(["sh", str(out / "build.sh")], check=True, env={"PATH": "/usr/bin:/bin", "CC": "gcc"})
+    with PluginHost(nyash_toml.load(out / "nyash.toml")) as host:
+        assert host.create("Calc").add(2, 3) == 0
+
+
 def test_constructor_with_parameters_is_coded(tmp_path, capsys):
     src = tmp_path / "c.wit"
     src.write_text("package a:b;\ninterface api {\n  resource r { constructor(x: s32); }\n}\n")

@@ -1,7 +1,8 @@
 """WIT -> the C plugin generator's input (`reml-wasm gen c-plugin WIT -o DIR`).
 
 Which Boxes: with a world, its exported interfaces and its own exported functions (a Box
-named after the world); without one, every interface of the main package.  Each
+named after the world); without one, every interface of the main package (or, when it
+has no interfaces and one world, that world).  Each
 interface with functions becomes a singleton Box; each resource it defines becomes a
 Box of its own (instances are the resource's values): its methods and static functions
 are the Box's methods (the receiver is the instance, so `self` is dropped) and a
@@ -74,6 +75,8 @@ def _boxes_of(iface: t.Interface, label: str) -> list[tuple[str, t.Interface, bo
 def specs_from_wit(package: t.Package, world: t.World | None = None) -> list[PluginBoxSpec]:
     """PluginBoxSpecs for a WIT package (or one of its worlds); type ids from 100 on."""
     boxes: list[tuple[str, t.Interface, bool]] = []
+    if world is None and not package.interfaces and len(package.worlds) == 1:
+        world = package.worlds[0]
     if world is None:
         for iface in package.interfaces:
             boxes += _boxes_of(iface, iface.name or "interface")
