@@ -97,6 +97,16 @@ def test_known_layouts(tmp_path):
     assert mismatches == [] and checks >= 12
 
 
+def test_member_declarations_that_declare_nothing(tmp_path):
+    """`enum e;`, `struct tag;` and a tagged struct definition inside a struct add no
+    member (found by the mutated-header test); an untagged union does."""
+    path = tmp_path / "nothing.h"
+    path.write_text("struct s { enum origin; struct fwd; struct named { int z; }; char c;"
+                    " union { int i; float f; }; double d; };\n")
+    checks, mismatches = _verify(path)
+    assert mismatches == [] and checks >= 4
+
+
 def test_unmodelled_layout_is_reported_with_both_values(tmp_path, capsys):
     """A packed enum (1 byte in gcc) is outside the model: every difference is reported."""
     rc, events, out = bind_header(tmp_path, "enum __attribute__((packed)) kind { K0, K1 };\n"

@@ -206,6 +206,8 @@ class Extractor:
             if not isinstance(decl, c_ast.Decl):
                 continue  # _Static_assert, pragmas
             t = self.ctype(decl.type, file)
+            if decl.name is None and decl.bitsize is None and not _anonymous_member(decl.type):
+                continue  # `enum e;` or `struct tag;` inside a struct declares no member
             width = None if decl.bitsize is None else self.const_int(decl.bitsize, "bit-field width", file)
             flexible = isinstance(t, Array) and t.length is None and i == len(decls) - 1
             fa = self._attr("member", decl.coord, file)
@@ -418,3 +420,9 @@ def extract(unit: PreprocessedUnit, headers: tuple[str, ...] = ()) -> CModel:
     ex.run(parse(unit))
     ex.macros()
     return ex.model
+
+
+def _anonymous_member(node: c_ast.Node) -> bool:
+    """C11 anonymous members are untagged structs and unions; any other unnamed member
+    declaration (a tag, an enum, a bare type) declares nothing."""
+    return isinstance(node, (c_ast.Struct, c_ast.Union)) and node.name is None
