@@ -146,7 +146,7 @@ def docs_from_comments(comments: list[str] | None) -> str | None:
         chunks.append(c.rstrip())
     indents = [len(c) - len(c.lstrip(" ")) for c in chunks if c]
     cut = min(indents) if indents else 0
-    return "\n".join(c[cut:] for c in chunks)
+    return "\n".join(c[cut:] for c in chunks).rstrip()
 
 PRIMITIVE_KINDS = frozenset(
     "bool s8 u8 s16 u16 s32 u32 s64 u64 f32 f64 char string error-context".split())

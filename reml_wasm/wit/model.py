@@ -85,6 +85,7 @@ class InterfaceDef:
     docs: str | None = None
     stability: Gate | None = None
     span: Span | None = None
+    clone_of: int | None = None  # an inline interface copied by `include`
 
 
 # World item: ("interface", interface id, stability) | ("function", Function) | ("type", type id)
