@@ -81,3 +81,13 @@ def test_invalid_rejected_on_same_line(path: Path, oracle):
         assert Path(diag.location.file).name == Path(m.group(1)).name
         assert diag.location.line == int(m.group(2)), (diag.render(), proc.stderr)
         assert diag.location.snippet is not None
+
+
+def test_benchmark_tree_matches_wasm_tools(tmp_path):
+    from reml_wasm.benchmarks.wit import write_tree
+
+    assert write_tree(tmp_path) >= 5000
+    proc = subprocess.run(["wasm-tools", "component", "wit", "--json", str(tmp_path)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert json.dumps(wit.load(tmp_path).to_json(), indent=2) == proc.stdout.rstrip()
