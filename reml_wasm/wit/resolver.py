@@ -151,6 +151,7 @@ class _PackageResolver:
         self.pkg = pkg
         self.local: list[TypeDef] = []  # local arena, committed at the end
         self.anon: dict[tuple, int] = {}
+        self.borrow_memo: dict[int, bool] = {}
         self.foreign: dict[int, int] = {}  # global type id -> local placeholder
         self.local_iface_types: dict[int, dict[str, int]] = {}  # iface gid -> name -> local tid
         self.world_local: dict[int, bool] = {}
@@ -634,19 +635,22 @@ class _PackageResolver:
             ty = kind[1]
         return None
 
-    def contains_borrow(self, ty: Ty, seen: set | None = None) -> bool:
+    def contains_borrow(self, ty: Ty) -> bool:
+        """Whether a type (through every alias and container) holds a `borrow<T>`.
+        Types are acyclic here (cycles were rejected), so results are memoised."""
         if not isinstance(ty, int):
             return False
-        seen = set() if seen is None else seen
-        if ty in seen:
-            return False
-        seen.add(ty)
-        kind = self.local[ty].kind
-        if kind[0] == "foreign":
-            return _model_contains_borrow(self.model, kind[1], set())
-        if kind[0] == "handle":
-            return kind[1] == "borrow"
-        return any(self.contains_borrow(t, seen) for t in _kind_refs(kind))
+        found = self.borrow_memo.get(ty)
+        if found is None:
+            kind = self.local[ty].kind
+            if kind[0] == "foreign":
+                found = _model_contains_borrow(self.model, kind[1], set())
+            elif kind[0] == "handle":
+                found = kind[1] == "borrow"
+            else:
+                found = any(self.contains_borrow(t) for t in _kind_refs(kind))
+            self.borrow_memo[ty] = found
+        return found
 
     def resource_functions(self, items, scope: dict, out: dict) -> None:
         """Freestanding and resource functions, in item order.  A function gated out
