@@ -898,9 +898,9 @@ class _PackageResolver:
             if item[0] != "interface":
                 continue
             for dep in self._transitive(item[1]):
-                if dep in exported or ("interface", dep) in new:
+                if dep in exported:
                     continue
-                for sub in self._transitive(dep):
+                for sub in self._transitive(dep):  # an import may not use an export
                     if sub in exported:
                         name = self.model.interface_qualified(sub)
                         raise fail("wit.world.conflict", f"interface `{name}` transitively depends on an "
