@@ -416,8 +416,10 @@ class _PackageResolver:
         else the first one found among the types it contains (as wit-parser does)."""
         tid = self.anon.get(kind)
         if tid is None:
-            if stab is None:
-                for ref in _kind_refs(kind) + ([kind[2]] if kind[0] == "handle" else []):
+            if kind[0] == "handle":  # a handle takes only its resource's stability (wit-parser)
+                stab = self.stability_of(kind[2])
+            elif stab is None:
+                for ref in _kind_refs(kind):
                     if isinstance(ref, int):
                         stab = self.stability_of(ref)
                         if stab is not None:
