@@ -17,8 +17,11 @@ from typing import Iterable
 from ..types import PackageName
 from . import ast
 from .diagnostics import Span, fail
-from .model import Function, Gate, InterfaceDef, Model, PackageDef, Ty, TypeDef, WorldDef
+from .model import (Function, Gate, InterfaceDef, Model, PackageDef, Ty, TypeDef, WorldDef,
+                    contains_borrow, kind_refs, map_kind)
+from .packages import find_package, semver_key, sort_packages
 from .toposort import toposort
+from .worlds import WorldElaboration
 
 class _Skipped:
     """The gate of an item whose feature is not active: the item is left out (but, as
@@ -70,81 +73,12 @@ class Loader:
         return self.all_features or feature in self.features
 
 
-# --- package-level ordering -----------------------------------------------------------
-
-def _paths_in(body: ast.PackageBody) -> Iterable[ast.UsePath]:
-    def in_interface(items):
-        for it in items:
-            if isinstance(it, ast.Use):
-                yield it.path
-
-    for item in body.items:
-        if isinstance(item, ast.TopUse):
-            yield item.path
-        elif isinstance(item, ast.Interface):
-            yield from in_interface(item.items)
-        elif isinstance(item, ast.World):
-            for wi in item.items:
-                if isinstance(wi, (ast.Use, ast.Include)):
-                    yield wi.path
-                elif isinstance(wi, ast.Extern):
-                    if wi.path is not None:
-                        yield wi.path
-                    elif wi.interface is not None:
-                        yield from in_interface(wi.interface.items)
-
-
-def find_package(inputs: Iterable[PackageName], path: ast.UsePath) -> PackageName:
-    """The package a foreign path names (versions must match exactly, as in wit-parser)."""
-    ns, name = path.namespace.name, path.package.name  # type: ignore[union-attr]
-    for p in inputs:
-        if p.namespace == ns and p.name == name and p.version == path.version:
-            return p
-    want = f"{ns}:{name}" + ("" if path.version is None else f"@{path.version}")
-    raise fail("wit.package.not_found", f"package `{want}` not found", path.span)
-
-
-def sort_packages(inputs: list[PackageInput]) -> list[PackageInput]:
-    names = [str(p.name) for p in inputs]
-    seen: dict[str, PackageInput] = {}
-    for p in inputs:
-        if str(p.name) in seen:
-            raise fail("wit.package.duplicate", f"package `{p.name}` is defined more than once", p.span)
-        seen[str(p.name)] = p
-    known = [p.name for p in inputs]
-    deps: list[list[tuple[str, Span]]] = []
-    for p in inputs:
-        edges = []
-        for body in p.bodies:
-            for path in _paths_in(body):
-                if path.namespace is None:
-                    continue
-                target = find_package(known, path)
-                if target != p.name:
-                    edges.append((str(target), path.span))
-        deps.append(edges)
-    order = toposort("package", names, deps, "wit.package.cycle")
-    return [inputs[i] for i in order]
-
-
-# --- semver ---------------------------------------------------------------------------
-
-def _semver_key(v: str) -> tuple:
-    core, _, _build = v.partition("+")
-    main, dash, pre = core.partition("-")
-    nums = tuple(int(x) for x in main.split("."))
-    if not dash:
-        return nums + ((1,),)
-    parts = tuple((0, int(x), "") if x.isdigit() else (1, 0, x) for x in pre.split("."))
-    return nums + ((0,) + parts,)
-
-
 # --- one package ------------------------------------------------------------------------
 
 _PRIMITIVES = frozenset("bool s8 u8 s16 u16 s32 u32 s64 u64 f32 f64 char string error-context".split())
 
 
-class _PackageResolver:
+class _PackageResolver(WorldElaboration):
     def __init__(self, loader: Loader, pkg: PackageInput) -> None:
         self.loader = loader
         self.model = loader.model
@@ -302,7 +236,7 @@ class _PackageResolver:
                 raise fail("wit.gate.invalid",
                            f"package [{self.pkg.name}] contains a feature gate with a version "
                            "specifier, so it must have a version", item_span or a.span)
-            if _semver_key(a.value) > _semver_key(version):
+            if semver_key(a.value) > semver_key(version):
                 raise fail("wit.gate.invalid",
                            f"feature gate cannot reference unreleased version {a.value} of package "
                            f"[{self.pkg.name}] (current version {version})", item_span or a.span)
@@ -419,7 +353,7 @@ class _PackageResolver:
             if kind[0] == "handle":  # a handle takes only its resource's stability (wit-parser)
                 stab = self.stability_of(kind[2])
             elif stab is None:
-                for ref in _kind_refs(kind):
+                for ref in kind_refs(kind):
                     if isinstance(ref, int):
                         stab = self.stability_of(ref)
                         if stab is not None:
@@ -646,11 +580,11 @@ class _PackageResolver:
         if found is None:
             kind = self.local[ty].kind
             if kind[0] == "foreign":
-                found = _model_contains_borrow(self.model, kind[1], set())
+                found = contains_borrow(self.model, kind[1], set())
             elif kind[0] == "handle":
                 found = kind[1] == "borrow"
             else:
-                found = any(self.contains_borrow(t) for t in _kind_refs(kind))
+                found = any(self.contains_borrow(t) for t in kind_refs(kind))
             self.borrow_memo[ty] = found
         return found
 
@@ -778,165 +712,6 @@ class _PackageResolver:
         world.imports, world.exports = imports, exports
         self.pending_includes[wid] = includes
 
-    # ---- world elaboration (global ids) ------------------------------------------------
-
-    def include(self, wid: int, inc: ast.Include, source_wid: int) -> None:
-        """Merge an included world; the types it owns are cloned into this world."""
-        model = self.model
-        world, other = model.worlds[wid], model.worlds[source_wid]
-        renames = {old.name: new.name for old, new in inc.renames}
-        found = set()
-        cloned: dict[int, int] = {}
-
-        owners: dict[tuple, tuple] = {("world", source_wid): ("world", wid)}
-
-        def clone(t):
-            if not isinstance(t, int):
-                return t
-            if t in cloned:
-                return cloned[t]
-            td = model.types[t]
-            if td.owner in owners:
-                kind = _map_kind(td.kind, clone)
-                new = cloned[t] = len(model.types)
-                model.types.append(TypeDef(td.name, kind, owners[td.owner], td.docs, td.stability, td.span))
-                return new
-            if td.owner is None:  # anonymous types are always copied (as wit-parser does)
-                kind = _map_kind(td.kind, clone)
-                new = cloned[t] = len(model.types)
-                model.types.append(TypeDef(None, kind, stability=td.stability))
-                return new
-            cloned[t] = t
-            return t
-
-        def clone_function(fn: Function, name: str) -> Function:
-            return Function(name, fn.kind, [(n, clone(t)) for n, t in fn.params], clone(fn.result),
-                            None if fn.resource is None else clone(fn.resource), fn.docs, fn.stability,
-                            fn.span)
-
-        for source, target, direction in ((other.imports, world.imports, "import"),
-                                          (other.exports, world.exports, "export")):
-            for key, item in source.items():
-                if isinstance(key, str) and key in renames:
-                    found.add(key)
-                    key = renames[key]
-                if item[0] == "type":
-                    item = ("type", clone(item[1]))
-                elif item[0] == "function":
-                    fn = item[1]
-                    name = key if isinstance(key, str) and fn.resource is None else fn.name
-                    item = ("function", clone_function(fn, name))
-                elif isinstance(key, str):  # an inline interface is copied too
-                    orig = model.interfaces[item[1]]
-                    new_id = len(model.interfaces)
-                    copy = InterfaceDef(None, orig.package, docs=orig.docs, stability=orig.stability,
-                                        span=orig.span, clone_of=item[1])
-                    model.interfaces.append(copy)
-                    owners[("interface", item[1])] = ("interface", new_id)
-                    copy.types = {n: clone(t) for n, t in orig.types.items()}
-                    copy.functions = {n: clone_function(f, f.name) for n, f in orig.functions.items()}
-                    self.loader.deps_of[new_id] = self.iface_deps(item[1])
-                    item = ("interface", new_id, item[2], item[3])
-                if key in target:
-                    if target[key][0] == "interface" and item[0] == "interface" and target[key][1] == item[1]:
-                        continue
-                    raise fail("wit.world.conflict", f"{direction} of `{key}` from included world "
-                               f"`{other.name}` conflicts with an item of the same name", inc.path.span)
-                target[key] = item
-        for old, _ in inc.renames:
-            if old.name not in found:
-                raise fail("wit.name.unresolved", f"`{old.name}` does not exist in world `{other.name}`",
-                           old.span)
-
-    def iface_deps(self, gid: int) -> list[int]:
-        deps = self.loader.deps_of.get(gid)
-        if deps is None:  # pragma: no cover - every resolved interface records its deps
-            deps = self.loader.deps_of[gid] = []
-        return deps
-
-    def type_interface_dep(self, tid: int) -> int | None:
-        td = self.model.types[tid]
-        if td.kind[0] == "type" and isinstance(td.kind[1], int):
-            owner = self.model.types[td.kind[1]].owner
-            if owner is not None and owner[0] == "interface" and owner != td.owner:
-                return owner[1]
-        return None
-
-    def import_class(self, item: tuple) -> int:
-        """wit-parser's sort of world imports: interfaces, used types, other types,
-        freestanding functions, resource functions."""
-        if item[0] == "interface":
-            return 0
-        if item[0] == "type":
-            return 1 if self.type_interface_dep(item[1]) is not None else 2
-        return 3 if item[1].resource is None else 4
-
-    def elaborate(self, world: WorldDef) -> None:
-        """Implicit imports of the interfaces that imports, types and exports use."""
-        imports = sorted(world.imports.items(), key=lambda kv: self.import_class(kv[1]))
-        exports = world.exports
-        new: dict = {}
-
-        def add(gid: int, item: tuple | None = None, key=None) -> None:
-            for dep in self.iface_deps(gid):
-                if ("interface", dep) not in new:
-                    add(dep)
-            key = key if key is not None else ("interface", gid)
-            if key not in new:
-                new[key] = item if item is not None else ("interface", gid, None, None)
-
-        for key, item in imports:
-            if item[0] == "interface":
-                add(item[1], item, key)
-            elif item[0] == "type":
-                dep = self.type_interface_dep(item[1])
-                if dep is not None:
-                    add(dep)
-                new[key] = item
-            else:
-                new[key] = item
-        exported = {k[1] for k in exports if isinstance(k, tuple)}
-        for key, item in exports.items():
-            if item[0] != "interface":
-                continue
-            for dep in self._transitive(item[1]):
-                if dep in exported:
-                    continue
-                for sub in self._transitive(dep):  # an import may not use an export
-                    if sub in exported:
-                        name = self.model.interface_qualified(sub)
-                        raise fail("wit.world.conflict", f"interface `{name}` transitively depends on an "
-                                   "interface in incompatible ways", world.span)
-                add(dep)
-        new_exports = {k: v for k, v in exports.items() if v[0] == "function"}
-        iface_exports = {k: v for k, v in exports.items() if v[0] == "interface"}
-
-        def add_export(key) -> None:
-            # an exported interface that another export uses goes first
-            if key in new_exports:
-                return
-            for dep in self.iface_deps(iface_exports[key][1]):
-                if ("interface", dep) in iface_exports:
-                    add_export(("interface", dep))
-            new_exports[key] = iface_exports[key]
-
-        for key in iface_exports:
-            add_export(key)
-        world.imports = dict(sorted(new.items(), key=lambda kv: self.import_class(kv[1])))
-        world.exports = new_exports
-
-    def _transitive(self, gid: int) -> list[int]:
-        out: list[int] = []
-
-        def visit(g: int) -> None:
-            for d in self.iface_deps(g):
-                if d not in out:
-                    visit(d)
-                    out.append(d)
-
-        visit(gid)
-        return out
-
     # ---- commit: local arena -> global arena ------------------------------------------
 
     def commit(self) -> None:
@@ -985,7 +760,7 @@ class _PackageResolver:
             elif k == "handle":
                 kind = ("handle", kind[1], ref(kind[2], False))
             else:
-                kind = _map_kind(kind, ref)
+                kind = map_kind(kind, ref)
             mapping.append(len(model.types))
             model.types.append(TypeDef(td.name, kind, td.owner, td.docs, td.stability, td.span))
 
@@ -1016,25 +791,6 @@ class _PackageResolver:
             self.elaborate(world)
 
 
-def _map_kind(kind: tuple, f) -> tuple:
-    """`kind` with every contained type reference passed through `f` (aliases and
-    handle targets included)."""
-    k = kind[0]
-    if k in ("record", "variant"):
-        return (k, tuple((n, None if t is None else f(t), d) for n, t, d in kind[1]))
-    if k == "tuple":
-        return ("tuple", tuple(f(t) for t in kind[1]))
-    if k in ("option", "list", "future", "stream", "type"):
-        return (k, None if kind[1] is None else f(kind[1]))
-    if k in ("result", "map"):
-        return (k, None if kind[1] is None else f(kind[1]), None if kind[2] is None else f(kind[2]))
-    if k == "fixed-length-list":
-        return (k, f(kind[1]), kind[2])
-    if k == "handle":
-        return (k, kind[1], f(kind[2]))
-    return kind
-
-
 def _item_span(item) -> Span | None:
     if isinstance(item, ast.Extern):
         return (item.name or item.path).span  # type: ignore[union-attr]
@@ -1059,24 +815,3 @@ def _type_names(td: ast.TypeDef) -> Iterable[ast.Ident]:
         stack.extend(e.args)
 
 
-def _kind_refs(kind: tuple) -> Iterable[Ty]:
-    k = kind[0]
-    if k in ("record", "variant"):
-        return [t for _, t, _ in kind[1] if t is not None]
-    if k == "tuple":
-        return list(kind[1])
-    if k in ("type", "option", "list", "future", "stream", "fixed-length-list"):
-        return [kind[1]] if kind[1] is not None else []
-    if k in ("result", "map"):
-        return [t for t in kind[1:3] if t is not None]
-    return []
-
-
-def _model_contains_borrow(model: Model, ty: Ty, seen: set) -> bool:
-    if not isinstance(ty, int) or ty in seen:
-        return False
-    seen.add(ty)
-    kind = model.types[ty].kind
-    if kind[0] == "handle":
-        return kind[1] == "borrow"
-    return any(_model_contains_borrow(model, t, seen) for t in _kind_refs(kind))
