@@ -1,7 +1,8 @@
 """Differential tests: reml_wasm.wit against `wasm-tools component wit --json`.
 
 Valid cases (tests/wit_corpus/valid: single files and directories with deps/) must give
-the same JSON *text*: same arenas, same indices, same key order, 2-space indentation.
+the same JSON *text*: same arenas, same indices, same key order, 2-space indentation; and
+our printer must print the same WIT text as `wasm-tools component wit`.
 Invalid cases (tests/wit_corpus/invalid) must be rejected by both, with a `wit.*`
 diagnostic on the line wasm-tools reports.
 
@@ -34,8 +35,10 @@ INVALID = sorted(p for p in (CORPUS / "invalid").iterdir() if p.suffix == ".wit"
 FEATURES: dict[str, list[str]] = json.loads((CORPUS / "valid" / "features.json").read_text())
 
 
-def _wasm_tools(path: Path) -> subprocess.CompletedProcess:
-    args = ["wasm-tools", "component", "wit", "--json", "--color", "never", str(path)]
+def _wasm_tools(path: Path, json_out: bool = True) -> subprocess.CompletedProcess:
+    args = ["wasm-tools", "component", "wit", "--color", "never", str(path)]
+    if json_out:
+        args.insert(3, "--json")
     feats = FEATURES.get(path.name)
     if feats:
         args += ["--features", ",".join(feats)]
@@ -49,6 +52,12 @@ def oracle() -> dict[Path, subprocess.CompletedProcess]:
         return dict(zip(paths, pool.map(_wasm_tools, paths)))
 
 
+@pytest.fixture(scope="module")
+def oracle_text() -> dict[Path, subprocess.CompletedProcess]:
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        return dict(zip(VALID, pool.map(lambda p: _wasm_tools(p, json_out=False), VALID)))
+
+
 def test_corpus_size():
     assert len(VALID) >= 60
     assert len(INVALID) >= 40
@@ -60,6 +69,14 @@ def test_valid_matches_wasm_tools(path: Path, oracle):
     assert proc.returncode == 0, proc.stderr
     ours = wit.load(path, features=FEATURES.get(path.name, ())).to_json()
     assert json.dumps(ours, indent=2) == proc.stdout.rstrip()
+
+
+@pytest.mark.parametrize("path", VALID, ids=lambda p: p.name)
+def test_printer_matches_wasm_tools(path: Path, oracle_text):
+    """`reml-wasm wit PATH` prints the same canonical WIT as `wasm-tools component wit`."""
+    proc = oracle_text[path]
+    assert proc.returncode == 0, proc.stderr
+    assert wit.load(path, features=FEATURES.get(path.name, ())).to_wit() == proc.stdout
 
 
 _LOCATION = re.compile(r"-->\s+(.*?):(\d+):(\d+)")
@@ -81,3 +98,13 @@ def test_invalid_rejected_on_same_line(path: Path, oracle):
         assert Path(diag.location.file).name == Path(m.group(1)).name
         assert diag.location.line == int(m.group(2)), (diag.render(), proc.stderr)
         assert diag.location.snippet is not None
+
+
+def test_benchmark_tree_matches_wasm_tools(tmp_path):
+    from reml_wasm.benchmarks.wit import write_tree
+
+    assert write_tree(tmp_path) >= 5000
+    proc = subprocess.run(["wasm-tools", "component", "wit", "--json", str(tmp_path)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert json.dumps(wit.load(tmp_path).to_json(), indent=2) == proc.stdout.rstrip()

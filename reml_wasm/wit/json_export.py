@@ -115,6 +115,8 @@ def to_json(model: Model) -> dict:
         if i.stability is not None:
             out["stability"] = i.stability.to_json()
         out["package"] = i.package
+        if i.clone_of is not None:
+            out["clone_of"] = i.clone_of
         interfaces.append(out)
     packages = []
     for p in model.packages:

@@ -24,15 +24,16 @@ _SEMVER = (r"(?:0|[1-9][0-9]*)\.(?:0|[1-9][0-9]*)\.(?:0|[1-9][0-9]*)"
            r"(?:-[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?(?:\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?")
 
 _TOKEN = re.compile(r"""
-  (?P<ws>[ \t\r\n]+)
-| (?P<line>//[^\n]*)
+[ \t\r\n]*(?:
+  (?P<line>//[^\n]*)
 | (?P<block>/\*)
 | (?P<version>[0-9]+\.[0-9]+\.[0-9]+(?:[-+][0-9A-Za-z.+-]*[0-9A-Za-z])?)
 | (?P<int>[0-9]+)
 | (?P<id>%?[a-zA-Z][a-zA-Z0-9-]*)
 | (?P<punct>->|[{}()<>,:;=.*/@_])
 | (?P<bad>.)
-""", re.VERBOSE | re.DOTALL)
+| (?P<end>\Z)
+)""", re.VERBOSE | re.DOTALL)
 
 _SEMVER_RE = re.compile(_SEMVER + r"\Z")
 _WORD = re.compile(r"[a-z0-9]+\Z|[A-Z0-9]+\Z")
@@ -46,10 +47,16 @@ class Token:
     comments: list[str] | None
 
 
+_VALID_IDS: dict[str, bool] = {}
+
+
 def valid_id(name: str) -> bool:
     """kebab-case: words separated by `-`, each all lower-case or all upper-case
     (digits allowed anywhere but at the very start, which the lexer rules out)."""
-    return all(_WORD.match(w) for w in name.split("-"))
+    ok = _VALID_IDS.get(name)
+    if ok is None:
+        ok = _VALID_IDS[name] = all(_WORD.match(w) for w in name.split("-"))
+    return ok
 
 
 def tokenize(source: Source) -> list[Token]:
@@ -58,48 +65,47 @@ def tokenize(source: Source) -> list[Token]:
     append = tokens.append
     comments: list[str] | None = None
     pos = 0
-    n = len(text)
     match = _TOKEN.match
-    while pos < n:
+    keywords = KEYWORDS
+    while True:
         m = match(text, pos)
         kind = m.lastgroup
-        value = m.group()
-        if kind == "ws":
-            pos = m.end()
-            continue
-        if kind == "line":
-            (comments := comments or []).append(value)
-            pos = m.end()
-            continue
-        if kind == "block":
-            end = _block_end(text, pos, source)
-            (comments := comments or []).append(text[pos:end])
-            pos = end
-            continue
+        start = m.start(kind)
+        pos = m.end()
         if kind == "id":
-            if value[0] == "%":
+            value = m.group(kind)
+            if value in keywords:
+                append(Token(value, value, start, comments))
+            elif value[0] == "%":
                 name = value[1:]
                 if not valid_id(name):
                     raise fail("wit.lex.invalid_identifier", f"invalid identifier `{name}`",
-                               Span(source, pos))
-                append(Token("explicit-id", name, pos, comments))
-            elif value in KEYWORDS:
-                append(Token(value, value, pos, comments))
+                               Span(source, start))
+                append(Token("explicit-id", name, start, comments))
             else:
                 if not valid_id(value):
                     raise fail("wit.lex.invalid_identifier", f"invalid identifier `{value}`",
-                               Span(source, pos))
-                append(Token("id", value, pos, comments))
+                               Span(source, start))
+                append(Token("id", value, start, comments))
         elif kind == "punct":
-            append(Token(value, value, pos, comments))
+            value = m.group(kind)
+            append(Token(value, value, start, comments))
+        elif kind == "line":
+            (comments := comments or []).append(m.group(kind))
+            continue
+        elif kind == "block":
+            pos = _block_end(text, start, source)
+            (comments := comments or []).append(text[start:pos])
+            continue
         elif kind == "int" or kind == "version":
-            append(Token(kind, value, pos, comments))
+            append(Token(kind, m.group(kind), start, comments))
+        elif kind == "end":
+            append(Token("eof", "", len(text), comments))
+            return tokens
         else:
-            raise fail("wit.lex.invalid_character", f"invalid character {value!r}", Span(source, pos))
+            raise fail("wit.lex.invalid_character", f"invalid character {m.group(kind)!r}",
+                       Span(source, start))
         comments = None
-        pos = m.end()
-    append(Token("eof", "", n, comments))
-    return tokens
 
 
 def _block_end(text: str, start: int, source: Source) -> int:
@@ -146,7 +152,7 @@ def docs_from_comments(comments: list[str] | None) -> str | None:
         chunks.append(c.rstrip())
     indents = [len(c) - len(c.lstrip(" ")) for c in chunks if c]
     cut = min(indents) if indents else 0
-    return "\n".join(c[cut:] for c in chunks)
+    return "\n".join(c[cut:] for c in chunks).rstrip()
 
 PRIMITIVE_KINDS = frozenset(
     "bool s8 u8 s16 u16 s32 u32 s64 u64 f32 f64 char string error-context".split())

@@ -9,7 +9,7 @@ conversion into `reml_wasm.types` all read this model.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
+from typing import Callable, Iterable, Union
 
 from ..types import PackageName
 from .diagnostics import Span
@@ -85,6 +85,7 @@ class InterfaceDef:
     docs: str | None = None
     stability: Gate | None = None
     span: Span | None = None
+    clone_of: int | None = None  # an inline interface copied by `include`
 
 
 # World item: ("interface", interface id, stability) | ("function", Function) | ("type", type id)
@@ -132,3 +133,45 @@ class Model:
         if iface.name is None or iface.package is None:
             return iface.name
         return self.packages[iface.package].name.qualify(iface.name)
+
+
+def map_kind(kind: tuple, f: Callable) -> tuple:
+    """`kind` with every contained type reference passed through `f` (aliases and
+    handle targets included)."""
+    k = kind[0]
+    if k in ("record", "variant"):
+        return (k, tuple((n, None if t is None else f(t), d) for n, t, d in kind[1]))
+    if k == "tuple":
+        return ("tuple", tuple(f(t) for t in kind[1]))
+    if k in ("option", "list", "future", "stream", "type"):
+        return (k, None if kind[1] is None else f(kind[1]))
+    if k in ("result", "map"):
+        return (k, None if kind[1] is None else f(kind[1]), None if kind[2] is None else f(kind[2]))
+    if k == "fixed-length-list":
+        return (k, f(kind[1]), kind[2])
+    if k == "handle":
+        return (k, kind[1], f(kind[2]))
+    return kind
+
+
+def kind_refs(kind: tuple) -> Iterable[Ty]:
+    k = kind[0]
+    if k in ("record", "variant"):
+        return [t for _, t, _ in kind[1] if t is not None]
+    if k == "tuple":
+        return list(kind[1])
+    if k in ("type", "option", "list", "future", "stream", "fixed-length-list"):
+        return [kind[1]] if kind[1] is not None else []
+    if k in ("result", "map"):
+        return [t for t in kind[1:3] if t is not None]
+    return []
+
+
+def contains_borrow(model: Model, ty: Ty, seen: set) -> bool:
+    if not isinstance(ty, int) or ty in seen:
+        return False
+    seen.add(ty)
+    kind = model.types[ty].kind
+    if kind[0] == "handle":
+        return kind[1] == "borrow"
+    return any(contains_borrow(model, t, seen) for t in kind_refs(kind))

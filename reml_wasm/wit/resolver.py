@@ -17,10 +17,26 @@ from typing import Iterable
 from ..types import PackageName
 from . import ast
 from .diagnostics import Span, fail
-from .model import Function, Gate, InterfaceDef, Model, PackageDef, Ty, TypeDef, WorldDef
+from .model import (Function, Gate, InterfaceDef, Model, PackageDef, Ty, TypeDef, WorldDef,
+                    contains_borrow, kind_refs, map_kind)
+from .packages import find_package, semver_key, sort_packages
 from .toposort import toposort
+from .worlds import WorldElaboration
 
-_SKIP = object()  # a gate whose feature is not active: the item is left out
+class _Skipped:
+    """The gate of an item whose feature is not active: the item is left out (but, as
+    in wit-parser, a function's signature is still resolved)."""
+
+    def __init__(self, gate: Gate) -> None:
+        self.gate = gate
+
+
+def _off(gate) -> bool:
+    return isinstance(gate, _Skipped)
+
+
+def _stab(gate) -> Gate | None:
+    return gate.gate if isinstance(gate, _Skipped) else gate
 
 
 @dataclass
@@ -57,93 +73,25 @@ class Loader:
         return self.all_features or feature in self.features
 
 
-# --- package-level ordering -----------------------------------------------------------
-
-def _paths_in(body: ast.PackageBody) -> Iterable[ast.UsePath]:
-    def in_interface(items):
-        for it in items:
-            if isinstance(it, ast.Use):
-                yield it.path
-
-    for item in body.items:
-        if isinstance(item, ast.TopUse):
-            yield item.path
-        elif isinstance(item, ast.Interface):
-            yield from in_interface(item.items)
-        elif isinstance(item, ast.World):
-            for wi in item.items:
-                if isinstance(wi, (ast.Use, ast.Include)):
-                    yield wi.path
-                elif isinstance(wi, ast.Extern):
-                    if wi.path is not None:
-                        yield wi.path
-                    elif wi.interface is not None:
-                        yield from in_interface(wi.interface.items)
-
-
-def find_package(inputs: Iterable[PackageName], path: ast.UsePath) -> PackageName:
-    """The package a foreign path names (versions must match exactly, as in wit-parser)."""
-    ns, name = path.namespace.name, path.package.name  # type: ignore[union-attr]
-    for p in inputs:
-        if p.namespace == ns and p.name == name and p.version == path.version:
-            return p
-    want = f"{ns}:{name}" + ("" if path.version is None else f"@{path.version}")
-    raise fail("wit.package.not_found", f"package `{want}` not found", path.span)
-
-
-def sort_packages(inputs: list[PackageInput]) -> list[PackageInput]:
-    names = [str(p.name) for p in inputs]
-    seen: dict[str, PackageInput] = {}
-    for p in inputs:
-        if str(p.name) in seen:
-            raise fail("wit.package.duplicate", f"package `{p.name}` is defined more than once", p.span)
-        seen[str(p.name)] = p
-    known = [p.name for p in inputs]
-    deps: list[list[tuple[str, Span]]] = []
-    for p in inputs:
-        edges = []
-        for body in p.bodies:
-            for path in _paths_in(body):
-                if path.namespace is None:
-                    continue
-                target = find_package(known, path)
-                if target != p.name:
-                    edges.append((str(target), path.span))
-        deps.append(edges)
-    order = toposort("package", names, deps, "wit.package.cycle")
-    return [inputs[i] for i in order]
-
-
-# --- semver ---------------------------------------------------------------------------
-
-def _semver_key(v: str) -> tuple:
-    core, _, _build = v.partition("+")
-    main, dash, pre = core.partition("-")
-    nums = tuple(int(x) for x in main.split("."))
-    if not dash:
-        return nums + ((1,),)
-    parts = tuple((0, int(x), "") if x.isdigit() else (1, 0, x) for x in pre.split("."))
-    return nums + ((0,) + parts,)
-
-
 # --- one package ------------------------------------------------------------------------
 
 _PRIMITIVES = frozenset("bool s8 u8 s16 u16 s32 u32 s64 u64 f32 f64 char string error-context".split())
 
 
-class _PackageResolver:
+class _PackageResolver(WorldElaboration):
     def __init__(self, loader: Loader, pkg: PackageInput) -> None:
         self.loader = loader
         self.model = loader.model
         self.pkg = pkg
         self.local: list[TypeDef] = []  # local arena, committed at the end
         self.anon: dict[tuple, int] = {}
+        self.borrow_memo: dict[int, bool] = {}
         self.foreign: dict[int, int] = {}  # global type id -> local placeholder
         self.local_iface_types: dict[int, dict[str, int]] = {}  # iface gid -> name -> local tid
         self.world_local: dict[int, bool] = {}
         self.new_interfaces: list[int] = []
         self.new_worlds: list[int] = []
-        self.type_dep: dict[int, int] = {}  # local alias tid made by `use` -> iface gid
+        self.pending_includes: dict[int, list] = {}  # world id -> [(ast.Include, world id)]
 
     # ---- entry ---------------------------------------------------------------------
 
@@ -169,7 +117,9 @@ class _PackageResolver:
                 if isinstance(item, ast.TopUse):
                     continue
                 gate = self.gate(item.attrs, item.name.span)
-                if gate is _SKIP:
+                if _off(gate):
+                    if isinstance(item, ast.Interface):  # resolved, then dropped (as wit-parser)
+                        ifaces.append((item, body, gate))
                     continue
                 if item.name.name in names:
                     raise fail("wit.name.duplicate", f"duplicate item named `{item.name.name}`",
@@ -179,7 +129,7 @@ class _PackageResolver:
                     ifaces.append((item, body, gate))
                 else:
                     worlds.append((item, body, gate))
-        self.iface_ast = {i.name.name: i for i, _, _ in ifaces}
+        self.iface_ast = {i.name.name: i for i, _, g in ifaces if not _off(g)}
         self.world_ast = {w.name.name: w for w, _, _ in worlds}
 
         # File-level `use` aliases.
@@ -189,7 +139,7 @@ class _PackageResolver:
             for item in body.items:
                 if not isinstance(item, ast.TopUse):
                     continue
-                if self.gate(item.attrs) is _SKIP:
+                if _off(self.gate(item.attrs)):
                     continue
                 alias = item.alias or item.path.name
                 if alias.name in names or alias.name in scope:
@@ -206,17 +156,21 @@ class _PackageResolver:
         # Interfaces in `use` order.
         iface_names = [i.name.name for i, _, _ in ifaces]
         deps = []
-        for iface, body, _ in ifaces:
+        for iface, body, gate in ifaces:
             edges = []
             for it in iface.items:
                 if isinstance(it, ast.Use) and it.path.namespace is None:
                     ref = self.local_name(it.path.name, body, "interface")
                     if ref[0] == "local":
                         edges.append((ref[1], it.path.name.span))
+            if _off(gate):
+                edges = [e for e in edges if e[0] in self.iface_ast]
             deps.append(edges)
         iface_spans = [i.name.span for i, _, _ in ifaces]
         for i in toposort("interface or world", iface_names, deps, "wit.use.cycle", iface_spans):
             iface, body, gate = ifaces[i]
+            if _off(gate):
+                continue
             gid = len(model.interfaces)
             model.interfaces.append(InterfaceDef(iface.name.name, self.index, docs=iface.docs,
                                                  stability=gate, span=iface.name.span))
@@ -224,6 +178,9 @@ class _PackageResolver:
             self.new_interfaces.append(gid)
         for i in toposort("interface or world", iface_names, deps, "wit.use.cycle", iface_spans):
             iface, body, gate = ifaces[i]
+            if _off(gate):
+                self.resolve_interface(iface, None, body, InterfaceDef(iface.name.name, self.index))
+                continue
             self.resolve_interface(iface, self.package.interfaces[iface.name.name], body)
 
         # Worlds in `include` order.
@@ -279,23 +236,24 @@ class _PackageResolver:
                 raise fail("wit.gate.invalid",
                            f"package [{self.pkg.name}] contains a feature gate with a version "
                            "specifier, so it must have a version", item_span or a.span)
-            if _semver_key(a.value) > _semver_key(version):
+            if semver_key(a.value) > semver_key(version):
                 raise fail("wit.gate.invalid",
                            f"feature gate cannot reference unreleased version {a.value} of package "
                            f"[{self.pkg.name}] (current version {version})", item_span or a.span)
-        if feature is not None and not self.loader.feature_active(feature.value):
-            return _SKIP
-        return Gate(since=since.value if since else None,
+        gate = Gate(since=since.value if since else None,
                     feature=feature.value if feature else None,
                     deprecated=deprecated.value if deprecated else None)
+        if feature is not None and not self.loader.feature_active(feature.value):
+            return _Skipped(gate)
+        return gate
 
-    def gated(self, items: list) -> list[tuple[object, Gate | None]]:
-        out = []
-        for it in items:
-            g = self.gate(it.attrs, _item_span(it))
-            if g is not _SKIP:
-                out.append((it, g))
-        return out
+    def excluded(self, gate: Gate | None) -> bool:
+        return gate is not None and gate.since is None and gate.feature is not None and \
+            not self.loader.feature_active(gate.feature)
+
+    def gated(self, items: list) -> list[tuple[object, object]]:
+        """(item, gate) pairs; the gate is `_Skipped` for an item whose feature is off."""
+        return [(it, self.gate(it.attrs, _item_span(it))) for it in items]
 
     # ---- names ---------------------------------------------------------------------
 
@@ -387,11 +345,27 @@ class _PackageResolver:
         self.local.append(td)
         return len(self.local) - 1
 
-    def anon_type(self, kind: tuple) -> int:
+    def anon_type(self, kind: tuple, stab: Gate | None = None) -> int:
+        """Intern an anonymous type.  Its stability is that of the item it is written in,
+        else the first one found among the types it contains (as wit-parser does)."""
         tid = self.anon.get(kind)
         if tid is None:
-            tid = self.anon[kind] = self.alloc(TypeDef(None, kind))
+            if kind[0] == "handle":  # a handle takes only its resource's stability (wit-parser)
+                stab = self.stability_of(kind[2])
+            elif stab is None:
+                for ref in kind_refs(kind):
+                    if isinstance(ref, int):
+                        stab = self.stability_of(ref)
+                        if stab is not None:
+                            break
+            tid = self.anon[kind] = self.alloc(TypeDef(None, kind, stability=stab))
         return tid
+
+    def stability_of(self, tid: int) -> Gate | None:
+        td = self.local[tid]
+        if td.kind[0] == "foreign":
+            return self.model.types[td.kind[1]].stability
+        return td.stability
 
     def local_kind(self, ty: Ty) -> tuple | None:
         """Kind of a local type id, aliases followed, foreign placeholders looked up."""
@@ -409,34 +383,34 @@ class _PackageResolver:
         kind = self.local_kind(ty)
         return kind is not None and kind[0] == "resource"
 
-    def ty(self, expr: ast.TypeExpr, scope: dict) -> Ty:
+    def ty(self, expr: ast.TypeExpr, scope: dict, stab: Gate | None = None) -> Ty:
         k = expr.kind
         if k in _PRIMITIVES:
             return k
         if k == "name":
             return self.lookup(expr.name, scope)  # type: ignore[arg-type]
-        return self.anon_type(self.structural_kind(expr, scope))
+        return self.anon_type(self.structural_kind(expr, scope, stab), stab)
 
-    def structural_kind(self, expr: ast.TypeExpr, scope: dict) -> tuple:
+    def structural_kind(self, expr: ast.TypeExpr, scope: dict, stab: Gate | None = None) -> tuple:
         """The kind of an anonymous type expression (its parts interned)."""
         k = expr.kind
         args = expr.args
         if k == "list":
-            inner = self.ty(args[0], scope)
+            inner = self.ty(args[0], scope, stab)
             if expr.length is None:
                 return ("list", inner)
             return ("fixed-length-list", inner, expr.length)
         if k == "map":
-            return ("map", self.ty(args[0], scope), self.ty(args[1], scope))
+            return ("map", self.ty(args[0], scope, stab), self.ty(args[1], scope, stab))
         if k == "tuple":
             if not args:
                 raise fail("wit.type.invalid", "empty tuple", expr.span)
-            return ("tuple", tuple(self.ty(a, scope) for a in args))
+            return ("tuple", tuple(self.ty(a, scope, stab) for a in args))
         if k == "option":
-            return ("option", self.ty(args[0], scope))
+            return ("option", self.ty(args[0], scope, stab))
         if k == "result":
-            ok = None if args[0] is None else self.ty(args[0], scope)
-            err = None if args[1] is None else self.ty(args[1], scope)
+            ok = None if args[0] is None else self.ty(args[0], scope, stab)
+            err = None if args[1] is None else self.ty(args[1], scope, stab)
             return ("result", ok, err)
         if k in ("own", "borrow"):
             target = self.lookup(expr.name, scope)  # type: ignore[arg-type]
@@ -445,7 +419,7 @@ class _PackageResolver:
                            expr.name.span)  # type: ignore[union-attr]
             return ("handle", k, target)
         if k in ("stream", "future"):
-            inner = None if args[0] is None else self.ty(args[0], scope)
+            inner = None if args[0] is None else self.ty(args[0], scope, stab)
             return (k, inner)
         raise AssertionError(k)  # pragma: no cover
 
@@ -469,7 +443,7 @@ class _PackageResolver:
         """Create the aliases `use` brings in; returns the interfaces used, in order."""
         used: list[int] = []
         for use, gate in items:
-            if not isinstance(use, ast.Use):
+            if not isinstance(use, ast.Use) or _off(gate):
                 continue
             gid = self.interface_of(use.path, body)
             if owner[0] == "interface" and gid == owner[1]:
@@ -480,13 +454,14 @@ class _PackageResolver:
                 target = self.interface_type(gid, name)
                 as_name = alias or name
                 tid = self.alloc(TypeDef(as_name.name, ("type", target), owner, None, gate, as_name.span))
-                self.type_dep[tid] = gid
                 self.declare(scope, as_name, ("type", tid))
                 on_type(as_name.name, tid)
         return used
 
     def resolve_typedefs(self, items, owner: tuple[str, int], scope: dict, on_type) -> None:
-        defs = [(it, g) for it, g in items if isinstance(it, ast.TypeDef)]
+        # Types gated out are resolved too and dropped at commit, as wit-parser does
+        # (their anonymous types carry the gate, and using one from a live item is an error).
+        defs = [(it, _stab(g)) for it, g in items if isinstance(it, ast.TypeDef)]
         local_names = {}
         for td, _ in defs:
             if td.name.name in scope or td.name.name in local_names:
@@ -504,18 +479,19 @@ class _PackageResolver:
         order = toposort("type", [td.name.name for td, _ in defs], deps, "wit.type.cycle")
         for i in order:
             td, gate = defs[i]
-            kind = self.typedef_kind(td, scope)
+            kind = self.typedef_kind(td, scope, gate)
             tid = self.alloc(TypeDef(td.name.name, kind, owner, td.docs, gate, td.name.span))
             scope[td.name.name] = ("type", tid)
-            on_type(td.name.name, tid)
+            if not self.excluded(gate):
+                on_type(td.name.name, tid)
 
-    def typedef_kind(self, td: ast.TypeDef, scope: dict) -> tuple:
+    def typedef_kind(self, td: ast.TypeDef, scope: dict, stab: Gate | None = None) -> tuple:
         k = td.kind
         if k == "alias":
             target = td.target
             if target.kind in _PRIMITIVES or target.kind == "name":  # type: ignore[union-attr]
-                return ("type", self.ty(target, scope))  # type: ignore[arg-type]
-            return self.structural_kind(target, scope)  # type: ignore[arg-type]
+                return ("type", self.ty(target, scope, stab))  # type: ignore[arg-type]
+            return self.structural_kind(target, scope, stab)  # type: ignore[arg-type]
         if k == "resource":
             return ("resource",)
         seen: set[str] = set()
@@ -527,11 +503,11 @@ class _PackageResolver:
         if k == "record":
             if not td.fields:
                 raise fail("wit.type.invalid", "record must have at least one field", td.name.span)
-            return ("record", tuple((f.name.name, self.ty(f.type, scope), f.docs) for f in td.fields))
+            return ("record", tuple((f.name.name, self.ty(f.type, scope, stab), f.docs) for f in td.fields))
         if k == "variant":
             if not td.fields:
                 raise fail("wit.type.invalid", "empty variant", td.name.span)
-            return ("variant", tuple((f.name.name, None if f.type is None else self.ty(f.type, scope), f.docs)
+            return ("variant", tuple((f.name.name, None if f.type is None else self.ty(f.type, scope, stab), f.docs)
                                      for f in td.fields))
         if not td.fields:
             raise fail("wit.type.invalid", f"empty {k}", td.name.span)
@@ -595,28 +571,41 @@ class _PackageResolver:
             ty = kind[1]
         return None
 
-    def contains_borrow(self, ty: Ty, seen: set | None = None) -> bool:
+    def contains_borrow(self, ty: Ty) -> bool:
+        """Whether a type (through every alias and container) holds a `borrow<T>`.
+        Types are acyclic here (cycles were rejected), so results are memoised."""
         if not isinstance(ty, int):
             return False
-        seen = set() if seen is None else seen
-        if ty in seen:
-            return False
-        seen.add(ty)
-        kind = self.local[ty].kind
-        if kind[0] == "foreign":
-            return _model_contains_borrow(self.model, kind[1], set())
-        if kind[0] == "handle":
-            return kind[1] == "borrow"
-        return any(self.contains_borrow(t, seen) for t in _kind_refs(kind))
+        found = self.borrow_memo.get(ty)
+        if found is None:
+            kind = self.local[ty].kind
+            if kind[0] == "foreign":
+                found = contains_borrow(self.model, kind[1], set())
+            elif kind[0] == "handle":
+                found = kind[1] == "borrow"
+            else:
+                found = any(self.contains_borrow(t) for t in kind_refs(kind))
+            self.borrow_memo[ty] = found
+        return found
 
-    def resource_functions(self, items, scope: dict, out: dict, owner_name: str) -> None:
-        """Freestanding and resource functions, in item order."""
+    def resource_functions(self, items, scope: dict, out: dict) -> None:
+        """Freestanding and resource functions, in item order.  A function gated out
+        is still resolved (its anonymous types exist, as in wit-parser), then dropped."""
         for it, gate in items:
             if isinstance(it, ast.Func):
+                if _off(gate):
+                    self.function(it, None, scope)  # anonymous types get no stability here
+                    continue
                 self.declare(scope, it.name, ("func",))
                 fn = self.function(it, gate, scope)
                 out[fn.name] = fn
-            elif isinstance(it, ast.TypeDef) and it.kind == "resource" and it.functions:
+            elif isinstance(it, ast.TypeDef) and it.kind == "resource" and it.functions and _off(gate):
+                for member, mgate in self.gated(it.functions):
+                    if not _off(mgate):
+                        raise fail("wit.gate.invalid", "found a reference to a type which is excluded due "
+                                   "to its feature not being activated", member.name.span)
+            elif isinstance(it, ast.TypeDef) and it.kind == "resource" and it.functions \
+                    and not _off(gate):
                 rid = scope[it.name.name][1]
                 seen: set[str] = set()
                 for member, mgate in self.gated(it.functions):
@@ -626,22 +615,38 @@ class _PackageResolver:
                         raise fail("wit.name.duplicate", f"duplicate {what} in resource `{it.name.name}`",
                                    member.name.span)
                     seen.add(key)
-                    fn = self.function(member, mgate, scope, (it.name.name, rid))
-                    out[fn.name] = fn
+                    if member.member != "constructor" and key == it.name.name:
+                        raise fail("wit.name.duplicate", f"name `[{member.member}]{key}.{key}` conflicts with "
+                                   f"previous name `{key}`", member.name.span)
+                    fn = self.function(member, None if _off(mgate) else mgate, scope, (it.name.name, rid))
+                    if not _off(mgate):
+                        out[fn.name] = fn
 
     # ---- interfaces ------------------------------------------------------------------
 
-    def resolve_interface(self, node: ast.Interface, gid: int, body: ast.PackageBody) -> None:
-        iface = self.model.interfaces[gid]
+    def resolve_interface(self, node: ast.Interface, gid: int | None, body: ast.PackageBody,
+                          iface: InterfaceDef | None = None) -> None:
+        """Resolve an interface body.  `gid` is None for an interface gated out: it is
+        resolved all the same (wit-parser does) but belongs to no arena."""
+        if iface is None:
+            iface = self.model.interfaces[gid]  # type: ignore[index]
         types: dict[str, int] = {}
-        self.local_iface_types[gid] = types
+        if gid is not None:
+            self.local_iface_types[gid] = types
         items = self.gated(node.items)
+        if gid is None:
+            for it, gate in items:
+                if isinstance(it, ast.TypeDef) and not _off(gate):
+                    raise fail("wit.gate.invalid", "found a reference to a interface which is excluded due "
+                               "to its feature not being activated; this type is not gated by a feature "
+                               "but its interface is", it.name.span)
         scope: dict = {}
-        owner = ("interface", gid)
+        owner = ("interface", gid if gid is not None else -1)
         used = self.resolve_uses(items, owner, scope, body, types.__setitem__)
-        self.loader.deps_of[gid] = used
+        if gid is not None:
+            self.loader.deps_of[gid] = used
         self.resolve_typedefs(items, owner, scope, types.__setitem__)
-        self.resource_functions(items, scope, iface.functions, iface.name or "")
+        self.resource_functions(items, scope, iface.functions)
         iface.types = types  # local ids until commit
 
     # ---- worlds ----------------------------------------------------------------------
@@ -649,6 +654,10 @@ class _PackageResolver:
     def resolve_world(self, node: ast.World, wid: int, body: ast.PackageBody) -> None:
         world = self.model.worlds[wid]
         items = self.gated(node.items)
+        for it, gate in items:
+            if _off(gate) and isinstance(it, ast.TypeDef):  # wit-parser rejects these
+                raise fail("wit.gate.invalid", "found a reference to a type which is excluded due to its "
+                           "feature not being activated", it.name.span)
         scope: dict = {}
         owner = ("world", wid)
         imports: dict = {}
@@ -660,17 +669,28 @@ class _PackageResolver:
         self.resolve_uses(items, owner, scope, body, add_type)
         self.resolve_typedefs(items, owner, scope, add_type)
         for it, gate in items:
+            if isinstance(it, ast.TypeDef) and it.kind == "resource" and it.functions and not _off(gate):
+                holder: dict = {}
+                self.resource_functions([(it, gate)], scope, holder)
+                for fn in holder.values():
+                    imports[fn.name] = ("function", fn)
+                continue
             if not isinstance(it, ast.Extern):
                 continue
             target = imports if it.direction == "import" else exports
             if it.name is not None:
                 key = it.name.name
-                if key in target or (it.direction == "import" and key in scope):
+                if not _off(gate) and (key in target or (it.direction == "import" and key in scope)):
                     raise fail("wit.world.conflict", f"{it.direction} `{key}` conflicts with prior "
                                f"{it.direction} of same name", it.name.span)
                 if it.func is not None:
-                    fn = self.function(ast.Func(it.name, it.func, it.docs, it.attrs), gate, scope)
-                    target[key] = ("function", fn)
+                    fn = self.function(ast.Func(it.name, it.func, it.docs, it.attrs),
+                                       None if _off(gate) else gate, scope)
+                    if not _off(gate):
+                        target[key] = ("function", fn)
+                elif _off(gate):
+                    self.resolve_interface(it.interface, None, body,  # type: ignore[arg-type]
+                                           InterfaceDef(None, self.index))
                 else:
                     igid = len(self.model.interfaces)
                     self.model.interfaces.append(InterfaceDef(None, self.index, docs=it.docs,
@@ -678,165 +698,47 @@ class _PackageResolver:
                     self.new_interfaces.append(igid)
                     self.resolve_interface(it.interface, igid, body)  # type: ignore[arg-type]
                     target[key] = ("interface", igid, gate, None)
-            else:
+            elif not _off(gate):
                 igid = self.interface_of(it.path, body)  # type: ignore[arg-type]
                 key = ("interface", igid)
                 if key in target:
                     raise fail("wit.world.conflict", f"interface `{it.path}` cannot be "
                                f"{it.direction}ed more than once", it.path.span)  # type: ignore[union-attr]
                 target[key] = ("interface", igid, gate, it.docs)
-        for it, gate in items:  # functions of resources defined in the world come last
-            if isinstance(it, ast.TypeDef) and it.kind == "resource" and it.functions:
-                holder: dict = {}
-                self.resource_functions([(it, gate)], scope, holder, node.name.name)
-                for fn in holder.values():
-                    imports[fn.name] = ("function", fn)
+        includes = []
         for it, gate in items:
-            if isinstance(it, ast.Include):
-                self.include(it, body, imports, exports)
-        world.imports, world.exports = self.elaborate(world, imports, exports)
-
-    def include(self, inc: ast.Include, body: ast.PackageBody, imports: dict, exports: dict) -> None:
-        wid = self.world_of(inc.path, body)
-        other = self.model.worlds[wid]
-        local = wid in self.new_worlds
-        renames = {old.name: new.name for old, new in inc.renames}
-        found = set()
-        for source, target, direction in ((other.imports, imports, "import"),
-                                          (other.exports, exports, "export")):
-            for key, item in source.items():
-                if isinstance(key, str):
-                    if key in renames:
-                        found.add(key)
-                        key = renames[key]
-                        if item[0] == "function":
-                            fn = item[1]
-                            item = ("function", Function(key, fn.kind, fn.params, fn.result, fn.resource,
-                                                         fn.docs, fn.stability, fn.span))
-                    if key in target:
-                        if target[key] == item:
-                            continue
-                        raise fail("wit.world.conflict", f"{direction} of `{key}` from included world "
-                                   f"`{other.name}` conflicts with an item of the same name", inc.path.span)
-                if not local:
-                    item = self.localise(item)
-                target.setdefault(key, item)
-        for old, _ in inc.renames:
-            if old.name not in found:
-                raise fail("wit.name.unresolved", f"`{old.name}` does not exist in world `{other.name}`",
-                           old.span)
-
-    def localise(self, item: tuple) -> tuple:
-        """A world item of an already committed world, with local type ids."""
-        if item[0] == "type":
-            return ("type", self.placeholder(item[1]))
-        if item[0] == "function":
-            fn: Function = item[1]
-
-            def loc(t):
-                return t if t is None or isinstance(t, str) else self.placeholder(t)
-
-            return ("function", Function(fn.name, fn.kind, [(n, loc(t)) for n, t in fn.params],
-                                         loc(fn.result), None if fn.resource is None else loc(fn.resource),
-                                         fn.docs, fn.stability, fn.span))
-        return item
-
-    def iface_deps(self, gid: int) -> list[int]:
-        deps = self.loader.deps_of.get(gid)
-        if deps is None:  # a committed interface from another package
-            deps = []
-            for tid in self.model.interfaces[gid].types.values():
-                td = self.model.types[tid]
-                if td.kind[0] == "type" and isinstance(td.kind[1], int):
-                    owner = self.model.types[td.kind[1]].owner
-                    if owner and owner[0] == "interface" and owner[1] != gid and owner[1] not in deps:
-                        deps.append(owner[1])
-            self.loader.deps_of[gid] = deps
-        return deps
-
-    def elaborate(self, world: WorldDef, imports: dict, exports: dict) -> tuple[dict, dict]:
-        """Implicit imports of used interfaces; interfaces, then types, then functions."""
-        ifaces: dict = {}
-        exported = {k[1] for k in exports if isinstance(k, tuple)}
-
-        def add(gid: int, item: tuple | None = None, key=None) -> None:
-            for dep in self.iface_deps(gid):
-                if ("interface", dep) not in ifaces:
-                    add(dep)
-            key = key if key is not None else ("interface", gid)
-            if key not in ifaces:
-                ifaces[key] = item if item is not None else ("interface", gid, None, None)
-
-        for key, item in imports.items():
-            if item[0] == "interface":
-                add(item[1], item, key)
-        types: dict = {}
-        for key, item in imports.items():
-            if item[0] == "type":
-                dep = self.type_dep.get(item[1])
-                if dep is not None:
-                    add(dep)
-                types[key] = item
-        for key, item in exports.items():
-            if item[0] != "interface":
-                continue
-            for dep in self._transitive(item[1]):
-                if dep in exported or ("interface", dep) in ifaces:
-                    continue
-                for sub in self._transitive(dep):
-                    if sub in exported:
-                        name = self.model.interface_qualified(sub)
-                        raise fail("wit.world.conflict", f"interface `{name}` transitively depends on an "
-                                   "interface in incompatible ways", world.span)
-                add(dep)
-        funcs = {k: v for k, v in imports.items() if v[0] == "function"}
-        new_imports = {**ifaces, **types, **funcs}
-        new_exports = {k: v for k, v in exports.items() if v[0] == "function"}
-        iface_exports = {k: v for k, v in exports.items() if v[0] == "interface"}
-
-        def add_export(key) -> None:
-            # an exported interface that another export uses goes first
-            if key in new_exports:
-                return
-            for dep in self.iface_deps(iface_exports[key][1]):
-                if ("interface", dep) in iface_exports:
-                    add_export(("interface", dep))
-            new_exports[key] = iface_exports[key]
-
-        for key in iface_exports:
-            add_export(key)
-        return new_imports, new_exports
-
-    def _transitive(self, gid: int) -> list[int]:
-        out: list[int] = []
-
-        def visit(g: int) -> None:
-            for d in self.iface_deps(g):
-                if d not in out:
-                    visit(d)
-                    out.append(d)
-
-        visit(gid)
-        return out
+            if isinstance(it, ast.Include) and not _off(gate):
+                includes.append((it, self.world_of(it.path, body)))
+        world.imports, world.exports = imports, exports
+        self.pending_includes[wid] = includes
 
     # ---- commit: local arena -> global arena ------------------------------------------
 
     def commit(self) -> None:
         model = self.model
-        mapping: list[int] = []
+        mapping: list = []  # local id -> global id, None (gated out) or ("own", resource)
         own: dict[int, int] = {}
+        context: list = [None]  # span of the item being committed, for errors
 
         def ref(ty, convert: bool = True):
             if ty is None or isinstance(ty, str):
                 return ty
             g = mapping[ty]
+            if isinstance(g, tuple):  # an anonymous own<r> that was gated out: share r's handle
+                g = own_handle(g[1])
+            if g is None:
+                raise fail("wit.gate.invalid", "found a reference to a type which is excluded due to its "
+                           "feature not being activated", context[0])
             if convert and model.is_resource(g):
-                h = own.get(g)
-                if h is None:
-                    h = own[g] = len(model.types)
-                    model.types.append(TypeDef(None, ("handle", "own", g)))
-                return h
+                return own_handle(g)
             return g
+
+        def own_handle(g: int) -> int:
+            h = own.get(g)
+            if h is None:
+                h = own[g] = len(model.types)
+                model.types.append(TypeDef(None, ("handle", "own", g)))
+            return h
 
         for td in self.local:
             kind = td.kind
@@ -844,32 +746,26 @@ class _PackageResolver:
             if k == "foreign":
                 mapping.append(kind[1])
                 continue
+            if k == "handle" and kind[1] == "own" and td.name is None:
+                # an anonymous own<r> is r's one own handle, made where first used
+                mapping.append(("own", ref(kind[2], False)))
+                continue
+            if self.excluded(td.stability):
+                mapping.append(None)
+                continue
+            if td.span is not None:
+                context[0] = td.span
             if k == "type":
                 kind = ("type", ref(kind[1], False))
             elif k == "handle":
                 kind = ("handle", kind[1], ref(kind[2], False))
-                if kind[1] == "own" and td.name is None:
-                    # an anonymous own<r> doubles as the handle of bare `r` references
-                    if kind[2] in own:
-                        mapping.append(own[kind[2]])
-                        continue
-                    own[kind[2]] = len(model.types)
-            elif k == "record":
-                kind = ("record", tuple((n, ref(t), d) for n, t, d in kind[1]))
-            elif k == "variant":
-                kind = ("variant", tuple((n, ref(t), d) for n, t, d in kind[1]))
-            elif k == "tuple":
-                kind = ("tuple", tuple(ref(t) for t in kind[1]))
-            elif k in ("option", "list", "future", "stream"):
-                kind = (k, ref(kind[1]))
-            elif k == "result" or k == "map":
-                kind = (k, ref(kind[1]), ref(kind[2]))
-            elif k == "fixed-length-list":
-                kind = (k, ref(kind[1]), kind[2])
+            else:
+                kind = map_kind(kind, ref)
             mapping.append(len(model.types))
             model.types.append(TypeDef(td.name, kind, td.owner, td.docs, td.stability, td.span))
 
         def commit_fn(fn: Function) -> None:
+            context[0] = fn.span
             fn.params = [(n, ref(t)) for n, t in fn.params]
             fn.result = ref(fn.result)
             if fn.resource is not None:
@@ -888,6 +784,11 @@ class _PackageResolver:
                         items[key] = ("type", mapping[item[1]])
                     elif item[0] == "function":
                         commit_fn(item[1])
+        for wid in self.new_worlds:  # includes copy committed worlds, after all of them
+            world = model.worlds[wid]
+            for inc, source in self.pending_includes.get(wid, ()):
+                self.include(wid, inc, source)
+            self.elaborate(world)
 
 
 def _item_span(item) -> Span | None:
@@ -914,24 +815,3 @@ def _type_names(td: ast.TypeDef) -> Iterable[ast.Ident]:
         stack.extend(e.args)
 
 
-def _kind_refs(kind: tuple) -> Iterable[Ty]:
-    k = kind[0]
-    if k in ("record", "variant"):
-        return [t for _, t, _ in kind[1] if t is not None]
-    if k == "tuple":
-        return list(kind[1])
-    if k in ("type", "option", "list", "future", "stream", "fixed-length-list"):
-        return [kind[1]] if kind[1] is not None else []
-    if k in ("result", "map"):
-        return [t for t in kind[1:3] if t is not None]
-    return []
-
-
-def _model_contains_borrow(model: Model, ty: Ty, seen: set) -> bool:
-    if not isinstance(ty, int) or ty in seen:
-        return False
-    seen.add(ty)
-    kind = model.types[ty].kind
-    if kind[0] == "handle":
-        return kind[1] == "borrow"
-    return any(_model_contains_borrow(model, t, seen) for t in _kind_refs(kind))

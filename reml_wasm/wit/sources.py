@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..types import PackageName
 from . import ast
-from .diagnostics import Source, Span, fail
+from .diagnostics import Source, fail
 from .parser import parse_source
 from .resolver import PackageInput
 

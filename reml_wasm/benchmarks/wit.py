@@ -1,0 +1,102 @@
+"""`reml-wasm bench wit`: parse + resolve a generated WIT tree (>= 5,000 lines: a main
+package and dependency packages under deps/), next to `wasm-tools component wit --json`
+on the same tree in the same run."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from .. import wit
+from . import Table
+
+
+def _interface(pkg: int, i: int, uses: str | None) -> str:
+    lines = [f"/// Interface {i} of package {pkg}.", f"interface api{i} {{"]
+    if uses:
+        lines.append(f"  use {uses}.{{id, point}};")
+    else:
+        lines += ["  type id = u64;", "  record point {", "    x: s32,", "    y: s32,", "  }"]
+    lines += [
+        f"  record item{i} {{", "    /// the key", "    key: id,", "    name: string,",
+        "    tags: list<string>,", "    at: option<point>,", "  }",
+        f"  variant event{i} {{", "    created(item" + str(i) + "),", "    deleted(id),",
+        "    moved(tuple<point, point>),", "    none,", "  }",
+        f"  enum level{i} {{", "    low,", "    mid,", "    high,", "  }",
+        f"  flags access{i} {{", "    read,", "    write,", "    admin,", "  }",
+        f"  resource store{i} {{", "    constructor(name: string);",
+        f"    get: func(key: id) -> result<item{i}, string>;",
+        f"    put: func(value: item{i}) -> result<_, string>;",
+        f"    scan: func(start: id, limit: u32) -> list<item{i}>;",
+        f"    open: static func(name: string) -> result<store{i}, string>;", "  }",
+        f"  handle{i}: func(e: event{i}, l: level{i}, a: access{i}) -> option<list<u8>>;",
+        f"  batch{i}: async func(items: list<item{i}>, s: borrow<store{i}>) -> future<result<u64, string>>;",
+        f"  table{i}: func(m: map<string, list<u8, 4>>) -> stream<event{i}>;",
+        "}", ""]
+    return "\n".join(lines)
+
+
+def write_tree(root: Path, packages: int = 14, interfaces: int = 10) -> int:
+    """Write the benchmark tree; returns its line count."""
+    total = 0
+    for p in range(packages):
+        is_main = p == packages - 1
+        folder = root if is_main else root / "deps" / f"pkg{p}"
+        folder.mkdir(parents=True, exist_ok=True)
+        head = f"package bench:pkg{p}@1.{p}.0;\n\n"
+        dep = f"bench:pkg{p - 1}/api0@1.{p - 1}.0" if p else None
+        for half in range(2):  # two files per package
+            body = head
+            for i in range(half * interfaces // 2, (half + 1) * interfaces // 2):
+                uses = dep if i == 0 else "api0"
+                body += _interface(p, i, uses if (p or i) else None)
+            if half == 1:
+                body += "world app {\n" + "".join(f"  import api{i};\n" for i in range(interfaces // 2)) + \
+                    "".join(f"  export api{i};\n" for i in range(interfaces // 2 + 1, interfaces)) + \
+                    "  export run: func(args: list<string>) -> result<_, string>;\n}\n"
+            (folder / f"part{half}.wit").write_text(body)
+            total += body.count("\n")
+    return total
+
+
+def _median_seconds(fn, repeat: int) -> float:
+    fn()
+    samples = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - t0)
+    return statistics.median(samples)
+
+
+def run(args: argparse.Namespace) -> int:
+    repeat = 3 if args.quick else 9
+    with tempfile.TemporaryDirectory(prefix="reml-wasm-bench-wit-") as tmp:
+        root = Path(tmp)
+        lines = write_tree(root)
+        exe = shutil.which("wasm-tools")
+        ours = wit.load(root).to_json()
+
+        def oracle() -> None:
+            proc = subprocess.run([exe, "component", "wit", "--json", str(root)],  # type: ignore[list-item]
+                                  capture_output=True, text=True, check=True)
+            assert json.loads(proc.stdout) == ours, "outputs differ"
+
+        t_load = _median_seconds(lambda: wit.load(root), repeat)
+        t_json = _median_seconds(lambda: json.dumps(wit.load(root).to_json(), indent=2), repeat)
+        t_tools = _median_seconds(oracle, repeat) if exe else float("nan")
+    table = Table(f"WIT front-end: {lines} lines, 14 packages (13 under deps/), 140 interfaces",
+                  ["what", "ms", "vs wasm-tools"])
+    table.add("reml_wasm wit.load (parse + resolve)", t_load * 1e3, t_load / t_tools)
+    table.add("reml_wasm load + JSON text", t_json * 1e3, t_json / t_tools)
+    table.add("wasm-tools component wit --json (process)", t_tools * 1e3, 1.0)
+    table.notes.append(f"median of {repeat} runs; wasm-tools time includes process start-up; "
+                       "the JSON outputs are checked equal")
+    table.print(args.json)
+    return 0
