@@ -21,36 +21,26 @@ size a plugin asks for with -1 (up to `max_result_bytes`), and the call is retri
 
 from __future__ import annotations
 
+import functools
 import threading
 import weakref
 from pathlib import Path
 from typing import Any, Callable, Iterable, Protocol, Sequence
 
-from cffi import FFI
-
 from .. import tlv
 from ..audit import DiagnosticError, error
 from ..values import Err, Ok
+from .plugin_call import ABI_FFI, api_module, api_unavailable_reason, entry_address
 
 __all__ = ["PluginHost", "PluginLibrary", "PluginBox", "BoxFactoryRegistry", "MAX_RESULT_BYTES",
-           "INITIAL_RESULT_BYTES"]
+           "INITIAL_RESULT_BYTES", "default_mode"]
 
 INITIAL_RESULT_BYTES = 256
 MAX_RESULT_BYTES = 1 << 28       # a sanity bound on what a plugin may ask for (256 MiB)
 _MAX_RETRIES = 4
 
-_ffi = FFI()
-# `const char *` / `char *` are ABI-identical to the header's `uint8_t *` and let cffi
-# pass Python bytes without a copy.
-_ffi.cdef("""
-int32_t nyash_plugin_invoke(uint32_t type_id, uint32_t method_id, uint32_t instance_id,
-                            const char *args, size_t args_len, char *result, size_t *result_len);
-int32_t nyash_plugin_init(void);
-uint32_t nyash_plugin_abi(void);
-void nyash_plugin_shutdown(void);
-""")
-_ffi_new = _ffi.new
-_ffi_unpack = _ffi.unpack
+_ffi = ABI_FFI                   # kept for callers that allocate ABI-mode buffers
+_MODES = ("api", "abi")
 
 
 # --- what the connector reads from a config (reml_wasm.bid.nyash_toml provides it) -------
@@ -93,42 +83,87 @@ class _Config(Protocol):
 # --- one library ------------------------------------------------------------------------
 
 class _ResultBuffer:
-    __slots__ = ("buf", "cap", "len_p")
+    """A result buffer with its length and return-code slots (allocated by the mode's ffi)."""
 
-    def __init__(self, cap: int) -> None:
-        self.buf = _ffi_new("char[]", cap)
+    __slots__ = ("buf", "cap", "len_p", "rc_p")
+
+    def __init__(self, ffi: Any, cap: int) -> None:
+        self.buf = ffi.new("char[]", cap)
         self.cap = cap
-        self.len_p = _ffi_new("size_t *")
+        self.len_p = ffi.new("size_t *")
+        self.rc_p = ffi.new("int32_t *")
+
+
+def default_mode() -> str:
+    """"api" when the compiled call module can be built here, else "abi"."""
+    return "api" if api_module() is not None else "abi"
 
 
 class PluginLibrary:
-    """One opened plugin library."""
+    """One opened plugin library.
 
-    def __init__(self, name: str, path: Path, *, max_result_bytes: int = MAX_RESULT_BYTES) -> None:
+    `mode` says how its entry points are called: "api" (the compiled module of
+    `plugin_call`), "abi" (libffi), or None for the faster one available.
+    `invoke(type_id, method_id, instance_id, args) -> (return code, result bytes or None)`
+    is the one place that calls into the plugin (bound per mode at load)."""
+
+    invoke: Callable[[int, int, int, bytes], "tuple[int, bytes | None]"]
+
+    def __init__(self, name: str, path: Path, *, max_result_bytes: int = MAX_RESULT_BYTES,
+                 mode: str | None = None) -> None:
         self.name = name
         self.path = path
         self.max_result_bytes = max_result_bytes
         self.closed = False
         self.abi: int | None = None
         self.exports: dict[str, bool] = {}
+        if mode is None:
+            mode = default_mode()
+        elif mode not in _MODES:
+            raise error("ffi.plugin.bad_mode", f"plugin call mode {mode!r}: expected one of {', '.join(_MODES)}")
+        elif mode == "api" and api_module() is None:
+            raise error("ffi.api.unavailable", f"API mode is unavailable here: {api_unavailable_reason()}")
+        self.mode = mode
+        # Calls into one library are serialised: plugins keep global state (the BID-1 ABI
+        # promises no thread safety).  Reentrant, because a garbage-collection finaliser
+        # may send fini from inside a call on the same thread.
         self._lock = threading.RLock()
-        self._busy = False
-        self._result = _ResultBuffer(INITIAL_RESULT_BYTES)
         self.live: "weakref.WeakValueDictionary[tuple[int, int], PluginBox]" = weakref.WeakValueDictionary()
         self.fini_errors: list[DiagnosticError] = []
         try:
-            self._lib = _ffi.dlopen(str(path))
+            self._lib = ABI_FFI.dlopen(str(path))
         except OSError as exc:
             raise error("ffi.plugin.load_failed", f"cannot load plugin {name!r} from {path}: {exc}",
                         library=name, path=str(path)) from None
-        self._invoke = self._optional("nyash_plugin_invoke")
-        if self._invoke is None:
+        invoke_fn = self._optional("nyash_plugin_invoke")
+        if invoke_fn is None:
             self._dlclose()
             raise error("ffi.plugin.missing_invoke",
                         f"plugin {name!r} ({path}) does not export nyash_plugin_invoke",
                         library=name, path=str(path)) from None
-        self._shutdown = self._optional("nyash_plugin_shutdown")
+        shutdown_fn = self._optional("nyash_plugin_shutdown")
         abi_fn = self._optional("nyash_plugin_abi")
+        init_fn = self._optional("nyash_plugin_init")
+        if mode == "api":
+            shim = api_module().lib
+            self._ffi = api_module().ffi
+            self._addr = entry_address(invoke_fn)
+            self._call_first = shim.reml_nyash_call
+            self._invoke = functools.partial(shim.reml_nyash_invoke, self._addr)
+            self._shutdown = None if shutdown_fn is None else \
+                functools.partial(shim.reml_nyash_shutdown, entry_address(shutdown_fn))
+            if abi_fn is not None:
+                abi_fn = functools.partial(shim.reml_nyash_abi, entry_address(abi_fn))
+            if init_fn is not None:
+                init_fn = functools.partial(shim.reml_nyash_init, entry_address(init_fn))
+            self.invoke = self._invoke_api
+        else:
+            self._ffi = ABI_FFI
+            self._invoke = invoke_fn
+            self._shutdown = shutdown_fn
+            self.invoke = self._invoke_abi
+        self._unpack = getattr(self._ffi, "_backend", self._ffi).unpack   # skip cffi's Python wrapper
+        self._result: _ResultBuffer | None = _ResultBuffer(self._ffi, INITIAL_RESULT_BYTES)
         if abi_fn is not None:
             self.abi = int(abi_fn())
             if self.abi != 1:
@@ -136,7 +171,6 @@ class PluginLibrary:
                 raise error("ffi.plugin.abi_mismatch",
                             f"plugin {name!r} answers ABI version {self.abi}; this host speaks 1",
                             library=name, abi=self.abi)
-        init_fn = self._optional("nyash_plugin_init")
         if init_fn is not None:
             rc = int(init_fn())
             if rc != 0:
@@ -154,37 +188,51 @@ class PluginLibrary:
 
     def _dlclose(self) -> None:
         try:
-            _ffi.dlclose(self._lib)
+            ABI_FFI.dlclose(self._lib)
         except Exception:  # noqa: BLE001 - already closed / unsupported: nothing to undo
             pass
         self.closed = True
 
-    # The one place that calls into the plugin.
-    def invoke(self, type_id: int, method_id: int, instance_id: int, args: bytes) -> tuple[int, bytes | None]:
-        """Call the plugin; returns (return code, result bytes or None when the plugin left
-        no result).  Grows the result buffer and retries on -1."""
+    # The call paths.  The library's buffer is taken out while a call uses it, so a call
+    # re-entered on the same thread (a finaliser) takes the private-buffer path.
+    def _invoke_api(self, type_id: int, method_id: int, instance_id: int, args: bytes) -> tuple[int, bytes | None]:
         with self._lock:
-            if self._busy or self.closed:
+            res = self._result
+            if res is None or self.closed:
                 return self._invoke_unusual(type_id, method_id, instance_id, args)
-            self._busy = True
+            self._result = None
             try:
-                res = self._result
+                n = self._call_first(self._addr, type_id, method_id, instance_id, args, len(args),
+                                     res.buf, res.cap, res.len_p, res.rc_p)
+                if n >= 0:                           # the common case: succeeded and fitted
+                    return 0, self._unpack(res.buf, n)
+                return self._answer(res, res.rc_p[0], res.len_p[0], type_id, method_id, instance_id, args)
+            finally:
+                self._result = res
+
+    def _invoke_abi(self, type_id: int, method_id: int, instance_id: int, args: bytes) -> tuple[int, bytes | None]:
+        with self._lock:
+            res = self._result
+            if res is None or self.closed:
+                return self._invoke_unusual(type_id, method_id, instance_id, args)
+            self._result = None
+            try:
                 len_p = res.len_p
                 cap = len_p[0] = res.cap
                 rc = self._invoke(type_id, method_id, instance_id, args, len(args), res.buf, len_p)
                 need = len_p[0]
                 if rc == 0 and need <= cap:          # the common case: it fitted
-                    return 0, _ffi_unpack(res.buf, need)
+                    return 0, self._unpack(res.buf, need)
                 return self._answer(res, rc, need, type_id, method_id, instance_id, args)
             finally:
-                self._busy = False
+                self._result = res
 
     def _invoke_unusual(self, type_id: int, method_id: int, instance_id: int,
                         args: bytes) -> tuple[int, bytes | None]:
         if self.closed:
             raise error("ffi.plugin.unloaded", f"plugin {self.name!r} was unloaded", library=self.name)
         # re-entered on this thread (a finaliser ran mid-call): use a private buffer
-        res = _ResultBuffer(64)
+        res = _ResultBuffer(self._ffi, 64)
         res.len_p[0] = res.cap
         rc = self._invoke(type_id, method_id, instance_id, args, len(args), res.buf, res.len_p)
         return self._answer(res, rc, res.len_p[0], type_id, method_id, instance_id, args)
@@ -201,14 +249,14 @@ class PluginLibrary:
                 elif need > cap:
                     raise tlv.tlv_error("tlv.result_overflow", f"{self.name}: plugin reports a {need}-byte "
                                         f"result in a {cap}-byte buffer", library=self.name, size=need)
-                return rc, _ffi_unpack(res.buf, need)
+                return rc, self._unpack(res.buf, need)
             if need <= cap:
                 raise tlv.tlv_error("tlv.short_buffer", f"{self.name}: plugin answered short buffer but "
                                     f"asks for {need} bytes with {cap} offered", library=self.name)
             if need > self.max_result_bytes:
                 raise tlv.tlv_error("tlv.out_of_memory", f"{self.name}: plugin asks for a {need}-byte result "
                                     f"(limit {self.max_result_bytes})", library=self.name, size=need)
-            res.buf = _ffi_new("char[]", need)
+            res.buf = self._ffi.new("char[]", need)
             res.cap = res.len_p[0] = need
             rc = self._invoke(type_id, method_id, instance_id, args, len(args), res.buf, res.len_p)
             need = res.len_p[0]
@@ -452,8 +500,9 @@ class PluginHost:
     """Every library of one nyash.toml, loaded."""
 
     def __init__(self, config: _Config, *, max_result_bytes: int = MAX_RESULT_BYTES,
-                 only: Iterable[str] | None = None) -> None:
-        """Open every library of `config` (or just the library keys in `only`)."""
+                 only: Iterable[str] | None = None, mode: str | None = None) -> None:
+        """Open every library of `config` (or just the library keys in `only`); `mode` as
+        for `PluginLibrary` ("api", "abi", or None for the faster one available)."""
         self.config = config
         wanted = None if only is None else set(only)
         self.libraries: dict[str, PluginLibrary] = {}
@@ -464,7 +513,8 @@ class PluginHost:
             for key, lib_cfg in config.libraries.items():
                 if wanted is not None and key not in wanted:
                     continue
-                lib = PluginLibrary(key, config.resolve_library(lib_cfg), max_result_bytes=max_result_bytes)
+                lib = PluginLibrary(key, config.resolve_library(lib_cfg), max_result_bytes=max_result_bytes,
+                                    mode=mode)
                 self.libraries[key] = lib
                 for box_name in lib_cfg.boxes:
                     bcfg = lib_cfg.box_configs[box_name]
