@@ -363,9 +363,26 @@ def compile_encoder(kinds: Sequence[str]) -> Callable[..., bytes]:
             args.append(f"v{i}")
         body.append(f"return _pack({', '.join(args)})")
     else:
-        parts = [repr(_HEADER.pack(VERSION, n))]
+        # literal byte strings (headers of known size) are folded together at compile time
+        parts: list[str | bytes] = [_HEADER.pack(VERSION, n)]
         for i, k in enumerate(key):
-            if k == "string":
+            if k in _STRUCT_CODES:
+                tag = TAGS[k]
+                env[f"_pack{i}"] = struct.Struct("<" + _STRUCT_CODES[k]).pack
+                if k == "handle":
+                    body.append(f"h{i} = v{i} if v{i}.__class__ is _Handle else _as_handle(v{i})")
+                    value = f"_pack{i}(h{i}[0], h{i}[1])"
+                else:
+                    if k == "bool":
+                        body.append(f"if v{i}.__class__ is not bool: return _slow(values)")
+                    elif k in ("i32", "i64"):
+                        body.append(f"if v{i}.__class__ is not int: return _slow(values)")
+                    else:
+                        body.append(f"if v{i}.__class__ is not float and v{i}.__class__ is not int: "
+                                    "return _slow(values)")
+                    value = f"_pack{i}(v{i})"
+                parts += [_ENTRY.pack(tag, 0, _FIXED_SIZES[tag]), value]
+            elif k == "string":
                 body.append(f"if v{i}.__class__ is not str: return _slow(values)")
                 body.append(f"d{i} = v{i}.encode('utf-8')")
                 body.append(f"if len(d{i}) > 65535: return _slow(values)")
@@ -380,7 +397,19 @@ def compile_encoder(kinds: Sequence[str]) -> Callable[..., bytes]:
             else:
                 body.append(f"d{i} = _payload({k!r}, v{i})")
                 parts += [f"_ENTRY({TAGS[k]}, 0, len(d{i}))", f"d{i}"]
-        body.append(f"return b''.join(({', '.join(parts)},))")
+        folded: list[str] = []
+        literal = b""
+        for part in parts:
+            if isinstance(part, bytes):
+                literal += part
+                continue
+            if literal:
+                folded.append(repr(literal))
+                literal = b""
+            folded.append(part)
+        if literal:
+            folded.append(repr(literal))
+        body.append(f"return b''.join(({', '.join(folded)},))")
     lines += ["        " + line for line in body]
     lines += ["    except (_struct_error, UnicodeEncodeError, TypeError, OverflowError):", "        return _slow(values)"]
     namespace: dict[str, Any] = {}
@@ -434,31 +463,43 @@ def compile_decoder(kinds: Sequence[str] | None = None) -> Callable[[bytes], Any
                 if len(data) == total and data[:8] == prefix:
                     return data[8] != 0
                 return shape(decode_tagged(data))
-        else:
-            unpack = _UNPACKERS[TAGS[kind]]
-            make = Handle._make if kind == "handle" else (lambda v: v[0])
+        elif kind == "handle":
+            unpack_handle, make_handle = _UNPACKERS[8], Handle._make
 
             def decode_result(data: bytes) -> Any:
                 if len(data) == total and data[:8] == prefix:
-                    return make(unpack(data, 8))
+                    return make_handle(unpack_handle(data, 8))
                 return shape(decode_tagged(data))
-    else:
-        # any result: a table of single fixed-size results by prefix, else the full decoder
-        fast: dict[bytes, tuple[int, Callable[[bytes], Any]]] = {}
-        if key is None:
-            for k in ("i32", "i64", "f32", "f64", "handle"):
-                unpack = _UNPACKERS[TAGS[k]]
-                fn = ((lambda d, u=unpack: Handle._make(u(d, 8))) if k == "handle"
-                      else (lambda d, u=unpack: u(d, 8)[0]))
-                fast[_single_prefix(k)] = (8 + _FIXED_SIZES[TAGS[k]], fn)
-        fast_get = fast.get
+        else:
+            unpack = _UNPACKERS[TAGS[kind]]
+
+            def decode_result(data: bytes) -> Any:
+                if len(data) == total and data[:8] == prefix:
+                    return unpack(data, 8)[0]
+                return shape(decode_tagged(data))
+    elif key is None:
+        # any result: single fixed-size numbers by their 8-byte prefix (the unpacker of the
+        # whole 8 + size bytes, whose last field is the value), else the full decoder
+        numbers: dict[bytes, Callable[[bytes], tuple]] = {
+            _single_prefix(k): struct.Struct("<8x" + _STRUCT_CODES[k]).unpack
+            for k in ("i32", "i64", "f32", "f64")}
+        numbers_get = numbers.get
+        handle_prefix, unpack_handle, make_handle = _single_prefix("handle"), _UNPACKERS[8], Handle._make
 
         def decode_result(data: bytes) -> Any:
-            hit = fast_get(data[:8])
-            if hit is not None and len(data) == hit[0]:
-                return hit[1](data)
-            if data == VOID_RESULT and key is None:
+            unpack_whole = numbers_get(data[:8])
+            if unpack_whole is not None:
+                try:
+                    return unpack_whole(data)[0]
+                except struct.error:        # not exactly 8 + size bytes
+                    pass
+            elif data == VOID_RESULT:
                 return None
+            elif len(data) == 16 and data[:8] == handle_prefix:
+                return make_handle(unpack_handle(data, 8))
+            return shape(decode_tagged(data))
+    else:
+        def decode_result(data: bytes) -> Any:
             return shape(decode_tagged(data))
 
     _decoder_cache[key] = decode_result

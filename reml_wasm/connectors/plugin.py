@@ -128,6 +128,7 @@ class PluginLibrary:
         # promises no thread safety).  Reentrant, because a garbage-collection finaliser
         # may send fini from inside a call on the same thread.
         self._lock = threading.RLock()
+        self._acquire, self._release = self._lock.acquire, self._lock.release   # cheaper than `with`
         self.live: "weakref.WeakValueDictionary[tuple[int, int], PluginBox]" = weakref.WeakValueDictionary()
         self.fini_errors: list[DiagnosticError] = []
         try:
@@ -196,36 +197,38 @@ class PluginLibrary:
     # The call paths.  The library's buffer is taken out while a call uses it, so a call
     # re-entered on the same thread (a finaliser) takes the private-buffer path.
     def _invoke_api(self, type_id: int, method_id: int, instance_id: int, args: bytes) -> tuple[int, bytes | None]:
-        with self._lock:
-            res = self._result
+        self._acquire()
+        res = self._result
+        try:
             if res is None or self.closed:
                 return self._invoke_unusual(type_id, method_id, instance_id, args)
             self._result = None
-            try:
-                n = self._call_first(self._addr, type_id, method_id, instance_id, args, len(args),
-                                     res.buf, res.cap, res.len_p, res.rc_p)
-                if n >= 0:                           # the common case: succeeded and fitted
-                    return 0, self._unpack(res.buf, n)
-                return self._answer(res, res.rc_p[0], res.len_p[0], type_id, method_id, instance_id, args)
-            finally:
-                self._result = res
+            n = self._call_first(self._addr, type_id, method_id, instance_id, args, len(args),
+                                 res.buf, res.cap, res.len_p, res.rc_p)
+            if n >= 0:                           # the common case: succeeded and fitted
+                return 0, self._unpack(res.buf, n)
+            return self._answer(res, res.rc_p[0], res.len_p[0], type_id, method_id, instance_id, args)
+        finally:
+            self._result = res
+            self._release()
 
     def _invoke_abi(self, type_id: int, method_id: int, instance_id: int, args: bytes) -> tuple[int, bytes | None]:
-        with self._lock:
-            res = self._result
+        self._acquire()
+        res = self._result
+        try:
             if res is None or self.closed:
                 return self._invoke_unusual(type_id, method_id, instance_id, args)
             self._result = None
-            try:
-                len_p = res.len_p
-                cap = len_p[0] = res.cap
-                rc = self._invoke(type_id, method_id, instance_id, args, len(args), res.buf, len_p)
-                need = len_p[0]
-                if rc == 0 and need <= cap:          # the common case: it fitted
-                    return 0, self._unpack(res.buf, need)
-                return self._answer(res, rc, need, type_id, method_id, instance_id, args)
-            finally:
-                self._result = res
+            len_p = res.len_p
+            cap = len_p[0] = res.cap
+            rc = self._invoke(type_id, method_id, instance_id, args, len(args), res.buf, len_p)
+            need = len_p[0]
+            if rc == 0 and need <= cap:          # the common case: it fitted
+                return 0, self._unpack(res.buf, need)
+            return self._answer(res, rc, need, type_id, method_id, instance_id, args)
+        finally:
+            self._result = res
+            self._release()
 
     def _invoke_unusual(self, type_id: int, method_id: int, instance_id: int,
                         args: bytes) -> tuple[int, bytes | None]:
@@ -330,6 +333,10 @@ def _call_error(rc: int, data: bytes | None, what: str) -> DiagnosticError:
 
 # --- boxes --------------------------------------------------------------------------------
 
+def _encode_nothing() -> bytes:
+    return tlv.EMPTY
+
+
 class _Method:
     """A compiled method plan: id, arity, encoder, which arguments must be boxes."""
 
@@ -340,7 +347,7 @@ class _Method:
         self.method_id = cfg.method_id
         self.arity = len(cfg.args)
         kinds = [a.tlv_kind for a in cfg.args]
-        self.encode: Callable[..., bytes] = (lambda: tlv.EMPTY) if not kinds else tlv.compile_encoder(kinds)
+        self.encode: Callable[..., bytes] = _encode_nothing if not kinds else tlv.compile_encoder(kinds)
         self.box_positions = tuple(i for i, a in enumerate(cfg.args) if a.kind == "box")
         self.returns_result = cfg.returns_result
         self.role = ("constructor" if cfg.method_id == tlv.BIRTH_METHOD_ID else
@@ -357,40 +364,68 @@ class _BoxType:
         self.singleton = cfg.singleton
         self.methods = {name: _Method(m) for name, m in cfg.methods.items()}
         self.instance: PluginBox | None = None   # the singleton
-        self.cls = _proxy_class(cfg.name, self.methods)
+        self.cls = _proxy_class(self)
 
     def new(self, instance_id: int) -> "PluginBox":
         return self.cls(self, instance_id)
 
 
-def _proxy_class(box_name: str, methods: dict[str, _Method]) -> type["PluginBox"]:
+def _proxy_class(box_type: _BoxType) -> type["PluginBox"]:
     """A PluginBox subclass with one real method per configured method (compiled once per
     box type, so a call does no attribute fallback)."""
-    namespace: dict[str, Any] = {"__slots__": (), "__qualname__": f"PluginBox[{box_name}]"}
-    for name, method in methods.items():
+    namespace: dict[str, Any] = {"__slots__": (), "__qualname__": f"PluginBox[{box_type.name}]"}
+    for name, method in box_type.methods.items():
         if not name.isidentifier() or name.startswith("_") or hasattr(PluginBox, name):
             continue           # reachable through box.call(name, ...)
         if method.role == "destructor":
             namespace[name] = PluginBox.finalise
             continue
-
-        def call(self: PluginBox, *args: Any, _method: _Method = method) -> Any:
-            return self._call(_method, args)
-
+        call = _fast_method(box_type, method) if method.plain else _checked_method(method)
         call.__name__ = call.__qualname__ = name
         namespace[name] = call
-    return type(f"PluginBox[{box_name}]", (PluginBox,), namespace)
+    return type(f"PluginBox[{box_type.name}]", (PluginBox,), namespace)
+
+
+def _checked_method(method: _Method) -> Callable[..., Any]:
+    def call(self: PluginBox, *args: Any) -> Any:
+        return self._call(method, args)
+    return call
+
+
+def _fast_method(box_type: _BoxType, method: _Method) -> Callable[..., Any]:
+    """The method of a plain call (no box arguments): the same steps as `PluginBox._call`
+    with everything per method bound once; anything unusual (wrong arity, a finalised box,
+    a failed call) goes to the general path, which raises or answers the same way."""
+    lib, type_id, method_id, arity = box_type.lib, box_type.type_id, method.method_id, method.arity
+    encode, returns_result, adopt = method.encode, method.returns_result, box_type.host._adopt_all
+    decode, handle_cls = _decode_any, tlv.Handle
+
+    def call(self: PluginBox, *args: Any) -> Any:
+        if len(args) != arity or self._gone:
+            return self._call(method, args)
+        rc, data = lib.invoke(type_id, method_id, self._instance_id, encode(*args))
+        if rc != 0:
+            return self._failed(method, rc, data)
+        if not data:            # success with no result bytes at all: a void answer
+            value = None
+        else:
+            value = decode(data)
+            if value.__class__ is handle_cls or value.__class__ is tuple:
+                value = adopt(value)
+        return Ok(value) if returns_result else value
+    return call
 
 
 class PluginBox:
     """A plugin instance.  Methods from nyash.toml are attributes (`box.read()`); a method
     whose name collides with an attribute below is reachable as `box.call(name, ...)`."""
 
-    __slots__ = ("_type", "_instance_id", "_finalizer", "__weakref__")
+    __slots__ = ("_type", "_instance_id", "_finalizer", "_gone", "__weakref__")
 
     def __init__(self, box_type: _BoxType, instance_id: int) -> None:
         self._type = box_type
         self._instance_id = instance_id
+        self._gone = False          # set once fini was sent through this object (a cheap test)
         lib = box_type.lib
         self._finalizer = weakref.finalize(self, _fini_quietly, lib, box_type.type_id, instance_id)
         lib.live[(box_type.type_id, instance_id)] = self
@@ -456,10 +491,14 @@ class PluginBox:
                 if value.__class__ is tlv.Handle or value.__class__ is tuple:
                     value = t.host._adopt_all(value)
             return Ok(value) if method.returns_result else value
+        return self._failed(method, rc, data)
+
+    def _failed(self, method: _Method, rc: int, data: bytes | None) -> Any:
+        """A non-zero return code: an Err for Result methods, else a coded error."""
         if method.returns_result:
             msg = _message(data)
             return Err(msg if msg is not None else tlv.code_for_return(rc))
-        raise _call_error(rc, data, f"{t.name}.{method.name}")
+        raise _call_error(rc, data, f"{self._type.name}.{method.name}")
 
     def _check_call(self, method: _Method, args: tuple[Any, ...]) -> None:
         """Arguments against the config, before anything reaches the plugin."""
@@ -480,6 +519,7 @@ class PluginBox:
         """Send fini now (once; later calls do nothing).  Singletons live until unload."""
         if self._type.singleton:
             return
+        self._gone = True
         problem = self._finalizer()
         if problem is not None:
             raise problem
