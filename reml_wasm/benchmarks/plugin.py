@@ -81,17 +81,17 @@ def _call_rows(host: PluginHost, mode: str, quick: bool) -> list[tuple[str, floa
     counter = host.create("CounterBox")
     lib = host.libraries[plugin_samples.COUNTERBOX_LIB]
     iid, empty = counter.instance_id, tlv.EMPTY
-    res = lib._result
-    assert res is not None
-    buf, cap, len_p = res.buf, res.cap, res.len_p
     if mode == "api":
-        first, addr, rc_p = lib._call_first, lib._addr, res.rc_p
+        lib.invoke(7, 2, iid, empty)                 # makes this thread's result slot
+        first, state, slot = lib._call_first, lib._state, lib._per_thread.slot.c
 
         def bare_call() -> int:
-            return first(addr, 7, 2, iid, empty, 4, buf, cap, len_p, rc_p)
-        floor = "compiled shim, first attempt in C"
+            return first(state, slot, 7, 2, iid, empty, 4)
+        floor = "compiled shim: mutex + first attempt in C"
     else:
-        call = lib._invoke
+        res = lib._result
+        assert res is not None
+        call, buf, cap, len_p = lib._invoke, res.buf, res.cap, res.len_p
 
         def bare_call() -> int:
             len_p[0] = cap

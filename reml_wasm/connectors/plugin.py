@@ -83,15 +83,30 @@ class _Config(Protocol):
 # --- one library ------------------------------------------------------------------------
 
 class _ResultBuffer:
-    """A result buffer with its length and return-code slots (allocated by the mode's ffi)."""
+    """ABI mode: the library's result buffer and its length slot."""
 
-    __slots__ = ("buf", "cap", "len_p", "rc_p")
+    __slots__ = ("buf", "cap", "len_p")
+
+    def __init__(self, cap: int) -> None:
+        self.buf = ABI_FFI.new("char[]", cap)
+        self.cap = cap
+        self.len_p = ABI_FFI.new("size_t *")
+
+
+class _Slot:
+    """API mode: one thread's result buffer, the C `reml_nyash_slot` describing it, and
+    whether a call on this thread is using it (a finaliser may re-enter)."""
+
+    __slots__ = ("buf", "cap", "c", "busy")
 
     def __init__(self, ffi: Any, cap: int) -> None:
-        self.buf = ffi.new("char[]", cap)
-        self.cap = cap
-        self.len_p = ffi.new("size_t *")
-        self.rc_p = ffi.new("int32_t *")
+        self.c = ffi.new("reml_nyash_slot *")
+        self.busy = False
+        self.grow(ffi, cap)
+
+    def grow(self, ffi: Any, cap: int) -> None:
+        self.buf = self.c.buf = ffi.new("char[]", cap)
+        self.cap = self.c.cap = cap
 
 
 def default_mode() -> str:
@@ -146,13 +161,17 @@ class PluginLibrary:
         abi_fn = self._optional("nyash_plugin_abi")
         init_fn = self._optional("nyash_plugin_init")
         if mode == "api":
-            shim = api_module().lib
-            self._ffi = api_module().ffi
-            self._addr = entry_address(invoke_fn)
+            module = api_module()
+            shim, self._ffi = module.lib, module.ffi
+            self._state = self._ffi.gc(
+                shim.reml_nyash_open(entry_address(invoke_fn), 0 if shutdown_fn is None else entry_address(shutdown_fn)),
+                shim.reml_nyash_free)
+            if self._state == self._ffi.NULL:
+                self._dlclose()
+                raise MemoryError("reml_nyash_open")
+            self._shim = shim
             self._call_first = shim.reml_nyash_call
-            self._invoke = functools.partial(shim.reml_nyash_invoke, self._addr)
-            self._shutdown = None if shutdown_fn is None else \
-                functools.partial(shim.reml_nyash_shutdown, entry_address(shutdown_fn))
+            self._per_thread = threading.local()
             if abi_fn is not None:
                 abi_fn = functools.partial(shim.reml_nyash_abi, entry_address(abi_fn))
             if init_fn is not None:
@@ -162,9 +181,9 @@ class PluginLibrary:
             self._ffi = ABI_FFI
             self._invoke = invoke_fn
             self._shutdown = shutdown_fn
+            self._result: _ResultBuffer | None = _ResultBuffer(INITIAL_RESULT_BYTES)
             self.invoke = self._invoke_abi
         self._unpack = getattr(self._ffi, "_backend", self._ffi).unpack   # skip cffi's Python wrapper
-        self._result: _ResultBuffer | None = _ResultBuffer(self._ffi, INITIAL_RESULT_BYTES)
         if abi_fn is not None:
             self.abi = int(abi_fn())
             if self.abi != 1:
@@ -194,23 +213,25 @@ class PluginLibrary:
             pass
         self.closed = True
 
-    # The call paths.  The library's buffer is taken out while a call uses it, so a call
-    # re-entered on the same thread (a finaliser) takes the private-buffer path.
+    # The call paths.  A result buffer is marked busy while a call uses it, so a call
+    # re-entered on the same thread (a garbage-collection finaliser) takes a private one.
     def _invoke_api(self, type_id: int, method_id: int, instance_id: int, args: bytes) -> tuple[int, bytes | None]:
-        self._acquire()
-        res = self._result
         try:
-            if res is None or self.closed:
-                return self._invoke_unusual(type_id, method_id, instance_id, args)
-            self._result = None
-            n = self._call_first(self._addr, type_id, method_id, instance_id, args, len(args),
-                                 res.buf, res.cap, res.len_p, res.rc_p)
-            if n >= 0:                           # the common case: succeeded and fitted
-                return 0, self._unpack(res.buf, n)
-            return self._answer(res, res.rc_p[0], res.len_p[0], type_id, method_id, instance_id, args)
+            slot = self._per_thread.slot
+        except AttributeError:
+            slot = self._per_thread.slot = _Slot(self._ffi, INITIAL_RESULT_BYTES)
+        if slot.busy:
+            return self._invoke_unusual(type_id, method_id, instance_id, args)
+        slot.busy = True
+        try:
+            n = self._call_first(self._state, slot.c, type_id, method_id, instance_id, args, len(args))
+            if n >= 0:                               # the common case: succeeded and fitted
+                return 0, self._unpack(slot.buf, n)
+            if n == -2:
+                raise self._unloaded()
+            return self._answer(slot, slot.c.rc, slot.c.len, type_id, method_id, instance_id, args)
         finally:
-            self._result = res
-            self._release()
+            slot.busy = False
 
     def _invoke_abi(self, type_id: int, method_id: int, instance_id: int, args: bytes) -> tuple[int, bytes | None]:
         self._acquire()
@@ -223,24 +244,35 @@ class PluginLibrary:
             cap = len_p[0] = res.cap
             rc = self._invoke(type_id, method_id, instance_id, args, len(args), res.buf, len_p)
             need = len_p[0]
-            if rc == 0 and need <= cap:          # the common case: it fitted
+            if rc == 0 and need <= cap:              # the common case: it fitted
                 return 0, self._unpack(res.buf, need)
             return self._answer(res, rc, need, type_id, method_id, instance_id, args)
         finally:
             self._result = res
             self._release()
 
+    def _unloaded(self) -> DiagnosticError:
+        return error("ffi.plugin.unloaded", f"plugin {self.name!r} was unloaded", library=self.name)
+
     def _invoke_unusual(self, type_id: int, method_id: int, instance_id: int,
                         args: bytes) -> tuple[int, bytes | None]:
         if self.closed:
-            raise error("ffi.plugin.unloaded", f"plugin {self.name!r} was unloaded", library=self.name)
-        # re-entered on this thread (a finaliser ran mid-call): use a private buffer
-        res = _ResultBuffer(self._ffi, 64)
+            raise self._unloaded()
+        res = _Slot(self._ffi, 64) if self.mode == "api" else _ResultBuffer(64)
+        rc, need = self._attempt(res, type_id, method_id, instance_id, args)
+        return self._answer(res, rc, need, type_id, method_id, instance_id, args)
+
+    def _attempt(self, res: Any, type_id: int, method_id: int, instance_id: int, args: bytes) -> tuple[int, int]:
+        """One call with the whole of `res` offered: (return code, *result_len)."""
+        if self.mode == "api":
+            if self._call_first(self._state, res.c, type_id, method_id, instance_id, args, len(args)) == -2:
+                raise self._unloaded()
+            return res.c.rc, res.c.len
         res.len_p[0] = res.cap
         rc = self._invoke(type_id, method_id, instance_id, args, len(args), res.buf, res.len_p)
-        return self._answer(res, rc, res.len_p[0], type_id, method_id, instance_id, args)
+        return rc, res.len_p[0]
 
-    def _answer(self, res: _ResultBuffer, rc: int, need: int, type_id: int, method_id: int,
+    def _answer(self, res: Any, rc: int, need: int, type_id: int, method_id: int,
                 instance_id: int, args: bytes) -> tuple[int, bytes | None]:
         """Interpret one call's (rc, *result_len); on -1 grow the buffer and call again."""
         for _ in range(_MAX_RETRIES):
@@ -259,10 +291,11 @@ class PluginLibrary:
             if need > self.max_result_bytes:
                 raise tlv.tlv_error("tlv.out_of_memory", f"{self.name}: plugin asks for a {need}-byte result "
                                     f"(limit {self.max_result_bytes})", library=self.name, size=need)
-            res.buf = self._ffi.new("char[]", need)
-            res.cap = res.len_p[0] = need
-            rc = self._invoke(type_id, method_id, instance_id, args, len(args), res.buf, res.len_p)
-            need = res.len_p[0]
+            if self.mode == "api":
+                res.grow(self._ffi, need)
+            else:
+                res.buf, res.cap = ABI_FFI.new("char[]", need), need
+            rc, need = self._attempt(res, type_id, method_id, instance_id, args)
         raise tlv.tlv_error("tlv.short_buffer", f"{self.name}: plugin still answers short buffer after "
                             f"{_MAX_RETRIES} larger buffers", library=self.name)
 
@@ -291,10 +324,21 @@ class PluginLibrary:
         with self._lock:
             if self.closed:
                 return
-            for box in list(self.live.values()):
-                box._finalizer()
-            if self._shutdown is not None:
-                self._shutdown()
+            if self.mode == "api":
+                # hold the call mutex across the last finis and shutdown: no other thread
+                # slips a call in between
+                self._shim.reml_nyash_lock(self._state)
+                try:
+                    for box in list(self.live.values()):
+                        box._finalizer()
+                    self._shim.reml_nyash_close(self._state)
+                finally:
+                    self._shim.reml_nyash_unlock(self._state)
+            else:
+                for box in list(self.live.values()):
+                    box._finalizer()
+                if self._shutdown is not None:
+                    self._shutdown()
             self._dlclose()
 
 
