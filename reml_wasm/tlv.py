@@ -346,10 +346,23 @@ def compile_encoder(kinds: Sequence[str]) -> Callable[..., bytes]:
     lines.append("    try:")
     body: list[str] = []
     if all(k in _STRUCT_CODES for k in key):
-        env["_pack"] = struct.Struct("<HH" + "".join("BBH" + _STRUCT_CODES[k] for k in key)).pack
-        args = ["1", str(n)]
+        # one struct; each run of constant header bytes is one "Ns" field packed from a
+        # prebuilt bytes object
+        fmt, args, literal = ["<"], [], _HEADER.pack(VERSION, n)
+
+        def flush() -> None:
+            nonlocal literal
+            if literal:
+                env[f"_lit{len(args)}"] = literal
+                fmt.append(f"{len(literal)}s")
+                args.append(f"_lit{len(args)}")
+                literal = b""
+
         for i, k in enumerate(key):
-            args += [str(TAGS[k]), "0", str(_FIXED_SIZES[TAGS[k]])]
+            tag = TAGS[k]
+            literal += _ENTRY.pack(tag, 0, _FIXED_SIZES[tag])
+            flush()
+            fmt.append(_STRUCT_CODES[k])
             if k == "handle":
                 body.append(f"h{i} = v{i} if v{i}.__class__ is _Handle else _as_handle(v{i})")
                 args += [f"h{i}[0]", f"h{i}[1]"]
@@ -361,6 +374,8 @@ def compile_encoder(kinds: Sequence[str]) -> Callable[..., bytes]:
             else:
                 body.append(f"if v{i}.__class__ is not float and v{i}.__class__ is not int: return _slow(values)")
             args.append(f"v{i}")
+        flush()
+        env["_pack"] = struct.Struct("".join(fmt)).pack
         body.append(f"return _pack({', '.join(args)})")
     else:
         # literal byte strings (headers of known size) are folded together at compile time
@@ -464,39 +479,49 @@ def compile_decoder(kinds: Sequence[str] | None = None) -> Callable[[bytes], Any
                     return data[8] != 0
                 return shape(decode_tagged(data))
         elif kind == "handle":
-            unpack_handle, make_handle = _UNPACKERS[8], Handle._make
+            unpack_handle, make_handle = struct.Struct("<8sII").unpack, Handle
 
             def decode_result(data: bytes) -> Any:
-                if len(data) == total and data[:8] == prefix:
-                    return make_handle(unpack_handle(data, 8))
+                if len(data) == total:
+                    got, type_id, instance_id = unpack_handle(data)
+                    if got == prefix:
+                        return make_handle(type_id, instance_id)
                 return shape(decode_tagged(data))
         else:
-            unpack = _UNPACKERS[TAGS[kind]]
+            unpack_whole = struct.Struct("<8s" + _STRUCT_CODES[kind]).unpack
 
             def decode_result(data: bytes) -> Any:
-                if len(data) == total and data[:8] == prefix:
-                    return unpack(data, 8)[0]
+                if len(data) == total:
+                    got, value = unpack_whole(data)
+                    if got == prefix:
+                        return value
                 return shape(decode_tagged(data))
     elif key is None:
-        # any result: single fixed-size numbers by their 8-byte prefix (the unpacker of the
-        # whole 8 + size bytes, whose last field is the value), else the full decoder
-        numbers: dict[bytes, Callable[[bytes], tuple]] = {
-            _single_prefix(k): struct.Struct("<8x" + _STRUCT_CODES[k]).unpack
-            for k in ("i32", "i64", "f32", "f64")}
-        numbers_get = numbers.get
-        handle_prefix, unpack_handle, make_handle = _single_prefix("handle"), _UNPACKERS[8], Handle._make
+        # any result: single fixed-size results told apart by length, then by their 8-byte
+        # prefix (unpacked together with the value); everything else: the full decoder
+        i32_prefix, f32_prefix, i64_prefix, f64_prefix, handle_prefix = (
+            _single_prefix(k) for k in ("i32", "f32", "i64", "f64", "handle"))
+        unpack_i32, unpack_f32, unpack_i64, unpack_f64, unpack_handle = (
+            struct.Struct("<8s" + _STRUCT_CODES[k]).unpack for k in ("i32", "f32", "i64", "f64", "handle"))
 
         def decode_result(data: bytes) -> Any:
-            unpack_whole = numbers_get(data[:8])
-            if unpack_whole is not None:
-                try:
-                    return unpack_whole(data)[0]
-                except struct.error:        # not exactly 8 + size bytes
-                    pass
-            elif data == VOID_RESULT:
+            n = len(data)
+            if n == 12:
+                got, value = unpack_i32(data)
+                if got == i32_prefix:
+                    return value
+                if got == f32_prefix:
+                    return unpack_f32(data)[1]
+            elif n == 16:
+                got, value = unpack_i64(data)
+                if got == i64_prefix:
+                    return value
+                if got == f64_prefix:
+                    return unpack_f64(data)[1]
+                if got == handle_prefix:
+                    return Handle(*unpack_handle(data)[1:])
+            elif n == 8 and data == VOID_RESULT:
                 return None
-            elif len(data) == 16 and data[:8] == handle_prefix:
-                return make_handle(unpack_handle(data, 8))
             return shape(decode_tagged(data))
     else:
         def decode_result(data: bytes) -> Any:

@@ -440,14 +440,11 @@ def _fast_method(box_type: _BoxType, method: _Method) -> Callable[..., Any]:
     """The method of a plain call (no box arguments): the same steps as `PluginBox._call`
     with everything per method bound once; anything unusual (wrong arity, a finalised box,
     a failed call) goes to the general path, which raises or answers the same way."""
-    lib, type_id, method_id, arity = box_type.lib, box_type.type_id, method.method_id, method.arity
+    invoke, type_id, method_id, arity = box_type.lib.invoke, box_type.type_id, method.method_id, method.arity
     encode, returns_result, adopt = method.encode, method.returns_result, box_type.host._adopt_all
-    decode, handle_cls = _decode_any, tlv.Handle
+    decode, handle_cls, empty = _decode_any, tlv.Handle, tlv.EMPTY
 
-    def call(self: PluginBox, *args: Any) -> Any:
-        if len(args) != arity or self._gone:
-            return self._call(method, args)
-        rc, data = lib.invoke(type_id, method_id, self._instance_id, encode(*args))
+    def finish(self: PluginBox, rc: int, data: bytes | None) -> Any:
         if rc != 0:
             return self._failed(method, rc, data)
         if not data:            # success with no result bytes at all: a void answer
@@ -457,6 +454,22 @@ def _fast_method(box_type: _BoxType, method: _Method) -> Callable[..., Any]:
             if value.__class__ is handle_cls or value.__class__ is tuple:
                 value = adopt(value)
         return Ok(value) if returns_result else value
+
+    if arity == 0 and not returns_result:
+        def call(self: PluginBox, *args: Any) -> Any:
+            if args or self._gone:
+                return self._call(method, args)
+            rc, data = invoke(type_id, method_id, self._instance_id, empty)
+            if rc == 0 and data:
+                value = decode(data)
+                if value.__class__ is not handle_cls and value.__class__ is not tuple:
+                    return value
+            return finish(self, rc, data)
+    else:
+        def call(self: PluginBox, *args: Any) -> Any:
+            if len(args) != arity or self._gone:
+                return self._call(method, args)
+            return finish(self, *invoke(type_id, method_id, self._instance_id, encode(*args)))
     return call
 
 
