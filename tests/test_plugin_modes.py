@@ -140,3 +140,67 @@ def test_compiled_any_decoder_agrees_with_the_generic_one(data):
         return
     expected = None if not values else values[0] if len(values) == 1 else tuple(values)
     assert decode_any(data) == expected
+
+
+@given(st.sampled_from(["bool", "i32", "i64", "f32", "f64", "handle", "void"]),
+       st.binary(max_size=24) | st.sampled_from([tlv.encode(7), tlv.encode(2**40), tlv.encode(1.5), tlv.encode(True),
+                                                 tlv.encode(tlv.Handle(3, 4)), tlv.VOID_RESULT,
+                                                 tlv.encode_tagged([("f32", 0.5)])]))
+def test_compiled_single_kind_decoders_agree_with_the_generic_one(kind, data):
+    decode_one = tlv.compile_decoder([kind])
+    try:
+        entries = tlv.decode_tagged(data)
+    except DiagnosticError as exc:
+        with pytest.raises(DiagnosticError) as info:
+            decode_one(data)
+        assert info.value.code == exc.code
+        return
+    if [tag for tag, _ in entries] != [tlv.TAGS[kind]]:
+        with pytest.raises(DiagnosticError) as info:
+            decode_one(data)
+        assert info.value.code == "tlv.invalid_type"
+    else:
+        got, want = decode_one(data), entries[0][1]
+        assert got == want or (got != got and want != want)   # NaN stays NaN
+        assert type(got) is type(want)
+
+
+@given(st.lists(st.sampled_from(["bool", "i32", "i64", "f64", "handle", "string"]), min_size=1, max_size=4),
+       st.data())
+def test_compiled_encoders_agree_with_encode_tagged(kinds, data):
+    values = []
+    for k in kinds:
+        values.append(data.draw({"bool": st.booleans(), "i32": st.integers(-2**31, 2**31 - 1),
+                                 "i64": st.integers(-2**63, 2**63 - 1), "f64": st.floats(allow_nan=False),
+                                 "handle": st.builds(tlv.Handle, st.integers(0, 2**32 - 1), st.integers(0, 2**32 - 1)),
+                                 "string": st.text(max_size=8)}[k]))
+    assert tlv.compile_encoder(kinds)(*values) == tlv.encode_tagged(list(zip(kinds, values)))
+
+
+@pytest.mark.parametrize("mode", ["api", "abi"])
+def test_unload_while_other_threads_call(tmp_path, mode):
+    """Threads keep calling while the host unloads: every call either answers or is refused
+    with ffi.plugin.unloaded; none reaches the unloaded library."""
+    h = open_host(tmp_path, ("counterbox", "probebox"), mode=mode)
+    counter, probe = h.create("CounterBox"), h.create("ProbeBox")
+    started, outcomes = threading.Barrier(4), []
+
+    def work():
+        started.wait()
+        answered = 0
+        try:
+            while True:
+                assert isinstance(counter.get(), int)
+                assert probe.blob(300) == b"Z" * 300
+                answered += 1
+        except DiagnosticError as exc:
+            outcomes.append((exc.code, answered))
+
+    threads = [threading.Thread(target=work) for _ in range(3)]
+    for t in threads:
+        t.start()
+    started.wait()
+    h.close()
+    for t in threads:
+        t.join()
+    assert [code for code, _ in outcomes] == ["ffi.plugin.unloaded"] * 3
