@@ -378,53 +378,81 @@ def compile_encoder(kinds: Sequence[str]) -> Callable[..., bytes]:
         env["_pack"] = struct.Struct("".join(fmt)).pack
         body.append(f"return _pack({', '.join(args)})")
     else:
-        # literal byte strings (headers of known size) are folded together at compile time
-        parts: list[str | bytes] = [_HEADER.pack(VERSION, n)]
+        # Everything between two variable-size payloads (constant header bytes as one "Ns"
+        # field, fixed-size values, the next payload's length) is packed by one struct.
+        run_fmt: list[str] = []
+        run_args: list[str] = []
+        pieces: list[str] = []
+        literal = _HEADER.pack(VERSION, n)
+
+        def flush_literal() -> None:
+            nonlocal literal
+            if literal:
+                name = f"_lit{len(env)}"
+                env[name] = literal
+                run_fmt.append(f"{len(literal)}s")
+                run_args.append(name)
+                literal = b""
+
+        def flush_run() -> None:
+            flush_literal()
+            if run_fmt:
+                name = f"_run{len(pieces)}"
+                env[name] = struct.Struct("<" + "".join(run_fmt)).pack
+                pieces.append(f"{name}({', '.join(run_args)})")
+                run_fmt.clear()
+                run_args.clear()
+
+        def payload(i: int, tag_expr: str | None, tag: int = 0) -> None:
+            """Entry header (tag, 0, len(d{i})) then the payload d{i}."""
+            nonlocal literal
+            if tag_expr is None:
+                literal += bytes((tag, 0))
+                flush_literal()
+                run_fmt.append("H")
+                run_args.append(f"len(d{i})")
+            else:
+                flush_literal()
+                run_fmt.append("BBH")
+                run_args.extend((tag_expr, "0", f"len(d{i})"))
+            flush_run()
+            pieces.append(f"d{i}")
+
         for i, k in enumerate(key):
             if k in _STRUCT_CODES:
                 tag = TAGS[k]
-                env[f"_pack{i}"] = struct.Struct("<" + _STRUCT_CODES[k]).pack
+                literal += _ENTRY.pack(tag, 0, _FIXED_SIZES[tag])
+                flush_literal()
+                run_fmt.append(_STRUCT_CODES[k])
                 if k == "handle":
                     body.append(f"h{i} = v{i} if v{i}.__class__ is _Handle else _as_handle(v{i})")
-                    value = f"_pack{i}(h{i}[0], h{i}[1])"
+                    run_args.extend((f"h{i}[0]", f"h{i}[1]"))
+                    continue
+                if k == "bool":
+                    body.append(f"if v{i}.__class__ is not bool: return _slow(values)")
+                elif k in ("i32", "i64"):
+                    body.append(f"if v{i}.__class__ is not int: return _slow(values)")
                 else:
-                    if k == "bool":
-                        body.append(f"if v{i}.__class__ is not bool: return _slow(values)")
-                    elif k in ("i32", "i64"):
-                        body.append(f"if v{i}.__class__ is not int: return _slow(values)")
-                    else:
-                        body.append(f"if v{i}.__class__ is not float and v{i}.__class__ is not int: "
-                                    "return _slow(values)")
-                    value = f"_pack{i}(v{i})"
-                parts += [_ENTRY.pack(tag, 0, _FIXED_SIZES[tag]), value]
+                    body.append(f"if v{i}.__class__ is not float and v{i}.__class__ is not int: "
+                                "return _slow(values)")
+                run_args.append(f"v{i}")
             elif k == "string":
                 body.append(f"if v{i}.__class__ is not str: return _slow(values)")
                 body.append(f"d{i} = v{i}.encode('utf-8')")
                 body.append(f"if len(d{i}) > 65535: return _slow(values)")
-                parts += [f"_ENTRY(6, 0, len(d{i}))", f"d{i}"]
+                payload(i, None, 6)
             elif k == "bytes":
                 body.append(f"d{i} = v{i} if v{i}.__class__ is bytes else _payload('bytes', v{i})")
                 body.append(f"if len(d{i}) > 65535: return _slow(values)")
-                parts += [f"_ENTRY(7, 0, len(d{i}))", f"d{i}"]
+                payload(i, None, 7)
             elif k == "any":
                 body.append(f"k{i} = _kind_of(v{i}); d{i} = _payload(k{i}, v{i})")
-                parts += [f"_ENTRY(_TAGS[k{i}], 0, len(d{i}))", f"d{i}"]
+                payload(i, f"_TAGS[k{i}]")
             else:
                 body.append(f"d{i} = _payload({k!r}, v{i})")
-                parts += [f"_ENTRY({TAGS[k]}, 0, len(d{i}))", f"d{i}"]
-        folded: list[str] = []
-        literal = b""
-        for part in parts:
-            if isinstance(part, bytes):
-                literal += part
-                continue
-            if literal:
-                folded.append(repr(literal))
-                literal = b""
-            folded.append(part)
-        if literal:
-            folded.append(repr(literal))
-        body.append(f"return b''.join(({', '.join(folded)},))")
+                payload(i, None, TAGS[k])
+        flush_run()
+        body.append(f"return b''.join(({', '.join(pieces)},))")
     lines += ["        " + line for line in body]
     lines += ["    except (_struct_error, UnicodeEncodeError, TypeError, OverflowError):", "        return _slow(values)"]
     namespace: dict[str, Any] = {}
