@@ -1,9 +1,11 @@
 """The Nyash BID-1 plugin connector (shared/facts/nyash-bid.md).
 
 `PluginHost(config)` opens every library of a loaded nyash.toml (`reml_wasm.bid.nyash_toml`
-produces the config; this module only reads its attributes) through cffi in ABI mode:
-`nyash_plugin_invoke` is required, `nyash_plugin_init` must return 0, `nyash_plugin_abi`
-must answer 1, and `nyash_plugin_shutdown` runs on unload.  Singleton boxes are born at
+produces the config; this module only reads its attributes) and calls its entry points
+through the compiled cffi API-mode shim of `plugin_call` when a C compiler is present, else
+through cffi ABI mode (`mode=` chooses; both behave the same): `nyash_plugin_invoke` is
+required, `nyash_plugin_init` must return 0, `nyash_plugin_abi` must answer 1, and
+`nyash_plugin_shutdown` runs on unload.  Singleton boxes are born at
 load and shared.
 
 `PluginBox` is the proxy of one plugin instance: methods by name (`box.open(path, "r")`),
@@ -11,10 +13,13 @@ arguments checked against the config before the call, results decoded strictly (
 from a plugin is a `tlv.*` error, never a crash), returned handles wrapped as PluginBox
 objects, and fini sent exactly once: from `finalise()`, the end of a `with` block, or
 garbage collection (`weakref.finalize`), whichever comes first.  Calls into one library
-are serialised by a lock, so boxes can be shared between threads.
+are serialised (by the shim's C mutex around the call in API mode, by a Python lock in
+ABI mode), so boxes can be shared between threads.
 
-Results use two-phase buffers: each library keeps a result buffer that grows to whatever
-size a plugin asks for with -1 (up to `max_result_bytes`), and the call is retried.
+Results use two-phase buffers: a result buffer (one per thread in API mode, one per
+library in ABI mode) grows to whatever size a plugin asks for with -1 (up to
+`max_result_bytes`), and the call is retried.  Plain methods (no box arguments) are
+generated per box type with everything per method bound once.
 
 `BoxFactoryRegistry` creates boxes by name: plugin boxes first, then Python factories.
 """
@@ -39,7 +44,6 @@ INITIAL_RESULT_BYTES = 256
 MAX_RESULT_BYTES = 1 << 28       # a sanity bound on what a plugin may ask for (256 MiB)
 _MAX_RETRIES = 4
 
-_ffi = ABI_FFI                   # kept for callers that allocate ABI-mode buffers
 _MODES = ("api", "abi")
 
 
@@ -163,12 +167,13 @@ class PluginLibrary:
         if mode == "api":
             module = api_module()
             shim, self._ffi = module.lib, module.ffi
-            self._state = self._ffi.gc(
-                shim.reml_nyash_open(entry_address(invoke_fn), 0 if shutdown_fn is None else entry_address(shutdown_fn)),
-                shim.reml_nyash_free)
-            if self._state == self._ffi.NULL:
+            state = shim.reml_nyash_open(entry_address(invoke_fn),
+                                         0 if shutdown_fn is None else entry_address(shutdown_fn))
+            if state == self._ffi.NULL:
                 self._dlclose()
-                raise MemoryError("reml_nyash_open")
+                raise error("ffi.plugin.load_failed", f"plugin {name!r}: out of memory for its call state",
+                            library=name)
+            self._state = self._ffi.gc(state, shim.reml_nyash_free)
             self._shim = shim
             self._call_first = shim.reml_nyash_call
             self._per_thread = threading.local()
