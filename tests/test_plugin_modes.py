@@ -204,3 +204,41 @@ def test_unload_while_other_threads_call(tmp_path, mode):
     for t in threads:
         t.join()
     assert [code for code, _ in outcomes] == ["ffi.plugin.unloaded"] * 3
+
+
+def test_without_a_compiler_the_host_falls_back_to_abi_mode(tmp_path):
+    """A process that finds no C compiler (PATH without one, no CC) loads the already-built
+    plugins in ABI mode and behaves the same."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    config = make_config(tmp_path, ("counterbox", "probebox"))      # built here, with the compiler
+    script = f"""
+from reml_wasm.bid import nyash_toml
+from reml_wasm.connectors.plugin import PluginHost, default_mode
+from reml_wasm.connectors.plugin_call import api_unavailable_reason
+from reml_wasm.audit import DiagnosticError
+assert default_mode() == "abi", default_mode()
+assert "compiler" in api_unavailable_reason(), api_unavailable_reason()
+with PluginHost(nyash_toml.load({str(config)!r})) as host:
+    assert {{lib.mode for lib in host.libraries.values()}} == {{"abi"}}
+    c = host.create("CounterBox")
+    start = c.get()
+    assert c.inc() == start + 1
+    try:
+        host.create("ProbeBox").call("lying_length")
+    except DiagnosticError as exc:
+        print(exc.code)
+    try:
+        PluginHost(nyash_toml.load({str(config)!r}), mode="api")
+    except DiagnosticError as exc:
+        print(exc.code)
+"""
+    env = {k: v for k, v in os.environ.items() if k != "CC"}
+    env["PATH"] = str(Path(sys.executable).parent)
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["tlv.result_overflow", "ffi.api.unavailable"]
