@@ -529,6 +529,7 @@ def compile_decoder(kinds: Sequence[str] | None = None) -> Callable[[bytes], Any
         # prefix (unpacked together with the value); everything else: the full decoder
         i32_prefix, f32_prefix, i64_prefix, f64_prefix, handle_prefix = (
             _single_prefix(k) for k in ("i32", "f32", "i64", "f64", "handle"))
+        one_entry, unpack_entry_header = _HEADER.pack(VERSION, 1), struct.Struct("<4sBBH").unpack_from
         unpack_i32, unpack_f32, unpack_i64, unpack_f64, unpack_handle = (
             struct.Struct("<8s" + _STRUCT_CODES[k]).unpack for k in ("i32", "f32", "i64", "f64", "handle"))
 
@@ -550,6 +551,16 @@ def compile_decoder(kinds: Sequence[str] | None = None) -> Callable[[bytes], Any
                     return Handle(*unpack_handle(data)[1:])
             elif n == 8 and data == VOID_RESULT:
                 return None
+            if n >= 8:                  # one string or bytes entry filling the rest exactly
+                header, tag, reserved, size = unpack_entry_header(data)
+                if header == one_entry and reserved == 0 and size == n - 8:
+                    if tag == 7:
+                        return bytes(data[8:])
+                    if tag == 6:
+                        try:
+                            return str(data[8:], "utf-8")
+                        except UnicodeDecodeError:
+                            pass        # the full decoder names the error
             return shape(decode_tagged(data))
     else:
         def decode_result(data: bytes) -> Any:

@@ -127,8 +127,16 @@ def test_unknown_mode_is_a_coded_error(tmp_path):
     assert info.value.code == "ffi.plugin.bad_mode"
 
 
-@given(st.binary(max_size=40) | st.builds(lambda kind, v: tlv.encode_tagged([(kind, v)]),
-                                          st.sampled_from(["i32", "i64"]), st.integers(-2**31, 2**31 - 1)))
+def _mangled(data: bytes, at: int, byte: int) -> bytes:
+    return data[:at % len(data)] + bytes([byte]) + data[at % len(data) + 1:]
+
+
+@given(st.binary(max_size=40)
+       | st.builds(lambda kind, v: tlv.encode_tagged([(kind, v)]), st.sampled_from(["i32", "i64"]),
+                   st.integers(-2**31, 2**31 - 1))
+       | st.builds(tlv.encode, st.text(max_size=12) | st.binary(max_size=12))
+       | st.builds(_mangled, st.builds(tlv.encode, st.text(max_size=6) | st.binary(max_size=6)),
+                   st.integers(0, 40), st.integers(0, 255)))
 def test_compiled_any_decoder_agrees_with_the_generic_one(data):
     decode_any = tlv.compile_decoder(None)
     try:

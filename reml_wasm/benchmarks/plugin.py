@@ -88,6 +88,7 @@ def _call_rows(host: PluginHost, mode: str, quick: bool) -> list[tuple[str, floa
         def bare_call() -> int:
             return first(state, slot, 7, 2, iid, empty, 4)
         floor = "compiled shim: mutex + first attempt in C"
+        host_work = "per-thread buffer + call + copy"
     else:
         res = lib._result
         assert res is not None
@@ -97,9 +98,10 @@ def _call_rows(host: PluginHost, mode: str, quick: bool) -> list[tuple[str, floa
             len_p[0] = cap
             return call(7, 2, iid, empty, 4, buf, len_p)
         floor = "libffi"
+        host_work = "Python lock + call + copy"
     return [(f"[{mode}] C call through cffi alone (no host logic)", ns_per_call(bare_call, quick=quick), 100,
              floor),
             (f"[{mode}] PluginLibrary.invoke: CounterBox get",
-             ns_per_call(lambda: lib.invoke(7, 2, iid, empty), quick=quick), 100, "lock + call + copy"),
+             ns_per_call(lambda: lib.invoke(7, 2, iid, empty), quick=quick), 100, host_work),
             (f"[{mode}] CounterBox.inc() round trip (PluginBox proxy)",
              ns_per_call(counter.inc, quick=quick), "", "encode, call, decode")]
