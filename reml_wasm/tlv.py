@@ -346,10 +346,23 @@ def compile_encoder(kinds: Sequence[str]) -> Callable[..., bytes]:
     lines.append("    try:")
     body: list[str] = []
     if all(k in _STRUCT_CODES for k in key):
-        env["_pack"] = struct.Struct("<HH" + "".join("BBH" + _STRUCT_CODES[k] for k in key)).pack
-        args = ["1", str(n)]
+        # one struct; each run of constant header bytes is one "Ns" field packed from a
+        # prebuilt bytes object
+        fmt, args, literal = ["<"], [], _HEADER.pack(VERSION, n)
+
+        def flush() -> None:
+            nonlocal literal
+            if literal:
+                env[f"_lit{len(args)}"] = literal
+                fmt.append(f"{len(literal)}s")
+                args.append(f"_lit{len(args)}")
+                literal = b""
+
         for i, k in enumerate(key):
-            args += [str(TAGS[k]), "0", str(_FIXED_SIZES[TAGS[k]])]
+            tag = TAGS[k]
+            literal += _ENTRY.pack(tag, 0, _FIXED_SIZES[tag])
+            flush()
+            fmt.append(_STRUCT_CODES[k])
             if k == "handle":
                 body.append(f"h{i} = v{i} if v{i}.__class__ is _Handle else _as_handle(v{i})")
                 args += [f"h{i}[0]", f"h{i}[1]"]
@@ -361,26 +374,85 @@ def compile_encoder(kinds: Sequence[str]) -> Callable[..., bytes]:
             else:
                 body.append(f"if v{i}.__class__ is not float and v{i}.__class__ is not int: return _slow(values)")
             args.append(f"v{i}")
+        flush()
+        env["_pack"] = struct.Struct("".join(fmt)).pack
         body.append(f"return _pack({', '.join(args)})")
     else:
-        parts = [repr(_HEADER.pack(VERSION, n))]
+        # Everything between two variable-size payloads (constant header bytes as one "Ns"
+        # field, fixed-size values, the next payload's length) is packed by one struct.
+        run_fmt: list[str] = []
+        run_args: list[str] = []
+        pieces: list[str] = []
+        literal = _HEADER.pack(VERSION, n)
+
+        def flush_literal() -> None:
+            nonlocal literal
+            if literal:
+                name = f"_lit{len(env)}"
+                env[name] = literal
+                run_fmt.append(f"{len(literal)}s")
+                run_args.append(name)
+                literal = b""
+
+        def flush_run() -> None:
+            flush_literal()
+            if run_fmt:
+                name = f"_run{len(pieces)}"
+                env[name] = struct.Struct("<" + "".join(run_fmt)).pack
+                pieces.append(f"{name}({', '.join(run_args)})")
+                run_fmt.clear()
+                run_args.clear()
+
+        def payload(i: int, tag_expr: str | None, tag: int = 0) -> None:
+            """Entry header (tag, 0, len(d{i})) then the payload d{i}."""
+            nonlocal literal
+            if tag_expr is None:
+                literal += bytes((tag, 0))
+                flush_literal()
+                run_fmt.append("H")
+                run_args.append(f"len(d{i})")
+            else:
+                flush_literal()
+                run_fmt.append("BBH")
+                run_args.extend((tag_expr, "0", f"len(d{i})"))
+            flush_run()
+            pieces.append(f"d{i}")
+
         for i, k in enumerate(key):
-            if k == "string":
+            if k in _STRUCT_CODES:
+                tag = TAGS[k]
+                literal += _ENTRY.pack(tag, 0, _FIXED_SIZES[tag])
+                flush_literal()
+                run_fmt.append(_STRUCT_CODES[k])
+                if k == "handle":
+                    body.append(f"h{i} = v{i} if v{i}.__class__ is _Handle else _as_handle(v{i})")
+                    run_args.extend((f"h{i}[0]", f"h{i}[1]"))
+                    continue
+                if k == "bool":
+                    body.append(f"if v{i}.__class__ is not bool: return _slow(values)")
+                elif k in ("i32", "i64"):
+                    body.append(f"if v{i}.__class__ is not int: return _slow(values)")
+                else:
+                    body.append(f"if v{i}.__class__ is not float and v{i}.__class__ is not int: "
+                                "return _slow(values)")
+                run_args.append(f"v{i}")
+            elif k == "string":
                 body.append(f"if v{i}.__class__ is not str: return _slow(values)")
                 body.append(f"d{i} = v{i}.encode('utf-8')")
                 body.append(f"if len(d{i}) > 65535: return _slow(values)")
-                parts += [f"_ENTRY(6, 0, len(d{i}))", f"d{i}"]
+                payload(i, None, 6)
             elif k == "bytes":
                 body.append(f"d{i} = v{i} if v{i}.__class__ is bytes else _payload('bytes', v{i})")
                 body.append(f"if len(d{i}) > 65535: return _slow(values)")
-                parts += [f"_ENTRY(7, 0, len(d{i}))", f"d{i}"]
+                payload(i, None, 7)
             elif k == "any":
                 body.append(f"k{i} = _kind_of(v{i}); d{i} = _payload(k{i}, v{i})")
-                parts += [f"_ENTRY(_TAGS[k{i}], 0, len(d{i}))", f"d{i}"]
+                payload(i, f"_TAGS[k{i}]")
             else:
                 body.append(f"d{i} = _payload({k!r}, v{i})")
-                parts += [f"_ENTRY({TAGS[k]}, 0, len(d{i}))", f"d{i}"]
-        body.append(f"return b''.join(({', '.join(parts)},))")
+                payload(i, None, TAGS[k])
+        flush_run()
+        body.append(f"return b''.join(({', '.join(pieces)},))")
     lines += ["        " + line for line in body]
     lines += ["    except (_struct_error, UnicodeEncodeError, TypeError, OverflowError):", "        return _slow(values)"]
     namespace: dict[str, Any] = {}
@@ -434,31 +506,64 @@ def compile_decoder(kinds: Sequence[str] | None = None) -> Callable[[bytes], Any
                 if len(data) == total and data[:8] == prefix:
                     return data[8] != 0
                 return shape(decode_tagged(data))
-        else:
-            unpack = _UNPACKERS[TAGS[kind]]
-            make = Handle._make if kind == "handle" else (lambda v: v[0])
+        elif kind == "handle":
+            unpack_handle, make_handle = struct.Struct("<8sII").unpack, Handle
 
             def decode_result(data: bytes) -> Any:
-                if len(data) == total and data[:8] == prefix:
-                    return make(unpack(data, 8))
+                if len(data) == total:
+                    got, type_id, instance_id = unpack_handle(data)
+                    if got == prefix:
+                        return make_handle(type_id, instance_id)
                 return shape(decode_tagged(data))
-    else:
-        # any result: a table of single fixed-size results by prefix, else the full decoder
-        fast: dict[bytes, tuple[int, Callable[[bytes], Any]]] = {}
-        if key is None:
-            for k in ("i32", "i64", "f32", "f64", "handle"):
-                unpack = _UNPACKERS[TAGS[k]]
-                fn = ((lambda d, u=unpack: Handle._make(u(d, 8))) if k == "handle"
-                      else (lambda d, u=unpack: u(d, 8)[0]))
-                fast[_single_prefix(k)] = (8 + _FIXED_SIZES[TAGS[k]], fn)
-        fast_get = fast.get
+        else:
+            unpack_whole = struct.Struct("<8s" + _STRUCT_CODES[kind]).unpack
+
+            def decode_result(data: bytes) -> Any:
+                if len(data) == total:
+                    got, value = unpack_whole(data)
+                    if got == prefix:
+                        return value
+                return shape(decode_tagged(data))
+    elif key is None:
+        # any result: single fixed-size results told apart by length, then by their 8-byte
+        # prefix (unpacked together with the value); everything else: the full decoder
+        i32_prefix, f32_prefix, i64_prefix, f64_prefix, handle_prefix = (
+            _single_prefix(k) for k in ("i32", "f32", "i64", "f64", "handle"))
+        one_entry, unpack_entry_header = _HEADER.pack(VERSION, 1), struct.Struct("<4sBBH").unpack_from
+        unpack_i32, unpack_f32, unpack_i64, unpack_f64, unpack_handle = (
+            struct.Struct("<8s" + _STRUCT_CODES[k]).unpack for k in ("i32", "f32", "i64", "f64", "handle"))
 
         def decode_result(data: bytes) -> Any:
-            hit = fast_get(data[:8])
-            if hit is not None and len(data) == hit[0]:
-                return hit[1](data)
-            if data == VOID_RESULT and key is None:
+            n = len(data)
+            if n == 12:
+                got, value = unpack_i32(data)
+                if got == i32_prefix:
+                    return value
+                if got == f32_prefix:
+                    return unpack_f32(data)[1]
+            elif n == 16:
+                got, value = unpack_i64(data)
+                if got == i64_prefix:
+                    return value
+                if got == f64_prefix:
+                    return unpack_f64(data)[1]
+                if got == handle_prefix:
+                    return Handle(*unpack_handle(data)[1:])
+            elif n == 8 and data == VOID_RESULT:
                 return None
+            if n >= 8:                  # one string or bytes entry filling the rest exactly
+                header, tag, reserved, size = unpack_entry_header(data)
+                if header == one_entry and reserved == 0 and size == n - 8:
+                    if tag == 7:
+                        return bytes(data[8:])
+                    if tag == 6:
+                        try:
+                            return str(data[8:], "utf-8")
+                        except UnicodeDecodeError:
+                            pass        # the full decoder names the error
+            return shape(decode_tagged(data))
+    else:
+        def decode_result(data: bytes) -> Any:
             return shape(decode_tagged(data))
 
     _decoder_cache[key] = decode_result

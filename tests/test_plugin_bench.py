@@ -9,5 +9,7 @@ def test_bench_plugin_prints_one_table(capsys):
     cases = [row[0] for row in table["rows"]]
     assert any(c.startswith("TLV encode") for c in cases)
     assert any("CounterBox.inc" in c for c in cases)
+    assert any(c.startswith("[abi] PluginLibrary.invoke") for c in cases)
+    assert any(c.startswith("[api] PluginLibrary.invoke") for c in cases)
     assert any("FileBox open/read" in c for c in cases)
     assert all(isinstance(row[1], float) and row[1] > 0 for row in table["rows"])

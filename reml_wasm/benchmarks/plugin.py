@@ -1,9 +1,11 @@
 """`reml-wasm bench plugin`: the Nyash BID-1 plugin path.
 
-Rows: TLV encode + decode per call (compiled plans and the generic codec); the raw C
-call through cffi (PluginLibrary.invoke, no proxy); CounterBox.inc round trip through
-the PluginBox proxy; 1000 FileBox open/read/close cycles (the original plan's end-to-end
-benchmark).  The original plan's targets (C ABI call < 100 ns, primitive conversion
+Rows: TLV encode + decode per call (compiled plans and the generic codec); then, in both
+call modes side by side ([abi]: cffi ABI mode through libffi; [api]: the compiled shim of
+`connectors.plugin_call`, when a C compiler is present), the bare C call, the raw call
+through PluginLibrary.invoke (no proxy) and CounterBox.inc round trip through the PluginBox
+proxy; last, 1000 FileBox open/read/close cycles in the default mode (the original plan's
+end-to-end benchmark).  The original plan's targets (C ABI call < 100 ns, primitive conversion
 < 50 ns) are shown beside the figures; they were set for a compiled host.
 """
 
@@ -13,16 +15,19 @@ import argparse
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from .. import plugin_samples, tlv
 from ..bid import nyash_toml
-from ..connectors.plugin import PluginHost, _ffi
+from ..connectors.plugin import PluginHost, default_mode
+from ..connectors.plugin_call import api_unavailable_reason
 from . import Table, ns_per_call
 
 
 def run(args: argparse.Namespace) -> int:
     quick = bool(getattr(args, "quick", False))
-    table = Table("plugin: Nyash BID-1 (TLV, cffi ABI mode)", ["case", "ns/op", "target ns", "note"])
+    table = Table("plugin: Nyash BID-1 (TLV; cffi ABI mode vs compiled API mode)",
+                  ["case", "ns/op", "target ns", "note"])
 
     encode = tlv.compile_encoder(["i32", "string"])
     decode = tlv.compile_decoder(["i32"])
@@ -36,25 +41,19 @@ def run(args: argparse.Namespace) -> int:
               ns_per_call(lambda: decode(encode_i32(7)), quick=quick), 50, "")
 
     with tempfile.TemporaryDirectory(prefix="reml-bench-plugin-") as tmp:
-        config = plugin_samples.write_config(tmp, ("filebox", "counterbox"))
-        with PluginHost(nyash_toml.load(config)) as host:
-            counter = host.create("CounterBox")
-            lib = host.libraries[plugin_samples.COUNTERBOX_LIB]
-            iid = counter.instance_id
-            buf, len_p, call = _ffi.new("char[]", 256), _ffi.new("size_t *"), lib._invoke
-
-            def bare_call() -> int:
-                len_p[0] = 256
-                return call(7, 2, iid, tlv.EMPTY, 4, buf, len_p)
-
-            table.add("C call through cffi alone (no host logic)", ns_per_call(bare_call, quick=quick), 100,
-                      "libffi floor")
-            table.add("PluginLibrary.invoke: CounterBox get",
-                      ns_per_call(lambda: lib.invoke(7, 2, iid, tlv.EMPTY), quick=quick), 100,
-                      "lock + call + copy")
-            table.add("CounterBox.inc() round trip (PluginBox proxy)",
-                      ns_per_call(counter.inc, quick=quick), "", "encode, call, decode")
-
+        config = nyash_toml.load(plugin_samples.write_config(tmp, ("filebox", "counterbox")))
+        modes = ["abi"] + (["api"] if default_mode() == "api" else [])
+        per_mode = []
+        for mode in modes:
+            with PluginHost(config, mode=mode) as host:
+                per_mode.append(_call_rows(host, mode, quick))
+        for rows in zip(*per_mode):          # each case in ABI mode, then API mode
+            for row in rows:
+                table.add(*row)
+        if len(modes) == 1:
+            table.notes.append(f"API mode unavailable here: {api_unavailable_reason()}")
+        with PluginHost(config) as host:
+            mode = next(iter(host.libraries.values())).mode
             data_file = Path(tmp) / "bench.txt"
             data_file.write_bytes(b"x" * 1024)
             path = str(data_file)
@@ -69,9 +68,40 @@ def run(args: argparse.Namespace) -> int:
                         f.close()
                     samples.append(time.perf_counter_ns() - t0)
             best = min(samples)
-            table.add(f"{cycles} FileBox open/read(1 KiB)/close cycles", best / cycles, "",
+            table.add(f"[{mode}] {cycles} FileBox open/read(1 KiB)/close cycles", best / cycles, "",
                       f"total {best / 1e6:.1f} ms (best of {len(samples)})")
     table.notes.append("ns/op: median of timed batches (reml_wasm.benchmarks.ns_per_call); targets from the "
                        "original Nyash plan.")
     table.print(getattr(args, "json", False))
     return 0
+
+
+def _call_rows(host: PluginHost, mode: str, quick: bool) -> list[tuple[str, float, Any, str]]:
+    """The bare C call, PluginLibrary.invoke and the proxy round trip in one call mode."""
+    counter = host.create("CounterBox")
+    lib = host.libraries[plugin_samples.COUNTERBOX_LIB]
+    iid, empty = counter.instance_id, tlv.EMPTY
+    if mode == "api":
+        lib.invoke(7, 2, iid, empty)                 # makes this thread's result slot
+        first, state, slot = lib._call_first, lib._state, lib._per_thread.slot.c
+
+        def bare_call() -> int:
+            return first(state, slot, 7, 2, iid, empty, 4)
+        floor = "compiled shim: mutex + first attempt in C"
+        host_work = "per-thread buffer + call + copy"
+    else:
+        res = lib._result
+        assert res is not None
+        call, buf, cap, len_p = lib._invoke, res.buf, res.cap, res.len_p
+
+        def bare_call() -> int:
+            len_p[0] = cap
+            return call(7, 2, iid, empty, 4, buf, len_p)
+        floor = "libffi"
+        host_work = "Python lock + call + copy"
+    return [(f"[{mode}] C call through cffi alone (no host logic)", ns_per_call(bare_call, quick=quick), 100,
+             floor),
+            (f"[{mode}] PluginLibrary.invoke: CounterBox get",
+             ns_per_call(lambda: lib.invoke(7, 2, iid, empty), quick=quick), 100, host_work),
+            (f"[{mode}] CounterBox.inc() round trip (PluginBox proxy)",
+             ns_per_call(counter.inc, quick=quick), "", "encode, call, decode")]

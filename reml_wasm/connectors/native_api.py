@@ -53,7 +53,9 @@ class ApiModule:
     path: Path
 
 
-def _library_digest(lib: ResolvedLibrary) -> str:
+def _library_digest(lib: ResolvedLibrary | None) -> str:
+    if lib is None:
+        return "unlinked"
     if lib.path is None:
         return f"soname:{lib.soname}"
     h = hashlib.sha256()
@@ -63,7 +65,9 @@ def _library_digest(lib: ResolvedLibrary) -> str:
     return f"{lib.path}:{h.hexdigest()}"
 
 
-def _link_args(lib: ResolvedLibrary) -> list[str]:
+def _link_args(lib: ResolvedLibrary | None) -> list[str]:
+    if lib is None:
+        return []
     if lib.path is None:
         return [f"-l:{lib.soname}"]
     return [str(lib.path), f"-Wl,-rpath,{lib.path.parent}"]
@@ -75,9 +79,10 @@ _PREVIOUS = re.compile(r"^(?P<file>[^:\n]+):(?P<line>\d+):(?P<col>\d+): note: pr
 _ANY_ERROR = re.compile(r"^(?P<file>[^:\n]+):(?P<line>\d+):(?P<col>\d+): error: (?P<msg>[^\n]*)", re.M)
 
 
-def build_api_module(cdef: str, source: str, lib: ResolvedLibrary, *,
+def build_api_module(cdef: str, source: str, lib: ResolvedLibrary | None, *,
                      include_dirs: Sequence[str] = ()) -> ApiModule:
-    """Compile (or reuse) the API-mode module for `cdef`, whose C source is `source`."""
+    """Compile (or reuse) the API-mode module for `cdef`, whose C source is `source`.
+    `lib=None` links no library (a module that calls only through function pointers)."""
     cc = c_compiler()
     if cc is None:
         raise error("ffi.api.unavailable", "API mode needs a C compiler and none was found")

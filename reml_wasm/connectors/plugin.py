@@ -1,9 +1,11 @@
 """The Nyash BID-1 plugin connector (shared/facts/nyash-bid.md).
 
 `PluginHost(config)` opens every library of a loaded nyash.toml (`reml_wasm.bid.nyash_toml`
-produces the config; this module only reads its attributes) through cffi in ABI mode:
-`nyash_plugin_invoke` is required, `nyash_plugin_init` must return 0, `nyash_plugin_abi`
-must answer 1, and `nyash_plugin_shutdown` runs on unload.  Singleton boxes are born at
+produces the config; this module only reads its attributes) and calls its entry points
+through the compiled cffi API-mode shim of `plugin_call` when a C compiler is present, else
+through cffi ABI mode (`mode=` chooses; both behave the same): `nyash_plugin_invoke` is
+required, `nyash_plugin_init` must return 0, `nyash_plugin_abi` must answer 1, and
+`nyash_plugin_shutdown` runs on unload.  Singleton boxes are born at
 load and shared.
 
 `PluginBox` is the proxy of one plugin instance: methods by name (`box.open(path, "r")`),
@@ -11,46 +13,38 @@ arguments checked against the config before the call, results decoded strictly (
 from a plugin is a `tlv.*` error, never a crash), returned handles wrapped as PluginBox
 objects, and fini sent exactly once: from `finalise()`, the end of a `with` block, or
 garbage collection (`weakref.finalize`), whichever comes first.  Calls into one library
-are serialised by a lock, so boxes can be shared between threads.
+are serialised (by the shim's C mutex around the call in API mode, by a Python lock in
+ABI mode), so boxes can be shared between threads.
 
-Results use two-phase buffers: each library keeps a result buffer that grows to whatever
-size a plugin asks for with -1 (up to `max_result_bytes`), and the call is retried.
+Results use two-phase buffers: a result buffer (one per thread in API mode, one per
+library in ABI mode) grows to whatever size a plugin asks for with -1 (up to
+`max_result_bytes`), and the call is retried.  Plain methods (no box arguments) are
+generated per box type with everything per method bound once.
 
 `BoxFactoryRegistry` creates boxes by name: plugin boxes first, then Python factories.
 """
 
 from __future__ import annotations
 
+import functools
 import threading
 import weakref
 from pathlib import Path
 from typing import Any, Callable, Iterable, Protocol, Sequence
 
-from cffi import FFI
-
 from .. import tlv
 from ..audit import DiagnosticError, error
 from ..values import Err, Ok
+from .plugin_call import ABI_FFI, api_module, api_unavailable_reason, entry_address
 
 __all__ = ["PluginHost", "PluginLibrary", "PluginBox", "BoxFactoryRegistry", "MAX_RESULT_BYTES",
-           "INITIAL_RESULT_BYTES"]
+           "INITIAL_RESULT_BYTES", "default_mode"]
 
 INITIAL_RESULT_BYTES = 256
 MAX_RESULT_BYTES = 1 << 28       # a sanity bound on what a plugin may ask for (256 MiB)
 _MAX_RETRIES = 4
 
-_ffi = FFI()
-# `const char *` / `char *` are ABI-identical to the header's `uint8_t *` and let cffi
-# pass Python bytes without a copy.
-_ffi.cdef("""
-int32_t nyash_plugin_invoke(uint32_t type_id, uint32_t method_id, uint32_t instance_id,
-                            const char *args, size_t args_len, char *result, size_t *result_len);
-int32_t nyash_plugin_init(void);
-uint32_t nyash_plugin_abi(void);
-void nyash_plugin_shutdown(void);
-""")
-_ffi_new = _ffi.new
-_ffi_unpack = _ffi.unpack
+_MODES = ("api", "abi")
 
 
 # --- what the connector reads from a config (reml_wasm.bid.nyash_toml provides it) -------
@@ -93,42 +87,108 @@ class _Config(Protocol):
 # --- one library ------------------------------------------------------------------------
 
 class _ResultBuffer:
+    """ABI mode: the library's result buffer and its length slot."""
+
     __slots__ = ("buf", "cap", "len_p")
 
     def __init__(self, cap: int) -> None:
-        self.buf = _ffi_new("char[]", cap)
+        self.buf = ABI_FFI.new("char[]", cap)
         self.cap = cap
-        self.len_p = _ffi_new("size_t *")
+        self.len_p = ABI_FFI.new("size_t *")
+
+
+class _Slot:
+    """API mode: one thread's result buffer, the C `reml_nyash_slot` describing it, and
+    whether a call on this thread is using it (a finaliser may re-enter)."""
+
+    __slots__ = ("buf", "cap", "c", "busy")
+
+    def __init__(self, ffi: Any, cap: int) -> None:
+        self.c = ffi.new("reml_nyash_slot *")
+        self.busy = False
+        self.grow(ffi, cap)
+
+    def grow(self, ffi: Any, cap: int) -> None:
+        self.buf = self.c.buf = ffi.new("char[]", cap)
+        self.cap = self.c.cap = cap
+
+
+def default_mode() -> str:
+    """"api" when the compiled call module can be built here, else "abi"."""
+    return "api" if api_module() is not None else "abi"
 
 
 class PluginLibrary:
-    """One opened plugin library."""
+    """One opened plugin library.
 
-    def __init__(self, name: str, path: Path, *, max_result_bytes: int = MAX_RESULT_BYTES) -> None:
+    `mode` says how its entry points are called: "api" (the compiled module of
+    `plugin_call`), "abi" (libffi), or None for the faster one available.
+    `invoke(type_id, method_id, instance_id, args) -> (return code, result bytes or None)`
+    is the one place that calls into the plugin (bound per mode at load)."""
+
+    invoke: Callable[[int, int, int, bytes], "tuple[int, bytes | None]"]
+
+    def __init__(self, name: str, path: Path, *, max_result_bytes: int = MAX_RESULT_BYTES,
+                 mode: str | None = None) -> None:
         self.name = name
         self.path = path
         self.max_result_bytes = max_result_bytes
         self.closed = False
         self.abi: int | None = None
         self.exports: dict[str, bool] = {}
+        if mode is None:
+            mode = default_mode()
+        elif mode not in _MODES:
+            raise error("ffi.plugin.bad_mode", f"plugin call mode {mode!r}: expected one of {', '.join(_MODES)}")
+        elif mode == "api" and api_module() is None:
+            raise error("ffi.api.unavailable", f"API mode is unavailable here: {api_unavailable_reason()}")
+        self.mode = mode
+        # Calls into one library are serialised: plugins keep global state (the BID-1 ABI
+        # promises no thread safety).  Reentrant, because a garbage-collection finaliser
+        # may send fini from inside a call on the same thread.
         self._lock = threading.RLock()
-        self._busy = False
-        self._result = _ResultBuffer(INITIAL_RESULT_BYTES)
+        self._acquire, self._release = self._lock.acquire, self._lock.release   # cheaper than `with`
         self.live: "weakref.WeakValueDictionary[tuple[int, int], PluginBox]" = weakref.WeakValueDictionary()
         self.fini_errors: list[DiagnosticError] = []
         try:
-            self._lib = _ffi.dlopen(str(path))
+            self._lib = ABI_FFI.dlopen(str(path))
         except OSError as exc:
             raise error("ffi.plugin.load_failed", f"cannot load plugin {name!r} from {path}: {exc}",
                         library=name, path=str(path)) from None
-        self._invoke = self._optional("nyash_plugin_invoke")
-        if self._invoke is None:
+        invoke_fn = self._optional("nyash_plugin_invoke")
+        if invoke_fn is None:
             self._dlclose()
             raise error("ffi.plugin.missing_invoke",
                         f"plugin {name!r} ({path}) does not export nyash_plugin_invoke",
                         library=name, path=str(path)) from None
-        self._shutdown = self._optional("nyash_plugin_shutdown")
+        shutdown_fn = self._optional("nyash_plugin_shutdown")
         abi_fn = self._optional("nyash_plugin_abi")
+        init_fn = self._optional("nyash_plugin_init")
+        if mode == "api":
+            module = api_module()
+            shim, self._ffi = module.lib, module.ffi
+            state = shim.reml_nyash_open(entry_address(invoke_fn),
+                                         0 if shutdown_fn is None else entry_address(shutdown_fn))
+            if state == self._ffi.NULL:
+                self._dlclose()
+                raise error("ffi.plugin.load_failed", f"plugin {name!r}: out of memory for its call state",
+                            library=name)
+            self._state = self._ffi.gc(state, shim.reml_nyash_free)
+            self._shim = shim
+            self._call_first = shim.reml_nyash_call
+            self._per_thread = threading.local()
+            if abi_fn is not None:
+                abi_fn = functools.partial(shim.reml_nyash_abi, entry_address(abi_fn))
+            if init_fn is not None:
+                init_fn = functools.partial(shim.reml_nyash_init, entry_address(init_fn))
+            self.invoke = self._invoke_api
+        else:
+            self._ffi = ABI_FFI
+            self._invoke = invoke_fn
+            self._shutdown = shutdown_fn
+            self._result: _ResultBuffer | None = _ResultBuffer(INITIAL_RESULT_BYTES)
+            self.invoke = self._invoke_abi
+        self._unpack = getattr(self._ffi, "_backend", self._ffi).unpack   # skip cffi's Python wrapper
         if abi_fn is not None:
             self.abi = int(abi_fn())
             if self.abi != 1:
@@ -136,7 +196,6 @@ class PluginLibrary:
                 raise error("ffi.plugin.abi_mismatch",
                             f"plugin {name!r} answers ABI version {self.abi}; this host speaks 1",
                             library=name, abi=self.abi)
-        init_fn = self._optional("nyash_plugin_init")
         if init_fn is not None:
             rc = int(init_fn())
             if rc != 0:
@@ -154,42 +213,71 @@ class PluginLibrary:
 
     def _dlclose(self) -> None:
         try:
-            _ffi.dlclose(self._lib)
+            ABI_FFI.dlclose(self._lib)
         except Exception:  # noqa: BLE001 - already closed / unsupported: nothing to undo
             pass
         self.closed = True
 
-    # The one place that calls into the plugin.
-    def invoke(self, type_id: int, method_id: int, instance_id: int, args: bytes) -> tuple[int, bytes | None]:
-        """Call the plugin; returns (return code, result bytes or None when the plugin left
-        no result).  Grows the result buffer and retries on -1."""
-        with self._lock:
-            if self._busy or self.closed:
+    # The call paths.  A result buffer is marked busy while a call uses it, so a call
+    # re-entered on the same thread (a garbage-collection finaliser) takes a private one.
+    def _invoke_api(self, type_id: int, method_id: int, instance_id: int, args: bytes) -> tuple[int, bytes | None]:
+        try:
+            slot = self._per_thread.slot
+        except AttributeError:
+            slot = self._per_thread.slot = _Slot(self._ffi, INITIAL_RESULT_BYTES)
+        if slot.busy:
+            return self._invoke_unusual(type_id, method_id, instance_id, args)
+        slot.busy = True
+        try:
+            n = self._call_first(self._state, slot.c, type_id, method_id, instance_id, args, len(args))
+            if n >= 0:                               # the common case: succeeded and fitted
+                return 0, self._unpack(slot.buf, n)
+            if n == -2:
+                raise self._unloaded()
+            return self._answer(slot, slot.c.rc, slot.c.len, type_id, method_id, instance_id, args)
+        finally:
+            slot.busy = False
+
+    def _invoke_abi(self, type_id: int, method_id: int, instance_id: int, args: bytes) -> tuple[int, bytes | None]:
+        self._acquire()
+        res = self._result
+        try:
+            if res is None or self.closed:
                 return self._invoke_unusual(type_id, method_id, instance_id, args)
-            self._busy = True
-            try:
-                res = self._result
-                len_p = res.len_p
-                cap = len_p[0] = res.cap
-                rc = self._invoke(type_id, method_id, instance_id, args, len(args), res.buf, len_p)
-                need = len_p[0]
-                if rc == 0 and need <= cap:          # the common case: it fitted
-                    return 0, _ffi_unpack(res.buf, need)
-                return self._answer(res, rc, need, type_id, method_id, instance_id, args)
-            finally:
-                self._busy = False
+            self._result = None
+            len_p = res.len_p
+            cap = len_p[0] = res.cap
+            rc = self._invoke(type_id, method_id, instance_id, args, len(args), res.buf, len_p)
+            need = len_p[0]
+            if rc == 0 and need <= cap:              # the common case: it fitted
+                return 0, self._unpack(res.buf, need)
+            return self._answer(res, rc, need, type_id, method_id, instance_id, args)
+        finally:
+            self._result = res
+            self._release()
+
+    def _unloaded(self) -> DiagnosticError:
+        return error("ffi.plugin.unloaded", f"plugin {self.name!r} was unloaded", library=self.name)
 
     def _invoke_unusual(self, type_id: int, method_id: int, instance_id: int,
                         args: bytes) -> tuple[int, bytes | None]:
         if self.closed:
-            raise error("ffi.plugin.unloaded", f"plugin {self.name!r} was unloaded", library=self.name)
-        # re-entered on this thread (a finaliser ran mid-call): use a private buffer
-        res = _ResultBuffer(64)
+            raise self._unloaded()
+        res = _Slot(self._ffi, 64) if self.mode == "api" else _ResultBuffer(64)
+        rc, need = self._attempt(res, type_id, method_id, instance_id, args)
+        return self._answer(res, rc, need, type_id, method_id, instance_id, args)
+
+    def _attempt(self, res: Any, type_id: int, method_id: int, instance_id: int, args: bytes) -> tuple[int, int]:
+        """One call with the whole of `res` offered: (return code, *result_len)."""
+        if self.mode == "api":
+            if self._call_first(self._state, res.c, type_id, method_id, instance_id, args, len(args)) == -2:
+                raise self._unloaded()
+            return res.c.rc, res.c.len
         res.len_p[0] = res.cap
         rc = self._invoke(type_id, method_id, instance_id, args, len(args), res.buf, res.len_p)
-        return self._answer(res, rc, res.len_p[0], type_id, method_id, instance_id, args)
+        return rc, res.len_p[0]
 
-    def _answer(self, res: _ResultBuffer, rc: int, need: int, type_id: int, method_id: int,
+    def _answer(self, res: Any, rc: int, need: int, type_id: int, method_id: int,
                 instance_id: int, args: bytes) -> tuple[int, bytes | None]:
         """Interpret one call's (rc, *result_len); on -1 grow the buffer and call again."""
         for _ in range(_MAX_RETRIES):
@@ -201,17 +289,18 @@ class PluginLibrary:
                 elif need > cap:
                     raise tlv.tlv_error("tlv.result_overflow", f"{self.name}: plugin reports a {need}-byte "
                                         f"result in a {cap}-byte buffer", library=self.name, size=need)
-                return rc, _ffi_unpack(res.buf, need)
+                return rc, self._unpack(res.buf, need)
             if need <= cap:
                 raise tlv.tlv_error("tlv.short_buffer", f"{self.name}: plugin answered short buffer but "
                                     f"asks for {need} bytes with {cap} offered", library=self.name)
             if need > self.max_result_bytes:
                 raise tlv.tlv_error("tlv.out_of_memory", f"{self.name}: plugin asks for a {need}-byte result "
                                     f"(limit {self.max_result_bytes})", library=self.name, size=need)
-            res.buf = _ffi_new("char[]", need)
-            res.cap = res.len_p[0] = need
-            rc = self._invoke(type_id, method_id, instance_id, args, len(args), res.buf, res.len_p)
-            need = res.len_p[0]
+            if self.mode == "api":
+                res.grow(self._ffi, need)
+            else:
+                res.buf, res.cap = ABI_FFI.new("char[]", need), need
+            rc, need = self._attempt(res, type_id, method_id, instance_id, args)
         raise tlv.tlv_error("tlv.short_buffer", f"{self.name}: plugin still answers short buffer after "
                             f"{_MAX_RETRIES} larger buffers", library=self.name)
 
@@ -240,10 +329,21 @@ class PluginLibrary:
         with self._lock:
             if self.closed:
                 return
-            for box in list(self.live.values()):
-                box._finalizer()
-            if self._shutdown is not None:
-                self._shutdown()
+            if self.mode == "api":
+                # hold the call mutex across the last finis and shutdown: no other thread
+                # slips a call in between
+                self._shim.reml_nyash_lock(self._state)
+                try:
+                    for box in list(self.live.values()):
+                        box._finalizer()
+                    self._shim.reml_nyash_close(self._state)
+                finally:
+                    self._shim.reml_nyash_unlock(self._state)
+            else:
+                for box in list(self.live.values()):
+                    box._finalizer()
+                if self._shutdown is not None:
+                    self._shutdown()
             self._dlclose()
 
 
@@ -282,6 +382,10 @@ def _call_error(rc: int, data: bytes | None, what: str) -> DiagnosticError:
 
 # --- boxes --------------------------------------------------------------------------------
 
+def _encode_nothing() -> bytes:
+    return tlv.EMPTY
+
+
 class _Method:
     """A compiled method plan: id, arity, encoder, which arguments must be boxes."""
 
@@ -292,7 +396,7 @@ class _Method:
         self.method_id = cfg.method_id
         self.arity = len(cfg.args)
         kinds = [a.tlv_kind for a in cfg.args]
-        self.encode: Callable[..., bytes] = (lambda: tlv.EMPTY) if not kinds else tlv.compile_encoder(kinds)
+        self.encode: Callable[..., bytes] = _encode_nothing if not kinds else tlv.compile_encoder(kinds)
         self.box_positions = tuple(i for i, a in enumerate(cfg.args) if a.kind == "box")
         self.returns_result = cfg.returns_result
         self.role = ("constructor" if cfg.method_id == tlv.BIRTH_METHOD_ID else
@@ -309,40 +413,81 @@ class _BoxType:
         self.singleton = cfg.singleton
         self.methods = {name: _Method(m) for name, m in cfg.methods.items()}
         self.instance: PluginBox | None = None   # the singleton
-        self.cls = _proxy_class(cfg.name, self.methods)
+        self.cls = _proxy_class(self)
 
     def new(self, instance_id: int) -> "PluginBox":
         return self.cls(self, instance_id)
 
 
-def _proxy_class(box_name: str, methods: dict[str, _Method]) -> type["PluginBox"]:
+def _proxy_class(box_type: _BoxType) -> type["PluginBox"]:
     """A PluginBox subclass with one real method per configured method (compiled once per
     box type, so a call does no attribute fallback)."""
-    namespace: dict[str, Any] = {"__slots__": (), "__qualname__": f"PluginBox[{box_name}]"}
-    for name, method in methods.items():
+    namespace: dict[str, Any] = {"__slots__": (), "__qualname__": f"PluginBox[{box_type.name}]"}
+    for name, method in box_type.methods.items():
         if not name.isidentifier() or name.startswith("_") or hasattr(PluginBox, name):
             continue           # reachable through box.call(name, ...)
         if method.role == "destructor":
             namespace[name] = PluginBox.finalise
             continue
-
-        def call(self: PluginBox, *args: Any, _method: _Method = method) -> Any:
-            return self._call(_method, args)
-
+        call = _fast_method(box_type, method) if method.plain else _checked_method(method)
         call.__name__ = call.__qualname__ = name
         namespace[name] = call
-    return type(f"PluginBox[{box_name}]", (PluginBox,), namespace)
+    return type(f"PluginBox[{box_type.name}]", (PluginBox,), namespace)
+
+
+def _checked_method(method: _Method) -> Callable[..., Any]:
+    def call(self: PluginBox, *args: Any) -> Any:
+        return self._call(method, args)
+    return call
+
+
+def _fast_method(box_type: _BoxType, method: _Method) -> Callable[..., Any]:
+    """The method of a plain call (no box arguments): the same steps as `PluginBox._call`
+    with everything per method bound once; anything unusual (wrong arity, a finalised box,
+    a failed call) goes to the general path, which raises or answers the same way."""
+    invoke, type_id, method_id, arity = box_type.lib.invoke, box_type.type_id, method.method_id, method.arity
+    encode, returns_result, adopt = method.encode, method.returns_result, box_type.host._adopt_all
+    decode, handle_cls, empty = _decode_any, tlv.Handle, tlv.EMPTY
+
+    def finish(self: PluginBox, rc: int, data: bytes | None) -> Any:
+        if rc != 0:
+            return self._failed(method, rc, data)
+        if not data:            # success with no result bytes at all: a void answer
+            value = None
+        else:
+            value = decode(data)
+            if value.__class__ is handle_cls or value.__class__ is tuple:
+                value = adopt(value)
+        return Ok(value) if returns_result else value
+
+    if arity == 0 and not returns_result:
+        def call(self: PluginBox, *args: Any) -> Any:
+            if args or self._gone:
+                return self._call(method, args)
+            rc, data = invoke(type_id, method_id, self._instance_id, empty)
+            if rc == 0 and data:
+                value = decode(data)
+                if value.__class__ is not handle_cls and value.__class__ is not tuple:
+                    return value
+            return finish(self, rc, data)
+    else:
+        def call(self: PluginBox, *args: Any) -> Any:
+            if len(args) != arity or self._gone:
+                return self._call(method, args)
+            return finish(self, *invoke(type_id, method_id, self._instance_id, encode(*args)))
+    return call
 
 
 class PluginBox:
     """A plugin instance.  Methods from nyash.toml are attributes (`box.read()`); a method
     whose name collides with an attribute below is reachable as `box.call(name, ...)`."""
 
-    __slots__ = ("_type", "_instance_id", "_finalizer", "__weakref__")
+    __slots__ = ("_type", "_instance_id", "_finalizer", "_gone", "__weakref__")
 
     def __init__(self, box_type: _BoxType, instance_id: int) -> None:
         self._type = box_type
         self._instance_id = instance_id
+        self._gone = False          # set once fini was sent through this object (a cheap test)
         lib = box_type.lib
         self._finalizer = weakref.finalize(self, _fini_quietly, lib, box_type.type_id, instance_id)
         lib.live[(box_type.type_id, instance_id)] = self
@@ -408,10 +553,14 @@ class PluginBox:
                 if value.__class__ is tlv.Handle or value.__class__ is tuple:
                     value = t.host._adopt_all(value)
             return Ok(value) if method.returns_result else value
+        return self._failed(method, rc, data)
+
+    def _failed(self, method: _Method, rc: int, data: bytes | None) -> Any:
+        """A non-zero return code: an Err for Result methods, else a coded error."""
         if method.returns_result:
             msg = _message(data)
             return Err(msg if msg is not None else tlv.code_for_return(rc))
-        raise _call_error(rc, data, f"{t.name}.{method.name}")
+        raise _call_error(rc, data, f"{self._type.name}.{method.name}")
 
     def _check_call(self, method: _Method, args: tuple[Any, ...]) -> None:
         """Arguments against the config, before anything reaches the plugin."""
@@ -432,6 +581,7 @@ class PluginBox:
         """Send fini now (once; later calls do nothing).  Singletons live until unload."""
         if self._type.singleton:
             return
+        self._gone = True
         problem = self._finalizer()
         if problem is not None:
             raise problem
@@ -452,8 +602,9 @@ class PluginHost:
     """Every library of one nyash.toml, loaded."""
 
     def __init__(self, config: _Config, *, max_result_bytes: int = MAX_RESULT_BYTES,
-                 only: Iterable[str] | None = None) -> None:
-        """Open every library of `config` (or just the library keys in `only`)."""
+                 only: Iterable[str] | None = None, mode: str | None = None) -> None:
+        """Open every library of `config` (or just the library keys in `only`); `mode` as
+        for `PluginLibrary` ("api", "abi", or None for the faster one available)."""
         self.config = config
         wanted = None if only is None else set(only)
         self.libraries: dict[str, PluginLibrary] = {}
@@ -464,7 +615,8 @@ class PluginHost:
             for key, lib_cfg in config.libraries.items():
                 if wanted is not None and key not in wanted:
                     continue
-                lib = PluginLibrary(key, config.resolve_library(lib_cfg), max_result_bytes=max_result_bytes)
+                lib = PluginLibrary(key, config.resolve_library(lib_cfg), max_result_bytes=max_result_bytes,
+                                    mode=mode)
                 self.libraries[key] = lib
                 for box_name in lib_cfg.boxes:
                     bcfg = lib_cfg.box_configs[box_name]
