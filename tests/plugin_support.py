@@ -14,5 +14,6 @@ def make_config(directory: Path, samples=ALL, **kwargs) -> Path:
     return plugin_samples.write_config(directory, samples, **kwargs)
 
 
-def open_host(directory: Path, samples=ALL, **kwargs) -> PluginHost:
-    return PluginHost(nyash_toml.load(make_config(directory, samples, **kwargs)))
+def open_host(directory: Path, samples=ALL, *, mode: str | None = None, **kwargs) -> PluginHost:
+    """A host over the sample plugins; `mode` picks the call mode (None: the default)."""
+    return PluginHost(nyash_toml.load(make_config(directory, samples, **kwargs)), mode=mode)

@@ -11,7 +11,7 @@ from reml_wasm import cabi, toolchain
 from reml_wasm.audit import DiagnosticError
 from reml_wasm.benchmarks.component import build_ctest
 from reml_wasm.connectors import wasmtime_capi
-from reml_wasm.connectors.component import Component, Sandbox
+from reml_wasm.connectors.component import Component
 from reml_wasm.values import Err, Ok, Record, Variant
 
 HOST = "reml:ctest/host@0.1.0"
@@ -171,7 +171,7 @@ def _resource_script(comp, path):
         try:
             attempt()
             misuse.append("ok")
-        except (DiagnosticError, ValueError, TypeError, RuntimeError) as exc:
+        except (DiagnosticError, ValueError, TypeError, RuntimeError):
             misuse.append("error")
     return out, log, misuse
 

@@ -7,9 +7,11 @@ from plugin_support import open_host
 from reml_wasm.audit import DiagnosticError
 
 
-@pytest.fixture(scope="module")
-def probe(tmp_path_factory):
-    h = open_host(tmp_path_factory.mktemp("probe"), ("probebox",))
+@pytest.fixture(scope="module", params=["api", "abi"])
+def probe(tmp_path_factory, request):
+    """The bad plugin, loaded through each call mode (compiled shim and cffi ABI mode)."""
+    h = open_host(tmp_path_factory.mktemp(f"probe-{request.param}"), ("probebox",), mode=request.param)
+    assert {lib.mode for lib in h.libraries.values()} == {request.param}
     yield h, h.create("ProbeBox")
     h.close()
 

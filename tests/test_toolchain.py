@@ -1,5 +1,3 @@
-import os
-
 import pytest
 
 from reml_wasm import toolchain

@@ -17,6 +17,7 @@ from typing import Any, Callable, Sequence
 from ..audit import (FFI_BINDGEN_KEYS, Diagnostic, DiagnosticError, Location, error, ordered,
                      write_atomic)
 from . import manifest as mf
+from ..reml.common import module_name
 from . import reml_emit
 from .cmodel import CModel
 from .config import BindgenConfig
@@ -99,7 +100,7 @@ def generate(cfg: BindgenConfig, *, verify_layout: bool = False, log: Log = lamb
          "skipped_macros": [m.name for m in model.skipped_macros], "duration_ms": _ms(t0)})
 
     plan = make_plan(model, cfg.exclude)
-    reml = reml_emit.render(plan, reml_emit.module_name(cfg.output.spelled))
+    reml = reml_emit.render(plan, module_name(cfg.output.spelled))
     diagnostics = [_relative(d, cfg.base_dir) for d in plan.diagnostics]
     checks = None
     if verify_layout:

@@ -19,7 +19,7 @@ from .cmodel import (Array, CModel, CType, EnumDef, FuncType, FunctionDecl, Macr
                      Prim, StructDef, TagRef, TypedefRef, all_quals)
 from .layout import LayoutError, Layouts
 from .preprocess import VA_LIST_TAG
-from ..reml.common import REML_KEYWORDS, reml_ident  # noqa: F401 - re-exported for bindgen modules
+from ..reml.common import reml_ident
 
 Style = Literal["reml", "manifest"]
 

@@ -431,7 +431,7 @@ class Compiler:
         ec = self.codec(e)
         n = ty.length
         assert n is not None
-        es, nf = ec.size, len(ec.flat)
+        nf = len(ec.flat)
         load_range, put_range = self._list_body(e, ec) if self.opts.memory is not None else (None, None)
         elift, elower = ec.lift, ec.lower
         u8 = e == t.U8
