@@ -218,7 +218,9 @@ def check(value: Any, typ: t.Type, path: str = "value") -> None:
             _check_payload(value.value, typ.err, f"{path}<err>")
         else:
             raise ValueTypeError(path, f"Ok(...) or Err(...) for {typ.wit()}", value)
-    elif isinstance(typ, (t.OwnType, t.BorrowType, t.StreamType, t.FutureType)):
+    elif isinstance(typ, (t.StreamType, t.FutureType)):
+        _check_async_handle(value, typ, path)
+    elif isinstance(typ, (t.OwnType, t.BorrowType)):
         # Handles are connector objects; the connector checks them against its tables.
         if value is None or isinstance(value, (bool, float, str, bytes)):
             raise ValueTypeError(path, f"a handle for {typ.wit()}", value)
@@ -258,8 +260,16 @@ def _check_primitive(value: Any, typ: t.PrimitiveType, path: str) -> None:
         except UnicodeEncodeError:
             raise ValueTypeError(path, "string of Unicode scalar values", Described("lone surrogate")) from None
     elif typ == t.ERROR_CONTEXT:
-        if value is None:
-            raise ValueTypeError(path, "error-context handle", value)
+        _check_async_handle(value, typ, path)
+
+
+def _check_async_handle(value: Any, typ: t.Type, path: str) -> None:
+    """Stream, future and error-context values are the handle objects of reml_wasm.cabi."""
+    from .cabi.resources import async_handle_class  # cabi builds on this module
+
+    cls = async_handle_class(typ)
+    if type(value) is not cls or value.type != typ:
+        raise ValueTypeError(path, f"a {cls.__name__} of {typ.wit()}", value)  # type: ignore[union-attr]
 
 
 def check_args(args: Sequence[Any], func: t.Function) -> None:

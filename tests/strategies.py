@@ -161,6 +161,21 @@ class _TypeDrawer:
         return typ
 
 
+def async_handles(typ: t.Type) -> st.SearchStrategy[Any]:
+    """Host handle objects for a stream, future or error-context type (a `handles=`
+    strategy for `values_of`): a fresh small integer rep each."""
+    from reml_wasm.cabi import ErrorContextHandle, FutureHandle, StreamHandle
+
+    reps = st.integers(0, 1 << 20)
+    if isinstance(typ, t.StreamType):
+        return reps.map(lambda r: StreamHandle(typ.element, r))
+    if isinstance(typ, t.FutureType):
+        return reps.map(lambda r: FutureHandle(typ.element, r))
+    if typ == t.ERROR_CONTEXT:
+        return reps.map(ErrorContextHandle)
+    raise ValueError(f"async_handles: {typ.wit()} is not a stream, future or error-context")
+
+
 @st.composite
 def types(draw: Callable[[Any], Any], max_depth: int = 3, *, max_nodes: int = 8, resources: bool = False,
           maps: bool = True, fixed_lists: bool = True, async_types: bool = False, wide: bool = False) -> t.Type:

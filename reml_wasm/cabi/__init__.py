@@ -2,7 +2,8 @@
 
 Layout (`alignment`, `size`, `flatten`, `flatten_type`), value marshalling by the
 reference interpreter (`lift_flat`, `lower_flat`, `load`, `store`), compiled per-signature
-plans (`export_plan`, `import_plan`), memories and resource handle tables.
+plans (`export_plan`, `import_plan`), memories and handle tables (resources, stream and
+future ends, error-contexts).
 See docs/canonical-abi.md.
 """
 
@@ -15,7 +16,7 @@ from .memory import BytesMemory, Memory, NativeMemory, WasmtimeMemory
 from .numbers import NumberList
 from .options import CanonicalOptions
 from .plans import ExportPlan, ImportPlan, export_plan, import_plan
-from .resources import Resource, ResourceTables
+from .resources import ErrorContextHandle, FutureHandle, Resource, ResourceTables, StreamHandle
 
 __all__ = [
     "Trap", "Memory", "BytesMemory", "WasmtimeMemory", "NativeMemory", "CanonicalOptions",
@@ -23,5 +24,5 @@ __all__ = [
     "MAX_FLAT_PARAMS", "MAX_FLAT_RESULTS", "MAX_FLAGS",
     "lift_flat", "lower_flat", "load", "store",
     "export_plan", "import_plan", "ExportPlan", "ImportPlan",
-    "ResourceTables", "Resource", "NumberList",
+    "ResourceTables", "Resource", "StreamHandle", "FutureHandle", "ErrorContextHandle", "NumberList",
 ]

@@ -27,6 +27,7 @@ from .lower import case_of, max_list_bytes, pack_flags, to_slot
 from .numbers import ARRAY_CODE, NAN, char_to_int, f32_bits, f32_round, f64_bits, \
     int_to_char, number_list, pack_numbers, wrap_signed
 from .options import CanonicalOptions, allocate, check_allocation
+from .resources import async_handle_class
 from .strings import encode_string, load_string
 
 _INT_RANGE = {n: t.INTEGER_RANGES[t.PRIMITIVES[n]] for n in ("s8", "u8", "s16", "u16", "s32", "u32", "s64", "u64")}
@@ -128,7 +129,9 @@ class Compiler:
     def _build(self, ty: t.Type) -> Codec:
         flat = tuple(flatten_type(ty, self.ps))
         sz, al = size(ty, self.ps), alignment(ty, self.ps)
-        if isinstance(ty, t.PrimitiveType):
+        if async_handle_class(ty) is not None:
+            parts = self._handle(ty)
+        elif isinstance(ty, t.PrimitiveType):
             if ty == t.STRING:
                 parts = self._string()
             else:
@@ -616,10 +619,9 @@ class Compiler:
 
         return load, store, lift, lower
 
-    def _handle(self, ty: t.OwnType | t.BorrowType) -> tuple:
+    def _handle(self, ty: t.Type) -> tuple:
+        """own, borrow, stream, future and error-context: an i32 index into a table."""
         opts = self.opts
-        rt = ty.resource
-        own = isinstance(ty, t.OwnType)
         s = struct.Struct("<I")
         unpack, pack = s.unpack_from, s.pack_into
 
@@ -628,11 +630,24 @@ class Compiler:
                 raise bad_options("resource handles need `resources` (a ResourceTables) in the canonical options")
             return opts.resources
 
-        def from_handle(h):
-            return tables().lift_own(rt, h) if own else tables().lift_borrow(rt, h)
+        if isinstance(ty, t.OwnType):
+            def from_handle(h):
+                return tables().lift_own(ty.resource, h)
 
-        def to_handle(v):
-            return tables().lower_own(rt, v) if own else tables().lower_borrow(rt, v)
+            def to_handle(v):
+                return tables().lower_own(ty.resource, v)
+        elif isinstance(ty, t.BorrowType):
+            def from_handle(h):
+                return tables().lift_borrow(ty.resource, h)
+
+            def to_handle(v):
+                return tables().lower_borrow(ty.resource, v)
+        else:
+            def from_handle(h):
+                return tables().lift_async(ty, h)
+
+            def to_handle(v):
+                return tables().lower_async(ty, v)
 
         def load(view, p):
             return from_handle(unpack(view, p)[0])

@@ -2,7 +2,8 @@
 
 `ptr_size` is 4 for wasm32 linear memory and 8 for memory64 and native memory; it
 changes the layout of `string` and `list` (pointer + length) and the core type of
-pointers in flat signatures.  Resource handles stay `i32` at either width.
+pointers in flat signatures.  Handles (own, borrow, stream, future, error-context)
+stay `i32` at either width.
 """
 
 from __future__ import annotations
@@ -82,10 +83,17 @@ _PRIM_FLAT = {"bool": "i32", "s8": "i32", "u8": "i32", "s16": "i32", "u16": "i32
               "u32": "i32", "s64": "i64", "u64": "i64", "f32": "f32", "f64": "f64", "char": "i32"}
 
 
+def is_handle(ty: t.Type) -> bool:
+    """True for the types that travel as an i32 index into a handle table."""
+    return isinstance(ty, (t.OwnType, t.BorrowType, t.StreamType, t.FutureType)) or ty == t.ERROR_CONTEXT
+
+
 @lru_cache(maxsize=4096)
 def alignment(ty: t.Type, ptr_size: int = 4) -> int:
     """Alignment in bytes of `ty` in memory."""
     ty = t.unalias(ty)
+    if is_handle(ty):
+        return 4
     if isinstance(ty, t.PrimitiveType):
         if ty.name in _PRIM_SIZE:
             return _PRIM_SIZE[ty.name]
@@ -111,8 +119,6 @@ def alignment(ty: t.Type, ptr_size: int = 4) -> int:
     if isinstance(ty, t.FlagsType):
         n = flags_count(ty)
         return 1 if n <= 8 else 2 if n <= 16 else 4
-    if isinstance(ty, (t.OwnType, t.BorrowType)):
-        return 4
     raise unsupported(f"type {ty.wit()} in the synchronous Canonical ABI")
 
 
@@ -120,6 +126,8 @@ def alignment(ty: t.Type, ptr_size: int = 4) -> int:
 def size(ty: t.Type, ptr_size: int = 4) -> int:
     """Size in bytes of `ty` in memory (its element size in a list)."""
     ty = t.unalias(ty)
+    if is_handle(ty):
+        return 4
     if isinstance(ty, t.PrimitiveType):
         if ty.name in _PRIM_SIZE:
             return _PRIM_SIZE[ty.name]
@@ -144,8 +152,6 @@ def size(ty: t.Type, ptr_size: int = 4) -> int:
     if isinstance(ty, t.FlagsType):
         n = flags_count(ty)
         return 1 if n <= 8 else 2 if n <= 16 else 4
-    if isinstance(ty, (t.OwnType, t.BorrowType)):
-        return 4
     raise unsupported(f"type {ty.wit()} in the synchronous Canonical ABI")
 
 
@@ -183,6 +189,8 @@ def join(a: str, b: str) -> str:
 @lru_cache(maxsize=4096)
 def _flatten_cached(ty: t.Type, ptr_size: int) -> tuple[str, ...]:
     ty = t.unalias(ty)
+    if is_handle(ty):
+        return ("i32",)
     if isinstance(ty, t.PrimitiveType):
         if ty.name in _PRIM_FLAT:
             return (_PRIM_FLAT[ty.name],)
@@ -205,8 +213,6 @@ def _flatten_cached(ty: t.Type, ptr_size: int) -> tuple[str, ...]:
         return ("i32",) + variant_payload_flat(cases, ptr_size)
     if isinstance(ty, t.FlagsType):
         flags_count(ty)
-        return ("i32",)
-    if isinstance(ty, (t.OwnType, t.BorrowType)):
         return ("i32",)
     raise unsupported(f"type {ty.wit()} in the synchronous Canonical ABI")
 

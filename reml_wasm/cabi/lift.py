@@ -16,6 +16,7 @@ from .layout import alignment, flatten_type, record_fields, record_offsets, size
 from .memory import Memory
 from .numbers import STRUCT_CODE, bits_f32, bits_f64, canon_float, int_to_char, wrap_signed
 from .options import CanonicalOptions, check_aligned, need_memory, need_resources
+from .resources import async_handle_class
 from .strings import load_string
 
 _INT_BITS = {"s8": 8, "u8": 8, "s16": 16, "u16": 16, "s32": 32, "u32": 32, "s64": 64, "u64": 64}
@@ -40,6 +41,8 @@ def _load_int(mem: Memory, ptr: int, code: str) -> Any:
 def _load(opts: CanonicalOptions, mem: Memory, ptr: int, ty: t.Type) -> Any:
     ty = t.unalias(ty)
     ps = opts.ptr_size
+    if async_handle_class(ty) is not None:
+        return need_resources(opts).lift_async(ty, _load_int(mem, ptr, "I"))
     if isinstance(ty, t.PrimitiveType):
         name = ty.name
         if name == "bool":
@@ -197,6 +200,8 @@ def lift_flat(opts: CanonicalOptions, flat_values: Iterable[Any], ty: t.Type) ->
 def _lift(opts: CanonicalOptions, vi: Any, ty: t.Type) -> Any:
     ty = t.unalias(ty)
     pt = "i32" if opts.ptr_size == 4 else "i64"
+    if async_handle_class(ty) is not None:
+        return need_resources(opts).lift_async(ty, vi.next("i32"))
     if isinstance(ty, t.PrimitiveType):
         name = ty.name
         if name == "bool":

@@ -18,6 +18,7 @@ from .layout import alignment, flatten_type, record_fields, record_offsets, size
 from .memory import Memory
 from .numbers import STRUCT_CODE, char_to_int, f32_bits, f32_round, f64_bits, wrap_signed, canon_float
 from .options import CanonicalOptions, allocate, check_aligned, need_memory, need_resources
+from .resources import async_handle_class
 from .strings import store_string
 
 _INT_BITS = {"s8": 8, "u8": 8, "s16": 16, "u16": 16, "s32": 32, "u32": 32, "s64": 64, "u64": 64}
@@ -43,6 +44,9 @@ def _put(mem: Memory, ptr: int, code: str, x: Any) -> None:
 def _store(opts: CanonicalOptions, mem: Memory, value: Any, ty: t.Type, ptr: int) -> None:
     ty = t.unalias(ty)
     ps = opts.ptr_size
+    if async_handle_class(ty) is not None:
+        _put(mem, ptr, "I", need_resources(opts).lower_async(ty, value))
+        return
     if isinstance(ty, t.PrimitiveType):
         name = ty.name
         if name == "bool":
@@ -186,6 +190,9 @@ def to_slot(x: Any, have: str, slot: str) -> Any:
 
 def _lower(opts: CanonicalOptions, value: Any, ty: t.Type, out: list[Any]) -> None:
     ty = t.unalias(ty)
+    if async_handle_class(ty) is not None:
+        out.append(need_resources(opts).lower_async(ty, value))
+        return
     if isinstance(ty, t.PrimitiveType):
         name = ty.name
         if name == "bool":

@@ -4,6 +4,12 @@
 On the host side an `own` or `borrow` value is a `Resource` (its type and its
 representation).  Lowering an owned `Resource` into the guest moves it: it can be moved
 or dropped exactly once.
+
+Stream, future and error-context values are `StreamHandle`, `FutureHandle` and
+`ErrorContextHandle` objects, kept in one more table of the instance (the spec's table is
+heterogeneous for them, so a stream index passed as a future traps).  Only their transfer
+is modelled (no async runtime): lifting a stream or future end takes it out of the table,
+lifting an error-context copies it and leaves it in place.
 """
 
 from __future__ import annotations
@@ -54,6 +60,85 @@ class Resource:
         return f"Resource({kind} {self.type.name}, rep={self.rep!r})"
 
 
+class _AsyncHandle:
+    """A stream end, future end or error-context held by the host: immutable, compared by
+    type and rep.  `rep` is whatever the host uses to stand for it."""
+
+    __slots__ = ("_element", "_rep")
+
+    def __init__(self, element: t.Type | None, rep: Any) -> None:
+        object.__setattr__(self, "_element", element)
+        object.__setattr__(self, "_rep", rep)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    @property
+    def element(self) -> t.Type | None:
+        return self._element
+
+    @property
+    def rep(self) -> Any:
+        return self._rep
+
+    @property
+    def type(self) -> t.Type:
+        raise NotImplementedError
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and self.type == other.type and self.rep == other.rep  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash((type(self), self.type))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.type.wit()}, rep={self.rep!r})"
+
+
+class StreamHandle(_AsyncHandle):
+    """The readable end of a `stream<element>` (element None: `stream`)."""
+
+    __slots__ = ()
+
+    @property
+    def type(self) -> t.StreamType:
+        return t.StreamType(self.element)
+
+
+class FutureHandle(_AsyncHandle):
+    """The readable end of a `future<element>` (element None: `future`)."""
+
+    __slots__ = ()
+
+    @property
+    def type(self) -> t.FutureType:
+        return t.FutureType(self.element)
+
+
+class ErrorContextHandle(_AsyncHandle):
+    """An `error-context`."""
+
+    __slots__ = ()
+
+    def __init__(self, rep: Any) -> None:
+        super().__init__(None, rep)
+
+    @property
+    def type(self) -> t.PrimitiveType:
+        return t.ERROR_CONTEXT
+
+
+def async_handle_class(ty: t.Type) -> type[_AsyncHandle] | None:
+    """The host handle class of a stream, future or error-context type, else None."""
+    if isinstance(ty, t.StreamType):
+        return StreamHandle
+    if isinstance(ty, t.FutureType):
+        return FutureHandle
+    if ty == t.ERROR_CONTEXT:
+        return ErrorContextHandle
+    return None
+
+
 class _Elem:
     __slots__ = ("rep", "own", "scope", "lend_count")
 
@@ -82,12 +167,13 @@ class _Table:
         self.array: list[_Elem | None] = [None]  # index 0 is never a handle
         self.free: list[int] = []
 
-    def get(self, i: int, rt: t.ResourceType) -> _Elem:
+    def get(self, i: int, rt: "t.ResourceType | str") -> Any:
         if not isinstance(i, int) or i <= 0 or i >= len(self.array) or self.array[i] is None:
-            raise Trap(f"{i} is not a live handle of resource {rt.name}", handle=i)
+            what = rt if isinstance(rt, str) else f"resource {rt.name}"
+            raise Trap(f"{i} is not a live handle of {what}", handle=i)
         return self.array[i]  # type: ignore[return-value]
 
-    def add(self, e: _Elem) -> int:
+    def add(self, e: Any) -> int:
         if self.free:
             i = self.free.pop()
             self.array[i] = e
@@ -98,7 +184,7 @@ class _Table:
         self.array.append(e)
         return i
 
-    def remove(self, i: int, rt: t.ResourceType) -> _Elem:
+    def remove(self, i: int, rt: "t.ResourceType | str") -> Any:
         e = self.get(i, rt)
         self.array[i] = None
         self.free.append(i)
@@ -116,6 +202,7 @@ class ResourceTables:
         self.implements = set(implements)
         self.dtors: dict[t.ResourceType, Callable[[Any], None]] = {}
         self._scopes: list[_Scope] = []
+        self._async = _Table()  # stream ends, future ends and error-contexts
 
     def _table(self, rt: t.ResourceType) -> _Table:
         table = self._tables.get(rt)
@@ -213,6 +300,40 @@ class ResourceTables:
     def lower_own(self, rt: t.ResourceType, value: Any) -> int:
         res = _resource(value, rt)
         return self._table(rt).add(_Elem(res.take(), True))
+
+    def lift_async(self, ty: t.Type, handle: int) -> _AsyncHandle:
+        """Lift a stream, future (moved out of the table) or error-context (copied)."""
+        cls = async_handle_class(ty)
+        assert cls is not None, ty
+        what = ty.wit()
+        e = self._async.get(handle, what)
+        if type(e) is not cls:
+            raise Trap(f"handle {handle} is a {e.type.wit()}, passed as {what}", handle=handle)
+        if e.type != ty:
+            raise Trap(f"handle {handle} is a {e.type.wit()}, passed as {what}", handle=handle)
+        if cls is not ErrorContextHandle:
+            self._async.remove(handle, what)
+        return e
+
+    def lower_async(self, ty: t.Type, value: Any) -> int:
+        """Give a stream, future or error-context to the guest: a fresh index in its table."""
+        cls = async_handle_class(ty)
+        assert cls is not None, ty
+        if type(value) is not cls or value.type != ty:
+            raise ValueTypeError("value", f"a {cls.__name__} of {ty.wit()}", value)
+        return self._async.add(value)
+
+    def drop_async(self, ty: t.Type, handle: int) -> _AsyncHandle:
+        """`stream.drop-readable`, `future.drop-readable`, `error-context.drop`."""
+        cls = async_handle_class(ty)
+        e = self._async.get(handle, ty.wit())
+        if type(e) is not cls:
+            raise Trap(f"handle {handle} is a {e.type.wit()}, dropped as {ty.wit()}", handle=handle)
+        return self._async.remove(handle, ty.wit())
+
+    def live_async_handles(self) -> list[_AsyncHandle]:
+        """The stream ends, future ends and error-contexts the guest holds, by index."""
+        return [e for e in self._async.array if e is not None]
 
     def lower_borrow(self, rt: t.ResourceType, value: Any) -> int:
         res = _resource(value, rt)
