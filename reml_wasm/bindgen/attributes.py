@@ -107,13 +107,14 @@ def _parse_attr_list(text: str) -> LayoutAttr:
     return LayoutAttr(packed, aligned)
 
 
-def _match_paren(text: str, open_pos: int) -> int:
+def _match_forward(text: str, open_pos: int, opening: str = "{", closing: str = "}") -> int:
+    """The bracket closing the one at `open_pos` (the end of the text when unbalanced)."""
     depth = 0
     for i in range(open_pos, len(text)):
         c = text[i]
-        if c == "(":
+        if c == opening:
             depth += 1
-        elif c == ")":
+        elif c == closing:
             depth -= 1
             if depth == 0:
                 return i
@@ -139,19 +140,6 @@ def _match_back(text: str, close: int) -> int:
             if depth == 0:
                 return i
     return 0
-
-
-def _match_forward(text: str, open_: int) -> int:
-    depth = 0
-    for i in range(open_, len(text)):
-        c = text[i]
-        if c == "{":
-            depth += 1
-        elif c == "}":
-            depth -= 1
-            if depth == 0:
-                return i
-    return len(text) - 1
 
 
 def _enclosing_open(text: str, pos: int) -> int | None:
@@ -219,7 +207,7 @@ def strip_attributes(text: str) -> tuple[str, list[tuple[int, LayoutAttr]]]:
         if m.start() < last:
             continue  # inside an attribute already blanked
         open_pos = m.end() - 1
-        end = _match_paren(text, open_pos)
+        end = _match_forward(text, open_pos, "(", ")")
         body = _LINE_MARKER.sub(" ", text[open_pos + 1:end])
         if "packed" in body or "aligned" in body:
             inner = body.strip()

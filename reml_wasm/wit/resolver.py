@@ -167,7 +167,8 @@ class _PackageResolver(WorldElaboration):
                 edges = [e for e in edges if e[0] in self.iface_ast]
             deps.append(edges)
         iface_spans = [i.name.span for i, _, _ in ifaces]
-        for i in toposort("interface or world", iface_names, deps, "wit.use.cycle", iface_spans):
+        iface_order = toposort("interface or world", iface_names, deps, "wit.use.cycle", iface_spans)
+        for i in iface_order:
             iface, body, gate = ifaces[i]
             if _off(gate):
                 continue
@@ -176,7 +177,7 @@ class _PackageResolver(WorldElaboration):
                                                  stability=gate, span=iface.name.span))
             self.package.interfaces[iface.name.name] = gid
             self.new_interfaces.append(gid)
-        for i in toposort("interface or world", iface_names, deps, "wit.use.cycle", iface_spans):
+        for i in iface_order:
             iface, body, gate = ifaces[i]
             if _off(gate):
                 self.resolve_interface(iface, None, body, InterfaceDef(iface.name.name, self.index))
