@@ -25,7 +25,7 @@ import cffi
 from .audit import (AuditEnvelope, Diagnostic, DiagnosticError, ffi_call_metadata,
                     ffi_wrapper_metadata)
 from .connectors.native import NativeLibrary
-from .connectors.native_marshal import OWNERSHIPS
+from .connectors.native.marshal import OWNERSHIPS
 from .values import Err, Ok, Record
 
 __all__ = [

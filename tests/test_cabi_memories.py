@@ -13,7 +13,7 @@ from reml_wasm.cabi import (CanonicalOptions, NativeMemory, Trap, WasmtimeMemory
                             lift_flat, load, lower_flat, store, size, alignment)
 from reml_wasm.cabi.codecs import Compiler
 from reml_wasm.benchmarks.cabi import BUMP_REALLOC_WAT
-from reml_wasm.connectors.component_fast import CoreSession
+from reml_wasm.connectors.component.fast import CoreSession
 
 from strategies import same_value, typed_values
 

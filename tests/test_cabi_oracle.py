@@ -14,7 +14,7 @@ from reml_wasm import types as t
 from reml_wasm.cabi import CanonicalOptions, Resource, ResourceTables, WasmtimeMemory, export_plan
 from reml_wasm.cabi.reference import reference_export_plan
 from reml_wasm.values import from_wasmtime, to_wasmtime
-from reml_wasm.connectors.component_fast import CoreSession
+from reml_wasm.connectors.component.fast import CoreSession
 
 from cabi_helpers import oracle_generator
 from strategies import same_value, values_of

@@ -11,8 +11,8 @@ from reml_wasm import toolchain
 from reml_wasm import types as t
 from reml_wasm.audit import DiagnosticError
 from reml_wasm.benchmarks.component import build_ctest
-from reml_wasm.connectors import component_binary as cb
-from reml_wasm.connectors.component_world import split_interface_key, world_of, world_wit
+from reml_wasm.connectors.component import binary as cb
+from reml_wasm.connectors.component.world import split_interface_key, world_of, world_wit
 
 ROOT = toolchain.PROJECT_ROOT
 

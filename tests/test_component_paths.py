@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from reml_wasm import cabi, toolchain
 from reml_wasm.audit import DiagnosticError
 from reml_wasm.benchmarks.component import build_ctest
-from reml_wasm.connectors import wasmtime_capi
+from reml_wasm.connectors.component import capi as wasmtime_capi
 from reml_wasm.connectors.component import Component
 from reml_wasm.values import Err, Ok, Record, Variant
 

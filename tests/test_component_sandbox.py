@@ -5,7 +5,7 @@ import pytest
 
 from reml_wasm import cabi
 from reml_wasm.benchmarks.component import build_ctest
-from reml_wasm.connectors import wasmtime_capi
+from reml_wasm.connectors.component import capi as wasmtime_capi
 from reml_wasm.connectors.component import Component, Sandbox
 
 PATHS = ("fast", "wasmtime")

@@ -12,7 +12,7 @@ from hypothesis import given, settings, strategies as st
 
 from reml_wasm import toolchain, types as t, wit
 from reml_wasm.audit import DiagnosticError
-from reml_wasm.connectors.native_canonical import CanonicalNativeLibrary
+from reml_wasm.connectors.native import CanonicalNativeLibrary
 from reml_wasm.values import Err, Ok, Record, Variant, from_wasmtime, to_wasmtime
 
 ROOT = Path(__file__).resolve().parent.parent

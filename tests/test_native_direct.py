@@ -10,7 +10,7 @@ from hypothesis import given, settings, strategies as st
 from reml_wasm import toolchain, types as t
 from reml_wasm.audit import DiagnosticError
 from reml_wasm.connectors.native import NativeLibrary, resolve_mode
-from reml_wasm.connectors.native_marshal import OwnedCString
+from reml_wasm.connectors.native.marshal import OwnedCString
 from reml_wasm.values import Record
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -10,7 +10,7 @@ import wasmtime.component as wc
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from reml_wasm import toolchain
-from reml_wasm.connectors.native_canonical import CanonicalNativeLibrary
+from reml_wasm.connectors.native import CanonicalNativeLibrary
 from reml_wasm.values import from_wasmtime, to_wasmtime
 from cabi_helpers import oracle_generator
 from strategies import same_value, values_of

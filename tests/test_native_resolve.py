@@ -7,7 +7,7 @@ import pytest
 from reml_wasm import toolchain
 from reml_wasm.audit import DiagnosticError
 from reml_wasm.connectors.native import NativeLibrary
-from reml_wasm.connectors.native_resolve import library_file_names, resolve_library
+from reml_wasm.libraries import library_file_names, resolve_library
 
 
 @pytest.mark.parametrize("platform, name, expected", [

@@ -11,7 +11,7 @@ from plugin_support import make_config, open_host
 from reml_wasm import tlv
 from reml_wasm.audit import DiagnosticError
 from reml_wasm.connectors.plugin import PluginLibrary, default_mode
-from reml_wasm.connectors.plugin_call import api_module
+from reml_wasm.connectors.plugin.call import api_module
 
 
 def test_api_mode_is_the_default_with_a_compiler():
@@ -173,7 +173,7 @@ def test_without_a_compiler_the_host_falls_back_to_abi_mode(tmp_path):
     script = f"""
 from reml_wasm.bid import nyash_toml
 from reml_wasm.connectors.plugin import PluginHost, default_mode
-from reml_wasm.connectors.plugin_call import api_unavailable_reason
+from reml_wasm.connectors.plugin.call import api_unavailable_reason
 from reml_wasm.audit import DiagnosticError
 assert default_mode() == "abi", default_mode()
 assert "compiler" in api_unavailable_reason(), api_unavailable_reason()

@@ -18,8 +18,8 @@ import wasmtime
 
 from .. import types as t
 from ..cabi import CanonicalOptions, export_plan, import_plan
-from ..connectors.component_fast import CoreSession
-from ..connectors.component_sandbox import make_engine
+from ..connectors.component.fast import CoreSession
+from ..connectors.component.sandbox import make_engine
 from ..values import Record
 from . import Table, ns_per_call
 
@@ -88,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
         ns = ns_per_call(once, quick=args.quick)
         table.add(label, ns, nbytes / ns * 1e3 if nbytes else "-")
     table.notes.append("each call includes one guest realloc per string/list and one allocator reset "
-                       "(core calls and memory through the fast path's binding, connectors.component_fast.CoreSession, "
+                       "(core calls and memory through the fast path's binding, connectors.component.fast.CoreSession, "
                        "on an engine of the component connector)")
     table.notes.append("(list) rows convert a Python list of ints; (NumberList) rows pass what a lift returns")
     table.print(args.json)

@@ -18,7 +18,7 @@ import cffi
 
 from .. import toolchain
 from ..connectors.native import NativeLibrary
-from ..connectors.native_canonical import CanonicalNativeLibrary
+from ..connectors.native import CanonicalNativeLibrary
 from . import Table, ns_per_call
 
 DIRECT = toolchain.PROJECT_ROOT / "native" / "direct"

@@ -2,7 +2,7 @@
 
 Rows: TLV encode + decode per call (compiled plans and the generic codec); then, in both
 call modes side by side ([abi]: cffi ABI mode through libffi; [api]: the compiled shim of
-`connectors.plugin_call`, when a C compiler is present), the bare C call, the raw call
+`connectors/plugin/call.py`, when a C compiler is present), the bare C call, the raw call
 through PluginLibrary.invoke (no proxy) and CounterBox.inc round trip through the PluginBox
 proxy; last, 1000 FileBox open/read/close cycles in the default mode (the original plan's
 end-to-end benchmark).  The original plan's targets (C ABI call < 100 ns, primitive conversion
@@ -20,7 +20,7 @@ from typing import Any
 from .. import plugin_samples, tlv
 from ..bid import nyash_toml
 from ..connectors.plugin import PluginHost, default_mode
-from ..connectors.plugin_call import api_unavailable_reason
+from ..connectors.plugin.call import api_unavailable_reason
 from . import Table, ns_per_call
 
 

@@ -7,7 +7,7 @@ import json
 
 from .. import types as t
 from ..connectors.component import Component
-from ..connectors.component_world import world_wit
+from ..connectors.component.world import world_wit
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

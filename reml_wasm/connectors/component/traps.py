@@ -4,7 +4,7 @@ unreachable, fuel, timeout, poisoned, unprovided-import, memory, arithmetic, or 
 
 from __future__ import annotations
 
-from .. import cabi
+from ... import cabi
 
 _KINDS = (("all fuel consumed", "fuel"), ("interrupt", "timeout"), ("cannot enter component instance", "poisoned"),
           ("has not been defined", "unprovided-import"), ("unreachable", "unreachable"),

@@ -1,8 +1,8 @@
-"""The Nyash BID-1 plugin connector (shared/facts/nyash-bid.md).
+"""The Nyash BID-1 plugin connector.
 
 `PluginHost(config)` opens every library of a loaded nyash.toml (`reml_wasm.bid.nyash_toml`
 produces the config; this module only reads its attributes) and calls its entry points
-through the compiled cffi API-mode shim of `plugin_call` when a C compiler is present, else
+through the compiled cffi API-mode shim of `call.py` when a C compiler is present, else
 through cffi ABI mode (`mode=` chooses; both behave the same): `nyash_plugin_invoke` is
 required, `nyash_plugin_init` must return 0, `nyash_plugin_abi` must answer 1, and
 `nyash_plugin_shutdown` runs on unload.  Singleton boxes are born at
@@ -32,10 +32,10 @@ import weakref
 from pathlib import Path
 from typing import Any, Callable, Iterable, Protocol, Sequence
 
-from .. import tlv
-from ..audit import DiagnosticError, error
-from ..values import Err, Ok
-from .plugin_call import ABI_FFI, api_module, api_unavailable_reason, entry_address
+from ... import tlv
+from ...audit import DiagnosticError, error
+from ...values import Err, Ok
+from .call import ABI_FFI, api_module, api_unavailable_reason, entry_address
 
 __all__ = ["PluginHost", "PluginLibrary", "PluginBox", "BoxFactoryRegistry", "MAX_RESULT_BYTES",
            "INITIAL_RESULT_BYTES", "default_mode"]
@@ -122,7 +122,7 @@ class PluginLibrary:
     """One opened plugin library.
 
     `mode` says how its entry points are called: "api" (the compiled module of
-    `plugin_call`), "abi" (libffi), or None for the faster one available.
+    `call.py`), "abi" (libffi), or None for the faster one available.
     `invoke(type_id, method_id, instance_id, args) -> (return code, result bytes or None)`
     is the one place that calls into the plugin (bound per mode at load)."""
 

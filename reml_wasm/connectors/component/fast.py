@@ -16,15 +16,15 @@ from typing import Any, Callable
 
 import wasmtime
 
-from .. import cabi
-from .. import types as t
-from ..audit import error
-from . import component_binary as cb
-from . import component_link as cl
-from . import component_traps, wasmtime_capi
-from .component_sandbox import memories_stay_put
-from .component_caller import CallState, core_caller, export_caller
-from .wasmtime_capi import CApi
+from ... import cabi
+from ... import types as t
+from ...audit import error
+from . import binary as cb
+from . import link as cl
+from . import traps as component_traps, capi as wasmtime_capi
+from .sandbox import memories_stay_put
+from .caller import CallState, core_caller, export_caller
+from .capi import CApi
 
 _CORE_VALTYPE = {"i32": wasmtime.ValType.i32, "i64": wasmtime.ValType.i64,
                  "f32": wasmtime.ValType.f32, "f64": wasmtime.ValType.f64}
@@ -32,7 +32,7 @@ _CORE_VALTYPE = {"i32": wasmtime.ValType.i32, "i64": wasmtime.ValType.i64,
 class FastMemory(cabi.WasmtimeMemory):
     """A wasmtime memory read through the cffi binding.
 
-    `fixed_base` (an engine from `component_sandbox.make_engine`: memories never move):
+    `fixed_base` (an engine from `sandbox.make_engine`: memories never move):
     `refresh` costs nothing, and `check` re-reads the size only when an access goes past
     the size it knows.  Otherwise `refresh` costs one size query, and only when wasm ran
     since the last one (`CallState.gen`): the base can only change when the size does."""

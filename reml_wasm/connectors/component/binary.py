@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Union
 
-from .. import types as t
-from ..audit import error
+from ... import types as t
+from ...audit import error
 
 MAGIC = b"\x00asm"
 COMPONENT_LAYER = b"\x0d\x00\x01\x00"

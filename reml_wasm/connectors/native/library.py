@@ -5,12 +5,12 @@ Two ways in:
 * Direct C calls (`NativeLibrary.bind_c` from a C declaration, `NativeLibrary.bind` from a
   `types.Function` whose parameters C takes as they are).  cffi ABI mode (dlopen, libffi)
   or API mode (an out-of-line module compiled once and cached by content hash, see
-  native_api); mode "auto" takes API mode whenever a C compiler is present.  For
+  reml_wasm.cffi_api); mode "auto" takes API mode whenever a C compiler is present.  For
   functions of plain numbers the bound callable is cffi's function behind a one-frame
   wrapper that only turns cffi's refusal of bad arguments into `ffi.*` diagnostics.
 * Canonical-native calls (`CanonicalNativeLibrary`): a library compiled natively from the
   same C source as a component, called through the Canonical ABI engine at pointer
-  width 8 on native memory (see native_canonical).
+  width 8 on native memory (see canonical.py).
 
 Codes: ffi.library.not_found, ffi.library.load_failed, ffi.symbol.not_found,
 ffi.signature.invalid, ffi.signature.unsupported, ffi.signature.mismatch (API mode with the
@@ -27,16 +27,15 @@ from typing import Any, Callable, Iterable, Literal, Mapping, Sequence
 
 import cffi
 
-from .. import types as t
-from ..audit import DiagnosticError, error
-from .native_api import build_api_module, c_compiler
-from .native_cdecl import c_declaration, cdef_checked, function_name, normalise
-from .native_marshal import (Allocator, Converter, check_ownership, diagnose, libc_allocator,
-                             param_converter, result_converter)
-from .native_resolve import ResolvedLibrary, library_file_names, resolve_library
+from ... import types as t
+from ...audit import DiagnosticError, error
+from ...cffi_api import build_api_module, c_compiler
+from ...libraries import ResolvedLibrary, library_file_names, resolve_library
+from .cdecl import c_declaration, cdef_checked, function_name, normalise
+from .marshal import (Allocator, Converter, check_ownership, diagnose, libc_allocator,
+                      param_converter, result_converter)
 
-__all__ = ["NativeLibrary", "CanonicalNativeLibrary", "export_functions", "Mode", "resolve_mode",
-           "library_file_names", "resolve_library"]
+__all__ = ["NativeLibrary", "Mode", "resolve_mode", "library_file_names", "resolve_library"]
 
 Mode = Literal["auto", "abi", "api"]
 MODES = ("auto", "abi", "api")
@@ -334,12 +333,3 @@ def _with_chars(call: Callable[..., Any], char_params: Sequence[int], char_resul
     for attr in ("symbol", "mode", "raw", "ctype", "library"):
         setattr(call_chars, attr, getattr(call, attr))
     return call_chars
-
-
-def __getattr__(name: str) -> Any:
-    """The canonical-native path (native_canonical builds on NativeLibrary) as part of this
-    module's API, imported on first use."""
-    if name in ("CanonicalNativeLibrary", "export_functions"):
-        from . import native_canonical
-        return getattr(native_canonical, name)
-    raise AttributeError(name)

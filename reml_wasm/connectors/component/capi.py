@@ -14,7 +14,7 @@ allocating a pointer object per call.
 
 Calls through an ABI-mode binding go through libffi (about 250 ns of overhead each).  So
 `load()` also builds the same declarations as an API-mode module linked against that very
-library file (the native connector's `native_api.build_api_module`, compiled once and
+library file (`reml_wasm.cffi_api.build_api_module`, compiled once and
 cached), whose calls cost a fraction of that, plus `reml_call_iK` helpers that store K
 integer arguments in C.  Without a C compiler or Python's headers the ABI-mode binding
 serves as it is (`CApi.mode` says which).
@@ -158,10 +158,10 @@ def abi_binding() -> CApi:
 
 def compiled(abi: CApi) -> CApi | None:
     """The same functions through a compiled API-mode module linked against wasmtime-py's
-    own library file (`native_api.build_api_module`, cached); None when it cannot be built
+    own library file (`reml_wasm.cffi_api.build_api_module`, cached); None when it cannot be built
     here (no C compiler or Python headers)."""
-    from .native_api import build_api_module
-    from .native_resolve import ResolvedLibrary
+    from ...cffi_api import build_api_module
+    from ...libraries import ResolvedLibrary
 
     source = "#include <stdint.h>\n#include <stddef.h>\n" + CDEF + _INT_CALL_SOURCE
     try:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .. import types as t
-from ..audit import error
-from . import component_binary as cb
-from . import component_link as cl
+from ... import types as t
+from ...audit import error
+from . import binary as cb
+from . import link as cl
 
 _IFACE_KEY = re.compile(r"^([a-z][a-z0-9-]*):([a-z][a-z0-9-]*(?::[a-z][a-z0-9-]*)*)/([a-z][a-z0-9-]*)(?:@(.+))?$")
 

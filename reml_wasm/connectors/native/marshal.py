@@ -24,8 +24,8 @@ from typing import Any, Callable
 
 import cffi
 
-from ..audit import Diagnostic, DiagnosticError, error
-from ..values import Described, Record, ValueTypeError
+from ...audit import Diagnostic, DiagnosticError, error
+from ...values import Described, Record, ValueTypeError
 
 OWNERSHIPS = ("borrowed", "owned", "transferred")
 

@@ -6,7 +6,7 @@
     inst.call("reml:ctest/counters@0.1.0#[constructor]counter", 5)
 
 `path="fast"` (default) runs the core modules on wasmtime's core API through the cffi
-binding (component_fast.py); `path="wasmtime"` uses wasmtime.component (component_ref.py).
+binding (fast.py); `path="wasmtime"` uses wasmtime.component (ref.py).
 When the fast path cannot serve (wasmtime version check failed, WASI granted, a feature
 the parser does not support), the instance says so in `diagnostics` (a warning) and uses
 the reference path.  Both paths take and return values in the reml_wasm.values convention.
@@ -22,14 +22,15 @@ from typing import Any, Callable, Mapping
 import wasmtime
 import wasmtime.component as wc
 
-from .. import types as t
-from ..audit import Diagnostic, DiagnosticError, error
-from ..values import check_args
-from . import component_binary as cb
-from . import component_link as cl
-from . import component_world as cw
-from . import wasmtime_capi
-from .component_sandbox import Sandbox, make_engine
+from ... import types as t
+from ...audit import Diagnostic, DiagnosticError, error
+from ...values import check_args
+from . import binary as cb
+from . import link as cl
+from . import world as cw
+from . import capi as wasmtime_capi
+from .host import host_call
+from .sandbox import Sandbox, make_engine
 
 PATHS = ("fast", "wasmtime")
 
@@ -150,26 +151,6 @@ class Component:
         return inst
 
 
-def host_result(func: t.Function, impl: Callable[..., Any]) -> Callable[..., Any]:
-    """`impl` with a bare rep returned for an `own<R>` result made into a `cabi.Resource`
-    (host functions may return either)."""
-    result = None if func.result is None else t.unalias(func.result)
-    if not isinstance(result, t.OwnType):
-        return impl
-    from .. import cabi
-    rt = result.resource
-
-    def wrapped(*args: Any) -> Any:
-        out = impl(*args)
-        return out if isinstance(out, cabi.Resource) else cabi.Resource(rt, out)
-    return wrapped
-
-
-def _host_call(func: t.Function, impl: Callable[..., Any]) -> Callable[[list], Any]:
-    f = host_result(func, impl)
-    return lambda args: f(*args)
-
-
 def _short(full: str) -> str:
     key, _, func = full.partition("#")
     iface = key.split("/", 1)[-1].split("@", 1)[0]
@@ -227,7 +208,7 @@ class RefInstance(Instance):
     path = "wasmtime"
 
     def __init__(self, component: Component, imports: dict[str, Any], sandbox: Sandbox) -> None:
-        from .component_ref import RefInstance as _Ref
+        from .ref import RefInstance as _Ref
         super().__init__(component)
         key = sandbox.engine_key
         self._ref = _Ref(component.engine(key), component.compiled(key), component.world, imports, sandbox)
@@ -243,7 +224,7 @@ class FastInstance(Instance):
     path = "fast"
 
     def __init__(self, component: Component, capi: Any, imports: dict[str, Any], sandbox: Sandbox) -> None:
-        from .component_fast import FastBackend
+        from .fast import FastBackend
         super().__init__(component)
         key = sandbox.engine_key
         engine = component.engine(key)
@@ -265,11 +246,11 @@ class FastInstance(Instance):
         if provided is None:
             return value
         if sort == "func" and callable(provided):
-            value.call = _host_call(value.type, provided)
+            value.call = host_call(value.type, provided)
         elif sort == "instance" and isinstance(provided, Mapping):
             for item, (s, v) in value.exports.items():
                 if s == "func" and provided.get(item) is not None:
-                    v.call = _host_call(v.type, provided[item])
+                    v.call = host_call(v.type, provided[item])
                 elif s == "type" and isinstance(v, t.ResourceType):
                     self.backend.resource_tables[v] = tables
                     if provided.get(f"[dtor]{item}") is not None:
@@ -292,7 +273,7 @@ class FastInstance(Instance):
         return lambda *args: call(list(args))
 
     def drop(self, handle: Any) -> None:
-        from .. import cabi
+        from ... import cabi
         if not isinstance(handle, cabi.Resource):
             raise error("ffi.value.type_mismatch", f"expected a resource handle, got {type(handle).__name__}")
         if not handle.own:

@@ -12,8 +12,8 @@ import re
 
 import cffi
 
-from .. import types as t
-from ..audit import Location, error
+from ... import types as t
+from ...audit import Location, error
 
 _COMMENT = re.compile(r"/\*.*?\*/|//[^\n]*", re.S)
 _FIRST_CALL = re.compile(r"([A-Za-z_]\w*)\s*\(")

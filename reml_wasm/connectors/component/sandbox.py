@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import wasmtime
 
-from ..audit import error
+from ...audit import error
 
 TICK_SECONDS = 0.01
 

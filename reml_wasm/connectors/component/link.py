@@ -2,7 +2,7 @@
 
 One walker serves two purposes: with a `Backend` that does nothing at the core level it
 computes the component's world (its imports and exports as `reml_wasm.types`, the view
-`reml-wasm inspect` prints); with the fast-path backend (component_fast.py) it also
+`reml-wasm inspect` prints); with the fast-path backend (fast.py) it also
 instantiates the core modules on wasmtime and turns `canon lift` / `canon lower` /
 `resource.*` into callables.  Nested components are walked when instantiated, with their
 imports bound to the arguments, so type imports are substituted by the actual types.
@@ -15,9 +15,9 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from .. import types as t
-from ..audit import error
-from . import component_binary as cb
+from ... import types as t
+from ...audit import error
+from . import binary as cb
 
 
 # --- index-space values ------------------------------------------------------------------

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from .. import cabi
-from .. import types as t
-from . import component_traps
-from .wasmtime_capi import CApi
+from ... import cabi
+from ... import types as t
+from . import traps as component_traps
+from .capi import CApi
 
 # flat core type -> (view written, index stride); i32 goes through the int64 view so both
 # signed and unsigned 32-bit values fit

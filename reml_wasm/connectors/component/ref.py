@@ -12,11 +12,12 @@ from typing import Any, Callable
 import wasmtime
 import wasmtime.component as wc
 
-from .. import cabi
-from .. import types as t
-from ..audit import DiagnosticError, error
-from ..values import ValueTypeError, check_args, from_wasmtime, to_wasmtime
-from . import component_traps
+from ... import cabi
+from ... import types as t
+from ...audit import DiagnosticError, error
+from ...values import ValueTypeError, check_args, from_wasmtime, to_wasmtime
+from . import traps as component_traps
+from .host import host_result
 
 
 class RefResource:
@@ -53,7 +54,6 @@ class RefInstance:
             self.store.set_epoch_deadline(self.epoch_ticks)
         if sandbox.memory_limit is not None:
             self.store.set_limits(memory_size=sandbox.memory_limit)
-        from .component import host_result
         linker = wc.Linker(engine)
         # host-implemented resources: wasmtime's host resource type number per resource
         self._host_ids: dict[t.ResourceType, int] = {}

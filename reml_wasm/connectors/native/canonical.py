@@ -15,11 +15,11 @@ from __future__ import annotations
 import os
 from typing import Any, Callable, Iterable, Mapping
 
-from .. import cabi
-from .. import types as t
-from ..audit import error
-from ..toolchain import c_symbol
-from .native import Mode, NativeLibrary
+from ... import cabi
+from ... import types as t
+from ...audit import error
+from ...toolchain import c_symbol
+from .library import Mode, NativeLibrary
 
 _C_FLAT = {"i32": "int32_t", "i64": "int64_t", "f32": "float", "f64": "double"}
 

@@ -30,9 +30,9 @@ from typing import Sequence
 
 import cffi
 
-from .. import toolchain
-from ..audit import Location, error
-from .native_resolve import ResolvedLibrary
+from . import toolchain
+from .audit import Location, error
+from .libraries import ResolvedLibrary
 
 _loaded: dict[str, ModuleType] = {}
 _lock = threading.Lock()

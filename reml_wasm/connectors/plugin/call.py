@@ -3,7 +3,7 @@ through libffi (cffi ABI mode).
 
 Every plugin library is opened with `dlopen` in ABI mode (that finds which of the four
 entry points it exports, and keeps it loaded).  When a C compiler is present, one small
-API-mode module (`native_api.build_api_module`, compiled once, cached by content hash,
+API-mode module (`reml_wasm.cffi_api.build_api_module`, compiled once, cached by content hash,
 linked against no library) calls those entry points through their addresses; a call
 through it costs a fraction of a libffi call.  Per library it keeps the entry points and
 a mutex (`reml_nyash_open`): the plugin ABI promises no thread safety, so calls into one
@@ -143,7 +143,7 @@ def api_module() -> Any:
     global _module, _reason
     with _lock:
         if _module is None and _reason is None:
-            from .native_api import build_api_module
+            from ...cffi_api import build_api_module
             try:
                 _module = build_api_module(SHIM_CDEF, SHIM_SOURCE, None)
             except Exception as exc:  # noqa: BLE001 - an optimisation: ABI mode serves without it

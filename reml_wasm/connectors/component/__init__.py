@@ -1,0 +1,13 @@
+"""The component connector: WebAssembly components through wasmtime.
+
+`Component.from_file(path)` parses and compiles a component once; `instantiate()` makes an
+`Instance` on the fast path (wasmtime's core API through cffi) or the reference path
+(`wasmtime.component`).  `Sandbox` sets fuel, timeout, memory limit and WASI grants.
+"""
+
+from __future__ import annotations
+
+from .instance import PATHS, Component, Imports, Instance
+from .sandbox import Sandbox
+
+__all__ = ["PATHS", "Component", "Imports", "Instance", "Sandbox"]

@@ -1,0 +1,32 @@
+"""Host functions as both component paths call them.
+
+A host function takes and returns reml values; for an `own<R>` result it may return a bare
+representation, which is wrapped into a `cabi.Resource` of `R` here.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from ... import cabi
+from ... import types as t
+
+
+def host_result(func: t.Function, impl: Callable[..., Any]) -> Callable[..., Any]:
+    """`impl` with a bare rep returned for an `own<R>` result made into a `cabi.Resource`
+    (host functions may return either)."""
+    result = None if func.result is None else t.unalias(func.result)
+    if not isinstance(result, t.OwnType):
+        return impl
+    rt = result.resource
+
+    def wrapped(*args: Any) -> Any:
+        out = impl(*args)
+        return out if isinstance(out, cabi.Resource) else cabi.Resource(rt, out)
+    return wrapped
+
+
+def host_call(func: t.Function, impl: Callable[..., Any]) -> Callable[[list], Any]:
+    """A host function as the paths call it: one list of lifted arguments in, a reml value out."""
+    f = host_result(func, impl)
+    return lambda args: f(*args)
