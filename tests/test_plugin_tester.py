@@ -96,3 +96,33 @@ def test_console_entry_point(good):
                            "sys.exit(m(sys.argv[1:]))", "-c", str(good), "lifecycle", "Nope"],
                           capture_output=True, text=True, cwd=Path(__file__).resolve().parent.parent)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr and "ffi.plugin.unknown_box" in proc.stderr
+
+
+def test_json_document_carries_every_line_and_the_verdict(good, tmp_path, capsys):
+    import json
+    code, out, _ = run(capsys, "-c", str(good), "check", "--json")
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["command"] == "check" and doc["ok"] is True and doc["failures"] == 0
+    texts = [e["text"] for e in doc["lines"]]
+    assert any("FileBox (type_id 6, abi 1)" in t for t in texts)
+    assert all(e["ok"] for e in doc["lines"])
+    # a failing run: the failure is in the document, marked, and the exit status says so
+    bad = tmp_path / "nyash.toml"
+    bad.write_text(Path(good).read_text().replace("libnyash_filebox_plugin", "libmissing_plugin"))
+    code, out, _ = run(capsys, "-c", str(bad), "--json", "check")
+    doc = json.loads(out)
+    assert code == 1 and doc["ok"] is False and doc["failures"] >= 1
+    assert any(not e["ok"] and "missing" in e["text"] for e in doc["lines"])
+
+
+@pytest.mark.parametrize("module, prog", [("reml_wasm", "reml-wasm"),
+                                          ("reml_wasm.cli.bindgen_tool", "reml-bindgen"),
+                                          ("reml_wasm.cli.plugin_tester", "reml-plugin-tester")])
+def test_every_console_script_says_its_version_and_completes(module, prog):
+    import reml_wasm
+    proc = subprocess.run([sys.executable, "-m", module, "--version"], capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stdout.strip() == f"{prog} {reml_wasm.__version__}"
+    proc = subprocess.run([sys.executable, "-m", module, "--print-completion", "bash"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0 and f"_shtab_{prog.replace('-', '_')}" in proc.stdout

@@ -13,6 +13,7 @@ import json
 import sys
 from typing import Callable, Sequence
 
+from .. import __version__
 from ..audit import Diagnostic, DiagnosticError
 
 # name -> (module under reml_wasm.cli, one-line help)
@@ -57,10 +58,40 @@ def guarded(run: Callable[[], int], as_json: bool = False) -> int:
         return EXIT_INTERNAL_ERROR
 
 
+class _PrintCompletion(argparse.Action):
+    """`--print-completion SHELL`: the shell completion script of this command (shtab)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, full_parser: Callable[[], argparse.ArgumentParser],
+                 **kwargs: object) -> None:
+        self.full_parser = full_parser
+        super().__init__(option_strings, dest, choices=("bash", "zsh", "tcsh"), metavar="SHELL",
+                         help="print a shell completion script (bash, zsh or tcsh) and exit", **kwargs)  # type: ignore[arg-type]
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: object,
+                 option_string: str | None = None) -> None:
+        import shtab
+        try:
+            print(shtab.complete(self.full_parser(), shell=str(values)))
+        except BrokenPipeError:
+            pass
+        parser.exit(0)
+
+
+def add_standard_options(parser: argparse.ArgumentParser,
+                         full_parser: Callable[[], argparse.ArgumentParser] | None = None) -> None:
+    """`--version` and `--print-completion SHELL`, which every console script has.
+
+    `full_parser` builds the parser with every subcommand's options (completion needs them
+    all); by default it is `parser` itself."""
+    parser.add_argument("--version", action="version", version=f"{parser.prog} {__version__}")
+    parser.add_argument("--print-completion", action=_PrintCompletion, full_parser=full_parser or (lambda: parser))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="reml-wasm",
         description="One interface definition, run as a WebAssembly component or a native library.")
+    add_standard_options(parser, build_parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module, help_text) in SUBCOMMANDS.items():
         sp = sub.add_parser(name, help=help_text, description=help_text)

@@ -14,13 +14,13 @@ from typing import Any, Sequence
 from ..audit import DiagnosticError
 from ..bindgen import config as bconfig
 from ..bindgen.generate import generate
-from ..bindgen.manifest import TOOL_VERSION
-from . import guarded
+from . import add_standard_options, guarded
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="reml-bindgen",
                                 description="Generate Reml bindings from C headers.")
+    add_standard_options(p)
     p.add_argument("--config", help=f"config file (default {bconfig.DEFAULT_CONFIG} if present)")
     p.add_argument("--header", action="append", dest="headers", metavar="HEADER",
                    help="a header to bind (appended to the config's headers)")
@@ -33,7 +33,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--compile-commands", dest="compile_commands", metavar="PATH")
     p.add_argument("--verify-layout", action="store_true",
                    help="check every emitted struct's layout against the system C compiler")
-    p.add_argument("--version", action="version", version=TOOL_VERSION)
     return p
 
 

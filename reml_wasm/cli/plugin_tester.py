@@ -6,12 +6,15 @@
     reml-plugin-tester [-c nyash.toml] typecheck      config method names vs the plugin's answers
     reml-plugin-tester [-c nyash.toml] validate-all   check + lifecycle + typecheck, every library
 
+`--json` prints one JSON document instead: {"command", "ok", "failures", "lines": [{"ok", "text"}]}.
+
 Exit status 0 when everything passed, 1 on any failure (a diagnostic, never a traceback).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import tempfile
 from pathlib import Path
@@ -21,21 +24,37 @@ from .. import tlv
 from ..audit import DiagnosticError, error
 from ..bid import nyash_toml
 from ..connectors.plugin import PluginBox, PluginHost, PluginLibrary
-from . import guarded
+from . import add_standard_options, guarded
 
 _ROLES = {tlv.BIRTH_METHOD_ID: "(constructor)", tlv.FINI_METHOD_ID: "(destructor)"}
 
 
 class _Report:
-    def __init__(self) -> None:
+    """What a command found: printed line by line, or kept for one JSON document (`--json`)."""
+
+    def __init__(self, as_json: bool = False) -> None:
         self.failures = 0
+        self.as_json = as_json
+        self.entries: list[dict[str, Any]] = []
 
     def line(self, text: str = "") -> None:
-        print(text)
+        if self.as_json:
+            if text:
+                self.entries.append({"ok": True, "text": text})
+        else:
+            print(text)
 
     def fail(self, text: str) -> None:
         self.failures += 1
-        print(f"FAIL {text}")
+        if self.as_json:
+            self.entries.append({"ok": False, "text": text})
+        else:
+            print(f"FAIL {text}")
+
+    def document(self, command: str) -> dict[str, Any]:
+        """The `--json` result: the command, whether it passed, and every line in order."""
+        return {"command": command, "ok": self.failures == 0, "failures": self.failures,
+                "lines": self.entries}
 
 
 def _describe(exc: DiagnosticError) -> str:
@@ -260,8 +279,11 @@ def cmd_validate_all(cfg: nyash_toml.NyashConfig, rep: _Report) -> None:
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("-c", "--config", default=argparse.SUPPRESS, help="nyash.toml (default ./nyash.toml)")
+    common.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
+                        help="print one JSON document (command, ok, failures, lines) instead of text")
     parser = argparse.ArgumentParser(prog="reml-plugin-tester", parents=[common],
                                      description="Check Nyash BID-1 plugins against their nyash.toml.")
+    add_standard_options(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     sub.add_parser("check", parents=[common], help="load each library and list boxes and methods")
     lc = sub.add_parser("lifecycle", parents=[common], help="birth -> zero-argument methods -> fini")
@@ -275,10 +297,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     config_path = getattr(args, "config", "nyash.toml")
+    as_json = getattr(args, "json", False)
 
     def body() -> int:
         cfg = _load_config(config_path)
-        rep = _Report()
+        rep = _Report(as_json)
         if args.command == "check":
             cmd_check(cfg, rep)
         elif args.command == "lifecycle":
@@ -289,12 +312,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             cmd_typecheck(cfg, rep)
         else:
             cmd_validate_all(cfg, rep)
+        if as_json:
+            print(json.dumps(rep.document(args.command), ensure_ascii=False))
         if rep.failures:
             print(f"{args.command}: {rep.failures} failure(s)", file=sys.stderr)
             return 1
         return 0
 
-    return guarded(body)
+    return guarded(body, as_json)
 
 
 if __name__ == "__main__":  # pragma: no cover
