@@ -24,6 +24,7 @@ import tempfile
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from . import progress
 from .audit import Diagnostic, DiagnosticError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -128,7 +129,8 @@ def _cached(digest: str, filename: str, build: "callable[[Path], None]") -> Path
     cache_root().mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{digest}.", dir=cache_root()))
     try:
-        build(work / filename)
+        with progress.activity(f"building {filename} ({digest[:8]})"):
+            build(work / filename)
         try:
             os.replace(work, final_dir)
         except OSError:

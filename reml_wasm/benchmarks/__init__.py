@@ -12,6 +12,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
+from .. import progress
+
 
 def ns_per_call(fn: Callable[[], Any], *, quick: bool = False, batch_seconds: float = 0.05,
                 batches: int = 7) -> float:
@@ -46,6 +48,7 @@ class Table:
 
     def add(self, *cells: Any) -> None:
         self.rows.append(list(cells))
+        progress.note(f"{self.title}: {cells[0]}" if cells else self.title)
 
     def render(self) -> str:
         def fmt(v: Any) -> str:

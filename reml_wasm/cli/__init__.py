@@ -92,6 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="reml-wasm",
         description="One interface definition, run as a WebAssembly component or a native library.")
     add_standard_options(parser, build_parser)
+    parser.add_argument("-q", "--quiet", action="store_true",
+                        help="no progress display (it is also off when stderr is not a terminal)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module, help_text) in SUBCOMMANDS.items():
         sp = sub.add_parser(name, help=help_text, description=help_text)
@@ -113,6 +115,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_USER_ERROR
+    if args.quiet:
+        from .. import progress
+        progress.set_quiet(True)
     if getattr(args, "_unavailable", False):
         print(f"reml-wasm {args.command}: not yet available", file=sys.stderr)
         return EXIT_USER_ERROR

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 
+from .. import progress
 from ..audit import error
 
 BENCHMARKS = ("wit", "cabi", "component", "native", "plugin", "bindgen")
@@ -24,4 +25,5 @@ def run(args: argparse.Namespace) -> int:
         if exc.name != f"reml_wasm.benchmarks.{args.name}":
             raise
         raise error("bench.unavailable", f"benchmark {args.name!r} is not yet available") from None
-    return mod.run(args)
+    with progress.activity(f"bench {args.name}", delay=0.0):
+        return mod.run(args)
