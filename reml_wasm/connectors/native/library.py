@@ -65,6 +65,7 @@ class NativeLibrary:
     malloc_symbol: str | None = None
     _probe: ctypes.CDLL = field(repr=False, default=None)  # type: ignore[assignment]
     _allocator: Allocator | None = field(repr=False, default=None)
+    _ffi: cffi.FFI | None = field(repr=False, default=None)
 
     @classmethod
     def open(cls, name: str, search_paths: Iterable[str | os.PathLike[str]] = (), *,
@@ -128,6 +129,47 @@ class NativeLibrary:
             self._allocator = Allocator(malloc, free, self.name if self.free_symbol else "libc")
         return self._allocator
 
+    # --- memory the caller hands to C ------------------------------------------------------
+
+    @property
+    def ffi(self) -> cffi.FFI:
+        """The cffi `FFI` of this library for memory a caller passes to its functions.
+
+        Primitive and pointer types are shared by every cffi FFI, so what it allocates is
+        accepted by functions bound in either call mode."""
+        if self._ffi is None:
+            self._ffi = cffi.FFI()
+        return self._ffi
+
+    def new(self, ctype: str, init: Any = None) -> Any:
+        """Allocate C memory owned by Python and freed when the returned cdata is collected.
+
+        `lib.new("unsigned char[]", 64)` is a zeroed 64-byte buffer, `lib.new("int *")` an
+        out-parameter read back as `p[0]` after the call.  A type cffi cannot parse is
+        `ffi.signature.invalid`."""
+        try:
+            return self.ffi.new(ctype, init)
+        except (cffi.CDefError, cffi.FFIError, TypeError, ValueError, OverflowError) as exc:
+            raise error("ffi.signature.invalid", f"cannot allocate {ctype!r}: {exc}") from None
+
+    def buffer(self, cdata: Any, size: int = -1) -> Any:
+        """The bytes behind `cdata` as a writable buffer (`bytes(lib.buffer(buf))`, slicing)."""
+        try:
+            return self.ffi.buffer(cdata, size)
+        except (TypeError, ValueError) as exc:
+            raise error("ffi.value.type_mismatch", f"no buffer for {cdata!r}: {exc}") from None
+
+    def callback(self, signature: str, func: Callable[..., Any], *, error_value: Any = None) -> Any:
+        """A C function pointer calling the Python function `func` (`"int(const void *, const void *)"`).
+
+        Keep the returned object alive as long as C may call it.  An exception raised by
+        `func` cannot cross into C: cffi prints it and C sees `error_value` (0 by default)."""
+        try:
+            return self.ffi.callback(signature, func, error=error_value) if error_value is not None \
+                else self.ffi.callback(signature, func)
+        except (cffi.CDefError, cffi.FFIError, TypeError) as exc:
+            raise error("ffi.signature.invalid", f"cannot make a callback of type {signature!r}: {exc}") from None
+
     # --- binding --------------------------------------------------------------------------
 
     def bind_c(self, cdecl: str, *, cdef_prelude: str = "", mode: Mode | None = None,
@@ -137,7 +179,11 @@ class NativeLibrary:
         `cdef_prelude` holds the typedefs and structs the declaration uses.  `returns` is
         the ownership of a pointer result, `params` that of pointer arguments by index
         (from 0), each borrowed / owned / transferred.
-        The callable carries `.symbol`, `.mode`, `.raw` (cffi's function) and `.ctype`."""
+        The callable carries `.symbol`, `.mode`, `.raw` (cffi's function) and `.ctype`.
+
+        In API mode each call of `bind_c` compiles one extension module (a few tenths of
+        a second the first time; cached afterwards): bind several functions with one
+        `bind_all` to pay for one compile."""
         return self.bind_all([cdecl], cdef_prelude=cdef_prelude, mode=mode,
                              ownership={0: (returns, params or {})})[0]
 
