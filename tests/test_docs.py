@@ -99,3 +99,29 @@ def test_examples_run(doc: Path, scratch: Path, monkeypatch):
             proc = subprocess.run(["bash", "-e", "-c", code], cwd=scratch, env=env, capture_output=True,
                                   text=True, timeout=600)
             assert proc.returncode == 0, f"{where}: exit {proc.returncode}\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
+
+
+SCRIPTS = sorted(p for p in (ROOT / "examples").rglob("*.py"))
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: str(p.relative_to(ROOT / "examples")))
+def test_example_scripts_run(script: Path, tmp_path: Path):
+    """Each example script runs from a directory of its own and exits 0."""
+    env = {**os.environ, "REML_WASM_QUIET": "1", "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 0, f"{script}: exit {proc.returncode}\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
+
+
+def test_sample_bid_yaml_makes_a_plugin_that_loads(tmp_path: Path):
+    """examples/bid/console.yaml → a C skeleton → a library plugin-tester accepts."""
+    env = {**os.environ, "REML_WASM_QUIET": "1", "PYTHONPATH": str(ROOT)}
+    out = tmp_path / "out"
+    gen = subprocess.run([sys.executable, "-m", "reml_wasm", "gen", "c-plugin", str(ROOT / "examples/bid/console.yaml"),
+                          "-o", str(out)], env=env, capture_output=True, text=True)
+    assert gen.returncode == 0, gen.stderr
+    subprocess.run(["sh", str(out / "build.sh")], check=True, cwd=out)
+    check = subprocess.run([sys.executable, "-m", "reml_wasm.cli.plugin_tester", "-c", str(out / "nyash.toml"),
+                            "--json", "validate-all"], env=env, capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert '"ok": true' in check.stdout and "Console" in check.stdout
