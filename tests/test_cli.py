@@ -19,3 +19,13 @@ def test_console_script_runs_without_traceback():
                           capture_output=True, text=True)
     assert proc.returncode != 0
     assert "Traceback" not in proc.stderr
+
+
+def test_interleaved_timing_reports_median_and_spread():
+    from reml_wasm.benchmarks import Timing, interleaved, verdict
+    fast, slow = interleaved([lambda: None, lambda: sum(range(300))], rounds=3, quick=True)
+    assert isinstance(fast, Timing) and fast.low <= fast.median <= fast.high
+    assert slow.median > fast.median          # the slower function is measured as slower
+    assert verdict(slow.median / fast.median, 1.0, at_most=False) == "met"
+    assert verdict(2.0, 1.5) == "MISSED" and verdict(1.2, 1.5) == "met"
+    assert "±" in str(Timing(100.0, 90.0, 110.0)) and Timing(100.0, 90.0, 110.0).spread == 0.2

@@ -39,6 +39,43 @@ def ns_per_call(fn: Callable[[], Any], *, quick: bool = False, batch_seconds: fl
     return statistics.median(samples)
 
 
+@dataclass(frozen=True)
+class Timing:
+    """Nanoseconds per call over repeated rounds: the median, and the lowest and highest round."""
+
+    median: float
+    low: float
+    high: float
+
+    @property
+    def spread(self) -> float:
+        """(highest - lowest) / median: how much the rounds disagreed (0.05 = 5 %)."""
+        return (self.high - self.low) / self.median if self.median else 0.0
+
+    def __str__(self) -> str:
+        return f"{self.median:,.0f} ±{self.spread * 50:.0f}%"
+
+
+def interleaved(fns: Sequence[Callable[[], Any]], *, rounds: int = 5, quick: bool = False) -> list[Timing]:
+    """Time every function in `fns` over `rounds` rounds, taken in turn (A B C, A B C, ...).
+
+    A slow phase of a shared machine then falls on all of them alike, so ratios between
+    them are steadier than their absolute figures; compare goals on those ratios."""
+    rounds = 1 if quick else max(1, rounds)
+    samples: list[list[float]] = [[] for _ in fns]
+    for _ in range(rounds):
+        for i, fn in enumerate(fns):
+            samples[i].append(ns_per_call(fn, quick=quick))
+    return [Timing(statistics.median(s), min(s), max(s)) for s in samples]
+
+
+def verdict(ratio: float, goal: float, *, at_most: bool = True) -> str:
+    """"met" or "MISSED" for a ratio measured in one run against its goal
+    (`at_most`: the ratio must not exceed the goal; otherwise it must reach it)."""
+    ok = ratio <= goal if at_most else ratio >= goal
+    return "met" if ok else "MISSED"
+
+
 @dataclass
 class Table:
     title: str
