@@ -29,3 +29,14 @@ def test_interleaved_timing_reports_median_and_spread():
     assert verdict(slow.median / fast.median, 1.0, at_most=False) == "met"
     assert verdict(2.0, 1.5) == "MISSED" and verdict(1.2, 1.5) == "met"
     assert "±" in str(Timing(100.0, 90.0, 110.0)) and Timing(100.0, 90.0, 110.0).spread == 0.2
+
+
+def test_a_subcommand_imports_only_what_it_uses():
+    code = ("import sys\nfrom reml_wasm import cli\n"
+            "for argv in (['--version'], ['wit', '--help'], ['--help']):\n"
+            "    try:\n        cli.main(argv)\n    except SystemExit:\n        pass\n"
+            "print(sorted(m for m in sys.modules if m in ('wasmtime', 'cffi', 'reml_wasm.cli.call', "
+            "'reml_wasm.cli.call_native', 'reml_wasm.cli.bench', 'reml_wasm.cli.wit')))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "['reml_wasm.cli.wit']"

@@ -87,7 +87,11 @@ def add_standard_options(parser: argparse.ArgumentParser,
     parser.add_argument("--print-completion", action=_PrintCompletion, full_parser=full_parser or (lambda: parser))
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The `reml-wasm` parser.  With `only`, just that subcommand's module is imported and
+    its options added (the others are listed by name and help), so a command starts
+    without importing what it does not use; without it, every subcommand is complete
+    (for shell completion)."""
     parser = argparse.ArgumentParser(
         prog="reml-wasm",
         description="One interface definition, run as a WebAssembly component or a native library.")
@@ -98,6 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
     for name, (module, help_text) in SUBCOMMANDS.items():
         sp = sub.add_parser(name, help=help_text, description=help_text)
         sp.set_defaults(_module=module)
+        if only is not None and name != only:
+            continue
         try:
             mod = importlib.import_module(f"{__name__}.{module}")
         except ModuleNotFoundError as exc:
@@ -110,7 +116,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    """`reml-wasm`: dispatch to the subcommand's module; exit status 0, 1 (a diagnostic) or 2."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    chosen = next((a for a in argv if a in SUBCOMMANDS), None)
+    parser = build_parser(only=chosen or "")
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
