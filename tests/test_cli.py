@@ -40,3 +40,16 @@ def test_a_subcommand_imports_only_what_it_uses():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().splitlines()[-1] == "['reml_wasm.cli.wit']"
+
+
+def test_bench_startup_measures_every_console_script():
+    import json
+    proc = subprocess.run([sys.executable, "-m", "reml_wasm", "bench", "startup", "--quick", "--json"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    rows = json.loads(proc.stdout)["rows"]
+    labels = [r[0] for r in rows]
+    assert labels[0] == "python -c pass"
+    for script in ("reml-wasm", "reml-bindgen", "reml-plugin-tester"):
+        assert f"{script} --version" in labels and f"{script} --help" in labels
+    assert all(r[1] > 0 for r in rows)

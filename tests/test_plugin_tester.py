@@ -6,7 +6,7 @@ import pytest
 from plugin_support import make_config
 
 from reml_wasm.cli import plugin_tester_main
-from reml_wasm.cli.plugin_tester import IO_TEXT
+from reml_wasm.cli.plugin_checks import IO_TEXT
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import importlib
 from .. import progress
 from ..audit import error
 
-BENCHMARKS = ("wit", "cabi", "component", "native", "plugin", "bindgen")
+BENCHMARKS = ("wit", "cabi", "component", "native", "plugin", "bindgen", "startup")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

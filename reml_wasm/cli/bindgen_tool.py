@@ -13,7 +13,6 @@ from typing import Any, Sequence
 
 from ..audit import DiagnosticError
 from ..bindgen import config as bconfig
-from ..bindgen.generate import generate
 from . import add_standard_options, guarded
 
 
@@ -50,6 +49,7 @@ def _run(args: argparse.Namespace) -> int:
     try:
         cfg = bconfig.load(args.config, cli)
         generated, manifest = str(cfg.output.path), str(cfg.manifest.path)  # type: ignore[union-attr]
+        from ..bindgen.generate import generate  # heavy (pycparser): only when it runs
         result = generate(cfg, verify_layout=args.verify_layout, log=_emit)
     except DiagnosticError as exc:
         _emit({"event": "bindgen.finish", "status": "failed", "generated": generated,
