@@ -55,3 +55,39 @@ def test_bad_type_names_are_coded(libc):
     with pytest.raises(DiagnosticError) as exc:
         libc.buffer(42)
     assert exc.value.code == "ffi.value.type_mismatch"
+
+
+def test_auto_mode_compiles_everything_bound_before_the_first_call_once():
+    import threading
+
+    from reml_wasm import cffi_api
+
+    libm = NativeLibrary.open("m")                       # auto: API mode with a compiler
+    names = ["cbrt", "expm1", "log1p", "hypot", "fdim"]
+    decls = {"hypot": "double hypot(double, double);", "fdim": "double fdim(double, double);"}
+    funcs = {n: libm.bind_c(decls.get(n, f"double {n}(double);")) for n in names}
+    before = len(cffi_api._loaded)
+    results = {}
+
+    def first(n):
+        results[n] = funcs[n](8.0) if n not in decls else funcs[n](6.0, 8.0)
+
+    threads = [threading.Thread(target=first, args=(n,)) for n in names]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert len(cffi_api._loaded) - before == 1           # one module for all five
+    assert results == {"cbrt": 2.0, "expm1": pytest.approx(2979.957987), "log1p": pytest.approx(2.1972246),
+                       "hypot": 10.0, "fdim": 0.0}
+    assert all(f.mode == "api" and not isinstance(f.raw, libm.ffi.CData) for f in funcs.values())
+    # bound after the compile: a module of its own at its first call
+    fmax = libm.bind_c("double fmax(double, double);")
+    assert fmax(1.5, -2.0) == 1.5 and len(cffi_api._loaded) - before == 2
+
+
+def test_one_symbol_under_two_declarations_still_compiles():
+    libc = NativeLibrary.open("c")
+    a = libc.bind_c("int abs(int);")
+    b = libc.bind_c("int abs(int x);")
+    assert a(-4) == 4 and b(-5) == 5

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Literal, Mapping, Sequence
 
@@ -66,6 +67,8 @@ class NativeLibrary:
     _probe: ctypes.CDLL = field(repr=False, default=None)  # type: ignore[assignment]
     _allocator: Allocator | None = field(repr=False, default=None)
     _ffi: cffi.FFI | None = field(repr=False, default=None)
+    _pending: list["_PendingBinding"] = field(repr=False, default_factory=list)
+    _pending_lock: threading.Lock = field(repr=False, default_factory=threading.Lock)
 
     @classmethod
     def open(cls, name: str, search_paths: Iterable[str | os.PathLike[str]] = (), *,
@@ -199,6 +202,8 @@ class NativeLibrary:
             self.require_symbol(symbol)
         requested = mode or self.mode
         chosen = resolve_mode(requested)
+        if chosen == "api" and requested == "auto" and self._deferrable(scratch, symbols, cdef_prelude):
+            return self._bind_deferred(scratch, decls, symbols, ownership or {})
         if chosen == "api":
             try:
                 ffi, handle = self._api_module("\n".join(decls), cdef_prelude)
@@ -220,6 +225,67 @@ class NativeLibrary:
                 raise error("ffi.signature.invalid", f"{symbol}: cffi cannot call it as declared ({exc})",
                             symbol=symbol) from None
         return out
+
+    # --- one API-mode compile for everything bound before the first call ------------------
+
+    def _deferrable(self, scratch: cffi.FFI, symbols: Sequence[str], prelude: str) -> bool:
+        """Whether these bindings can wait for one shared compile: in "auto" mode, with no
+        header of the library's to check against and no declarations of their own (structs
+        and typedefs are private to one cffi FFI; numbers and pointers to them are shared)."""
+        if self.headers or prelude.strip():
+            return False
+        handle = scratch.dlopen(self.path)
+        for symbol in symbols:
+            ftype = scratch.typeof(self._function(handle, symbol))
+            if ftype.kind != "function" or not all(_shared_ctype(c) for c in (*ftype.args, ftype.result)):
+                return False
+        return True
+
+    def _bind_deferred(self, scratch: cffi.FFI, decls: Sequence[str], symbols: Sequence[str],
+                       ownership: Mapping[int, tuple[str, Mapping[int, str]]]) -> list[Callable[..., Any]]:
+        handle = scratch.dlopen(self.path)
+        out = []
+        for i, (decl, symbol) in enumerate(zip(decls, symbols)):
+            abi_raw = self._function(handle, symbol)
+            pending = _PendingBinding(decl, symbol, abi_raw)
+            returns, params = ownership.get(i, ("borrowed", {}))
+            call = self._callable(scratch, pending.first_call(self), symbol, "api", returns, dict(params),
+                                  ftype=scratch.typeof(abi_raw))
+            pending.call = call
+            with self._pending_lock:
+                self._pending.append(pending)
+            out.append(call)
+        return out
+
+    def compile(self) -> None:
+        """Compile the functions bound so far and not yet called, in one API-mode module.
+
+        In "auto" mode `bind_c` and `bind` of plain functions (numbers and pointers to them)
+        wait for the first call of any of them and then compile all of them at once; calling
+        this does it ahead of time.  Without a working compiler they are called through
+        ABI mode instead (their `.mode` says which)."""
+        with self._pending_lock:
+            pending, self._pending = self._pending, []
+            if not pending:
+                return
+            # a symbol bound twice (under two declarations) goes into a module of its own
+            batches: list[list[_PendingBinding]] = []
+            for p in pending:
+                batch = next((b for b in batches if all(q.symbol != p.symbol for q in b)), None)
+                if batch is None:
+                    batches.append(batch := [])
+                batch.append(p)
+            for batch in batches:
+                try:
+                    _, handle = self._api_module("\n".join(p.decl for p in batch), "")
+                    reals = [(self._function(handle, p.symbol), "api") for p in batch]
+                except DiagnosticError as exc:
+                    if exc.code not in ("ffi.api.build_failed", "ffi.api.unavailable"):
+                        raise
+                    reals = [(p.abi_raw, "abi") for p in batch]
+                for p, (real, mode) in zip(batch, reals):
+                    p.resolve(real, mode)
+
     def bind(self, func: t.Function, *, symbol: str | None = None, mode: Mode | None = None,
              returns: str = "borrowed", params: Mapping[int, str] | None = None) -> Callable[..., Any]:
         """A Python callable for `func` (primitives, `string` as `char *`, records as structs
@@ -260,8 +326,8 @@ class NativeLibrary:
         return mod.ffi, mod.lib
 
     def _callable(self, ffi: cffi.FFI, raw: Any, symbol: str, mode: str, returns: str,
-                  params: dict[int, str]) -> Callable[..., Any]:
-        ftype = ffi.typeof(raw)
+                  params: dict[int, str], ftype: Any = None) -> Callable[..., Any]:
+        ftype = ffi.typeof(raw) if ftype is None else ftype
         if ftype.kind != "function":
             raise error("ffi.signature.invalid", f"{symbol!r} is not declared as a function", symbol=symbol)
         check_ownership(ftype.result, returns, "the result", symbol)
@@ -282,6 +348,40 @@ class NativeLibrary:
         call.symbol, call.mode, call.raw, call.ctype = symbol, mode, raw, ftype  # type: ignore[attr-defined]
         call.library = self.name  # type: ignore[attr-defined]
         return call
+
+
+def _shared_ctype(ctype: Any) -> bool:
+    """A C type every cffi FFI shares: void, a number, or a pointer or array of those."""
+    while ctype.kind in ("pointer", "array"):
+        ctype = ctype.item
+    return ctype.kind in ("primitive", "void")
+
+
+class _PendingBinding:
+    """A bound function waiting for the library's shared compile (see NativeLibrary.compile)."""
+
+    def __init__(self, decl: str, symbol: str, abi_raw: Any) -> None:
+        self.decl, self.symbol, self.abi_raw = decl, symbol, abi_raw
+        self.call: Any = None
+        self.real: Any = None
+
+    def first_call(self, lib: NativeLibrary) -> Callable[..., Any]:
+        """What the bound callable calls until the compile: the compile, then the function."""
+        def compile_then_call(*args: Any) -> Any:
+            lib.compile()
+            return self.real(*args)
+        return compile_then_call
+
+    def resolve(self, real: Any, mode: str) -> None:
+        """Point the bound callable at the compiled (or ABI-mode) function from now on."""
+        self.real = real
+        fn = self.call
+        code = fn.__code__
+        if "raw" in code.co_freevars:
+            fn.__closure__[code.co_freevars.index("raw")].cell_contents = real
+        else:  # generated wrappers keep `raw` in a namespace of their own
+            fn.__globals__["raw"] = real
+        fn.raw, fn.mode = real, mode
 
 
 def make_callable(ffi: cffi.FFI, raw: Any, ftype: Any, symbol: str, convs: Sequence[Converter | None],
