@@ -198,7 +198,7 @@ class _Parser:
 
     def _string(self, start: int) -> _Token:
         pos = start + 1
-        out = []
+        out: list[str] = []
         while True:
             if pos >= self.end or self.text[pos] == "\n":
                 raise self.error("wave.syntax", "unterminated string (write a newline as \\n)", start)
@@ -293,13 +293,14 @@ class _Parser:
                 raise self.error("wave.range", f"{value} is out of range for {typ.name} [{lo}, {hi}]", tok.start)
             return value
         if typ in (t.F32, t.F64):
+            number: float
             if tok.kind == "number":
-                value = float(tok.text)
+                number = float(tok.text)
             elif tok.is_keyword("nan", "inf"):
-                value = math.nan if tok.value == "nan" else math.inf
+                number = math.nan if tok.value == "nan" else math.inf
             else:
                 raise self.mismatch(tok, f"{typ.name} (a number, `nan`, `inf` or `-inf`)")
-            return round_f32(value) if typ == t.F32 else value
+            return round_f32(number) if typ == t.F32 else number
         if typ == t.CHAR:
             if tok.kind != "char":
                 raise self.mismatch(tok, "char (`'c'`)")
@@ -500,7 +501,8 @@ def _flat_allowed(payload: t.Type) -> bool:
 def round_f32(value: float) -> float:
     """`value` rounded to the nearest f32 (overflow gives an infinity, as IEEE rounding does)."""
     try:
-        return struct.unpack("<f", struct.pack("<f", value))[0]
+        rounded: float = struct.unpack("<f", struct.pack("<f", value))[0]
+        return rounded
     except OverflowError:
         return math.copysign(math.inf, value)
 
