@@ -142,7 +142,8 @@ def _delegate(module: str, prog: str, argv: Sequence[str] | None) -> int:
             raise
         print(f"{prog}: not yet available", file=sys.stderr)
         return EXIT_USER_ERROR
-    return mod.main(argv)
+    status: int = mod.main(argv)
+    return status
 
 
 def bindgen_main(argv: Sequence[str] | None = None) -> int:
