@@ -25,6 +25,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "gen": ("gen", "generate code: C plugin skeletons, typed Python bindings"),
     "build": ("build", "run the reml.json ffi build (bindgen, cache, link check)"),
     "poc": ("poc", "run the WIT PoC end to end and write its run log"),
+    "scenarios": ("scenarios", "run the regression scenarios of docs/scenarios.csv against their goldens"),
     "bench": ("bench", "benchmarks: wit, cabi, component, native, plugin, bindgen"),
 }
 
