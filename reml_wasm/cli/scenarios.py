@@ -231,7 +231,7 @@ def poc_outputs(out: Path) -> Produced:
     return Produced(files, keys, {"run-log.md": lambda data: blank_latency(data.decode())})
 
 
-_ROW = re.compile(r"^\s*\|(.*)\|\s*$")
+_ROW = re.compile(r"^[ \t]*\|(.*)\|[ \t]*$")
 _RULE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$")
 
 
@@ -239,7 +239,8 @@ def blank_latency(markdown: str) -> str:
     """`markdown` with every table cell under a header cell mentioning "latency" emptied
     (timings differ from run to run; everything else must match)."""
     out, blank, header = [], set(), False
-    for line in markdown.splitlines():
+    ends_with_newline = markdown.endswith("\n")
+    for line in (markdown[:-1] if ends_with_newline else markdown).split("\n"):
         row = _ROW.match(line)
         if row is None:
             blank, header = set(), False
@@ -252,7 +253,7 @@ def blank_latency(markdown: str) -> str:
         elif not _RULE.match(line):
             cells = ["" if i in blank else c for i, c in enumerate(cells)]
         out.append("| " + " | ".join(cells) + " |")
-    return "\n".join(out) + ("\n" if markdown.endswith("\n") else "")
+    return "\n".join(out) + ("\n" if ends_with_newline else "")
 
 
 def runner_for(scenario: Scenario, root: Path) -> Callable[[Path, Scenario, Path], Produced]:
