@@ -351,3 +351,13 @@ def test_every_recorded_position_starts_its_value(value, indent):
         start = doc.value_at[path]
         decoded, end = json.JSONDecoder().raw_decode(text, start)
         assert decoded == sub, (format_path(path), text)
+
+
+def test_bench_build_quick_reports_both_paths(capsys):
+    from reml_wasm.cli import main
+    assert main(["bench", "build", "--quick", "--json"]) == 0
+    table = json.loads(capsys.readouterr().out)
+    assert table["columns"] == ["path", "cold ms", "cache hit ms", "hit / cold"]
+    assert [r[0] for r in table["rows"]] == ["run_build (in process)", "python -m reml_wasm build"]
+    assert all(r[1] > 0 and r[2] > 0 for r in table["rows"])
+    assert "functions bound" in table["notes"][0]

@@ -26,7 +26,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "build": ("build", "run the reml.json ffi build (bindgen, cache, link check)"),
     "poc": ("poc", "run the WIT PoC end to end and write its run log"),
     "scenarios": ("scenarios", "run the regression scenarios of docs/scenarios.csv against their goldens"),
-    "bench": ("bench", "benchmarks: wit, cabi, component, native, plugin, bindgen"),
+    "bench": ("bench", "benchmarks: wit, cabi, component, native, plugin, bindgen, build"),
 }
 
 EXIT_USER_ERROR = 1
