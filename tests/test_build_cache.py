@@ -79,8 +79,10 @@ def test_hit_restores_outputs_byte_identical_to_a_fresh_run(tmp_path, reference)
     assert second.cache == "hit" and outputs(tmp_path / "a") == reference
     # the key is content, not place: another copy of the project at another path hits
     shutil.copytree(tmp_path / "a", tmp_path / "b", ignore=shutil.ignore_patterns("generated"))
+    shutil.rmtree(tmp_path / "a")
     moved = run_build(BuildOptions(config=str(tmp_path / "b" / "reml.json")))
     assert moved.cache == "hit" and outputs(tmp_path / "b") == reference
+    assert moved.diagnostics == []
     assert moved.input_hash == first.input_hash
 
 
@@ -96,6 +98,7 @@ def test_changes_that_alter_output_change_the_hash_or_miss(tmp_path):
     (tmp_path / "include" / "types.h").write_text("typedef long mx_int;\n")
     stale = run_build(BuildOptions(config=str(config)))
     assert stale.input_hash == changed.input_hash and stale.cache == "miss"
+    assert stale.diagnostics == []  # out of date is not corrupt
     assert b"mx_add(a: i64, b: i64) -> i64" in (tmp_path / OUTPUTS[0]).read_bytes()
     assert run_build(BuildOptions(config=str(config))).cache == "hit"
 
