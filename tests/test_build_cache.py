@@ -255,6 +255,19 @@ def test_output_parent_is_a_file_gives_a_coded_error_and_no_partial_file(tmp_pat
     assert (tmp_path / "generated").read_text().startswith("a regular file")
 
 
+def test_output_path_taken_by_a_directory_gives_a_coded_error(tmp_path, reference):
+    config = make_project(tmp_path)
+    (tmp_path / "generated" / "api.reml").mkdir(parents=True)
+    report = run_build(BuildOptions(config=str(config)))
+    assert report.status == "failed"
+    assert [d.code for d in report.errors] == ["ffi.build.output_failed"]
+    assert report.errors[0].extensions["ffi.build"]["output"] == "generated/api.reml"
+    assert sorted(p.name for p in (tmp_path / "generated").iterdir()) == ["api.reml"]
+    (tmp_path / "generated" / "api.reml").rmdir()
+    again = run_build(BuildOptions(config=str(config)))  # the entry stored before is whole
+    assert again.cache == "hit" and outputs(tmp_path) == reference
+
+
 def test_full_disk_gives_a_coded_error_and_no_partial_file(tmp_path):
     """A full disk, made with a file-size limit on the build process (writes past it fail
     with EFBIG exactly as they would with ENOSPC; it needs no privileges)."""
