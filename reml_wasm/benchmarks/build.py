@@ -48,6 +48,7 @@ def _project(root: Path) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Time cold builds and cache hits side by side and print the table."""
     if not HEADER.is_file():
         print(f"{HEADER} is missing: apt-get install libsqlite3-dev")
         return 1
@@ -58,11 +59,13 @@ def run(args: argparse.Namespace) -> int:
         hot = str(Path(tmp) / "hot")
 
         def build(cache_dir: str) -> None:
+            """One in-process build with `cache_dir`."""
             report = run_build(BuildOptions(config=str(config), cache_dir=cache_dir))
             if report.status != "success":
                 raise SystemExit(f"build failed: {[d.render() for d in report.diagnostics]}")
 
         def cli(cache_dir: str) -> None:
+            """One `python -m reml_wasm build` with `cache_dir`."""
             subprocess.run([sys.executable, "-m", "reml_wasm", "build", "--config", str(config),
                             "--cache-dir", cache_dir], check=True, capture_output=True)
 

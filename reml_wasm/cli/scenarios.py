@@ -59,6 +59,7 @@ class ScenarioFailed(Exception):
 
 @dataclass
 class Scenario:
+    """One row of scenarios.csv."""
     id: str
     input: str
     expected: str
@@ -67,12 +68,14 @@ class Scenario:
 
 @dataclass
 class Outcome:
+    """The verdict on one scenario; `detail` is the first problem or a summary."""
     id: str
     passed: bool
     detail: str
     mismatches: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
+        """The outcome as `--json` prints it."""
         return {"id": self.id, "status": "pass" if self.passed else "fail", "detail": self.detail,
                 "mismatches": self.mismatches}
 
@@ -134,6 +137,7 @@ def _metadata_keys(records: Iterable[dict[str, Any]]) -> set[str]:
 
 
 def run_bindgen(root: Path, scenario: Scenario, work: Path) -> Produced:
+    """reml-bindgen on a copy of the example directory."""
     config = root / scenario.input
     copy = work / config.parent.name
     shutil.copytree(config.parent, copy)
@@ -147,6 +151,7 @@ def run_bindgen(root: Path, scenario: Scenario, work: Path) -> Produced:
 
 
 def run_dsl(root: Path, scenario: Scenario, work: Path) -> Produced:
+    """Each script of the directory, its stdout read as an audit envelope."""
     scripts = sorted((root / scenario.input).glob("*.py"))
     if not scripts:
         raise ScenarioFailed(f"no scripts in {scenario.input}")
@@ -164,6 +169,7 @@ def run_dsl(root: Path, scenario: Scenario, work: Path) -> Produced:
 
 
 def run_build(root: Path, scenario: Scenario, work: Path) -> Produced:
+    """The example project built twice (cold, then a cache hit) in a temporary copy."""
     config = root / scenario.input
     project = work / "project"
     shutil.copytree(config.parent, project,
@@ -207,6 +213,7 @@ def _normalise(value: Any, project: str) -> Any:
 
 
 def run_poc(root: Path, scenario: Scenario, work: Path) -> Produced:
+    """`reml-wasm poc --out DIR` and what it wrote."""
     out = work / "poc"
     if importlib.util.find_spec("reml_wasm.cli.poc") is None:
         raise ScenarioFailed("reml-wasm poc not available")
@@ -257,6 +264,7 @@ def blank_latency(markdown: str) -> str:
 
 
 def runner_for(scenario: Scenario, root: Path) -> Callable[[Path, Scenario, Path], Produced]:
+    """The runner for a scenario's kind of input."""
     if scenario.input.strip() == POC_INPUT:
         return run_poc
     if scenario.input.endswith(".toml"):
