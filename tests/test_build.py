@@ -236,8 +236,10 @@ def test_invalid_json_and_missing_file(tmp_path):
     config = project(tmp_path, text)
     d = only(build(config), "ffi.build.config_invalid")
     assert (d.location.line, d.location.column) == where(text, "]")
-    d = only(build(tmp_path / "nope.json"), "ffi.build.config_invalid")
+    assert len((tmp_path / ".reml" / "audit.jsonl").read_text().splitlines()) == 1
+    d = only(build(tmp_path / "sub" / "reml.json"), "ffi.build.config_invalid")
     assert "not found" in d.message
+    assert not (tmp_path / "sub").exists()
 
 
 def test_header_that_does_not_exist(tmp_path):

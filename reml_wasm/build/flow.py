@@ -75,7 +75,8 @@ def run_build(options: BuildOptions) -> BuildReport:
     root = Path(options.config).resolve().parent
     if section is None:
         report.envelopes.append(_build_envelope(None, report, None, t0))
-        _write_audit(report, root, options)
+        if Path(options.config).is_file():  # no project, no project audit log
+            _write_audit(report, root, options)
         return report
     bindgen_ok, manifest_path = not report.errors, None
     if bindgen_ok and (section.bindgen_present or options.emit_bindgen):
