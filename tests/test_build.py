@@ -360,6 +360,7 @@ def test_bench_build_quick_reports_both_paths(capsys):
     assert main(["bench", "build", "--quick", "--json"]) == 0
     table = json.loads(capsys.readouterr().out)
     assert table["columns"] == ["path", "cold ms", "cache hit ms", "hit / cold"]
-    assert [r[0] for r in table["rows"]] == ["run_build (in process)", "python -m reml_wasm build"]
+    assert [r[0] for r in table["rows"]] == ["run_build (in process)", "run_build, outputs deleted before the hit",
+                                             "python -m reml_wasm build"]
     assert all(r[1] > 0 and r[2] > 0 for r in table["rows"])
     assert "functions bound" in table["notes"][0]

@@ -163,11 +163,13 @@ def _bindgen(section: FfiSection, locator: Locator, options: BuildOptions,
 
 
 def _write_outputs(cfg: Any, files: dict[str, bytes]) -> None:
-    """Each output through a temporary sibling and a rename: a failure (no space, a
-    directory that cannot be made or written) is `ffi.build.output_failed` and leaves
-    no partial file."""
+    """Each output through a temporary sibling and a rename (skipped when the file already
+    holds exactly these bytes): a failure (no space, a directory that cannot be made or
+    written) is `ffi.build.output_failed` and leaves no partial file."""
     for target, name in ((cfg.output, step.REML_FILE), (cfg.manifest, step.MANIFEST_FILE)):
         try:
+            if target.path.is_file() and target.path.read_bytes() == files[name]:
+                continue
             write_atomic(target.path, files[name])
         except OSError as exc:
             raise DiagnosticError(Diagnostic(
