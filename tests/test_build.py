@@ -364,3 +364,23 @@ def test_bench_build_quick_reports_both_paths(capsys):
                                              "python -m reml_wasm build"]
     assert all(r[1] > 0 and r[2] > 0 for r in table["rows"])
     assert "functions bound" in table["notes"][0]
+
+
+@settings(max_examples=40, deadline=None)
+@given(libs=st.lists(st.sampled_from(["m", "", " ", "c", "libm.so", "dl"]), max_size=6),
+       indent=st.sampled_from([None, 2]))
+def test_every_bad_library_entry_is_reported_at_its_index(tmp_path_factory, libs, indent):
+    root = tmp_path_factory.mktemp("libs")
+    config = root / "reml.json"
+    text = json.dumps({"ffi": {"libraries": libs}}, indent=indent)
+    config.write_text(text)
+    section, found, _ = load_section(config)
+    doc = load_located(text)
+    bad = [i for i, name in enumerate(libs) if not name.strip()]
+    assert [d.extensions["ffi.build"]["field"] for d in found] == [f"ffi.libraries[{i}]" for i in bad]
+    for d, i in zip(found, bad):
+        assert (d.location.line, d.location.column) == doc.line_col(doc.value_at[("ffi", "libraries", i)])
+    kept = [n for n in libs if n.strip()]
+    assert section.libraries == kept
+    assert [section.field_path("libraries", k)[-1] for k in range(len(kept))] == \
+        [i for i, n in enumerate(libs) if n.strip()]
