@@ -86,6 +86,19 @@ def test_hit_restores_outputs_byte_identical_to_a_fresh_run(tmp_path, reference)
     assert moved.input_hash == first.input_hash
 
 
+def test_build_outputs_equal_a_plain_reml_bindgen_run(tmp_path, reference, capsys):
+    """The build's files (fresh or from the cache) are what reml-bindgen itself writes for
+    the same headers and settings."""
+    from reml_wasm.cli import bindgen_main
+    make_project(tmp_path)
+    (tmp_path / "reml-bindgen.toml").write_text(
+        'headers = ["include/api.h"]\ninclude_paths = ["."]\noutput = "generated/api.reml"\n'
+        'manifest = "generated/bindings.manifest.json"\n')
+    assert bindgen_main(["--config", str(tmp_path / "reml-bindgen.toml")]) == 0
+    capsys.readouterr()
+    assert outputs(tmp_path) == reference
+
+
 def test_changes_that_alter_output_change_the_hash_or_miss(tmp_path):
     config = make_project(tmp_path)
     base = run_build(BuildOptions(config=str(config)))
