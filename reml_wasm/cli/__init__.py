@@ -26,7 +26,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "gen": ("gen", "generate code: C plugin skeletons, typed Python bindings"),
     "build": ("build", "run the reml.json ffi build (bindgen, cache, link check)"),
     "poc": ("poc", "run the WIT PoC end to end and write its run log"),
-    "bench": ("bench", "benchmarks: wit, cabi, component, native, plugin, bindgen"),
+    "scenarios": ("scenarios", "run the regression scenarios of docs/scenarios.csv against their goldens"),
+    "bench": ("bench", "benchmarks: timing tables measured side by side (`reml-wasm bench --help` lists them)"),
 }
 
 EXIT_USER_ERROR = 1

@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import pkgutil
 
 from .. import progress
 from ..audit import error
 
-BENCHMARKS = ("wit", "cabi", "component", "native", "plugin", "bindgen", "startup")
+
+def _benchmarks() -> tuple[str, ...]:
+    """Every module of reml_wasm.benchmarks is one `bench` table."""
+    from .. import benchmarks
+    return tuple(sorted(m.name for m in pkgutil.iter_modules(benchmarks.__path__) if not m.name.startswith("_")))
+
+
+BENCHMARKS = _benchmarks()
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
