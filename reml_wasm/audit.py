@@ -1,6 +1,6 @@
 """Diagnostics, audit envelopes and the JSON Lines audit sink.
 
-Key names and their order follow shared/facts/reml-ffi.md.  Every failure a user or a
+Key names and their order are those of Reml's audit records (docs/audit.md).  Every failure a user or a
 guest can cause is raised as `DiagnosticError` carrying one or more `Diagnostic`s with a
 stable code (`ffi.*`, `wit.*`, `tlv.*`, `cabi.*`).
 """
@@ -18,7 +18,7 @@ SCHEMA_VERSION = "3.0.0-alpha"
 
 Severity = Literal["error", "warning", "info"]
 
-# Keys of metadata["ffi"] in their required order (facts/reml-ffi.md, Audit).
+# Keys of metadata["ffi"] in their required order.
 FFI_CALL_KEYS = ("event", "library", "symbol", "call_site", "effect_flags", "latency_ns", "status",
                  "capability", "capability_stage", "wrapper")
 FFI_WRAPPER_KEYS = ("name", "null_check", "call_mode", "ownership", "error_map")
@@ -152,7 +152,7 @@ class AuditEnvelope:
         return out
 
     def check(self) -> list[Diagnostic]:
-        """Warnings for missing keys that facts/reml-ffi.md requires."""
+        """Warnings (`ffi.wrap.audit_missing`, `ffi.wit.audit_missing`) for required keys that are missing."""
         found: list[Diagnostic] = []
         call = self.metadata.get("ffi")
         if isinstance(call, Mapping) and call.get("wrapper") and "ffi.wrapper" not in self.metadata:

@@ -1,4 +1,4 @@
-"""Core.Ffi.Dsl: bind_library, FfiLibrary.bind_fn, fn_sig, wrap (facts/reml-ffi.md).
+"""Core.Ffi.Dsl, Reml's FFI surface in Python: bind_library, FfiLibrary.bind_fn, fn_sig, wrap.
 
 Results follow the value convention: `Ok(v)` / `Err(FfiError)`.  A raw function
 (`bind_fn`) is the unsafe call: bad input raises, and its audit record carries

@@ -1,7 +1,7 @@
-"""The WIT -> Reml type table (facts/reml-ffi.md "WIT -> Reml types"), and how WIT names
+"""The WIT -> Reml type table of Reml's FFI plan, and how WIT names
 become Reml identifiers.
 
-Choices where the facts leave room (docs/reml.md lists them):
+Choices where the plan leaves room (docs/reml.md lists them):
 
 - `string` -> `Str`; `list<u8>` -> `Bytes` (also through aliases of u8), every other list
   -> `List<T>`; `list<T, N>` -> `Array<T, N>`; `map<K, V>` -> `Map<K, V>`;
