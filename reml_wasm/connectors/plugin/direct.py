@@ -1,0 +1,202 @@
+"""Calling a vtable's C functions directly, with native arguments (no TLV).
+
+Native form of each BID kind (the library's side is documented in nyash_bid.h):
+bool -> int32_t, i32 -> int32_t, i64 -> int64_t, f32 -> float, f64 -> double,
+string/bytes parameter -> (const char *ptr, size_t len), handle -> uint64_t
+(`type_id << 32 | instance_id`), void -> no result.  A function returning string or
+bytes takes `char *out, size_t *out_len` last and returns an int32_t BID-1 code, with
+the two-phase protocol of the invoke path (-1 and the size needed when the buffer is
+short).
+
+Two call modes, as for the invoke path: "abi" casts the address to a cffi function
+pointer (a libffi call); "api" calls through a small compiled module with one C shim per
+native signature (`reml_bid_<sig>(uintptr_t fn, ...)`), built once per set of signatures
+and cached.  Either way the callable for one method is a Python function generated for
+its signature (`compile_direct`), so a call does only the conversions that signature needs.
+Arguments that do not fit are `tlv.invalid_args` (the same codes as the invoke path).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable, Iterable
+
+from ... import tlv
+from ...audit import error
+from .call import ABI_FFI, api_module, api_unavailable_reason
+from .vtable import MethodSlot
+
+__all__ = ["PARAM_C", "RESULT_C", "native_signature", "shim_module", "compile_direct"]
+
+PARAM_C: dict[str, tuple[str, ...]] = {
+    "bool": ("int32_t",), "i32": ("int32_t",), "i64": ("int64_t",), "f32": ("float",), "f64": ("double",),
+    "string": ("const char *", "size_t"), "bytes": ("const char *", "size_t"), "handle": ("uint64_t",),
+}
+RESULT_C: dict[str, str] = {
+    "bool": "int32_t", "i32": "int32_t", "i64": "int64_t", "f32": "float", "f64": "double",
+    "handle": "uint64_t", "void": "void", "string": "int32_t", "bytes": "int32_t",
+}
+_LETTER = {"int32_t": "i", "int64_t": "l", "float": "f", "double": "d", "const char *": "p", "size_t": "z",
+           "uint64_t": "h", "void": "v", "char *": "o", "size_t *": "n"}
+_OUT = ("char *", "size_t *")
+_MAX_RETRIES = 4
+MAX_RESULT_BYTES = 1 << 28
+
+
+def native_signature(slot: MethodSlot) -> tuple[str, tuple[str, ...]]:
+    """(C result type, C parameter types) of a validated vtable entry."""
+    params = tuple(c for kind in slot.params for c in PARAM_C[kind])
+    if slot.result in ("string", "bytes"):
+        params += _OUT
+    return RESULT_C[slot.result], params
+
+
+def _shim_name(ret: str, params: tuple[str, ...]) -> str:
+    return "reml_bid_" + _LETTER[ret] + "_" + "".join(_LETTER[p] for p in params)
+
+
+_shim_lock = threading.Lock()
+_shims: dict[frozenset[tuple[str, tuple[str, ...]]], Any] = {}
+
+
+def shim_module(signatures: Iterable[tuple[str, tuple[str, ...]]]) -> Any:
+    """The compiled module calling function pointers of these native signatures (API mode)."""
+    wanted = frozenset(signatures)
+    with _shim_lock:
+        module = _shims.get(wanted)
+        if module is not None:
+            return module
+        if api_module() is None:
+            raise error("ffi.api.unavailable", f"API mode is unavailable here: {api_unavailable_reason()}")
+        from ...cffi_api import build_api_module
+        cdef, source = [], ["#include <stdint.h>\n#include <stddef.h>\n"]
+        for ret, params in sorted(wanted):
+            name = _shim_name(ret, params)
+            formals = ", ".join(["uintptr_t fn", *(f"{p} a{i}" for i, p in enumerate(params))])
+            actuals = ", ".join(f"a{i}" for i in range(len(params)))
+            proto = f"{ret} {name}({formals})"
+            cdef.append(proto + ";")
+            ptr = f"({ret} (*)({', '.join(params) or 'void'}))fn"
+            body = f"({ptr})({actuals});" if ret == "void" else f"return ({ptr})({actuals});"
+            source.append(f"static {proto} {{ {body} }}\n")
+        module = build_api_module("\n".join(cdef), "".join(source), None)
+        _shims[wanted] = module
+        return module
+
+
+def _bad_args(where: str, exc: BaseException, args: tuple[Any, ...]) -> Exception:
+    if isinstance(exc, UnicodeEncodeError):
+        return tlv.tlv_error("tlv.invalid_utf8", f"{where}: a string argument is not encodable as UTF-8")
+    return tlv.tlv_error("tlv.invalid_args", f"{where}: arguments {args!r:.80} do not fit the signature ({exc})")
+
+
+def _as_bool(value: Any) -> int:
+    if value.__class__ is not bool:
+        raise TypeError(f"expected a bool, got {type(value).__name__}")
+    return 1 if value else 0
+
+
+def _as_bytes(value: Any) -> bytes:
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value)
+    if isinstance(value, str):
+        return value.encode("utf-8")
+    raise TypeError(f"expected bytes, got {type(value).__name__}")
+
+
+def _as_str(value: Any) -> bytes:
+    if not isinstance(value, str):
+        raise TypeError(f"expected a str, got {type(value).__name__}")
+    return value.encode("utf-8")
+
+
+def _handle_bits(value: Any) -> int:
+    h = value if value.__class__ is tlv.Handle else tlv._as_handle(value)
+    return (h.type_id << 32) | h.instance_id
+
+
+def compile_direct(slot: MethodSlot, address: int, where: str, *, mode: str, shims: Any = None) -> Callable[..., Any]:
+    """The Python callable for one validated vtable entry in `mode` ("abi" or "api";
+    `shims` is the `shim_module` for API mode)."""
+    ret, params = native_signature(slot)
+    if mode == "api":
+        ffi = shims.ffi
+        target = getattr(shims.lib, _shim_name(ret, params))
+        head = ["__addr"]
+    else:
+        ffi = ABI_FFI
+        target = ABI_FFI.cast(f"{ret} (*)({', '.join(params) or 'void'})", address)
+        head = []
+    names = [f"a{i}" for i in range(len(slot.params))]
+    prep: list[str] = []
+    actuals = list(head)
+    for name, kind in zip(names, slot.params):
+        if kind == "bool":
+            actuals.append(f"__bool({name})")
+        elif kind in ("string", "bytes"):
+            prep.append(f"{name}_b = {'__str' if kind == 'string' else '__bytes'}({name})")
+            actuals += [f"{name}_b", f"len({name}_b)"]
+        elif kind == "handle":
+            actuals.append(f"__handle({name})")
+        else:
+            actuals.append(name)
+    lines = [f"def call({', '.join(names)}):", "    try:"]
+    lines += [f"        {p}" for p in prep]
+    result = slot.result
+    env: dict[str, Any] = {
+        "__fn": target, "__addr": address, "__bool": _as_bool, "__str": _as_str, "__bytes": _as_bytes,
+        "__handle": _handle_bits, "__bad": _bad_args, "__where": where, "__Handle": tlv.Handle,
+        "__tlv_error": tlv.tlv_error, "__code_for": tlv.code_for_return, "__new": ffi.new,
+        "__unpack": ffi.unpack, "__cap": [256], "__max": MAX_RESULT_BYTES, "__retries": _MAX_RETRIES,
+    }
+    if result in ("string", "bytes"):
+        lines += ["        __n = __new('size_t *')",
+                  "        for __i in range(__retries):",
+                  "            __c = __cap[0]",
+                  "            __out = __new('char[]', __c)",
+                  "            __n[0] = __c",
+                  f"            __rc = __fn({', '.join(actuals + ['__out', '__n'])})",
+                  "            if __rc != -1:",
+                  "                break",
+                  "            if __n[0] <= __c:",
+                  "                raise __tlv_error('tlv.short_buffer', f'{__where}: short buffer answered but '"
+                  " f'{__n[0]} bytes asked with {__c} offered')",
+                  "            if __n[0] > __max:",
+                  "                raise __tlv_error('tlv.out_of_memory', f'{__where}: asks for a {__n[0]}-byte result')",
+                  "            __cap[0] = __n[0]",
+                  "        else:",
+                  "            raise __tlv_error('tlv.short_buffer', f'{__where}: still short after {__retries} "
+                  "larger buffers')"]
+    else:
+        lines.append(f"        __r = __fn({', '.join(actuals)})")
+    lines += ["    except (TypeError, OverflowError, AttributeError, UnicodeEncodeError) as __exc:",
+              f"        raise __bad(__where, __exc, ({''.join(n + ', ' for n in names)})) from None"]
+    if result in ("string", "bytes"):
+        lines += ["    if __rc != 0:",
+                  "        raise __tlv_error(__code_for(__rc), f'{__where} failed with {__rc}', return_code=__rc)",
+                  "    if __n[0] > __c:",
+                  "        raise __tlv_error('tlv.result_overflow', f'{__where}: reports a {__n[0]}-byte result in a "
+                  "{__c}-byte buffer')",
+                  "    __data = __unpack(__out, __n[0])"]
+        if result == "string":
+            lines += ["    try:",
+                      "        return __data.decode('utf-8')",
+                      "    except UnicodeDecodeError:",
+                      "        raise __tlv_error('tlv.invalid_utf8', f'{__where}: the result is not UTF-8') from None"]
+        else:
+            lines.append("    return __data")
+    elif result == "void":
+        lines.append("    return None")
+    elif result == "bool":
+        lines.append("    return __r != 0")
+    elif result == "handle":
+        lines += ["    if not __r & 0xFFFFFFFF:",
+                  "        raise __tlv_error('tlv.plugin_error', f'{__where} failed (it answered no handle)')",
+                  "    return __Handle(__r >> 32, __r & 0xFFFFFFFF)"]
+    else:
+        lines.append("    return __r")
+    code = "\n".join(lines)
+    exec(compile(code, f"<bid direct {where}>", "exec"), env)  # noqa: S102 - generated from a validated signature
+    fn: Callable[..., Any] = env["call"]
+    fn.__name__ = fn.__qualname__ = slot.name
+    return fn
