@@ -98,3 +98,57 @@ def write_bidfile(directory: str | os.PathLike[str], *, cflags: Sequence[str] = 
     doc = base / name
     write_atomic(doc, yaml_text.replace("@LIB@", BIDFILE_LIB))
     return doc
+
+
+# native/plugins/bidliar.c: one lying vtable per case, and the code a host must answer.
+BIDLIAR_LIB = "libnyash_bidliar.so"
+LIAR_CASES: dict[str, str] = {
+    "version": "ffi.bid.vtable.version",
+    "huge_count": "ffi.bid.vtable.count",
+    "overcount": "ffi.bid.vtable.pointer",
+    "null_methods": "ffi.bid.vtable.pointer",
+    "wild_methods": "ffi.bid.vtable.pointer",
+    "misaligned_methods": "ffi.bid.vtable.pointer",
+    "null_name": "ffi.bid.vtable.pointer",
+    "wild_name": "ffi.bid.vtable.pointer",
+    "bad_name": "ffi.bid.vtable.name",
+    "duplicate": "ffi.bid.vtable.name",
+    "null_function": "ffi.bid.vtable.pointer",
+    "data_function": "ffi.bid.vtable.pointer",
+    "wild_function": "ffi.bid.vtable.pointer",
+    "null_types": "ffi.bid.vtable.pointer",
+    "wild_types": "ffi.bid.vtable.pointer",
+    "unknown_type": "ffi.bid.vtable.type",
+    "void_param": "ffi.bid.vtable.type",
+    "unknown_return": "ffi.bid.vtable.type",
+    "wrong_types": "ffi.bid.vtable.mismatch",
+    "wrong_count": "ffi.bid.vtable.mismatch",
+    "wrong_return": "ffi.bid.vtable.mismatch",
+    "huge_params": "ffi.bid.vtable.count",
+    "types_past_end": "ffi.bid.vtable.",          # any vtable code: what lies past the array varies
+}
+
+LIAR_YAML = """\
+version: 1
+interfaces:
+  - name: liar.@CASE@
+    type_id: 50
+    transport: { type: dynamic_library, location: ./@LIB@ }
+    methods:
+      - name: add
+        params: [ { i32: a }, { i32: b } ]
+        returns: i32
+        effect: pure
+"""
+
+
+def write_liar(directory: str | os.PathLike[str], case: str) -> Path:
+    """The hostile library in `directory` and a BID document for its `case` vtable."""
+    base = Path(directory)
+    base.mkdir(parents=True, exist_ok=True)
+    lib = base / BIDLIAR_LIB
+    if not lib.exists():
+        shutil.copyfile(build_plugin("bidliar"), lib)
+    doc = base / f"liar_{case}.bid.yaml"
+    write_atomic(doc, LIAR_YAML.replace("@CASE@", case).replace("@LIB@", BIDLIAR_LIB))
+    return doc

@@ -24,6 +24,7 @@ from typing import Any, Callable, Iterable
 from ... import tlv
 from ...audit import error
 from .call import ABI_FFI, api_module, api_unavailable_reason
+from .host import _call_error
 from .vtable import MethodSlot
 
 __all__ = ["PARAM_C", "RESULT_C", "native_signature", "shim_module", "compile_direct"]
@@ -90,6 +91,14 @@ def _bad_args(where: str, exc: BaseException, args: tuple[Any, ...]) -> Exceptio
     return tlv.tlv_error("tlv.invalid_args", f"{where}: arguments {args!r:.80} do not fit the signature ({exc})")
 
 
+_MISSING = object()
+
+
+def _wrong_arity(where: str, arity: int, given: tuple[Any, ...]) -> Exception:
+    count = sum(1 for v in given if v is not _MISSING)
+    return tlv.tlv_error("tlv.invalid_args", f"{where} takes {arity} argument(s), got {count}")
+
+
 def _as_bool(value: Any) -> int:
     if value.__class__ is not bool:
         raise TypeError(f"expected a bool, got {type(value).__name__}")
@@ -140,14 +149,20 @@ def compile_direct(slot: MethodSlot, address: int, where: str, *, mode: str, shi
             actuals.append(f"__handle({name})")
         else:
             actuals.append(name)
-    lines = [f"def call({', '.join(names)}):", "    try:"]
+    # Defaults and *rest make a wrong argument count a coded error, not Python's TypeError.
+    formals = ", ".join([*(f"{n}=__M" for n in names), "*__rest"])
+    lines = [f"def call({formals}):"]
+    check = " or ".join(["__rest"] + ([f"{names[-1]} is __M"] if names else []))
+    lines += [f"    if {check}:",
+              f"        raise __arity(__where, {len(names)}, ({''.join(n + ', ' for n in names)}) + __rest)",
+              "    try:"]
     lines += [f"        {p}" for p in prep]
     result = slot.result
     env: dict[str, Any] = {
         "__fn": target, "__addr": address, "__bool": _as_bool, "__str": _as_str, "__bytes": _as_bytes,
         "__handle": _handle_bits, "__bad": _bad_args, "__where": where, "__Handle": tlv.Handle,
-        "__tlv_error": tlv.tlv_error, "__code_for": tlv.code_for_return, "__new": ffi.new,
-        "__unpack": ffi.unpack, "__cap": [256], "__max": MAX_RESULT_BYTES, "__retries": _MAX_RETRIES,
+        "__tlv_error": tlv.tlv_error, "__call_error": _call_error, "__new": ffi.new,
+        "__unpack": ffi.unpack, "__M": _MISSING, "__arity": _wrong_arity, "__cap": [256], "__max": MAX_RESULT_BYTES, "__retries": _MAX_RETRIES,
     }
     if result in ("string", "bytes"):
         lines += ["        __n = __new('size_t *')",
@@ -173,7 +188,7 @@ def compile_direct(slot: MethodSlot, address: int, where: str, *, mode: str, shi
               f"        raise __bad(__where, __exc, ({''.join(n + ', ' for n in names)})) from None"]
     if result in ("string", "bytes"):
         lines += ["    if __rc != 0:",
-                  "        raise __tlv_error(__code_for(__rc), f'{__where} failed with {__rc}', return_code=__rc)",
+                  "        raise __call_error(__rc, None, __where)",
                   "    if __n[0] > __c:",
                   "        raise __tlv_error('tlv.result_overflow', f'{__where}: reports a {__n[0]}-byte result in a "
                   "{__c}-byte buffer')",
