@@ -72,6 +72,14 @@ typedef struct InterfaceVTable {
     const MethodEntry *methods;
 } InterfaceVTable;
 
+/* A function as a MethodEntry.function (ISO C has no function-to-object pointer cast;
+ * every compiler this ABI runs on allows it, and __extension__ keeps -pedantic quiet). */
+#if defined(__GNUC__)
+#define NYASH_BID_FN(f) (__extension__(void *)(f))
+#else
+#define NYASH_BID_FN(f) ((void *)(f))
+#endif
+
 #define NYASH_BID_HANDLE(type_id, instance_id) (((uint64_t)(type_id) << 32) | (uint64_t)(instance_id))
 #define NYASH_BID_HANDLE_TYPE(h) ((uint32_t)((h) >> 32))
 #define NYASH_BID_HANDLE_INSTANCE(h) ((uint32_t)(h))
