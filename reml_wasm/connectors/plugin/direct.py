@@ -18,6 +18,7 @@ Arguments that do not fit are `tlv.invalid_args` (the same codes as the invoke p
 
 from __future__ import annotations
 
+import functools
 import threading
 from typing import Any, Callable, Iterable
 
@@ -124,9 +125,37 @@ def _handle_bits(value: Any) -> int:
     return (h.type_id << 32) | h.instance_id
 
 
-def compile_direct(slot: MethodSlot, address: int, where: str, *, mode: str, shims: Any = None) -> Callable[..., Any]:
+_NUMBERS = frozenset({"i32", "i64", "f32", "f64"})
+
+
+def _numbers_only(target: Any, address: int | None, where: str, name: str, checked: bool) -> Callable[..., Any]:
+    """Numbers in, a number out: cffi converts and checks (types, ranges and the argument
+    count).  Unchecked, the callable is the C call itself (a cffi function pointer, or the
+    API shim with the address bound by `functools.partial`): a wrong argument raises cffi's
+    TypeError or OverflowError.  Checked, one frame turns those into coded errors."""
+    if not checked:
+        return target if address is None else functools.partial(target, address)
+    if address is None:
+        def call(*args: Any) -> Any:
+            try:
+                return target(*args)
+            except (TypeError, OverflowError) as exc:
+                raise _bad_args(where, exc, args) from None
+    else:
+        def call(*args: Any) -> Any:
+            try:
+                return target(address, *args)
+            except (TypeError, OverflowError) as exc:
+                raise _bad_args(where, exc, args) from None
+    call.__name__ = call.__qualname__ = name
+    return call
+
+
+def compile_direct(slot: MethodSlot, address: int, where: str, *, mode: str, shims: Any = None,
+                   checked: bool = True) -> Callable[..., Any]:
     """The Python callable for one validated vtable entry in `mode` ("abi" or "api";
-    `shims` is the `shim_module` for API mode)."""
+    `shims` is the `shim_module` for API mode).  `checked=False` lets a numbers-only
+    signature be the bare C call (see `_numbers_only`)."""
     ret, params = native_signature(slot)
     if mode == "api":
         ffi = shims.ffi
@@ -136,6 +165,8 @@ def compile_direct(slot: MethodSlot, address: int, where: str, *, mode: str, shi
         ffi = ABI_FFI
         target = ABI_FFI.cast(f"{ret} (*)({', '.join(params) or 'void'})", address)
         head = []
+    if all(k in _NUMBERS for k in slot.params) and slot.result in _NUMBERS:
+        return _numbers_only(target, address if mode == "api" else None, where, slot.name, checked)
     names = [f"a{i}" for i in range(len(slot.params))]
     prep: list[str] = []
     actuals = list(head)

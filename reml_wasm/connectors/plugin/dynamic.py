@@ -18,6 +18,12 @@ A method is served one of two ways:
   with the interface's `type_id` and the method's `method_id` (its position, from 1, unless
   the document gives one), through `PluginLibrary` (two-phase results, both call modes).
 
+On the vtable path a `pure` method with numbers only (i32, i64, f32, f64) in and out is
+bound as the C call itself: cffi converts and checks its arguments, so through `bind` a
+wrong argument raises cffi's TypeError or OverflowError; `call(key, ...)` and
+`checked=True` turn those into coded `tlv.invalid_args` errors (the latter at the cost of
+one Python frame per call).  Every other method always gives coded errors.
+
 `path="vtable"` or `"invoke"` forces one way (an interface the forced way cannot serve is
 an error); the default takes the vtable where there is one.  Effects are honoured as
 `effects.py` describes; `memoise=True` lets `pure` calls be answered from a memo.  With an
@@ -47,7 +53,7 @@ from ... import types as t
 from ...audit import AuditEnvelope, DiagnosticError, error, ffi_call_metadata
 from .. import Availability
 from . import direct
-from .effects import ResourceLocks, guard
+from .effects import ResourceLocks, guard, ordering
 from .host import PluginLibrary, _call_error, default_mode
 from .vtable import LibraryMemory, VTable, bid_kinds, check_against, read_vtable, vtable_symbol
 
@@ -127,7 +133,8 @@ class DynamicLibraryConnector:
     name = "dynamic_library"
 
     def __init__(self, document: _Document, *, mode: str | None = None, path: str = "auto",
-                 memoise: bool = False, audit: Any = None, base_dir: str | os.PathLike[str] | None = None) -> None:
+                 memoise: bool = False, audit: Any = None, base_dir: str | os.PathLike[str] | None = None,
+                 checked: bool = False) -> None:
         if path not in PATHS:
             raise error("ffi.bid.bad_path", f"path {path!r}: expected one of {', '.join(PATHS)}")
         self.document = document
@@ -136,6 +143,7 @@ class DynamicLibraryConnector:
             raise error("ffi.plugin.bad_mode", f"call mode {self.mode!r}: expected api or abi")
         self.path = path
         self.memoise = memoise
+        self.checked = checked
         self.audit = audit
         self.closed = False
         self.libraries: dict[Path, _Library] = {}
@@ -221,7 +229,8 @@ class DynamicLibraryConnector:
         effects = tuple(getattr(fn, "effects", ()) or self.document.effects.get((iface.name, fn.name), ()))
         slot = table.methods.get(fn.name) if table is not None else None
         if slot is not None:
-            call = direct.compile_direct(slot, slot.address, where, mode=self.mode, shims=shims)
+            bare = not self.checked and ordering(effects) == "pure" and not self.memoise
+            call = direct.compile_direct(slot, slot.address, where, mode=self.mode, shims=shims, checked=not bare)
             path, serialised = "vtable", False
         elif self.path == "vtable":
             raise error("ffi.bid.no_vtable", f"{where}: the library has no vtable entry for it and the invoke "
@@ -289,8 +298,12 @@ class DynamicLibraryConnector:
         return self._binding(key).call
 
     def call(self, key: str, *args: Any) -> Any:
-        """Call `key` once (`bind(key)(*args)`)."""
-        return self._binding(key).call(*args)
+        """Call `key` once (`bind(key)(*args)`), a wrong argument always a coded error."""
+        binding = self._binding(key)
+        try:
+            return binding.call(*args)
+        except (TypeError, OverflowError) as exc:     # from a bare C call (see the module doc)
+            raise direct._bad_args(f"{binding.interface}.{binding.method}", exc, args) from None
 
     def close(self) -> None:
         """Shut the invoke path's plugins down; the libraries stay mapped (see the module doc)."""
