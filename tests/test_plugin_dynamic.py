@@ -211,3 +211,22 @@ def test_method_ids_may_be_given(tmp_path):
         with pytest.raises(DiagnosticError) as info:     # scale now sends add's id: the plugin says no
             c.call("nyash.math#scale", 1.0, 2.0)
         assert info.value.code == "tlv.invalid_args"
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_numbers_only_pure_methods_are_the_bare_c_call_unless_checked(document, mode):
+    with DynamicLibraryConnector(document, mode=mode) as bare, \
+            DynamicLibraryConnector(document, mode=mode, checked=True) as checked:
+        add = bare.bind("nyash.math#add")
+        assert add(2, 3) == 5
+        with pytest.raises(TypeError):                       # cffi's own complaint, no frame of ours
+            add("x", 1)
+        with pytest.raises(DiagnosticError) as info:         # call() always answers with a code
+            bare.call("nyash.math#add", "x", 1)
+        assert info.value.code == "tlv.invalid_args"
+        with pytest.raises(DiagnosticError) as info:
+            checked.bind("nyash.math#add")("x", 1)
+        assert info.value.code == "tlv.invalid_args"
+        with pytest.raises(DiagnosticError) as info:         # anything but numbers: always coded
+            bare.bind("nyash.math#length")(5)
+        assert info.value.code == "tlv.invalid_args"
