@@ -132,18 +132,20 @@ def generate(interfaces: Sequence[t.Interface], boxes: dict[str, str | None], *,
            "    return handle.raw",
            ]
     for iface in interfaces:
-        out += ["", ""] + _interface(iface, class_name_for(iface.name, boxes.get(iface.name)), effects)
+        iname = iface.name or ""
+        out += ["", ""] + _interface(iface, class_name_for(iname, boxes.get(iname)), effects)
     names = [line[6:].split("(")[0].split(":")[0] for line in out if line.startswith("class ")]
     out += ["", "", f"__all__ = {names!r}", ""]
     return "\n".join(out)
 
 
 def _interface(iface: t.Interface, cls: str, effects: dict[tuple[str, str], tuple[str, ...]]) -> list[str]:
+    iname = iface.name or ""
     handle_cls = cls + "Handle"
     methods = []
     for fn in iface.functions:
-        kinds = [_kind(p.type, f"{iface.name}.{fn.name}({p.name})") for p in fn.params]
-        result = _kind(fn.result, f"{iface.name}.{fn.name} result")
+        kinds = [_kind(p.type, f"{iname}.{fn.name}({p.name})") for p in fn.params]
+        result = _kind(fn.result, f"{iname}.{fn.name} result")
         methods.append((fn, kinds, result))
     closer = next((fn for fn, kinds, result in methods if fn.name == "close" and kinds == ["handle"]), None)
 
@@ -159,9 +161,9 @@ def _interface(iface: t.Interface, cls: str, effects: dict[tuple[str, str], tupl
         lines += _handle_class(iface, cls, handle_cls, methods, closer, hint)
         lines += ["", ""]
     lines += [f"class {cls}:"]
-    lines += _docstring(f"Client of the BID interface {iface.name}.", "    ")
-    lines += ["", f'    INTERFACE = "{iface.name}"', "",
-              f'    def __init__(self, router: Router, interface: str = "{iface.name}") -> None:',
+    lines += _docstring(f"Client of the BID interface {iname}.", "    ")
+    lines += ["", f'    INTERFACE = "{iname}"', "",
+              f'    def __init__(self, router: Router, interface: str = "{iname}") -> None:',
               "        self.router = router",
               "        self.interface = interface"]
     for fn, _, _ in methods:
@@ -173,8 +175,8 @@ def _interface(iface: t.Interface, cls: str, effects: dict[tuple[str, str], tupl
         params = [(_py(p.name), k) for p, k in zip(fn.params, kinds)]
         formals = "".join(f", {n}: {hint(k, param=True)}" for n, k in params)
         actuals = ", ".join(f"_unwrap({n})" if k == "handle" else n for n, k in params)
-        eff = effects.get((iface.name, fn.name)) or fn.effects
-        doc = f"{iface.name}.{fn.name}" + (f" (effect: {', '.join(eff)})" if eff else "")
+        eff = effects.get((iname, fn.name)) or fn.effects
+        doc = f"{iname}.{fn.name}" + (f" (effect: {', '.join(eff)})" if eff else "")
         lines += ["", f"    def {_py(fn.name)}(self{formals}) -> {hint(result, param=False)}:"]
         lines += _docstring(doc, "        ")
         if fn is closer:
@@ -191,8 +193,9 @@ def _interface(iface: t.Interface, cls: str, effects: dict[tuple[str, str], tupl
 
 def _handle_class(iface: t.Interface, cls: str, handle_cls: str, methods: list[tuple[t.Function, list[str], str]],
                   closer: t.Function | None, hint: Callable[..., str]) -> list[str]:
+    iname = iface.name or ""
     lines = [f"class {handle_cls}(BidHandle):",
-             f'    """A handle returned by {iface.name}."""',
+             f'    """A handle returned by {iname}."""',
              "",
              '    __slots__ = ("client",)',
              "",
@@ -206,6 +209,6 @@ def _handle_class(iface: t.Interface, cls: str, handle_cls: str, methods: list[t
         formals = "".join(f", {n}: {hint(k, param=True)}" for n, k in params)
         actuals = "".join(f", {n}" for n, _ in params)
         lines += ["", f"    def {_py(fn.name)}(self{formals}) -> {hint(result, param=False)}:",
-                  f'        """{iface.name}.{fn.name} on this handle."""',
+                  f'        """{iname}.{fn.name} on this handle."""',
                   f"        return self.client.{_py(fn.name)}(self{actuals})"]
     return lines

@@ -114,6 +114,11 @@ class _Binding:
     call: Callable[..., Any]
 
 
+def _name(iface: t.Interface) -> str:
+    """A BID interface's dotted name (BID interfaces always have one)."""
+    return iface.name or ""
+
+
 def _load(path: Path) -> Any:
     with _dl_lock:
         handle = _dl.dlopen(str(path).encode(), _RTLD_NOW)
@@ -168,21 +173,21 @@ class DynamicLibraryConnector:
             raise error("ffi.bid.transport", f"{doc.source or 'the BID document'}: no interface has a "
                         f"`transport: {{type: {TRANSPORT}, location: ...}}`", source=doc.source)
         for iface in served:
-            transport = doc.transports[iface.name]
+            transport = doc.transports[_name(iface)]
             kind, location = transport.get("type"), transport.get("location")
             if kind != TRANSPORT or not location:
-                raise error("ffi.bid.transport", f"interface {iface.name}: transport {dict(transport)!r} is not "
-                            f"`{{type: {TRANSPORT}, location: PATH}}`", interface=iface.name)
-            self.interfaces[iface.name] = self._library(base / Path(str(location)))
+                raise error("ffi.bid.transport", f"interface {_name(iface)}: transport {dict(transport)!r} is not "
+                            f"`{{type: {TRANSPORT}, location: PATH}}`", interface=_name(iface))
+            self.interfaces[_name(iface)] = self._library(base / Path(str(location)))
         tables: dict[str, VTable] = {}
         if self.path != "invoke":
             for iface in served:
-                lib = self.interfaces[iface.name]
-                address = lib.symbol(vtable_symbol(iface.name))
+                lib = self.interfaces[_name(iface)]
+                address = lib.symbol(vtable_symbol(_name(iface)))
                 if address:
-                    table = read_vtable(lib.memory, address, iface.name, lib.name)
+                    table = read_vtable(lib.memory, address, _name(iface), lib.name)
                     check_against(table, iface.functions, lib.name)
-                    tables[iface.name] = table
+                    tables[_name(iface)] = table
         self.vtables = tables
         shims = None
         if self.mode == "api" and tables:
@@ -190,7 +195,7 @@ class DynamicLibraryConnector:
                                        for slot in table.methods.values())
         for iface in served:
             for fn in iface.functions:
-                self._bind(iface, fn, tables.get(iface.name), shims)
+                self._bind(iface, fn, tables.get(_name(iface)), shims)
 
     def _library(self, location: Path) -> _Library:
         try:
@@ -223,10 +228,10 @@ class DynamicLibraryConnector:
         return probe
 
     def _bind(self, iface: t.Interface, fn: t.Function, table: VTable | None, shims: Any) -> None:
-        lib = self.interfaces[iface.name]
-        key = f"{iface.name}#{fn.name}"
-        where = f"{iface.name}.{fn.name}"
-        effects = tuple(getattr(fn, "effects", ()) or self.document.effects.get((iface.name, fn.name), ()))
+        lib = self.interfaces[_name(iface)]
+        key = f"{_name(iface)}#{fn.name}"
+        where = f"{_name(iface)}.{fn.name}"
+        effects = tuple(getattr(fn, "effects", ()) or self.document.effects.get((_name(iface), fn.name), ()))
         slot = table.methods.get(fn.name) if table is not None else None
         if slot is not None:
             bare = not self.checked and ordering(effects) == "pure" and not self.memoise
@@ -234,26 +239,26 @@ class DynamicLibraryConnector:
             path, serialised = "vtable", False
         elif self.path == "vtable":
             raise error("ffi.bid.no_vtable", f"{where}: the library has no vtable entry for it and the invoke "
-                        "path was not allowed", interface=iface.name, method=fn.name, library=lib.name)
+                        "path was not allowed", interface=_name(iface), method=fn.name, library=lib.name)
         else:
             call = self._invoke_call(iface, fn, lib, where)
             path, serialised = "invoke", True
         handles = [i for i, p in enumerate(fn.params) if tlv.kind_for_type(p.type) == "handle"]
         call = guard(call, effects, memoise=self.memoise, library_lock=lib.lock, resource_locks=self._resources,
                      resource_index=handles[0] if handles else None, serialised=serialised)
-        binding = _Binding(iface.name, fn.name, fn, effects, path, lib.name, call)
+        binding = _Binding(_name(iface), fn.name, fn, effects, path, lib.name, call)
         if self.audit is not None:
-            binding = _Binding(iface.name, fn.name, fn, effects, path, lib.name, self._audited(binding))
+            binding = _Binding(_name(iface), fn.name, fn, effects, path, lib.name, self._audited(binding))
         self._bindings[key] = binding
 
     def _invoke_call(self, iface: t.Interface, fn: t.Function, lib: _Library, where: str) -> Callable[..., Any]:
-        type_id = self.document.type_ids.get(iface.name)
+        type_id = self.document.type_ids.get(_name(iface))
         if type_id is None:
             raise error("ffi.bid.unserved", f"{where}: no vtable entry, and the interface has no `type_id` for "
-                        "the invoke path", interface=iface.name, method=fn.name)
+                        "the invoke path", interface=_name(iface), method=fn.name)
         if lib.plugin is None:
             lib.plugin = PluginLibrary(lib.name, lib.path, mode=self.mode)
-        method_id = self.document.method_ids.get((iface.name, fn.name))
+        method_id = self.document.method_ids.get((_name(iface), fn.name))
         if method_id is None:
             method_id = 1 + [f.name for f in iface.functions].index(fn.name)
         kinds, result = bid_kinds(fn)

@@ -173,7 +173,7 @@ def read_vtable(memory: LibraryMemory, address: int, interface: str, library: st
         raw = memory.read(methods_ptr, count * _ENTRY.size)
     for i in range(count):
         name_ptr, fn, nparams, types_ptr, ret = _ENTRY.unpack_from(raw, i * _ENTRY.size)
-        at = dict(index=i)
+        at: dict[str, Any] = {"index": i}
         pointer(name_ptr, 1, 1, f"the name of method {i}", **at)
         span = min(memory.readable_span(name_ptr), MAX_NAME)
         text = memory.read(name_ptr, span)
