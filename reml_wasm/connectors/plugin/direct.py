@@ -151,6 +151,20 @@ def _numbers_only(target: Any, address: int | None, where: str, name: str, check
     return call
 
 
+class _ResultBuffer:
+    """A string/bytes result buffer of one method, reused across calls."""
+
+    __slots__ = ("buf", "cap", "n")
+
+    def __init__(self, new: Callable[..., Any], cap: int = 256) -> None:
+        self.n = new("size_t *")
+        self.grow(new, cap)
+
+    def grow(self, new: Callable[..., Any], cap: int) -> None:
+        self.buf = new("char[]", cap)
+        self.cap = cap
+
+
 def compile_direct(slot: MethodSlot, address: int, where: str, *, mode: str, shims: Any = None,
                    checked: bool = True) -> Callable[..., Any]:
     """The Python callable for one validated vtable entry in `mode` ("abi" or "api";
@@ -193,15 +207,16 @@ def compile_direct(slot: MethodSlot, address: int, where: str, *, mode: str, shi
         "__fn": target, "__addr": address, "__bool": _as_bool, "__str": _as_str, "__bytes": _as_bytes,
         "__handle": _handle_bits, "__bad": _bad_args, "__where": where, "__Handle": tlv.Handle,
         "__tlv_error": tlv.tlv_error, "__call_error": _call_error, "__new": ffi.new,
-        "__unpack": ffi.unpack, "__M": _MISSING, "__arity": _wrong_arity, "__cap": [256], "__max": MAX_RESULT_BYTES, "__retries": _MAX_RETRIES,
+        "__unpack": ffi.unpack, "__M": _MISSING, "__arity": _wrong_arity, "__pool": [], "__Buf": _ResultBuffer, "__max": MAX_RESULT_BYTES, "__retries": _MAX_RETRIES,
     }
     if result in ("string", "bytes"):
-        lines += ["        __n = __new('size_t *')",
-                  "        for __i in range(__retries):",
-                  "            __c = __cap[0]",
-                  "            __out = __new('char[]', __c)",
+        # a result buffer from this method's pool (one per concurrent caller, kept and grown)
+        at = lines.index("    try:")
+        lines[at:at] = ["    try:", "        __b = __pool.pop()", "    except IndexError:", "        __b = __Buf(__new)"]
+        lines += ["        for __i in range(__retries):",
+                  "            __c, __n = __b.cap, __b.n",
                   "            __n[0] = __c",
-                  f"            __rc = __fn({', '.join(actuals + ['__out', '__n'])})",
+                  f"            __rc = __fn({', '.join(actuals + ['__b.buf', '__n'])})",
                   "            if __rc != -1:",
                   "                break",
                   "            if __n[0] <= __c:",
@@ -209,21 +224,22 @@ def compile_direct(slot: MethodSlot, address: int, where: str, *, mode: str, shi
                   " f'{__n[0]} bytes asked with {__c} offered')",
                   "            if __n[0] > __max:",
                   "                raise __tlv_error('tlv.out_of_memory', f'{__where}: asks for a {__n[0]}-byte result')",
-                  "            __cap[0] = __n[0]",
+                  "            __b.grow(__new, __n[0])",
                   "        else:",
                   "            raise __tlv_error('tlv.short_buffer', f'{__where}: still short after {__retries} "
-                  "larger buffers')"]
+                  "larger buffers')",
+                  "        if __rc != 0:",
+                  "            raise __call_error(__rc, None, __where)",
+                  "        if __n[0] > __c:",
+                  "            raise __tlv_error('tlv.result_overflow', f'{__where}: reports a {__n[0]}-byte result in a "
+                  "{__c}-byte buffer')",
+                  "        __data = __unpack(__b.buf, __n[0])"]
     else:
         lines.append(f"        __r = __fn({', '.join(actuals)})")
     lines += ["    except (TypeError, OverflowError, AttributeError, UnicodeEncodeError) as __exc:",
               f"        raise __bad(__where, __exc, ({''.join(n + ', ' for n in names)})) from None"]
     if result in ("string", "bytes"):
-        lines += ["    if __rc != 0:",
-                  "        raise __call_error(__rc, None, __where)",
-                  "    if __n[0] > __c:",
-                  "        raise __tlv_error('tlv.result_overflow', f'{__where}: reports a {__n[0]}-byte result in a "
-                  "{__c}-byte buffer')",
-                  "    __data = __unpack(__out, __n[0])"]
+        lines += ["    finally:", "        __pool.append(__b)"]
         if result == "string":
             lines += ["    try:",
                       "        return __data.decode('utf-8')",

@@ -90,7 +90,7 @@ class _Library:
     memory: LibraryMemory
     version: int
     plugin: PluginLibrary | None = None
-    lock: Any = field(default_factory=threading.RLock)
+    lock: Any = field(default_factory=threading.Lock)     # io/control calls: nothing re-enters
 
     @property
     def name(self) -> str:
