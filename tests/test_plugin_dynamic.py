@@ -230,3 +230,18 @@ def test_numbers_only_pure_methods_are_the_bare_c_call_unless_checked(document, 
         with pytest.raises(DiagnosticError) as info:         # anything but numbers: always coded
             bare.bind("nyash.math#length")(5)
         assert info.value.code == "tlv.invalid_args"
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_two_copies_of_one_library_keep_their_own_state(tmp_path, mode):
+    """Two copies of the same file are two libraries: each connector's calls reach its own
+    copy (in API mode the second copy cannot share the first one's compiled callers)."""
+    first = yaml_loader.load(bid_samples.write_bidfile(tmp_path / "one"))
+    second = yaml_loader.load(bid_samples.write_bidfile(tmp_path / "two"))
+    with DynamicLibraryConnector(first, mode=mode) as a, DynamicLibraryConnector(second, mode=mode) as b:
+        a_before, b_before = a.call("nyash.math#count"), b.call("nyash.math#count")
+        for _ in range(3):
+            assert a.call("nyash.math#add", 1, 2) == 3
+        assert b.call("nyash.math#echo", "x") == "x"
+        assert a.call("nyash.math#count") == a_before + 3
+        assert b.call("nyash.math#count") == b_before + 1

@@ -9,18 +9,19 @@ the two-phase protocol of the invoke path (-1 and the size needed when the buffe
 short).
 
 Two call modes, as for the invoke path: "abi" casts the address to a cffi function
-pointer (a libffi call); "api" calls through a small compiled module with one C shim per
-native signature (`reml_bid_<sig>(uintptr_t fn, ...)`), built once per set of signatures
-and cached.  Either way the callable for one method is a Python function generated for
-its signature (`compile_direct`), so a call does only the conversions that signature needs.
-Arguments that do not fit are `tlv.invalid_args` (the same codes as the invoke path).
+pointer (a libffi call); "api" calls through a compiled module with one C caller per
+vtable entry (`base + offset`, cached per library build; `api_targets`), or, for a second
+copy of a library already bound in this process, per-signature shims taking the address.
+A method's callable is a Python function generated for its signature (`compile_direct`),
+doing only the conversions that signature needs; numbers-only signatures can be the bare
+C call.  Arguments that do not fit are `tlv.invalid_args` (the same codes as the invoke path).
 """
 
 from __future__ import annotations
 
 import functools
 import threading
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Sequence
 
 from ... import tlv
 from ...audit import error
@@ -28,7 +29,7 @@ from .call import ABI_FFI, api_module, api_unavailable_reason
 from .host import _call_error
 from .vtable import MethodSlot
 
-__all__ = ["PARAM_C", "RESULT_C", "native_signature", "shim_module", "compile_direct"]
+__all__ = ["PARAM_C", "RESULT_C", "native_signature", "shim_module", "api_targets", "abi_target", "compile_direct"]
 
 PARAM_C: dict[str, tuple[str, ...]] = {
     "bool": ("int32_t",), "i32": ("int32_t",), "i64": ("int64_t",), "f32": ("float",), "f64": ("double",),
@@ -86,6 +87,58 @@ def shim_module(signatures: Iterable[tuple[str, tuple[str, ...]]]) -> Any:
         return module
 
 
+def _slot_module(base: int, slots: Sequence[MethodSlot]) -> Any:
+    """A compiled module with one caller per vtable entry, each calling `base + offset`
+    with no address argument (so a call costs what a call of the C function by name
+    costs).  Offsets from the library's lowest mapping are the same in every process, so
+    the module is built once and cached; `reml_bid_base` is set when it is first used.
+    None when this process already bound the same module to another base (a second copy
+    of the same library), or without a compiler."""
+    if api_module() is None:
+        return None
+    from ...cffi_api import build_api_module
+    cdef = ["void reml_bid_set_base(uintptr_t base);", "uintptr_t reml_bid_get_base(void);"]
+    source = ["#include <stdint.h>\n#include <stddef.h>\nstatic uintptr_t reml_bid_base;\n",
+              "static void reml_bid_set_base(uintptr_t base) { reml_bid_base = base; }\n",
+              "static uintptr_t reml_bid_get_base(void) { return reml_bid_base; }\n"]
+    for i, slot in enumerate(slots):
+        ret, params = native_signature(slot)
+        formals = ", ".join(f"{p} a{j}" for j, p in enumerate(params)) or "void"
+        actuals = ", ".join(f"a{j}" for j in range(len(params)))
+        proto = f"{ret} reml_bid_slot_{i}({formals})"
+        cdef.append(proto + ";")
+        ptr = f"(({ret} (*)({', '.join(params) or 'void'}))(reml_bid_base + {slot.address - base}u))"
+        body = f"{ptr}({actuals});" if ret == "void" else f"return {ptr}({actuals});"
+        source.append(f"static {proto} {{ {body} }}\n")
+    module = build_api_module("\n".join(cdef), "".join(source), None)
+    lib: Any = module.lib
+    with _shim_lock:
+        bound = lib.reml_bid_get_base()
+        if bound == 0:
+            lib.reml_bid_set_base(base)
+        elif bound != base:
+            return None
+    return module
+
+
+def api_targets(base: int, slots: Sequence[MethodSlot]) -> tuple[dict[str, Any], Any]:
+    """API mode: for each entry (by name), a compiled caller taking the native arguments,
+    and the module's ffi.  Per-entry callers (`_slot_module`) when possible, else the
+    shared per-signature shims with the address bound by `functools.partial`."""
+    module = _slot_module(base, slots)
+    if module is not None:
+        return {slot.name: getattr(module.lib, f"reml_bid_slot_{i}") for i, slot in enumerate(slots)}, module.ffi
+    shims = shim_module(native_signature(slot) for slot in slots)
+    return {slot.name: functools.partial(getattr(shims.lib, _shim_name(*native_signature(slot))), slot.address)
+            for slot in slots}, shims.ffi
+
+
+def abi_target(slot: MethodSlot) -> Any:
+    """ABI mode: the entry as a cffi function pointer (a libffi call)."""
+    ret, params = native_signature(slot)
+    return ABI_FFI.cast(f"{ret} (*)({', '.join(params) or 'void'})", slot.address)
+
+
 def _bad_args(where: str, exc: BaseException, args: tuple[Any, ...]) -> Exception:
     if isinstance(exc, UnicodeEncodeError):
         return tlv.tlv_error("tlv.invalid_utf8", f"{where}: a string argument is not encodable as UTF-8")
@@ -128,25 +181,19 @@ def _handle_bits(value: Any) -> int:
 _NUMBERS = frozenset({"i32", "i64", "f32", "f64"})
 
 
-def _numbers_only(target: Any, address: int | None, where: str, name: str, checked: bool) -> Callable[..., Any]:
+def _numbers_only(target: Any, where: str, name: str, checked: bool) -> Callable[..., Any]:
     """Numbers in, a number out: cffi converts and checks (types, ranges and the argument
-    count).  Unchecked, the callable is the C call itself (a cffi function pointer, or the
-    API shim with the address bound by `functools.partial`): a wrong argument raises cffi's
-    TypeError or OverflowError.  Checked, one frame turns those into coded errors."""
+    count).  Unchecked, the callable is the C call itself (a cffi function pointer, or a
+    compiled caller): a wrong argument raises cffi's TypeError or OverflowError.  Checked,
+    one frame turns those into coded errors."""
     if not checked:
-        return target if address is None else functools.partial(target, address)
-    if address is None:
-        def call(*args: Any) -> Any:
-            try:
-                return target(*args)
-            except (TypeError, OverflowError) as exc:
-                raise _bad_args(where, exc, args) from None
-    else:
-        def call(*args: Any) -> Any:
-            try:
-                return target(address, *args)
-            except (TypeError, OverflowError) as exc:
-                raise _bad_args(where, exc, args) from None
+        return target
+
+    def call(*args: Any) -> Any:
+        try:
+            return target(*args)
+        except (TypeError, OverflowError) as exc:
+            raise _bad_args(where, exc, args) from None
     call.__name__ = call.__qualname__ = name
     return call
 
@@ -165,22 +212,13 @@ class _ResultBuffer:
         self.cap = cap
 
 
-def compile_direct(slot: MethodSlot, address: int, where: str, *, mode: str, shims: Any = None,
-                   checked: bool = True) -> Callable[..., Any]:
-    """The Python callable for one validated vtable entry in `mode` ("abi" or "api";
-    `shims` is the `shim_module` for API mode).  `checked=False` lets a numbers-only
-    signature be the bare C call (see `_numbers_only`)."""
-    ret, params = native_signature(slot)
-    if mode == "api":
-        ffi = shims.ffi
-        target = getattr(shims.lib, _shim_name(ret, params))
-        head = ["__addr"]
-    else:
-        ffi = ABI_FFI
-        target = ABI_FFI.cast(f"{ret} (*)({', '.join(params) or 'void'})", address)
-        head = []
+def compile_direct(slot: MethodSlot, where: str, *, target: Any, ffi: Any, checked: bool = True) -> Callable[..., Any]:
+    """The Python callable for one validated vtable entry; `target` calls the C function
+    with native arguments (`abi_target`, or one of `api_targets`), `ffi` allocates its
+    buffers.  `checked=False` lets a numbers-only signature be the bare C call."""
     if all(k in _NUMBERS for k in slot.params) and slot.result in _NUMBERS:
-        return _numbers_only(target, address if mode == "api" else None, where, slot.name, checked)
+        return _numbers_only(target, where, slot.name, checked)
+    head: list[str] = []
     names = [f"a{i}" for i in range(len(slot.params))]
     prep: list[str] = []
     actuals = list(head)
@@ -204,7 +242,7 @@ def compile_direct(slot: MethodSlot, address: int, where: str, *, mode: str, shi
     lines += [f"        {p}" for p in prep]
     result = slot.result
     env: dict[str, Any] = {
-        "__fn": target, "__addr": address, "__bool": _as_bool, "__str": _as_str, "__bytes": _as_bytes,
+        "__fn": target, "__bool": _as_bool, "__str": _as_str, "__bytes": _as_bytes,
         "__handle": _handle_bits, "__bad": _bad_args, "__where": where, "__Handle": tlv.Handle,
         "__tlv_error": tlv.tlv_error, "__call_error": _call_error, "__new": ffi.new,
         "__unpack": ffi.unpack, "__M": _MISSING, "__arity": _wrong_arity, "__pool": [], "__Buf": _ResultBuffer, "__max": MAX_RESULT_BYTES, "__retries": _MAX_RETRIES,

@@ -189,13 +189,17 @@ class DynamicLibraryConnector:
                     check_against(table, iface.functions, lib.name)
                     tables[_name(iface)] = table
         self.vtables = tables
-        shims = None
-        if self.mode == "api" and tables:
-            shims = direct.shim_module(direct.native_signature(slot) for table in tables.values()
-                                       for slot in table.methods.values())
+        targets: dict[tuple[str, str], Any] = {}
+        for name, table in tables.items():
+            slots = list(table.methods.values())
+            if self.mode == "api":
+                found, ffi = direct.api_targets(self.interfaces[name].memory.base, slots)
+                targets.update({(name, m): (fn, ffi) for m, fn in found.items()})
+            else:
+                targets.update({(name, s.name): (direct.abi_target(s), direct.ABI_FFI) for s in slots})
         for iface in served:
             for fn in iface.functions:
-                self._bind(iface, fn, tables.get(_name(iface)), shims)
+                self._bind(iface, fn, tables.get(_name(iface)), targets)
 
     def _library(self, location: Path) -> _Library:
         try:
@@ -227,7 +231,8 @@ class DynamicLibraryConnector:
         self.libraries[path] = probe
         return probe
 
-    def _bind(self, iface: t.Interface, fn: t.Function, table: VTable | None, shims: Any) -> None:
+    def _bind(self, iface: t.Interface, fn: t.Function, table: VTable | None,
+              targets: Mapping[tuple[str, str], Any]) -> None:
         lib = self.interfaces[_name(iface)]
         key = f"{_name(iface)}#{fn.name}"
         where = f"{_name(iface)}.{fn.name}"
@@ -235,7 +240,8 @@ class DynamicLibraryConnector:
         slot = table.methods.get(fn.name) if table is not None else None
         if slot is not None:
             bare = not self.checked and ordering(effects) == "pure" and not self.memoise
-            call = direct.compile_direct(slot, slot.address, where, mode=self.mode, shims=shims, checked=not bare)
+            target, ffi = targets[(_name(iface), fn.name)]
+            call = direct.compile_direct(slot, where, target=target, ffi=ffi, checked=not bare)
             path, serialised = "vtable", False
         elif self.path == "vtable":
             raise error("ffi.bid.no_vtable", f"{where}: the library has no vtable entry for it and the invoke "

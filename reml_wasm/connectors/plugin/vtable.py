@@ -100,6 +100,7 @@ class LibraryMemory:
                 executable.append((start, end))
         self.readable = tuple(readable)
         self.executable = tuple(executable)
+        self.base = readable[0][0] if readable else 0     # the lowest mapping: where the file starts
 
     def readable_span(self, address: int) -> int:
         """How many bytes from `address` can be read (0: not inside the library)."""
