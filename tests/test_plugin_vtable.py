@@ -113,3 +113,73 @@ def test_layout_matches_the_c_compiler(tmp_path):
 def test_symbol_names():
     assert vtable_symbol("nyash.file") == "nyash_nyash_file_vtable"
     assert vtable_symbol("env.console") == "nyash_env_console_vtable"
+
+
+# --- the reader against generated tables ------------------------------------------------
+# A real buffer stands for the library: the table, entries, names and type arrays are laid
+# out in it, pointers are either offsets into it or arbitrary numbers (outside it).
+
+import struct  # noqa: E402
+
+from cffi import FFI  # noqa: E402
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+from reml_wasm.audit import DiagnosticError  # noqa: E402
+from reml_wasm.connectors.plugin.vtable import LibraryMemory, read_vtable  # noqa: E402
+
+_ffi = FFI()
+SIZE = 4096
+CODE = (3072, 4096)          # the last kilobyte stands for the library's code
+
+
+def _pointer(draw, base):
+    kind = draw(st.sampled_from(["in", "in", "in", "null", "wild", "edge"]))
+    if kind == "in":
+        return base + draw(st.integers(0, SIZE - 1))
+    if kind == "null":
+        return 0
+    if kind == "edge":
+        return base + SIZE - draw(st.integers(0, 16))
+    return draw(st.integers(1, 2**64 - 1))
+
+
+@st.composite
+def tables(draw):
+    buf = _ffi.new("char[]", SIZE)
+    base = int(_ffi.cast("uintptr_t", buf))
+    pattern = draw(st.binary(min_size=1, max_size=32))                 # the filler between the parts
+    raw = bytearray((pattern * (SIZE // len(pattern) + 1))[:SIZE])
+    count = draw(st.sampled_from([0, 1, 2, 3, draw(st.integers(0, 2**32 - 1))]))
+    table_at = draw(st.integers(0, 256)) // 8 * 8
+    entries_at = 512
+    struct.pack_into("<I16sIQ", raw, table_at, draw(st.sampled_from([1, 1, 1, 2])), b"t" * 16, count,
+                     draw(st.sampled_from([base + entries_at, _pointer(draw, base)])))
+    for i in range(3):
+        name_at = 1024 + 32 * i
+        raw[name_at:name_at + 8] = draw(st.sampled_from([b"add\0", b"add\0", b"sub\0", b"a b\0", b"xxxxxxxx"]))
+        types_at = 2048 + 64 * i
+        struct.pack_into("<4I", raw, types_at, *(draw(st.integers(0, 12)) for _ in range(4)))
+        struct.pack_into("<QQIxxxxQIxxxx", raw, entries_at + 40 * i,
+                         draw(st.sampled_from([base + name_at, _pointer(draw, base)])),
+                         draw(st.sampled_from([base + CODE[0] + 16 * i, _pointer(draw, base)])),
+                         draw(st.sampled_from([0, 1, 2, 4, draw(st.integers(0, 2**32 - 1))])),
+                         draw(st.sampled_from([base + types_at, _pointer(draw, base)])),
+                         draw(st.integers(0, 12)))
+    _ffi.memmove(buf, bytes(raw), SIZE)
+    return buf, base, table_at
+
+
+@settings(max_examples=150, deadline=None)
+@given(tables())
+def test_reader_answers_or_refuses_with_a_code(case):
+    buf, base, table_at = case
+    memory = LibraryMemory.of_ranges([(base, base + SIZE)], [(base + CODE[0], base + CODE[1])])
+    try:
+        table = read_vtable(memory, base + table_at, "gen.table", "generated")
+    except DiagnosticError as exc:
+        assert exc.code.startswith("ffi.bid.vtable."), exc.code
+        return
+    for slot in table.methods.values():
+        assert base + CODE[0] <= slot.address < base + CODE[1]
+        assert slot.name.isidentifier()
+        assert all(k != "void" for k in slot.params)

@@ -98,6 +98,19 @@ class LibraryMemory:
                     readable.append((start, end))
             if perms[2] == "x" and perms[0] == "r":
                 executable.append((start, end))
+        self._set(readable, executable)
+
+    @classmethod
+    def of_ranges(cls, readable: Sequence[tuple[int, int]], executable: Sequence[tuple[int, int]],
+                  path: str = "<ranges>") -> "LibraryMemory":
+        """Memory given by explicit (start, end) ranges, which must be mapped and readable
+        in this process (used to check the reader against generated tables)."""
+        memory = cls.__new__(cls)
+        memory.path = path
+        memory._set(list(readable), list(executable))
+        return memory
+
+    def _set(self, readable: list[tuple[int, int]], executable: list[tuple[int, int]]) -> None:
         self.readable = tuple(readable)
         self.executable = tuple(executable)
         self.base = readable[0][0] if readable else 0     # the lowest mapping: where the file starts
