@@ -132,8 +132,12 @@ SIZE = 4096
 CODE = (3072, 4096)          # the last kilobyte stands for the library's code
 
 
+FIELDS = ("none", "version", "count", "methods", "name_ptr", "name_text", "function", "param_count",
+          "types_ptr", "type_id", "return")
+
+
 def _pointer(draw, base):
-    kind = draw(st.sampled_from(["in", "in", "in", "null", "wild", "edge"]))
+    kind = draw(st.sampled_from(["in", "null", "wild", "edge"]))
     if kind == "in":
         return base + draw(st.integers(0, SIZE - 1))
     if kind == "null":
@@ -145,26 +149,42 @@ def _pointer(draw, base):
 
 @st.composite
 def tables(draw):
+    """A well-formed table of 1-3 entries with one field (of one entry) replaced by a
+    drawn value, or none; the filler between the parts is drawn too."""
     buf = _ffi.new("char[]", SIZE)
     base = int(_ffi.cast("uintptr_t", buf))
-    pattern = draw(st.binary(min_size=1, max_size=32))                 # the filler between the parts
+    pattern = draw(st.binary(min_size=1, max_size=32))
     raw = bytearray((pattern * (SIZE // len(pattern) + 1))[:SIZE])
-    count = draw(st.sampled_from([0, 1, 2, 3, draw(st.integers(0, 2**32 - 1))]))
-    table_at = draw(st.integers(0, 256)) // 8 * 8
+    broken, victim = draw(st.sampled_from(FIELDS)), draw(st.integers(0, 2))
+    count = draw(st.integers(1, 3))
+    u32 = st.integers(0, 2**32 - 1)
+
+    def field(name, good, bad_strategy=None):
+        if broken != name:
+            return good
+        return draw(bad_strategy) if bad_strategy is not None else _pointer(draw, base)
+
+    table_at = draw(st.integers(0, 32)) * 8
     entries_at = 512
-    struct.pack_into("<I16sIQ", raw, table_at, draw(st.sampled_from([1, 1, 1, 2])), b"t" * 16, count,
-                     draw(st.sampled_from([base + entries_at, _pointer(draw, base)])))
+    struct.pack_into("<I16sIQ", raw, table_at, field("version", 1, u32), b"t" * 16, field("count", count, u32),
+                     field("methods", base + entries_at))
     for i in range(3):
-        name_at = 1024 + 32 * i
-        raw[name_at:name_at + 8] = draw(st.sampled_from([b"add\0", b"add\0", b"sub\0", b"a b\0", b"xxxxxxxx"]))
-        types_at = 2048 + 64 * i
-        struct.pack_into("<4I", raw, types_at, *(draw(st.integers(0, 12)) for _ in range(4)))
+        mine = i == victim
+        name_at, types_at = 1024 + 32 * i, 2048 + 64 * i
+        text = b"m%d\0" % i
+        if mine and broken == "name_text":
+            text = draw(st.sampled_from([b"m0\0", b"a b\0", b"\xff\0", b"", b"x" * 31]))
+        raw[name_at:name_at + len(text)] = text
+        nparams = draw(st.integers(0, 4))
+        struct.pack_into("<4I", raw, types_at, *(draw(st.integers(1, 8)) for _ in range(4)))
+        if mine and broken == "type_id":
+            struct.pack_into("<I", raw, types_at + 4 * draw(st.integers(0, 3)), draw(u32))
         struct.pack_into("<QQIxxxxQIxxxx", raw, entries_at + 40 * i,
-                         draw(st.sampled_from([base + name_at, _pointer(draw, base)])),
-                         draw(st.sampled_from([base + CODE[0] + 16 * i, _pointer(draw, base)])),
-                         draw(st.sampled_from([0, 1, 2, 4, draw(st.integers(0, 2**32 - 1))])),
-                         draw(st.sampled_from([base + types_at, _pointer(draw, base)])),
-                         draw(st.integers(0, 12)))
+                         field("name_ptr", base + name_at) if mine else base + name_at,
+                         field("function", base + CODE[0] + 16 * i) if mine else base + CODE[0] + 16 * i,
+                         field("param_count", nparams, u32) if mine else nparams,
+                         field("types_ptr", base + types_at) if mine else base + types_at,
+                         field("return", draw(st.integers(1, 9)), u32) if mine else 2)
     _ffi.memmove(buf, bytes(raw), SIZE)
     return buf, base, table_at
 
