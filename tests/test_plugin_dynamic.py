@@ -245,3 +245,18 @@ def test_two_copies_of_one_library_keep_their_own_state(tmp_path, mode):
         assert b.call("nyash.math#echo", "x") == "x"
         assert a.call("nyash.math#count") == a_before + 3
         assert b.call("nyash.math#count") == b_before + 1
+
+
+def test_a_method_missing_from_the_vtable_falls_back_to_invoke(tmp_path):
+    text = bid_samples.BIDFILE_YAML.replace("      - name: count\n", "      - name: extra\n        returns: i32\n"
+                                            "      - name: count\n")
+    doc = yaml_loader.load(bid_samples.write_bidfile(tmp_path, yaml_text=text))
+    with DynamicLibraryConnector(doc, mode="abi") as c:
+        assert c.served_by("nyash.math#add") == "vtable"
+        assert c.served_by("nyash.math#extra") == "invoke"
+        with pytest.raises(DiagnosticError) as info:         # method id 6 reaches the plugin: "count"
+            c.call("nyash.math#extra")                       # answers i64, not the declared i32
+        assert info.value.code == "tlv.invalid_type"
+    with pytest.raises(DiagnosticError) as info:
+        DynamicLibraryConnector(doc, mode="abi", path="vtable")
+    assert info.value.code == "ffi.bid.no_vtable"
