@@ -13,7 +13,8 @@ native/plugins/bidfile.c: `nyash.math.add(i32, i32)` as a raw cffi call (ABI mod
 mode through a module linked to the library), through the validated vtable path of
 DynamicLibraryConnector, and through its TLV invoke path, in both call modes, each vtable
 figure with its ratio to the raw cffi call in the same mode; last, 1000 FileBox
-open/read(1 KiB)/close cycles on every path that serves them (raw cffi, vtable, invoke).
+open/read(1 KiB)/close cycles on every path that serves them (raw cffi, vtable, invoke,
+and the generated typed client over the vtable path).
 """
 
 from __future__ import annotations
@@ -173,6 +174,29 @@ def _bid_rows(table: Table, quick: bool) -> None:
                         read(h)
                         close(h)
                     table.add(*_cycles(f"[{mode}] BID {way} path", cycle, cycles, quick))
+        client = _typed_client(Path(tmp), doc)
+        with DynamicLibraryConnector(doc) as c:              # the connector has call() and bind()
+            files = client.FileBox(c)
+
+            def typed_cycle() -> None:
+                with files.open(path, "r") as f:
+                    f.read()
+            table.add(*_cycles(f"[{c.mode}] typed client (gen python) over the vtable path", typed_cycle, cycles,
+                               quick))
+
+
+def _typed_client(directory: Path, doc: Any) -> Any:
+    """The generated typed client of the sample document, imported from `directory`."""
+    import importlib.util
+
+    from ..codegen import python_client
+    target = directory / "bidfile_client.py"
+    target.write_text(python_client.generate(doc.interfaces, doc.boxes, source="bidfile.bid.yaml"))
+    spec = importlib.util.spec_from_file_location("reml_bench_bidfile_client", target)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def _raw_cycle(ffi: Any, lib: Any, path: str) -> Any:
