@@ -19,7 +19,7 @@ from __future__ import annotations
 import threading
 from typing import Any, Callable, Sequence
 
-__all__ = ["ORDERING", "ordering", "guard", "ResourceLocks"]
+__all__ = ["ORDERING", "MEMO_LIMIT", "ordering", "guard", "ResourceLocks"]
 
 ORDERING = ("pure", "mut", "io")   # weakest to strongest
 MEMO_LIMIT = 4096
@@ -33,21 +33,21 @@ def ordering(effects: Sequence[str]) -> str:
 
 
 class ResourceLocks:
-    """One lock per resource (keyed by its handle), made on first use."""
+    """Locks for resources, by handle: a fixed set of stripes, the resource's hash picking
+    one.  One resource always gets the same lock (its calls are serialised); different
+    resources usually get different ones; memory stays bounded however many handles
+    come and go."""
+
+    STRIPES = 64
 
     def __init__(self) -> None:
-        self._locks: dict[Any, threading.Lock] = {}
-        self._guard = threading.Lock()
+        self._stripes = tuple(threading.Lock() for _ in range(self.STRIPES))
 
     def lock(self, resource: Any) -> threading.Lock:
-        found = self._locks.get(resource)
-        if found is None:
-            with self._guard:
-                found = self._locks.setdefault(resource, threading.Lock())
-        return found
-
-    def forget(self, resource: Any) -> None:
-        self._locks.pop(resource, None)
+        try:
+            return self._stripes[hash(resource) % self.STRIPES]
+        except TypeError:                   # an unhashable argument: by identity
+            return self._stripes[id(resource) % self.STRIPES]
 
 
 def _memoised(call: Callable[..., Any]) -> Callable[..., Any]:
