@@ -5,7 +5,7 @@
 * `mut`: changes the resource it is called on (its first handle argument, or the whole
   interface when it has none): calls on one resource are serialised, so they take effect
   one after another in the order they acquire the resource's lock; other resources
-  proceed in parallel.
+  usually proceed in parallel (64 lock stripes chosen by the handle's hash).
 * `io` and `control` (and a method that declares no effect): keep program order, so all
   such calls into one library are serialised.
 
