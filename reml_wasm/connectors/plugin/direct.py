@@ -62,6 +62,16 @@ _shim_lock = threading.Lock()
 _shims: dict[frozenset[tuple[str, tuple[str, ...]]], Any] = {}
 
 
+def _c_caller(name: str, ret: str, params: tuple[str, ...], address: str, lead: list[str]) -> tuple[str, str]:
+    """(cdef declaration, C definition) of `name`, which calls the function at the C
+    expression `address` with its own parameters after `lead`."""
+    formals = ", ".join([*lead, *(f"{p} a{i}" for i, p in enumerate(params))]) or "void"
+    actuals = ", ".join(f"a{i}" for i in range(len(params)))
+    proto = f"{ret} {name}({formals})"
+    call = f"(({ret} (*)({', '.join(params) or 'void'}))({address}))({actuals});"
+    return proto + ";", f"static {proto} {{ {call if ret == 'void' else 'return ' + call} }}\n"
+
+
 def shim_module(signatures: Iterable[tuple[str, tuple[str, ...]]]) -> Any:
     """The compiled module calling function pointers of these native signatures (API mode)."""
     wanted = frozenset(signatures)
@@ -74,14 +84,9 @@ def shim_module(signatures: Iterable[tuple[str, tuple[str, ...]]]) -> Any:
         from ...cffi_api import build_api_module
         cdef, source = [], ["#include <stdint.h>\n#include <stddef.h>\n"]
         for ret, params in sorted(wanted):
-            name = _shim_name(ret, params)
-            formals = ", ".join(["uintptr_t fn", *(f"{p} a{i}" for i, p in enumerate(params))])
-            actuals = ", ".join(f"a{i}" for i in range(len(params)))
-            proto = f"{ret} {name}({formals})"
-            cdef.append(proto + ";")
-            ptr = f"({ret} (*)({', '.join(params) or 'void'}))fn"
-            body = f"({ptr})({actuals});" if ret == "void" else f"return ({ptr})({actuals});"
-            source.append(f"static {proto} {{ {body} }}\n")
+            decl, definition = _c_caller(_shim_name(ret, params), ret, params, "fn", ["uintptr_t fn"])
+            cdef.append(decl)
+            source.append(definition)
         module = build_api_module("\n".join(cdef), "".join(source), None)
         _shims[wanted] = module
         return module
@@ -103,13 +108,10 @@ def _slot_module(base: int, slots: Sequence[MethodSlot]) -> Any:
               "static uintptr_t reml_bid_get_base(void) { return reml_bid_base; }\n"]
     for i, slot in enumerate(slots):
         ret, params = native_signature(slot)
-        formals = ", ".join(f"{p} a{j}" for j, p in enumerate(params)) or "void"
-        actuals = ", ".join(f"a{j}" for j in range(len(params)))
-        proto = f"{ret} reml_bid_slot_{i}({formals})"
-        cdef.append(proto + ";")
-        ptr = f"(({ret} (*)({', '.join(params) or 'void'}))(reml_bid_base + {slot.address - base}u))"
-        body = f"{ptr}({actuals});" if ret == "void" else f"return {ptr}({actuals});"
-        source.append(f"static {proto} {{ {body} }}\n")
+        decl, definition = _c_caller(f"reml_bid_slot_{i}", ret, params,
+                                     f"reml_bid_base + (uintptr_t){slot.address - base}ULL", [])
+        cdef.append(decl)
+        source.append(definition)
     module = build_api_module("\n".join(cdef), "".join(source), None)
     lib: Any = module.lib
     with _shim_lock:
