@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Sequence
 
 from .audit import write_atomic
-from .plugin_samples import build_plugin
+from .plugin_samples import PLUGIN_SOURCES, build_plugin
 
 BIDFILE_LIB = "libnyash_bidfile.so"
 
@@ -152,3 +152,14 @@ def write_liar(directory: str | os.PathLike[str], case: str) -> Path:
     doc = base / f"liar_{case}.bid.yaml"
     write_atomic(doc, LIAR_YAML.replace("@CASE@", case).replace("@LIB@", BIDLIAR_LIB))
     return doc
+
+
+# native/plugins/bidmath_component.c: the nyash.math interface as a component.
+BIDMATH_WIT = PLUGIN_SOURCES / "bidmath.wit"
+BIDMATH_INTERFACE = "nyash:bid/math"
+
+
+def build_bidmath_component() -> Path:
+    """The component exporting nyash:bid/math (built with the toolchain, cached)."""
+    from .toolchain import build_component
+    return build_component([PLUGIN_SOURCES / "bidmath_component.c"], BIDMATH_WIT, "bid-math")

@@ -191,3 +191,44 @@ def test_non_bid_input_is_refused_with_a_code(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "reml_wasm", "gen", "python", str(tmp_path / "x.txt"), "-o",
                            str(tmp_path)], capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode != 0 and "ffi.gen.input" in proc.stderr and "Traceback" not in proc.stderr
+
+
+class InstanceRouter:
+    """The two methods a client needs, served by a component instance."""
+
+    def __init__(self, instance):
+        self.instance = instance
+
+    def call(self, key, *args):
+        return self.instance.call(key, *args)
+
+    def bind(self, key):
+        return self.instance.func(key)
+
+
+def test_the_same_client_over_a_component(generated):
+    """nyash.math served by a WebAssembly component exporting the same interface
+    (nyash:bid/math) answers like the library's vtable path, through the same class."""
+    from hypothesis import given, settings, strategies as st
+
+    from reml_wasm.connectors.component import Component
+
+    _, doc_path, _, client = generated
+    instance = Component.from_file(bid_samples.build_bidmath_component()).instantiate()
+    over_component = client.NyashMath(InstanceRouter(instance), interface=bid_samples.BIDMATH_INTERFACE)
+    with DynamicLibraryConnector(yaml_loader.load(doc_path), mode="abi") as connector:
+        over_vtable = client.NyashMath(ConnectorRouter(connector))
+
+        @settings(max_examples=30, deadline=None)
+        @given(a=st.integers(-(2**31), 2**31 - 1), b=st.integers(-(2**31), 2**31 - 1), s=st.text(max_size=50),
+               flag=st.booleans())
+        def agree(a, b, s, flag):
+            for m in (over_component, over_vtable):
+                assert m.add(a, b) == over_vtable.add(a, b)
+                assert m.echo(s) == s and m.length(s) == len(s.encode())
+                assert m.negate(flag) is (not flag)
+                assert m.scale(float(a), 0.5) == a * 0.5
+        agree()
+        before = over_component.count()
+        over_component.add(1, 1)
+        assert over_component.count() == before + 1

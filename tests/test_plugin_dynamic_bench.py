@@ -16,4 +16,5 @@ def test_bench_plugin_has_the_bid_rows(capsys):
         for way in ("vtable", "invoke"):
             assert any(k.startswith(f"[{mode}] BID {way} path: 200 FileBox open/read") for k in rows)
     assert any(k.startswith("raw cffi [abi] (hand-written calls): 200 FileBox") for k in rows)
+    assert "[component] BID add: the same interface exported by a component" in rows
     assert any("typed client (gen python) over the vtable path: 200 FileBox" in k for k in rows)

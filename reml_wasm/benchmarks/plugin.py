@@ -12,7 +12,8 @@ Then the BID dynamic-library rows (`_bid_rows`), all on the C functions of
 native/plugins/bidfile.c: `nyash.math.add(i32, i32)` as a raw cffi call (ABI mode, and API
 mode through a module linked to the library), through the validated vtable path of
 DynamicLibraryConnector, and through its TLV invoke path, in both call modes, each vtable
-figure with its ratio to the raw cffi call in the same mode; last, 1000 FileBox
+figure with its ratio to the raw cffi call in the same mode, and the same interface
+exported by a WebAssembly component (native/plugins/bidmath_component.c); last, 1000 FileBox
 open/read(1 KiB)/close cycles on every path that serves them (raw cffi, vtable, invoke,
 and the generated typed client over the vtable path).
 """
@@ -159,6 +160,11 @@ def _bid_rows(table: Table, quick: bool) -> None:
                           f"{vt_ns / raw_ns:.2f}x raw cffi [{mode}] (target <= 1.3x)")
                 table.add(f"[{mode}] BID add: TLV invoke path (same C function)",
                           ns_per_call(lambda: slow(1, 2), quick=quick), "", "encode, invoke, decode")
+        from ..connectors.component import Component
+        component_add = Component.from_file(bid_samples.build_bidmath_component()).instantiate().func(
+            bid_samples.BIDMATH_INTERFACE + "#add")
+        table.add("[component] BID add: the same interface exported by a component",
+                  ns_per_call(lambda: component_add(1, 2), quick=quick), "", "wasmtime, nyash:bid/math")
         data_file = Path(tmp) / "bench.txt"
         data_file.write_bytes(b"x" * 1024)
         path = str(data_file)
