@@ -116,6 +116,8 @@ LIAR_CASES: dict[str, str] = {
     "null_function": "ffi.bid.vtable.pointer",
     "data_function": "ffi.bid.vtable.pointer",
     "wild_function": "ffi.bid.vtable.pointer",
+    "foreign_name": "ffi.bid.vtable.pointer",
+    "foreign_function": "ffi.bid.vtable.pointer",
     "null_types": "ffi.bid.vtable.pointer",
     "wild_types": "ffi.bid.vtable.pointer",
     "unknown_type": "ffi.bid.vtable.type",

@@ -170,29 +170,29 @@ static const BidTypeId T_STR[] = {BID_TYPE_STRING};
 static const BidTypeId T_BOOL[] = {BID_TYPE_BOOL};
 
 static const MethodEntry file_methods[] = {
-    {"open", (void *)nyash_file_open, 2, T_STR_STR, BID_TYPE_HANDLE},
-    {"read", (void *)nyash_file_read, 1, T_HANDLE, BID_TYPE_BYTES},
-    {"write", (void *)nyash_file_write, 2, T_HANDLE_BYTES, BID_TYPE_I32},
-    {"close", (void *)nyash_file_close, 1, T_HANDLE, BID_TYPE_VOID},
+    {"open", NYASH_BID_FN(nyash_file_open), 2, T_STR_STR, BID_TYPE_HANDLE},
+    {"read", NYASH_BID_FN(nyash_file_read), 1, T_HANDLE, BID_TYPE_BYTES},
+    {"write", NYASH_BID_FN(nyash_file_write), 2, T_HANDLE_BYTES, BID_TYPE_I32},
+    {"close", NYASH_BID_FN(nyash_file_close), 1, T_HANDLE, BID_TYPE_VOID},
 };
 NYASH_EXPORT const InterfaceVTable nyash_nyash_file_vtable = {
     NYASH_VTABLE_VERSION, "nyash.file.v1", 4, file_methods};
 
 static const MethodEntry math_methods[] = {
-    {"add", (void *)nyash_math_add, 2, T_I32_I32, BID_TYPE_I32},
-    {"scale", (void *)nyash_math_scale, 2, T_F64_F64, BID_TYPE_F64},
-    {"length", (void *)nyash_math_length, 1, T_STR, BID_TYPE_I64},
-    {"negate", (void *)nyash_math_negate, 1, T_BOOL, BID_TYPE_BOOL},
-    {"echo", (void *)nyash_math_echo, 1, T_STR, BID_TYPE_STRING},
-    {"count", (void *)nyash_math_count, 0, NULL, BID_TYPE_I64},
+    {"add", NYASH_BID_FN(nyash_math_add), 2, T_I32_I32, BID_TYPE_I32},
+    {"scale", NYASH_BID_FN(nyash_math_scale), 2, T_F64_F64, BID_TYPE_F64},
+    {"length", NYASH_BID_FN(nyash_math_length), 1, T_STR, BID_TYPE_I64},
+    {"negate", NYASH_BID_FN(nyash_math_negate), 1, T_BOOL, BID_TYPE_BOOL},
+    {"echo", NYASH_BID_FN(nyash_math_echo), 1, T_STR, BID_TYPE_STRING},
+    {"count", NYASH_BID_FN(nyash_math_count), 0, NULL, BID_TYPE_I64},
 };
 NYASH_EXPORT const InterfaceVTable nyash_nyash_math_vtable = {
     NYASH_VTABLE_VERSION, "nyash.math.v1", 6, math_methods};
 
 static const MethodEntry counter_methods[] = {
-    {"make", (void *)nyash_counter_make, 0, NULL, BID_TYPE_HANDLE},
-    {"bump", (void *)nyash_counter_bump, 1, T_HANDLE, BID_TYPE_I32},
-    {"value", (void *)nyash_counter_value, 1, T_HANDLE, BID_TYPE_I32},
+    {"make", NYASH_BID_FN(nyash_counter_make), 0, NULL, BID_TYPE_HANDLE},
+    {"bump", NYASH_BID_FN(nyash_counter_bump), 1, T_HANDLE, BID_TYPE_I32},
+    {"value", NYASH_BID_FN(nyash_counter_value), 1, T_HANDLE, BID_TYPE_I32},
 };
 NYASH_EXPORT const InterfaceVTable nyash_nyash_counter_vtable = {
     NYASH_VTABLE_VERSION, "nyash.counter.v1", 3, counter_methods};

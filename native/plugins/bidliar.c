@@ -1,5 +1,5 @@
 /*
- * A hostile BID library: every vtable here lies in one way.  Each lie has its own
+ * A hostile BID library: every vtable here lies in one way (25 of them).  Each lie has its own
  * interface `liar.<case>` (vtable `nyash_liar_<case>_vtable`), all declaring one method
  * `add(i32, i32) -> i32` in the matching BID document.  A host must refuse each table with
  * a coded error before calling anything: `liar_call_count()` says how many calls reached
@@ -7,6 +7,8 @@
  */
 #include "nyash_bid.h"
 #include "nyash_plugin.h"
+
+#include <stdlib.h>
 
 static int32_t calls = 0;
 
@@ -30,7 +32,7 @@ static const BidTypeId UNKNOWN[] = {BID_TYPE_I32, 77u};
 static const BidTypeId VOID_PARAM[] = {BID_TYPE_I32, BID_TYPE_VOID};
 static const char NOT_A_NAME[] = "not a name!";
 
-#define ADD (void *)liar_add
+#define ADD NYASH_BID_FN(liar_add)
 #define WILD(x) ((void *)(uintptr_t)(x))
 
 static const MethodEntry good[] = {{"add", ADD, 2, I32_I32, BID_TYPE_I32}};
@@ -41,6 +43,9 @@ static const MethodEntry duplicate[] = {{"add", ADD, 2, I32_I32, BID_TYPE_I32}, 
 static const MethodEntry null_function[] = {{"add", NULL, 2, I32_I32, BID_TYPE_I32}};
 static const MethodEntry data_function[] = {{"add", (void *)I32_I32, 2, I32_I32, BID_TYPE_I32}};
 static const MethodEntry wild_function[] = {{"add", WILD(0xdeadbeef000), 2, I32_I32, BID_TYPE_I32}};
+/* Pointers into another library (libc): readable and executable memory, not ours. */
+static const MethodEntry foreign_name[] = {{(const char *)NYASH_BID_FN(abs), ADD, 2, I32_I32, BID_TYPE_I32}};
+static const MethodEntry foreign_function[] = {{"add", NYASH_BID_FN(abs), 2, I32_I32, BID_TYPE_I32}};
 static const MethodEntry null_types[] = {{"add", ADD, 2, NULL, BID_TYPE_I32}};
 static const MethodEntry wild_types[] = {{"add", ADD, 2, (const BidTypeId *)WILD(0x20), BID_TYPE_I32}};
 static const MethodEntry unknown_type[] = {{"add", ADD, 2, UNKNOWN, BID_TYPE_I32}};
@@ -69,6 +74,8 @@ TABLE(duplicate, 1, 2, duplicate);
 TABLE(null_function, 1, 1, null_function);
 TABLE(data_function, 1, 1, data_function);
 TABLE(wild_function, 1, 1, wild_function);
+TABLE(foreign_name, 1, 1, foreign_name);
+TABLE(foreign_function, 1, 1, foreign_function);
 TABLE(null_types, 1, 1, null_types);
 TABLE(wild_types, 1, 1, wild_types);
 TABLE(unknown_type, 1, 1, unknown_type);
