@@ -152,7 +152,7 @@ def _bid_rows(table: Table, quick: bool) -> None:
                 # the compared pair alternates, and each keeps its best median: a busy
                 # machine slows whichever happens to run during a burst
                 rounds = [(ns_per_call(lambda: direct(1, 2), quick=quick), ns_per_call(lambda: fast(1, 2), quick=quick))
-                          for _ in range(1 if quick else 3)]
+                          for _ in range(1 if quick else 5)]
                 raw_ns, vt_ns = min(r for r, _ in rounds), min(v for _, v in rounds)
                 table.add(f"[{mode}] BID add(i32, i32): raw cffi call", raw_ns, 100,
                           "ffi.dlopen, by name" if mode == "abi" else "API module linked to the library")
