@@ -37,6 +37,7 @@ _HANDLE_RESERVED = {"raw", "close", "closed", "client"}
 
 
 def class_name_for(interface: str, box: str | None) -> str:
+    """The client class of an interface: its Box name, else `nyash.math` -> `NyashMath`."""
     return box or box_name_for(interface)
 
 

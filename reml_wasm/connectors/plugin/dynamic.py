@@ -332,6 +332,7 @@ class DynamicLibraryConnector:
     # --- what a caller (the router, the audit) may ask ---------------------------------------
 
     def keys(self) -> list[str]:
+        """Every bound key, `"<interface>#<method>"`."""
         return list(self._bindings)
 
     def served_by(self, key: str) -> str:
@@ -339,6 +340,7 @@ class DynamicLibraryConnector:
         return self._binding(key).path
 
     def effects(self, key: str) -> tuple[str, ...]:
+        """The effects the document declares for `key` (empty: none declared)."""
         return self._binding(key).effects
 
     def audit_envelope(self, key: str, status: str, latency_ns: int | None = None,

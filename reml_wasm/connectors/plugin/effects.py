@@ -44,6 +44,7 @@ class ResourceLocks:
         self._stripes = tuple(threading.Lock() for _ in range(self.STRIPES))
 
     def lock(self, resource: Any) -> threading.Lock:
+        """The lock serialising calls on `resource`."""
         try:
             return self._stripes[hash(resource) % self.STRIPES]
         except TypeError:                   # an unhashable argument: by identity

@@ -123,9 +123,11 @@ class LibraryMemory:
         return 0
 
     def contains(self, address: int, size: int) -> bool:
+        """Whether all `size` bytes from `address` are readable library memory."""
         return size >= 0 and self.readable_span(address) >= max(size, 1)
 
     def is_code(self, address: int) -> bool:
+        """Whether `address` lies in the library's executable memory."""
         return any(start <= address < end for start, end in self.executable)
 
     def read(self, address: int, size: int) -> bytes:
