@@ -217,7 +217,7 @@ class DynamicLibraryConnector:
         if not address:
             raise error("ffi.bid.no_version", f"{path.name} does not export {VERSION_SYMBOL}(); a BID library "
                         "must say which BID version it implements", library=path.name, path=str(path))
-        if not memory.is_code(address):
+        if not memory.unavailable and not memory.is_code(address):
             raise error("ffi.bid.vtable.pointer", f"{path.name}: {VERSION_SYMBOL} is not in the library's code",
                         library=path.name)
         version = int(_dl_ffi.cast("uint32_t (*)(void)", address)())

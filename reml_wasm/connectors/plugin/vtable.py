@@ -74,9 +74,9 @@ class LibraryMemory:
         executable: list[tuple[int, int]] = []
         try:
             maps = Path("/proc/self/maps").read_text()
-        except OSError as exc:
-            raise error("ffi.bid.vtable.unsupported",
-                        f"cannot read this process's memory map to check a vtable: {exc}") from None
+            self.unavailable = ""
+        except OSError as exc:           # no memory map here: vtables cannot be checked
+            maps, self.unavailable = "", f"cannot read this process's memory map to check a vtable: {exc}"
         for line in maps.splitlines():
             parts = line.split(None, 5)
             if len(parts) < 5:
@@ -107,6 +107,7 @@ class LibraryMemory:
         in this process (used to check the reader against generated tables)."""
         memory = cls.__new__(cls)
         memory.path = path
+        memory.unavailable = ""
         memory._set(list(readable), list(executable))
         return memory
 
@@ -175,6 +176,8 @@ def read_vtable(memory: LibraryMemory, address: int, interface: str, library: st
 
     if _ffi.sizeof("void *") != _PTR:
         raise _fail("ffi.bid.vtable.unsupported", "the vtable path needs a 64-bit host", **where)
+    if memory.unavailable:
+        raise _fail("ffi.bid.vtable.unsupported", f"{library}: {memory.unavailable}", **where)
     pointer(address, _VTABLE.size, _PTR, "the table itself")
     version, iface_id, count, methods_ptr = _VTABLE.unpack(memory.read(address, _VTABLE.size))
     if version != VTABLE_VERSION:
