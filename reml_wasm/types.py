@@ -419,9 +419,11 @@ class Function:
     resource: str | None = None
     stability: Stability | None = None
     docs: str | None = field(default=None, compare=False)
+    effects: tuple[str, ...] = field(default=(), compare=False)   # BID: pure, mut, io, control
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "params", tuple(self.params))
+        object.__setattr__(self, "effects", tuple(self.effects))
 
     @property
     def qualified_name(self) -> str:

@@ -117,7 +117,8 @@ def test_generated_skeleton_compiles_loads_and_answers_defaults(tmp_path):
     bid.write_text(RICH_YAML)
     out = tmp_path / "out"
     assert cli_main(["gen", "c-plugin", str(bid), "-o", str(out)]) == 0
-    assert sorted(p.name for p in out.iterdir()) == ["build.sh", "nyash.toml", "nyash_plugin.h", "store_plugin.c"]
+    assert sorted(p.name for p in out.iterdir()) == ["build.sh", "nyash.toml", "nyash_bid.h", "nyash_plugin.h",
+                                                     "store_plugin.c"]
     subprocess.run(["gcc", "-shared", "-fPIC", "-std=c99", "-Wall", "-Wextra", "-Werror", f"-I{out}",
                     str(out / "store_plugin.c"), "-o", str(out / "libstore_plugin.so")], check=True)
     with PluginHost(nyash_toml.load(out / "nyash.toml")) as host:

@@ -46,7 +46,8 @@ def _build(tmp_path, *extra):
     src.write_text(STORE_WIT)
     out = tmp_path / "out"
     assert cli_main(["gen", "c-plugin", str(src), "-o", str(out), *extra]) == 0
-    assert sorted(p.name for p in out.iterdir()) == ["build.sh", "nyash.toml", "nyash_plugin.h", "store_plugin.c"]
+    assert sorted(p.name for p in out.iterdir()) == ["build.sh", "nyash.toml", "nyash_bid.h", "nyash_plugin.h",
+                                                     "store_plugin.c"]
     subprocess.run(["gcc", "-shared", "-fPIC", "-std=c99", "-Wall", "-Wextra", "-Werror", f"-I{out}",
                     str(out / "store_plugin.c"), "-o", str(out / "libstore_plugin.so")], check=True)
     return out

@@ -41,6 +41,8 @@ class BidDocument:
     effects: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)  # (iface, method)
     errors: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
     transports: dict[str, dict[str, Any]] = field(default_factory=dict)
+    method_ids: dict[tuple[str, str], int] = field(default_factory=dict)   # (iface, method), when given
+    version: int = 1
     locations: dict[tuple[str, ...], Location] = field(default_factory=dict)
 
     def interface(self, name: str) -> t.Interface:
@@ -202,13 +204,18 @@ class _Reader:
                                         f"effect {effect!r} is not one of {', '.join(EFFECTS)}", enode)
                     if effect not in effects:
                         effects.append(effect)
+            elif key == "method_id":
+                raw = self.scalar(vnode, "method_id")
+                if not raw.isdigit() or not 0 < int(raw) < 0xFFFFFFFF:
+                    raise self.fail("ffi.bid.schema", f"method_id {raw!r} is not in 1..4294967294", vnode)
+                doc.method_ids[(iface, name)] = int(raw)
             elif key == "errors":
                 doc.errors[(iface, name)] = tuple(self.scalar(e, "error") for e in self.sequence(vnode, "errors"))
             elif key not in ("name", "docs"):
                 raise self.fail("ffi.bid.schema", f"unknown method key {key!r}", knode)
         if effects:
             doc.effects[(iface, name)] = tuple(effects)
-        return t.Function(name, tuple(params), result)
+        return t.Function(name, tuple(params), result, effects=tuple(effects))
 
     def type_name(self, node: yaml.Node) -> t.Type | None:
         name = self.scalar(node, "a type")

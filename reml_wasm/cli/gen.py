@@ -1,6 +1,7 @@
 """`reml-wasm gen …`: code generators.
 
     reml-wasm gen c-plugin (BID.yaml | WIT) -o DIR   a Nyash BID-1 C plugin skeleton
+    reml-wasm gen python BID.yaml -o DIR             a typed Python client (cli/gen_bid.py)
 
 Each generator is one sub-subcommand registered in GENERATORS (name -> (add_arguments, run)).
 """
@@ -51,8 +52,24 @@ def _c_plugin_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _python_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("input", help="a BID YAML file (.yaml/.yml)")
+    parser.add_argument("-o", "--output", required=True, help="directory to write the module into")
+    parser.add_argument("--name", help="module name (default: from the input file's name)")
+
+
+def _python_run(args: argparse.Namespace) -> int:
+    from .gen_bid import run_python
+
+    rc = run_python(args)     # BID YAML inputs; anything else falls through
+    if rc is not None:
+        return rc
+    raise error("ffi.gen.input", f"{args.input}: expected a BID YAML (.yaml/.yml) input")
+
+
 GENERATORS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int], str]] = {
     "c-plugin": (_c_plugin_arguments, _c_plugin_run, "a Nyash BID-1 C plugin skeleton from BID YAML or WIT"),
+    "python": (_python_arguments, _python_run, "a typed Python client from BID YAML"),
 }
 
 

@@ -4,7 +4,12 @@ Each interface becomes one Box: a C source with one handler per method (each ans
 default value: 0, false, "", no bytes, the box itself for a handle, nothing for void),
 the invoke dispatcher that decodes the TLV arguments and encodes the answer, birth/fini
 bookkeeping, and a nyash.toml naming every method with its id and typed arguments.  The
-skeleton compiles and loads as is; a plugin author fills in the handlers.
+same handlers also serve the direct path: `nyash_bid_version()` and one
+`nyash_<interface>_vtable` per interface (nyash_bid.h) whose entries are wrappers taking
+native arguments and calling the handler on the Box's interface-level state, which is
+also what invoke uses for instance id 0.  The skeleton compiles and loads as is, through
+a nyash.toml (PluginHost) or a BID document with a dynamic_library transport; a plugin
+author fills in the handlers.
 
 Type ids: the interface's `type_id` when given, else 100, 101, ... in order.  Method ids:
 1, 2, ... in declaration order (0 = birth, 0xFFFFFFFF = fini).  An interface without a
@@ -20,11 +25,13 @@ from typing import Mapping, Sequence
 
 from .. import types as t
 from ..audit import error
+from ..connectors.plugin.vtable import vtable_symbol
 from ..tlv import kind_for_type
 
-__all__ = ["PluginBoxSpec", "generate", "box_name_for", "HEADER_PATH", "FIRST_TYPE_ID"]
+__all__ = ["PluginBoxSpec", "generate", "box_name_for", "HEADER_PATH", "BID_HEADER_PATH", "FIRST_TYPE_ID"]
 
 HEADER_PATH = Path(__file__).resolve().parent.parent.parent / "native" / "include" / "nyash_plugin.h"
+BID_HEADER_PATH = HEADER_PATH.with_name("nyash_bid.h")
 FIRST_TYPE_ID = 100
 
 
@@ -123,7 +130,8 @@ def _box_source(spec: PluginBoxSpec) -> str:
         f"interface {spec.interface.name} ---- */\n")
     add(f"typedef struct {{\n    int used;\n    /* TODO: the state of one {spec.box} */\n}} {b}State;\n")
     add(f"static {b}State *{b}_table = NULL;   /* slot i holds instance id i + 1 */")
-    add(f"static size_t {b}_table_len = 0;\n")
+    add(f"static size_t {b}_table_len = 0;")
+    add(f"static {b}State {b}_static;             /* interface-level calls: the vtable, instance id 0 */\n")
     methods = []
     for index, fn in enumerate(spec.interface.functions, start=1):
         where = f"{spec.interface.name}.{fn.name}"
@@ -172,9 +180,10 @@ def _box_source(spec: PluginBoxSpec) -> str:
     add(f"        {b}_table_len++;")
     add(f"        return nyash_write_instance_id(result, result_len, (uint32_t){b}_table_len);")
     add("    }")
-    add(f"    if (instance_id == 0 || instance_id > {b}_table_len || !{b}_table[instance_id - 1].used)")
+    add(f"    if (instance_id > {b}_table_len || (instance_id != 0 && !{b}_table[instance_id - 1].used))")
     add("        return NYB_E_INVALID_HANDLE;")
-    add(f"    {b}State *self = &{b}_table[instance_id - 1];")
+    add("    if (instance_id == 0 && method_id == NYASH_METHOD_FINI) return NYB_E_INVALID_HANDLE;")
+    add(f"    {b}State *self = instance_id == 0 ? &{b}_static : &{b}_table[instance_id - 1];")
     add("    NyashTlvReader r;")
     add("    NyashTlvWriter w;")
     add("    switch (method_id) {")
@@ -211,6 +220,77 @@ def _box_source(spec: PluginBoxSpec) -> str:
     return "\n".join(lines)
 
 
+# The vtable path: native forms of each kind (nyash_bid.h) and how a wrapper turns them
+# into the handler's arguments.
+_VT_PARAM = {
+    "bool": "int32_t {n}", "i32": "int32_t {n}", "i64": "int64_t {n}", "f32": "float {n}", "f64": "double {n}",
+    "string": "const char *{n}, size_t {n}_len", "bytes": "const uint8_t *{n}, size_t {n}_len",
+    "handle": "uint64_t {n}",
+}
+_VT_ARG = {"bool": "{n} != 0", "string": "{n}, {n}_len", "bytes": "{n}, {n}_len",
+           "handle": "NYASH_BID_HANDLE_TYPE({n}), NYASH_BID_HANDLE_INSTANCE({n})"}
+_VT_RETURN = {"bool": "int32_t", "i32": "int32_t", "i64": "int64_t", "f32": "float", "f64": "double",
+              "handle": "uint64_t", "void": "void", "string": "int32_t", "bytes": "int32_t"}
+_BID_TYPE = {"bool": "BID_TYPE_BOOL", "i32": "BID_TYPE_I32", "i64": "BID_TYPE_I64", "f32": "BID_TYPE_F32",
+             "f64": "BID_TYPE_F64", "string": "BID_TYPE_STRING", "bytes": "BID_TYPE_BYTES",
+             "handle": "BID_TYPE_HANDLE", "void": "BID_TYPE_VOID"}
+
+
+def _vtable_source(spec: PluginBoxSpec) -> str:
+    """The interface's vtable: one wrapper per method calling its handler with native
+    arguments on the Box's interface-level state (instance id 0), and the table itself."""
+    b = _c_ident(spec.box)
+    lines = [f"/* ---- {spec.box}: the vtable of {spec.interface.name} (direct calls, nyash_bid.h) ---- */\n"]
+    add = lines.append
+    entries = []
+    for fn in spec.interface.functions:
+        where = f"{spec.interface.name}.{fn.name}"
+        kinds = [_kind(p.type, where) for p in fn.params]
+        ret = _kind(fn.result, where)
+        names = [f"p{i}" for i in range(len(kinds))]
+        params = [_VT_PARAM[k].format(n=n) for n, k in zip(names, kinds)]
+        if ret in ("string", "bytes"):
+            params += ["uint8_t *out_buf", "size_t *out_cap"]
+        wrapper = f"{b}_vt_{_c_ident(fn.name)}"
+        args = ", ".join([f"&{b}_static", "0"] + [_VT_ARG.get(k, "{n}").format(n=n) for n, k in zip(names, kinds)])
+        add(f"static {_VT_RETURN[ret]} {wrapper}({', '.join(params) or 'void'}) {{")
+        handler = f"{b}_method_{_c_ident(fn.name)}"
+        if ret == "void":
+            add(f"    (void){handler}({args});")
+        elif ret in ("string", "bytes"):
+            add("    " + _OUT_DECL[ret])
+            add(f"    int32_t rc = {handler}({args}, &out, &out_len);")
+            add("    if (rc != NYB_SUCCESS) return rc;")
+            add("    if (out_cap == NULL) return NYB_E_INVALID_ARGS;")
+            add("    if (out_buf == NULL || *out_cap < out_len) { *out_cap = out_len; return NYB_E_SHORT_BUFFER; }")
+            add("    if (out_len) memcpy(out_buf, out, out_len);")
+            add("    *out_cap = out_len;")
+            add("    return NYB_SUCCESS;")
+        elif ret == "handle":
+            add("    " + _OUT_DECL[ret])
+            add(f"    if ({handler}({args}, &out_type, &out_instance) != NYB_SUCCESS) return 0;")
+            add("    return NYASH_BID_HANDLE(out_type, out_instance);")
+        else:
+            add("    " + _OUT_DECL[ret])
+            add(f"    (void){handler}({args}, &out);")
+            add(f"    return ({_VT_RETURN[ret]})out;")
+        add("}\n")
+        types = f"{b}_vt_types_{_c_ident(fn.name)}"
+        if kinds:
+            add(f"static const BidTypeId {types}[] = {{{', '.join(_BID_TYPE[k] for k in kinds)}}};")
+        entries.append(f'    {{"{fn.name}", NYASH_BID_FN({wrapper}), {len(kinds)}, {types if kinds else "NULL"}, '
+                       f"{_BID_TYPE[ret]}}},")
+    symbol = _c_ident(vtable_symbol(spec.interface.name))
+    ident = ", ".join(f"0x{c:02x}" for c in spec.interface.name.encode()[:16])
+    if entries:
+        add(f"static const MethodEntry {b}_vt_methods[] = {{")
+        lines.extend(entries)
+        add("};")
+    add(f"NYASH_EXPORT const InterfaceVTable {symbol} = {{")
+    add(f"    NYASH_VTABLE_VERSION, {{{ident}}}, {len(entries)}, {f'{b}_vt_methods' if entries else 'NULL'}}};\n")
+    return "\n".join(lines)
+
+
 def _toml_key(key: str) -> str:
     return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else f'"{key}"'
 
@@ -226,9 +306,11 @@ def generate(specs: Sequence[PluginBoxSpec], *, stem: str, source: str | None = 
          " * Fill in the TODO handlers; the dispatcher, TLV decoding/encoding and the lifecycle are done.",
          f" * Build: cc -shared -fPIC -O2 -I. {stem}_plugin.c -o {lib}   (or ./build.sh)",
          " */",
-         "#include \"nyash_plugin.h\"\n", "#include <stdlib.h>\n"]
+         "#include \"nyash_plugin.h\"", "#include \"nyash_bid.h\"\n", "#include <stdlib.h>\n"]
     for spec in specs:
         c.append(_box_source(spec))
+        c.append(_vtable_source(spec))
+    c.append("NYASH_EXPORT uint32_t nyash_bid_version(void) { return NYASH_BID_VERSION; }\n")
     c.append("NYASH_EXPORT uint32_t nyash_plugin_abi(void) { return NYASH_ABI_VERSION; }\n")
     c.append("NYASH_EXPORT int32_t nyash_plugin_init(void) { return NYB_SUCCESS; }\n")
     c.append("NYASH_EXPORT void nyash_plugin_shutdown(void) {")
@@ -268,7 +350,8 @@ def generate(specs: Sequence[PluginBoxSpec], *, stem: str, source: str | None = 
     build = ("#!/bin/sh\n# Build the plugin next to this script.\nset -e\ncd \"$(dirname \"$0\")\"\n"
              f"${{CC:-cc}} -shared -fPIC -O2 -std=c99 -Wall -I. {stem}_plugin.c -o {lib}\n")
     return {f"{stem}_plugin.c": "\n".join(c) + "\n", "nyash.toml": "\n".join(toml),
-            "nyash_plugin.h": HEADER_PATH.read_text(encoding="utf-8"), "build.sh": build}
+            "nyash_plugin.h": HEADER_PATH.read_text(encoding="utf-8"),
+            "nyash_bid.h": BID_HEADER_PATH.read_text(encoding="utf-8"), "build.sh": build}
 
 
 def specs_from_bid(doc: "object") -> list[PluginBoxSpec]:
