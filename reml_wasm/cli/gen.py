@@ -1,6 +1,7 @@
 """`reml-wasm gen …`: code generators.
 
     reml-wasm gen c-plugin (BID.yaml | WIT) -o DIR   a Nyash BID-1 C plugin skeleton
+    reml-wasm gen python WIT --world W -o DIR        typed Python bindings (a package)
 
 Each generator is one sub-subcommand registered in GENERATORS (name -> (add_arguments, run)).
 """
@@ -51,8 +52,34 @@ def _c_plugin_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _python_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("input", help="WIT (.wit file or directory with deps/), or a component .wasm")
+    parser.add_argument("--world", help="the world (default: the main package's only world)")
+    parser.add_argument("-o", "--output", required=True, help="directory to write the package into")
+    parser.add_argument("--package", help="package name (default: <world>_bindings)")
+
+
+def _python_run(args: argparse.Namespace) -> int:
+    from ..codegen.python import generate_package
+    from ..router import load_world
+    from ..routing import RoutingConfig, RouteConfig
+
+    source = Path(args.input)
+    if source.suffix == ".wasm":
+        config = RoutingConfig(RouteConfig(component=str(source)))
+    else:
+        config = RoutingConfig(wit=str(source), world=args.world)
+    world = load_world(config)[0]
+    package = args.package or f"{world.name.replace('-', '_')}_bindings"
+    if not package.isidentifier():
+        raise error("ffi.gen.input", f"{package!r} is not a Python package name (use --package)")
+    print(generate_package(world, args.output, package))
+    return 0
+
+
 GENERATORS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int], str]] = {
     "c-plugin": (_c_plugin_arguments, _c_plugin_run, "a Nyash BID-1 C plugin skeleton from BID YAML or WIT"),
+    "python": (_python_arguments, _python_run, "typed Python bindings (componentize-py style) calling through the router"),
 }
 
 
