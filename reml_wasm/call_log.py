@@ -79,7 +79,9 @@ class CallLog:
     def flush(self) -> None:
         """Encode and write the pending records, in order, in one append."""
         with self._lock:
-            pending, self.pending = self.pending, []
+            n = len(self.pending)  # the list is shared with bound calls: cut it in place,
+            pending = self.pending[:n]  # so records appended meanwhile stay for the next flush
+            del self.pending[:n]
             if pending:
                 self.sink.write_lines("".join(f"{tp.head}{lat}{tp.tail}" for tp, lat in pending))
 

@@ -251,6 +251,8 @@ class Router:
             except DiagnosticError as exc:
                 reasons.append(f"{transport}: {exc.diagnostic.message}")
                 if not route.fallback or i + 1 == len(route.candidates):
+                    if len(reasons) == 1:
+                        raise
                     raise error("ffi.router.unavailable", f"{route.name} cannot run: " + "; ".join(reasons),
                                 interface=route.name, reasons=reasons) from None
                 continue
