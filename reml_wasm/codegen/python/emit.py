@@ -80,25 +80,25 @@ class ModuleWriter:
         if isinstance(ty, t.TypeAlias):
             return self.ref(ty)
         if isinstance(ty, t.PrimitiveType):
-            return _PRIM.get(ty.name, "int" if ty.name[0] in "su" else "Any")
+            return _PRIM.get(ty.name, "int" if ty.name[0] in "su" else "_t.Any")
         if isinstance(ty, t.ListType):
             if t.unalias(ty.element) == t.PrimitiveType("u8"):
                 return "bytes"
-            return f"List[{self.hint(ty.element)}]"
+            return f"_t.List[{self.hint(ty.element)}]"
         if isinstance(ty, t.MapType):
-            return f"Dict[{self.hint(ty.key)}, {self.hint(ty.value)}]"
+            return f"_t.Dict[{self.hint(ty.key)}, {self.hint(ty.value)}]"
         if isinstance(ty, t.TupleType):
-            return f"Tuple[{', '.join(self.hint(e) for e in ty.elements) or '()'}]"
+            return f"_t.Tuple[{', '.join(self.hint(e) for e in ty.elements) or '()'}]"
         if isinstance(ty, t.OptionType):
             inner = self.hint(ty.inner)
-            return f"Optional[Some[{inner}]]" if isinstance(t.unalias(ty.inner), t.OptionType) else f"Optional[{inner}]"
+            return f"_t.Optional[_rt.Some[{inner}]]" if isinstance(t.unalias(ty.inner), t.OptionType) else f"_t.Optional[{inner}]"
         if isinstance(ty, t.ResultType):
-            return f"Result[{self.hint(ty.ok)}, {self.hint(ty.err)}]"
+            return f"_rt.Result[{self.hint(ty.ok)}, {self.hint(ty.err)}]"
         if isinstance(ty, (t.OwnType, t.BorrowType)):
             return self.ref(ty.resource)
         if isinstance(ty, (t.RecordType, t.VariantType, t.EnumType, t.FlagsType, t.ResourceType)):
             return self.ref(ty)
-        return "Any"
+        return "_t.Any"
 
     # --- conversions (expressions) -------------------------------------------------------
 
@@ -140,7 +140,7 @@ class ModuleWriter:
             v = self.var()
             inner_ty = t.unalias(ty.inner)
             if isinstance(inner_ty, t.OptionType):
-                wrap = "_values.Some" if lower else "Some"
+                wrap = "_values.Some" if lower else "_rt.Some"
                 inner = f"{wrap}({self.convert(ty.inner, f'{v}.value', lower)})"
             else:
                 inner = self.convert(ty.inner, v, lower)
@@ -181,27 +181,27 @@ class ModuleWriter:
         return [f'{indent}"""{text}"""']
 
     def _alias(self, name: str, ty: t.TypeAlias) -> list[str]:
-        return [f'{name}: TypeAlias = "{self.hint(ty.target)}"']
+        return [f'{name}: _t.TypeAlias = "{self.hint(ty.target)}"']
 
     def _record(self, name: str, ty: t.RecordType) -> list[str]:
-        out = ["@dataclass", f"class {name}:"] + self._doc(ty.docs)
+        out = ["@_dc.dataclass", f"class {name}:"] + self._doc(ty.docs)
         out += [f"    {value_name(f.name)}: {self.hint(f.type)}" for f in ty.fields] or ["    pass"]
         fields = ", ".join(f'"{f.name}": {self.convert(f.type, "v." + value_name(f.name), True)}' for f in ty.fields)
         lifted = ", ".join(f'{value_name(f.name)}={self.convert(f.type, f"_values.record_field(v, {f.name!r})", False)}'
                            for f in ty.fields)
-        out += ["", "", f"def _lower_{name}(v: {name}) -> Any:", f"    return _values.Record(**{{{fields}}})", "", "",
-                f"def _lift_{name}(v: Any) -> {name}:", f"    return {name}({lifted})"]
+        out += ["", "", f"def _lower_{name}(v: {name}) -> _t.Any:", f"    return _values.Record(**{{{fields}}})", "", "",
+                f"def _lift_{name}(v: _t.Any) -> {name}:", f"    return {name}({lifted})"]
         return out
 
     def _variant(self, name: str, ty: t.VariantType) -> list[str]:
         out: list[str] = []
         classes = []
-        lower = [f"def _lower_{name}(v: {name}) -> Any:"]
-        lift = [f"def _lift_{name}(v: Any) -> {name}:", "    tag = v.tag"]
+        lower = [f"def _lower_{name}(v: {name}) -> _t.Any:"]
+        lift = [f"def _lift_{name}(v: _t.Any) -> {name}:", "    tag = v.tag"]
         for case in ty.cases:
             cls = self.reg.claim(t.RecordType(f"{ty.name}-{case.name}", ()), self.scope.module)[1]
             classes.append(cls)
-            out += ["@dataclass", f"class {cls}:"] + self._doc(case.docs)
+            out += ["@_dc.dataclass", f"class {cls}:"] + self._doc(case.docs)
             if case.type is None:
                 out += ["    pass", "", ""]
                 lower.append(f"    if isinstance(v, {cls}):\n        return _values.Variant({case.name!r})")
@@ -213,23 +213,23 @@ class ModuleWriter:
                 lift.append(f"    if tag == {case.name!r}:\n        return {cls}({self.convert(case.type, 'v.value', False)})")
         lower.append(f'    raise TypeError(f"expected a case of {name}, got {{type(v).__name__}}")')
         lift.append(f'    raise ValueError(f"unknown case {{tag!r}} of {name}")')
-        union = f"Union[{', '.join(classes)}]" if len(classes) > 1 else (classes[0] if classes else "None")
-        out += [f'{name}: TypeAlias = "{union}"'] + self._doc(ty.docs, "") + ["", ""]
+        union = f"_t.Union[{', '.join(classes)}]" if len(classes) > 1 else (classes[0] if classes else "None")
+        out += [f'{name}: _t.TypeAlias = "{union}"'] + self._doc(ty.docs, "") + ["", ""]
         return out + lower + ["", ""] + lift
 
     def _enum(self, name: str, ty: t.EnumType) -> list[str]:
-        out = [f"class {name}(Enum):"] + self._doc(ty.docs)
+        out = [f"class {name}(_enum.Enum):"] + self._doc(ty.docs)
         out += [f"    {const_name(c)} = {c!r}" for c in ty.cases] or ["    pass"]
         return out
 
     def _flags(self, name: str, ty: t.FlagsType) -> list[str]:
-        out = [f"class {name}(Flag):"] + self._doc(ty.docs)
+        out = [f"class {name}(_enum.Flag):"] + self._doc(ty.docs)
         out += [f"    {const_name(c)} = {1 << i}" for i, c in enumerate(ty.labels)] or ["    pass"]
         labels = ", ".join(f"({name}.{const_name(c)}, {c!r})" for c in ty.labels)
-        out += ["", "", f"_{name}_LABELS: Tuple[Tuple[{name}, str], ...] = ({labels}{',' if len(ty.labels) == 1 else ''})",
-                "", "", f"def _lower_{name}(v: {name}) -> Any:",
+        out += ["", "", f"_{name}_LABELS: _t.Tuple[_t.Tuple[{name}, str], ...] = ({labels}{',' if len(ty.labels) == 1 else ''})",
+                "", "", f"def _lower_{name}(v: {name}) -> _t.Any:",
                 f"    return frozenset(label for flag, label in _{name}_LABELS if flag in v)", "", "",
-                f"def _lift_{name}(v: Any) -> {name}:", f"    out = {name}(0)",
+                f"def _lift_{name}(v: _t.Any) -> {name}:", f"    out = {name}(0)",
                 f"    for flag, label in _{name}_LABELS:", "        if label in v:", "            out |= flag",
                 "    return out"]
         return out
@@ -239,14 +239,14 @@ class ModuleWriter:
         prefix = f"{owner}#" if owner else ""
         out = [f"class {name}:"] + self._doc(ty.docs or f"A handle of resource `{ty.name}`; drop it with "
                                              "`drop()` or a `with` block.")
-        out += ["    _handle: Any", ""]
+        out += ["    _handle: _t.Any", ""]
         if ty.constructor is not None:
             out += self._function(ty.constructor, prefix, method="constructor", cls=name)
-        out += ["    @classmethod", f"    def _own(cls, handle: Any) -> \"{name}\":",
+        out += ["    @classmethod", f"    def _own(cls, handle: _t.Any) -> \"{name}\":",
                 "        obj = cls.__new__(cls)", "        obj._handle = handle", "        return obj", "",
-                "    def _borrow(self) -> Any:", "        if self._handle is None:",
+                "    def _borrow(self) -> _t.Any:", "        if self._handle is None:",
                 f'            raise ValueError("this {ty.name} was dropped or moved")', "        return self._handle", "",
-                "    def _take(self) -> Any:", "        handle = self._borrow()", "        self._handle = None",
+                "    def _take(self) -> _t.Any:", "        handle = self._borrow()", "        self._handle = None",
                 "        return handle", "",
                 "    def drop(self) -> None:", '        """Drop the resource (its destructor runs); later calls do nothing."""',
                 "        if self._handle is not None:", "            handle, self._handle = self._handle, None",
@@ -308,11 +308,9 @@ class ModuleWriter:
         for func in self.scope.functions:
             self.function(func)
         head = [f'"""Typed bindings of {self.scope.key or "the world"} (generated by reml-wasm gen python)."""', "",
-                "from __future__ import annotations", "", "from dataclasses import dataclass",
-                "from enum import Enum, Flag",
-                "from typing import Any, Dict, List, Optional, Tuple, TypeAlias, Union", "",
-                "from reml_wasm import values as _values", "", "from . import _runtime as _rt",
-                "from ._runtime import Err, Ok, Result, Some"]
+                "from __future__ import annotations", "", "import dataclasses as _dc", "import enum as _enum",
+                "import typing as _t", "", "from reml_wasm import values as _values", "",
+                "from . import _runtime as _rt"]
         for module, names in sorted(self.imports.items()):
             head.append(f"from .{module} import {', '.join(sorted(names))}")
         return "\n".join(head) + "\n\n\n" + "\n\n\n".join(self.body) + "\n"
