@@ -95,13 +95,13 @@ class CallReport:
         return sum(not r.equal for r in self.rows)
 
 
-def routers(world: t.World, log: CallLog, notes: list[str]) -> tuple[Router, Router]:
+def routers(world: t.World, log: CallLog, notes: list[str], source: Path = SOURCE) -> tuple[Router, Router]:
     """(component router, native router); the native one falls back to the component."""
     def note(diag: Any) -> None:
         notes.append(diag.message)
 
     comp = Router(world, {"component": str(COMPONENT), "prefer": "component", "fallback": False}, audit=log)
-    native = Router(world, {"source": str(SOURCE), "component": str(COMPONENT), "prefer": "native",
+    native = Router(world, {"source": str(source), "component": str(COMPONENT), "prefer": "native",
                             "fallback": True}, audit=log, on_diagnostic=note)
     return comp, native
 
@@ -140,15 +140,16 @@ def _call(router: Router, key: str, args: Sequence[Any], slots: dict[str, Any]) 
     return value, time.perf_counter_ns() - start
 
 
-def run_calls(world: t.World, out: Path) -> CallReport:
-    """Run every sample on both connectors; the audit log goes to out/audit.jsonl."""
+def run_calls(world: t.World, out: Path, source: Path = SOURCE) -> CallReport:
+    """Run every sample on both connectors (the native one built from `source`); the audit
+    log goes to out/audit.jsonl."""
     targets = world_targets(world)
     audit_path = out / AUDIT_FILE
     if audit_path.exists():
         audit_path.unlink()
     log = CallLog(audit_path)
     notes: list[str] = []
-    comp, native = routers(world, log, notes)
+    comp, native = routers(world, log, notes, source)
     rows: list[CallRow] = []
     slots = {"component": {}, "native": {}}  # type: dict[str, dict[str, Any]]
     try:

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..audit import read_audit_log
+from . import SOURCE
 from .calls import AUDIT_FILE, run_calls
 from .parse import describe, parse
 from .py_step import write_python
@@ -16,8 +17,9 @@ STEPS = ("parse the WIT", "write the Reml bindings and the manifest", "generate 
          "call every function through both connectors", "compare the results", "write the run log and the audit log")
 
 
-def run(out: Path, echo: Callable[[str], None] = print) -> int:
-    """Run the PoC into `out`; 0 when every call gave the same result on both connectors."""
+def run(out: Path, echo: Callable[[str], None] = print, *, source: Path = SOURCE) -> int:
+    """Run the PoC into `out`; 0 when every call gave the same result on both connectors.
+    `source`: the C file the native side is built from (the PoC's own by default)."""
     out.mkdir(parents=True, exist_ok=True)
     done: list[tuple[str, str]] = []
 
@@ -32,7 +34,7 @@ def run(out: Path, echo: Callable[[str], None] = print) -> int:
     step(f"{reml_path.name}, {manifest_path.name}")
     package = write_python(world, out)
     step(f"{package.name}/ (importable, typed)")
-    report = run_calls(world, out)
+    report = run_calls(world, out, source)
     for note in report.notes:
         echo(f"      note: {note}")
     step(f"{len(report.rows)} calls on the component and on the {report.native_connector} connector")
