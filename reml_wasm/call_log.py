@@ -15,6 +15,8 @@ import json
 import os
 import threading
 import weakref
+from itertools import groupby
+from operator import itemgetter
 from typing import Any, Mapping
 
 from .audit import FFI_CALL_KEYS, AuditEnvelope, AuditSink, Diagnostic, ordered
@@ -29,18 +31,30 @@ def _json(value: Any) -> str:
 class CallTemplate:
     """The JSON of one bound function's call record, split around `latency_ns`."""
 
-    __slots__ = ("metadata", "head", "tail")
+    __slots__ = ("metadata", "head", "tail", "joiner")
 
     def __init__(self, metadata: Mapping[str, Any]) -> None:
         self.metadata = dict(metadata)
         marker = "\x00latency\x00"
         text = _json(self.envelope(marker, "success").to_json()) + "\n"  # type: ignore[arg-type]
         self.head, _, self.tail = text.partition(_json(marker))
+        self.joiner = self.tail + self.head  # between two latencies of consecutive records
 
     def envelope(self, latency_ns: int, status: str, diagnostics: list[Diagnostic] | None = None) -> AuditEnvelope:
         """The full envelope of one call."""
         ffi = ordered({**self.metadata["ffi"], "latency_ns": latency_ns, "status": status}, FFI_CALL_KEYS)
         return AuditEnvelope({**self.metadata, "ffi": ffi}, diagnostics=list(diagnostics or []))
+
+
+def _encode(pending: list[tuple[CallTemplate, int]]) -> str:
+    """The JSON Lines of pending records, in order.  Consecutive calls of one function
+    share their template, so each run is one `join` of the latencies."""
+    parts = []
+    for template, run in groupby(pending, key=itemgetter(0)):
+        parts.append(template.head)
+        parts.append(template.joiner.join([str(lat) for _, lat in run]))
+        parts.append(template.tail)
+    return "".join(parts)
 
 
 class CallLog:
@@ -83,7 +97,7 @@ class CallLog:
             pending = self.pending[:n]  # so records appended meanwhile stay for the next flush
             del self.pending[:n]
             if pending:
-                self.sink.write_lines("".join(f"{tp.head}{lat}{tp.tail}" for tp, lat in pending))
+                self.sink.write_lines(_encode(pending))
 
     def close(self) -> None:
         """Write what is pending and close the log (may be called more than once)."""

@@ -99,12 +99,13 @@ def loads(text: str, source: str | os.PathLike[str] | None = None) -> RoutingCon
         raise error("ffi.router.config", f"invalid TOML: {_TOML_POS.sub('', str(exc)).strip(' ()')}",
                     location=loc) from None
     base = Path(file).resolve().parent if file is not None else Path.cwd()
-    return from_mapping(data, base, text=text, file=file)
+    return from_mapping(data, base, text=text, file=file, need_world=True)
 
 
 def from_mapping(data: Mapping[str, Any], base: str | os.PathLike[str] = ".", *, text: str = "",
-                 file: str | None = None) -> RoutingConfig:
-    """A routing configuration from a mapping shaped like the file (paths relative to `base`)."""
+                 file: str | None = None, need_world: bool = False) -> RoutingConfig:
+    """A routing configuration from a mapping shaped like the file (paths relative to `base`);
+    `need_world`: the mapping must name the world's source (a routing file must)."""
     reader = _Reader(Path(base), text, file)
     reader.known(data, TOP_KEYS, "")
     default = reader.route(data, RouteConfig(), "")
@@ -121,7 +122,7 @@ def from_mapping(data: Mapping[str, Any], base: str | os.PathLike[str] = ".", *,
                         **{k: reader.path(data, k) for k in ("wit", "bid", "audit", "nyash")})
     if cfg.wit and cfg.bid:
         raise reader.fail("bid", "give the world as `wit` or as `bid`, not both")
-    if not (cfg.wit or cfg.bid or default.component or cfg.nyash):
+    if need_world and not (cfg.wit or cfg.bid or default.component or cfg.nyash):
         raise reader.fail("wit", "the routing file names no world: set `wit`, `bid` or `component`")
     return cfg
 

@@ -7,7 +7,7 @@ import importlib
 
 from ..audit import error
 
-BENCHMARKS = ("wit", "cabi", "component", "native", "plugin", "bindgen")
+BENCHMARKS = ("wit", "cabi", "component", "native", "plugin", "bindgen", "router")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
