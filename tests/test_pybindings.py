@@ -276,3 +276,15 @@ def test_bindings_from_a_third_party_component(greeter_component, tmp_path):
         assert exc.value.value == "empty input"
         assert text.tokens("a 12  -3") == [text.TokenWord("a"), text.TokenNumber(12), text.TokenBlank(),
                                            text.TokenNumber(-3)]
+
+
+def test_gen_python_bad_input_is_a_coded_diagnostic(tmp_path, capsys):
+    from reml_wasm.cli import main
+    (tmp_path / "notes.txt").write_text("not wit")
+    assert main(["gen", "python", str(tmp_path / "notes.txt"), "-o", str(tmp_path)]) == 1
+    assert "error[ffi.gen.input]" in capsys.readouterr().err
+    assert main(["gen", "python", str(ROOT / "wit" / "poc"), "--world", "nope", "-o", str(tmp_path)]) == 1
+    assert "no world named `nope`" in capsys.readouterr().err
+    assert main(["gen", "python", str(ROOT / "native" / "poc" / "poc.wasm"), "-o", str(tmp_path),
+                 "--package", "from_binary"]) == 0
+    assert (tmp_path / "from_binary" / "api.py").exists()

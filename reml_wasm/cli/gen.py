@@ -67,6 +67,8 @@ def _python_run(args: argparse.Namespace) -> int:
     source = Path(args.input)
     if source.suffix == ".wasm":
         config = RoutingConfig(RouteConfig(component=str(source)))
+    elif not (source.suffix == ".wit" or source.is_dir()):
+        raise error("ffi.gen.input", f"{source}: expected WIT (a .wit file or a directory) or a component (.wasm)")
     else:
         config = RoutingConfig(wit=str(source), world=args.world)
     world = load_world(config)[0]
