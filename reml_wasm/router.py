@@ -322,7 +322,13 @@ class Router:
                "symbol": symbol, "effect_flags": EFFECTS.get(connector.name, UNSAFE_EFFECTS)}
         meta = {"ffi": ffi, **self._wit_keys(target), "ffi.router": {"connector": connector.name}}
         template = log.template(meta)
-        return _audited_call(raw, template, log)
+        if plugin:
+            arity = None
+        elif target.function is None:
+            arity = 1  # a resource drop takes the handle
+        else:
+            arity = len(target.function.params)
+        return _audited_call(raw, template, log, arity)
 
     # --- lifetime ------------------------------------------------------------------------
 
@@ -354,30 +360,39 @@ class Router:
         return iter(dict.fromkeys(tg.key for tg in self.targets.values()))
 
 
-def _audited_call(raw: Callable[..., Any], template: Any, log: CallLog) -> Callable[..., Any]:
+_AUDITED_CALL = """
+def routed({params}):
+    start = clock()
+    try:
+        result = raw({params})
+    except BaseException as exc:
+        failed(start, exc)
+        raise
+    pending.append((template, clock() - start))
+    if len(pending) >= batch:
+        flush()
+    return result
+"""
+
+
+def _audited_call(raw: Callable[..., Any], template: Any, log: CallLog, arity: int | None = None) -> Callable[..., Any]:
     """The hot path: time the call, append (template, latency); failures are recorded with
-    their diagnostic and re-raised unchanged."""
+    their diagnostic and re-raised unchanged.  With a known `arity` the wrapper takes exactly
+    that many positional arguments (no `*args` packing; a wrong count is Python's
+    TypeError, raised before any call happens)."""
     clock = time.perf_counter_ns
-    pending = log.pending
-    batch = log.batch
 
-    def routed(*args: Any) -> Any:
-        start = clock()
-        try:
-            result = raw(*args)
-        except BaseException as exc:
-            elapsed = clock() - start
-            diag = exc.diagnostic if isinstance(exc, DiagnosticError) else \
-                Diagnostic("ffi.call.failed", f"{type(exc).__name__}: {exc}")
-            log.failure(template, elapsed, Diagnostic("ffi.call.failed", diag.message,
-                                                      extensions={"cause": diag.code}))
-            raise
-        pending.append((template, clock() - start))
-        if len(pending) >= batch:
-            log.flush()
-        return result
+    def failed(start: int, exc: BaseException) -> None:
+        elapsed = clock() - start
+        diag = exc.diagnostic if isinstance(exc, DiagnosticError) else \
+            Diagnostic("ffi.call.failed", f"{type(exc).__name__}: {exc}")
+        log.failure(template, elapsed, Diagnostic("ffi.call.failed", diag.message, extensions={"cause": diag.code}))
 
-    return routed
+    params = "*args" if arity is None else ", ".join(f"a{i}" for i in range(arity))
+    scope = {"clock": clock, "raw": raw, "failed": failed, "pending": log.pending, "template": template,
+             "batch": log.batch, "flush": log.flush}
+    exec(_AUDITED_CALL.format(params=params), scope)  # noqa: S102 - a fixed template, names only
+    return scope["routed"]  # type: ignore[no-any-return]
 
 
 def _ownership(func: t.Function) -> str:

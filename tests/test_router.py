@@ -96,6 +96,15 @@ def test_borrow_does_not_outlive_the_call(prefer):
             r.call("api#[resource-drop]counter", lent)      # a borrow is never dropped by the host
 
 
+def test_closing_releases_what_the_native_library_still_owns():
+    with router("native") as r:
+        r.call("api#[constructor]counter", 1)
+        r.call("api#[constructor]counter", 2)
+        assert r.call("api#live-counters") == 2
+    with router("native") as r:                  # the same library, loaded once per process
+        assert r.call("api#live-counters") == 0
+
+
 def test_native_rejects_handles_it_did_not_give_out():
     with router("native") as r:
         c = r.call("api#[constructor]counter", 3)

@@ -92,7 +92,10 @@ class NativeConnector:
         return toolchain.c_symbol(key.replace(DROP, "[dtor]"))
 
     def close(self) -> None:
-        """Forget the library's bindings (the shared object stays mapped, as dlopen'd code must)."""
+        """Release the handles still owned (their destructors run) and forget the bindings
+        (the shared object stays mapped, as dlopen'd code must)."""
+        if self._canonical is not None:
+            self._canonical.handles.release_all()
         self._canonical = None
 
     def __repr__(self) -> str:

@@ -85,6 +85,19 @@ class NativeHandles:
         if dtor is not None:
             dtor(rep)
 
+    def release_all(self) -> int:
+        """Run the destructor of every handle the host still owns (the library outlives
+        its connector, so nothing else would); returns how many were released."""
+        released = 0
+        for rt, live in self._live.items():
+            dtor = self.dtors.get(rt)
+            for rep in sorted(live):
+                if dtor is not None:
+                    dtor(rep)
+                released += 1
+            live.clear()
+        return released
+
     # --- call scopes: a borrow is the representation, valid for the call -------------------
 
     def enter_call(self) -> None:
