@@ -129,3 +129,11 @@ def test_readme_first_component_call_runs_as_written():
     assert proc.returncode == 0, proc.stderr
     expected = [line.split("# ", 1)[1] for line in code.splitlines() if "print(" in line and "# " in line]
     assert proc.stdout.splitlines() == expected
+
+
+def test_an_unwritable_output_is_a_coded_diagnostic(tmp_path):
+    (tmp_path / "file").write_text("")
+    proc = subprocess.run([sys.executable, "-m", "reml_wasm", "poc", "--out", str(tmp_path / "file" / "out")],
+                          cwd=tmp_path, env=env_with(), capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 1
+    assert "error[ffi.poc.output]" in proc.stderr and "Traceback" not in proc.stderr

@@ -16,5 +16,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..audit import error
     from ..poc.pipeline import run as run_poc
-    return run_poc(Path(args.out))
+    try:
+        return run_poc(Path(args.out))
+    except OSError as exc:
+        raise error("ffi.poc.output", f"cannot write the PoC's outputs to {args.out}: {exc.strerror or exc}",
+                    path=str(args.out)) from None
