@@ -248,6 +248,28 @@ def test_fallback_when_a_symbol_is_missing(tmp_path):
     assert len(seen) == 1 and "api_find" in seen[0].message
 
 
+def test_fallback_when_the_library_does_not_load(tmp_path):
+    lib = tmp_path / "libpoc.so"
+    lib.write_bytes(b"\x7fELF not really a shared object")
+    r, seen = _fallback_router(tmp_path, native=str(lib))
+    with r:
+        assert r.call("api#invert", frozenset()) == frozenset({"read", "write", "exec"})
+    assert len(seen) == 1 and "cannot be loaded" in seen[0].message
+
+
+def test_fallback_from_a_broken_component_to_the_native_build(tmp_path):
+    wasm = tmp_path / "poc.wasm"
+    wasm.write_bytes(COMPONENT.read_bytes()[:1000])            # truncated: does not parse
+    seen = []
+    r = Router(WORLD, {"component": str(wasm), "native": str(native_library()), "prefer": "component"},
+               on_diagnostic=seen.append)
+    with r:
+        assert r.call("api#greet", "n") == "Hello, n!"
+        assert r.connector_for("api#greet") == "native"
+    assert len(seen) == 1 and seen[0].extensions["preferred"] == "component"
+    assert seen[0].extensions["used"] == "native" and str(wasm) in seen[0].message
+
+
 def test_no_fallback_means_a_coded_error(tmp_path):
     r = Router(WORLD, {"native": str(tmp_path / "gone.so"), "component": str(COMPONENT), "prefer": "native",
                        "fallback": False})

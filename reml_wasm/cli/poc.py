@@ -20,6 +20,8 @@ def run(args: argparse.Namespace) -> int:
     from ..poc.pipeline import run as run_poc
     try:
         return run_poc(Path(args.out))
+    except BrokenPipeError:
+        raise
     except OSError as exc:
         raise error("ffi.poc.output", f"cannot write the PoC's outputs to {args.out}: {exc.strerror or exc}",
                     path=str(args.out)) from None

@@ -9,7 +9,7 @@ from ..audit import read_audit_log
 from . import SOURCE
 from .calls import AUDIT_FILE, run_calls
 from .parse import describe, parse
-from .py_step import write_python
+from .py_step import describe as describe_python, write_python
 from .reml_step import write_reml
 from .report import summary_table, write_run_log
 
@@ -33,7 +33,7 @@ def run(out: Path, echo: Callable[[str], None] = print, *, source: Path = SOURCE
     reml_path, manifest_path = write_reml(world, out)
     step(f"{reml_path.name}, {manifest_path.name}")
     package = write_python(world, out)
-    step(f"{package.name}/ (importable, typed)")
+    step(describe_python(package))
     report = run_calls(world, out, source)
     for note in report.notes:
         echo(f"      note: {note}")
