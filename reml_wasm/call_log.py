@@ -15,6 +15,7 @@ import json
 import os
 import threading
 import weakref
+from functools import partial
 from itertools import groupby
 from operator import itemgetter
 from typing import Any, Mapping
@@ -57,6 +58,13 @@ def _encode(pending: list[tuple[CallTemplate, int]]) -> str:
     return "".join(parts)
 
 
+def _close_at_exit(ref: "weakref.ref[CallLog]") -> None:
+    """Write what a log still holds when the interpreter exits (if the log is alive)."""
+    log = ref()
+    if log is not None:
+        log.close()
+
+
 class CallLog:
     """Routed-call records, batched into an `AuditSink`."""
 
@@ -67,8 +75,7 @@ class CallLog:
         self.pending: list[tuple[CallTemplate, int]] = []
         self._lock = threading.Lock()
         self._closed = False
-        ref = weakref.ref(self)
-        self._atexit = lambda: (lambda log: log is not None and log.close())(ref())
+        self._atexit = partial(_close_at_exit, weakref.ref(self))
         atexit.register(self._atexit)
 
     def template(self, metadata: Mapping[str, Any]) -> CallTemplate:

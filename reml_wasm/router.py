@@ -25,6 +25,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from functools import partial
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
@@ -192,10 +193,11 @@ class Router:
             return _Route(name, [(BID_TRANSPORTS.get(kind, kind), lambda: self._bid_connector(kind, location))],
                           False)
         cfg = self.config.route(interface)
-        candidates = [(tr, (lambda tr=tr: self._connector(tr, cfg))) for tr in cfg.order()]
+        candidates: list[tuple[str, Callable[[], Connector]]] = [
+            (tr, partial(self._connector, tr, cfg)) for tr in cfg.order()]
         for tr in ("component", "native"):
             if tr in self._registered and tr not in dict(candidates):
-                candidates.append((tr, (lambda tr=tr: self._registered[tr])))
+                candidates.append((tr, partial(self._registered.__getitem__, tr)))
         if not candidates:
             raise error("ffi.router.no_route", f"no component, native library or C source is configured for {name}",
                         interface=name)
@@ -433,7 +435,7 @@ def load_world(config: routing.RoutingConfig) -> tuple[t.World, str | None, Any]
     if config.bid:
         from .bid import yaml_loader
         doc = yaml_loader.load(config.bid)
-        items = tuple(t.InterfaceItem(i.name, i) for i in doc.interfaces)
+        items = tuple(t.InterfaceItem(i.name or "", i) for i in doc.interfaces)
         return t.World(Path(config.bid).stem, exports=items), None, doc
     if config.default.component:
         from .connectors.component import Component

@@ -25,7 +25,7 @@ class PluginConnector:
     def __init__(self, config: Any, *, mode: str | None = None) -> None:
         """`config`: a nyash.toml path or a loaded `NyashConfig`; `mode` as for `PluginHost`."""
         self._config_path = str(config) if isinstance(config, (str, os.PathLike)) else None
-        self._config = None if self._config_path is not None else config
+        self._config: Any = None if self._config_path is not None else config
         self.library = Path(self._config_path).name if self._config_path else "nyash.toml"
         self._mode = mode
         self._host: PluginHost | None = None
@@ -64,7 +64,7 @@ class PluginConnector:
         if member in (f"[resource-drop]{box}", "[resource-drop]", "fini"):
             return PluginBox.finalise
         method = member.removeprefix(f"[method]{box}.")
-        _, cfg = host.config.box(box)
+        _, cfg = self._config.box(box)
         if method not in cfg.methods:
             raise error("ffi.symbol.not_found", f"plugin box {box} has no method {method!r}",
                         box=box, symbol=method)
