@@ -288,3 +288,47 @@ def test_gen_python_bad_input_is_a_coded_diagnostic(tmp_path, capsys):
     assert main(["gen", "python", str(ROOT / "native" / "poc" / "poc.wasm"), "-o", str(tmp_path),
                  "--package", "from_binary"]) == 0
     assert (tmp_path / "from_binary" / "api.py").exists()
+
+
+def test_demo_bindings_on_both_connectors(tmp_path):
+    from reml_wasm.router import Router
+    generate_package(wit.load(ROOT / "wit" / "demo").world("demo"), tmp_path, "demo_bindings")
+    pkg = load_package(tmp_path, "demo_bindings")
+    demo = pkg.demo
+    component, native = toolchain.build_demo()
+    world = wit.load(ROOT / "wit" / "demo").world("demo")
+    answers = []
+    for route in ({"component": str(component)}, {"native": str(native), "prefer": "native"}):
+        with Router(world, route) as r:
+            pkg.use(r)
+            answers.append((demo.greet("Ada"), demo.sum([1, 2, 2**32 - 1]), list(demo.reverse([1, 2, 3])),
+                            demo.translate(demo.Point(x=1, y=2), 3, 4), demo.area(demo.ShapeRect(demo.Point(2, 3))),
+                            demo.area(demo.ShapeEmpty()), demo.find(["a", "b"], "b"), demo.parse_u32("42")))
+            with pytest.raises(pkg.Err):
+                demo.parse_u32("x")
+            assert r.connector_for("greet") == ("native" if "native" in route else "component")
+    assert answers[0] == answers[1]
+    assert answers[0] == ("Hello, Ada!", 2**32 + 2, [3, 2, 1], demo.Point(x=4, y=6), 6.0, 0.0, 1, 42)
+
+
+def test_ctest_bindings_resources_and_records_on_the_component(tmp_path):
+    from reml_wasm.router import Router
+    world = wit.load(ROOT / "wit" / "ctest").world("ctest")
+    generate_package(world, tmp_path, "ctest_bindings")
+    pkg = load_package(tmp_path, "ctest_bindings")
+    wasm = toolchain.build_component([ROOT / "native/ctest/ctest.c"], ROOT / "wit/ctest/ctest.wit", "ctest")
+    from reml_wasm.connectors.component import ComponentConnector
+    logged: list[str] = []
+    conn = ComponentConnector(wasm, imports={"reml:ctest/host@0.1.0": {"log": logged.append}})
+    with Router(world, connectors={"component": conn}) as r:
+        pkg.use(r)
+        pair = pkg.ctest.Pair(id=7, name="seven", weight=7.5, tags=["a", "bb"])
+        assert pkg.ctest.echo_pair(pair) == pair
+        assert pkg.ctest.add(2, 3) == 5
+        with pkg.counters.Counter(5) as c:
+            assert c.bump() == 6 and pkg.counters.peek(c) == 6
+        c2 = pkg.counters.Counter(1)
+        assert pkg.counters.finish(c2) == 1
+        with pytest.raises(ValueError):
+            c2.get()
+    assert len(logged) == 2                      # the guest's destructor ran once per counter

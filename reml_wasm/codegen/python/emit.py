@@ -33,6 +33,13 @@ class Scope:
     functions: list[t.Function]
 
 
+def same_name_target(ty: t.Type) -> t.Type:
+    """An alias that only re-exports a type under its own name (`use i.{r}`) is that type."""
+    while isinstance(ty, t.TypeAlias) and getattr(ty.target, "name", None) == ty.name:
+        ty = ty.target
+    return ty
+
+
 @dataclass
 class Registry:
     """Which module defines the class of each named type, and under which name."""
@@ -40,6 +47,7 @@ class Registry:
     owner: dict[t.Type, tuple[str, str]] = field(default_factory=dict)
 
     def claim(self, ty: t.Type, module: str) -> tuple[str, str]:
+        ty = same_name_target(ty)
         if ty not in self.owner:
             used = {n for m, n in self.owner.values() if m == module}
             name = base = type_name(getattr(ty, "name", "t"))
@@ -164,6 +172,7 @@ class ModuleWriter:
     # --- definitions --------------------------------------------------------------------
 
     def define(self, ty: t.Type) -> None:
+        ty = same_name_target(ty)
         if ty in self.done:
             return
         self.done.add(ty)
