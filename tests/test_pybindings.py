@@ -332,3 +332,42 @@ def test_ctest_bindings_resources_and_records_on_the_component(tmp_path):
         with pytest.raises(ValueError):
             c2.get()
     assert len(logged) == 2                      # the guest's destructor ran once per counter
+
+
+def test_oracle_bindings_on_both_connectors(tmp_path):
+    """The Canonical ABI oracle world: nested options, tuples, results without payloads,
+    flags, on the native build, and its resource interface (which the native build does not
+    implement) falls back to the component with one warning."""
+    from reml_wasm.router import Router
+    directory = ROOT / "native" / "cabi_oracle"
+    world = wit.load(ROOT / "wit" / "cabi-oracle").world("oracle")
+    component = toolchain.build_component([directory / "oracle.c"], ROOT / "wit" / "cabi-oracle" / "oracle.wit",
+                                          "oracle", include_dirs=[directory])
+    native = toolchain.build_native([directory / "oracle.c"], name="oracle", include_dirs=[directory])
+    generate_package(world, tmp_path, "oracle_bindings")
+    pkg = load_package(tmp_path, "oracle_bindings")
+    o, res = pkg.oracle, pkg.res
+    answers = []
+    for route in ({"component": str(component)},
+                  {"component": str(component), "native": str(native), "prefer": "native"}):
+        seen: list = []
+        with Router(world, route, on_diagnostic=seen.append) as r:
+            pkg.use(r)
+            got = (o.echo_option_option_u8(pkg.Some(None)), o.echo_option_option_u8(pkg.Some(7)),
+                   o.echo_option_option_u8(None), o.echo_tuple((1, "two", 3.0)), o.echo_point(o.Point(x=1, y=-2)),
+                   o.echo_flags9(o.Flags9.B0 | o.Flags9.B8),
+                   o.echo_result_unit(pkg.Ok(None)), o.echo_list_string(["a", "β"]), o.echo_char("ß"))
+            with pytest.raises(pkg.Err) as exc:
+                o.echo_result_err_u8(pkg.Err(9))
+            assert exc.value.value == 9
+            with res.Counter(3) as c:
+                c.bump(2)
+                assert c.get() == 5
+            answers.append(got)
+            if "native" in route:
+                assert r.connector_for("echo-tuple") == "native"
+                assert r.connector_for("res#take") == "component"
+                assert len(seen) == 1 and "res_constructor_counter" in seen[0].message
+    assert answers[0] == answers[1]
+    assert answers[0][:6] == (pkg.Some(None), pkg.Some(7), None, (1, "two", 3.0), o.Point(x=1, y=-2),
+                              o.Flags9.B0 | o.Flags9.B8)

@@ -59,9 +59,9 @@ class CanonicalNativeLibrary:
         plans: dict[str, tuple[cabi.ExportPlan, cabi.CanonicalOptions, int, int | None]] = {}
         dtors: dict[t.ResourceType, int] = {}
         for name, func in self.functions.items():
-            for rt in _resources(name, func):
+            for rt in resource_types(name, func):
                 if rt not in dtors:
-                    dtor = c_symbol(f"{rt.owner}#[dtor]{rt.name}" if rt.owner else f"[dtor]{rt.name}")
+                    dtor = dtor_symbol(rt)
                     library.require_symbol(dtor)
                     dtors[rt] = len(decls)
                     decls.append(f"void {dtor}(int32_t);")
@@ -129,7 +129,17 @@ def _export_call(export_name: str, plan: cabi.ExportPlan, core: Callable[..., An
     return call
 
 
-def _resources(name: str, func: t.Function) -> list[t.ResourceType]:
+def dtor_symbol(rt: t.ResourceType) -> str:
+    """The C symbol of a resource's destructor in the native build."""
+    return c_symbol(f"{rt.owner}#[dtor]{rt.name}" if rt.owner else f"[dtor]{rt.name}")
+
+
+def symbols_needed(name: str, func: t.Function) -> list[str]:
+    """Every C symbol the native build must have to serve export `name`."""
+    return [c_symbol(name), *dict.fromkeys(dtor_symbol(rt) for rt in resource_types(name, func))]
+
+
+def resource_types(name: str, func: t.Function) -> list[t.ResourceType]:
     """The resource types `func` passes (own or borrow); streams and futures have no native
     form and are refused."""
     found: list[t.ResourceType] = []

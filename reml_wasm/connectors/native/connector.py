@@ -16,8 +16,8 @@ from ... import toolchain
 from ... import types as t
 from ...audit import DiagnosticError, error
 from .. import Availability
-from .canonical import CanonicalNativeLibrary, export_functions
-from .library import Mode
+from .canonical import CanonicalNativeLibrary, export_functions, symbols_needed
+from .library import Mode, NativeLibrary
 
 DROP = "[resource-drop]"
 
@@ -48,6 +48,7 @@ class NativeConnector:
         self.mode = mode
         self.library = Path(self.library_path or self.sources[0]).stem.removeprefix("lib")
         self._canonical: CanonicalNativeLibrary | None = None
+        self.missing: dict[str, str] = {}  # export -> the first symbol the library lacks
 
     def _build(self) -> str:
         return str(toolchain.build_native(self.sources, include_dirs=self.include_dirs, name=self.library))
@@ -57,11 +58,20 @@ class NativeConnector:
         """The opened library (built first when only a source was given)."""
         if self._canonical is None:
             path = self.library_path if self.library_path is not None else self._build()
-            self._canonical = CanonicalNativeLibrary.open(path, self.functions, mode=self.mode)
+            lib = NativeLibrary.open(path, mode=self.mode)
+            served = {}
+            for name, func in self.functions.items():
+                lacking = [s for s in symbols_needed(name, func) if not lib.has_symbol(s)]
+                if lacking:
+                    self.missing[name] = lacking[0]
+                else:
+                    served[name] = func
+            self._canonical = CanonicalNativeLibrary(lib, served, mode=self.mode)
         return self._canonical
 
     def available(self) -> Availability:
-        """Whether the library exists (or can be built) and has every export's symbol."""
+        """Whether the library exists (or can be built) and loads.  Exports whose symbols
+        it lacks are refused by `bind` (`ffi.symbol.not_found`), one by one."""
         if self._canonical is not None:
             return Availability(True)
         if self.library_path is not None and os.sep in self.library_path and not Path(self.library_path).exists():
@@ -85,6 +95,9 @@ class NativeConnector:
         lib = self.canonical
         if key.rpartition("#")[2].startswith(DROP):
             return lib.drop
+        if key in self.missing:
+            raise error("ffi.symbol.not_found", f"symbol {self.missing[key]!r} (for {key}) not found in library "
+                        f"{lib.library.path}", symbol=self.missing[key], export=key, library=self.library)
         return lib.function(key)
 
     def symbol(self, key: str) -> str:
