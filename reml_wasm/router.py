@@ -35,6 +35,7 @@ from . import types as t
 from .audit import AuditEnvelope, AuditSink, Diagnostic, DiagnosticError, error
 from .call_log import CallLog
 from .connectors import Connector
+from .values import check_args
 
 DROP = "[resource-drop]"
 BID_TRANSPORTS = {"dynamic_library": "native", "wasm_component": "component"}
@@ -148,7 +149,13 @@ class Router:
         fn = self._bound.get(key)
         if fn is None:
             fn = self.bind(key)
-        return fn(*args)
+        try:
+            return fn(*args)
+        except TypeError:
+            target = self.targets.get(key)
+            if target is not None and target.function is not None:
+                check_args(args, target.function)  # a wrong count: the coded diagnostic
+            raise
 
     def bind(self, key: str) -> Callable[..., Any]:
         """The function named `key` as a callable over reml values, routed and audited."""

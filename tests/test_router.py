@@ -145,6 +145,15 @@ def test_routing_file_errors_are_coded_with_a_line(tmp_path, text, where):
     assert d.location is not None and d.location.file == str(path) and d.location.line == where
 
 
+@pytest.mark.parametrize("audit", [False, True])
+def test_a_wrong_argument_count_is_coded(tmp_path, audit):
+    with router("component", audit=tmp_path / "a.jsonl" if audit else None) as r:
+        with pytest.raises(DiagnosticError) as exc:
+            r.call("api#greet", "a", "b")
+        assert exc.value.code == "ffi.value.arity"
+        assert r.call("api#greet", "a") == "Hello, a!"
+
+
 def test_unknown_function_is_coded():
     with router("component") as r:
         with pytest.raises(DiagnosticError) as exc:
