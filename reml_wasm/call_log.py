@@ -92,6 +92,15 @@ class CallLog:
         """Record a failed call with its diagnostic."""
         self.write(template.envelope(latency_ns, "failed", [diagnostic]))
 
+    def result_error(self, template: CallTemplate, latency_ns: int, error_value: Any) -> None:
+        """Record a call that returned `err(e)`: the call succeeded; the error goes into a
+        diagnostic `ffi.wit.result_err` (severity info) with the error value."""
+        detail = error_value if isinstance(error_value, (str, int, float, bool)) or error_value is None \
+            else repr(error_value)
+        diag = Diagnostic("ffi.wit.result_err", f"{template.metadata['ffi']['symbol']} returned err({detail!r})",
+                          severity="info", extensions={"error": detail})
+        self.write(template.envelope(latency_ns, "success", [diag]))
+
     def write(self, envelope: AuditEnvelope) -> None:
         """Write any other record, after the pending ones."""
         self.flush()

@@ -35,7 +35,7 @@ from . import types as t
 from .audit import AuditEnvelope, AuditSink, Diagnostic, DiagnosticError, error
 from .call_log import CallLog
 from .connectors import Connector
-from .values import check_args
+from .values import Err, check_args
 
 DROP = "[resource-drop]"
 BID_TRANSPORTS = {"dynamic_library": "native", "wasm_component": "component"}
@@ -337,7 +337,9 @@ class Router:
             arity = 1  # a resource drop takes the handle
         else:
             arity = len(target.function.params)
-        return _audited_call(raw, template, log, arity)
+        returns_result = target.function is not None and target.function.result is not None and \
+            isinstance(t.unalias(target.function.result), t.ResultType)
+        return _audited_call(raw, template, log, arity, returns_result)
 
     # --- lifetime ------------------------------------------------------------------------
 
@@ -377,18 +379,29 @@ def routed({params}):
     except BaseException as exc:
         failed(start, exc)
         raise
-    pending.append((template, clock() - start))
+{record}    return result
+"""
+_RECORD = """    pending.append((template, clock() - start))
     if len(pending) >= batch:
         flush()
-    return result
+"""
+_RECORD_RESULT = """    elapsed = clock() - start
+    if result.__class__ is Err:
+        log.result_error(template, elapsed, result.value)
+    else:
+        pending.append((template, elapsed))
+        if len(pending) >= batch:
+            flush()
 """
 
 
-def _audited_call(raw: Callable[..., Any], template: Any, log: CallLog, arity: int | None = None) -> Callable[..., Any]:
+def _audited_call(raw: Callable[..., Any], template: Any, log: CallLog, arity: int | None = None,
+                  returns_result: bool = False) -> Callable[..., Any]:
     """The hot path: time the call, append (template, latency); failures are recorded with
     their diagnostic and re-raised unchanged.  With a known `arity` the wrapper takes exactly
     that many positional arguments (no `*args` packing; a wrong count is Python's
-    TypeError, raised before any call happens)."""
+    TypeError, raised before any call happens).  `returns_result`: the function's result
+    is a `result`, and an `Err` is recorded with its error (`ffi.wit.result_err`)."""
     clock = time.perf_counter_ns
 
     def failed(start: int, exc: BaseException) -> None:
@@ -399,8 +412,8 @@ def _audited_call(raw: Callable[..., Any], template: Any, log: CallLog, arity: i
 
     params = "*args" if arity is None else ", ".join(f"a{i}" for i in range(arity))
     scope = {"clock": clock, "raw": raw, "failed": failed, "pending": log.pending, "template": template,
-             "batch": log.batch, "flush": log.flush}
-    exec(_AUDITED_CALL.format(params=params), scope)  # noqa: S102 - a fixed template, names only
+             "batch": log.batch, "flush": log.flush, "log": log, "Err": Err}
+    exec(_AUDITED_CALL.format(params=params, record=_RECORD_RESULT if returns_result else _RECORD), scope)  # noqa: S102 - a fixed template, names only
     return scope["routed"]  # type: ignore[no-any-return]
 
 

@@ -56,11 +56,11 @@ def test_poc_in_an_empty_directory(tmp_path):
     assert proc.returncode == 0, proc.stderr
     out = tmp_path / "out"
     assert [line.split("]")[0] for line in proc.stdout.splitlines()[:6]] == [f"[{i}/6" for i in range(1, 7)]
-    assert "component latency" in proc.stdout and "26 of 26 equal" in proc.stdout
+    assert "component latency" in proc.stdout and "28 of 28 equal" in proc.stdout
     for name in ("poc.reml", "bindings.manifest.json"):
         assert (out / name).read_text() == (EXPECTED / name).read_text(), name
     assert blank_latency((out / "run-log.md").read_text()) == blank_latency((EXPECTED / "run-log.md").read_text())
-    check_audit(out / "audit.jsonl", 26)
+    check_audit(out / "audit.jsonl", 28)
     assert (out / "poc_bindings" / "py.typed").exists()
 
 
@@ -83,7 +83,7 @@ def test_without_a_compiler_the_component_serves_both_columns(tmp_path):
     assert "no C compiler" in proc.stdout
     log = (tmp_path / "out" / "run-log.md").read_text()
     assert "native column: the component (the native library could not serve)" in log
-    assert "no C compiler" in log and "26 of 26 calls" in log
+    assert "no C compiler" in log and "28 of 28 calls" in log
 
 
 def test_a_mismatch_exits_non_zero(tmp_path):
@@ -93,7 +93,7 @@ def test_a_mismatch_exits_non_zero(tmp_path):
     assert run(tmp_path / "out", lines.append, source=changed) == 1
     log = (tmp_path / "out" / "run-log.md").read_text()
     assert "| greet | \"Ada\" | \"Hello, Ada!\" | \"Hallo, Ada!\" | NO |" in log
-    assert "24 of 26 calls gave the same result on both connectors. MISMATCH." in log
+    assert "26 of 28 calls gave the same result on both connectors. MISMATCH." in log
 
 
 def test_committed_component_is_rebuilt_byte_identical():
@@ -110,10 +110,10 @@ def test_step_scripts_run_one_by_one(tmp_path):
                               capture_output=True, text=True, timeout=600)
         assert proc.returncode == 0, (script.name, proc.stderr)
         outputs[script.name] = proc.stdout
-    assert "world poc: 14 functions" in outputs["01_parse_wit.py"]
+    assert "world poc: 15 functions" in outputs["01_parse_wit.py"]
     assert "resource counter" in outputs["01_parse_wit.py"]
     assert (tmp_path / "out" / "poc.reml").exists() and (tmp_path / "out" / "poc_bindings" / "api.py").exists()
-    assert re.search(r"^26 +live-counters", outputs["04_call_both.py"], re.M)
+    assert re.search(r"^28 +live-counters", outputs["04_call_both.py"], re.M)
 
 
 def readme_first_call() -> str:

@@ -120,6 +120,7 @@ def test_poc_bindings_call_both_connectors(poc_package, prefer):
         assert api.raise_(api.Level.MEDIUM) is api.Level.HIGH
         assert api.invert(api.Perms.READ) == api.Perms.WRITE | api.Perms.EXEC
         assert list(api.scale([1, -2], 5)) == [5, -10]
+        assert api.reverse_bytes(b"\x00ab") == b"ba\x00"
         assert api.find(["a", "b"], "b") == 1 and api.find([], "b") is None
         assert api.parse_level("low") is api.Level.LOW
         with pytest.raises(pkg.Err) as exc:

@@ -191,6 +191,18 @@ def test_every_call_is_one_complete_envelope(tmp_path):
     assert records[301]["metadata"]["ffi.wit.function"] == "live-counters"   # order kept
 
 
+def test_result_errors_are_recorded_with_the_error(tmp_path):
+    log = tmp_path / "a.jsonl"
+    with router("native", audit=log) as r:
+        assert r.call("api#parse-level", "low") == Ok("low")
+        assert r.call("api#parse-level", "odd") == Err('not a level: "odd"')
+    ok, err = read_audit_log(log)
+    assert "diagnostics" not in ok
+    assert err["metadata"]["ffi"]["status"] == "success"
+    assert err["diagnostics"][0]["code"] == "ffi.wit.result_err"
+    assert err["diagnostics"][0]["extensions"]["error"] == 'not a level: "odd"'
+
+
 def test_audit_names_symbols_per_connector(tmp_path):
     log = tmp_path / "a.jsonl"
     with router("component", audit=log) as r:

@@ -44,7 +44,7 @@ def same(both, name, *args):
 
 
 def test_every_function_is_covered():
-    covered = {"greet", "birthday", "area", "raise", "invert", "scale", "find", "parse-level", "peek", "finish",
+    covered = {"greet", "birthday", "area", "raise", "invert", "scale", "reverse-bytes", "find", "parse-level", "peek", "finish",
                "live-counters", "[constructor]counter", "[method]counter.add", "[method]counter.get"}
     assert {f.qualified_name for _, f in WORLD.exported_functions()} == covered
 
@@ -79,6 +79,12 @@ def test_enum_and_flags(both, level, perms):
 def test_scale(both, values, by):
     got = same(both, "scale", values, by)
     assert list(got) == [((v * by + 2**31) % 2**32) - 2**31 for v in values]
+
+
+@SETTINGS
+@given(data=st.binary(max_size=300))
+def test_reverse_bytes(both, data):
+    assert same(both, "reverse-bytes", data) == data[::-1]
 
 
 @SETTINGS

@@ -16,11 +16,13 @@ typedef struct { reml_string *ptr; size_t len; } list_string;
 typedef struct { reml_string name; uint32_t age; } person;
 typedef struct { uint8_t is_some; uint32_t value; } option_u32;
 typedef struct { uint8_t is_err; union { uint8_t ok; reml_string err; } val; } result_level_string;
+typedef struct { uint8_t *ptr; size_t len; } list_u8;
 
 static union {
   reml_string s;
   person p;
   list_s32 l;
+  list_u8 b;
   option_u32 o;
   result_level_string r;
 } ret_area;
@@ -90,6 +92,21 @@ list_s32 *api_scale(int32_t *values, size_t len, int32_t by) {
 
 REML_EXPORT("cabi_post_" API "#scale")
 void cabi_post_api_scale(list_s32 *r) { reml_free(r->ptr); }
+
+REML_EXPORT(API "#reverse-bytes")
+list_u8 *api_reverse_bytes(uint8_t *data, size_t len) {
+  for (size_t i = 0, j = len; i + 1 < j; i++, j--) {
+    uint8_t t = data[i];
+    data[i] = data[j - 1];
+    data[j - 1] = t;
+  }
+  ret_area.b.ptr = data;
+  ret_area.b.len = len;
+  return &ret_area.b;
+}
+
+REML_EXPORT("cabi_post_" API "#reverse-bytes")
+void cabi_post_api_reverse_bytes(list_u8 *r) { reml_free(r->ptr); }
 
 /* --- option --------------------------------------------------------------------------- */
 

@@ -54,6 +54,8 @@ SAMPLES: tuple[tuple[str, tuple[Any, ...], Slot | None], ...] = (
     ("invert", (frozenset({"read"}),), None),
     ("invert", (frozenset(),), None),
     ("scale", ([1, -2, 3, 2147483647], 2), None),
+    ("reverse-bytes", (b"\x00\x01\xfe\xff",), None),
+    ("reverse-bytes", (b"",), None),
     ("find", (["ant", "bee", "cat"], "bee"), None),
     ("find", ([], "bee"), None),
     ("parse-level", ("medium",), None),
