@@ -365,3 +365,14 @@ def test_bid_yaml_transport_is_honoured(tmp_path):
     with Router.from_file(tmp_path / "reml-wasm.toml", connectors={"dynamic_library": native}) as r:
         assert r.call("lib#f") == 42
         assert r.connector_for("lib#f") == "native"
+
+
+def test_routing_file_with_only_a_component_uses_its_world(tmp_path):
+    shutil.copy(COMPONENT, tmp_path / "poc.wasm")
+    (tmp_path / "reml-wasm.toml").write_text('component = "poc.wasm"\n')
+    with Router.from_file(tmp_path / "reml-wasm.toml") as r:
+        assert r.world.exports[0].key == API
+        assert r.call("api#greet", "w") == "Hello, w!"
+        c = r.call("api#[constructor]counter", 2)
+        assert r.call("api#peek", c) == 2
+        r.call("api#[resource-drop]counter", c)
