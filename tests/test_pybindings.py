@@ -77,7 +77,7 @@ from poc_bindings import api
 def run(router: Router) -> list[object]:
     poc_bindings.use(router)
     p: api.Person = api.birthday(api.Person(name="Ada", age=36))
-    shape: api.Shape = api.ShapeCircle(2.0)
+    shape: api.Shape = api.Shape_Circle(2.0)
     out: list[object] = [api.greet("Ada"), p, api.area(shape), api.raise_(api.Level.LOW),
                          api.invert(api.Perms.READ | api.Perms.EXEC), api.scale([1, 2], 3), api.find(["a"], "a")]
     try:
@@ -116,7 +116,7 @@ def test_poc_bindings_call_both_connectors(poc_package, prefer):
         pkg.use(r)
         assert api.greet("Ada") == "Hello, Ada!"
         assert api.birthday(api.Person(name="Ada", age=36)) == api.Person(name="Ada", age=37)
-        assert api.area(api.ShapeSquare(3.0)) == 9.0 and api.area(api.ShapePoint()) == 0.0
+        assert api.area(api.Shape_Square(3.0)) == 9.0 and api.area(api.Shape_Point()) == 0.0
         assert api.raise_(api.Level.MEDIUM) is api.Level.HIGH
         assert api.invert(api.Perms.READ) == api.Perms.WRITE | api.Perms.EXEC
         assert list(api.scale([1, -2], 5)) == [5, -10]
@@ -275,8 +275,8 @@ def test_bindings_from_a_third_party_component(greeter_component, tmp_path):
         with pytest.raises(pkg.Err) as exc:
             text.restyle("", text.CaseStyle.LOWER, text.Options(0))
         assert exc.value.value == "empty input"
-        assert text.tokens("a 12  -3") == [text.TokenWord("a"), text.TokenNumber(12), text.TokenBlank(),
-                                           text.TokenNumber(-3)]
+        assert text.tokens("a 12  -3") == [text.Token_Word("a"), text.Token_Number(12), text.Token_Blank(),
+                                           text.Token_Number(-3)]
 
 
 def test_gen_python_bad_input_is_a_coded_diagnostic(tmp_path, capsys):
@@ -303,8 +303,8 @@ def test_demo_bindings_on_both_connectors(tmp_path):
         with Router(world, route) as r:
             pkg.use(r)
             answers.append((demo.greet("Ada"), demo.sum([1, 2, 2**32 - 1]), list(demo.reverse([1, 2, 3])),
-                            demo.translate(demo.Point(x=1, y=2), 3, 4), demo.area(demo.ShapeRect(demo.Point(2, 3))),
-                            demo.area(demo.ShapeEmpty()), demo.find(["a", "b"], "b"), demo.parse_u32("42")))
+                            demo.translate(demo.Point(x=1, y=2), 3, 4), demo.area(demo.Shape_Rect(demo.Point(2, 3))),
+                            demo.area(demo.Shape_Empty()), demo.find(["a", "b"], "b"), demo.parse_u32("42")))
             with pytest.raises(pkg.Err):
                 demo.parse_u32("x")
             assert r.connector_for("greet") == ("native" if "native" in route else "component")

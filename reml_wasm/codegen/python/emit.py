@@ -208,7 +208,7 @@ class ModuleWriter:
         lower = [f"def _lower_{name}(v: {name}) -> _t.Any:"]
         lift = [f"def _lift_{name}(v: _t.Any) -> {name}:", "    tag = v.tag"]
         for case in ty.cases:
-            cls = self.reg.claim(t.RecordType(f"{ty.name}-{case.name}", ()), self.scope.module)[1]
+            cls = f"{name}_{type_name(case.name)}"  # componentize-py's spelling: Shape_Circle
             classes.append(cls)
             out += ["@_dc.dataclass", f"class {cls}:"] + self._doc(case.docs)
             if case.type is None:
