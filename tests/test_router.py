@@ -376,3 +376,28 @@ def test_routing_file_with_only_a_component_uses_its_world(tmp_path):
         c = r.call("api#[constructor]counter", 2)
         assert r.call("api#peek", c) == 2
         r.call("api#[resource-drop]counter", c)
+
+
+def test_no_record_is_lost_when_threads_call_at_once(tmp_path):
+    import threading
+    log = tmp_path / "audit.jsonl"
+    with router("native", audit=log) as r:
+        raise_ = r.bind("api#raise")              # int in, int out: no guest memory involved
+        errors: list[BaseException] = []
+
+        def work() -> None:
+            try:
+                for _ in range(2000):
+                    assert raise_("low") == "medium"
+            except BaseException as exc:          # pragma: no cover - reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=work) for _ in range(4)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        assert not errors
+    lines = log.read_text().splitlines()
+    assert len(lines) == 8000
+    assert all(json.loads(line)["metadata"]["ffi.wit.function"] == "raise" for line in lines)
