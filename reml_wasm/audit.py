@@ -187,6 +187,15 @@ class AuditSink:
             if written != len(data):  # pragma: no cover - only on a full disk
                 raise OSError(f"short write to audit log {self.path}")
 
+    def write_lines(self, text: str) -> None:
+        """Append already-encoded records (whole lines, each ending in a newline) in one
+        write, so a batch is never split."""
+        data = text.encode()
+        with self._lock:
+            written = os.write(self._fd, data)
+            if written != len(data):  # pragma: no cover - only on a full disk
+                raise OSError(f"short write to audit log {self.path}")
+
     def close(self) -> None:
         with self._lock:
             if self._fd >= 0:

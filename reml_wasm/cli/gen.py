@@ -1,7 +1,8 @@
 """`reml-wasm gen …`: code generators.
 
     reml-wasm gen c-plugin (BID.yaml | WIT) -o DIR   a Nyash BID-1 C plugin skeleton
-    reml-wasm gen python BID.yaml -o DIR             a typed Python client (cli/gen_bid.py)
+    reml-wasm gen python WIT --world W -o DIR        typed Python bindings (a package)
+    reml-wasm gen python BID.yaml -o DIR             a typed Python client module (cli/gen_bid.py)
 
 Each generator is one sub-subcommand registered in GENERATORS (name -> (add_arguments, run)).
 """
@@ -53,23 +54,45 @@ def _c_plugin_run(args: argparse.Namespace) -> int:
 
 
 def _python_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("input", help="a BID YAML file (.yaml/.yml)")
-    parser.add_argument("-o", "--output", required=True, help="directory to write the module into")
-    parser.add_argument("--name", help="module name (default: from the input file's name)")
+    parser.add_argument("input", help="WIT (.wit file or directory with deps/), a component .wasm, "
+                                      "or a BID YAML document (.yaml/.yml)")
+    parser.add_argument("--world", help="the world (default: the main package's only world)")
+    parser.add_argument("-o", "--output", required=True, help="directory to write the package or module into")
+    parser.add_argument("--package", "--name", dest="package",
+                        help="package name for WIT (default: <world>_bindings); module name for BID YAML "
+                             "(default: from the file name)")
 
 
 def _python_run(args: argparse.Namespace) -> int:
     from .gen_bid import run_python
 
-    rc = run_python(args)     # BID YAML inputs; anything else falls through
+    args.name = args.package
+    rc = run_python(args)     # BID YAML inputs; anything else is WIT or a component
     if rc is not None:
         return rc
-    raise error("ffi.gen.input", f"{args.input}: expected a BID YAML (.yaml/.yml) input")
+    from ..codegen.python import generate_package
+    from ..router import load_world
+    from ..routing import RoutingConfig, RouteConfig
+
+    source = Path(args.input)
+    if source.suffix == ".wasm":
+        config = RoutingConfig(RouteConfig(component=str(source)))
+    elif not (source.suffix == ".wit" or source.is_dir()):
+        raise error("ffi.gen.input", f"{source}: expected WIT (a .wit file or a directory), a component (.wasm) or BID YAML (.yaml)")
+    else:
+        config = RoutingConfig(wit=str(source), world=args.world)
+    world = load_world(config)[0]
+    package = args.package or f"{world.name.replace('-', '_')}_bindings"
+    if not package.isidentifier():
+        raise error("ffi.gen.input", f"{package!r} is not a Python package name (use --package)")
+    print(generate_package(world, args.output, package))
+    return 0
 
 
 GENERATORS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int], str]] = {
     "c-plugin": (_c_plugin_arguments, _c_plugin_run, "a Nyash BID-1 C plugin skeleton from BID YAML or WIT"),
-    "python": (_python_arguments, _python_run, "a typed Python client from BID YAML"),
+    "python": (_python_arguments, _python_run, "typed Python bindings from WIT or a component (componentize-py style), "
+               "or a typed client from BID YAML; both call through the router"),
 }
 
 

@@ -12,7 +12,10 @@ A connector is opened once, binds functions by their interface key and is closed
 the caller is done.  An interface key names a function as a component does:
 `ns:pkg/iface@1.0.0#func` for a function of an interface, `func` for a function of the
 world itself, with resource functions spelled `[constructor]r`, `[method]r.m` and
-`[static]r.f`.  Bound functions take and return values in the reml_wasm.values
+`[static]r.f`, and `…#[resource-drop]r` binds the drop of an owned handle (the destructor
+runs exactly once).  A connector may also offer `symbol(key)`, the name an audit record
+gives the callee (export name, C symbol, `Box.method`), and a `library` attribute.
+Bound functions take and return values in the reml_wasm.values
 convention, whichever connector serves them, so a caller (the router, typed bindings)
 never needs to know which one it got.
 """

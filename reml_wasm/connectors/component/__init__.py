@@ -9,5 +9,6 @@ from __future__ import annotations
 
 from .instance import PATHS, Component, Imports, Instance
 from .sandbox import Sandbox
+from .connector import ComponentConnector
 
-__all__ = ["PATHS", "Component", "Imports", "Instance", "Sandbox"]
+__all__ = ["ComponentConnector", "PATHS", "Component", "Imports", "Instance", "Sandbox"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from ...libraries import library_file_names, resolve_library
 from .canonical import CanonicalNativeLibrary, export_functions
 from .library import Mode, NativeLibrary, resolve_mode
+from .connector import NativeConnector
 
-__all__ = ["CanonicalNativeLibrary", "Mode", "NativeLibrary", "export_functions", "library_file_names",
+__all__ = ["NativeConnector", "CanonicalNativeLibrary", "Mode", "NativeLibrary", "export_functions", "library_file_names",
            "resolve_library", "resolve_mode"]

@@ -19,6 +19,7 @@ from ... import cabi
 from ... import types as t
 from ...audit import error
 from ...toolchain import c_symbol
+from .handles import NativeHandles
 from .library import Mode, NativeLibrary
 
 _C_FLAT = {"i32": "int32_t", "i64": "int64_t", "f32": "float", "f64": "double"}
@@ -52,14 +53,21 @@ class CanonicalNativeLibrary:
         self.functions = dict(functions)
         self.mode = mode
         self.memory = cabi.NativeMemory()
+        self.handles = NativeHandles()
         library.require_symbol("cabi_realloc")
         decls = ["int64_t cabi_realloc(int64_t, int64_t, int64_t, int64_t);"]
         plans: dict[str, tuple[cabi.ExportPlan, cabi.CanonicalOptions, int, int | None]] = {}
+        dtors: dict[t.ResourceType, int] = {}
         for name, func in self.functions.items():
-            _reject_resources(name, func)
+            for rt in resource_types(name, func):
+                if rt not in dtors:
+                    dtor = dtor_symbol(rt)
+                    library.require_symbol(dtor)
+                    dtors[rt] = len(decls)
+                    decls.append(f"void {dtor}(int32_t);")
             symbol = c_symbol(name)
             library.require_symbol(symbol)
-            opts = cabi.CanonicalOptions(memory=self.memory, ptr_size=8)
+            opts = cabi.CanonicalOptions(memory=self.memory, ptr_size=8, resources=self.handles)  # type: ignore[arg-type]
             plan = cabi.export_plan(func, opts)
             core_index = len(decls)
             decls.append(flat_declaration(symbol, plan.flat))
@@ -71,6 +79,8 @@ class CanonicalNativeLibrary:
             plans[name] = (plan, opts, core_index, post_index)
         bound = library.bind_all(decls, mode=mode)
         self._realloc: Callable[[int, int, int, int], int] = bound[0]
+        for rt, index in dtors.items():
+            self.handles.dtors[rt] = bound[index]
         self._bound: dict[str, Callable[..., Any]] = {}
         for name, (plan, opts, core_index, post_index) in plans.items():
             opts.realloc = self._realloc
@@ -96,6 +106,10 @@ class CanonicalNativeLibrary:
     def call(self, export_name: str, *args: Any) -> Any:
         return self.function(export_name)(*args)
 
+    def drop(self, handle: Any) -> None:
+        """Drop an owned resource handle the library gave out (its destructor runs once)."""
+        self.handles.drop_resource(handle)
+
 
 def _export_call(export_name: str, plan: cabi.ExportPlan, core: Callable[..., Any],
                  post: Callable[..., None] | None) -> Callable[..., Any]:
@@ -115,10 +129,26 @@ def _export_call(export_name: str, plan: cabi.ExportPlan, core: Callable[..., An
     return call
 
 
-def _reject_resources(name: str, func: t.Function) -> None:
+def dtor_symbol(rt: t.ResourceType) -> str:
+    """The C symbol of a resource's destructor in the native build."""
+    return c_symbol(f"{rt.owner}#[dtor]{rt.name}" if rt.owner else f"[dtor]{rt.name}")
+
+
+def symbols_needed(name: str, func: t.Function) -> list[str]:
+    """Every C symbol the native build must have to serve export `name`."""
+    return [c_symbol(name), *dict.fromkeys(dtor_symbol(rt) for rt in resource_types(name, func))]
+
+
+def resource_types(name: str, func: t.Function) -> list[t.ResourceType]:
+    """The resource types `func` passes (own or borrow); streams and futures have no native
+    form and are refused."""
+    found: list[t.ResourceType] = []
     for typ in [*func.param_types(), *([func.result] if func.result is not None else [])]:
         for inner in t.walk(typ):
-            if isinstance(t.unalias(inner), (t.OwnType, t.BorrowType, t.StreamType, t.FutureType)):
+            inner = t.unalias(inner)
+            if isinstance(inner, (t.StreamType, t.FutureType)):
                 raise error("ffi.signature.unsupported",
-                            f"{name}: {t.unalias(inner).wit()} is not supported by the canonical-native path",
-                            export=name)
+                            f"{name}: {inner.wit()} is not supported by the canonical-native path", export=name)
+            if isinstance(inner, (t.OwnType, t.BorrowType)):
+                found.append(inner.resource)
+    return found

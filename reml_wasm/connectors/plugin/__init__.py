@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from .host import (INITIAL_RESULT_BYTES, MAX_RESULT_BYTES, BoxFactoryRegistry, PluginBox, PluginHost,
                    PluginLibrary, default_mode)
+from .connector import PluginConnector
 
-__all__ = ["INITIAL_RESULT_BYTES", "MAX_RESULT_BYTES", "BoxFactoryRegistry", "PluginBox", "PluginHost",
+__all__ = ["PluginConnector", "INITIAL_RESULT_BYTES", "MAX_RESULT_BYTES", "BoxFactoryRegistry", "PluginBox", "PluginHost",
            "PluginLibrary", "default_mode"]
