@@ -31,7 +31,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 GUEST_INCLUDE = PROJECT_ROOT / "native" / "include"
 
 WASM_CFLAGS = ("-target", "wasm32-freestanding", "-O2", "-nostdlib", "-mbulk-memory",
-               "-Wl,--no-entry", "-Wl,--export-memory", "-Wall")
+               "-Wl,--no-entry", "-Wl,--export-memory", "-Wall",
+               "-g0")  # no debug info: a guest built in any checkout is byte-identical
 NATIVE_CFLAGS = ("-shared", "-fPIC", "-O2", "-fvisibility=hidden", "-Wall")
 
 
