@@ -12,8 +12,9 @@ fallback is on, it takes the next and says which and why once (a warning
 `ffi.router.fallback`, kept in `router.diagnostics`, printed by `on_diagnostic` and
 written to the audit log).  All functions of an interface run on the same connector, so
 resource handles never cross connectors.  Boxes of a nyash.toml route to the plugin
-connector; BID YAML interfaces follow their `transport` (`dynamic_library` -> native,
-`wasm_component` -> component), with any `Connector` registered for that transport name.
+connector; BID YAML interfaces follow their `transport` (`dynamic_library` -> the Nyash
+dynamic-library connector, a vtable or `nyash_plugin_invoke` per method; `wasm_component` ->
+component), with any `Connector` registered for that transport name taking precedence.
 
 Every routed call writes an `AuditEnvelope` (reml_wasm.call_log): the `ffi` call record
 (library, symbol, effect flags, latency, status), the `ffi.wit.*` keys and `ffi.router`
@@ -226,6 +227,10 @@ class Router:
             base = Path(self.bid.source).parent if self.bid.source else Path.cwd()
             return self._cached("component", str(base / location),
                                 lambda p: _component_connector(p))
+        if kind == "dynamic_library":
+            from .connectors.plugin.dynamic import DynamicLibraryConnector
+            return self._cached("dynamic_library", str(self.bid.source or ""),
+                                lambda _: DynamicLibraryConnector(self.bid))
         raise error("ffi.router.no_connector", f"no connector is registered for BID transport {kind!r}",
                     transport=kind)
 

@@ -356,9 +356,9 @@ def test_bid_yaml_transport_is_honoured(tmp_path):
     with Router.from_file(tmp_path / "reml-wasm.toml") as r:
         assert r.call("api#greet", "bid") == "Hello, bid!"
         assert r.connector_for("api#greet") == "component"
-        with pytest.raises(DiagnosticError) as exc:
+        with pytest.raises(DiagnosticError) as exc:   # the Nyash dynamic-library connector: no libx.so
             r.call("lib#f")
-        assert exc.value.code == "ffi.router.no_connector"
+        assert exc.value.code == "ffi.plugin.load_failed" and "libx.so" in str(exc.value)
     # a connector registered for the transport name serves it
     (tmp_path / "lib.c").write_text('#include "reml_guest.h"\nREML_EXPORT("lib#f") int32_t lib_f(void) { return 42; }\n')
     native = NativeConnector({"lib#f": t.Function("f", result=t.PrimitiveType("s32"))}, source=tmp_path / "lib.c")
@@ -401,3 +401,22 @@ def test_no_record_is_lost_when_threads_call_at_once(tmp_path):
     lines = log.read_text().splitlines()
     assert len(lines) == 8000
     assert all(json.loads(line)["metadata"]["ffi.wit.function"] == "raise" for line in lines)
+
+
+def test_bid_dynamic_library_transport_routes_to_the_nyash_connector(tmp_path):
+    """A BID document whose interfaces name a real library: the router serves them through
+    the dynamic-library connector (vtable or invoke per method) and audits each call."""
+    from reml_wasm import bid_samples
+    from reml_wasm.audit import read_audit_log
+
+    document = bid_samples.write_bidfile(tmp_path)
+    (tmp_path / "reml-wasm.toml").write_text(f'bid = "{document.name}"\naudit = "audit.jsonl"\n')
+    with Router.from_file(tmp_path / "reml-wasm.toml") as r:
+        assert r.call("nyash.math#add", 2, 3) == 5
+        add = r.bind("nyash.math#add")
+        assert [add(i, i) for i in range(3)] == [0, 2, 4]
+        assert r.connector_for("nyash.math#add") == "dynamic_library"
+    records = [e for e in read_audit_log(tmp_path / "audit.jsonl") if "ffi" in e["metadata"]]
+    assert len(records) == 4
+    assert all(e["metadata"]["ffi"]["status"] == "success" for e in records)
+    assert records[0]["metadata"]["ffi.wit.interface"] == "nyash.math"

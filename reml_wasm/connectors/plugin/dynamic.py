@@ -168,14 +168,16 @@ class DynamicLibraryConnector:
 
     def _connect(self, base: Path) -> None:
         doc = self.document
-        served = [i for i in doc.interfaces if i.name in doc.transports]
+        # interfaces with another transport (a component, say) are other connectors' to serve
+        served = [i for i in doc.interfaces
+                  if i.name in doc.transports and doc.transports[_name(i)].get("type") == TRANSPORT]
         if not served:
             raise error("ffi.bid.transport", f"{doc.source or 'the BID document'}: no interface has a "
                         f"`transport: {{type: {TRANSPORT}, location: ...}}`", source=doc.source)
         for iface in served:
             transport = doc.transports[_name(iface)]
-            kind, location = transport.get("type"), transport.get("location")
-            if kind != TRANSPORT or not location:
+            location = transport.get("location")
+            if not location:
                 raise error("ffi.bid.transport", f"interface {_name(iface)}: transport {dict(transport)!r} is not "
                             f"`{{type: {TRANSPORT}, location: PATH}}`", interface=_name(iface))
             self.interfaces[_name(iface)] = self._library(base / Path(str(location)))
