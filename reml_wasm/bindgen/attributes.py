@@ -1,4 +1,5 @@
-"""GNU attributes that change layout (`packed`, `aligned`), taken out of the C text.
+"""GNU attributes that change layout (`packed`, `aligned`) and `__asm__` labels, taken
+out of the C text.
 
 pycparser cannot read `__attribute__((…))`, so every attribute is blanked (replaced by
 spaces, so line and column numbers stay right).  The ones that change layout are
@@ -9,6 +10,11 @@ recorded with the place they apply to, found from the braces around them:
 * inside a struct body: the member declaration containing it (`member` span, from the
   previous `;`/`{` to the next `;` at that depth);
 * at file scope: the declaration containing it (`decl` span; used for typedefs).
+
+`__asm__` / `__asm` (with `volatile`, `inline`, `goto` qualifiers) and its parenthesis
+are blanked the same way: a statement in a function body is dropped, and a label after
+a declarator (`int f(void) __asm__("" "f_v2");`, as glibc's `__REDIRECT` writes it) is
+recorded like an attribute of the declaration, as the symbol it links to.
 
 The extractor looks a declaration's coordinates up in these spans.
 """
@@ -21,6 +27,9 @@ from dataclasses import dataclass, field
 # `__attribute__` then its parenthesis, possibly after line markers (macro expansions
 # spread over several lines)
 _ATTR = re.compile(r"\b__attribute(?:__)?(?:\s|\n#[^\n]*)*\(", re.M)
+_ASM = re.compile(r"\b(?:__asm__|__asm)\b(?:\s|\n#[^\n]*|\b(?:__volatile__|volatile|__volatile|"
+                  r"inline|__inline__|__inline|goto)\b)*\(", re.M)
+_STRING = re.compile(r'"((?:[^"\\\n]|\\.)*)"')
 _STRUCT_BEFORE = re.compile(r"\b(?:struct|union)\s*(?:[A-Za-z_$][\w$]*\s*)?$")
 
 
@@ -28,10 +37,12 @@ _STRUCT_BEFORE = re.compile(r"\b(?:struct|union)\s*(?:[A-Za-z_$][\w$]*\s*)?$")
 class LayoutAttr:
     packed: bool = False
     aligned: str | None = None  # the alignment expression ("" for plain `aligned`)
+    label: str | None = None    # an `__asm__("name")` label: the symbol the declaration links to
 
     def merge(self, other: "LayoutAttr") -> "LayoutAttr":
         return LayoutAttr(self.packed or other.packed,
-                          other.aligned if other.aligned is not None else self.aligned)
+                          other.aligned if other.aligned is not None else self.aligned,
+                          other.label if other.label is not None else self.label)
 
 
 @dataclass
@@ -214,6 +225,30 @@ def strip_attributes(text: str) -> tuple[str, list[tuple[int, LayoutAttr]]]:
             attr = _parse_attr_list(inner[1:-1] if inner.startswith("(") and inner.endswith(")") else inner)
             if attr.packed or attr.aligned is not None:
                 found.append((m.start(), attr))
+        out.append(text[last:m.start()])
+        out.append(_blank(text[m.start():end + 1]))
+        last = end + 1
+    out.append(text[last:])
+    return "".join(out), found
+
+
+def strip_asm(text: str) -> tuple[str, list[tuple[int, LayoutAttr]]]:
+    """Blank every `__asm__(…)`; the labels (string literals only) with their offsets."""
+    if "__asm" not in text:
+        return text, []
+    out: list[str] = []
+    found: list[tuple[int, LayoutAttr]] = []
+    last = 0
+    for m in _ASM.finditer(text):
+        if m.start() < last:
+            continue
+        open_pos = m.end() - 1
+        end = _match_forward(text, open_pos, "(", ")")
+        body = _LINE_MARKER.sub(" ", text[open_pos + 1:end])
+        if ":" not in body and _STRING.sub("", body).strip() == "":
+            label = "".join(part.group(1) for part in _STRING.finditer(body))
+            if label:
+                found.append((m.start(), LayoutAttr(label=label)))
         out.append(text[last:m.start()])
         out.append(_blank(text[m.start():end + 1]))
         last = end + 1

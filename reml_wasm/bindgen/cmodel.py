@@ -175,10 +175,16 @@ class FunctionDecl:
     static: bool = False
     inline: bool = False
     has_body: bool = False
+    symbol: str | None = None   # the symbol it links to when an `__asm__` label renames it
 
     @property
     def variadic(self) -> bool:
         return self.type.variadic
+
+    @property
+    def link_name(self) -> str:
+        """The symbol the library exports for this function."""
+        return self.symbol or self.name
 
 
 @dataclass
@@ -317,8 +323,9 @@ class CModel:
         return "{ " + " ".join(parts) + " }"
 
     def cdecl(self, func: FunctionDecl) -> str:
-        """The function as one C declaration (`const char *zlibVersion(void);`)."""
-        return self.c_spelling(func.type, func.name) + ";"
+        """The function as one C declaration (`const char *zlibVersion(void);`), named
+        by the symbol it links to."""
+        return self.c_spelling(func.type, func.link_name) + ";"
 
     def cdef_prelude(self, funcs: Iterable[FunctionDecl]) -> str:
         """Declarations of every typedef, struct, union and enum the functions need, in

@@ -22,6 +22,7 @@ from .cmodel import (Array, CField, CModel, CParam, CType, EnumConst, EnumDef, F
 from .attributes import LayoutAttr
 from .layout import BIGGEST_ALIGNMENT, LayoutError, Layouts
 from .preprocess import PreprocessedUnit
+from .selection import Selection
 
 _GEN = c_generator.CGenerator()
 
@@ -50,8 +51,8 @@ def canonical_prim(names: list[str]) -> str | None:
     if "short" in words:
         base = "short"
     else:
-        longs = words.count("long")
-        base = "long long" if longs >= 2 else ("long" if longs == 1 else "int")
+        longs = words.count("long")  # three: `__int128`, spelled so by the prelude
+        base = "__int128" if longs >= 3 else "long long" if longs == 2 else ("long" if longs == 1 else "int")
     return "unsigned " + base if unsigned else base
 
 
@@ -62,8 +63,9 @@ def _loc(coord) -> Location | None:
 
 
 class Extractor:
-    def __init__(self, unit: PreprocessedUnit) -> None:
+    def __init__(self, unit: PreprocessedUnit, selection: Selection | None = None) -> None:
         self.unit = unit
+        self.selection = selection or Selection()
         self.model = CModel()
         self._anon = 0
         self._anon_keys: dict[tuple, str] = {}
@@ -195,7 +197,7 @@ class Extractor:
         d = existing if isinstance(existing, StructDef) else StructDef(
             kind, key, node.name, None, _loc(node.coord))  # type: ignore[arg-type]
         d.location = _loc(node.coord)
-        d.target = self.unit.is_target(file)
+        d.target = self.selection.keeps("type", [node.name], file, self.unit.is_target(file))
         d.pack = self.pack[-1]
         self.model.tags[(kind, key)] = d
         fields: list[CField] = []
@@ -293,7 +295,7 @@ class Extractor:
         d = existing if isinstance(existing, EnumDef) else EnumDef(key, node.name, None)
         d.constants = tuple(consts)
         d.location = _loc(node.coord)
-        d.target = self.unit.is_target(file)
+        d.target = self.selection.keeps("type", [node.name], file, self.unit.is_target(file))
         self.model.tags[("enum", key)] = d
         return TagRef("enum", key)
 
@@ -301,6 +303,7 @@ class Extractor:
 
     def run(self, ast: c_ast.FileAST) -> CModel:
         m = self.model
+        sel = self.selection
         seen_funcs: set[str] = set()
         for node in ast.ext:
             file = node.coord.file if getattr(node, "coord", None) is not None else None
@@ -310,28 +313,31 @@ class Extractor:
             elif isinstance(node, c_ast.Typedef):
                 t = self.ctype(node.type, file)
                 if node.name not in m.typedefs:
-                    m.typedefs[node.name] = TypedefDef(node.name, t, _loc(node.coord), target,
+                    kept = sel.keeps("type", [node.name], file, target)
+                    m.typedefs[node.name] = TypedefDef(node.name, t, _loc(node.coord), kept,
                                                        self._alignment(self._attr("decl", node.coord, file), file))
                     if isinstance(t, TagRef):
                         d = m.tags[(t.kind, t.key)]
                         d.typedef_names.append(node.name)
+                        if kept and sel.allowing:
+                            d.target = True
             elif isinstance(node, c_ast.Decl):
                 t = self.ctype(node.type, file) if node.type is not None else None
                 if node.name is None or t is None:
                     continue  # `struct x {...};` / `enum {...};` — recorded by ctype()
-                if not target:
-                    continue
                 if isinstance(t, FuncType):
-                    if node.name in seen_funcs:
+                    if node.name in seen_funcs or not sel.keeps("function", [node.name], file, target):
                         continue
                     seen_funcs.add(node.name)
+                    attr = self._attr("decl", node.coord, file)
+                    label = attr.label if attr is not None and attr.label != node.name else None
                     fn = FunctionDecl(node.name, t, _loc(node.coord), "static" in (node.storage or ()),
-                                      "inline" in (node.funcspec or ()))
+                                      "inline" in (node.funcspec or ()), symbol=label)
                     (m.inline_functions if fn.static or fn.inline else m.functions).append(fn)
-                else:
+                elif sel.keeps("var", [node.name], file, target):
                     m.variables.append(VariableDecl(node.name, t, _loc(node.coord)))
             elif isinstance(node, c_ast.FuncDef):
-                if not target:
+                if not sel.keeps("function", [node.decl.name], file, target):
                     continue
                 decl = node.decl
                 t = self.ctype(decl.type, file)
@@ -371,8 +377,11 @@ class Extractor:
             return value
 
         for name, d in defs.items():
-            if not self.unit.is_target(d.location.file):
+            file = d.location.file
+            if not self.selection.keeps("var", [name], file, self.unit.is_target(file)):
                 continue
+            if _reserved(name) and not self.unit.is_named(file) and not self.selection.allowing:
+                continue  # the implementation's own names, in headers the named ones include
             if d.params is not None:
                 m.skipped_macros.append(SkippedMacro(name, "function-like macro", d.location))
                 continue
@@ -413,9 +422,10 @@ def parse(unit: PreprocessedUnit) -> c_ast.FileAST:
                     f"cannot parse: {type(exc).__name__} in pycparser ({exc or 'unbalanced input'})") from None
 
 
-def extract(unit: PreprocessedUnit, headers: tuple[str, ...] = ()) -> CModel:
-    """The C model of a preprocessed unit."""
-    ex = Extractor(unit)
+def extract(unit: PreprocessedUnit, headers: tuple[str, ...] = (),
+            selection: Selection | None = None) -> CModel:
+    """The C model of a preprocessed unit (`selection`: allow / block lists)."""
+    ex = Extractor(unit, selection)
     ex.model.headers = headers
     ex.run(parse(unit))
     ex.macros()
@@ -426,3 +436,8 @@ def _anonymous_member(node: c_ast.Node) -> bool:
     """C11 anonymous members are untagged structs and unions; any other unnamed member
     declaration (a tag, an enum, a bare type) declares nothing."""
     return isinstance(node, (c_ast.Struct, c_ast.Union)) and node.name is None
+
+
+def _reserved(name: str) -> bool:
+    """Identifiers C reserves for the implementation: `__x` and `_X`."""
+    return name.startswith("__") or (name.startswith("_") and name[1:2].isupper())

@@ -17,6 +17,7 @@ PRIM_LAYOUT: dict[str, tuple[int, int]] = {
     "short": (2, 2), "unsigned short": (2, 2), "int": (4, 4), "unsigned int": (4, 4),
     "long": (8, 8), "unsigned long": (8, 8), "long long": (8, 8), "unsigned long long": (8, 8),
     "float": (4, 4), "double": (8, 8), "long double": (16, 16),
+    "__int128": (16, 16), "unsigned __int128": (16, 16),
     "float _Complex": (8, 4), "double _Complex": (16, 8), "long double _Complex": (32, 16),
 }
 

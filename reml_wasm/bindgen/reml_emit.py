@@ -87,7 +87,8 @@ def render(plan: Plan, module: str) -> str:
             if fp.func.variadic:
                 params.append("...")
             name = reml_ident(fp.func.name)
-            link = f'@link_name("{fp.func.name}") ' if name != fp.func.name else ""
+            symbol = fp.func.link_name
+            link = f'@link_name("{symbol}") ' if name != symbol else ""
             lines.append(f"  {link}fn {name}({', '.join(params)}) -> {fp.result};")
         lines.append("}")
         sections.append(lines)

@@ -25,12 +25,13 @@ from ..connectors.native import NativeLibrary
 
 # Headers of libraries that do not follow the `<name>.h` convention.
 KNOWN_HEADERS: dict[str, tuple[str, ...]] = {
+    "c": ("stdlib.h", "string.h", "stdio.h", "ctype.h"),
+    "m": ("math.h",),
     "z": ("zlib.h",),
     "sqlite3": ("sqlite3.h",),
     "cjson": ("cjson/cJSON.h",),
     "lua5.4": ("lua5.4/lua.h", "lua5.4/lauxlib.h", "lua5.4/lualib.h"),
 }
-SYSTEM_INCLUDE = (Path("/usr/local/include"), Path("/usr/include"))
 _FFI = cffi.FFI()
 
 
@@ -87,7 +88,8 @@ def parse_call(text: str) -> tuple[str, list[Any]]:
 
 
 def load_model(headers: Sequence[str], include_paths: Sequence[str], defines: Sequence[str]) -> CModel:
-    return model_from_headers(headers, include_paths, defines, SYSTEM_INCLUDE)
+    """The C model of the headers (looked up on `include_paths`, then where the compiler looks)."""
+    return model_from_headers(headers, include_paths, defines)
 
 
 def find_function(model: CModel, name: str) -> FunctionDecl:
