@@ -21,6 +21,7 @@ The extractor looks a declaration's coordinates up in these spans.
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass, field
 
@@ -38,11 +39,14 @@ class LayoutAttr:
     packed: bool = False
     aligned: str | None = None  # the alignment expression ("" for plain `aligned`)
     label: str | None = None    # an `__asm__("name")` label: the symbol the declaration links to
+    nonnull: tuple[int, ...] | None = None  # `nonnull(1, 2)`: parameters from 1; () all
 
     def merge(self, other: "LayoutAttr") -> "LayoutAttr":
+        nonnull = self.nonnull if other.nonnull is None else other.nonnull if self.nonnull is None \
+            else (() if not self.nonnull or not other.nonnull else tuple(sorted({*self.nonnull, *other.nonnull})))
         return LayoutAttr(self.packed or other.packed,
                           other.aligned if other.aligned is not None else self.aligned,
-                          other.label if other.label is not None else self.label)
+                          other.label if other.label is not None else self.label, nonnull)
 
 
 @dataclass
@@ -61,6 +65,21 @@ class AttributeTable:
     # for mapping pycparser coordinates (file, line, column) back to text offsets
     line_starts: list[int] = field(default_factory=list)
     line_keys: dict[tuple[str, int], int] = field(default_factory=dict)
+    _decl_list: list[Span] | None = field(default=None, repr=False)
+    _decl_starts: list[int] = field(default_factory=list, repr=False)
+    _kinds: dict[str, list[Span]] = field(default_factory=dict, repr=False)
+
+    def _of_kind(self, kind: str) -> list[Span]:
+        spans = self._kinds.get(kind)
+        if spans is None:
+            spans = self._kinds[kind] = [s for s in self.spans if s.kind == kind]
+        return spans
+
+    def _decls(self) -> list[Span]:
+        if self._decl_list is None:
+            self._decl_list = sorted((s for s in self.spans if s.kind == "decl"), key=lambda s: s.start)
+            self._decl_starts = [s.start for s in self._decl_list]
+        return self._decl_list
 
     def offset(self, file: str, line: int, column: int) -> int | None:
         idx = self.line_keys.get((file, line))
@@ -77,7 +96,17 @@ class AttributeTable:
         off = self.offset(file, line, column or 1)
         if off is None:
             return None
-        hits = [s for s in self.spans if s.kind == kind and s.start <= off <= s.end]
+        if kind == "decl":  # file-scope declarations do not nest: the last one starting before
+            decls = self._decls()
+            j = bisect.bisect_right(self._decl_starts, off) - 1
+            hits = []
+            first = decls[j].start if j >= 0 else -1
+            while j >= 0 and decls[j].start == first:
+                if decls[j].end >= off:
+                    hits.append(decls[j])
+                j -= 1
+        else:
+            hits = [s for s in self._of_kind(kind) if s.start <= off <= s.end]
         if not hits:
             return None
         if kind == "member":
@@ -107,15 +136,19 @@ def _parse_attr_list(text: str) -> LayoutAttr:
         depth -= ch == ")"
         cur.append(ch)
     items.append("".join(cur))
-    packed, aligned = False, None
+    packed, aligned, nonnull = False, None, None
     for item in items:
         item = item.strip()
         name = item.split("(", 1)[0].strip().strip("_")
+        args = item[item.index("(") + 1:item.rindex(")")].strip() if "(" in item and ")" in item else None
         if name == "packed":
             packed = True
         elif name == "aligned":
-            aligned = item[item.index("(") + 1:item.rindex(")")].strip() if "(" in item else ""
-    return LayoutAttr(packed, aligned)
+            aligned = args if args is not None else ""
+        elif name == "nonnull":
+            numbers = [int(a, 0) for a in (args or "").replace(" ", "").split(",") if a.isdigit()]
+            nonnull = tuple(numbers)
+    return LayoutAttr(packed, aligned, None, nonnull)
 
 
 def _match_forward(text: str, open_pos: int, opening: str = "{", closing: str = "}") -> int:
@@ -220,10 +253,10 @@ def strip_attributes(text: str) -> tuple[str, list[tuple[int, LayoutAttr]]]:
         open_pos = m.end() - 1
         end = _match_forward(text, open_pos, "(", ")")
         body = _LINE_MARKER.sub(" ", text[open_pos + 1:end])
-        if "packed" in body or "aligned" in body:
+        if "packed" in body or "aligned" in body or "nonnull" in body:
             inner = body.strip()
             attr = _parse_attr_list(inner[1:-1] if inner.startswith("(") and inner.endswith(")") else inner)
-            if attr.packed or attr.aligned is not None:
+            if attr.packed or attr.aligned is not None or attr.nonnull is not None:
                 found.append((m.start(), attr))
         out.append(text[last:m.start()])
         out.append(_blank(text[m.start():end + 1]))

@@ -86,6 +86,7 @@ class Array(CType):
 class CParam:
     name: str | None
     type: CType
+    array_length: int | None = None  # declared as an array of this length (adjusted to a pointer)
 
 
 @dataclass(frozen=True)
@@ -176,6 +177,7 @@ class FunctionDecl:
     inline: bool = False
     has_body: bool = False
     symbol: str | None = None   # the symbol it links to when an `__asm__` label renames it
+    nonnull: tuple[int, ...] | None = None  # `nonnull` attribute: parameters from 1; () all
 
     @property
     def variadic(self) -> bool:

@@ -21,7 +21,7 @@ from .cmodel import (Array, CField, CModel, CParam, CType, EnumConst, EnumDef, F
                      TypedefDef, TypedefRef, VariableDecl, qualifiers, with_quals)
 from .attributes import LayoutAttr
 from .layout import BIGGEST_ALIGNMENT, LayoutError, Layouts
-from .preprocess import PreprocessedUnit
+from .preprocess import VA_LIST_TAG, PreprocessedUnit
 from .selection import Selection
 
 _GEN = c_generator.CGenerator()
@@ -164,11 +164,17 @@ class Extractor:
             if isinstance(t, Prim) and t.name == "void" and not p.name:
                 continue  # f(void)
             # parameters of array and function type are adjusted to pointers (C11 6.7.6.3)
-            if isinstance(t, Array):
-                t = Pointer(t.element, t.quals)
-            elif isinstance(t, FuncType):
+            # (also through typedefs: `uuid_t u`, `mpz_t z`, `jmp_buf env`)
+            length = None
+            try:
+                adjusted = self.model.resolve(t)
+            except KeyError:
+                adjusted = t
+            if isinstance(adjusted, Array) and not _is_va_list(adjusted):
+                t, length = Pointer(adjusted.element, adjusted.quals), adjusted.length
+            elif isinstance(adjusted, FuncType):
                 t = Pointer(t)
-            params.append(CParam(getattr(p, "name", None), t))
+            params.append(CParam(getattr(p, "name", None), t, length))
         return FuncType(result, tuple(params), variadic)
 
     def _tag_key(self, node: c_ast.Node, kind: str) -> str:
@@ -332,7 +338,8 @@ class Extractor:
                     attr = self._attr("decl", node.coord, file)
                     label = attr.label if attr is not None and attr.label != node.name else None
                     fn = FunctionDecl(node.name, t, _loc(node.coord), "static" in (node.storage or ()),
-                                      "inline" in (node.funcspec or ()), symbol=label)
+                                      "inline" in (node.funcspec or ()), symbol=label,
+                                      nonnull=attr.nonnull if attr is not None else None)
                     (m.inline_functions if fn.static or fn.inline else m.functions).append(fn)
                 elif sel.keeps("var", [node.name], file, target):
                     m.variables.append(VariableDecl(node.name, t, _loc(node.coord)))
@@ -441,3 +448,8 @@ def _anonymous_member(node: c_ast.Node) -> bool:
 def _reserved(name: str) -> bool:
     """Identifiers C reserves for the implementation: `__x` and `_X`."""
     return name.startswith("__") or (name.startswith("_") and name[1:2].isupper())
+
+
+def _is_va_list(t: Array) -> bool:
+    """`va_list` (an array of the builtin tag): kept as its typedef, the way C spells it."""
+    return isinstance(t.element, TagRef) and t.element.key == VA_LIST_TAG

@@ -23,7 +23,7 @@ from __future__ import annotations
 import ctypes
 import os
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Literal, Mapping, Sequence
+from typing import Any, Callable, Collection, Iterable, Literal, Mapping, Sequence
 
 import cffi
 
@@ -131,20 +131,25 @@ class NativeLibrary:
     # --- binding --------------------------------------------------------------------------
 
     def bind_c(self, cdecl: str, *, cdef_prelude: str = "", mode: Mode | None = None,
-               returns: str = "borrowed", params: Mapping[int, str] | None = None) -> Callable[..., Any]:
+               returns: str = "borrowed", params: Mapping[int, str] | None = None,
+               nullable: Collection[int] | None = None) -> Callable[..., Any]:
         """A Python callable for the C function `cdecl` declares (`"int inc(int);"`).
 
         `cdef_prelude` holds the typedefs and structs the declaration uses.  `returns` is
         the ownership of a pointer result, `params` that of pointer arguments by index
-        (from 0), each borrowed / owned / transferred.
+        (from 0), each borrowed / owned / transferred.  `nullable` lists the pointer
+        arguments (from 0) that may be None (NULL); None: every pointer argument may.
         The callable carries `.symbol`, `.mode`, `.raw` (cffi's function) and `.ctype`."""
         return self.bind_all([cdecl], cdef_prelude=cdef_prelude, mode=mode,
-                             ownership={0: (returns, params or {})})[0]
+                             ownership={0: (returns, params or {})},
+                             nullable=None if nullable is None else {0: nullable})[0]
 
     def bind_all(self, cdecls: Sequence[str], *, cdef_prelude: str = "", mode: Mode | None = None,
-                 ownership: Mapping[int, tuple[str, Mapping[int, str]]] | None = None) -> list[Callable[..., Any]]:
+                 ownership: Mapping[int, tuple[str, Mapping[int, str]]] | None = None,
+                 nullable: Mapping[int, Collection[int]] | None = None) -> list[Callable[..., Any]]:
         """`bind_c` for several declarations at once (one API-mode module for all of them).
-        `ownership` maps a declaration's index to (returns, params)."""
+        `ownership` maps a declaration's index to (returns, params), `nullable` to its
+        nullable pointer arguments."""
         decls = [normalise(d) for d in cdecls]
         symbols = [function_name(d) for d in decls]
         scratch = cffi.FFI()
@@ -169,7 +174,8 @@ class NativeLibrary:
             returns, params = (ownership or {}).get(i, ("borrowed", {}))
             try:
                 raw = self._function(handle, symbol)
-                out.append(self._callable(ffi, raw, symbol, chosen, returns, dict(params)))
+                out.append(self._callable(ffi, raw, symbol, chosen, returns, dict(params),
+                                          None if nullable is None or i not in nullable else nullable[i]))
             except (cffi.VerificationMissing, cffi.FFIError, cffi.CDefError) as exc:
                 raise error("ffi.signature.invalid", f"{symbol}: cffi cannot call it as declared ({exc})",
                             symbol=symbol) from None
@@ -214,7 +220,7 @@ class NativeLibrary:
         return mod.ffi, mod.lib
 
     def _callable(self, ffi: cffi.FFI, raw: Any, symbol: str, mode: str, returns: str,
-                  params: dict[int, str]) -> Callable[..., Any]:
+                  params: dict[int, str], nullable: Collection[int] | None = None) -> Callable[..., Any]:
         ftype = ffi.typeof(raw)
         if ftype.kind != "function":
             raise error("ffi.signature.invalid", f"{symbol!r} is not declared as a function", symbol=symbol)
@@ -229,7 +235,8 @@ class NativeLibrary:
             raise error("ffi.signature.invalid", f"{symbol}: ownership given for unknown argument(s) {unknown}",
                         symbol=symbol)
         alloc = self.allocator if (returns != "borrowed" or "transferred" in ownerships) else libc_allocator()
-        convs = [param_converter(ffi, c, o, alloc, i, symbol) for i, (c, o) in enumerate(zip(ftype.args, ownerships))]
+        convs = [param_converter(ffi, c, o, alloc, i, symbol, nullable is None or i in nullable)
+                 for i, (c, o) in enumerate(zip(ftype.args, ownerships))]
         result_conv = result_converter(ffi, ftype.result, returns, alloc, symbol)
         transferred = [i for i, o in enumerate(ownerships) if o == "transferred"]
         call = make_callable(ffi, raw, ftype, symbol, convs, result_conv, transferred, alloc)
