@@ -87,6 +87,21 @@ class AttributeTable:
             return None
         return self.line_starts[idx] + column - 1
 
+    def struct_attr(self, file: str | None, line: int, column: int | None) -> LayoutAttr | None:
+        """The attributes of the struct whose keyword is at the coordinate (the body
+        span starting at the first `{` after it)."""
+        if not self.spans or file is None:
+            return None
+        off = self.offset(file, line, column or 1)
+        if off is None:
+            return None
+        brace = self.text.find("{", off)
+        attr = None
+        for s in self._of_kind("body"):
+            if s.start == brace:
+                attr = s.attr if attr is None else attr.merge(s.attr)
+        return attr
+
     def lookup(self, kind: str, file: str | None, line: int, column: int | None) -> LayoutAttr | None:
         """The merged attributes of the innermost span(s) of `kind` containing the
         coordinate; body and member spans only count for a member directly inside that

@@ -71,6 +71,7 @@ class Extractor:
         self._anon_keys: dict[tuple, str] = {}
         self.layouts = Layouts(self.model)
         self.pack: list[int | None] = [None]  # #pragma pack stack
+        self._in_params = 0  # > 0 while reading a parameter list (variable lengths allowed)
 
     # --- types ------------------------------------------------------------------------
 
@@ -96,6 +97,20 @@ class Extractor:
 
     def _size_of(self, op_words: list[str]) -> int | None:
         op, words = op_words[0], op_words[1:]
+        if op == "offsetof":
+            return self._offset_of(words)
+        t = self._type_of_words(words)
+        if t is None:
+            return None
+        if isinstance(t, int):
+            return t
+        try:
+            return self.layouts.size_align(t)[0 if op == "sizeof" else 1]
+        except (LayoutError, KeyError):
+            return None
+
+    def _type_of_words(self, words: list[str]) -> CType | int | None:
+        """The type a `sizeof` names (an int: a pointer's size), or None."""
         prim = canonical_prim(words)
         t: CType
         if prim is not None:
@@ -108,10 +123,58 @@ class Extractor:
             return 8
         else:
             return None
-        try:
-            return self.layouts.size_align(t)[0 if op == "sizeof" else 1]
-        except (LayoutError, KeyError):
+        return t
+
+    def _offset_of(self, words: list[str]) -> int | None:
+        """`offsetof(type, a.b[2].c)` from our own layouts."""
+        if "," not in words:
             return None
+        comma = words.index(",")
+        t = self._type_of_words(words[:comma])
+        path = words[comma + 1:]
+        if t is None or isinstance(t, int) or not path:
+            return None
+        offset = 0
+        try:
+            i = 0
+            while i < len(path):
+                tok = path[i]
+                if tok == ".":
+                    i += 1
+                    continue
+                if tok == "[":
+                    index = int(path[i + 1], 0)
+                    t = self.model.resolve(t)
+                    if not isinstance(t, Array) or path[i + 2] != "]":
+                        return None
+                    offset += index * self.layouts.size_align(t.element)[0]
+                    t = t.element
+                    i += 3
+                    continue
+                found = self._member(t, tok)
+                if found is None:
+                    return None
+                delta, t = found
+                offset += delta
+                i += 1
+        except (LayoutError, KeyError, ValueError, IndexError):
+            return None
+        return offset
+
+    def _member(self, t: CType, name: str) -> tuple[int, CType] | None:
+        """(offset, type) of member `name` of a struct or union, looking into anonymous members."""
+        r = self.model.resolve(t)
+        if not isinstance(r, TagRef) or r.kind == "enum":
+            return None
+        d = self.model.struct(r)
+        for f, fl in zip(d.fields or (), self.layouts.struct(d).fields):
+            if f.name == name:
+                return fl.offset, f.type
+            if f.name is None and f.bit_width is None:
+                inner = self._member(f.type, name)
+                if inner is not None:
+                    return fl.offset + inner[0], inner[1]
+        return None
 
     def _type_kind(self, name: str) -> str | None:
         try:
@@ -138,7 +201,12 @@ class Extractor:
         if isinstance(node, c_ast.PtrDecl):
             return Pointer(self.ctype(node.type, file), qualifiers(node.quals or ()))
         if isinstance(node, c_ast.ArrayDecl):
-            length = None if node.dim is None else self.const_int(node.dim, "array length", file)
+            if node.dim is None:
+                length = None
+            elif self._in_params:  # `int a[n]`, `a[static n]`: sized by another parameter
+                length = self._param_dim(node.dim)
+            else:
+                length = self.const_int(node.dim, "array length", file)
             return Array(self.ctype(node.type, file), length, qualifiers(node.dim_quals or ()))
         if isinstance(node, c_ast.FuncDecl):
             return self.functype(node, file)
@@ -149,10 +217,26 @@ class Extractor:
         raise error("ffi.bindgen.parse_failed", f"unsupported declarator {type(node).__name__}",
                     location=_loc(getattr(node, "coord", None)))
 
+    def _param_dim(self, dim: c_ast.Node) -> int | None:
+        """A parameter's array length: a constant, or None for a variable length."""
+        try:
+            v = ce.evaluate(_GEN.visit(dim), self._lookup_enum, self._type_kind, self._size_of)
+        except ce.ConstEvalError:
+            return None
+        return v.value if isinstance(v, ce.IntVal) else None
+
     def functype(self, node: c_ast.FuncDecl, file: str | None) -> FuncType:
         result = self.ctype(node.type, file)
         params: list[CParam] = []
         variadic = False
+        self._in_params += 1
+        try:
+            return self._functype(node, file, result, params, variadic)
+        finally:
+            self._in_params -= 1
+
+    def _functype(self, node: c_ast.FuncDecl, file: str | None, result: CType,
+                  params: list[CParam], variadic: bool) -> FuncType:
         for p in (node.args.params if node.args is not None else ()):
             if isinstance(p, c_ast.EllipsisParam):
                 variadic = True
@@ -172,6 +256,9 @@ class Extractor:
                 adjusted = t
             if isinstance(adjusted, Array) and not _is_va_list(adjusted):
                 t, length = Pointer(adjusted.element, adjusted.quals), adjusted.length
+                inner = t.target
+                if isinstance(inner, Array) and inner.length is None:  # `m[n][n]`: a row pointer
+                    t = Pointer(inner.element, t.quals)
             elif isinstance(adjusted, FuncType):
                 t = Pointer(t)
             params.append(CParam(getattr(p, "name", None), t, length))
@@ -208,8 +295,10 @@ class Extractor:
         self.model.tags[(kind, key)] = d
         fields: list[CField] = []
         decls = node.decls
-        attrs = self.unit.attributes
-        found_body = False
+        sa = self.unit.attributes.struct_attr(node.coord.file, node.coord.line, node.coord.column) \
+            if node.coord is not None else None
+        if sa is not None:
+            d.packed, d.aligned = sa.packed, self._alignment(sa, file)
         for i, decl in enumerate(decls):
             if not isinstance(decl, c_ast.Decl):
                 continue  # _Static_assert, pragmas
@@ -222,11 +311,6 @@ class Extractor:
             aligned = max([a for a in (self._alignment(fa, file), self._alignas(decl, file)) if a],
                           default=None)
             fields.append(CField(decl.name, t, width, flexible, fa.packed if fa else False, aligned))
-            if attrs.spans and not found_body:
-                sa = self._attr("body", decl.coord, file)
-                if sa is not None:
-                    found_body = True
-                    d.packed, d.aligned = sa.packed, self._alignment(sa, file)
         d.fields = tuple(fields)
         return TagRef(kind, key)  # type: ignore[arg-type]
 

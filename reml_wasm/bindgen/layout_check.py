@@ -1,8 +1,8 @@
 """`--verify-layout`: check our layout model against the system C compiler.
 
 A probe including the real headers states, for every emitted struct and union, its
-size, alignment and the offset and size of every field as computed by `layout`, each
-as a `_Static_assert`.  The compiler reports each failed assertion; a second probe then
+size, alignment (under its tag and under every typedef name it has) and the offset and
+size of every field as computed by `layout`, each as a `_Static_assert`.  The compiler reports each failed assertion; a second probe then
 asks it for the actual values (they appear in its messages), so each mismatch becomes a
 diagnostic naming what we computed and what the compiler says.
 """
@@ -45,6 +45,11 @@ def checks_for(model: CModel, structs: Iterable[StructDef]) -> list[Check]:
             continue
         out.append(Check(cname, "size", f"sizeof({cname})", size, d))
         out.append(Check(cname, "align", f"_Alignof({cname})", align, d))
+        for name in d.typedef_names:  # every typedef of it: an `aligned` one changes the alignment
+            if name != cname:
+                tsize, talign = layouts.size_align(TypedefRef(name))
+                out.append(Check(name, "size", f"sizeof({name})", tsize, d))
+                out.append(Check(name, "align", f"_Alignof({name})", talign, d))
         _field_checks(model, layouts, d, cname, "", 0, out, d)
     return out
 

@@ -270,8 +270,29 @@ class Planner:
         done_full = {(r.struct.kind, r.struct.key) for r in plan.records}
         plan.opaque = [self.names[k] for k in self.pointed if k not in done_full]
         plan.aliases = [(a, t) for a, t in self.alias_needed.items()]
-        plan.constants = [c for c in m.macros if not (c.kind == "float" and c.value != c.value)]
+        plan.constants = self._constants()
         return plan
+
+    def _constants(self) -> list[MacroConst]:
+        """The macro constants, each name once: a macro naming an enum constant of the
+        same value (`#define X X`) is that constant; a different value is reported and
+        the enum's value kept."""
+        enum_values = {c.name: c.value for e in self.plan.enums for c in e.enum.constants or ()}
+        out = []
+        for c in self.model.macros:
+            if c.kind == "float" and c.value != c.value:
+                continue
+            if c.name in enum_values:
+                if c.kind != "int" or c.value != enum_values[c.name]:
+                    self.plan.diagnostics.append(Diagnostic(
+                        "ffi.bindgen.duplicate_constant",
+                        f"{c.name} is defined twice with different values: the enum constant "
+                        f"{enum_values[c.name]} is kept, the macro's {c.value!r} is not bound",
+                        severity="warning", location=c.location,
+                        extensions={"symbol": c.name, "values": [enum_values[c.name], repr(c.value)]}))
+                continue
+            out.append(c)
+        return out
 
     def _records(self) -> None:
         done = {(r.struct.kind, r.struct.key) for r in self.plan.records}

@@ -45,6 +45,9 @@ GNU_PRELUDE = """\
 #define __float128 long double
 #define __int128 long long long
 #define _Noreturn
+#define __builtin_offsetof offsetof
+#define __alignof__ _Alignof
+#define __alignof _Alignof
 #define __builtin_va_list __reml_va_list
 """
 
