@@ -40,13 +40,16 @@ class LayoutAttr:
     aligned: str | None = None  # the alignment expression ("" for plain `aligned`)
     label: str | None = None    # an `__asm__("name")` label: the symbol the declaration links to
     nonnull: tuple[int, ...] | None = None  # `nonnull(1, 2)`: parameters from 1; () all
+    vector_size: str | None = None  # `vector_size(16)`: the expression
+    mode: str | None = None         # `mode(__word__)` -> "word"
 
     def merge(self, other: "LayoutAttr") -> "LayoutAttr":
         nonnull = self.nonnull if other.nonnull is None else other.nonnull if self.nonnull is None \
             else (() if not self.nonnull or not other.nonnull else tuple(sorted({*self.nonnull, *other.nonnull})))
         return LayoutAttr(self.packed or other.packed,
                           other.aligned if other.aligned is not None else self.aligned,
-                          other.label if other.label is not None else self.label, nonnull)
+                          other.label if other.label is not None else self.label, nonnull,
+                          other.vector_size or self.vector_size, other.mode or self.mode)
 
 
 @dataclass
@@ -151,7 +154,7 @@ def _parse_attr_list(text: str) -> LayoutAttr:
         depth -= ch == ")"
         cur.append(ch)
     items.append("".join(cur))
-    packed, aligned, nonnull = False, None, None
+    packed, aligned, nonnull, vector, mode = False, None, None, None, None
     for item in items:
         item = item.strip()
         name = item.split("(", 1)[0].strip().strip("_")
@@ -163,7 +166,11 @@ def _parse_attr_list(text: str) -> LayoutAttr:
         elif name == "nonnull":
             numbers = [int(a, 0) for a in (args or "").replace(" ", "").split(",") if a.isdigit()]
             nonnull = tuple(numbers)
-    return LayoutAttr(packed, aligned, None, nonnull)
+        elif name == "vector_size" and args:
+            vector = args
+        elif name == "mode" and args:
+            mode = args.strip("_ ")
+    return LayoutAttr(packed, aligned, None, nonnull, vector, mode)
 
 
 def _match_forward(text: str, open_pos: int, opening: str = "{", closing: str = "}") -> int:
@@ -181,9 +188,17 @@ def _match_forward(text: str, open_pos: int, opening: str = "{", closing: str = 
 
 
 def _prev_nonspace(text: str, pos: int) -> int:
+    """The last non-space character before `pos`, skipping line-marker lines (a macro
+    expansion can put one between a struct's `}` and its attribute)."""
     i = pos - 1
-    while i >= 0 and text[i].isspace():
-        i -= 1
+    while i >= 0:
+        while i >= 0 and text[i].isspace():
+            i -= 1
+        line_start = text.rfind("\n", 0, i + 1) + 1
+        if i >= 0 and text.startswith("#", line_start):
+            i = line_start - 1
+            continue
+        return i
     return i
 
 
@@ -268,10 +283,11 @@ def strip_attributes(text: str) -> tuple[str, list[tuple[int, LayoutAttr]]]:
         open_pos = m.end() - 1
         end = _match_forward(text, open_pos, "(", ")")
         body = _LINE_MARKER.sub(" ", text[open_pos + 1:end])
-        if "packed" in body or "aligned" in body or "nonnull" in body:
+        if any(word in body for word in ("packed", "aligned", "nonnull", "vector_size", "mode")):
             inner = body.strip()
             attr = _parse_attr_list(inner[1:-1] if inner.startswith("(") and inner.endswith(")") else inner)
-            if attr.packed or attr.aligned is not None or attr.nonnull is not None:
+            if attr.packed or attr.aligned is not None or attr.nonnull is not None or attr.vector_size \
+                    or attr.mode:
                 found.append((m.start(), attr))
         out.append(text[last:m.start()])
         out.append(_blank(text[m.start():end + 1]))

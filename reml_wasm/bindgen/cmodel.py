@@ -166,6 +166,7 @@ class TypedefDef:
     location: Location | None = None
     target: bool = False
     aligned: int | None = None         # __attribute__((aligned(N))) on the typedef
+    vector: bool = False               # __attribute__((vector_size(N))): an array of N bytes in layout
 
 
 @dataclass

@@ -201,13 +201,15 @@ class Extractor:
         if isinstance(node, c_ast.PtrDecl):
             return Pointer(self.ctype(node.type, file), qualifiers(node.quals or ()))
         if isinstance(node, c_ast.ArrayDecl):
+            # the element first: `struct t {…} a[N / sizeof(struct t)]` defines what N uses
+            element = self.ctype(node.type, file)
             if node.dim is None:
                 length = None
             elif self._in_params:  # `int a[n]`, `a[static n]`: sized by another parameter
                 length = self._param_dim(node.dim)
             else:
                 length = self.const_int(node.dim, "array length", file)
-            return Array(self.ctype(node.type, file), length, qualifiers(node.dim_quals or ()))
+            return Array(element, length, qualifiers(node.dim_quals or ()))
         if isinstance(node, c_ast.FuncDecl):
             return self.functype(node, file)
         if isinstance(node, (c_ast.Struct, c_ast.Union)):
@@ -332,6 +334,18 @@ class Extractor:
             return None
         return v.value if isinstance(v, ce.IntVal) else None
 
+    def _vector(self, t: CType, size_expr: str, aligned: int | None,
+                file: str | None) -> tuple[CType, int | None, bool]:
+        """`vector_size(N)`: N bytes of the element type, aligned to N (as GCC lays it out)."""
+        try:
+            n = ce.evaluate(size_expr, self._lookup_enum, self._type_kind, self._size_of)
+            element = self.layouts.size_align(t)[0]
+        except (ce.ConstEvalError, LayoutError, KeyError):
+            return t, aligned, False
+        if not isinstance(n, ce.IntVal) or n.value <= 0 or n.value % element:
+            return t, aligned, False
+        return Array(t, n.value // element), max(aligned or 0, n.value), True
+
     def _alignas(self, decl: c_ast.Decl, file: str | None) -> int | None:
         """The largest `_Alignas(…)` of a member (a type or a constant expression)."""
         best = None
@@ -404,8 +418,14 @@ class Extractor:
                 t = self.ctype(node.type, file)
                 if node.name not in m.typedefs:
                     kept = sel.keeps("type", [node.name], file, target)
-                    m.typedefs[node.name] = TypedefDef(node.name, t, _loc(node.coord), kept,
-                                                       self._alignment(self._attr("decl", node.coord, file), file))
+                    attr = self._attr("decl", node.coord, file)
+                    aligned = self._alignment(attr, file)
+                    vector = False
+                    if attr is not None and attr.mode:
+                        t = _with_mode(t, attr.mode)
+                    if attr is not None and attr.vector_size:
+                        t, aligned, vector = self._vector(t, attr.vector_size, aligned, file)
+                    m.typedefs[node.name] = TypedefDef(node.name, t, _loc(node.coord), kept, aligned, vector)
                     if isinstance(t, TagRef):
                         d = m.tags[(t.kind, t.key)]
                         d.typedef_names.append(node.name)
@@ -495,9 +515,33 @@ class Extractor:
 _PARSE_ERR = re.compile(r"^(.*?):(\d+):(?:(\d+):)?\s*(.*)$", re.S)
 
 
+class _Parser(c_parser.CParser):
+    """pycparser, with every syntax error placed at the token it stopped on and naming it
+    (some of its errors carry only the file name)."""
+
+    def _parse_error(self, msg: str, coord):  # type: ignore[override]
+        try:
+            tok = self._peek()
+        except Exception:  # noqa: BLE001 - the lexer itself may be what failed
+            tok = None
+        if tok is not None and (isinstance(coord, str) or coord is None or getattr(coord, "line", None) is None
+                                or msg.startswith("before:")):
+            coord = self._tok_coord(tok)
+        if tok is not None and tok.type == "ID" and not self._is_type_in_scope(tok.value) \
+                and msg in ("Invalid specifier list", "Invalid declaration", "Missing type in declaration",
+                            "Invalid struct/union declaration", "Invalid abstract declarator") \
+                and self._peek_type(2) in ("ID", "TIMES", "LPAREN"):
+            msg = f"unknown type name '{tok.value}'"
+        elif tok is not None and not msg.startswith("before:"):
+            msg = f"{msg} at '{tok.value}'"
+        elif tok is not None:
+            msg = f"unexpected '{tok.value}'"
+        raise c_parser.ParseError(f"{coord}: {msg}")
+
+
 def parse(unit: PreprocessedUnit) -> c_ast.FileAST:
     try:
-        return c_parser.CParser().parse(unit.text, "<stdin>")
+        return _Parser().parse(unit.text, "<stdin>")
     except c_parser.ParseError as exc:
         msg = str(exc)
         m = _PARSE_ERR.match(msg)
@@ -537,3 +581,26 @@ def _reserved(name: str) -> bool:
 def _is_va_list(t: Array) -> bool:
     """`va_list` (an array of the builtin tag): kept as its typedef, the way C spells it."""
     return isinstance(t.element, TagRef) and t.element.key == VA_LIST_TAG
+
+
+# `mode` attribute -> the C type of that machine mode (x86_64)
+_INT_MODES = {"QI": "char", "HI": "short", "SI": "int", "DI": "long", "TI": "__int128",
+              "word": "long", "pointer": "long"}
+_FLOAT_MODES = {"SF": "float", "DF": "double", "XF": "long double", "TF": "long double",
+                "SC": "float _Complex", "DC": "double _Complex", "XC": "long double _Complex",
+                "TC": "long double _Complex"}
+
+
+def _with_mode(t: CType, mode: str) -> CType:
+    """A typedef's `mode(…)`: the same kind of type at the mode's width."""
+    if not isinstance(t, Prim):
+        return t
+    if mode in _INT_MODES and t.name not in ("float", "double", "long double") and "_Complex" not in t.name:
+        base = _INT_MODES[mode]
+        unsigned = t.name.startswith("unsigned")
+        if base == "char":
+            return Prim("unsigned char" if unsigned else "signed char", t.quals)
+        return Prim(("unsigned " if unsigned else "") + base, t.quals)
+    if mode in _FLOAT_MODES:
+        return Prim(_FLOAT_MODES[mode], t.quals)
+    return t

@@ -87,6 +87,17 @@ def _probe_head(headers: Sequence[Path]) -> str:
     return "#include <stddef.h>\n" + "".join(f'#include "{h}"\n' for h in headers)
 
 
+def _undefine_members(checks: Sequence[Check]) -> str:
+    """`#undef` every member name the checks use: headers define some as macros for
+    their users (glibc: `#define si_pid _sifields._kill.si_pid`), which would rewrite
+    the paths checked here.  After the headers, this changes nothing else."""
+    names: set[str] = set()
+    for c in checks:
+        if c.what.startswith(("offset of ", "size of ")):
+            names.update(re.findall(r"[A-Za-z_]\w*", c.what.split(" of ", 1)[1]))
+    return "".join(f"#undef {n}\n" for n in sorted(names))
+
+
 def _compile(cc: str, source: str, flags: Sequence[str]) -> subprocess.CompletedProcess:
     cmd = [cc, "-fsyntax-only", "-fmax-errors=0", "-x", "c", *flags, "-"]
     try:
@@ -103,7 +114,7 @@ def verify(model: CModel, structs: Iterable[StructDef], headers: Sequence[Path],
     cc = cc or find_cc()
     checks = checks_for(model, structs)
     flags = cc_flags(include_paths, defines, extra_flags)
-    head = _probe_head(headers)
+    head = _probe_head(headers) + _undefine_members(checks)
     body = "".join(f'_Static_assert(({c.expr}) == {c.expected}, "reml#{i}");\n'
                    for i, c in enumerate(checks))
     proc = _compile(cc, head + body, flags)

@@ -146,6 +146,8 @@ class Planner:
             td = self.model.typedefs.get(t.name)
             if td is None:
                 raise Unsupported("unsupported_type", f"unknown typedef {t.name}")
+            if td.vector:
+                raise Unsupported("unsupported_type", f"{t.name} is a vector type (vector_size)")
             if isinstance(td.type, TagRef) and td.type.kind != "enum":
                 tag_name = self.reml_type(td.type, style, by_value=by_value)
                 if tag_name == t.name:

@@ -55,6 +55,8 @@ GNU_PRELUDE = """\
 BUILTIN_TYPES = """\
 # 1 "<reml-builtin>"
 typedef struct __va_list_tag { unsigned int gp_offset; unsigned int fp_offset; void *overflow_arg_area; void *reg_save_area; } __reml_va_list[1];
+typedef long long long __int128_t;
+typedef unsigned long long long __uint128_t;
 """
 BUILTIN_FILE = "<reml-builtin>"
 VA_LIST_TAG = "__va_list_tag"
