@@ -520,28 +520,65 @@ class _Parser(c_parser.CParser):
     (some of its errors carry only the file name)."""
 
     def _parse_error(self, msg: str, coord):  # type: ignore[override]
-        try:
-            tok = self._peek()
-        except Exception:  # noqa: BLE001 - the lexer itself may be what failed
-            tok = None
-        if tok is not None and (isinstance(coord, str) or coord is None or getattr(coord, "line", None) is None
-                                or msg.startswith("before:")):
+        if msg.startswith("before: "):  # pycparser's "expected something else here"
+            prev, last = self.prev, self.last
+            if prev is not None and last is not None and prev.type == "ID" and last.type == "ID" \
+                    and not self._is_type_in_scope(prev.value):  # `x y = 1;`: x names no type
+                raise c_parser.ParseError(f"{self._tok_coord(prev)}: unknown type name '{prev.value}'")
+            raise c_parser.ParseError(f"{coord}: unexpected '{msg[8:]}'")
+        tok = self.current()
+        if tok is not None and (isinstance(coord, str) or coord is None or getattr(coord, "line", None) is None):
             coord = self._tok_coord(tok)
         if tok is not None and tok.type == "ID" and not self._is_type_in_scope(tok.value) \
                 and msg in ("Invalid specifier list", "Invalid declaration", "Missing type in declaration",
                             "Invalid struct/union declaration", "Invalid abstract declarator") \
                 and self._peek_type(2) in ("ID", "TIMES", "LPAREN"):
             msg = f"unknown type name '{tok.value}'"
-        elif tok is not None and not msg.startswith("before:"):
-            msg = f"{msg} at '{tok.value}'"
         elif tok is not None:
-            msg = f"unexpected '{tok.value}'"
+            msg = f"{msg} at '{tok.value}'"
         raise c_parser.ParseError(f"{coord}: {msg}")
+
+    prev = last = None  # the two tokens read last, and the file of the last
+    last_file = "<stdin>"
+
+    def _advance(self):  # type: ignore[override]
+        tok = super()._advance()
+        self.prev, self.last, self.last_file = self.last, tok, self.clex.filename
+        return tok
+
+    def current(self):
+        """The next token, else the last one read, or None (also when the lexer failed)."""
+        try:
+            return self._peek() or self.last
+        except Exception:  # noqa: BLE001
+            return self.last
+
+
+def _token_at(text: str, location: Location) -> str | None:
+    """The identifier at `location` in the preprocessed text (line markers followed)."""
+    file, line = "", 1
+    for raw in text.split("\n"):
+        m = _LINE_MARK.match(raw)
+        if m is not None:
+            file, line = m.group(2), int(m.group(1))
+            continue
+        if file == location.file and line == location.line:
+            word = re.match(r"[A-Za-z_]\w*", raw[location.column - 1:])
+            return word.group() if word else None
+        line += 1
+    return None
+
+
+_LINE_MARK = re.compile(r'^#\s*(?:line\s+)?(\d+)\s+"((?:[^"\\]|\\.)*)"')
+_TYPE_WORDS = {"void", "char", "short", "int", "long", "float", "double", "signed", "unsigned", "_Bool",
+               "struct", "union", "enum", "const", "volatile", "extern", "static", "typedef", "inline",
+               "restrict", "register", "auto", "_Complex"}
 
 
 def parse(unit: PreprocessedUnit) -> c_ast.FileAST:
+    parser = _Parser()
     try:
-        return _Parser().parse(unit.text, "<stdin>")
+        return parser.parse(unit.text, "<stdin>")
     except c_parser.ParseError as exc:
         msg = str(exc)
         m = _PARSE_ERR.match(msg)
@@ -549,12 +586,20 @@ def parse(unit: PreprocessedUnit) -> c_ast.FileAST:
         if m is not None:
             loc = Location(m.group(1), int(m.group(2)), int(m.group(3) or 1))
             msg = m.group(4)
+            if msg.startswith("Invalid function definition"):
+                # `foo_t x;` at file scope reads as an old-style definition of `foo_t`
+                word = _token_at(unit.text, loc)
+                if word is not None and word not in _TYPE_WORDS:
+                    msg = f"unknown type name '{word}'"
         raise error("ffi.bindgen.parse_failed", f"cannot parse: {msg}", location=loc) from None
     except (AssertionError, AttributeError, IndexError, KeyError, TypeError, ValueError,
             RecursionError) as exc:
         # pycparser gives up on some malformed input (a stray `}`) without a ParseError
-        raise error("ffi.bindgen.parse_failed",
-                    f"cannot parse: {type(exc).__name__} in pycparser ({exc or 'unbalanced input'})") from None
+        tok = parser.last
+        loc = None if tok is None else Location(parser.last_file, tok.lineno, tok.column or 1)
+        at = "" if tok is None else f" at '{tok.value}'"
+        raise error("ffi.bindgen.parse_failed", f"cannot parse{at}: unbalanced or malformed input "
+                    f"({type(exc).__name__} in pycparser)", location=loc) from None
 
 
 def extract(unit: PreprocessedUnit, headers: tuple[str, ...] = (),
