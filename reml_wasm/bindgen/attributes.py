@@ -24,6 +24,7 @@ from __future__ import annotations
 import bisect
 import re
 from dataclasses import dataclass, field
+from typing import Callable
 
 # `__attribute__` then its parenthesis, possibly after line markers (macro expansions
 # spread over several lines)
@@ -270,54 +271,51 @@ def _blank(segment: str) -> str:
                      for line in segment.split("\n"))
 
 
-def strip_attributes(text: str) -> tuple[str, list[tuple[int, LayoutAttr]]]:
-    """Blank every `__attribute__((…))`; the layout ones with their text offsets."""
-    if "__attribute" not in text:
-        return text, []
+def _strip(text: str, pattern: re.Pattern[str],
+           read: Callable[[str], LayoutAttr | None]) -> tuple[str, list[tuple[int, LayoutAttr]]]:
+    """Blank every match of `pattern` with the parenthesis it opens; what `read` makes of
+    a parenthesis' contents (line markers taken out) is kept with the match's offset."""
     out: list[str] = []
     found: list[tuple[int, LayoutAttr]] = []
     last = 0
-    for m in _ATTR.finditer(text):
+    for m in pattern.finditer(text):
         if m.start() < last:
-            continue  # inside an attribute already blanked
+            continue  # inside one already blanked
         open_pos = m.end() - 1
         end = _match_forward(text, open_pos, "(", ")")
-        body = _LINE_MARKER.sub(" ", text[open_pos + 1:end])
-        if any(word in body for word in ("packed", "aligned", "nonnull", "vector_size", "mode")):
-            inner = body.strip()
-            attr = _parse_attr_list(inner[1:-1] if inner.startswith("(") and inner.endswith(")") else inner)
-            if attr.packed or attr.aligned is not None or attr.nonnull is not None or attr.vector_size \
-                    or attr.mode:
-                found.append((m.start(), attr))
+        attr = read(_LINE_MARKER.sub(" ", text[open_pos + 1:end]))
+        if attr is not None:
+            found.append((m.start(), attr))
         out.append(text[last:m.start()])
         out.append(_blank(text[m.start():end + 1]))
         last = end + 1
     out.append(text[last:])
     return "".join(out), found
+
+
+def _read_attributes(body: str) -> LayoutAttr | None:
+    if not any(word in body for word in ("packed", "aligned", "nonnull", "vector_size", "mode")):
+        return None
+    inner = body.strip()
+    attr = _parse_attr_list(inner[1:-1] if inner.startswith("(") and inner.endswith(")") else inner)
+    return attr if attr != LayoutAttr() else None
+
+
+def _read_label(body: str) -> LayoutAttr | None:
+    if ":" in body or _STRING.sub("", body).strip():
+        return None  # an asm statement, not a label
+    label = "".join(part.group(1) for part in _STRING.finditer(body))
+    return LayoutAttr(label=label) if label else None
+
+
+def strip_attributes(text: str) -> tuple[str, list[tuple[int, LayoutAttr]]]:
+    """Blank every `__attribute__((…))`; the ones read here with their text offsets."""
+    return _strip(text, _ATTR, _read_attributes) if "__attribute" in text else (text, [])
 
 
 def strip_asm(text: str) -> tuple[str, list[tuple[int, LayoutAttr]]]:
     """Blank every `__asm__(…)`; the labels (string literals only) with their offsets."""
-    if "__asm" not in text:
-        return text, []
-    out: list[str] = []
-    found: list[tuple[int, LayoutAttr]] = []
-    last = 0
-    for m in _ASM.finditer(text):
-        if m.start() < last:
-            continue
-        open_pos = m.end() - 1
-        end = _match_forward(text, open_pos, "(", ")")
-        body = _LINE_MARKER.sub(" ", text[open_pos + 1:end])
-        if ":" not in body and _STRING.sub("", body).strip() == "":
-            label = "".join(part.group(1) for part in _STRING.finditer(body))
-            if label:
-                found.append((m.start(), LayoutAttr(label=label)))
-        out.append(text[last:m.start()])
-        out.append(_blank(text[m.start():end + 1]))
-        last = end + 1
-    out.append(text[last:])
-    return "".join(out), found
+    return _strip(text, _ASM, _read_label) if "__asm" in text else (text, [])
 
 
 def place(text: str, found: list[tuple[int, LayoutAttr]]) -> list[Span]:
