@@ -521,7 +521,7 @@ class _Parser(c_parser.CParser):
 
     def _parse_error(self, msg: str, coord):  # type: ignore[override]
         if msg.startswith("before: "):  # pycparser's "expected something else here"
-            prev, last = self.prev, self.last
+            prev, last = self.read(2), self.read(1)
             if prev is not None and last is not None and prev.type == "ID" and last.type == "ID" \
                     and not self._is_type_in_scope(prev.value):  # `x y = 1;`: x names no type
                 raise c_parser.ParseError(f"{self._tok_coord(prev)}: unknown type name '{prev.value}'")
@@ -538,20 +538,31 @@ class _Parser(c_parser.CParser):
             msg = f"{msg} at '{tok.value}'"
         raise c_parser.ParseError(f"{coord}: {msg}")
 
-    prev = last = None  # the two tokens read last, and the file of the last
-    last_file = "<stdin>"
-
-    def _advance(self):  # type: ignore[override]
-        tok = super()._advance()
-        self.prev, self.last, self.last_file = self.last, tok, self.clex.filename
-        return tok
+    def read(self, back: int):
+        """The token read `back` tokens ago (1: the last one), or None."""
+        stream = self._tokens
+        i = stream._index - back
+        return stream._buffer[i] if 0 <= i < len(stream._buffer) else None
 
     def current(self):
         """The next token, else the last one read, or None (also when the lexer failed)."""
         try:
-            return self._peek() or self.last
+            return self._peek() or self.read(1)
         except Exception:  # noqa: BLE001
-            return self.last
+            return self.read(1)
+
+
+class _Tracking(_Parser):
+    """Notes the file of every token read: run only to locate a failure pycparser did
+    not report itself (its tokens carry lines, not files)."""
+
+    last = None
+    last_file = "<stdin>"
+
+    def _advance(self):  # type: ignore[override]
+        tok = super()._advance()
+        self.last, self.last_file = tok, self.clex.filename
+        return tok
 
 
 def _token_at(text: str, location: Location) -> str | None:
@@ -595,8 +606,13 @@ def parse(unit: PreprocessedUnit) -> c_ast.FileAST:
     except (AssertionError, AttributeError, IndexError, KeyError, TypeError, ValueError,
             RecursionError) as exc:
         # pycparser gives up on some malformed input (a stray `}`) without a ParseError
-        tok = parser.last
-        loc = None if tok is None else Location(parser.last_file, tok.lineno, tok.column or 1)
+        tracking = _Tracking()
+        try:
+            tracking.parse(unit.text, "<stdin>")
+        except Exception:  # noqa: BLE001 - the same failure again, now with its file known
+            pass
+        tok = tracking.last
+        loc = None if tok is None else Location(tracking.last_file, tok.lineno, tok.column or 1)
         at = "" if tok is None else f" at '{tok.value}'"
         raise error("ffi.bindgen.parse_failed", f"cannot parse{at}: unbalanced or malformed input "
                     f"({type(exc).__name__} in pycparser)", location=loc) from None
