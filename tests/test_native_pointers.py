@@ -113,3 +113,14 @@ def test_connector_refuses_none_for_pointers_not_nullable():
 def lib_null():
     import cffi
     return cffi.FFI().NULL
+
+
+def test_asm_label_redirects_reach_the_real_symbol():
+    """crypt.h declares crypt_gensalt_r as a __REDIRECT to crypt_gensalt_rn; long double
+    results come back as numbers."""
+    zeros = "[" + ", ".join(["0"] * 64) + "]"
+    value, text = call_native("crypt", f'crypt_gensalt_r("$5$", 0, NULL, 0, {zeros}, 64)', ["crypt.h"],
+                              nullable=["__rbytes"])
+    assert value.startswith("$5$") and text == f'"{value}"'
+    assert call_native("m", "cosl(0.0)", ["math.h"]) == (1.0, "1.0")
+    assert call_native("m", "frexpl(8.0, [0])", ["math.h"])[1] == "0.5"

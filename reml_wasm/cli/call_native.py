@@ -145,6 +145,8 @@ def call_native(library: str, call_text: str, headers: Sequence[str] = (),
     values = [struct_pointer(ftype.args[i], v, fn.name, i) if isinstance(v, StructArg) else v
               for i, v in enumerate(values)]
     result = func(*values)
+    if isinstance(result, _FFI.CData) and _FFI.typeof(result).kind == "primitive":
+        result = float(result)  # `long double`: cffi keeps it as cdata
     return result, render_result(model, fn, result)
 
 

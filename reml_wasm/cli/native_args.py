@@ -170,9 +170,12 @@ class Converter:
             cname = "unsigned char" if target.name == "void" else target.name
             length = max(len(values), 1, param.array_length or 0)
             try:
-                buf = _FFI.new(f"{cname}[]", length)
-                for k, v in enumerate(values):
-                    buf[k] = v
+                if cname == "char":  # cffi's `char` takes bytes: the list's values as bytes
+                    buf = _FFI.new("char[]", bytes(v & 0xFF for v in values) + bytes(length - len(values)))
+                else:
+                    buf = _FFI.new(f"{cname}[]", length)
+                    for k, v in enumerate(values):
+                        buf[k] = v
             except (TypeError, OverflowError, ValueError) as exc:
                 raise self._fail(i, f"a list element does not fit {cname}: {exc}") from None
             self.keep.append(buf)
