@@ -56,6 +56,7 @@ class Library:
 
 
 def library(pkg: str) -> Library:
+    """A package's headers and pkg-config flags, as installed (`gcc`, `pkgconf` have no headers)."""
     proc = subprocess.run(["dpkg", "-L", pkg], capture_output=True, text=True)
     assert proc.returncode == 0, f"{pkg} is not installed (scripts/dev-packages.txt): {proc.stderr}"
     files = proc.stdout.splitlines()
@@ -166,6 +167,10 @@ def bind(lib: Library, headers: list[str], tmp: Path, name: str, allow_own_files
     with contextlib.redirect_stdout(io.StringIO()):
         result = generate(cfg, verify_layout=True, write=False)
     assert result.layout_checks is not None
+    by_value_arrays = [(fp.func.name, n) for fp in result.plan.functions for n, t in fp.params if t.startswith("[")]
+    assert not by_value_arrays, by_value_arrays[:5]  # array parameters decay to pointers
+    consts = re.findall(r"^pub const (\w+):", result.reml, re.M)
+    assert len(consts) == len(set(consts)), sorted({c for c in consts if consts.count(c) > 1})[:5]
     structs = [r.struct for r in result.plan.records]
     checks = probes(result.model, structs)
     got = compiler_values(headers, lib.flags, [c.expr for c in checks], tmp, name)
