@@ -21,11 +21,10 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
 from bindgen_support import ROOT
 
 from reml_wasm.bindgen import config as bconfig
-from reml_wasm.bindgen.cmodel import CModel, StructDef, TagRef
+from reml_wasm.bindgen.cmodel import CModel, StructDef, TagRef, TypedefRef
 from reml_wasm.bindgen.generate import generate
 from reml_wasm.bindgen.layout import Layouts, LayoutError
 
@@ -116,15 +115,10 @@ def probes(model: CModel, structs: list[StructDef]) -> list[Probe]:
             continue
         for n in names:
             size, align = (sl.size, sl.align) if n.startswith(("struct ", "union ")) else \
-                layouts.size_align(_typedef(n))
+                layouts.size_align(TypedefRef(n))
             out += [Probe(f"sizeof({n})", size), Probe(f"_Alignof({n})", align)]
         _fields(model, layouts, d, names[0], "", 0, out)
     return out
-
-
-def _typedef(name: str):
-    from reml_wasm.bindgen.cmodel import TypedefRef
-    return TypedefRef(name)
 
 
 def _fields(model: CModel, layouts: Layouts, d: StructDef, cname: str, prefix: str, base: int,

@@ -19,7 +19,7 @@ import cffi
 from typing import Any, Callable, Collection, Sequence
 
 from ..audit import error
-from ..bindgen.cmodel import CModel, FunctionDecl, Pointer, Prim
+from ..bindgen.cmodel import CModel, FunctionDecl, Prim
 from ..bindgen.generate import model_from_headers
 from ..connectors.native import NativeLibrary
 from .native_args import Converter, StructArg, nullable_params, split_call, struct_pointer
