@@ -16,8 +16,10 @@ from reml_wasm.cli.call_native import call_native
 from reml_wasm.connectors.native import NativeLibrary
 
 # (library, headers, function, arity): each has pointer parameters that no argument
-# text can make the function read or write out of bounds (no separate size argument)
+# text can make the function read or write out of bounds: no separate size argument, or
+# one the header ties to the buffer with an `access` attribute (strerror_r, gethostname)
 FUNCTIONS = [
+    ("c", ["string.h"], "strerror_r", 3), ("c", ["unistd.h"], "gethostname", 2),
     ("c", ["string.h"], "strlen", 1), ("c", ["string.h"], "strcmp", 2),
     ("c", ["string.h"], "strchr", 2), ("c", ["stdlib.h"], "atoi", 1),
     ("c", ["stdlib.h"], "strtol", 3), ("m", ["math.h"], "frexp", 2),
@@ -113,6 +115,17 @@ def test_connector_refuses_none_for_pointers_not_nullable():
 def lib_null():
     import cffi
     return cffi.FFI().NULL
+
+
+def test_access_attributes_size_the_buffers():
+    """glibc ties strerror_r's buffer to its length argument: the buffer is made that long."""
+    text = call_native("c", 'strerror_r(2, "", 100)', ["string.h"], defines=["_GNU_SOURCE"])[1]
+    assert text == '"No such file or directory"'
+    assert call_native("c", "strerror_r(2, [], 64)", ["string.h"])[0] == 0  # the XSI one: 0 = done
+    assert call_native("c", "gethostname([], 256)", ["unistd.h"])[0] == 0
+    with pytest.raises(DiagnosticError) as info:
+        call_native("c", 'strerror_r(2, "", 100000000)', ["string.h"])
+    assert info.value.diagnostic.code == "ffi.call.invalid"
 
 
 def test_asm_label_redirects_reach_the_real_symbol():

@@ -43,6 +43,7 @@ class LayoutAttr:
     nonnull: tuple[int, ...] | None = None  # `nonnull(1, 2)`: parameters from 1; () all
     vector_size: str | None = None  # `vector_size(16)`: the expression
     mode: str | None = None         # `mode(__word__)` -> "word"
+    access: tuple[tuple[str, int, int | None], ...] = ()  # `access(write_only, 2, 3)`
 
     def merge(self, other: "LayoutAttr") -> "LayoutAttr":
         nonnull = self.nonnull if other.nonnull is None else other.nonnull if self.nonnull is None \
@@ -50,7 +51,8 @@ class LayoutAttr:
         return LayoutAttr(self.packed or other.packed,
                           other.aligned if other.aligned is not None else self.aligned,
                           other.label if other.label is not None else self.label, nonnull,
-                          other.vector_size or self.vector_size, other.mode or self.mode)
+                          other.vector_size or self.vector_size, other.mode or self.mode,
+                          self.access + other.access)
 
 
 @dataclass
@@ -156,6 +158,7 @@ def _parse_attr_list(text: str) -> LayoutAttr:
         cur.append(ch)
     items.append("".join(cur))
     packed, aligned, nonnull, vector, mode = False, None, None, None, None
+    access: list[tuple[str, int, int | None]] = []
     for item in items:
         item = item.strip()
         name = item.split("(", 1)[0].strip().strip("_")
@@ -171,7 +174,12 @@ def _parse_attr_list(text: str) -> LayoutAttr:
             vector = args
         elif name == "mode" and args:
             mode = args.strip("_ ")
-    return LayoutAttr(packed, aligned, None, nonnull, vector, mode)
+        elif name == "access" and args:
+            parts = [a.strip() for a in args.split(",")]
+            if len(parts) >= 2 and parts[1].isdigit():
+                size = int(parts[2]) if len(parts) > 2 and parts[2].isdigit() else None
+                access.append((parts[0].strip("_"), int(parts[1]), size))
+    return LayoutAttr(packed, aligned, None, nonnull, vector, mode, tuple(access))
 
 
 def _match_forward(text: str, open_pos: int, opening: str = "{", closing: str = "}") -> int:
@@ -294,7 +302,7 @@ def _strip(text: str, pattern: re.Pattern[str],
 
 
 def _read_attributes(body: str) -> LayoutAttr | None:
-    if not any(word in body for word in ("packed", "aligned", "nonnull", "vector_size", "mode")):
+    if not any(word in body for word in ("packed", "aligned", "nonnull", "vector_size", "mode", "access")):
         return None
     inner = body.strip()
     attr = _parse_attr_list(inner[1:-1] if inner.startswith("(") and inner.endswith(")") else inner)

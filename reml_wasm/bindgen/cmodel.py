@@ -179,6 +179,8 @@ class FunctionDecl:
     has_body: bool = False
     symbol: str | None = None   # the symbol it links to when an `__asm__` label renames it
     nonnull: tuple[int, ...] | None = None  # `nonnull` attribute: parameters from 1; () all
+    # `access(mode, pointer, size)` attributes: which parameter (from 1) gives a buffer's length
+    access: tuple[tuple[str, int, int | None], ...] = ()
 
     @property
     def variadic(self) -> bool:

@@ -443,7 +443,8 @@ class Extractor:
                     label = attr.label if attr is not None and attr.label != node.name else None
                     fn = FunctionDecl(node.name, t, _loc(node.coord), "static" in (node.storage or ()),
                                       "inline" in (node.funcspec or ()), symbol=label,
-                                      nonnull=attr.nonnull if attr is not None else None)
+                                      nonnull=attr.nonnull if attr is not None else None,
+                                      access=attr.access if attr is not None else ())
                     (m.inline_functions if fn.static or fn.inline else m.functions).append(fn)
                 elif sel.keeps("var", [node.name], file, target):
                     m.variables.append(VariableDecl(node.name, t, _loc(node.coord)))

@@ -12,12 +12,14 @@ parameter it is for.  The pointer rules, the same for every pointer parameter:
 * a pointer to a number takes a WAVE list (`[0]`): a zero-filled array of at least one
   element;
 * every buffer is at least as long as an array parameter's declared length
-  (`uuid_t uu`, `unsigned char uu[16]`: 16 bytes whatever the list or string holds);
+  (`uuid_t uu`, `unsigned char uu[16]`: 16 bytes whatever the list or string holds), and
+  at least as long as the size argument a GCC `access(mode, buffer, size)` attribute
+  names (glibc: `strerror_r(34, "", 100)` gets a 100-byte buffer), up to `MAX_BUFFER`;
 * a pointer to a struct takes a WAVE record of its fields, when no field is a pointer
   (a pointer field would need an address, which no argument text can give);
 * anything else (function pointers, opaque structs, pointers to pointers) only NULL.
 
-What a function does with a buffer beyond that (a size argument larger than the
+What a function does with a buffer beyond that (a size the header does not tie to the
 buffer) is the C function's contract, not something an argument can be checked for.
 """
 
@@ -37,6 +39,7 @@ from ..bindgen.to_types import TypeMapper, Unmapped
 from ..connectors.native.marshal import struct_init
 
 NULL_WORDS = frozenset({"NULL", "null", "none"})
+MAX_BUFFER = 1 << 20  # elements: the largest buffer a size argument may ask for
 CHAR_TYPES = frozenset({"char", "signed char", "unsigned char"})
 _FFI = cffi.FFI()
 
@@ -107,6 +110,7 @@ class Converter:
     def __post_init__(self) -> None:
         self.mapper = TypeMapper(self.model)
         self.keep: list[Any] = []  # buffers that must live until the call returns
+        self.buffers: dict[int, tuple[str, int]] = {}  # argument -> (element C type, length)
 
     def _fail(self, i: int, message: str) -> DiagnosticError:
         return error("ffi.call.invalid", f"{self.fn.name}: argument {i + 1}: {message}",
@@ -117,7 +121,31 @@ class Converter:
         if len(texts) != len(params):
             raise error("ffi.call.invalid", f"{self.fn.name} takes {len(params)} argument(s), "
                         f"{len(texts)} given: {self.model.cdecl(self.fn)}", symbol=self.fn.name)
-        return [self.argument(i, text) for i, text in enumerate(texts)]
+        values = [self.argument(i, text) for i, text in enumerate(texts)]
+        self._sized(values)
+        return values
+
+    def _sized(self, values: list[Any]) -> None:
+        """`access(mode, buffer, size)` in the header: a buffer made here is grown (zero-
+        filled) to the length the size argument gives, so the callee stays inside it."""
+        for _mode, ptr, size in self.fn.access:
+            i, k = ptr - 1, (size or 0) - 1
+            if size is None or i not in self.buffers or not 0 <= k < len(values):
+                continue
+            want = values[k]
+            if not isinstance(want, int) or isinstance(want, bool):
+                continue
+            cname, length = self.buffers[i]
+            if want <= length:
+                continue
+            if want > MAX_BUFFER:
+                raise self._fail(k, f"a buffer of {want} elements for argument {ptr} is more than "
+                                 f"call-native makes ({MAX_BUFFER})")
+            grown = _FFI.new(f"{cname}[]", want)
+            _FFI.memmove(grown, values[i], length * _FFI.sizeof(cname))
+            self.keep.append(grown)
+            values[i] = grown
+            self.buffers[i] = (cname, want)
 
     def argument(self, i: int, text: str) -> Any:
         declared = self.fn.type.params[i].type
@@ -161,8 +189,10 @@ class Converter:
         elif (target.name in CHAR_TYPES or target.name == "void") and not text.startswith("["):
             data = self._string(i, text, constant) + b"\0"
             data += bytes(max(0, (param.array_length or 0) - len(data)))
-            buf = _FFI.new(f"{'char' if target.name == 'void' else target.name}[]", data)
+            cname = "char" if target.name == "void" else target.name
+            buf = _FFI.new(f"{cname}[]", data)
             self.keep.append(buf)
+            self.buffers[i] = (cname, len(data))
             return buf
         else:
             element = ptype.target if target.name != "void" else Prim("unsigned char")
@@ -179,6 +209,7 @@ class Converter:
             except (TypeError, OverflowError, ValueError) as exc:
                 raise self._fail(i, f"a list element does not fit {cname}: {exc}") from None
             self.keep.append(buf)
+            self.buffers[i] = (cname, length)
             return buf
         if isinstance(target, TagRef) and target.kind == "struct" and not self._has_pointer(target):
             return StructArg(self._wave(i, text, ptype.target))
