@@ -145,3 +145,14 @@ def test_call_native_everyday_calls(argv, printed):
 def test_call_native_uses_the_redirected_symbol():
     value, text = call_native("c", "strerror_r(34, \"\", 0)", ["string.h"])
     assert value == 34 and text == "34"  # ERANGE from the XSI version: the buffer is too small
+
+
+def test_blocklisted_type_is_never_emitted(tmp_path, capsys):
+    rc, events, text = bind(tmp_path, capsys, "--header", "zlib.h", "--blocklist-type", "z_stream_s|z_stream|z_streamp")
+    assert rc == 0, events[-1]
+    assert "pub type z_stream_s" not in text and "z_streamp" not in text
+    names = extern_names(text)
+    assert "deflate" not in names and "compress" in names and "zlibVersion" in names
+    skipped = [d for d in events[-1]["diagnostics"] if d["code"] == "ffi.bindgen.unknown_type"
+               and d["extensions"]["symbol"] == "deflate"]
+    assert skipped and "blocklisted" in skipped[0]["message"]

@@ -100,7 +100,7 @@ def generate(cfg: BindgenConfig, *, verify_layout: bool = False, log: Log = lamb
     log({"event": "bindgen.parse", **counts(model),
          "skipped_macros": [m.name for m in model.skipped_macros], "duration_ms": _ms(t0)})
 
-    plan = make_plan(model, cfg.exclude)
+    plan = make_plan(model, cfg.exclude, cfg.selection())
     reml = reml_emit.render(plan, module_name(cfg.output.spelled))
     diagnostics = [_relative(d, cfg.base_dir) for d in plan.diagnostics]
     if not plan.functions:

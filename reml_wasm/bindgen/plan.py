@@ -19,6 +19,7 @@ from .cmodel import (Array, CModel, CType, EnumDef, FuncType, FunctionDecl, Macr
                      Prim, StructDef, TagRef, TypedefRef, all_quals)
 from .layout import LayoutError, Layouts
 from .preprocess import VA_LIST_TAG
+from .selection import Selection
 from ..reml.common import reml_ident
 
 Style = Literal["reml", "manifest"]
@@ -105,9 +106,10 @@ class Plan:
 
 
 class Planner:
-    def __init__(self, model: CModel, exclude: Sequence[str] = ()) -> None:
+    def __init__(self, model: CModel, exclude: Sequence[str] = (), selection: Selection | None = None) -> None:
         self.model = model
         self.exclude = [re.compile(p) for p in exclude]
+        self.selection = selection or Selection()
         self.plan = Plan(model)
         self.names: dict[tuple[str, str], str] = {}
         self.full: dict[tuple[str, str], None] = {}     # tags to define, in first-use order
@@ -143,6 +145,8 @@ class Planner:
         if isinstance(t, TypedefRef):
             if t.name in NAMED_MAP:
                 return NAMED_MAP[t.name][i]
+            if self.selection.blocked_type(t.name):
+                raise Unsupported("unsupported_type", f"{t.name} is blocklisted")
             td = self.model.typedefs.get(t.name)
             if td is None:
                 raise Unsupported("unsupported_type", f"unknown typedef {t.name}")
@@ -187,6 +191,8 @@ class Planner:
                 raise Unsupported("unsupported_variadic", "va_list value")
             key = (t.kind, t.key)
             d = self.model.tags[key]
+            if not t.anonymous and self.selection.blocked_type(t.key):
+                raise Unsupported("unsupported_type", f"{t.kind} {t.key} is blocklisted")
             if by_value and d.fields is None:  # type: ignore[union-attr]
                 raise Unsupported("unsupported_type", f"{t.kind} {t.key} is incomplete")
             name = self.tag_name(t, parent, member)
@@ -342,5 +348,7 @@ class Planner:
         return entry
 
 
-def plan(model: CModel, exclude: Sequence[str] = ()) -> Plan:
-    return Planner(model, exclude).run()
+def plan(model: CModel, exclude: Sequence[str] = (), selection: Selection | None = None) -> Plan:
+    """The bindings plan (`exclude`: function-name regexes; `selection`: its blocked types
+    are never emitted, and what uses one is skipped or kept as bytes)."""
+    return Planner(model, exclude, selection).run()

@@ -20,7 +20,8 @@ Selection.  `allowlist_*` / `blocklist_*` patterns are regular expressions match
 against the whole name (function, type: tag or typedef name, var: variables and
 constants) or the whole real path of the declaring file.  With any allowlist, only
 declarations that match an allowlist are bound, wherever they are declared; without
-one, the targets' declarations are.  A blocklist match always wins.
+one, the targets' declarations are.  A blocklist match always wins; a blocklisted type
+is never emitted, and a function that uses it is skipped (reported as an unknown type).
 """
 
 from __future__ import annotations
