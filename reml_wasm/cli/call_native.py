@@ -37,8 +37,9 @@ _FFI = cffi.FFI()
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("library", help="library name (z, sqlite3, m) or path")
-    parser.add_argument("call", help="the call as C, e.g. 'zlibVersion()' or 'abs(-3)'")
+    parser.add_argument("library", help="library name (c, m, z, sqlite3, ...) or path")
+    parser.add_argument("call", help="the call: C constants or WAVE values as arguments, e.g. "
+                        "'cos(0.0)', 'strtol(\"42\", none, 10)', 'frexp(8.0, [0])'")
     parser.add_argument("--header", action="append", dest="headers", metavar="HEADER",
                         help="header(s) declaring the function (default: from the library name)")
     parser.add_argument("-I", "--include-path", action="append", dest="include_paths", metavar="DIR",
