@@ -165,6 +165,11 @@ def bind(lib: Library, headers: list[str], tmp: Path, name: str, allow_own_files
     assert not by_value_arrays, by_value_arrays[:5]  # array parameters decay to pointers
     consts = re.findall(r"^pub const (\w+):", result.reml, re.M)
     assert len(consts) == len(set(consts)), sorted({c for c in consts if consts.count(c) > 1})[:5]
+    if not allow_own_files and lib.package != "libc6-dev":
+        # the package's headers the run read (they declare a type) are its own: all bound
+        seen = {os.path.realpath(loc.file) for loc in _type_locations(result.model)}
+        own = {os.path.realpath(h) for h in lib.headers}
+        assert (seen & own) <= result.target_files, (lib.package, sorted((seen & own) - result.target_files)[:5])
     structs = [r.struct for r in result.plan.records]
     checks = probes(result.model, structs)
     got = compiler_values(headers, lib.flags, [c.expr for c in checks], tmp, name)
@@ -196,6 +201,15 @@ def test_every_header_of_the_dev_packages_binds_with_verified_layouts(tmp_path):
                                 **{k: sum(r[k] for r in runs) for k in ("functions", "records", "probed")}}
     print(json.dumps(summary))
     assert sum(s["functions"] for s in summary.values()) > 5000
+
+
+def _type_locations(model: CModel):
+    for d in model.tags.values():
+        if d.location is not None and d.location.file and not d.location.file.startswith("<"):
+            yield d.location
+    for td in model.typedefs.values():
+        if td.location is not None and td.location.file and not td.location.file.startswith("<"):
+            yield td.location
 
 
 def _config(out: Path, headers: list[str], include_paths: list[str], extra: dict) -> Path:

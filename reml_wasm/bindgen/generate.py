@@ -40,6 +40,7 @@ class Result:
     header_paths: list[Path]
     diagnostics: list[Diagnostic] = field(default_factory=list)
     layout_checks: int | None = None
+    target_files: frozenset[str] = frozenset()  # real paths of the headers bound (selection.py)
 
 
 def _ms(t0: float) -> int:
@@ -139,7 +140,7 @@ def generate(cfg: BindgenConfig, *, verify_layout: bool = False, log: Log = lamb
          "opaque": len(plan.opaque), "enums": len(plan.enums), "constants": len(plan.constants),
          "types": len(plan.manifest_types), "excluded": plan.excluded,
          "layout_checks": checks, "duration_ms": _ms(t0)})
-    return Result(model, plan, reml, data, digest, paths, diagnostics, checks)
+    return Result(model, plan, reml, data, digest, paths, diagnostics, checks, unit.target_files)
 
 
 def audit_metadata(cfg: BindgenConfig, *, status: str, input_hash: str | None = None,

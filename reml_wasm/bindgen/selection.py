@@ -5,7 +5,8 @@ they include that belongs to the same library (followed transitively through tar
 
 * a header in the includer's own directory or below it, when that directory is not an
   include root (`curl/curl.h` brings `curl/system.h`; `lua5.4/lua.h` brings `luaconf.h`);
-* a header in the directory named after the includer (`lzma.h` brings `lzma/*.h`);
+* a header in the directory named after the includer (`lzma.h` brings `lzma/*.h`), or
+  beside it with a name that starts with the includer's (`ffi.h` brings `ffitarget.h`);
 * the C library's private `bits/` headers (`math.h` declares its functions in
   `bits/mathcalls.h`);
 * everything a named header includes when the named header declares nothing itself
@@ -65,7 +66,11 @@ def same_library(includer: str, header: str, roots: Sequence[str]) -> bool:
     if directory not in roots and header.startswith(directory + os.sep):
         return True
     stem = os.path.splitext(os.path.basename(includer))[0]
-    return header.startswith(os.path.join(directory, stem) + os.sep)
+    if header.startswith(os.path.join(directory, stem) + os.sep):
+        return True
+    # a header beside it named after it: `ffi.h` brings `ffitarget.h`, `string.h` `strings.h`
+    return len(stem) >= 3 and os.path.dirname(header) == directory \
+        and os.path.basename(header).startswith(stem)
 
 
 def library_headers(named: Iterable[str], includes: Mapping[str, Sequence[str]],
