@@ -156,3 +156,15 @@ def test_blocklisted_type_is_never_emitted(tmp_path, capsys):
     skipped = [d for d in events[-1]["diagnostics"] if d["code"] == "ffi.bindgen.unknown_type"
                and d["extensions"]["symbol"] == "deflate"]
     assert skipped and "blocklisted" in skipped[0]["message"]
+
+
+def test_a_header_of_constants_is_not_an_umbrella(tmp_path, capsys):
+    header = tmp_path / "consts.h"
+    header.write_text("#ifndef CONSTS_H\n#define CONSTS_H\n#include <stdint.h>\n#define ANSWER 42\n#endif\n")
+    rc, events, text = bind(tmp_path, capsys, "--header", str(header))
+    assert rc == 0
+    assert "pub const ANSWER: i32 = 42" in text and "INT8_MAX" not in text
+    umbrella = tmp_path / "all.h"
+    umbrella.write_text("#ifndef ALL_H\n#define ALL_H\n#include <zlib.h>\n#endif\n")
+    rc, events, text = bind(tmp_path, capsys, "--header", str(umbrella))
+    assert rc == 0 and "deflate" in extern_names(text)

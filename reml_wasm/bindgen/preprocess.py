@@ -185,7 +185,7 @@ def split_macros(output: str, named: Sequence[str], roots: Sequence[str] = (),
     lines = output.split("\n")
     macros: dict[str, MacroDef] = {}
     includes: dict[str, list[str]] = {}
-    own_text: set[str] = set()
+    own_text: set[str] = set()  # files with declarations or valued macros of their own
     cur_file, cur_line = "<stdin>", 1
     for i, line in enumerate(lines):
         if line.startswith("#"):
@@ -203,6 +203,8 @@ def split_macros(output: str, named: Sequence[str], roots: Sequence[str] = (),
                     params = tuple(p.strip() for p in d.group(2)[1:-1].split(",") if p.strip())
                 macros[d.group(1)] = MacroDef(d.group(1), params, d.group(3).strip(),
                                               Location(cur_file, cur_line, 1))
+                if d.group(3).strip():
+                    own_text.add(cur_file)  # a constant of its own: not a mere umbrella
                 lines[i] = ""
             else:
                 u = _UNDEF.match(line)
