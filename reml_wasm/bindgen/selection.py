@@ -9,8 +9,8 @@ they include that belongs to the same library (followed transitively through tar
   beside it with a name that starts with the includer's (`ffi.h` brings `ffitarget.h`);
 * the C library's private `bits/` headers (`math.h` declares its functions in
   `bits/mathcalls.h`);
-* everything a named header includes when the named header declares nothing itself
-  (the `wrapper.h` idiom), followed through such umbrellas; an umbrella among the
+* everything a named header includes when the named header declares nothing and
+  defines no constant itself (the `wrapper.h` idiom), followed through such umbrellas; an umbrella among the
   compiler's own headers only brings the header of its own name (`poll.h` brings
   `sys/poll.h`, not `inttypes.h`).
 
