@@ -138,7 +138,7 @@ def compiler_values(headers: list[str], flags: list[str], exprs: list[str], tmp:
     """Compile and run one program printing each expression's value."""
     src = tmp / f"{name}_probe.c"
     members = sorted({n for e in exprs if e.startswith("offsetof(")
-                      for n in re.findall(r"[A-Za-z_]\w*", e.split(",", 1)[1])})
+                      for n in re.findall(r"[A-Za-z_]\w*", e.split(",", 1)[1])} - {"defined"})
     lines = ["#include <stdio.h>", "#include <stddef.h>", *(f'#include "{h}"' for h in headers),
              *(f"#undef {n}" for n in members),  # member names some headers define as macros
              "int main(void) {"]

@@ -85,3 +85,13 @@ def test_verify_layout_checks_typedef_names(tmp_path, capsys):
     checks = {(c.symbol, c.what): c.expected for c in checks_for(model, model.structs())}
     assert checks[("s_t", "align")] == 32 and checks[("struct s", "align")] == 8
     assert checks[("s_t", "size")] == 8
+
+
+def test_member_names_that_are_macros_or_preprocessor_words(tmp_path, capsys):
+    """glibc names fields through macros (`#define si_pid _sifields…`); a member may be
+    called `defined`: the layout probe still checks every field."""
+    rc, events, _ = bind_header(tmp_path, "struct s { int defined; struct { int in_a; } u; };\n"
+                                "#define in_a u.in_a\nvoid f(struct s *x);\n", capsys, "--verify-layout")
+    assert rc == 0, events[-1]["diagnostics"]
+    gen = next(e for e in events if e["event"] == "bindgen.generate")
+    assert gen["layout_checks"] >= 6

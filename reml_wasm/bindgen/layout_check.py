@@ -95,6 +95,7 @@ def _undefine_members(checks: Sequence[Check]) -> str:
     for c in checks:
         if c.what.startswith(("offset of ", "size of ")):
             names.update(re.findall(r"[A-Za-z_]\w*", c.what.split(" of ", 1)[1]))
+    names.discard("defined")  # a member may be called so; the preprocessor's operator cannot be undefined
     return "".join(f"#undef {n}\n" for n in sorted(names))
 
 
