@@ -202,8 +202,11 @@ def test_audit_metadata_keys_follow_the_facts(tmp_path, monkeypatch):
 def test_unknown_length_array_field_is_unsupported_array(tmp_path, capsys):
     """A struct from another header whose array length cannot be folded: the field keeps
     its place as bytes and the warning says why."""
-    (tmp_path / "dep.h").write_text("struct dep { int n; char name[sizeof(struct nowhere)]; int tail; };\n")
-    rc, events, out = bind_header(tmp_path, '#include "dep.h"\nvoid use(struct dep d);\n', capsys)
+    (tmp_path / "other").mkdir()
+    (tmp_path / "src").mkdir()  # dep.h is outside the header's directory: another library's
+    (tmp_path / "other" / "dep.h").write_text("struct dep { int n; char name[sizeof(struct nowhere)]; int tail; };\n")
+    rc, events, out = bind_header(tmp_path / "src", '#include "dep.h"\nvoid use(struct dep d);\n', capsys,
+                                  "-I", str(tmp_path / "other"))
     assert rc == 0
     d = next(d for d in events[-1]["diagnostics"] if d["code"] == "ffi.bindgen.unknown_type")
     assert d["extensions"]["reason"] == "unsupported_array" and d["extensions"]["symbol"] == "dep.name"

@@ -86,6 +86,7 @@ class Array(CType):
 class CParam:
     name: str | None
     type: CType
+    array_length: int | None = None  # declared as an array of this length (adjusted to a pointer)
 
 
 @dataclass(frozen=True)
@@ -165,6 +166,7 @@ class TypedefDef:
     location: Location | None = None
     target: bool = False
     aligned: int | None = None         # __attribute__((aligned(N))) on the typedef
+    vector: bool = False               # __attribute__((vector_size(N))): an array of N bytes in layout
 
 
 @dataclass
@@ -175,10 +177,19 @@ class FunctionDecl:
     static: bool = False
     inline: bool = False
     has_body: bool = False
+    symbol: str | None = None   # the symbol it links to when an `__asm__` label renames it
+    nonnull: tuple[int, ...] | None = None  # `nonnull` attribute: parameters from 1; () all
+    # `access(mode, pointer, size)` attributes: which parameter (from 1) gives a buffer's length
+    access: tuple[tuple[str, int, int | None], ...] = ()
 
     @property
     def variadic(self) -> bool:
         return self.type.variadic
+
+    @property
+    def link_name(self) -> str:
+        """The symbol the library exports for this function."""
+        return self.symbol or self.name
 
 
 @dataclass
@@ -317,8 +328,9 @@ class CModel:
         return "{ " + " ".join(parts) + " }"
 
     def cdecl(self, func: FunctionDecl) -> str:
-        """The function as one C declaration (`const char *zlibVersion(void);`)."""
-        return self.c_spelling(func.type, func.name) + ";"
+        """The function as one C declaration (`const char *zlibVersion(void);`), named
+        by the symbol it links to."""
+        return self.c_spelling(func.type, func.link_name) + ";"
 
     def cdef_prelude(self, funcs: Iterable[FunctionDecl]) -> str:
         """Declarations of every typedef, struct, union and enum the functions need, in

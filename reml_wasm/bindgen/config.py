@@ -21,9 +21,12 @@ except ModuleNotFoundError:  # pragma: no cover - Python < 3.11
     import tomli as tomllib  # type: ignore[no-redef]
 
 from ..audit import Location, error
+from .selection import Selection
 
 DEFAULT_CONFIG = "reml-bindgen.toml"
-LIST_KEYS = ("headers", "include_paths", "defines", "exclude")
+SELECTION_KEYS = tuple(f"{way}_{kind}" for way in ("allowlist", "blocklist")
+                       for kind in ("function", "type", "var", "file"))
+LIST_KEYS = ("headers", "include_paths", "defines", "exclude") + SELECTION_KEYS
 SINGLE_KEYS = ("output", "manifest", "compile_commands")
 REQUIRED_FILE_KEYS = ("headers", "include_paths", "output", "manifest")
 _DEFINE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(=.*)?$")
@@ -48,6 +51,19 @@ class BindgenConfig:
     compile_commands: PathArg | None = None
     config_path: Path | None = None
     extra_flags: list[str] = field(default_factory=list)  # from compile_commands
+    allowlist_function: list[str] = field(default_factory=list)
+    allowlist_type: list[str] = field(default_factory=list)
+    allowlist_var: list[str] = field(default_factory=list)
+    allowlist_file: list[str] = field(default_factory=list)
+    blocklist_function: list[str] = field(default_factory=list)
+    blocklist_type: list[str] = field(default_factory=list)
+    blocklist_var: list[str] = field(default_factory=list)
+    blocklist_file: list[str] = field(default_factory=list)
+
+    def selection(self) -> Selection:
+        """The allow / block lists as a `Selection`."""
+        return Selection.of({k: getattr(self, f"allowlist_{k}") for k in ("function", "type", "var", "file")},
+                            {k: getattr(self, f"blocklist_{k}") for k in ("function", "type", "var", "file")})
 
     @property
     def base_dir(self) -> Path:
@@ -60,7 +76,8 @@ class BindgenConfig:
                 "output": self.output.spelled if self.output else None,
                 "manifest": self.manifest.spelled if self.manifest else None,
                 "defines": self.defines, "exclude": self.exclude,
-                "compile_flags": self.extra_flags}
+                "compile_flags": self.extra_flags,
+                **{k: getattr(self, k) for k in SELECTION_KEYS if getattr(self, k)}}
 
 
 def invalid(message: str, field_name: str | None = None, location: Location | None = None):
@@ -156,12 +173,13 @@ def _validate(cfg: BindgenConfig) -> None:
     for i, d in enumerate(cfg.defines):
         if not _DEFINE.match(d):
             raise invalid(f"define {d!r} is not NAME or NAME=VALUE", f"defines[{i}]")
-    for i, rx in enumerate(cfg.exclude):
-        try:
-            re.compile(rx)
-        except re.error as exc:
-            raise invalid(f"exclude pattern {rx!r} is not a regular expression: {exc}",
-                          f"exclude[{i}]") from None
+    for key in ("exclude",) + SELECTION_KEYS:
+        for i, rx in enumerate(getattr(cfg, key)):
+            try:
+                re.compile(rx)
+            except re.error as exc:
+                raise invalid(f"{key} pattern {rx!r} is not a regular expression: {exc}",
+                              f"{key}[{i}]") from None
 
 
 def compile_flags(path: Path) -> list[str]:

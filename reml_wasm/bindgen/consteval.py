@@ -282,15 +282,17 @@ class _Parser:
             value = self.expr()
             self.take(")")
             return value
-        if kind == "ident" and text in ("sizeof", "_Alignof", "__alignof__", "__alignof", "alignof"):
+        if kind == "ident" and text in ("sizeof", "_Alignof", "__alignof__", "__alignof", "alignof",
+                                        "offsetof", "__builtin_offsetof"):
             return self.sizeof()
         return self.primary()
 
     def sizeof(self) -> Value:
-        """`sizeof(type name)` / `_Alignof(type name)`: the words up to the matching
-        parenthesis go to `size_of` (with the operator as the first word)."""
+        """`sizeof(type name)` / `_Alignof(type name)` / `offsetof(type, member)`: the
+        words up to the matching parenthesis go to `size_of` (with the operator as the
+        first word)."""
         op = self.take()[1]
-        op = "sizeof" if op == "sizeof" else "_Alignof"
+        op = op if op == "sizeof" else "offsetof" if op.endswith("offsetof") else "_Alignof"
         self.take("(")
         words: list[str] = []
         depth = 0

@@ -21,7 +21,8 @@ from .cmodel import (Array, CField, CModel, CParam, CType, EnumConst, EnumDef, F
                      TypedefDef, TypedefRef, VariableDecl, qualifiers, with_quals)
 from .attributes import LayoutAttr
 from .layout import BIGGEST_ALIGNMENT, LayoutError, Layouts
-from .preprocess import PreprocessedUnit
+from .preprocess import VA_LIST_TAG, PreprocessedUnit
+from .selection import Selection
 
 _GEN = c_generator.CGenerator()
 
@@ -50,8 +51,8 @@ def canonical_prim(names: list[str]) -> str | None:
     if "short" in words:
         base = "short"
     else:
-        longs = words.count("long")
-        base = "long long" if longs >= 2 else ("long" if longs == 1 else "int")
+        longs = words.count("long")  # three: `__int128`, spelled so by the prelude
+        base = "__int128" if longs >= 3 else "long long" if longs == 2 else ("long" if longs == 1 else "int")
     return "unsigned " + base if unsigned else base
 
 
@@ -62,13 +63,15 @@ def _loc(coord) -> Location | None:
 
 
 class Extractor:
-    def __init__(self, unit: PreprocessedUnit) -> None:
+    def __init__(self, unit: PreprocessedUnit, selection: Selection | None = None) -> None:
         self.unit = unit
+        self.selection = selection or Selection()
         self.model = CModel()
         self._anon = 0
         self._anon_keys: dict[tuple, str] = {}
         self.layouts = Layouts(self.model)
         self.pack: list[int | None] = [None]  # #pragma pack stack
+        self._in_params = 0  # > 0 while reading a parameter list (variable lengths allowed)
 
     # --- types ------------------------------------------------------------------------
 
@@ -94,6 +97,20 @@ class Extractor:
 
     def _size_of(self, op_words: list[str]) -> int | None:
         op, words = op_words[0], op_words[1:]
+        if op == "offsetof":
+            return self._offset_of(words)
+        t = self._type_of_words(words)
+        if t is None:
+            return None
+        if isinstance(t, int):
+            return t
+        try:
+            return self.layouts.size_align(t)[0 if op == "sizeof" else 1]
+        except (LayoutError, KeyError):
+            return None
+
+    def _type_of_words(self, words: list[str]) -> CType | int | None:
+        """The type a `sizeof` names (an int: a pointer's size), or None."""
         prim = canonical_prim(words)
         t: CType
         if prim is not None:
@@ -106,10 +123,58 @@ class Extractor:
             return 8
         else:
             return None
-        try:
-            return self.layouts.size_align(t)[0 if op == "sizeof" else 1]
-        except (LayoutError, KeyError):
+        return t
+
+    def _offset_of(self, words: list[str]) -> int | None:
+        """`offsetof(type, a.b[2].c)` from our own layouts."""
+        if "," not in words:
             return None
+        comma = words.index(",")
+        t = self._type_of_words(words[:comma])
+        path = words[comma + 1:]
+        if t is None or isinstance(t, int) or not path:
+            return None
+        offset = 0
+        try:
+            i = 0
+            while i < len(path):
+                tok = path[i]
+                if tok == ".":
+                    i += 1
+                    continue
+                if tok == "[":
+                    index = int(path[i + 1], 0)
+                    t = self.model.resolve(t)
+                    if not isinstance(t, Array) or path[i + 2] != "]":
+                        return None
+                    offset += index * self.layouts.size_align(t.element)[0]
+                    t = t.element
+                    i += 3
+                    continue
+                found = self._member(t, tok)
+                if found is None:
+                    return None
+                delta, t = found
+                offset += delta
+                i += 1
+        except (LayoutError, KeyError, ValueError, IndexError):
+            return None
+        return offset
+
+    def _member(self, t: CType, name: str) -> tuple[int, CType] | None:
+        """(offset, type) of member `name` of a struct or union, looking into anonymous members."""
+        r = self.model.resolve(t)
+        if not isinstance(r, TagRef) or r.kind == "enum":
+            return None
+        d = self.model.struct(r)
+        for f, fl in zip(d.fields or (), self.layouts.struct(d).fields):
+            if f.name == name:
+                return fl.offset, f.type
+            if f.name is None and f.bit_width is None:
+                inner = self._member(f.type, name)
+                if inner is not None:
+                    return fl.offset + inner[0], inner[1]
+        return None
 
     def _type_kind(self, name: str) -> str | None:
         try:
@@ -136,8 +201,15 @@ class Extractor:
         if isinstance(node, c_ast.PtrDecl):
             return Pointer(self.ctype(node.type, file), qualifiers(node.quals or ()))
         if isinstance(node, c_ast.ArrayDecl):
-            length = None if node.dim is None else self.const_int(node.dim, "array length", file)
-            return Array(self.ctype(node.type, file), length, qualifiers(node.dim_quals or ()))
+            # the element first: `struct t {…} a[N / sizeof(struct t)]` defines what N uses
+            element = self.ctype(node.type, file)
+            if node.dim is None:
+                length = None
+            elif self._in_params:  # `int a[n]`, `a[static n]`: sized by another parameter
+                length = self._param_dim(node.dim)
+            else:
+                length = self.const_int(node.dim, "array length", file)
+            return Array(element, length, qualifiers(node.dim_quals or ()))
         if isinstance(node, c_ast.FuncDecl):
             return self.functype(node, file)
         if isinstance(node, (c_ast.Struct, c_ast.Union)):
@@ -147,10 +219,26 @@ class Extractor:
         raise error("ffi.bindgen.parse_failed", f"unsupported declarator {type(node).__name__}",
                     location=_loc(getattr(node, "coord", None)))
 
+    def _param_dim(self, dim: c_ast.Node) -> int | None:
+        """A parameter's array length: a constant, or None for a variable length."""
+        try:
+            v = ce.evaluate(_GEN.visit(dim), self._lookup_enum, self._type_kind, self._size_of)
+        except ce.ConstEvalError:
+            return None
+        return v.value if isinstance(v, ce.IntVal) else None
+
     def functype(self, node: c_ast.FuncDecl, file: str | None) -> FuncType:
         result = self.ctype(node.type, file)
         params: list[CParam] = []
         variadic = False
+        self._in_params += 1
+        try:
+            return self._functype(node, file, result, params, variadic)
+        finally:
+            self._in_params -= 1
+
+    def _functype(self, node: c_ast.FuncDecl, file: str | None, result: CType,
+                  params: list[CParam], variadic: bool) -> FuncType:
         for p in (node.args.params if node.args is not None else ()):
             if isinstance(p, c_ast.EllipsisParam):
                 variadic = True
@@ -162,11 +250,20 @@ class Extractor:
             if isinstance(t, Prim) and t.name == "void" and not p.name:
                 continue  # f(void)
             # parameters of array and function type are adjusted to pointers (C11 6.7.6.3)
-            if isinstance(t, Array):
-                t = Pointer(t.element, t.quals)
-            elif isinstance(t, FuncType):
+            # (also through typedefs: `uuid_t u`, `mpz_t z`, `jmp_buf env`)
+            length = None
+            try:
+                adjusted = self.model.resolve(t)
+            except KeyError:
+                adjusted = t
+            if isinstance(adjusted, Array) and not _is_va_list(adjusted):
+                t, length = Pointer(adjusted.element, adjusted.quals), adjusted.length
+                inner = t.target
+                if isinstance(inner, Array) and inner.length is None:  # `m[n][n]`: a row pointer
+                    t = Pointer(inner.element, t.quals)
+            elif isinstance(adjusted, FuncType):
                 t = Pointer(t)
-            params.append(CParam(getattr(p, "name", None), t))
+            params.append(CParam(getattr(p, "name", None), t, length))
         return FuncType(result, tuple(params), variadic)
 
     def _tag_key(self, node: c_ast.Node, kind: str) -> str:
@@ -195,13 +292,15 @@ class Extractor:
         d = existing if isinstance(existing, StructDef) else StructDef(
             kind, key, node.name, None, _loc(node.coord))  # type: ignore[arg-type]
         d.location = _loc(node.coord)
-        d.target = self.unit.is_target(file)
+        d.target = self.selection.keeps("type", [node.name], file, self.unit.is_target(file))
         d.pack = self.pack[-1]
         self.model.tags[(kind, key)] = d
         fields: list[CField] = []
         decls = node.decls
-        attrs = self.unit.attributes
-        found_body = False
+        sa = self.unit.attributes.struct_attr(node.coord.file, node.coord.line, node.coord.column) \
+            if node.coord is not None else None
+        if sa is not None:
+            d.packed, d.aligned = sa.packed, self._alignment(sa, file)
         for i, decl in enumerate(decls):
             if not isinstance(decl, c_ast.Decl):
                 continue  # _Static_assert, pragmas
@@ -214,11 +313,6 @@ class Extractor:
             aligned = max([a for a in (self._alignment(fa, file), self._alignas(decl, file)) if a],
                           default=None)
             fields.append(CField(decl.name, t, width, flexible, fa.packed if fa else False, aligned))
-            if attrs.spans and not found_body:
-                sa = self._attr("body", decl.coord, file)
-                if sa is not None:
-                    found_body = True
-                    d.packed, d.aligned = sa.packed, self._alignment(sa, file)
         d.fields = tuple(fields)
         return TagRef(kind, key)  # type: ignore[arg-type]
 
@@ -239,6 +333,18 @@ class Extractor:
         except ce.ConstEvalError:
             return None
         return v.value if isinstance(v, ce.IntVal) else None
+
+    def _vector(self, t: CType, size_expr: str, aligned: int | None,
+                file: str | None) -> tuple[CType, int | None, bool]:
+        """`vector_size(N)`: N bytes of the element type, aligned to N (as GCC lays it out)."""
+        try:
+            n = ce.evaluate(size_expr, self._lookup_enum, self._type_kind, self._size_of)
+            element = self.layouts.size_align(t)[0]
+        except (ce.ConstEvalError, LayoutError, KeyError):
+            return t, aligned, False
+        if not isinstance(n, ce.IntVal) or n.value <= 0 or n.value % element:
+            return t, aligned, False
+        return Array(t, n.value // element), max(aligned or 0, n.value), True
 
     def _alignas(self, decl: c_ast.Decl, file: str | None) -> int | None:
         """The largest `_Alignas(…)` of a member (a type or a constant expression)."""
@@ -293,7 +399,7 @@ class Extractor:
         d = existing if isinstance(existing, EnumDef) else EnumDef(key, node.name, None)
         d.constants = tuple(consts)
         d.location = _loc(node.coord)
-        d.target = self.unit.is_target(file)
+        d.target = self.selection.keeps("type", [node.name], file, self.unit.is_target(file))
         self.model.tags[("enum", key)] = d
         return TagRef("enum", key)
 
@@ -301,6 +407,7 @@ class Extractor:
 
     def run(self, ast: c_ast.FileAST) -> CModel:
         m = self.model
+        sel = self.selection
         seen_funcs: set[str] = set()
         for node in ast.ext:
             file = node.coord.file if getattr(node, "coord", None) is not None else None
@@ -310,28 +417,39 @@ class Extractor:
             elif isinstance(node, c_ast.Typedef):
                 t = self.ctype(node.type, file)
                 if node.name not in m.typedefs:
-                    m.typedefs[node.name] = TypedefDef(node.name, t, _loc(node.coord), target,
-                                                       self._alignment(self._attr("decl", node.coord, file), file))
+                    kept = sel.keeps("type", [node.name], file, target)
+                    attr = self._attr("decl", node.coord, file)
+                    aligned = self._alignment(attr, file)
+                    vector = False
+                    if attr is not None and attr.mode:
+                        t = _with_mode(t, attr.mode)
+                    if attr is not None and attr.vector_size:
+                        t, aligned, vector = self._vector(t, attr.vector_size, aligned, file)
+                    m.typedefs[node.name] = TypedefDef(node.name, t, _loc(node.coord), kept, aligned, vector)
                     if isinstance(t, TagRef):
                         d = m.tags[(t.kind, t.key)]
                         d.typedef_names.append(node.name)
+                        if kept and sel.allowing:
+                            d.target = True
             elif isinstance(node, c_ast.Decl):
                 t = self.ctype(node.type, file) if node.type is not None else None
                 if node.name is None or t is None:
                     continue  # `struct x {...};` / `enum {...};` — recorded by ctype()
-                if not target:
-                    continue
                 if isinstance(t, FuncType):
-                    if node.name in seen_funcs:
+                    if node.name in seen_funcs or not sel.keeps("function", [node.name], file, target):
                         continue
                     seen_funcs.add(node.name)
+                    attr = self._attr("decl", node.coord, file)
+                    label = attr.label if attr is not None and attr.label != node.name else None
                     fn = FunctionDecl(node.name, t, _loc(node.coord), "static" in (node.storage or ()),
-                                      "inline" in (node.funcspec or ()))
+                                      "inline" in (node.funcspec or ()), symbol=label,
+                                      nonnull=attr.nonnull if attr is not None else None,
+                                      access=attr.access if attr is not None else ())
                     (m.inline_functions if fn.static or fn.inline else m.functions).append(fn)
-                else:
+                elif sel.keeps("var", [node.name], file, target):
                     m.variables.append(VariableDecl(node.name, t, _loc(node.coord)))
             elif isinstance(node, c_ast.FuncDef):
-                if not target:
+                if not sel.keeps("function", [node.decl.name], file, target):
                     continue
                 decl = node.decl
                 t = self.ctype(decl.type, file)
@@ -371,8 +489,11 @@ class Extractor:
             return value
 
         for name, d in defs.items():
-            if not self.unit.is_target(d.location.file):
+            file = d.location.file
+            if not self.selection.keeps("var", [name], file, self.unit.is_target(file)):
                 continue
+            if _reserved(name) and not self.unit.is_named(file) and not self.selection.allowing:
+                continue  # the implementation's own names, in headers the named ones include
             if d.params is not None:
                 m.skipped_macros.append(SkippedMacro(name, "function-like macro", d.location))
                 continue
@@ -395,9 +516,81 @@ class Extractor:
 _PARSE_ERR = re.compile(r"^(.*?):(\d+):(?:(\d+):)?\s*(.*)$", re.S)
 
 
+class _Parser(c_parser.CParser):
+    """pycparser, with every syntax error placed at the token it stopped on and naming it
+    (some of its errors carry only the file name)."""
+
+    def _parse_error(self, msg: str, coord):  # type: ignore[override]
+        if msg.startswith("before: "):  # pycparser's "expected something else here"
+            prev, last = self.read(2), self.read(1)
+            if prev is not None and last is not None and prev.type == "ID" and last.type == "ID" \
+                    and not self._is_type_in_scope(prev.value):  # `x y = 1;`: x names no type
+                raise c_parser.ParseError(f"{self._tok_coord(prev)}: unknown type name '{prev.value}'")
+            raise c_parser.ParseError(f"{coord}: unexpected '{msg[8:]}'")
+        tok = self.current()
+        if tok is not None and (isinstance(coord, str) or coord is None or getattr(coord, "line", None) is None):
+            coord = self._tok_coord(tok)
+        if tok is not None and tok.type == "ID" and not self._is_type_in_scope(tok.value) \
+                and msg in ("Invalid specifier list", "Invalid declaration", "Missing type in declaration",
+                            "Invalid struct/union declaration", "Invalid abstract declarator") \
+                and self._peek_type(2) in ("ID", "TIMES", "LPAREN"):
+            msg = f"unknown type name '{tok.value}'"
+        elif tok is not None:
+            msg = f"{msg} at '{tok.value}'"
+        raise c_parser.ParseError(f"{coord}: {msg}")
+
+    def read(self, back: int):
+        """The token read `back` tokens ago (1: the last one), or None."""
+        stream = self._tokens
+        i = stream._index - back
+        return stream._buffer[i] if 0 <= i < len(stream._buffer) else None
+
+    def current(self):
+        """The next token, else the last one read, or None (also when the lexer failed)."""
+        try:
+            return self._peek() or self.read(1)
+        except Exception:  # noqa: BLE001
+            return self.read(1)
+
+
+class _Tracking(_Parser):
+    """Notes the file of every token read: run only to locate a failure pycparser did
+    not report itself (its tokens carry lines, not files)."""
+
+    last = None
+    last_file = "<stdin>"
+
+    def _advance(self):  # type: ignore[override]
+        tok = super()._advance()
+        self.last, self.last_file = tok, self.clex.filename
+        return tok
+
+
+def _token_at(text: str, location: Location) -> str | None:
+    """The identifier at `location` in the preprocessed text (line markers followed)."""
+    file, line = "", 1
+    for raw in text.split("\n"):
+        m = _LINE_MARK.match(raw)
+        if m is not None:
+            file, line = m.group(2), int(m.group(1))
+            continue
+        if file == location.file and line == location.line:
+            word = re.match(r"[A-Za-z_]\w*", raw[location.column - 1:])
+            return word.group() if word else None
+        line += 1
+    return None
+
+
+_LINE_MARK = re.compile(r'^#\s*(?:line\s+)?(\d+)\s+"((?:[^"\\]|\\.)*)"')
+_TYPE_WORDS = {"void", "char", "short", "int", "long", "float", "double", "signed", "unsigned", "_Bool",
+               "struct", "union", "enum", "const", "volatile", "extern", "static", "typedef", "inline",
+               "restrict", "register", "auto", "_Complex"}
+
+
 def parse(unit: PreprocessedUnit) -> c_ast.FileAST:
+    parser = _Parser()
     try:
-        return c_parser.CParser().parse(unit.text, "<stdin>")
+        return parser.parse(unit.text, "<stdin>")
     except c_parser.ParseError as exc:
         msg = str(exc)
         m = _PARSE_ERR.match(msg)
@@ -405,17 +598,31 @@ def parse(unit: PreprocessedUnit) -> c_ast.FileAST:
         if m is not None:
             loc = Location(m.group(1), int(m.group(2)), int(m.group(3) or 1))
             msg = m.group(4)
+            if msg.startswith("Invalid function definition"):
+                # `foo_t x;` at file scope reads as an old-style definition of `foo_t`
+                word = _token_at(unit.text, loc)
+                if word is not None and word not in _TYPE_WORDS:
+                    msg = f"unknown type name '{word}'"
         raise error("ffi.bindgen.parse_failed", f"cannot parse: {msg}", location=loc) from None
     except (AssertionError, AttributeError, IndexError, KeyError, TypeError, ValueError,
             RecursionError) as exc:
         # pycparser gives up on some malformed input (a stray `}`) without a ParseError
-        raise error("ffi.bindgen.parse_failed",
-                    f"cannot parse: {type(exc).__name__} in pycparser ({exc or 'unbalanced input'})") from None
+        tracking = _Tracking()
+        try:
+            tracking.parse(unit.text, "<stdin>")
+        except Exception:  # noqa: BLE001 - the same failure again, now with its file known
+            pass
+        tok = tracking.last
+        loc = None if tok is None else Location(tracking.last_file, tok.lineno, tok.column or 1)
+        at = "" if tok is None else f" at '{tok.value}'"
+        raise error("ffi.bindgen.parse_failed", f"cannot parse{at}: unbalanced or malformed input "
+                    f"({type(exc).__name__} in pycparser)", location=loc) from None
 
 
-def extract(unit: PreprocessedUnit, headers: tuple[str, ...] = ()) -> CModel:
-    """The C model of a preprocessed unit."""
-    ex = Extractor(unit)
+def extract(unit: PreprocessedUnit, headers: tuple[str, ...] = (),
+            selection: Selection | None = None) -> CModel:
+    """The C model of a preprocessed unit (`selection`: allow / block lists)."""
+    ex = Extractor(unit, selection)
     ex.model.headers = headers
     ex.run(parse(unit))
     ex.macros()
@@ -426,3 +633,36 @@ def _anonymous_member(node: c_ast.Node) -> bool:
     """C11 anonymous members are untagged structs and unions; any other unnamed member
     declaration (a tag, an enum, a bare type) declares nothing."""
     return isinstance(node, (c_ast.Struct, c_ast.Union)) and node.name is None
+
+
+def _reserved(name: str) -> bool:
+    """Identifiers C reserves for the implementation: `__x` and `_X`."""
+    return name.startswith("__") or (name.startswith("_") and name[1:2].isupper())
+
+
+def _is_va_list(t: Array) -> bool:
+    """`va_list` (an array of the builtin tag): kept as its typedef, the way C spells it."""
+    return isinstance(t.element, TagRef) and t.element.key == VA_LIST_TAG
+
+
+# `mode` attribute -> the C type of that machine mode (x86_64)
+_INT_MODES = {"QI": "char", "HI": "short", "SI": "int", "DI": "long", "TI": "__int128",
+              "word": "long", "pointer": "long"}
+_FLOAT_MODES = {"SF": "float", "DF": "double", "XF": "long double", "TF": "long double",
+                "SC": "float _Complex", "DC": "double _Complex", "XC": "long double _Complex",
+                "TC": "long double _Complex"}
+
+
+def _with_mode(t: CType, mode: str) -> CType:
+    """A typedef's `mode(…)`: the same kind of type at the mode's width."""
+    if not isinstance(t, Prim):
+        return t
+    if mode in _INT_MODES and t.name not in ("float", "double", "long double") and "_Complex" not in t.name:
+        base = _INT_MODES[mode]
+        unsigned = t.name.startswith("unsigned")
+        if base == "char":
+            return Prim("unsigned char" if unsigned else "signed char", t.quals)
+        return Prim(("unsigned " if unsigned else "") + base, t.quals)
+    if mode in _FLOAT_MODES:
+        return Prim(_FLOAT_MODES[mode], t.quals)
+    return t

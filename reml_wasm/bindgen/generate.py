@@ -25,6 +25,7 @@ from .extract import extract
 from .layout_check import verify
 from .plan import Plan, plan as make_plan
 from .preprocess import preprocess, resolve_header
+from .selection import Selection
 
 Log = Callable[[dict[str, Any]], None]
 
@@ -39,6 +40,7 @@ class Result:
     header_paths: list[Path]
     diagnostics: list[Diagnostic] = field(default_factory=list)
     layout_checks: int | None = None
+    target_files: frozenset[str] = frozenset()  # real paths of the headers bound (selection.py)
 
 
 def _ms(t0: float) -> int:
@@ -74,12 +76,12 @@ def counts(model: CModel) -> dict[str, int]:
 
 
 def model_from_headers(headers: Sequence[str | Path], include_paths: Sequence[str | Path] = (),
-                       defines: Sequence[str] = (), search: Sequence[Path] = ()) -> CModel:
+                       defines: Sequence[str] = (), selection: Selection | None = None) -> CModel:
     """The C model of some headers, without writing anything.  A header is a path, else
-    looked up on the include paths and then on `search` (e.g. the system include dirs)."""
+    looked up on the include paths and then on the compiler's include directories."""
     incs = [Path(p) for p in include_paths]
-    paths = [resolve_header(str(h), Path(h), incs + list(search)) for h in headers]
-    return extract(preprocess(paths, incs, defines), tuple(str(h) for h in headers))
+    paths = [resolve_header(str(h), Path(h), incs) for h in headers]
+    return extract(preprocess(paths, incs, defines), tuple(str(h) for h in headers), selection)
 
 
 def generate(cfg: BindgenConfig, *, verify_layout: bool = False, log: Log = lambda e: None,
@@ -95,13 +97,19 @@ def generate(cfg: BindgenConfig, *, verify_layout: bool = False, log: Log = lamb
     digest = mf.input_hash(((h.spelled, p.read_bytes()) for h, p in zip(cfg.headers, paths)),
                            cfg.canonical(), mf.target_profile())
     unit = preprocess(paths, include_paths, cfg.defines, cfg.extra_flags)
-    model = extract(unit, tuple(h.spelled for h in cfg.headers))
+    model = extract(unit, tuple(h.spelled for h in cfg.headers), cfg.selection())
     log({"event": "bindgen.parse", **counts(model),
          "skipped_macros": [m.name for m in model.skipped_macros], "duration_ms": _ms(t0)})
 
-    plan = make_plan(model, cfg.exclude)
+    plan = make_plan(model, cfg.exclude, cfg.selection())
     reml = reml_emit.render(plan, module_name(cfg.output.spelled))
     diagnostics = [_relative(d, cfg.base_dir) for d in plan.diagnostics]
+    if not plan.functions:
+        diagnostics.append(Diagnostic(
+            "ffi.bindgen.no_functions",
+            f"{', '.join(h.spelled for h in cfg.headers)} declare(s) no function that is bound "
+            f"({len(model.functions)} declared, {len(plan.excluded)} excluded)",
+            severity="warning", extensions={"headers": [h.spelled for h in cfg.headers]}))
     checks = None
     if verify_layout:
         checks, mismatches = verify(model, [r.struct for r in plan.records], paths, include_paths,
@@ -132,7 +140,7 @@ def generate(cfg: BindgenConfig, *, verify_layout: bool = False, log: Log = lamb
          "opaque": len(plan.opaque), "enums": len(plan.enums), "constants": len(plan.constants),
          "types": len(plan.manifest_types), "excluded": plan.excluded,
          "layout_checks": checks, "duration_ms": _ms(t0)})
-    return Result(model, plan, reml, data, digest, paths, diagnostics, checks)
+    return Result(model, plan, reml, data, digest, paths, diagnostics, checks, unit.target_files)
 
 
 def audit_metadata(cfg: BindgenConfig, *, status: str, input_hash: str | None = None,

@@ -17,6 +17,7 @@ PRIM_LAYOUT: dict[str, tuple[int, int]] = {
     "short": (2, 2), "unsigned short": (2, 2), "int": (4, 4), "unsigned int": (4, 4),
     "long": (8, 8), "unsigned long": (8, 8), "long long": (8, 8), "unsigned long long": (8, 8),
     "float": (4, 4), "double": (8, 8), "long double": (16, 16),
+    "__int128": (16, 16), "unsigned __int128": (16, 16),
     "float _Complex": (8, 4), "double _Complex": (16, 8), "long double _Complex": (32, 16),
 }
 
@@ -50,15 +51,18 @@ class Layouts:
         self._structs: dict[tuple[str, str], StructLayout] = {}
 
     def size_align(self, t: CType) -> tuple[int, int]:
-        extra = 1  # alignment asked for by `aligned` typedefs on the way
+        """Size and alignment; an `aligned` typedef sets the alignment, up or down (the
+        outermost such typedef on the way wins)."""
+        declared = None
         while isinstance(t, TypedefRef):
             td = self.model.typedefs.get(t.name)
             if td is None:
                 raise LayoutError(f"unknown typedef {t.name}")
-            extra = max(extra, td.aligned or 1)
+            if declared is None and td.aligned:
+                declared = td.aligned
             t = td.type
         size, align = self._size_align(t)
-        return size, max(align, extra)
+        return size, declared or align
 
     def _size_align(self, t: CType) -> tuple[int, int]:
         if isinstance(t, Prim):

@@ -1,8 +1,8 @@
 """`--verify-layout`: check our layout model against the system C compiler.
 
 A probe including the real headers states, for every emitted struct and union, its
-size, alignment and the offset and size of every field as computed by `layout`, each
-as a `_Static_assert`.  The compiler reports each failed assertion; a second probe then
+size, alignment (under its tag and under every typedef name it has) and the offset and
+size of every field as computed by `layout`, each as a `_Static_assert`.  The compiler reports each failed assertion; a second probe then
 asks it for the actual values (they appear in its messages), so each mismatch becomes a
 diagnostic naming what we computed and what the compiler says.
 """
@@ -45,6 +45,11 @@ def checks_for(model: CModel, structs: Iterable[StructDef]) -> list[Check]:
             continue
         out.append(Check(cname, "size", f"sizeof({cname})", size, d))
         out.append(Check(cname, "align", f"_Alignof({cname})", align, d))
+        for name in d.typedef_names:  # every typedef of it: an `aligned` one changes the alignment
+            if name != cname:
+                tsize, talign = layouts.size_align(TypedefRef(name))
+                out.append(Check(name, "size", f"sizeof({name})", tsize, d))
+                out.append(Check(name, "align", f"_Alignof({name})", talign, d))
         _field_checks(model, layouts, d, cname, "", 0, out, d)
     return out
 
@@ -82,6 +87,18 @@ def _probe_head(headers: Sequence[Path]) -> str:
     return "#include <stddef.h>\n" + "".join(f'#include "{h}"\n' for h in headers)
 
 
+def _undefine_members(checks: Sequence[Check]) -> str:
+    """`#undef` every member name the checks use: headers define some as macros for
+    their users (glibc: `#define si_pid _sifields._kill.si_pid`), which would rewrite
+    the paths checked here.  After the headers, this changes nothing else."""
+    names: set[str] = set()
+    for c in checks:
+        if c.what.startswith(("offset of ", "size of ")):
+            names.update(re.findall(r"[A-Za-z_]\w*", c.what.split(" of ", 1)[1]))
+    names.discard("defined")  # a member may be called so; the preprocessor's operator cannot be undefined
+    return "".join(f"#undef {n}\n" for n in sorted(names))
+
+
 def _compile(cc: str, source: str, flags: Sequence[str]) -> subprocess.CompletedProcess:
     cmd = [cc, "-fsyntax-only", "-fmax-errors=0", "-x", "c", *flags, "-"]
     try:
@@ -98,7 +115,7 @@ def verify(model: CModel, structs: Iterable[StructDef], headers: Sequence[Path],
     cc = cc or find_cc()
     checks = checks_for(model, structs)
     flags = cc_flags(include_paths, defines, extra_flags)
-    head = _probe_head(headers)
+    head = _probe_head(headers) + _undefine_members(checks)
     body = "".join(f'_Static_assert(({c.expr}) == {c.expected}, "reml#{i}");\n'
                    for i, c in enumerate(checks))
     proc = _compile(cc, head + body, flags)

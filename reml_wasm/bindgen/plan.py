@@ -19,6 +19,7 @@ from .cmodel import (Array, CModel, CType, EnumDef, FuncType, FunctionDecl, Macr
                      Prim, StructDef, TagRef, TypedefRef, all_quals)
 from .layout import LayoutError, Layouts
 from .preprocess import VA_LIST_TAG
+from .selection import Selection
 from ..reml.common import reml_ident
 
 Style = Literal["reml", "manifest"]
@@ -105,9 +106,10 @@ class Plan:
 
 
 class Planner:
-    def __init__(self, model: CModel, exclude: Sequence[str] = ()) -> None:
+    def __init__(self, model: CModel, exclude: Sequence[str] = (), selection: Selection | None = None) -> None:
         self.model = model
         self.exclude = [re.compile(p) for p in exclude]
+        self.selection = selection or Selection()
         self.plan = Plan(model)
         self.names: dict[tuple[str, str], str] = {}
         self.full: dict[tuple[str, str], None] = {}     # tags to define, in first-use order
@@ -143,9 +145,13 @@ class Planner:
         if isinstance(t, TypedefRef):
             if t.name in NAMED_MAP:
                 return NAMED_MAP[t.name][i]
+            if self.selection.blocked_type(t.name):
+                raise Unsupported("unsupported_type", f"{t.name} is blocklisted")
             td = self.model.typedefs.get(t.name)
             if td is None:
                 raise Unsupported("unsupported_type", f"unknown typedef {t.name}")
+            if td.vector:
+                raise Unsupported("unsupported_type", f"{t.name} is a vector type (vector_size)")
             if isinstance(td.type, TagRef) and td.type.kind != "enum":
                 tag_name = self.reml_type(td.type, style, by_value=by_value)
                 if tag_name == t.name:
@@ -185,6 +191,8 @@ class Planner:
                 raise Unsupported("unsupported_variadic", "va_list value")
             key = (t.kind, t.key)
             d = self.model.tags[key]
+            if not t.anonymous and self.selection.blocked_type(t.key):
+                raise Unsupported("unsupported_type", f"{t.kind} {t.key} is blocklisted")
             if by_value and d.fields is None:  # type: ignore[union-attr]
                 raise Unsupported("unsupported_type", f"{t.kind} {t.key} is incomplete")
             name = self.tag_name(t, parent, member)
@@ -270,8 +278,29 @@ class Planner:
         done_full = {(r.struct.kind, r.struct.key) for r in plan.records}
         plan.opaque = [self.names[k] for k in self.pointed if k not in done_full]
         plan.aliases = [(a, t) for a, t in self.alias_needed.items()]
-        plan.constants = [c for c in m.macros if not (c.kind == "float" and c.value != c.value)]
+        plan.constants = self._constants()
         return plan
+
+    def _constants(self) -> list[MacroConst]:
+        """The macro constants, each name once: a macro naming an enum constant of the
+        same value (`#define X X`) is that constant; a different value is reported and
+        the enum's value kept."""
+        enum_values = {c.name: c.value for e in self.plan.enums for c in e.enum.constants or ()}
+        out = []
+        for c in self.model.macros:
+            if c.kind == "float" and c.value != c.value:
+                continue
+            if c.name in enum_values:
+                if c.kind != "int" or c.value != enum_values[c.name]:
+                    self.plan.diagnostics.append(Diagnostic(
+                        "ffi.bindgen.duplicate_constant",
+                        f"{c.name} is defined twice with different values: the enum constant "
+                        f"{enum_values[c.name]} is kept, the macro's {c.value!r} is not bound",
+                        severity="warning", location=c.location,
+                        extensions={"symbol": c.name, "values": [enum_values[c.name], repr(c.value)]}))
+                continue
+            out.append(c)
+        return out
 
     def _records(self) -> None:
         done = {(r.struct.kind, r.struct.key) for r in self.plan.records}
@@ -319,5 +348,7 @@ class Planner:
         return entry
 
 
-def plan(model: CModel, exclude: Sequence[str] = ()) -> Plan:
-    return Planner(model, exclude).run()
+def plan(model: CModel, exclude: Sequence[str] = (), selection: Selection | None = None) -> Plan:
+    """The bindings plan (`exclude`: function-name regexes; `selection`: its blocked types
+    are never emitted, and what uses one is skipped or kept as bytes)."""
+    return Planner(model, exclude, selection).run()

@@ -1,14 +1,19 @@
 """Front end: run the system C preprocessor (`cc -E -dD`) over the target headers.
 
-GNU extensions pycparser cannot read are defined away in a prelude placed before the
-headers (asm labels, `__extension__`, the `__restrict`/`__inline`
-spellings, `_FloatN` types, `__int128`).  `-dD` keeps every `#define` in the output
-next to the line markers, so each macro is attributed to the file that defined it; the
-macro lines are taken out (blanked, so line numbers stay right) and returned apart.
+Headers are searched for on the `-I` directories, then on the compiler's own include
+directories (as `cc -E -v` lists them).  GNU extensions pycparser cannot read are
+defined away in a prelude placed before the headers (`__extension__`, the
+`__restrict`/`__inline` spellings, `_FloatN` types); `__asm__` labels and statements and
+`__attribute__`s are blanked out of the output (attributes.py), the labels kept as the
+symbol a function links to.  `-dD` keeps every `#define` in the output next to the line
+markers, so each macro is attributed to the file that defined it; the macro lines are
+taken out (blanked, so line numbers stay right) and returned apart.  The line markers
+also give the include graph, from which selection.py finds the target headers.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
@@ -18,12 +23,11 @@ from pathlib import Path
 from typing import Sequence
 
 from ..audit import Location, error
-from .attributes import AttributeTable, build_table, strip_attributes
+from .attributes import AttributeTable, build_table, strip_asm, strip_attributes
+from .selection import library_headers, real_path
 
 # What the compiler knows but pycparser does not.  Each line is one `#define`.
 GNU_PRELUDE = """\
-#define __asm__(x)
-#define __asm(x)
 #define __extension__
 #define __inline inline
 #define __inline__ inline
@@ -39,8 +43,11 @@ GNU_PRELUDE = """\
 #define _Float32x double
 #define _Float32 float
 #define __float128 long double
-#define __int128 long long
+#define __int128 long long long
 #define _Noreturn
+#define __builtin_offsetof offsetof
+#define __alignof__ _Alignof
+#define __alignof _Alignof
 #define __builtin_va_list __reml_va_list
 """
 
@@ -48,6 +55,8 @@ GNU_PRELUDE = """\
 BUILTIN_TYPES = """\
 # 1 "<reml-builtin>"
 typedef struct __va_list_tag { unsigned int gp_offset; unsigned int fp_offset; void *overflow_arg_area; void *reg_save_area; } __reml_va_list[1];
+typedef long long long __int128_t;
+typedef unsigned long long long __uint128_t;
 """
 BUILTIN_FILE = "<reml-builtin>"
 VA_LIST_TAG = "__va_list_tag"
@@ -72,22 +81,15 @@ class MacroDef:
 class PreprocessedUnit:
     text: str                      # C text for pycparser, macro lines blanked
     macros: dict[str, MacroDef]    # the definition in force at the end, by name
-    target_files: frozenset[str]   # real paths of the target headers
+    target_files: frozenset[str]   # real paths of the target headers (selection.py)
     attributes: AttributeTable = field(default_factory=AttributeTable)
+    named_files: frozenset[str] = frozenset()  # real paths of the headers as given
 
     def is_target(self, file: str | None) -> bool:
-        return file is not None and _real(file) in self.target_files
+        return file is not None and real_path(file) in self.target_files
 
-
-_REAL_CACHE: dict[str, str] = {}
-
-
-def _real(path: str) -> str:
-    r = _REAL_CACHE.get(path)
-    if r is None:
-        r = os.path.realpath(path) if not path.startswith("<") else path
-        _REAL_CACHE[path] = r
-    return r
+    def is_named(self, file: str | None) -> bool:
+        return file is not None and real_path(file) in self.named_files
 
 
 def find_cc() -> str:
@@ -97,11 +99,41 @@ def find_cc() -> str:
     return cc
 
 
+_SEARCH_START = "#include <...> search starts here:"
+
+
+@functools.lru_cache(maxsize=8)
+def _compiler_dirs(cc: str) -> tuple[Path, ...]:
+    try:
+        proc = subprocess.run([cc, "-E", "-v", "-x", "c", "-o", os.devnull, os.devnull],
+                              capture_output=True, text=True, timeout=60, env=C_LOCALE_ENV)
+    except (OSError, subprocess.TimeoutExpired):
+        return ()
+    lines = proc.stderr.splitlines()
+    if _SEARCH_START not in lines:
+        return ()
+    dirs = []
+    for line in lines[lines.index(_SEARCH_START) + 1:]:
+        if not line.startswith(" "):
+            break
+        d = line.strip().removesuffix(" (framework directory)")
+        if os.path.isdir(d):
+            dirs.append(Path(os.path.realpath(d)))
+    return tuple(dirs)
+
+
+def compiler_include_dirs(cc: str | None = None) -> tuple[Path, ...]:
+    """The system compiler's own `#include <…>` directories, in its search order."""
+    return _compiler_dirs(cc or find_cc())
+
+
 def resolve_header(spelled: str, direct: Path, include_paths: Sequence[Path]) -> Path:
     """A header as given in a config: the path itself (`direct`, already joined to its
-    base directory), else looked up on the include path the way `#include "…"` would."""
+    base directory), else looked up on the include path the way `#include "…"` would,
+    then on the compiler's include directories."""
+    search = list(include_paths) + [d for d in compiler_include_dirs() if d not in include_paths]
     candidates = [direct] + ([] if Path(spelled).is_absolute() else
-                             [Path(d) / spelled for d in include_paths])
+                             [Path(d) / spelled for d in search])
     for c in candidates:
         if c.is_file():
             return c.resolve()
@@ -129,7 +161,9 @@ def preprocess(headers: Sequence[Path], include_paths: Sequence[Path], defines: 
         raise error("ffi.bindgen.parse_failed", f"preprocessor failed to run: {exc}") from None
     if proc.returncode != 0:
         raise _cpp_error(proc.stderr)
-    return split_macros(proc.stdout, frozenset(_real(str(h)) for h in headers))
+    system = [str(p) for p in compiler_include_dirs(cc)]
+    roots = [str(p.resolve()) for p in include_paths] + system
+    return split_macros(proc.stdout, [real_path(str(h)) for h in headers], roots, system)
 
 
 _CC_ERR = re.compile(r"^(.*?):(\d+):(\d+): (?:fatal )?error: (.*)$", re.M)
@@ -143,17 +177,24 @@ def _cpp_error(stderr: str):  # -> DiagnosticError
                  location=Location(m.group(1), int(m.group(2)), int(m.group(3))))
 
 
-def split_macros(output: str, target_files: frozenset[str]) -> PreprocessedUnit:
+def split_macros(output: str, named: Sequence[str], roots: Sequence[str] = (),
+                 system_roots: Sequence[str] = ()) -> PreprocessedUnit:
     """Take `#define`/`#undef` lines out of `cc -E -dD` output, attributing each macro
-    to the file named by the last line marker."""
+    to the file named by the last line marker; the targets are the `named` headers
+    (real paths) and the headers of their libraries (`roots`: the include directories)."""
     lines = output.split("\n")
     macros: dict[str, MacroDef] = {}
+    includes: dict[str, list[str]] = {}
+    own_text: set[str] = set()  # files with declarations or valued macros of their own
     cur_file, cur_line = "<stdin>", 1
     for i, line in enumerate(lines):
         if line.startswith("#"):
             m = _MARKER.match(line)
             if m is not None:
-                cur_file, cur_line = m.group(2), int(m.group(1))
+                new_file, cur_line = m.group(2), int(m.group(1))
+                if "1" in line[m.end():].split() and new_file != cur_file:  # flag 1: entering
+                    includes.setdefault(real_path(cur_file), []).append(real_path(new_file))
+                cur_file = new_file
                 continue
             d = _DEFINE.match(line)
             if d is not None:
@@ -162,13 +203,21 @@ def split_macros(output: str, target_files: frozenset[str]) -> PreprocessedUnit:
                     params = tuple(p.strip() for p in d.group(2)[1:-1].split(",") if p.strip())
                 macros[d.group(1)] = MacroDef(d.group(1), params, d.group(3).strip(),
                                               Location(cur_file, cur_line, 1))
+                if d.group(3).strip():
+                    own_text.add(cur_file)  # a constant of its own: not a mere umbrella
                 lines[i] = ""
             else:
                 u = _UNDEF.match(line)
                 if u is not None:
                     macros.pop(u.group(1), None)
                     lines[i] = ""
+        elif line and not line.isspace():
+            own_text.add(cur_file)
         cur_line += 1
     text, found = strip_attributes(BUILTIN_TYPES + '# 1 "<stdin>"\n' + "\n".join(lines))
+    text, labels = strip_asm(text)
+    if labels:
+        found = sorted(found + labels, key=lambda f: f[0])
     table = build_table(text, found) if found else AttributeTable()
-    return PreprocessedUnit(text, macros, target_files, table)
+    targets = library_headers(named, includes, {real_path(f) for f in own_text}, roots, system_roots)
+    return PreprocessedUnit(text, macros, targets, table, frozenset(named))

@@ -61,11 +61,15 @@ def render(plan: Plan, module: str) -> str:
         sections.append(lines)
     for name in plan.opaque:
         sections.append(['@repr("C")', f"pub type {name} = opaque"])
+    typedefs = plan.model.typedefs
     for r in plan.records:
         d = r.struct
         head = "union " if d.kind == "union" else ""
+        # named by its typedef: an `aligned` typedef sets the alignment (up or down)
+        td = typedefs.get(r.reml_name) if d.tag is None else None
+        aligned = td.aligned if td is not None and td.aligned else d.aligned
         layout = "".join([" @packed" if d.packed else "", f" @pack({d.pack})" if d.pack else "",
-                          f" @align({d.aligned})" if d.aligned else ""])
+                          f" @align({aligned})" if aligned else ""])
         lines = [f'@repr("C"){layout}', f"pub type {r.reml_name} = {head}{{"]
         c_fields = {f.name: f for f in d.fields or () if f.name is not None}
         for f in r.fields:
@@ -79,7 +83,8 @@ def render(plan: Plan, module: str) -> str:
         lines.append("}")
         sections.append(lines)
     if plan.aliases:
-        sections.append([f"pub type {a} = {t}" for a, t in plan.aliases])
+        sections.append([(f"@align({typedefs[a].aligned}) " if a in typedefs and typedefs[a].aligned else "")
+                         + f"pub type {a} = {t}" for a, t in plan.aliases])
     if plan.functions:
         lines = ['extern "C" {']
         for fp in plan.functions:
@@ -87,7 +92,8 @@ def render(plan: Plan, module: str) -> str:
             if fp.func.variadic:
                 params.append("...")
             name = reml_ident(fp.func.name)
-            link = f'@link_name("{fp.func.name}") ' if name != fp.func.name else ""
+            symbol = fp.func.link_name
+            link = f'@link_name("{symbol}") ' if name != symbol else ""
             lines.append(f"  {link}fn {name}({', '.join(params)}) -> {fp.result};")
         lines.append("}")
         sections.append(lines)

@@ -29,6 +29,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--manifest", help="the bindings.manifest.json to write")
     p.add_argument("--exclude", action="append", metavar="REGEX",
                    help="skip functions whose name matches")
+    for way, what in (("allowlist", "bind only"), ("blocklist", "never bind")):
+        for kind, items in (("function", "functions"), ("type", "types (tag or typedef name)"),
+                            ("var", "variables and constants"), ("file", "declarations of files (real path)")):
+            p.add_argument(f"--{way}-{kind}", action="append", dest=f"{way}_{kind}", metavar="REGEX",
+                           help=f"{what} {items} whose whole name matches")
     p.add_argument("--compile-commands", dest="compile_commands", metavar="PATH")
     p.add_argument("--verify-layout", action="store_true",
                    help="check every emitted struct's layout against the system C compiler")
@@ -44,7 +49,8 @@ def _emit(event: dict[str, Any]) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     cli = {k: getattr(args, k) for k in ("headers", "include_paths", "defines", "exclude",
-                                         "output", "manifest", "compile_commands")}
+                                         "output", "manifest", "compile_commands",
+                                         *bconfig.SELECTION_KEYS)}
     generated = manifest = None
     try:
         cfg = bconfig.load(args.config, cli)

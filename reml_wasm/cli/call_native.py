@@ -3,40 +3,43 @@ C header.
 
 The header is read by reml-bindgen's front end into the C model; the function's C
 declaration and the type declarations it needs go to the native connector
-(`NativeLibrary.bind_c`).  Arguments are C literals: integers, floating values,
-"strings", 'c' characters and NULL (or 0) for a null pointer.  The result is printed as
-a C literal (strings quoted, pointers in hex, nothing for void).
+(`NativeLibrary.bind_c`).  Arguments are C constants or WAVE values, read against the
+parameter types under the pointer rules of `native_args` (no integer is a pointer;
+NULL only for a nullable parameter).  The result is printed as a C literal (strings
+quoted, pointers in hex, nothing for void).
 """
 
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
+import functools
 
 import cffi
 
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Collection, Sequence
 
 from ..audit import error
-from ..bindgen import consteval as ce
-from ..bindgen.cmodel import CModel, FunctionDecl, Pointer, Prim
+from ..bindgen.cmodel import CModel, FunctionDecl, Prim
 from ..bindgen.generate import model_from_headers
 from ..connectors.native import NativeLibrary
+from .native_args import Converter, StructArg, nullable_params, split_call, struct_pointer
 
 # Headers of libraries that do not follow the `<name>.h` convention.
 KNOWN_HEADERS: dict[str, tuple[str, ...]] = {
+    "c": ("stdlib.h", "string.h", "stdio.h", "ctype.h"),
+    "m": ("math.h",),
     "z": ("zlib.h",),
     "sqlite3": ("sqlite3.h",),
     "cjson": ("cjson/cJSON.h",),
     "lua5.4": ("lua5.4/lua.h", "lua5.4/lauxlib.h", "lua5.4/lualib.h"),
 }
-SYSTEM_INCLUDE = (Path("/usr/local/include"), Path("/usr/include"))
 _FFI = cffi.FFI()
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("library", help="library name (z, sqlite3, m) or path")
-    parser.add_argument("call", help="the call as C, e.g. 'zlibVersion()' or 'abs(-3)'")
+    parser.add_argument("library", help="library name (c, m, z, sqlite3, ...) or path")
+    parser.add_argument("call", help="the call: C constants or WAVE values as arguments, e.g. "
+                        "'cos(0.0)', 'strtol(\"42\", none, 10)', 'frexp(8.0, [0])'")
     parser.add_argument("--header", action="append", dest="headers", metavar="HEADER",
                         help="header(s) declaring the function (default: from the library name)")
     parser.add_argument("-I", "--include-path", action="append", dest="include_paths", metavar="DIR",
@@ -47,47 +50,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         default=[], help="directories searched for the library first")
     parser.add_argument("--mode", choices=("auto", "abi", "api"), default="abi",
                         help="cffi call mode (default abi)")
-
-
-def parse_call(text: str) -> tuple[str, list[Any]]:
-    """`name(arg, ...)` with C literal arguments -> (name, Python values)."""
-    try:
-        tokens = ce.tokenize(text)
-    except ce.ConstEvalError as exc:
-        raise error("ffi.call.invalid", f"cannot read the call {text!r}: {exc}") from None
-    if len(tokens) < 3 or tokens[0][0] != "ident" or tokens[1][1] != "(" or tokens[-1][1] != ")":
-        raise error("ffi.call.invalid", f"expected `name(args)`, got {text!r}")
-    args: list[list[tuple[str, str]]] = []
-    current: list[tuple[str, str]] = []
-    depth = 0
-    for tok in tokens[2:-1]:
-        if tok[1] == "(":
-            depth += 1
-        elif tok[1] == ")":
-            depth -= 1
-        if tok[1] == "," and depth == 0:
-            args.append(current)
-            current = []
-        else:
-            current.append(tok)
-    if current or args:
-        args.append(current)
-    values = []
-    for i, arg in enumerate(args):
-        if [t[1] for t in arg] == ["NULL"]:
-            values.append(None)
-            continue
-        try:
-            v = ce.evaluate(arg)
-        except ce.ConstEvalError as exc:
-            raise error("ffi.call.invalid", f"argument {i + 1} of {text!r} is not a C literal: {exc}",
-                        argument=i + 1) from None
-        values.append(v.value.decode("utf-8", "surrogateescape") if isinstance(v, ce.StrVal) else v.value)
-    return tokens[0][1], values
+    parser.add_argument("--nullable", action="append", default=[], metavar="PARAM",
+                        help="a pointer parameter (name, or position from 1) that may be NULL")
 
 
 def load_model(headers: Sequence[str], include_paths: Sequence[str], defines: Sequence[str]) -> CModel:
-    return model_from_headers(headers, include_paths, defines, SYSTEM_INCLUDE)
+    """The C model of the headers (looked up on `include_paths`, then where the compiler
+    looks); read once per process for the same arguments (the model is not changed)."""
+    return _model(tuple(headers), tuple(include_paths), tuple(defines))
+
+
+@functools.lru_cache(maxsize=8)
+def _model(headers: tuple[str, ...], include_paths: tuple[str, ...], defines: tuple[str, ...]) -> CModel:
+    return model_from_headers(headers, include_paths, defines)
 
 
 def find_function(model: CModel, name: str) -> FunctionDecl:
@@ -102,10 +77,13 @@ def find_function(model: CModel, name: str) -> FunctionDecl:
                 symbol=name)
 
 
-def bind(lib: NativeLibrary, model: CModel, fn: FunctionDecl, mode: str = "abi") -> Callable[..., Any]:
+def bind(lib: NativeLibrary, model: CModel, fn: FunctionDecl, mode: str = "abi",
+         nullable: Collection[int] | None = None) -> Callable[..., Any]:
     """The native callable for `fn` from the C model: its declaration plus the typedefs and
-    structs it needs, handed to the native connector."""
-    call = lib.bind_c(model.cdecl(fn), cdef_prelude=model.cdef_prelude([fn]), mode=mode)  # type: ignore[arg-type]
+    structs it needs, handed to the native connector (`nullable`: the pointer parameters
+    that may be NULL; None: every one)."""
+    call = lib.bind_c(model.cdecl(fn), cdef_prelude=model.cdef_prelude([fn]), mode=mode,  # type: ignore[arg-type]
+                      nullable=nullable)
     ftype = call.ctype  # type: ignore[attr-defined]
     pointers = [i for i, a in enumerate(ftype.args) if a.kind == "pointer"]
     if not pointers:
@@ -124,24 +102,6 @@ def bind(lib: NativeLibrary, model: CModel, fn: FunctionDecl, mode: str = "abi")
     for attr in ("symbol", "mode", "raw", "ctype", "library"):
         setattr(call_with_pointers, attr, getattr(call, attr, None))
     return call_with_pointers
-
-
-def _adapt_args(model: CModel, fn: FunctionDecl, values: list[Any]) -> list[Any]:
-    """NULL / 0 for pointer parameters become null pointers; strings for `signed char *` /
-    `unsigned char *` parameters become byte arrays."""
-    out = []
-    for i, v in enumerate(values):
-        ptype = model.resolve(fn.type.params[i].type)
-        target = model.resolve(ptype.target) if isinstance(ptype, Pointer) else None
-        if isinstance(ptype, Pointer) and (v is None or v == 0) and not isinstance(v, str):
-            out.append(_FFI.NULL)
-        elif isinstance(v, str) and isinstance(target, Prim) and target.name in ("signed char",
-                                                                                 "unsigned char"):
-            # a string literal for a byte buffer: a NUL-terminated copy that lives for the call
-            out.append(_FFI.new(f"{target.name}[]", v.encode("utf-8", "surrogateescape") + b"\0"))
-        else:
-            out.append(v)
-    return out
 
 
 def render_result(model: CModel, fn: FunctionDecl, value: Any) -> str | None:
@@ -166,27 +126,34 @@ def render_result(model: CModel, fn: FunctionDecl, value: Any) -> str | None:
 
 def call_native(library: str, call_text: str, headers: Sequence[str] = (),
                 include_paths: Sequence[str] = (), defines: Sequence[str] = (),
-                search_paths: Sequence[str] = (), mode: str = "abi") -> tuple[Any, str | None]:
-    """Call `call_text` in `library`; (Python result, result as a C literal)."""
-    name, values = parse_call(call_text)
+                search_paths: Sequence[str] = (), mode: str = "abi",
+                nullable: Sequence[str | int] = ()) -> tuple[Any, str | None]:
+    """Call `call_text` in `library`; (Python result, result as a C literal).  The
+    arguments follow the pointer rules of `native_args`; `nullable` names pointer
+    parameters that may be NULL beyond those the header marks."""
+    name, texts = split_call(call_text)
     headers = list(headers) or list(KNOWN_HEADERS.get(library, (f"{library}.h",)))
     model = load_model(headers, include_paths, defines)
     fn = find_function(model, name)
     if fn.variadic:
         raise error("ffi.call.invalid", f"{name} is variadic: call it from C with fixed arguments",
                     symbol=name)
-    if len(values) != len(fn.type.params):
-        raise error("ffi.call.invalid", f"{name} takes {len(fn.type.params)} argument(s), "
-                    f"{len(values)} given: {model.cdecl(fn)}", symbol=name)
+    conv = Converter(model, fn, nullable_params(fn, model, nullable))
+    values = conv.convert(texts)
     lib = NativeLibrary.open(library, search_paths)
-    func = bind(lib, model, fn, mode)
-    result = func(*_adapt_args(model, fn, values))
+    func = bind(lib, model, fn, mode, conv.nullable)
+    ftype = func.ctype  # type: ignore[attr-defined]
+    values = [struct_pointer(ftype.args[i], v, fn.name, i) if isinstance(v, StructArg) else v
+              for i, v in enumerate(values)]
+    result = func(*values)
+    if isinstance(result, _FFI.CData) and _FFI.typeof(result).kind == "primitive":
+        result = float(result)  # `long double`: cffi keeps it as cdata
     return result, render_result(model, fn, result)
 
 
 def run(args: argparse.Namespace) -> int:
     _, text = call_native(args.library, args.call, args.headers or (), args.include_paths,
-                          args.defines, args.search_paths, args.mode)
+                          args.defines, args.search_paths, args.mode, args.nullable)
     if text is not None:
         print(text)
     return 0

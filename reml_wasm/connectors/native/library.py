@@ -24,7 +24,7 @@ import ctypes
 import os
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Literal, Mapping, Sequence
+from typing import Any, Callable, Collection, Iterable, Literal, Mapping, Sequence
 
 import cffi
 
@@ -176,24 +176,29 @@ class NativeLibrary:
     # --- binding --------------------------------------------------------------------------
 
     def bind_c(self, cdecl: str, *, cdef_prelude: str = "", mode: Mode | None = None,
-               returns: str = "borrowed", params: Mapping[int, str] | None = None) -> Callable[..., Any]:
+               returns: str = "borrowed", params: Mapping[int, str] | None = None,
+               nullable: Collection[int] | None = None) -> Callable[..., Any]:
         """A Python callable for the C function `cdecl` declares (`"int inc(int);"`).
 
         `cdef_prelude` holds the typedefs and structs the declaration uses.  `returns` is
         the ownership of a pointer result, `params` that of pointer arguments by index
-        (from 0), each borrowed / owned / transferred.
+        (from 0), each borrowed / owned / transferred.  `nullable` lists the pointer
+        arguments (from 0) that may be None (NULL); None: every pointer argument may.
         The callable carries `.symbol`, `.mode`, `.raw` (cffi's function) and `.ctype`.
 
         In API mode each call of `bind_c` compiles one extension module (a few tenths of
-        a second the first time; cached afterwards): bind several functions with one
-        `bind_all` to pay for one compile."""
+        a second the first time; cached afterwards) unless it can wait for the library's
+        shared compile (see `compile`); `bind_all` always pays for one compile."""
         return self.bind_all([cdecl], cdef_prelude=cdef_prelude, mode=mode,
-                             ownership={0: (returns, params or {})})[0]
+                             ownership={0: (returns, params or {})},
+                             nullable=None if nullable is None else {0: nullable})[0]
 
     def bind_all(self, cdecls: Sequence[str], *, cdef_prelude: str = "", mode: Mode | None = None,
-                 ownership: Mapping[int, tuple[str, Mapping[int, str]]] | None = None) -> list[Callable[..., Any]]:
+                 ownership: Mapping[int, tuple[str, Mapping[int, str]]] | None = None,
+                 nullable: Mapping[int, Collection[int]] | None = None) -> list[Callable[..., Any]]:
         """`bind_c` for several declarations at once (one API-mode module for all of them).
-        `ownership` maps a declaration's index to (returns, params)."""
+        `ownership` maps a declaration's index to (returns, params), `nullable` to its
+        nullable pointer arguments."""
         decls = [normalise(d) for d in cdecls]
         symbols = [function_name(d) for d in decls]
         scratch = cffi.FFI()
@@ -203,7 +208,7 @@ class NativeLibrary:
         requested = mode or self.mode
         chosen = resolve_mode(requested)
         if chosen == "api" and requested == "auto" and self._deferrable(scratch, symbols, cdef_prelude):
-            return self._bind_deferred(scratch, decls, symbols, ownership or {})
+            return self._bind_deferred(scratch, decls, symbols, ownership or {}, nullable)
         if chosen == "api":
             try:
                 ffi, handle = self._api_module("\n".join(decls), cdef_prelude)
@@ -220,7 +225,8 @@ class NativeLibrary:
             returns, params = (ownership or {}).get(i, ("borrowed", {}))
             try:
                 raw = self._function(handle, symbol)
-                out.append(self._callable(ffi, raw, symbol, chosen, returns, dict(params)))
+                out.append(self._callable(ffi, raw, symbol, chosen, returns, dict(params),
+                                          None if nullable is None or i not in nullable else nullable[i]))
             except (cffi.VerificationMissing, cffi.FFIError, cffi.CDefError) as exc:
                 raise error("ffi.signature.invalid", f"{symbol}: cffi cannot call it as declared ({exc})",
                             symbol=symbol) from None
@@ -242,7 +248,8 @@ class NativeLibrary:
         return True
 
     def _bind_deferred(self, scratch: cffi.FFI, decls: Sequence[str], symbols: Sequence[str],
-                       ownership: Mapping[int, tuple[str, Mapping[int, str]]]) -> list[Callable[..., Any]]:
+                       ownership: Mapping[int, tuple[str, Mapping[int, str]]],
+                       nullable: Mapping[int, Collection[int]] | None) -> list[Callable[..., Any]]:
         handle = scratch.dlopen(self.path)
         out = []
         for i, (decl, symbol) in enumerate(zip(decls, symbols)):
@@ -250,6 +257,7 @@ class NativeLibrary:
             pending = _PendingBinding(decl, symbol, abi_raw)
             returns, params = ownership.get(i, ("borrowed", {}))
             call = self._callable(scratch, pending.first_call(self), symbol, "api", returns, dict(params),
+                                  None if nullable is None or i not in nullable else nullable[i],
                                   ftype=scratch.typeof(abi_raw))
             pending.call = call
             with self._pending_lock:
@@ -326,7 +334,8 @@ class NativeLibrary:
         return mod.ffi, mod.lib
 
     def _callable(self, ffi: cffi.FFI, raw: Any, symbol: str, mode: str, returns: str,
-                  params: dict[int, str], ftype: Any = None) -> Callable[..., Any]:
+                  params: dict[int, str], nullable: Collection[int] | None = None,
+                  ftype: Any = None) -> Callable[..., Any]:
         ftype = ffi.typeof(raw) if ftype is None else ftype
         if ftype.kind != "function":
             raise error("ffi.signature.invalid", f"{symbol!r} is not declared as a function", symbol=symbol)
@@ -341,7 +350,8 @@ class NativeLibrary:
             raise error("ffi.signature.invalid", f"{symbol}: ownership given for unknown argument(s) {unknown}",
                         symbol=symbol)
         alloc = self.allocator if (returns != "borrowed" or "transferred" in ownerships) else libc_allocator()
-        convs = [param_converter(ffi, c, o, alloc, i, symbol) for i, (c, o) in enumerate(zip(ftype.args, ownerships))]
+        convs = [param_converter(ffi, c, o, alloc, i, symbol, nullable is None or i in nullable)
+                 for i, (c, o) in enumerate(zip(ftype.args, ownerships))]
         result_conv = result_converter(ffi, ftype.result, returns, alloc, symbol)
         transferred = [i for i, o in enumerate(ownerships) if o == "transferred"]
         call = make_callable(ffi, raw, ftype, symbol, convs, result_conv, transferred, alloc)

@@ -5,7 +5,9 @@ conversion at all (cffi checks them and raises before the call); `char *` takes 
 (UTF-8, NUL-terminated) or `bytes`; structs by value take a Record, a mapping or a
 tuple; a `char *` result is copied into `str` and, when the callee transfers it, freed.
 A Python int is never turned into a pointer: cffi refuses it, and so does every
-converter here.
+converter here.  None is NULL for a pointer argument only where the binding says the
+argument is nullable (every pointer argument unless a `nullable` set is given); for
+any other pointer argument None is refused before the call, `char *` ones included.
 
 Ownership of a pointer (facts/reml-ffi.md `Ownership`):
   borrowed     the other side keeps it: arguments live for the call only; results are
@@ -117,10 +119,20 @@ def check_ownership(ctype: Any, ownership: str, what: str, symbol: str) -> None:
 # --- arguments ----------------------------------------------------------------------------
 
 def param_converter(ffi: cffi.FFI, ctype: Any, ownership: str, alloc: Allocator, index: int,
-                    symbol: str) -> Converter | None:
-    """The conversion for argument `index`, or None when cffi takes the value as is."""
+                    symbol: str, nullable: bool = True) -> Converter | None:
+    """The conversion for argument `index`, or None when cffi takes the value as is
+    (`nullable`: whether None, NULL, is accepted for a pointer argument)."""
+    if ctype.kind == "pointer" and not nullable:
+        inner = param_converter(ffi, ctype, ownership, alloc, index, symbol)
+        return _not_null(ctype, inner, index, symbol)
     if is_char_pointer(ctype):
         return _string_param(ffi, ownership, alloc, index, symbol)
+    if ctype.kind == "pointer":
+        null = ffi.NULL
+
+        def nullable_pointer(value: Any) -> Any:
+            return null if value is None else value
+        return nullable_pointer
     if ctype.kind == "struct":
         ptr_type = ffi.typeof(ffi.getctype(ctype, "*"))
 
@@ -132,6 +144,20 @@ def param_converter(ffi: cffi.FFI, ctype: Any, ownership: str, alloc: Allocator,
                                 f"({', '.join(n for n, _ in ctype.fields)})", value) from None
         return struct_param
     return None
+
+
+def _not_null(ctype: Any, inner: Converter | None, index: int, symbol: str) -> Converter:
+    """Refuse None and NULL cdata for a pointer argument that is not nullable."""
+    null = _FFI.NULL
+
+    def not_null(value: Any) -> Any:
+        if value is None or (isinstance(value, cffi.FFI.CData) and _FFI.typeof(value).kind == "pointer"
+                             and value == null):
+            raise error("ffi.value.null_pointer", f"{symbol}: arg {index + 1}: {ctype.cname} is not "
+                        "nullable; NULL is passed only where the binding says so",
+                        symbol=symbol, path=f"arg {index + 1}")
+        return value if inner is None else inner(value)
+    return not_null
 
 
 def struct_init(value: Any) -> Any:
@@ -167,18 +193,24 @@ def encode_c_string(value: Any, symbol: str, index: int) -> bytes:
 def _string_param(ffi: cffi.FFI, ownership: str, alloc: Allocator, index: int, symbol: str) -> Converter:
     cdata = ffi.CData
 
+    null = ffi.NULL
+
     def borrowed(value: Any) -> Any:
         if type(value) is str and "\0" not in value:
             try:
                 return value.encode("utf-8")
             except UnicodeEncodeError:
                 pass  # a lone surrogate: diagnosed below
-        if value is None or isinstance(value, cdata):
+        if value is None:
+            return null
+        if isinstance(value, cdata):
             return value
         return encode_c_string(value, symbol, index)
 
     def transferred(value: Any) -> Any:
-        if value is None or isinstance(value, cdata):
+        if value is None:
+            return null
+        if isinstance(value, cdata):
             return value
         data = encode_c_string(value, symbol, index)
         mem = alloc.malloc(len(data) + 1)
