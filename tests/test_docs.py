@@ -63,10 +63,7 @@ def scratch(tmp_path_factory) -> Path:
     shutil.copy(toolchain.build_component([ROOT / "native/ctest/ctest.c"], ROOT / "wit/ctest/ctest.wit", "ctest"),
                 d / "guest.wasm")
     plugin_samples.write_config(d, ("filebox", "counterbox"))
-    minimal = ROOT / "examples/ffi/bindgen/minimal"
-    for f in minimal.iterdir():
-        if f.is_file():
-            shutil.copy(f, d / f.name)
+    shutil.copytree(ROOT / "examples/ffi/bindgen/minimal", d, dirs_exist_ok=True)
     return d
 
 
