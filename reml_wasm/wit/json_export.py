@@ -127,3 +127,12 @@ def to_json(model: Model) -> dict:
         packages.append(out)
     return {"worlds": worlds, "interfaces": interfaces,
             "types": [_typedef(t) for t in model.types], "packages": packages}
+
+
+def to_json_text(model: Model) -> str:
+    """`to_json` as text, byte for byte what wasm-tools prints: two-space indentation,
+    non-ASCII characters unescaped (control characters escaped as `\\u00xx`), no final
+    newline."""
+    import json
+
+    return json.dumps(to_json(model), indent=2, ensure_ascii=False)

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Iterable
 from ..types import PackageName
 from . import ast
 from .diagnostics import Span, fail
-from .toposort import toposort
 
 if TYPE_CHECKING:
     from .resolver import PackageInput
@@ -47,26 +46,61 @@ def find_package(inputs: Iterable[PackageName], path: ast.UsePath) -> PackageNam
 
 
 def sort_packages(inputs: list["PackageInput"]) -> list["PackageInput"]:
-    names = [str(p.name) for p in inputs]
-    seen: dict[str, PackageInput] = {}
+    """Packages in the order wit-parser adds them: a depth-first walk over the packages
+    taken in name order (namespace, name, version), each package's dependencies visited
+    first, in the order the package first names them."""
+    seen: dict[PackageName, PackageInput] = {}
     for p in inputs:
-        if str(p.name) in seen:
+        if p.name in seen:
             raise fail("wit.package.duplicate", f"package `{p.name}` is defined more than once", p.span)
-        seen[str(p.name)] = p
+        seen[p.name] = p
     known = [p.name for p in inputs]
-    deps: list[list[tuple[str, Span]]] = []
+    deps: dict[PackageName, list[tuple[PackageName, Span]]] = {}
     for p in inputs:
-        edges = []
+        edges: dict[PackageName, Span] = {}
         for body in p.bodies:
             for path in paths_in(body):
                 if path.namespace is None:
                     continue
                 target = find_package(known, path)
-                if target != p.name:
-                    edges.append((str(target), path.span))
-        deps.append(edges)
-    order = toposort("package", names, deps, "wit.package.cycle")
-    return [inputs[i] for i in order]
+                if target != p.name and target not in edges:
+                    edges[target] = path.span
+        deps[p.name] = list(edges.items())
+    order: list[PackageInput] = []
+    done: set[PackageName] = set()
+    visiting: set[PackageName] = set()
+
+    def visit(name: PackageName) -> None:
+        # iterative depth-first walk (deep dependency chains must not exhaust the stack);
+        # as in wit-parser, a cycle is reported where a package being visited as a
+        # dependency is named again
+        stack = [(name, iter(deps[name]))]
+        while stack:
+            current, edges = stack[-1]
+            for target, span in edges:
+                if target in visiting:
+                    raise fail("wit.package.cycle", f"package `{target}` creates a dependency cycle", span)
+                if target in done:
+                    continue
+                visiting.add(target)
+                stack.append((target, iter(deps[target])))
+                break
+            else:
+                stack.pop()
+                visiting.discard(current)
+                done.add(current)
+                order.append(seen[current])
+
+    for name in sorted(seen, key=package_sort_key):
+        if name not in done:
+            visit(name)
+    return order
+
+
+def package_sort_key(name: PackageName) -> tuple:
+    """wit-parser's order of package names: namespace, name, then version (none first)."""
+    version = () if name.version is None else (semver_key(name.version),)
+    return (name.namespace, name.name, version)
 
 
 # --- semver ---------------------------------------------------------------------------

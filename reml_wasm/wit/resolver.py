@@ -130,6 +130,9 @@ class _PackageResolver(WorldElaboration):
                 else:
                     worlds.append((item, body, gate))
         self.iface_ast = {i.name.name: i for i, _, g in ifaces if not _off(g)}
+        # interfaces gated out: a `use` gated out too may still name them (and their types)
+        self.iface_off = {i.name.name: i for i, _, g in ifaces if _off(g)}
+        self.off_iface_types: dict[str, dict[str, int]] = {}
         self.world_ast = {w.name.name: w for w, _, _ in worlds}
 
         # File-level `use` aliases.
@@ -145,7 +148,8 @@ class _PackageResolver(WorldElaboration):
                 if alias.name in names or alias.name in scope:
                     raise fail("wit.name.duplicate", f"duplicate name `{alias.name}`", alias.span)
                 if item.path.namespace is None:
-                    if item.path.name.name not in self.iface_ast:
+                    if item.path.name.name not in self.iface_ast and \
+                            item.path.name.name not in self.iface_off:
                         raise fail("wit.name.unresolved",
                                    f"interface `{item.path.name.name}` does not exist", item.path.span)
                     scope[alias.name] = ("local", item.path.name.name)
@@ -161,10 +165,8 @@ class _PackageResolver(WorldElaboration):
             for it in iface.items:
                 if isinstance(it, ast.Use) and it.path.namespace is None:
                     ref = self.local_name(it.path.name, body, "interface")
-                    if ref[0] == "local":
+                    if ref[0] in ("local", "local-off"):
                         edges.append((ref[1], it.path.name.span))
-            if _off(gate):
-                edges = [e for e in edges if e[0] in self.iface_ast]
             deps.append(edges)
         iface_spans = [i.name.span for i, _, _ in ifaces]
         iface_order = toposort("interface or world", iface_names, deps, "wit.use.cycle", iface_spans)
@@ -180,7 +182,9 @@ class _PackageResolver(WorldElaboration):
         for i in iface_order:
             iface, body, gate = ifaces[i]
             if _off(gate):
-                self.resolve_interface(iface, None, body, InterfaceDef(iface.name.name, self.index))
+                off = InterfaceDef(iface.name.name, self.index)
+                self.resolve_interface(iface, None, body, off)
+                self.off_iface_types[iface.name.name] = off.types
                 continue
             self.resolve_interface(iface, self.package.interfaces[iface.name.name], body)
 
@@ -260,7 +264,8 @@ class _PackageResolver(WorldElaboration):
 
     def local_name(self, ident: ast.Ident, body: ast.PackageBody, want: str) -> tuple[str, object]:
         """A bare name in a use/import/include: ("local", iface name),
-        ("global", iface gid), ("local-world", name) or ("global-world", wid)."""
+        ("local-off", name of an interface gated out), ("global", iface gid),
+        ("local-world", name) or ("global-world", wid)."""
         scope = self.body_scope.get(id(body), {})
         name = ident.name
         if name in scope:
@@ -271,12 +276,14 @@ class _PackageResolver(WorldElaboration):
         if want == "interface":
             if name in self.iface_ast:
                 return ("local", name)
+            if name in self.iface_off:
+                return ("local-off", name)
             if name in self.world_ast:
                 raise fail("wit.name.not_interface", f"`{name}` is a world, not an interface", ident.span)
             raise fail("wit.name.unresolved", f"interface `{name}` does not exist", ident.span)
         if name in self.world_ast:
             return ("local-world", name)
-        if name in self.iface_ast:
+        if name in self.iface_ast or name in self.iface_off:
             raise fail("wit.name.not_world", f"`{name}` is an interface, not a world", ident.span)
         raise fail("wit.name.unresolved", f"world `{name}` does not exist", ident.span)
 
@@ -303,6 +310,9 @@ class _PackageResolver(WorldElaboration):
         ref = self.local_name(path.name, body, "interface")
         if ref[0] == "local":
             return self.package.interfaces[ref[1]]  # type: ignore[index]
+        if ref[0] == "local-off":
+            raise fail("wit.gate.invalid", "found a reference to an interface which is excluded due to "
+                       "its feature not being activated", path.name.span)
         return ref[1]  # type: ignore[return-value]
 
     def world_of(self, path: ast.UsePath, body: ast.PackageBody) -> int:
@@ -444,7 +454,10 @@ class _PackageResolver(WorldElaboration):
         """Create the aliases `use` brings in; returns the interfaces used, in order."""
         used: list[int] = []
         for use, gate in items:
-            if not isinstance(use, ast.Use) or _off(gate):
+            if not isinstance(use, ast.Use):
+                continue
+            if _off(gate):
+                self.resolve_use_off(use, gate, owner, scope, body)
                 continue
             gid = self.interface_of(use.path, body)
             if owner[0] == "interface" and gid == owner[1]:
@@ -458,6 +471,30 @@ class _PackageResolver(WorldElaboration):
                 self.declare(scope, as_name, ("type", tid))
                 on_type(as_name.name, tid)
         return used
+
+    def resolve_use_off(self, use: ast.Use, gate, owner: tuple[str, int], scope: dict,
+                        body: ast.PackageBody) -> None:
+        """A `use` whose feature is off: its names still resolve (items gated out with it may
+        name them, as in wit-parser) but the aliases carry the gate and are dropped at commit."""
+        types = None
+        if use.path.namespace is None:
+            ref = self.local_name(use.path.name, body, "interface")
+            if ref[0] == "local-off":
+                types = self.off_iface_types.get(ref[1], {})  # type: ignore[arg-type]
+        if types is None:
+            gid = self.interface_of(use.path, body)
+            lookup = lambda ident: self.interface_type(gid, ident)  # noqa: E731
+        else:
+            def lookup(ident: ast.Ident) -> int:
+                if ident.name not in types:
+                    raise fail("wit.name.unresolved", f"type `{ident.name}` not defined in interface "
+                               f"`{use.path.name.name}`", ident.span)
+                return types[ident.name]
+        for name, alias in use.names:
+            target = lookup(name)
+            as_name = alias or name
+            tid = self.alloc(TypeDef(as_name.name, ("type", target), owner, None, _stab(gate), as_name.span))
+            self.declare(scope, as_name, ("type", tid))
 
     def resolve_typedefs(self, items, owner: tuple[str, int], scope: dict, on_type) -> None:
         # Types gated out are resolved too and dropped at commit, as wit-parser does
@@ -648,6 +685,8 @@ class _PackageResolver(WorldElaboration):
             self.loader.deps_of[gid] = used
         self.resolve_typedefs(items, owner, scope, types.__setitem__)
         self.resource_functions(items, scope, iface.functions)
+        if gid is None:  # every name, gated or not: a `use` gated out may name them
+            types.update((n, e[1]) for n, e in scope.items() if e[0] == "type")
         iface.types = types  # local ids until commit
 
     # ---- worlds ----------------------------------------------------------------------
@@ -695,7 +734,7 @@ class _PackageResolver(WorldElaboration):
                 else:
                     igid = len(self.model.interfaces)
                     self.model.interfaces.append(InterfaceDef(None, self.index, docs=it.docs,
-                                                              span=it.name.span))
+                                                              stability=gate, span=it.name.span))
                     self.new_interfaces.append(igid)
                     self.resolve_interface(it.interface, igid, body)  # type: ignore[arg-type]
                     target[key] = ("interface", igid, gate, None)

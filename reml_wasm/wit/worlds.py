@@ -111,21 +111,22 @@ class WorldElaboration:
         exports = world.exports
         new: dict = {}
 
-        def add(gid: int, item: tuple | None = None, key=None) -> None:
+        def add(gid: int, stab, item: tuple | None = None, key=None) -> None:
+            # an interface imported only because another item needs it takes that item's gate
             for dep in self.iface_deps(gid):
                 if ("interface", dep) not in new:
-                    add(dep)
+                    add(dep, stab)
             key = key if key is not None else ("interface", gid)
             if key not in new:
-                new[key] = item if item is not None else ("interface", gid, None, None)
+                new[key] = item if item is not None else ("interface", gid, stab, None)
 
         for key, item in imports:
             if item[0] == "interface":
-                add(item[1], item, key)
+                add(item[1], item[2], item, key)
             elif item[0] == "type":
                 dep = self.type_interface_dep(item[1])
                 if dep is not None:
-                    add(dep)
+                    add(dep, self.model.types[item[1]].stability)
                 new[key] = item
             else:
                 new[key] = item
@@ -141,7 +142,7 @@ class WorldElaboration:
                         name = self.model.interface_qualified(sub)
                         raise fail("wit.world.conflict", f"interface `{name}` transitively depends on an "
                                    "interface in incompatible ways", world.span)
-                add(dep)
+                add(dep, item[2])
         new_exports = {k: v for k, v in exports.items() if v[0] == "function"}
         iface_exports = {k: v for k, v in exports.items() if v[0] == "interface"}
 
