@@ -54,6 +54,8 @@ CODES = {
     "wit.lex.invalid_character": "a character that starts no WIT token",
     "wit.lex.unterminated_comment": "a block comment without its closing */",
     "wit.lex.invalid_identifier": "an identifier that is not kebab-case (lower or UPPER words)",
+    "wit.lex.unterminated_string": "a string literal without its closing quote",
+    "wit.lex.invalid_string": "a line break or an unknown escape in a string literal",
     "wit.parse.unexpected_token": "the parser expected something else here",
     "wit.parse.invalid_version": "a malformed semantic version",
     "wit.parse.invalid_gate": "an unknown or malformed @since/@unstable/@deprecated gate",

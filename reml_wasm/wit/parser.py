@@ -151,6 +151,12 @@ class Parser:
             start = self.span()
             self.advance()
             kind = self.ident()
+            if kind.name == "external-id":
+                self.expect("(")
+                tok = self.expect("string")
+                self.expect(")")
+                out.append(ast.Attr(kind.name, tok.value, start))
+                continue
             if kind.name not in ("since", "unstable", "deprecated"):
                 raise fail("wit.parse.invalid_gate", f"unknown attribute `{kind.name}`", kind.span)
             self.expect("(")
@@ -270,10 +276,15 @@ class Parser:
     def extern(self, docs: str | None, attrs: list[ast.Attr]) -> ast.Extern:
         start = self.span()
         direction = self.advance().kind
-        if self.tok.kind in _ID_KINDS and self.peek(1).kind == ":" and \
-                self.peek(2).kind in ("func", "async", "interface"):
+        # `import name: …` (a function, an inline interface, or a path under a name of its
+        # own) as opposed to `import ns:pkg/iface;`, whose third token is `/`
+        if self.tok.kind in _ID_KINDS and self.peek(1).kind == ":" and self.peek(3).kind != "/":
             name = self.ident()
             self.expect(":")
+            if self.tok.kind in _ID_KINDS:
+                path = self.use_path()
+                self.expect(";")
+                return ast.Extern(direction, docs, attrs, start, name=name, path=path)
             if self.at("interface"):
                 istart = self.span()
                 self.advance()

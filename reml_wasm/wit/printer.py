@@ -36,6 +36,26 @@ def _gate(gate: Gate | None, indent: str) -> str:
     return text
 
 
+def _external_id(value: str | None, indent: str) -> str:
+    r"""`@external-id("…")` with the string written as wasm-tools writes it: letters,
+    digits, space and `-./:_` as they are, `\\ \" \n \t \r` escaped, anything else as
+    `\u{hex}`."""
+    if value is None:
+        return ""
+    out = []
+    for c in value:
+        if c.isascii() and (c.isalnum() or c in " -./:_"):
+            out.append(c)
+        elif c in _STRING_ESCAPES:
+            out.append(_STRING_ESCAPES[c])
+        else:
+            out.append(f"\\u{{{ord(c):x}}}")
+    return f'{indent}@external-id("{"".join(out)}")\n'
+
+
+_STRING_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r"}
+
+
 class _Printer:
     def __init__(self, model: Model, package: int) -> None:
         self.model = model
@@ -118,7 +138,7 @@ class _Printer:
                    resource_funcs: dict[int, list[Function]]) -> tuple[str, list[str]]:
         """(use lines, definitions) of the named types of an interface or world.  As in
         wasm-tools, consecutive names used from one interface with one gate share a `use`."""
-        groups: list[tuple[int, Gate | None, list[str]]] = []
+        groups: list[tuple[int, Gate | None, str | None, list[str]]] = []
         defs = []
         for tid in type_ids:
             td = self.model.types[tid]
@@ -128,18 +148,18 @@ class _Printer:
                 entry = wit_name(target.name or "")
                 if target.name != td.name:
                     entry += f" as {wit_name(td.name or '')}"
-                if groups and groups[-1][0] == src and groups[-1][1] == td.stability:
-                    groups[-1][2].append(entry)
+                if groups and groups[-1][:3] == (src, td.stability, td.external_id):
+                    groups[-1][3].append(entry)
                 else:
-                    groups.append((src, td.stability, [entry]))
+                    groups.append((src, td.stability, td.external_id, [entry]))
             else:
                 defs.append(self.typedef_text(tid, td, indent, resource_funcs.get(tid, [])))
-        uses = "".join(f"{_gate(gate, indent)}{indent}use {self.iface_path(src)}.{{{', '.join(names)}}};\n"
-                       for src, gate, names in groups)
+        uses = "".join(f"{_gate(gate, indent)}{_external_id(ext, indent)}{indent}use {self.iface_path(src)}.{{{', '.join(names)}}};\n"
+                       for src, gate, ext, names in groups)
         return uses, defs
 
     def typedef_text(self, tid: int, td: TypeDef, indent: str, funcs: list[Function]) -> str:
-        head = _docs(td.docs, indent) + _gate(td.stability, indent)
+        head = _docs(td.docs, indent) + _gate(td.stability, indent) + _external_id(td.external_id, indent)
         name = wit_name(td.name or "")
         kind = td.kind
         k = kind[0]
@@ -173,7 +193,7 @@ class _Printer:
 
     def function_text(self, fn: Function, indent: str, key: str | None = None,
                       prefix: str = "") -> str:
-        head = _docs(fn.docs, indent) + _gate(fn.stability, indent)
+        head = _docs(fn.docs, indent) + _gate(fn.stability, indent) + _external_id(fn.external_id, indent)
         base = fn.base_kind
         if base == "constructor":
             params = ", ".join(f"{wit_name(n)}: {self.ty(t)}" for n, t in fn.params)
@@ -216,11 +236,14 @@ class _Printer:
     def world_item(self, direction: str, key, item: tuple, indent: str) -> str:
         if item[0] == "function":
             return self.function_text(item[1], indent, key, f"{direction} ")
-        gid, gate, docs = item[1], item[2], item[3]
-        head = _docs(docs, indent) + _gate(gate, indent)
+        gid, gate, docs, ext = item[1], item[2], item[3], item[4]
+        head = _docs(docs, indent) + _gate(gate, indent) + _external_id(ext, indent)
+        if isinstance(key, str) and self.model.interfaces[gid].name is not None:
+            return f"{head}{indent}{direction} {wit_name(key)}: {self.iface_path(gid)};\n"
         if isinstance(key, str):
             iface = self.model.interfaces[gid]
-            head = _docs(iface.docs if docs is None else docs, indent) + _gate(gate, indent)
+            head = _docs(iface.docs if docs is None else docs, indent) + _gate(gate, indent) + \
+                _external_id(ext, indent)
             body = self.interface_body(gid, indent + "  ")
             return f"{head}{indent}{direction} {wit_name(key)}: interface {{\n{body}{indent}}}\n"
         return f"{head}{indent}{direction} {self.iface_path(gid)};\n"

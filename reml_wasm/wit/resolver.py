@@ -219,6 +219,8 @@ class _PackageResolver(WorldElaboration):
             return None
         since = feature = deprecated = None
         for a in attrs:
+            if a.kind == "external-id":
+                continue
             if a.kind == "since":
                 if since is not None or feature is not None:
                     raise fail("wit.gate.invalid", "only one @since or @unstable per item", a.span)
@@ -231,6 +233,8 @@ class _PackageResolver(WorldElaboration):
                 if deprecated is not None:
                     raise fail("wit.gate.invalid", "only one @deprecated per item", a.span)
                 deprecated = a
+        if since is None and feature is None and deprecated is None:
+            return None
         if since is None and feature is None:
             raise fail("wit.gate.invalid", "@deprecated needs @since or @unstable", deprecated.span)
         for a in (since,):
@@ -467,7 +471,8 @@ class _PackageResolver(WorldElaboration):
             for name, alias in use.names:
                 target = self.interface_type(gid, name)
                 as_name = alias or name
-                tid = self.alloc(TypeDef(as_name.name, ("type", target), owner, None, gate, as_name.span))
+                tid = self.alloc(TypeDef(as_name.name, ("type", target), owner, None, gate, as_name.span,
+                                         _external_id(use.attrs)))
                 self.declare(scope, as_name, ("type", tid))
                 on_type(as_name.name, tid)
         return used
@@ -518,7 +523,8 @@ class _PackageResolver(WorldElaboration):
         for i in order:
             td, gate = defs[i]
             kind = self.typedef_kind(td, scope, gate)
-            tid = self.alloc(TypeDef(td.name.name, kind, owner, td.docs, gate, td.name.span))
+            tid = self.alloc(TypeDef(td.name.name, kind, owner, td.docs, gate, td.name.span,
+                                     _external_id(td.attrs)))
             scope[td.name.name] = ("type", tid)
             if not self.excluded(gate):
                 on_type(td.name.name, tid)
@@ -594,7 +600,7 @@ class _PackageResolver(WorldElaboration):
                        "not supported", f.name.span)
         kind = ("async-" if ftype.is_async else "") + base
         return Function(name, kind, params, result, None if resource is None else resource[1],
-                        f.docs, gate, f.name.span)
+                        f.docs, gate, f.name.span, _external_id(f.attrs))
 
     def _same_resource(self, a: Ty, b: Ty) -> bool:
         return self.canonical_resource(a) == self.canonical_resource(b)
@@ -723,7 +729,11 @@ class _PackageResolver(WorldElaboration):
                 if not _off(gate) and (key in target or (it.direction == "import" and key in scope)):
                     raise fail("wit.world.conflict", f"{it.direction} `{key}` conflicts with prior "
                                f"{it.direction} of same name", it.name.span)
-                if it.func is not None:
+                if it.path is not None:  # `import name: iface;`
+                    if not _off(gate):
+                        igid = self.interface_of(it.path, body)
+                        target[key] = ("interface", igid, gate, it.docs, _external_id(it.attrs))
+                elif it.func is not None:
                     fn = self.function(ast.Func(it.name, it.func, it.docs, it.attrs),
                                        None if _off(gate) else gate, scope)
                     if not _off(gate):
@@ -737,14 +747,14 @@ class _PackageResolver(WorldElaboration):
                                                               stability=gate, span=it.name.span))
                     self.new_interfaces.append(igid)
                     self.resolve_interface(it.interface, igid, body)  # type: ignore[arg-type]
-                    target[key] = ("interface", igid, gate, None)
+                    target[key] = ("interface", igid, gate, None, _external_id(it.attrs))
             elif not _off(gate):
                 igid = self.interface_of(it.path, body)  # type: ignore[arg-type]
                 key = ("interface", igid)
                 if key in target:
                     raise fail("wit.world.conflict", f"interface `{it.path}` cannot be "
                                f"{it.direction}ed more than once", it.path.span)  # type: ignore[union-attr]
-                target[key] = ("interface", igid, gate, it.docs)
+                target[key] = ("interface", igid, gate, it.docs, _external_id(it.attrs))
         includes = []
         for it, gate in items:
             if isinstance(it, ast.Include) and not _off(gate):
@@ -802,7 +812,8 @@ class _PackageResolver(WorldElaboration):
             else:
                 kind = map_kind(kind, ref)
             mapping.append(len(model.types))
-            model.types.append(TypeDef(td.name, kind, td.owner, td.docs, td.stability, td.span))
+            model.types.append(TypeDef(td.name, kind, td.owner, td.docs, td.stability, td.span,
+                                       td.external_id))
 
         def commit_fn(fn: Function) -> None:
             context[0] = fn.span
@@ -829,6 +840,14 @@ class _PackageResolver(WorldElaboration):
             for inc, source in self.pending_includes.get(wid, ()):
                 self.include(wid, inc, source)
             self.elaborate(world)
+
+
+def _external_id(attrs: list[ast.Attr]) -> str | None:
+    """The value of an item's `@external-id("…")`, if it has one."""
+    for a in attrs:
+        if a.kind == "external-id":
+            return a.value
+    return None
 
 
 def _item_span(item) -> Span | None:

@@ -33,7 +33,8 @@ class WorldElaboration:
             if td.owner in owners:
                 kind = map_kind(td.kind, clone)
                 new = cloned[t] = len(model.types)
-                model.types.append(TypeDef(td.name, kind, owners[td.owner], td.docs, td.stability, td.span))
+                model.types.append(TypeDef(td.name, kind, owners[td.owner], td.docs, td.stability, td.span,
+                                           td.external_id))
                 return new
             if td.owner is None:  # anonymous types are always copied (as wit-parser does)
                 kind = map_kind(td.kind, clone)
@@ -46,7 +47,7 @@ class WorldElaboration:
         def clone_function(fn: Function, name: str) -> Function:
             return Function(name, fn.kind, [(n, clone(t)) for n, t in fn.params], clone(fn.result),
                             None if fn.resource is None else clone(fn.resource), fn.docs, fn.stability,
-                            fn.span)
+                            fn.span, fn.external_id)
 
         for source, target, direction in ((other.imports, world.imports, "import"),
                                           (other.exports, world.exports, "export")):
@@ -70,7 +71,7 @@ class WorldElaboration:
                     copy.types = {n: clone(t) for n, t in orig.types.items()}
                     copy.functions = {n: clone_function(f, f.name) for n, f in orig.functions.items()}
                     self.loader.deps_of[new_id] = self.iface_deps(item[1])
-                    item = ("interface", new_id, item[2], item[3])
+                    item = ("interface", new_id) + item[2:]
                 if key in target:
                     if target[key][0] == "interface" and item[0] == "interface" and target[key][1] == item[1]:
                         continue
@@ -118,7 +119,7 @@ class WorldElaboration:
                     add(dep, stab)
             key = key if key is not None else ("interface", gid)
             if key not in new:
-                new[key] = item if item is not None else ("interface", gid, stab, None)
+                new[key] = item if item is not None else ("interface", gid, stab, None, None)
 
         for key, item in imports:
             if item[0] == "interface":
