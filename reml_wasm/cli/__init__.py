@@ -57,7 +57,10 @@ def guarded(run: Callable[[], int], as_json: bool = False) -> int:
         return EXIT_INTERNAL_ERROR
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The `reml-wasm` parser.  Only the module of `command` (the subcommand about to run)
+    is imported to add its arguments: start-up pays for that subcommand alone, and
+    `reml-wasm --help` imports none of them."""
     parser = argparse.ArgumentParser(
         prog="reml-wasm",
         description="One interface definition, run as a WebAssembly component or a native library.")
@@ -65,6 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     for name, (module, help_text) in SUBCOMMANDS.items():
         sp = sub.add_parser(name, help=help_text, description=help_text)
         sp.set_defaults(_module=module)
+        if name != command:
+            continue
         try:
             mod = importlib.import_module(f"{__name__}.{module}")
         except ModuleNotFoundError as exc:
@@ -76,8 +81,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _command_of(argv: Sequence[str]) -> str | None:
+    """The subcommand named by the command line: its first argument that is not an option."""
+    for arg in argv:
+        if not arg.startswith("-"):
+            return arg if arg in SUBCOMMANDS else None
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(_command_of(argv))
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()

@@ -138,7 +138,8 @@ def to_json(model: Model) -> dict:
 def to_json_text(model: Model) -> str:
     """`to_json` as text, byte for byte what wasm-tools prints: two-space indentation,
     non-ASCII characters unescaped (control characters escaped as `\\u00xx`), no final
-    newline."""
-    import json
+    newline.  orjson writes exactly that layout, many times faster than the json module's
+    indenting encoder (which is written in Python)."""
+    import orjson
 
-    return json.dumps(to_json(model), indent=2, ensure_ascii=False)
+    return orjson.dumps(to_json(model), option=orjson.OPT_INDENT_2).decode("utf-8")
