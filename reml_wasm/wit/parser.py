@@ -11,6 +11,8 @@ from .diagnostics import Source, Span, fail
 from .lexer import PRIMITIVE_KINDS, Token, docs_from_comments, tokenize, valid_semver
 
 _ID_KINDS = ("id", "explicit-id")
+# wit-parser accepts type expressions nested at most this deep (the innermost type counts)
+MAX_TYPE_DEPTH = 100
 
 
 class Parser:
@@ -18,6 +20,7 @@ class Parser:
         self.source = source
         self.tokens = tokenize(source)
         self.pos = 0
+        self.depth = 0  # type expressions being parsed, one inside the other
 
     # --- token helpers ---------------------------------------------------------------
 
@@ -378,6 +381,16 @@ class Parser:
     # --- type expressions ----------------------------------------------------------
 
     def type_expr(self) -> ast.TypeExpr:
+        """A type expression; nesting deeper than wit-parser's limit is an error."""
+        self.depth += 1
+        try:
+            if self.depth > MAX_TYPE_DEPTH:
+                raise fail("wit.type.too_deep", "type nesting too deep", self.span())
+            return self._type_expr()
+        finally:
+            self.depth -= 1
+
+    def _type_expr(self) -> ast.TypeExpr:
         tok = self.tok
         kind = tok.kind
         span = Span(self.source, tok.offset)

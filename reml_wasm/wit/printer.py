@@ -65,7 +65,8 @@ class _Printer:
     # ---- packages ------------------------------------------------------------------
 
     def package_text(self, nested: bool) -> str:
-        name = self.pkg.name
+        pn = self.pkg.name
+        name = f"{wit_name(pn.namespace)}:{wit_name(pn.name)}" + ("" if pn.version is None else f"@{pn.version}")
         indent = "  " if nested else ""
         # wasm-tools' layout: at top level a blank line after the header and after each
         # interface, none between worlds; none at all inside a nested package block
@@ -131,7 +132,7 @@ class _Printer:
         if iface.package == self.index:
             return wit_name(iface.name or "")
         pkg = self.model.packages[iface.package]  # type: ignore[index]
-        text = f"{pkg.name.namespace}:{pkg.name.name}/{wit_name(iface.name or '')}"
+        text = f"{wit_name(pkg.name.namespace)}:{wit_name(pkg.name.name)}/{wit_name(iface.name or '')}"
         return text if pkg.name.version is None else f"{text}@{pkg.name.version}"
 
     def types_text(self, type_ids: list[int], owner: tuple[str, int], indent: str,

@@ -75,6 +75,8 @@ class Loader:
 
 # --- one package ------------------------------------------------------------------------
 
+_MAP_KEYS = frozenset("bool u8 u16 u32 u64 s8 s16 s32 s64 char string".split())
+_MAX_FLAGS = 32
 _PRIMITIVES = frozenset("bool s8 u8 s16 u16 s32 u32 s64 u64 f32 f64 char string error-context".split())
 
 
@@ -145,8 +147,15 @@ class _PackageResolver(WorldElaboration):
                 if _off(self.gate(item.attrs)):
                     continue
                 alias = item.alias or item.path.name
-                if alias.name in names or alias.name in scope:
+                # a file's `use` names clash with that file's own items only (wit-parser)
+                mine = {it.name.name: it.name.span for it in body.items
+                        if not isinstance(it, ast.TopUse) and not _off(self.gate(it.attrs))}
+                if alias.name in scope:
                     raise fail("wit.name.duplicate", f"duplicate name `{alias.name}`", alias.span)
+                if alias.name in mine:
+                    other = mine[alias.name]
+                    later = alias.span if alias.span.offset > other.offset else other
+                    raise fail("wit.name.duplicate", f"duplicate name `{alias.name}` in this file", later)
                 if item.path.namespace is None:
                     if item.path.name.name not in self.iface_ast and \
                             item.path.name.name not in self.iface_off:
@@ -416,6 +425,9 @@ class _PackageResolver(WorldElaboration):
                 return ("list", inner)
             return ("fixed-length-list", inner, expr.length)
         if k == "map":
+            if args[0].kind not in _MAP_KEYS:
+                raise fail("wit.type.invalid", "invalid map key type: map keys must be bool, u8, u16, u32, "
+                           "u64, s8, s16, s32, s64, char, or string", expr.span)
             return ("map", self.ty(args[0], scope, stab), self.ty(args[1], scope, stab))
         if k == "tuple":
             if not args:
@@ -451,6 +463,7 @@ class _PackageResolver(WorldElaboration):
     def declare(self, scope: dict, ident: ast.Ident, entry: tuple) -> None:
         if ident.name in scope:
             raise fail("wit.name.duplicate", f"duplicate name `{ident.name}`", ident.span)
+        _check_case(ident.name, scope, ident.span)
         scope[ident.name] = entry
 
     def resolve_uses(self, items, owner: tuple[str, int], scope: dict, body: ast.PackageBody,
@@ -509,6 +522,8 @@ class _PackageResolver(WorldElaboration):
         for td, _ in defs:
             if td.name.name in scope or td.name.name in local_names:
                 raise fail("wit.name.duplicate", f"duplicate name `{td.name.name}`", td.name.span)
+            _check_case(td.name.name, scope, td.name.span)
+            _check_case(td.name.name, local_names, td.name.span)
             local_names[td.name.name] = td
         deps = []
         for td, _ in defs:
@@ -539,11 +554,15 @@ class _PackageResolver(WorldElaboration):
         if k == "resource":
             return ("resource",)
         seen: set[str] = set()
+        what = {"record": "field", "variant": "case", "enum": "case", "flags": "flag"}[k]
         for f in td.fields:
             if f.name.name in seen:
-                what = {"record": "field", "variant": "case", "enum": "case", "flags": "flag"}[k]
                 raise fail("wit.name.duplicate", f"duplicate {what} `{f.name.name}`", f.name.span)
+            _check_case(f.name.name, seen, f.name.span, what)
             seen.add(f.name.name)
+        if k == "flags" and len(td.fields) > _MAX_FLAGS:
+            raise fail("wit.type.invalid", f"cannot have more than {_MAX_FLAGS} flags",
+                       td.fields[_MAX_FLAGS].name.span)
         if k == "record":
             if not td.fields:
                 raise fail("wit.type.invalid", "record must have at least one field", td.name.span)
@@ -568,7 +587,7 @@ class _PackageResolver(WorldElaboration):
             params.append(("self", self.anon_type(("handle", "borrow", resource[1]))))  # type: ignore[index]
             seen.add("self")
         for p in ftype.params:
-            if p.name.name in seen:
+            if p.name.name in seen or p.name.name.lower() in {n.lower() for n in seen}:
                 raise fail("wit.name.duplicate", f"param `{p.name.name}` is defined more than once",
                            p.name.span)
             seen.add(p.name.name)
@@ -658,6 +677,9 @@ class _PackageResolver(WorldElaboration):
                         what = "constructor" if member.member == "constructor" else f"function `{key}`"
                         raise fail("wit.name.duplicate", f"duplicate {what} in resource `{it.name.name}`",
                                    member.name.span)
+                    if member.member != "constructor":
+                        _check_case(key, seen, member.name.span, "name",
+                                    lambda n: f"[{member.member}]{it.name.name}.{n}")
                     seen.add(key)
                     if member.member != "constructor" and key == it.name.name:
                         raise fail("wit.name.duplicate", f"name `[{member.member}]{key}.{key}` conflicts with "
@@ -729,6 +751,8 @@ class _PackageResolver(WorldElaboration):
                 if not _off(gate) and (key in target or (it.direction == "import" and key in scope)):
                     raise fail("wit.world.conflict", f"{it.direction} `{key}` conflicts with prior "
                                f"{it.direction} of same name", it.name.span)
+                if not _off(gate):
+                    _check_case(key, [k for k in target if isinstance(k, str)], it.name.span)
                 if it.path is not None:  # `import name: iface;`
                     if not _off(gate):
                         igid = self.interface_of(it.path, body)
@@ -840,6 +864,17 @@ class _PackageResolver(WorldElaboration):
             for inc, source in self.pending_includes.get(wid, ()):
                 self.include(wid, inc, source)
             self.elaborate(world)
+
+
+def _check_case(name: str, previous, span: Span, what: str = "name",
+                show=lambda n: n) -> None:
+    """Names in one scope must differ in more than letter case (component-level names are
+    compared without case): a coded error at the later name."""
+    low = name.lower()
+    for prev in previous:
+        if len(prev) == len(name) and prev != name and prev.lower() == low:
+            raise fail("wit.name.case_conflict", f"{what} `{show(name)}` conflicts with previous "
+                       f"{what} `{show(prev)}`", span)
 
 
 def _external_id(attrs: list[ast.Attr]) -> str | None:

@@ -9,6 +9,16 @@ from .diagnostics import fail
 from .model import Function, InterfaceDef, Model, TypeDef, WorldDef, map_kind
 
 
+def _rename_member(name: str, renames: dict[str, str], found: set[str]) -> str:
+    """The component-level name of a resource function whose resource was renamed."""
+    prefix, _, rest = name.partition("]")
+    resource, dot, member = rest.partition(".")
+    if resource in renames:
+        found.add(resource)
+        return f"{prefix}]{renames[resource]}{dot}{member}"
+    return name
+
+
 class WorldElaboration:
     """Mixed into the package resolver; needs `model`, `loader`."""
 
@@ -33,7 +43,8 @@ class WorldElaboration:
             if td.owner in owners:
                 kind = map_kind(td.kind, clone)
                 new = cloned[t] = len(model.types)
-                model.types.append(TypeDef(td.name, kind, owners[td.owner], td.docs, td.stability, td.span,
+                name = renames.get(td.name, td.name) if td.owner == ("world", source_wid) else td.name
+                model.types.append(TypeDef(name, kind, owners[td.owner], td.docs, td.stability, td.span,
                                            td.external_id))
                 return new
             if td.owner is None:  # anonymous types are always copied (as wit-parser does)
@@ -60,11 +71,19 @@ class WorldElaboration:
                 elif item[0] == "function":
                     fn = item[1]
                     name = key if isinstance(key, str) and fn.resource is None else fn.name
+                    if fn.resource is not None:  # `[method]r.m` of a resource renamed `r as s`
+                        name = _rename_member(name, renames, found)
+                        key = name
                     item = ("function", clone_function(fn, name))
-                elif isinstance(key, str):  # an inline interface is copied too
+                elif not isinstance(key, str):
+                    if other.package != world.package and item[2] is not None and item[2].since is not None:
+                        # wit-parser drops an `@since` (a version of the other package) from an
+                        # interface imported by its path by a world of another package
+                        item = ("interface", item[1], None) + item[3:]
+                elif model.interfaces[item[1]].name is None:  # an inline interface is copied too
                     orig = model.interfaces[item[1]]
                     new_id = len(model.interfaces)
-                    copy = InterfaceDef(None, orig.package, docs=orig.docs, stability=orig.stability,
+                    copy = InterfaceDef(None, world.package, docs=orig.docs, stability=orig.stability,
                                         span=orig.span, clone_of=item[1])
                     model.interfaces.append(copy)
                     owners[("interface", item[1])] = ("interface", new_id)
