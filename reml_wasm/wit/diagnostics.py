@@ -60,6 +60,7 @@ CODES = {
     "wit.parse.invalid_version": "a malformed semantic version",
     "wit.parse.invalid_gate": "an unknown or malformed @since/@unstable/@deprecated gate",
     "wit.package.docs": "doc comments on the `package` line of more than one file",
+    "wit.package.binary_dependency": "a dependency in deps/ given as a .wasm/.wat component (not read)",
     "wit.package.missing": "no package name for the files given",
     "wit.package.mismatch": "files of one package declare different package names",
     "wit.package.duplicate": "the same package is defined twice",

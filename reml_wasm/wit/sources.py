@@ -102,6 +102,12 @@ def collect(path: Path) -> tuple[list[PackageInput], PackageInput]:
                 nested, main = parse_dir(entry)
             elif entry.suffix == ".wit":
                 nested, main = group_from_files([parse_file(entry)], str(entry))
+            elif entry.suffix in (".wasm", ".wat"):
+                # wasm-tools also reads a dependency given as a WIT package encoded in a
+                # component; this front-end reads WIT text only, and says so
+                raise fail("wit.package.binary_dependency",
+                           f"{entry}: dependencies encoded as components (.wasm / .wat) are not "
+                           "supported; give the package as .wit files")
             else:
                 continue
             inputs.extend(nested)
