@@ -2,8 +2,10 @@
 
 The trees (tests/wit_corpus/real, laid out by trees.json) are WIT published by other
 projects: WASI 0.2.10, 0.2.12 and 0.3.0 (every package as the root of its own tree, with
-its dependencies in deps/), wasi-tls, jco's Node.js interfaces and a Spin world that
-carries all of WASI 0.2.3 as nested packages.  For each tree, with no feature and with
+its dependencies in deps/), wasi-tls, jco's Node.js interfaces, a Spin world that
+carries all of WASI 0.2.3 as nested packages, and the Spin Python SDK's tree (68
+packages, 22,000 lines: WASI snapshots from 2023-10-18 to 0.3.0 with their docs and
+gates, Spin's own packages).  For each tree, with no feature and with
 every feature on:
 - `--json` output must equal wasm-tools' output exactly (no final newline, UTF-8 as is);
 - the printed WIT must equal wasm-tools' printed WIT.
@@ -45,8 +47,8 @@ def build_tree(name: str, out: Path) -> Path:
     for dep in spec["deps"]:
         _copy_package(REAL / dep, dest / "deps" / Path(dep).name.removesuffix(".wit"))
     if root.is_dir() and (root / "deps").is_dir():
-        for entry in (root / "deps").iterdir():
-            _copy_package(entry, dest / "deps" / entry.name)
+        shutil.copytree(root / "deps", dest / "deps", dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns("*.md"))
     return dest
 
 
@@ -94,6 +96,18 @@ def test_printed_wit_matches(name: str, mode: str, trees, oracle):
     assert proc.returncode == 0, proc.stderr.decode()
     ours = wit.load(trees[name], all_features=mode == "all-features").to_wit()
     assert ours == proc.stdout.decode("utf-8")
+
+
+def test_printed_wit_parses_again(trees, oracle, tmp_path):
+    """Our printed WIT of every tree (all its packages in one file) is read back by
+    wasm-tools and by our parser to the same JSON (wasm-tools is the judge)."""
+    for name in TREES:
+        text = wit.load(trees[name], all_features=True).to_wit()
+        path = tmp_path / f"{name}.wit"
+        path.write_text(text, encoding="utf-8")
+        proc = _wasm_tools(path, ["--all-features"], True)
+        assert proc.returncode == 0, (name, proc.stderr.decode())
+        assert wit.load(path, all_features=True).to_json_text().encode("utf-8") == proc.stdout, name
 
 
 def test_cli_process_output_is_byte_identical(trees, oracle):

@@ -25,10 +25,18 @@ def paths_in(body: ast.PackageBody) -> Iterable[ast.UsePath]:
         elif isinstance(item, ast.Interface):
             yield from in_interface(item.items)
         elif isinstance(item, ast.World):
+            # as wit-parser walks a world: `use`s and `include`s in order, then the
+            # imports, then the exports
+            externs = []
             for wi in item.items:
                 if isinstance(wi, (ast.Use, ast.Include)):
                     yield wi.path
                 elif isinstance(wi, ast.Extern):
+                    externs.append(wi)
+            for direction in ("import", "export"):
+                for wi in externs:
+                    if wi.direction != direction:
+                        continue
                     if wi.path is not None:
                         yield wi.path
                     elif wi.interface is not None:
