@@ -33,12 +33,24 @@ class Source:
         return Location(self.path, line + 1, offset - start + 1, snippet)
 
 
-@dataclass(frozen=True)
 class Span:
-    """A position in a source: used by every AST node for diagnostics."""
+    """A position in a source: used by every AST node for diagnostics.  (A plain slotted
+    class: the parser makes one per name, and a frozen dataclass is several times slower
+    to construct.)"""
 
-    source: Source
-    offset: int
+    __slots__ = ("source", "offset")
+
+    def __init__(self, source: Source, offset: int) -> None:
+        self.source = source
+        self.offset = offset
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Span) and self.source == other.source and self.offset == other.offset
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Span({self.source.path!r}, {self.offset})"
 
     def location(self) -> Location:
         return self.source.location(self.offset)
