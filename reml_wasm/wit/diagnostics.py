@@ -16,6 +16,11 @@ class Source:
     text: str
     _line_starts: list[int] = field(default_factory=list, repr=False)
 
+    def offset_of(self, line: int, column: int) -> int:
+        """The offset of a 1-based line and column."""
+        self.location(0)  # builds the line index
+        return self._line_starts[min(line, len(self._line_starts)) - 1] + column - 1
+
     def location(self, offset: int) -> Location:
         if not self._line_starts:
             starts = [0]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ..audit import DiagnosticError
 from .diagnostics import Source, Span, fail
 
 KEYWORDS = frozenset("""
@@ -50,6 +51,7 @@ class Token:
     value: str
     offset: int
     comments: list[str] | None
+    error: DiagnosticError | None = None  # kind "error": raised when the parser reaches it
 
 
 _VALID_IDS: dict[str, bool] = {}
@@ -65,8 +67,24 @@ def valid_id(name: str) -> bool:
 
 
 def tokenize(source: Source) -> list[Token]:
-    text = source.text
+    """The tokens of a source, ending with `eof`.  A lexical error becomes a last token of
+    kind `error` (then `eof`): the parser raises it only when it gets there, so an earlier
+    syntax error is reported first, as wit-parser (which lexes while parsing) does."""
     tokens: list[Token] = []
+    try:
+        _tokenize(source, tokens)
+    except DiagnosticError as exc:
+        loc = exc.diagnostic.location
+        offset = tokens[-1].offset + 1 if tokens else 0
+        if loc is not None:
+            offset = max(offset, source.offset_of(loc.line, loc.column))
+        tokens.append(Token("error", "", offset, None, exc))
+        tokens.append(Token("eof", "", offset, None))
+    return tokens
+
+
+def _tokenize(source: Source, tokens: list[Token]) -> list[Token]:
+    text = source.text
     append = tokens.append
     comments: list[str] | None = None
     pos = 0

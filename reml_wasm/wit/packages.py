@@ -43,14 +43,46 @@ def paths_in(body: ast.PackageBody) -> Iterable[ast.UsePath]:
                         yield from in_interface(wi.interface.items)
 
 
-def find_package(inputs: Iterable[PackageName], path: ast.UsePath) -> PackageName:
-    """The package a foreign path names (versions must match exactly, as in wit-parser)."""
+def lookup_package(inputs: Iterable[PackageName], path: ast.UsePath) -> PackageName | None:
+    """The package a foreign path names, or None (versions must match exactly)."""
     ns, name = path.namespace.name, path.package.name  # type: ignore[union-attr]
     for p in inputs:
         if p.namespace == ns and p.name == name and p.version == path.version:
             return p
+    return None
+
+
+def find_package(inputs: Iterable[PackageName], path: ast.UsePath) -> PackageName:
+    """The package a foreign path names (versions must match exactly, as in wit-parser)."""
+    found = lookup_package(inputs, path)
+    if found is not None:
+        return found
+    ns, name = path.namespace.name, path.package.name  # type: ignore[union-attr]
     want = f"{ns}:{name}" + ("" if path.version is None else f"@{path.version}")
     raise fail("wit.package.not_found", f"package `{want}` not found", path.span)
+
+
+def check_local_paths(inputs: list["PackageInput"]) -> None:
+    """The first check wit-parser makes, before any package is resolved: every local
+    name in a `use`, `import`, `export` or `include` path names an interface or world of
+    its package (or a file's `use` alias)."""
+    for p in inputs:
+        items = {it.name.name for body in p.bodies for it in body.items if not isinstance(it, ast.TopUse)}
+        for body in p.bodies:
+            aliases = {(u.alias or u.path.name).name for u in body.items if isinstance(u, ast.TopUse)}
+            for path in paths_in(body):
+                if path.namespace is None and path.name.name not in items and path.name.name not in aliases:
+                    raise fail("wit.name.unresolved", f"interface or world `{path.name.name}` does not exist",
+                               path.name.span)
+
+
+def check_foreign_packages(pkg: "PackageInput", known: list[PackageName]) -> None:
+    """Every package `pkg` names exists (checked in the order it names them, before its
+    items are resolved, as wit-parser does)."""
+    for body in pkg.bodies:
+        for path in paths_in(body):
+            if path.namespace is not None:
+                find_package(known, path)
 
 
 def sort_packages(inputs: list["PackageInput"]) -> list["PackageInput"]:
@@ -70,7 +102,9 @@ def sort_packages(inputs: list["PackageInput"]) -> list["PackageInput"]:
             for path in paths_in(body):
                 if path.namespace is None:
                     continue
-                target = find_package(known, path)
+                target = lookup_package(known, path)
+                if target is None:  # reported when this package is resolved
+                    continue
                 if target != p.name and target not in edges:
                     edges[target] = path.span
         deps[p.name] = list(edges.items())

@@ -51,6 +51,8 @@ class Parser:
 
     def unexpected(self, expected: str):
         tok = self.tok
+        if tok.error is not None:  # a lexical error is reported where the parser meets it
+            return tok.error
         found = "end of file" if tok.kind == "eof" else f"`{tok.value}`"
         return fail("wit.parse.unexpected_token", f"expected {expected}, found {found}", self.span(tok))
 
@@ -71,6 +73,8 @@ class Parser:
 
     def version(self) -> str:
         tok = self.tok
+        if tok.error is not None:
+            raise tok.error
         if tok.kind != "version" or not valid_semver(tok.value):
             raise fail("wit.parse.invalid_version", "expected a semantic version (e.g. 1.0.0)",
                        self.span(tok))

@@ -19,7 +19,7 @@ from . import ast
 from .diagnostics import Span, fail
 from .model import (Function, Gate, InterfaceDef, Model, PackageDef, Ty, TypeDef, WorldDef,
                     contains_borrow, kind_refs, map_kind)
-from .packages import find_package, semver_key, sort_packages
+from .packages import check_foreign_packages, check_local_paths, find_package, semver_key, sort_packages
 from .toposort import toposort
 from .worlds import WorldElaboration
 
@@ -65,7 +65,10 @@ class Loader:
         """Resolve `inputs` (in topological order of their references); the package
         indices in the order given."""
         out = []
+        check_local_paths(inputs[-1:] + inputs[:-1])  # the main package (last) first, as wit-parser
+        known = [p.name for p in inputs]
         for pkg in sort_packages(inputs):
+            check_foreign_packages(pkg, known)
             out.append(_PackageResolver(self, pkg).run())
         return out
 
