@@ -74,6 +74,48 @@ def check_local_paths(inputs: list["PackageInput"]) -> None:
                 if path.namespace is None and path.name.name not in items and path.name.name not in aliases:
                     raise fail("wit.name.unresolved", f"interface or world `{path.name.name}` does not exist",
                                path.name.span)
+        for body in p.bodies:
+            for item in body.items:
+                if isinstance(item, ast.Interface):
+                    _check_type_names(item.items)
+                elif isinstance(item, ast.World):
+                    _check_type_names(item.items)
+                    for wi in item.items:
+                        if isinstance(wi, ast.Extern) and wi.interface is not None:
+                            _check_type_names(wi.interface.items)
+
+
+def _check_type_names(items: list) -> None:
+    """Every type name in an interface's or world's definitions and signatures is defined
+    there or brought in by a `use` (wit-parser checks this before looking at other
+    packages): type definitions first, then functions, in order."""
+    known = {it.name.name for it in items if isinstance(it, ast.TypeDef)}
+    for it in items:
+        if isinstance(it, ast.Use):
+            known.update((alias or name).name for name, alias in it.names)
+    funcs: list[ast.FuncType] = []
+    for it in items:
+        if isinstance(it, ast.TypeDef):
+            exprs = [it.target] if it.kind == "alias" else [f.type for f in it.fields]
+            _check_exprs(exprs, known)
+            funcs.extend(m.type for m in it.functions or ())
+        elif isinstance(it, ast.Func):
+            funcs.append(it.type)
+        elif isinstance(it, ast.Extern) and it.func is not None:
+            funcs.append(it.func)
+    for ft in funcs:
+        _check_exprs([p.type for p in ft.params] + [ft.result], known)
+
+
+def _check_exprs(exprs: list, known: set[str]) -> None:
+    stack = list(reversed(exprs))
+    while stack:
+        e = stack.pop()
+        if e is None:
+            continue
+        if e.name is not None and e.name.name not in known:
+            raise fail("wit.name.unresolved", f"name `{e.name.name}` does not exist", e.name.span)
+        stack.extend(reversed(e.args))
 
 
 def check_foreign_packages(pkg: "PackageInput", known: list[PackageName]) -> None:
