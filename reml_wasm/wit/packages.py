@@ -63,17 +63,52 @@ def find_package(inputs: Iterable[PackageName], path: ast.UsePath) -> PackageNam
 
 
 def check_local_paths(inputs: list["PackageInput"]) -> None:
-    """The first check wit-parser makes, before any package is resolved: every local
-    name in a `use`, `import`, `export` or `include` path names an interface or world of
-    its package (or a file's `use` alias)."""
+    """The first checks wit-parser makes, before any package is resolved, in its order:
+    the local names of file `use`s, interface `use`s and world `use`s/`include`s (in
+    source order); the names a local `use` takes from an interface of the package; then,
+    world by world in `include` order, the local names of imports and exports; then the
+    type names of every interface and world."""
     for p in inputs:
         items = {it.name.name for body in p.bodies for it in body.items if not isinstance(it, ast.TopUse)}
+        iface_names = {it.name.name: _names_of(it.items) for body in p.bodies for it in body.items
+                       if isinstance(it, ast.Interface)}
+
+        def check(path: ast.UsePath, aliases: set[str]) -> None:
+            if path.namespace is None and path.name.name not in items and path.name.name not in aliases:
+                raise fail("wit.name.unresolved", f"interface or world `{path.name.name}` does not exist",
+                           path.name.span)
+
+        worlds = []
         for body in p.bodies:
             aliases = {(u.alias or u.path.name).name for u in body.items if isinstance(u, ast.TopUse)}
-            for path in paths_in(body):
-                if path.namespace is None and path.name.name not in items and path.name.name not in aliases:
-                    raise fail("wit.name.unresolved", f"interface or world `{path.name.name}` does not exist",
-                               path.name.span)
+            for item in body.items:
+                if isinstance(item, ast.TopUse):
+                    check(item.path, aliases)
+                elif isinstance(item, ast.Interface):
+                    for it in item.items:
+                        if isinstance(it, ast.Use):
+                            check(it.path, aliases)
+                elif isinstance(item, ast.World):
+                    worlds.append((item, aliases))
+                    for it in item.items:
+                        if isinstance(it, (ast.Use, ast.Include)):
+                            check(it.path, aliases)
+        for body in p.bodies:
+            for item in body.items:
+                if isinstance(item, (ast.Interface, ast.World)):
+                    for it in item.items:
+                        if isinstance(it, ast.Use) and it.path.namespace is None and \
+                                it.path.name.name in iface_names:
+                            known = iface_names[it.path.name.name]
+                            for name, _ in it.names:
+                                if name.name not in known:
+                                    raise fail("wit.name.unresolved", f"name `{name.name}` does not exist",
+                                               name.span)
+        for world, aliases in _include_order(worlds):
+            for direction in ("import", "export"):
+                for it in world.items:
+                    if isinstance(it, ast.Extern) and it.direction == direction and it.path is not None:
+                        check(it.path, aliases)
         for body in p.bodies:
             for item in body.items:
                 if isinstance(item, ast.Interface):
@@ -85,14 +120,41 @@ def check_local_paths(inputs: list["PackageInput"]) -> None:
                             _check_type_names(wi.interface.items)
 
 
+def _names_of(items: list) -> set[str]:
+    """The type names an interface defines or takes by `use`."""
+    out = {it.name.name for it in items if isinstance(it, ast.TypeDef)}
+    for it in items:
+        if isinstance(it, ast.Use):
+            out.update((alias or name).name for name, alias in it.names)
+    return out
+
+
+def _include_order(worlds: list) -> list:
+    """Worlds with the ones they include (locally) first, otherwise in source order."""
+    by_name = {w.name.name: (w, a) for w, a in worlds}
+    out: list = []
+    done: set[str] = set()
+
+    def visit(name: str, seen: frozenset) -> None:
+        if name in done or name in seen or name not in by_name:
+            return
+        world, _ = by_name[name]
+        for it in world.items:
+            if isinstance(it, ast.Include) and it.path.namespace is None:
+                visit(it.path.name.name, seen | {name})
+        done.add(name)
+        out.append(by_name[name])
+
+    for w, _ in worlds:
+        visit(w.name.name, frozenset())
+    return out
+
+
 def _check_type_names(items: list) -> None:
     """Every type name in an interface's or world's definitions and signatures is defined
     there or brought in by a `use` (wit-parser checks this before looking at other
     packages): type definitions first, then functions, in order."""
-    known = {it.name.name for it in items if isinstance(it, ast.TypeDef)}
-    for it in items:
-        if isinstance(it, ast.Use):
-            known.update((alias or name).name for name, alias in it.names)
+    known = _names_of(items)
     funcs: list[ast.FuncType] = []
     for it in items:
         if isinstance(it, ast.TypeDef):
