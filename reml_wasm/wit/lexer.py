@@ -29,7 +29,7 @@ _SEMVER = (rf"{_NUM}\.{_NUM}\.{_NUM}"
 
 _TOKEN = re.compile(r"""
 [ \t\r\n]*(?:
-  (?P<line>//[^\n]*)
+  (?P<line>//[^\n]*(?:\n[ \t\r]*//[^\n]*)*)
 | (?P<block>/\*)
 | (?P<version>[0-9]+\.[0-9]+\.[0-9]+
     (?:-(?:[0-9A-Za-z-]|\.(?=[0-9A-Za-z]))*)?(?:\+(?:[0-9A-Za-z-]|\.(?=[0-9A-Za-z]))*)?)
@@ -114,7 +114,11 @@ def _tokenize(source: Source, tokens: list[Token]) -> list[Token]:
             value = m.group(kind)
             append(Token(value, value, start, comments))
         elif kind == "line":
-            (comments := comments or []).append(m.group(kind))
+            run = m.group(kind)
+            if "\n" in run:
+                (comments := comments or []).extend(c.lstrip(" \t\r") for c in run.split("\n"))
+            else:
+                (comments := comments or []).append(run)
             continue
         elif kind == "block":
             pos = _block_end(text, start, source)

@@ -64,8 +64,10 @@ class Resolved:
     def to_json_text(self) -> str:
         """The JSON text exactly as `wasm-tools component wit --json` prints it: two-space
         indentation, non-ASCII characters written as they are, no final newline."""
+        from . import _no_cyclic_gc
         from .json_export import to_json_text
-        return to_json_text(self.model)
+        with _no_cyclic_gc():
+            return to_json_text(self.model)
 
     def to_wit(self) -> str:
         from .printer import print_package
