@@ -62,6 +62,14 @@ class _Printer:
         self.index = package
         self.pkg = model.packages[package]
 
+    def _gate(self, gate: Gate | None, indent: str) -> str:
+        """An item's gate; a `@since` is left out in a package without a version (an item
+        copied there by `include` from a versioned package), where it could not be read
+        back.  (wasm-tools prints it there, and then cannot read its own output.)"""
+        if gate is not None and gate.since is not None and self.pkg.name.version is None:
+            return ""
+        return _gate(gate, indent)
+
     # ---- packages ------------------------------------------------------------------
 
     def package_text(self, nested: bool) -> str:
@@ -155,12 +163,12 @@ class _Printer:
                     groups.append((src, td.stability, td.external_id, [entry]))
             else:
                 defs.append(self.typedef_text(tid, td, indent, resource_funcs.get(tid, [])))
-        uses = "".join(f"{_gate(gate, indent)}{_external_id(ext, indent)}{indent}use {self.iface_path(src)}.{{{', '.join(names)}}};\n"
+        uses = "".join(f"{self._gate(gate, indent)}{_external_id(ext, indent)}{indent}use {self.iface_path(src)}.{{{', '.join(names)}}};\n"
                        for src, gate, ext, names in groups)
         return uses, defs
 
     def typedef_text(self, tid: int, td: TypeDef, indent: str, funcs: list[Function]) -> str:
-        head = _docs(td.docs, indent) + _gate(td.stability, indent) + _external_id(td.external_id, indent)
+        head = _docs(td.docs, indent) + self._gate(td.stability, indent) + _external_id(td.external_id, indent)
         name = wit_name(td.name or "")
         kind = td.kind
         k = kind[0]
@@ -194,7 +202,7 @@ class _Printer:
 
     def function_text(self, fn: Function, indent: str, key: str | None = None,
                       prefix: str = "") -> str:
-        head = _docs(fn.docs, indent) + _gate(fn.stability, indent) + _external_id(fn.external_id, indent)
+        head = _docs(fn.docs, indent) + self._gate(fn.stability, indent) + _external_id(fn.external_id, indent)
         base = fn.base_kind
         if base == "constructor":
             params = ", ".join(f"{wit_name(n)}: {self.ty(t)}" for n, t in fn.params)
@@ -228,7 +236,7 @@ class _Printer:
 
     def interface_text(self, iid: int, indent: str) -> str:
         iface = self.model.interfaces[iid]
-        head = _docs(iface.docs, indent) + _gate(iface.stability, indent)
+        head = _docs(iface.docs, indent) + self._gate(iface.stability, indent)
         body = self.interface_body(iid, indent + "  ")
         return f"{head}{indent}interface {wit_name(iface.name or '')} {{\n{body}{indent}}}\n"
 
@@ -238,12 +246,12 @@ class _Printer:
         if item[0] == "function":
             return self.function_text(item[1], indent, key, f"{direction} ")
         gid, gate, docs, ext = item[1], item[2], item[3], item[4]
-        head = _docs(docs, indent) + _gate(gate, indent) + _external_id(ext, indent)
+        head = _docs(docs, indent) + self._gate(gate, indent) + _external_id(ext, indent)
         if isinstance(key, str) and self.model.interfaces[gid].name is not None:
             return f"{head}{indent}{direction} {wit_name(key)}: {self.iface_path(gid)};\n"
         if isinstance(key, str):
             iface = self.model.interfaces[gid]
-            head = _docs(iface.docs if docs is None else docs, indent) + _gate(gate, indent) + \
+            head = _docs(iface.docs if docs is None else docs, indent) + self._gate(gate, indent) + \
                 _external_id(ext, indent)
             body = self.interface_body(gid, indent + "  ")
             return f"{head}{indent}{direction} {wit_name(key)}: interface {{\n{body}{indent}}}\n"
@@ -252,7 +260,7 @@ class _Printer:
     def world_text(self, wid: int, indent: str) -> str:
         world = self.model.worlds[wid]
         inner = indent + "  "
-        head = _docs(world.docs, indent) + _gate(world.stability, indent)
+        head = _docs(world.docs, indent) + self._gate(world.stability, indent)
         type_ids = [item[1] for item in world.imports.values() if item[0] == "type"]
         funcs = [item[1] for item in world.imports.values() if item[0] == "function"]
         by_resource = self.resource_functions(funcs)
