@@ -23,11 +23,13 @@ MAX_LIST_BYTES = (1 << 28) - 1
 
 
 def string_too_long(nbytes: int) -> Trap:
+    """The trap for a string of `nbytes` bytes past `MAX_STRING_BYTES`."""
     return Trap(f"string of {nbytes} bytes is longer than the Canonical ABI allows "
                 f"({MAX_STRING_BYTES})", length=nbytes)
 
 
 def list_too_long(n: int, nbytes: int) -> Trap:
+    """The trap for a list of `n` elements (`nbytes` bytes) past `MAX_LIST_BYTES`."""
     return Trap(f"list of {n} elements ({nbytes} bytes) is longer than the Canonical ABI allows "
                 f"({MAX_LIST_BYTES} bytes)", length=n)
 
