@@ -222,3 +222,27 @@ def test_flat_integers_outside_the_slot_trap(ty, data):
         assert ref == ("trap", "cabi.trap")
     elif ty != t.CHAR:
         assert ref[0] == "value"
+
+
+def test_real_component_string_over_the_limit_traps(tmp_path):
+    """A component whose export returns a string of 2^28 bytes (inside its 2^28 + 64 KiB
+    memory): the fast path (this engine) traps on the length, as wasmtime (the oracle) also
+    refuses it; a short string from the same component lifts on both paths."""
+    import subprocess
+    from pathlib import Path
+
+    from reml_wasm import toolchain
+    from reml_wasm.connectors.component import Component
+
+    wasm = tmp_path / "long_string.wasm"
+    subprocess.run([toolchain.wasm_tools_path(), "parse",
+                    str(Path(__file__).parent / "data" / "cabi_long_string.wat"), "-o", str(wasm)], check=True)
+    comp = Component.from_file(wasm)
+    for path in ("fast", "wasmtime"):
+        inst = comp.instantiate(path=path)
+        assert inst.call("small") == "hello"
+        with pytest.raises(DiagnosticError) as info:
+            inst.call("big")
+        assert info.value.diagnostic.code == "cabi.trap"
+        if path == "fast":
+            assert "longer than the Canonical ABI allows" in info.value.diagnostic.message
