@@ -246,3 +246,25 @@ def test_real_component_string_over_the_limit_traps(tmp_path):
         assert info.value.diagnostic.code == "cabi.trap"
         if path == "fast":
             assert "longer than the Canonical ABI allows" in info.value.diagnostic.message
+
+
+def test_real_component_two_resource_types_share_one_index_space(tmp_path):
+    """A component that makes one handle of each of its two resource types (canon
+    resource.new) and returns both indices: 1 and 2 on this engine's fast path, as in
+    wasmtime (the oracle); one table per resource type would give 1 and 1."""
+    import subprocess
+    from pathlib import Path
+
+    from reml_wasm import toolchain
+    from reml_wasm.connectors.component import Component
+
+    wasm = tmp_path / "two.wasm"
+    subprocess.run([toolchain.wasm_tools_path(), "parse",
+                    str(Path(__file__).parent / "data" / "cabi_two_resource_types.wat"), "-o", str(wasm)],
+                   check=True)
+    comp = Component.from_file(wasm)
+    got = {}
+    for path in ("fast", "wasmtime"):
+        packed = comp.instantiate(path=path).call("two")
+        got[path] = (packed >> 32, packed & 0xFFFFFFFF)
+    assert got["fast"] == got["wasmtime"] == (1, 2)
