@@ -75,8 +75,10 @@ def test_random_memory_loads_to_a_value_or_a_trap(scenario, ptr) -> None:
     (t.STRING, [0, 4], "not valid utf8"),                 # bytes ff fe fd fc
     (t.STRING, [500, 100], "outside memory"),
     (t.ListType(t.U32), [2, 1], "not aligned"),
-    (t.ListType(t.U32), [0, 1 << 30], "outside memory"),
-    (t.STRING, [0, 0xFFFFFFFF], "outside memory"),
+    (t.ListType(t.U32), [0, 1 << 20], "outside memory"),
+    (t.ListType(t.U32), [0, 1 << 30], "longer than the Canonical ABI allows"),
+    (t.STRING, [0, (1 << 28) - 1], "outside memory"),
+    (t.STRING, [0, 0xFFFFFFFF], "longer than the Canonical ABI allows"),
     (t.OwnType(t.ResourceType("r")), [1], "not a live handle"),
 ])
 def test_specific_traps(ty, flat, message) -> None:

@@ -22,17 +22,17 @@ from ..values import Record, Some, ValueTypeError, nests_option, record_field
 from .errors import Trap, unsupported, bad_options
 from .layout import alignment, flatten_type, record_fields, record_offsets, size, variant_cases, \
     variant_layout, variant_payload_flat
-from .lift import coerce_from_slot, make_case, unpack_flags
-from .lower import case_of, max_list_bytes, pack_flags, to_slot
-from .numbers import ARRAY_CODE, NAN, char_to_int, f32_bits, f32_round, f64_bits, \
-    int_to_char, number_list, pack_numbers, wrap_signed
+from .lift import coerce_from_slot, make_case, map_of_pairs, unpack_flags
+from .lower import case_of, pack_flags, to_slot
+from .numbers import ARRAY_CODE, CORE_INT_MAX, CORE_INT_MIN, NAN, char_to_int, core_int, f32_bits, \
+    f32_round, f64_bits, int_to_char, number_list, pack_numbers, wrap_signed
 from .options import CanonicalOptions, allocate, check_allocation
 from .resources import async_handle_class
-from .strings import encode_string, load_string
+from .strings import MAX_LIST_BYTES, MAX_STRING_BYTES, encode_string, list_too_long, load_string, \
+    string_too_long
 
 _INT_RANGE = {n: t.INTEGER_RANGES[t.PRIMITIVES[n]] for n in ("s8", "u8", "s16", "u16", "s32", "u32", "s64", "u64")}
 _CODE = {"s8": "b", "u8": "B", "s16": "h", "u16": "H", "s32": "i", "u32": "I", "s64": "q", "u64": "Q"}
-_MASK = {"i32": 0xFFFFFFFF, "i64": 0xFFFFFFFFFFFFFFFF}
 _DISC_CODE = {1: "<B", 2: "<H", 4: "<I"}
 
 
@@ -56,11 +56,10 @@ def _bad(ty: t.Type, value: Any) -> ValueTypeError:
 
 
 def _core(x: Any, want: str) -> Any:
-    """A flat core value checked for its Python type; integers made unsigned."""
-    if want in _MASK:
-        if type(x) is not int:
-            raise Trap(f"flat value {x!r} is not an {want}")
-        return x & _MASK[want]
+    """A flat core value checked for its Python type (and an integer for its range);
+    integers made unsigned."""
+    if want == "i32" or want == "i64":
+        return core_int(x, want)
     if type(x) is not float:
         if type(x) is not int:
             raise Trap(f"flat value {x!r} is not an {want}")
@@ -165,6 +164,7 @@ class Compiler:
             width = int(name[1:])
             signed = name[0] == "s"
             half, full = 1 << (bits - 1), 1 << bits
+            cmin, cmax = CORE_INT_MIN[core], CORE_INT_MAX[core]
 
             def load(view, p):
                 return unpack(view, p)[0]
@@ -178,7 +178,7 @@ class Compiler:
 
                 def lift(f, i):
                     x = f[i]
-                    if type(x) is not int:
+                    if type(x) is not int or not cmin <= x <= cmax:
                         _core(x, core)  # raises
                     x &= wmask
                     return x - (wmask + 1) if x & wsign else x
@@ -187,7 +187,7 @@ class Compiler:
 
                 def lift(f, i):
                     x = f[i]
-                    if type(x) is not int:
+                    if type(x) is not int or not cmin <= x <= cmax:
                         _core(x, core)  # raises
                     return x & wmask
 
@@ -210,10 +210,7 @@ class Compiler:
                 pack(mem.view, p, v)
 
             def lift(f, i):
-                x = f[i]
-                if type(x) is not int:
-                    _core(x, "i32")  # raises
-                return x & 0xFFFFFFFF != 0
+                return _core(f[i], "i32") != 0
 
             def lower(v, out):
                 if type(v) is not bool:
@@ -279,12 +276,13 @@ class Compiler:
     def _string(self) -> tuple:
         opts = self.opts
         mem = self._memory() if opts.memory is not None else None
-        half = 1 << (8 * self.ps - 1)
         utf8 = opts.string_encoding == "utf8"
         alloc = self._allocator()
 
         if utf8:
             def _load_str(sp, n):
+                if n > MAX_STRING_BYTES:
+                    raise string_too_long(n)
                 if sp < mem.low or sp + n > mem.limit:
                     mem.check(sp, n)
                 try:
@@ -303,8 +301,8 @@ class Compiler:
                 except UnicodeEncodeError:
                     raise ValueTypeError("value", "string of Unicode scalar values", "lone surrogate") from None
                 n = units = len(data)
-                if n > half - 1:
-                    raise Trap(f"string of {n} bytes is longer than the Canonical ABI allows")
+                if n > MAX_STRING_BYTES:
+                    raise string_too_long(n)
                 sp = alloc(1, n)
             else:
                 data, align, units = encode_string(opts, v)
@@ -353,7 +351,6 @@ class Compiler:
         if self.opts.memory is None:
             return self._needs_memory("list")
         mem = self.opts.memory
-        max_bytes = max_list_bytes(self.ps)
         e = t.unalias(elem)
         ec = self.codec(e)
         es, ea = ec.size, ec.align
@@ -361,17 +358,19 @@ class Compiler:
         alloc = self._allocator()
 
         def read(sp, n):
+            nbytes = n * es
+            if nbytes > MAX_LIST_BYTES:
+                raise list_too_long(n, nbytes)
             if sp % ea:
                 raise Trap(f"list pointer {sp:#x} is not aligned to {ea}", ptr=sp)
-            nbytes = n * es
             if sp + nbytes > mem.limit or sp < mem.low:
                 mem.check(sp, nbytes)
             return load_range(mem.view, sp, n)
 
         def write(v):
             n = len(v)
-            if n * es > max_bytes:
-                raise Trap(f"list of {n} elements is longer than the Canonical ABI allows")
+            if n * es > MAX_LIST_BYTES:
+                raise list_too_long(n, n * es)
             sp = alloc(ea, n * es)
             put_list(v, sp, n)
             return sp, n
@@ -463,13 +462,13 @@ class Compiler:
         pairs = self.codec(t.ListType(t.TupleType((ty.key, ty.value))))
 
         def load(view, p):
-            return dict(pairs.load(view, p))
+            return map_of_pairs(pairs.load(view, p))
 
         def store(v, p):
             pairs.store(list(v.items()), p)
 
         def lift(f, i):
-            return dict(pairs.lift(f, i))
+            return map_of_pairs(pairs.lift(f, i))
 
         def lower(v, out):
             pairs.lower(list(v.items()), out)
@@ -705,6 +704,7 @@ def _record_functions(ty: t.Type, fields: tuple[t.Type, ...], codecs: list[Codec
 
     # one struct over the fields it can read whole; other fields through their codec
     fmt, pos, whole_fields, values = "<", 0, [], []
+    runs: list[tuple[int, str, list[str]]] = []  # (offset, struct format, fields): no padding inside
     for j, (f, o) in enumerate(zip(fields, offsets)):
         uf = t.unalias(f)
         code = _FIELD_LOAD.get(uf.name) if isinstance(uf, t.PrimitiveType) else None
@@ -713,6 +713,9 @@ def _record_functions(ty: t.Type, fields: tuple[t.Type, ...], codecs: list[Codec
             continue
         if o > pos:
             fmt += f"{o - pos}x"
+        if not runs or o > pos:
+            runs.append((o, "<", []))
+        runs[-1] = (runs[-1][0], runs[-1][1] + code[0], runs[-1][2] + [f"x{j}"])
         fmt += code[0]
         pos = o + size(f, ps)
         whole_fields.append(f"w{j}")
@@ -725,9 +728,13 @@ def _record_functions(ty: t.Type, fields: tuple[t.Type, ...], codecs: list[Codec
 
     plain = all(isinstance(t.unalias(f), t.PrimitiveType) and t.unalias(f).name in _CODE for f in fields)
     store_src = f"def store(v, p):\n{get}"
-    if plain and n:  # integers only: one pack, checked by struct
-        env["pack"] = struct.Struct(fmt).pack_into
-        store_src += (f"    try:\n        pack(mem.view, p, {', '.join(xs)})\n"
+    if plain and n:  # integers only: one pack per run of fields, checked by struct
+        # (padding between runs is left as it is, as the interpreter's store leaves it)
+        packs = []
+        for k, (o, run_fmt, run_xs) in enumerate(runs):
+            env[f"pack{k}"] = struct.Struct(run_fmt).pack_into
+            packs.append(f"        pack{k}(mem.view, p + {o}, {', '.join(run_xs)})\n")
+        store_src += ("    try:\n" + "".join(packs) +
                       "    except (struct_error, TypeError):\n        raise bad(v) from None\n")
     else:
         store_src += "".join(f"    st{j}(x{j}, p + {o})\n" for j, o in enumerate(offsets)) or "    pass\n"

@@ -31,6 +31,11 @@ def flatten(func: t.Function, context: str, ptr_size: int = 4) -> FlatSignature:
     `canon lower` ("lower": the guest calls a host import) sees it."""
     if context not in ("lift", "lower"):
         raise unsupported(f"flatten context {context!r} (must be 'lift' or 'lower')")
+    if func.is_async:
+        # an async function's core signature and calling protocol (task.return, callbacks,
+        # waitables) differ from the synchronous ones: flattening it as sync would be wrong
+        raise unsupported(f"async function `{func.qualified_name}`: the async Canonical ABI is not "
+                          "implemented")
     ptr = ptr_type(ptr_size)
     params = flat_params(func, ptr_size)
     params_spilled = len(params) > MAX_FLAT_PARAMS

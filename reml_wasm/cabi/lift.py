@@ -14,13 +14,12 @@ from .errors import Trap, unsupported
 from .layout import alignment, flatten_type, record_fields, record_offsets, size, variant_cases, \
     variant_layout, variant_payload_flat
 from .memory import Memory
-from .numbers import STRUCT_CODE, bits_f32, bits_f64, canon_float, int_to_char, wrap_signed
+from .numbers import STRUCT_CODE, bits_f32, bits_f64, canon_float, core_int, int_to_char, wrap_signed
 from .options import CanonicalOptions, check_aligned, need_memory, need_resources
 from .resources import async_handle_class
-from .strings import load_string
+from .strings import MAX_LIST_BYTES, list_too_long, load_string
 
 _INT_BITS = {"s8": 8, "u8": 8, "s16": 16, "u16": 16, "s32": 32, "u32": 32, "s64": 64, "u64": 64}
-_CORE_MASK = {"i32": 0xFFFFFFFF, "i64": 0xFFFFFFFFFFFFFFFF}
 
 
 # --- memory ------------------------------------------------------------------------------
@@ -64,8 +63,7 @@ def _load(opts: CanonicalOptions, mem: Memory, ptr: int, ty: t.Type) -> Any:
         return _load_list(opts, mem, p, n, ty.element)
     if isinstance(ty, t.MapType):
         p, n = _load_pair(mem, ptr, ps)
-        pairs = _load_list(opts, mem, p, n, t.TupleType((ty.key, ty.value)))
-        return dict(pairs)
+        return map_of_pairs(_load_list(opts, mem, p, n, t.TupleType((ty.key, ty.value))))
     fields = record_fields(ty)
     if fields is not None:
         offsets, _ = record_offsets(fields, ps)
@@ -96,8 +94,11 @@ def _load_pair(mem: Memory, ptr: int, ptr_size: int) -> tuple[int, int]:
 
 
 def _load_list(opts: CanonicalOptions, mem: Memory, ptr: int, n: int, elem: t.Type) -> Any:
+    nbytes = n * size(elem, opts.ptr_size)
+    if nbytes > MAX_LIST_BYTES:
+        raise list_too_long(n, nbytes)
     check_aligned(ptr, alignment(elem, opts.ptr_size), "list")
-    mem.check(ptr, n * size(elem, opts.ptr_size))
+    mem.check(ptr, nbytes)
     return _load_elements(opts, mem, ptr, n, elem)
 
 
@@ -106,6 +107,19 @@ def _load_elements(opts: CanonicalOptions, mem: Memory, ptr: int, n: int, elem: 
         return bytes(mem.view[ptr:ptr + n])
     es = size(elem, opts.ptr_size)
     return [_load(opts, mem, ptr + i * es, elem) for i in range(n)]
+
+
+def map_of_pairs(pairs: list) -> dict:
+    """A lifted `map<K, V>`: its (key, value) pairs as a dict.  Two pairs with one key
+    trap: a dict cannot keep both, and no pair may be lost."""
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set = set()
+        for k, _ in pairs:
+            if k in seen:
+                raise Trap(f"map has the key {k!r} more than once", key=repr(k))
+            seen.add(k)
+    return out
 
 
 def _make_record(ty: t.Type, values: list[Any]) -> Any:
@@ -167,10 +181,8 @@ class _CoercingReader:
 
 
 def _check_core(x: Any, want: str) -> Any:
-    if want in _CORE_MASK:
-        if not isinstance(x, int) or isinstance(x, bool):
-            raise Trap(f"flat value {x!r} is not an {want}")
-        return x & _CORE_MASK[want]
+    if want == "i32" or want == "i64":
+        return core_int(x, want)
     if not isinstance(x, (int, float)) or isinstance(x, bool):
         raise Trap(f"flat value {x!r} is not an {want}")
     return float(x)
@@ -228,7 +240,7 @@ def _lift(opts: CanonicalOptions, vi: Any, ty: t.Type) -> Any:
         return _load_list(opts, need_memory(opts), p, n, ty.element)
     if isinstance(ty, t.MapType):
         p, n = vi.next(pt), vi.next(pt)
-        return dict(_load_list(opts, need_memory(opts), p, n, t.TupleType((ty.key, ty.value))))
+        return map_of_pairs(_load_list(opts, need_memory(opts), p, n, t.TupleType((ty.key, ty.value))))
     fields = record_fields(ty)
     if fields is not None:
         return _make_record(ty, [_lift(opts, vi, f) for f in fields])

@@ -12,14 +12,14 @@ from typing import Any
 
 from .. import types as t
 from ..values import Err, Ok, Some, Variant, ValueTypeError, check, nests_option, record_field
-from .errors import Trap, unsupported
+from .errors import unsupported
 from .layout import alignment, flatten_type, record_fields, record_offsets, size, variant_cases, \
     variant_layout, variant_payload_flat
 from .memory import Memory
 from .numbers import STRUCT_CODE, char_to_int, f32_bits, f32_round, f64_bits, wrap_signed, canon_float
 from .options import CanonicalOptions, allocate, check_aligned, need_memory, need_resources
 from .resources import async_handle_class
-from .strings import store_string
+from .strings import MAX_LIST_BYTES, list_too_long, store_string
 
 _INT_BITS = {"s8": 8, "u8": 8, "s16": 16, "u16": 16, "s32": 32, "u32": 32, "s64": 64, "u64": 64}
 
@@ -103,15 +103,11 @@ def _store(opts: CanonicalOptions, mem: Memory, value: Any, ty: t.Type, ptr: int
     raise unsupported(f"type {ty.wit()}")
 
 
-def max_list_bytes(ptr_size: int) -> int:
-    return (1 << (8 * ptr_size)) - 1
-
-
 def _store_list(opts: CanonicalOptions, mem: Memory, value: Any, elem: t.Type) -> tuple[int, int]:
     n = len(value)
     es = size(elem, opts.ptr_size)
-    if n * es > max_list_bytes(opts.ptr_size):
-        raise Trap(f"list of {n} elements is longer than the Canonical ABI allows")
+    if n * es > MAX_LIST_BYTES:
+        raise list_too_long(n, n * es)
     ptr = allocate(opts, alignment(elem, opts.ptr_size), n * es)
     _store_elements(opts, mem, value, elem, ptr)
     return ptr, n

@@ -30,6 +30,23 @@ ARRAY_CODE = {"s8": "b", "u8": "B", "s16": "h", "u16": "H", "s32": "i", "u32": "
 NUMBER_TYPES = {t.PRIMITIVES[n] for n in ARRAY_CODE}
 
 
+# A flat integer may come signed or unsigned (wasmtime gives signed, natives unsigned);
+# anything outside both ranges of its slot is not a value of that slot.
+CORE_INT_MIN = {"i32": -(1 << 31), "i64": -(1 << 63)}
+CORE_INT_MAX = {"i32": (1 << 32) - 1, "i64": (1 << 64) - 1}
+CORE_INT_MASK = {"i32": 0xFFFFFFFF, "i64": 0xFFFFFFFFFFFFFFFF}
+
+
+def core_int(x: Any, want: str) -> int:
+    """A flat `i32` / `i64` value as an unsigned integer.  Traps for a non-integer and for
+    an integer outside both the signed and the unsigned range of the slot."""
+    if type(x) is not int:
+        raise Trap(f"flat value {x!r} is not an {want}")
+    if not CORE_INT_MIN[want] <= x <= CORE_INT_MAX[want]:
+        raise Trap(f"flat value {x} is out of the range of an {want}", value=x)
+    return x & CORE_INT_MASK[want]
+
+
 def wrap_signed(x: int, bits: int) -> int:
     x &= (1 << bits) - 1
     return x - (1 << bits) if x >> (bits - 1) else x

@@ -14,7 +14,7 @@ from ..values import ValueTypeError, check_args
 from .codecs import Codec, Compiler
 from .errors import Trap
 from .flatten import FlatSignature, flatten
-from .numbers import wrap_signed
+from .numbers import core_int, wrap_signed
 from .options import CanonicalOptions, allocate, need_memory
 
 # Errors a codec's conversions may raise on a host value of the wrong shape.
@@ -70,9 +70,7 @@ class _Plan:
         return scope[name]
 
     def _pointer(self, x: Any, codec: Codec, what: str) -> int:
-        if type(x) is not int:
-            raise Trap(f"{what} pointer {x!r} is not an integer")
-        ptr = x & self._ptr_mask
+        ptr = core_int(x, "i32" if self.opts.ptr_size == 4 else "i64")
         if ptr % codec.align:
             raise Trap(f"{what} pointer {ptr:#x} is not aligned to {codec.align}", ptr=ptr)
         mem = self.opts.memory
@@ -170,7 +168,7 @@ class ExportPlan(_Plan):
                 x = flat[0]
                 if not fixed:
                     mem.refresh()  # type: ignore[union-attr]
-                if type(x) is int:
+                if type(x) is int and -(mask >> 1) - 1 <= x <= mask:
                     ptr = x & mask
                     if not ptr % align and mem.low <= ptr and ptr + nbytes <= mem.limit:  # type: ignore[union-attr]
                         return load(mem.view, ptr)  # type: ignore[union-attr]

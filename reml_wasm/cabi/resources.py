@@ -1,13 +1,14 @@
-"""Resource handles: per-resource-type handle tables of one component instance,
-`resource.new` / `resource.rep` / `resource.drop`, borrow scopes and lend counting.
+"""Resource handles: the handle table of one component instance, `resource.new` /
+`resource.rep` / `resource.drop`, borrow scopes and lend counting.
 
 On the host side an `own` or `borrow` value is a `Resource` (its type and its
 representation).  Lowering an owned `Resource` into the guest moves it: it can be moved
 or dropped exactly once.
 
 Stream, future and error-context values are `StreamHandle`, `FutureHandle` and
-`ErrorContextHandle` objects, kept in one more table of the instance (the spec's table is
-heterogeneous for them, so a stream index passed as a future traps).  Only their transfer
+`ErrorContextHandle` objects.  As in the spec, an instance has one table shared by every
+resource type, stream, future and error-context: indices count up across all of them, and
+an index of one kind (or of another resource type) passed as another traps.  Only their transfer
 is modelled (no async runtime): lifting a stream or future end takes it out of the table,
 lifting an error-context copies it and leaves it in place.
 """
@@ -140,9 +141,12 @@ def async_handle_class(ty: t.Type) -> type[_AsyncHandle] | None:
 
 
 class _Elem:
-    __slots__ = ("rep", "own", "scope", "lend_count")
+    """A resource handle in the table: its resource type, rep, own/borrow and lends."""
 
-    def __init__(self, rep: Any, own: bool, scope: "_Scope | None" = None) -> None:
+    __slots__ = ("type", "rep", "own", "scope", "lend_count")
+
+    def __init__(self, rt: t.ResourceType, rep: Any, own: bool, scope: "_Scope | None" = None) -> None:
+        self.type = rt
         self.rep = rep
         self.own = own
         self.scope = scope
@@ -164,14 +168,18 @@ class _Table:
     __slots__ = ("array", "free")
 
     def __init__(self) -> None:
-        self.array: list[_Elem | None] = [None]  # index 0 is never a handle
+        self.array: list[Any] = [None]  # index 0 is never a handle
         self.free: list[int] = []
 
     def get(self, i: int, rt: "t.ResourceType | str") -> Any:
-        if not isinstance(i, int) or i <= 0 or i >= len(self.array) or self.array[i] is None:
+        """The live element at `i`; `rt` is the resource type wanted there (a resource
+        handle of another type traps), or the name of the stream/future kind wanted."""
+        e = self.array[i] if isinstance(i, int) and 0 < i < len(self.array) else None
+        if e is None or (not isinstance(rt, str) and (type(e) is not _Elem or e.type != rt)) or \
+                (isinstance(rt, str) and type(e) is _Elem):
             what = rt if isinstance(rt, str) else f"resource {rt.name}"
             raise Trap(f"{i} is not a live handle of {what}", handle=i)
-        return self.array[i]  # type: ignore[return-value]
+        return e
 
     def add(self, e: Any) -> int:
         if self.free:
@@ -192,29 +200,27 @@ class _Table:
 
 
 class ResourceTables:
-    """The handle tables of one component instance (one table per resource type).
+    """The handle table of one component instance, shared by every resource type, stream,
+    future and error-context.
 
     `implements` lists the resource types this instance defines: a borrow of one of them
     lowers to its rep directly, as the spec prescribes for the defining instance."""
 
     def __init__(self, implements: "set[t.ResourceType] | frozenset[t.ResourceType]" = frozenset()) -> None:
-        self._tables: dict[t.ResourceType, _Table] = {}
+        self._handles = _Table()
         self.implements = set(implements)
         self.dtors: dict[t.ResourceType, Callable[[Any], None]] = {}
         self._scopes: list[_Scope] = []
-        self._async = _Table()  # stream ends, future ends and error-contexts
+        self._async = self._handles  # stream ends, future ends and error-contexts: same table
 
     def _table(self, rt: t.ResourceType) -> _Table:
-        table = self._tables.get(rt)
-        if table is None:
-            table = self._tables[rt] = _Table()
-        return table
+        return self._handles
 
     # --- canon resource.new / rep / drop -----------------------------------------------
 
     def new(self, rt: t.ResourceType, rep: Any) -> int:
         """`resource.new`: a fresh owning handle for `rep`."""
-        return self._table(rt).add(_Elem(rep, True))
+        return self._handles.add(_Elem(rt, rep, True))
 
     def rep(self, rt: t.ResourceType, handle: int) -> Any:
         """`resource.rep`: the representation behind a handle."""
@@ -247,7 +253,8 @@ class ResourceTables:
         return rep
 
     def live_handles(self, rt: t.ResourceType) -> int:
-        return sum(1 for e in self._table(rt).array if e is not None)
+        """How many handles of resource type `rt` the table holds."""
+        return sum(1 for e in self._handles.array if type(e) is _Elem and e.type == rt)
 
     # --- call scopes ---------------------------------------------------------------------
 
@@ -299,7 +306,7 @@ class ResourceTables:
 
     def lower_own(self, rt: t.ResourceType, value: Any) -> int:
         res = _resource(value, rt)
-        return self._table(rt).add(_Elem(res.take(), True))
+        return self._handles.add(_Elem(rt, res.take(), True))
 
     def lift_async(self, ty: t.Type, handle: int) -> _AsyncHandle:
         """Lift a stream, future (moved out of the table) or error-context (copied)."""
@@ -333,7 +340,7 @@ class ResourceTables:
 
     def live_async_handles(self) -> list[_AsyncHandle]:
         """The stream ends, future ends and error-contexts the guest holds, by index."""
-        return [e for e in self._async.array if e is not None]
+        return [e for e in self._async.array if e is not None and type(e) is not _Elem]
 
     def lower_borrow(self, rt: t.ResourceType, value: Any) -> int:
         res = _resource(value, rt)
@@ -345,7 +352,7 @@ class ResourceTables:
                 raise ValueTypeError("value", f"{rt.name} with an i32 rep", rep)
             return rep
         scope = self._scope()
-        e = _Elem(res.rep, False, scope)
+        e = _Elem(rt, res.rep, False, scope)
         if scope is not None:
             scope.borrow_count += 1
         return self._table(rt).add(e)

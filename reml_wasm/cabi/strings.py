@@ -15,8 +15,23 @@ def utf16_tag(ptr_size: int) -> int:
     return 1 << (8 * ptr_size - 1)
 
 
-def max_string_bytes(ptr_size: int) -> int:
-    return utf16_tag(ptr_size) - 1
+# The longest string and list, in bytes, with either pointer width: small enough that
+# twice the length (the worst growth when a value moves between memories) still fits an
+# i32 realloc size.  A utf16 string may so have at most 2^27 - 1 code units.
+MAX_STRING_BYTES = (1 << 28) - 1
+MAX_LIST_BYTES = (1 << 28) - 1
+
+
+def string_too_long(nbytes: int) -> Trap:
+    """The trap for a string of `nbytes` bytes past `MAX_STRING_BYTES`."""
+    return Trap(f"string of {nbytes} bytes is longer than the Canonical ABI allows "
+                f"({MAX_STRING_BYTES})", length=nbytes)
+
+
+def list_too_long(n: int, nbytes: int) -> Trap:
+    """The trap for a list of `n` elements (`nbytes` bytes) past `MAX_LIST_BYTES`."""
+    return Trap(f"list of {n} elements ({nbytes} bytes) is longer than the Canonical ABI allows "
+                f"({MAX_LIST_BYTES} bytes)", length=n)
 
 
 def load_string(opts: CanonicalOptions, mem: Memory, ptr: int, tagged_units: int) -> str:
@@ -33,6 +48,8 @@ def load_string(opts: CanonicalOptions, mem: Memory, ptr: int, tagged_units: int
             codec, nbytes = "utf-16-le", 2 * (tagged_units ^ tag)
         else:
             codec, nbytes = "latin-1", tagged_units
+    if nbytes > MAX_STRING_BYTES:
+        raise string_too_long(nbytes)
     check_aligned(ptr, align, "string")
     mem.check(ptr, nbytes)
     try:
@@ -64,8 +81,8 @@ def encode_string(opts: CanonicalOptions, value: Any) -> tuple[bytes, int, int]:
                 units = (len(data) // 2) | utf16_tag(opts.ptr_size)
     except UnicodeEncodeError:
         raise ValueTypeError("value", "string of Unicode scalar values", "lone surrogate") from None
-    if len(data) > max_string_bytes(opts.ptr_size):
-        raise Trap(f"string of {len(data)} bytes is longer than the Canonical ABI allows")
+    if len(data) > MAX_STRING_BYTES:
+        raise string_too_long(len(data))
     return data, align, units
 
 

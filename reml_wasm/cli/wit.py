@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 from .. import wit
@@ -22,8 +21,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     features = [f for f in args.features.split(",") if f]
     resolved = wit.load(args.path, features, all_features=args.all_features)
-    if args.json:
-        sys.stdout.write(json.dumps(resolved.to_json(), indent=2) + "\n")
-    else:
-        sys.stdout.write(resolved.to_wit())
+    text = resolved.to_json_text() if args.json else resolved.to_wit()
+    # bytes, so that the output does not depend on the locale's encoding
+    sys.stdout.flush()
+    sys.stdout.buffer.write(text.encode("utf-8"))
+    sys.stdout.buffer.flush()
     return 0

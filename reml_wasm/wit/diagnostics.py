@@ -16,6 +16,11 @@ class Source:
     text: str
     _line_starts: list[int] = field(default_factory=list, repr=False)
 
+    def offset_of(self, line: int, column: int) -> int:
+        """The offset of a 1-based line and column."""
+        self.location(0)  # builds the line index
+        return self._line_starts[min(line, len(self._line_starts)) - 1] + column - 1
+
     def location(self, offset: int) -> Location:
         if not self._line_starts:
             starts = [0]
@@ -33,12 +38,24 @@ class Source:
         return Location(self.path, line + 1, offset - start + 1, snippet)
 
 
-@dataclass(frozen=True)
 class Span:
-    """A position in a source: used by every AST node for diagnostics."""
+    """A position in a source: used by every AST node for diagnostics.  (A plain slotted
+    class: the parser makes one per name, and a frozen dataclass is several times slower
+    to construct.)"""
 
-    source: Source
-    offset: int
+    __slots__ = ("source", "offset")
+
+    def __init__(self, source: Source, offset: int) -> None:
+        self.source = source
+        self.offset = offset
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Span) and self.source == other.source and self.offset == other.offset
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Span({self.source.path!r}, {self.offset})"
 
     def location(self) -> Location:
         return self.source.location(self.offset)
@@ -54,9 +71,13 @@ CODES = {
     "wit.lex.invalid_character": "a character that starts no WIT token",
     "wit.lex.unterminated_comment": "a block comment without its closing */",
     "wit.lex.invalid_identifier": "an identifier that is not kebab-case (lower or UPPER words)",
+    "wit.lex.unterminated_string": "a string literal without its closing quote",
+    "wit.lex.invalid_string": "a line break or an unknown escape in a string literal",
     "wit.parse.unexpected_token": "the parser expected something else here",
     "wit.parse.invalid_version": "a malformed semantic version",
     "wit.parse.invalid_gate": "an unknown or malformed @since/@unstable/@deprecated gate",
+    "wit.package.docs": "doc comments on the `package` line of more than one file",
+    "wit.package.binary_dependency": "a dependency in deps/ given as a .wasm/.wat component (not read)",
     "wit.package.missing": "no package name for the files given",
     "wit.package.mismatch": "files of one package declare different package names",
     "wit.package.duplicate": "the same package is defined twice",
@@ -64,9 +85,11 @@ CODES = {
     "wit.package.not_found": "a referenced package is not in deps/",
     "wit.io.read_failed": "a path that cannot be read",
     "wit.name.duplicate": "a name defined twice in one scope",
+    "wit.name.case_conflict": "two names of one scope that differ only in letter case",
     "wit.name.unresolved": "a name that refers to nothing",
     "wit.name.not_interface": "a name used as an interface that is not one",
     "wit.name.not_world": "a name used as a world that is not one",
+    "wit.type.too_deep": "type expressions nested deeper than 100 levels",
     "wit.type.cycle": "a type that contains itself",
     "wit.type.not_resource": "own/borrow/constructor on something that is not a resource",
     "wit.type.borrow_in_result": "a borrow<T> in a function result",

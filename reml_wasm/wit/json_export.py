@@ -64,6 +64,8 @@ def _typedef(td: TypeDef) -> dict:
     _docs(out, td.docs)
     if td.stability is not None:
         out["stability"] = td.stability.to_json()
+    if td.external_id is not None:
+        out["external_id"] = td.external_id
     return out
 
 
@@ -78,6 +80,8 @@ def function_json(fn: Function) -> dict:
     _docs(out, fn.docs)
     if fn.stability is not None:
         out["stability"] = fn.stability.to_json()
+    if fn.external_id is not None:
+        out["external_id"] = fn.external_id
     return out
 
 
@@ -87,9 +91,11 @@ def _world_items(items: dict) -> dict:
         name = key if isinstance(key, str) else f"interface-{key[1]}"
         if item[0] == "interface":
             inner: dict = {"id": item[1]}
-            _docs(inner, item[3])
             if item[2] is not None:
                 inner["stability"] = item[2].to_json()
+            if item[4] is not None:
+                inner["external_id"] = item[4]
+            _docs(inner, item[3])
             out[name] = {"interface": inner}
         elif item[0] == "function":
             out[name] = {"function": function_json(item[1])}
@@ -127,3 +133,13 @@ def to_json(model: Model) -> dict:
         packages.append(out)
     return {"worlds": worlds, "interfaces": interfaces,
             "types": [_typedef(t) for t in model.types], "packages": packages}
+
+
+def to_json_text(model: Model) -> str:
+    """`to_json` as text, byte for byte what wasm-tools prints: two-space indentation,
+    non-ASCII characters unescaped (control characters escaped as `\\u00xx`), no final
+    newline.  orjson writes exactly that layout, many times faster than the json module's
+    indenting encoder (which is written in Python)."""
+    import orjson
+
+    return orjson.dumps(to_json(model), option=orjson.OPT_INDENT_2).decode("utf-8")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ..audit import DiagnosticError
 from .diagnostics import Source, Span, fail
 
 KEYWORDS = frozenset("""
@@ -20,14 +21,19 @@ include interface list map option own package record resource result s16 s32 s64
 stream string tuple type u16 u32 u64 u8 use variant with world error-context _
 """.split())
 
-_SEMVER = (r"(?:0|[1-9][0-9]*)\.(?:0|[1-9][0-9]*)\.(?:0|[1-9][0-9]*)"
-           r"(?:-[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?(?:\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?")
+_NUM = r"(?:0|[1-9][0-9]*)"
+# a pre-release identifier: a number without leading zeros, or one with a letter or `-`
+_PRE = r"(?:0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*)"
+_SEMVER = (rf"{_NUM}\.{_NUM}\.{_NUM}"
+           rf"(?:-{_PRE}(?:\.{_PRE})*)?(?:\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?")
 
 _TOKEN = re.compile(r"""
 [ \t\r\n]*(?:
-  (?P<line>//[^\n]*)
+  (?P<line>//[^\n]*(?:\n[ \t\r]*//[^\n]*)*)
 | (?P<block>/\*)
-| (?P<version>[0-9]+\.[0-9]+\.[0-9]+(?:[-+][0-9A-Za-z.+-]*[0-9A-Za-z])?)
+| (?P<version>[0-9]+\.[0-9]+\.[0-9]+
+    (?:-(?:[0-9A-Za-z-]|\.(?=[0-9A-Za-z]))*)?(?:\+(?:[0-9A-Za-z-]|\.(?=[0-9A-Za-z]))*)?)
+| (?P<string>")
 | (?P<int>[0-9]+)
 | (?P<id>%?[a-zA-Z][a-zA-Z0-9-]*)
 | (?P<punct>->|[{}()<>,:;=.*/@_])
@@ -45,6 +51,7 @@ class Token:
     value: str
     offset: int
     comments: list[str] | None
+    error: DiagnosticError | None = None  # kind "error": raised when the parser reaches it
 
 
 _VALID_IDS: dict[str, bool] = {}
@@ -60,8 +67,24 @@ def valid_id(name: str) -> bool:
 
 
 def tokenize(source: Source) -> list[Token]:
-    text = source.text
+    """The tokens of a source, ending with `eof`.  A lexical error becomes a last token of
+    kind `error` (then `eof`): the parser raises it only when it gets there, so an earlier
+    syntax error is reported first, as wit-parser (which lexes while parsing) does."""
     tokens: list[Token] = []
+    try:
+        _tokenize(source, tokens)
+    except DiagnosticError as exc:
+        loc = exc.diagnostic.location
+        offset = tokens[-1].offset + 1 if tokens else 0
+        if loc is not None:
+            offset = max(offset, source.offset_of(loc.line, loc.column))
+        tokens.append(Token("error", "", offset, None, exc))
+        tokens.append(Token("eof", "", offset, None))
+    return tokens
+
+
+def _tokenize(source: Source, tokens: list[Token]) -> list[Token]:
+    text = source.text
     append = tokens.append
     comments: list[str] | None = None
     pos = 0
@@ -91,12 +114,19 @@ def tokenize(source: Source) -> list[Token]:
             value = m.group(kind)
             append(Token(value, value, start, comments))
         elif kind == "line":
-            (comments := comments or []).append(m.group(kind))
+            run = m.group(kind)
+            if "\n" in run:
+                (comments := comments or []).extend(c.lstrip(" \t\r") for c in run.split("\n"))
+            else:
+                (comments := comments or []).append(run)
             continue
         elif kind == "block":
             pos = _block_end(text, start, source)
             (comments := comments or []).append(text[start:pos])
             continue
+        elif kind == "string":
+            value, pos = _string(text, start, source)
+            append(Token("string", value, start, comments))
         elif kind == "int" or kind == "version":
             append(Token(kind, m.group(kind), start, comments))
         elif kind == "end":
@@ -106,6 +136,42 @@ def tokenize(source: Source) -> list[Token]:
             raise fail("wit.lex.invalid_character", f"invalid character {m.group(kind)!r}",
                        Span(source, start))
         comments = None
+
+
+_ESCAPES = {"\\": "\\", '"': '"', "n": "\n", "t": "\t", "r": "\r"}
+
+
+def _string(text: str, start: int, source: Source) -> tuple[str, int]:
+    r"""The value of the string literal whose `"` is at `start`, and the offset after it.
+    Escapes: `\\`, `\"`, `\n`, `\t`, `\r` and `\u{hex}`; a line break is not allowed."""
+    out = []
+    pos = start + 1
+    while True:
+        if pos >= len(text):
+            raise fail("wit.lex.unterminated_string", "unterminated string", Span(source, start))
+        c = text[pos]
+        if c == '"':
+            return "".join(out), pos + 1
+        if c == "\n":
+            raise fail("wit.lex.invalid_string", "invalid string character '\\n'", Span(source, pos))
+        if c != "\\":
+            out.append(c)
+            pos += 1
+            continue
+        e = text[pos + 1:pos + 2]
+        if e in _ESCAPES:
+            out.append(_ESCAPES[e])
+            pos += 2
+        elif e == "u" and text[pos + 2:pos + 3] == "{":
+            close = text.find("}", pos + 3)
+            digits = text[pos + 3:close] if close > 0 else ""
+            try:
+                out.append(chr(int(digits, 16)))
+            except (ValueError, OverflowError):
+                raise fail("wit.lex.invalid_string", "invalid unicode escape", Span(source, pos)) from None
+            pos = close + 1
+        else:
+            raise fail("wit.lex.invalid_string", f"invalid string escape {e!r}", Span(source, pos))
 
 
 def _block_end(text: str, start: int, source: Source) -> int:

@@ -54,6 +54,7 @@ class TypeDef:
     docs: str | None = None
     stability: Gate | None = None
     span: Span | None = None
+    external_id: str | None = None  # `@external-id("…")`
 
 
 @dataclass
@@ -66,6 +67,7 @@ class Function:
     docs: str | None = None
     stability: Gate | None = None
     span: Span | None = None
+    external_id: str | None = None  # `@external-id("…")`
 
     @property
     def is_async(self) -> bool:
@@ -88,7 +90,7 @@ class InterfaceDef:
     clone_of: int | None = None  # an inline interface copied by `include`
 
 
-# World item: ("interface", interface id, stability) | ("function", Function) | ("type", type id)
+# World item: ("interface", interface id, stability, docs, external id) | ("function", Function) | ("type", type id)
 # World key: a plain name, or ("interface", id) for an interface imported by its path.
 WorldKey = Union[str, tuple]
 

@@ -11,6 +11,8 @@ from .diagnostics import Source, Span, fail
 from .lexer import PRIMITIVE_KINDS, Token, docs_from_comments, tokenize, valid_semver
 
 _ID_KINDS = ("id", "explicit-id")
+# wit-parser accepts type expressions nested at most this deep (the innermost type counts)
+MAX_TYPE_DEPTH = 100
 
 
 class Parser:
@@ -18,6 +20,7 @@ class Parser:
         self.source = source
         self.tokens = tokenize(source)
         self.pos = 0
+        self.depth = 0  # type expressions being parsed, one inside the other
 
     # --- token helpers ---------------------------------------------------------------
 
@@ -48,6 +51,8 @@ class Parser:
 
     def unexpected(self, expected: str):
         tok = self.tok
+        if tok.error is not None:  # a lexical error is reported where the parser meets it
+            return tok.error
         found = "end of file" if tok.kind == "eof" else f"`{tok.value}`"
         return fail("wit.parse.unexpected_token", f"expected {expected}, found {found}", self.span(tok))
 
@@ -68,6 +73,8 @@ class Parser:
 
     def version(self) -> str:
         tok = self.tok
+        if tok.error is not None:
+            raise tok.error
         if tok.kind != "version" or not valid_semver(tok.value):
             raise fail("wit.parse.invalid_version", "expected a semantic version (e.g. 1.0.0)",
                        self.span(tok))
@@ -151,6 +158,12 @@ class Parser:
             start = self.span()
             self.advance()
             kind = self.ident()
+            if kind.name == "external-id":
+                self.expect("(")
+                tok = self.expect("string")
+                self.expect(")")
+                out.append(ast.Attr(kind.name, tok.value, start))
+                continue
             if kind.name not in ("since", "unstable", "deprecated"):
                 raise fail("wit.parse.invalid_gate", f"unknown attribute `{kind.name}`", kind.span)
             self.expect("(")
@@ -270,10 +283,15 @@ class Parser:
     def extern(self, docs: str | None, attrs: list[ast.Attr]) -> ast.Extern:
         start = self.span()
         direction = self.advance().kind
-        if self.tok.kind in _ID_KINDS and self.peek(1).kind == ":" and \
-                self.peek(2).kind in ("func", "async", "interface"):
+        # `import name: …` (a function, an inline interface, or a path under a name of its
+        # own) as opposed to `import ns:pkg/iface;`, whose third token is `/`
+        if self.tok.kind in _ID_KINDS and self.peek(1).kind == ":" and self.peek(3).kind != "/":
             name = self.ident()
             self.expect(":")
+            if self.tok.kind in _ID_KINDS:
+                path = self.use_path()
+                self.expect(";")
+                return ast.Extern(direction, docs, attrs, start, name=name, path=path)
             if self.at("interface"):
                 istart = self.span()
                 self.advance()
@@ -367,6 +385,16 @@ class Parser:
     # --- type expressions ----------------------------------------------------------
 
     def type_expr(self) -> ast.TypeExpr:
+        """A type expression; nesting deeper than wit-parser's limit is an error."""
+        self.depth += 1
+        try:
+            if self.depth > MAX_TYPE_DEPTH:
+                raise fail("wit.type.too_deep", "type nesting too deep", self.span())
+            return self._type_expr()
+        finally:
+            self.depth -= 1
+
+    def _type_expr(self) -> ast.TypeExpr:
         tok = self.tok
         kind = tok.kind
         span = Span(self.source, tok.offset)

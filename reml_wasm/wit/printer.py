@@ -36,16 +36,45 @@ def _gate(gate: Gate | None, indent: str) -> str:
     return text
 
 
+def _external_id(value: str | None, indent: str) -> str:
+    r"""`@external-id("…")` with the string written as wasm-tools writes it: letters,
+    digits, space and `-./:_` as they are, `\\ \" \n \t \r` escaped, anything else as
+    `\u{hex}`."""
+    if value is None:
+        return ""
+    out = []
+    for c in value:
+        if c.isascii() and (c.isalnum() or c in " -./:_"):
+            out.append(c)
+        elif c in _STRING_ESCAPES:
+            out.append(_STRING_ESCAPES[c])
+        else:
+            out.append(f"\\u{{{ord(c):x}}}")
+    return f'{indent}@external-id("{"".join(out)}")\n'
+
+
+_STRING_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r"}
+
+
 class _Printer:
     def __init__(self, model: Model, package: int) -> None:
         self.model = model
         self.index = package
         self.pkg = model.packages[package]
 
+    def _gate(self, gate: Gate | None, indent: str) -> str:
+        """An item's gate; a `@since` is left out in a package without a version (an item
+        copied there by `include` from a versioned package), where it could not be read
+        back.  (wasm-tools prints it there, and then cannot read its own output.)"""
+        if gate is not None and gate.since is not None and self.pkg.name.version is None:
+            return ""
+        return _gate(gate, indent)
+
     # ---- packages ------------------------------------------------------------------
 
     def package_text(self, nested: bool) -> str:
-        name = self.pkg.name
+        pn = self.pkg.name
+        name = f"{wit_name(pn.namespace)}:{wit_name(pn.name)}" + ("" if pn.version is None else f"@{pn.version}")
         indent = "  " if nested else ""
         # wasm-tools' layout: at top level a blank line after the header and after each
         # interface, none between worlds; none at all inside a nested package block
@@ -111,13 +140,14 @@ class _Printer:
         if iface.package == self.index:
             return wit_name(iface.name or "")
         pkg = self.model.packages[iface.package]  # type: ignore[index]
-        text = f"{pkg.name.namespace}:{pkg.name.name}/{wit_name(iface.name or '')}"
+        text = f"{wit_name(pkg.name.namespace)}:{wit_name(pkg.name.name)}/{wit_name(iface.name or '')}"
         return text if pkg.name.version is None else f"{text}@{pkg.name.version}"
 
     def types_text(self, type_ids: list[int], owner: tuple[str, int], indent: str,
                    resource_funcs: dict[int, list[Function]]) -> tuple[str, list[str]]:
-        """(use lines, definitions) of the named types of an interface or world."""
-        groups: dict[int, list[str]] = {}
+        """(use lines, definitions) of the named types of an interface or world.  As in
+        wasm-tools, consecutive names used from one interface with one gate share a `use`."""
+        groups: list[tuple[int, Gate | None, str | None, list[str]]] = []
         defs = []
         for tid in type_ids:
             td = self.model.types[tid]
@@ -127,15 +157,18 @@ class _Printer:
                 entry = wit_name(target.name or "")
                 if target.name != td.name:
                     entry += f" as {wit_name(td.name or '')}"
-                groups.setdefault(src, []).append(entry)
+                if groups and groups[-1][:3] == (src, td.stability, td.external_id):
+                    groups[-1][3].append(entry)
+                else:
+                    groups.append((src, td.stability, td.external_id, [entry]))
             else:
                 defs.append(self.typedef_text(tid, td, indent, resource_funcs.get(tid, [])))
-        uses = "".join(f"{indent}use {self.iface_path(src)}.{{{', '.join(names)}}};\n"
-                       for src, names in groups.items())
+        uses = "".join(f"{self._gate(gate, indent)}{_external_id(ext, indent)}{indent}use {self.iface_path(src)}.{{{', '.join(names)}}};\n"
+                       for src, gate, ext, names in groups)
         return uses, defs
 
     def typedef_text(self, tid: int, td: TypeDef, indent: str, funcs: list[Function]) -> str:
-        head = _docs(td.docs, indent) + _gate(td.stability, indent)
+        head = _docs(td.docs, indent) + self._gate(td.stability, indent) + _external_id(td.external_id, indent)
         name = wit_name(td.name or "")
         kind = td.kind
         k = kind[0]
@@ -169,7 +202,7 @@ class _Printer:
 
     def function_text(self, fn: Function, indent: str, key: str | None = None,
                       prefix: str = "") -> str:
-        head = _docs(fn.docs, indent) + _gate(fn.stability, indent)
+        head = _docs(fn.docs, indent) + self._gate(fn.stability, indent) + _external_id(fn.external_id, indent)
         base = fn.base_kind
         if base == "constructor":
             params = ", ".join(f"{wit_name(n)}: {self.ty(t)}" for n, t in fn.params)
@@ -203,7 +236,7 @@ class _Printer:
 
     def interface_text(self, iid: int, indent: str) -> str:
         iface = self.model.interfaces[iid]
-        head = _docs(iface.docs, indent) + _gate(iface.stability, indent)
+        head = _docs(iface.docs, indent) + self._gate(iface.stability, indent)
         body = self.interface_body(iid, indent + "  ")
         return f"{head}{indent}interface {wit_name(iface.name or '')} {{\n{body}{indent}}}\n"
 
@@ -212,11 +245,14 @@ class _Printer:
     def world_item(self, direction: str, key, item: tuple, indent: str) -> str:
         if item[0] == "function":
             return self.function_text(item[1], indent, key, f"{direction} ")
-        gid, gate, docs = item[1], item[2], item[3]
-        head = _docs(docs, indent) + _gate(gate, indent)
+        gid, gate, docs, ext = item[1], item[2], item[3], item[4]
+        head = _docs(docs, indent) + self._gate(gate, indent) + _external_id(ext, indent)
+        if isinstance(key, str) and self.model.interfaces[gid].name is not None:
+            return f"{head}{indent}{direction} {wit_name(key)}: {self.iface_path(gid)};\n"
         if isinstance(key, str):
             iface = self.model.interfaces[gid]
-            head = _docs(iface.docs if docs is None else docs, indent) + _gate(gate, indent)
+            head = _docs(iface.docs if docs is None else docs, indent) + self._gate(gate, indent) + \
+                _external_id(ext, indent)
             body = self.interface_body(gid, indent + "  ")
             return f"{head}{indent}{direction} {wit_name(key)}: interface {{\n{body}{indent}}}\n"
         return f"{head}{indent}{direction} {self.iface_path(gid)};\n"
@@ -224,7 +260,7 @@ class _Printer:
     def world_text(self, wid: int, indent: str) -> str:
         world = self.model.worlds[wid]
         inner = indent + "  "
-        head = _docs(world.docs, indent) + _gate(world.stability, indent)
+        head = _docs(world.docs, indent) + self._gate(world.stability, indent)
         type_ids = [item[1] for item in world.imports.values() if item[0] == "type"]
         funcs = [item[1] for item in world.imports.values() if item[0] == "function"]
         by_resource = self.resource_functions(funcs)

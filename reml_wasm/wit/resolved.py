@@ -61,6 +61,14 @@ class Resolved:
         from .json_export import to_json
         return to_json(self.model)
 
+    def to_json_text(self) -> str:
+        """The JSON text exactly as `wasm-tools component wit --json` prints it: two-space
+        indentation, non-ASCII characters written as they are, no final newline."""
+        from . import _no_cyclic_gc
+        from .json_export import to_json_text
+        with _no_cyclic_gc():
+            return to_json_text(self.model)
+
     def to_wit(self) -> str:
         from .printer import print_package
         return print_package(self.model, self.main_index)

@@ -19,7 +19,7 @@ from . import ast
 from .diagnostics import Span, fail
 from .model import (Function, Gate, InterfaceDef, Model, PackageDef, Ty, TypeDef, WorldDef,
                     contains_borrow, kind_refs, map_kind)
-from .packages import find_package, semver_key, sort_packages
+from .packages import check_foreign_packages, check_local_paths, find_package, semver_key, sort_packages
 from .toposort import toposort
 from .worlds import WorldElaboration
 
@@ -65,7 +65,10 @@ class Loader:
         """Resolve `inputs` (in topological order of their references); the package
         indices in the order given."""
         out = []
+        check_local_paths(inputs[-1:] + inputs[:-1])  # the main package (last) first, as wit-parser
+        known = [p.name for p in inputs]
         for pkg in sort_packages(inputs):
+            check_foreign_packages(pkg, known)
             out.append(_PackageResolver(self, pkg).run())
         return out
 
@@ -75,6 +78,8 @@ class Loader:
 
 # --- one package ------------------------------------------------------------------------
 
+_MAP_KEYS = frozenset("bool u8 u16 u32 u64 s8 s16 s32 s64 char string".split())
+_MAX_FLAGS = 32
 _PRIMITIVES = frozenset("bool s8 u8 s16 u16 s32 u32 s64 u64 f32 f64 char string error-context".split())
 
 
@@ -130,6 +135,9 @@ class _PackageResolver(WorldElaboration):
                 else:
                     worlds.append((item, body, gate))
         self.iface_ast = {i.name.name: i for i, _, g in ifaces if not _off(g)}
+        # interfaces gated out: a `use` gated out too may still name them (and their types)
+        self.iface_off = {i.name.name: i for i, _, g in ifaces if _off(g)}
+        self.off_iface_types: dict[str, dict[str, int]] = {}
         self.world_ast = {w.name.name: w for w, _, _ in worlds}
 
         # File-level `use` aliases.
@@ -142,10 +150,18 @@ class _PackageResolver(WorldElaboration):
                 if _off(self.gate(item.attrs)):
                     continue
                 alias = item.alias or item.path.name
-                if alias.name in names or alias.name in scope:
+                # a file's `use` names clash with that file's own items only (wit-parser)
+                mine = {it.name.name: it.name.span for it in body.items
+                        if not isinstance(it, ast.TopUse) and not _off(self.gate(it.attrs))}
+                if alias.name in scope:
                     raise fail("wit.name.duplicate", f"duplicate name `{alias.name}`", alias.span)
+                if alias.name in mine:
+                    other = mine[alias.name]
+                    later = alias.span if alias.span.offset > other.offset else other
+                    raise fail("wit.name.duplicate", f"duplicate name `{alias.name}` in this file", later)
                 if item.path.namespace is None:
-                    if item.path.name.name not in self.iface_ast:
+                    if item.path.name.name not in self.iface_ast and \
+                            item.path.name.name not in self.iface_off:
                         raise fail("wit.name.unresolved",
                                    f"interface `{item.path.name.name}` does not exist", item.path.span)
                     scope[alias.name] = ("local", item.path.name.name)
@@ -161,10 +177,8 @@ class _PackageResolver(WorldElaboration):
             for it in iface.items:
                 if isinstance(it, ast.Use) and it.path.namespace is None:
                     ref = self.local_name(it.path.name, body, "interface")
-                    if ref[0] == "local":
+                    if ref[0] in ("local", "local-off"):
                         edges.append((ref[1], it.path.name.span))
-            if _off(gate):
-                edges = [e for e in edges if e[0] in self.iface_ast]
             deps.append(edges)
         iface_spans = [i.name.span for i, _, _ in ifaces]
         iface_order = toposort("interface or world", iface_names, deps, "wit.use.cycle", iface_spans)
@@ -180,7 +194,9 @@ class _PackageResolver(WorldElaboration):
         for i in iface_order:
             iface, body, gate = ifaces[i]
             if _off(gate):
-                self.resolve_interface(iface, None, body, InterfaceDef(iface.name.name, self.index))
+                off = InterfaceDef(iface.name.name, self.index)
+                self.resolve_interface(iface, None, body, off)
+                self.off_iface_types[iface.name.name] = off.types
                 continue
             self.resolve_interface(iface, self.package.interfaces[iface.name.name], body)
 
@@ -215,6 +231,8 @@ class _PackageResolver(WorldElaboration):
             return None
         since = feature = deprecated = None
         for a in attrs:
+            if a.kind == "external-id":
+                continue
             if a.kind == "since":
                 if since is not None or feature is not None:
                     raise fail("wit.gate.invalid", "only one @since or @unstable per item", a.span)
@@ -227,6 +245,8 @@ class _PackageResolver(WorldElaboration):
                 if deprecated is not None:
                     raise fail("wit.gate.invalid", "only one @deprecated per item", a.span)
                 deprecated = a
+        if since is None and feature is None and deprecated is None:
+            return None
         if since is None and feature is None:
             raise fail("wit.gate.invalid", "@deprecated needs @since or @unstable", deprecated.span)
         for a in (since,):
@@ -260,7 +280,8 @@ class _PackageResolver(WorldElaboration):
 
     def local_name(self, ident: ast.Ident, body: ast.PackageBody, want: str) -> tuple[str, object]:
         """A bare name in a use/import/include: ("local", iface name),
-        ("global", iface gid), ("local-world", name) or ("global-world", wid)."""
+        ("local-off", name of an interface gated out), ("global", iface gid),
+        ("local-world", name) or ("global-world", wid)."""
         scope = self.body_scope.get(id(body), {})
         name = ident.name
         if name in scope:
@@ -271,12 +292,14 @@ class _PackageResolver(WorldElaboration):
         if want == "interface":
             if name in self.iface_ast:
                 return ("local", name)
+            if name in self.iface_off:
+                return ("local-off", name)
             if name in self.world_ast:
                 raise fail("wit.name.not_interface", f"`{name}` is a world, not an interface", ident.span)
             raise fail("wit.name.unresolved", f"interface `{name}` does not exist", ident.span)
         if name in self.world_ast:
             return ("local-world", name)
-        if name in self.iface_ast:
+        if name in self.iface_ast or name in self.iface_off:
             raise fail("wit.name.not_world", f"`{name}` is an interface, not a world", ident.span)
         raise fail("wit.name.unresolved", f"world `{name}` does not exist", ident.span)
 
@@ -303,6 +326,9 @@ class _PackageResolver(WorldElaboration):
         ref = self.local_name(path.name, body, "interface")
         if ref[0] == "local":
             return self.package.interfaces[ref[1]]  # type: ignore[index]
+        if ref[0] == "local-off":
+            raise fail("wit.gate.invalid", "found a reference to an interface which is excluded due to "
+                       "its feature not being activated", path.name.span)
         return ref[1]  # type: ignore[return-value]
 
     def world_of(self, path: ast.UsePath, body: ast.PackageBody) -> int:
@@ -402,6 +428,9 @@ class _PackageResolver(WorldElaboration):
                 return ("list", inner)
             return ("fixed-length-list", inner, expr.length)
         if k == "map":
+            if args[0].kind not in _MAP_KEYS:
+                raise fail("wit.type.invalid", "invalid map key type: map keys must be bool, u8, u16, u32, "
+                           "u64, s8, s16, s32, s64, char, or string", expr.span)
             return ("map", self.ty(args[0], scope, stab), self.ty(args[1], scope, stab))
         if k == "tuple":
             if not args:
@@ -437,6 +466,7 @@ class _PackageResolver(WorldElaboration):
     def declare(self, scope: dict, ident: ast.Ident, entry: tuple) -> None:
         if ident.name in scope:
             raise fail("wit.name.duplicate", f"duplicate name `{ident.name}`", ident.span)
+        _check_case(ident.name, scope, ident.span)
         scope[ident.name] = entry
 
     def resolve_uses(self, items, owner: tuple[str, int], scope: dict, body: ast.PackageBody,
@@ -444,7 +474,10 @@ class _PackageResolver(WorldElaboration):
         """Create the aliases `use` brings in; returns the interfaces used, in order."""
         used: list[int] = []
         for use, gate in items:
-            if not isinstance(use, ast.Use) or _off(gate):
+            if not isinstance(use, ast.Use):
+                continue
+            if _off(gate):
+                self.resolve_use_off(use, gate, owner, scope, body)
                 continue
             gid = self.interface_of(use.path, body)
             if owner[0] == "interface" and gid == owner[1]:
@@ -454,10 +487,35 @@ class _PackageResolver(WorldElaboration):
             for name, alias in use.names:
                 target = self.interface_type(gid, name)
                 as_name = alias or name
-                tid = self.alloc(TypeDef(as_name.name, ("type", target), owner, None, gate, as_name.span))
+                tid = self.alloc(TypeDef(as_name.name, ("type", target), owner, None, gate, as_name.span,
+                                         _external_id(use.attrs)))
                 self.declare(scope, as_name, ("type", tid))
                 on_type(as_name.name, tid)
         return used
+
+    def resolve_use_off(self, use: ast.Use, gate, owner: tuple[str, int], scope: dict,
+                        body: ast.PackageBody) -> None:
+        """A `use` whose feature is off: its names still resolve (items gated out with it may
+        name them, as in wit-parser) but the aliases carry the gate and are dropped at commit."""
+        types = None
+        if use.path.namespace is None:
+            ref = self.local_name(use.path.name, body, "interface")
+            if ref[0] == "local-off":
+                types = self.off_iface_types.get(ref[1], {})  # type: ignore[arg-type]
+        if types is None:
+            gid = self.interface_of(use.path, body)
+            lookup = lambda ident: self.interface_type(gid, ident)  # noqa: E731
+        else:
+            def lookup(ident: ast.Ident) -> int:
+                if ident.name not in types:
+                    raise fail("wit.name.unresolved", f"type `{ident.name}` not defined in interface "
+                               f"`{use.path.name.name}`", ident.span)
+                return types[ident.name]
+        for name, alias in use.names:
+            target = lookup(name)
+            as_name = alias or name
+            tid = self.alloc(TypeDef(as_name.name, ("type", target), owner, None, _stab(gate), as_name.span))
+            self.declare(scope, as_name, ("type", tid))
 
     def resolve_typedefs(self, items, owner: tuple[str, int], scope: dict, on_type) -> None:
         # Types gated out are resolved too and dropped at commit, as wit-parser does
@@ -467,6 +525,8 @@ class _PackageResolver(WorldElaboration):
         for td, _ in defs:
             if td.name.name in scope or td.name.name in local_names:
                 raise fail("wit.name.duplicate", f"duplicate name `{td.name.name}`", td.name.span)
+            _check_case(td.name.name, scope, td.name.span)
+            _check_case(td.name.name, local_names, td.name.span)
             local_names[td.name.name] = td
         deps = []
         for td, _ in defs:
@@ -481,7 +541,8 @@ class _PackageResolver(WorldElaboration):
         for i in order:
             td, gate = defs[i]
             kind = self.typedef_kind(td, scope, gate)
-            tid = self.alloc(TypeDef(td.name.name, kind, owner, td.docs, gate, td.name.span))
+            tid = self.alloc(TypeDef(td.name.name, kind, owner, td.docs, gate, td.name.span,
+                                     _external_id(td.attrs)))
             scope[td.name.name] = ("type", tid)
             if not self.excluded(gate):
                 on_type(td.name.name, tid)
@@ -496,11 +557,15 @@ class _PackageResolver(WorldElaboration):
         if k == "resource":
             return ("resource",)
         seen: set[str] = set()
+        what = {"record": "field", "variant": "case", "enum": "case", "flags": "flag"}[k]
         for f in td.fields:
             if f.name.name in seen:
-                what = {"record": "field", "variant": "case", "enum": "case", "flags": "flag"}[k]
                 raise fail("wit.name.duplicate", f"duplicate {what} `{f.name.name}`", f.name.span)
+            _check_case(f.name.name, seen, f.name.span, what)
             seen.add(f.name.name)
+        if k == "flags" and len(td.fields) > _MAX_FLAGS:
+            raise fail("wit.type.invalid", f"cannot have more than {_MAX_FLAGS} flags",
+                       td.fields[_MAX_FLAGS].name.span)
         if k == "record":
             if not td.fields:
                 raise fail("wit.type.invalid", "record must have at least one field", td.name.span)
@@ -525,7 +590,7 @@ class _PackageResolver(WorldElaboration):
             params.append(("self", self.anon_type(("handle", "borrow", resource[1]))))  # type: ignore[index]
             seen.add("self")
         for p in ftype.params:
-            if p.name.name in seen:
+            if p.name.name in seen or p.name.name.lower() in {n.lower() for n in seen}:
                 raise fail("wit.name.duplicate", f"param `{p.name.name}` is defined more than once",
                            p.name.span)
             seen.add(p.name.name)
@@ -557,7 +622,7 @@ class _PackageResolver(WorldElaboration):
                        "not supported", f.name.span)
         kind = ("async-" if ftype.is_async else "") + base
         return Function(name, kind, params, result, None if resource is None else resource[1],
-                        f.docs, gate, f.name.span)
+                        f.docs, gate, f.name.span, _external_id(f.attrs))
 
     def _same_resource(self, a: Ty, b: Ty) -> bool:
         return self.canonical_resource(a) == self.canonical_resource(b)
@@ -615,6 +680,9 @@ class _PackageResolver(WorldElaboration):
                         what = "constructor" if member.member == "constructor" else f"function `{key}`"
                         raise fail("wit.name.duplicate", f"duplicate {what} in resource `{it.name.name}`",
                                    member.name.span)
+                    if member.member != "constructor":
+                        _check_case(key, seen, member.name.span, "name",
+                                    lambda n: f"[{member.member}]{it.name.name}.{n}")
                     seen.add(key)
                     if member.member != "constructor" and key == it.name.name:
                         raise fail("wit.name.duplicate", f"name `[{member.member}]{key}.{key}` conflicts with "
@@ -648,6 +716,8 @@ class _PackageResolver(WorldElaboration):
             self.loader.deps_of[gid] = used
         self.resolve_typedefs(items, owner, scope, types.__setitem__)
         self.resource_functions(items, scope, iface.functions)
+        if gid is None:  # every name, gated or not: a `use` gated out may name them
+            types.update((n, e[1]) for n, e in scope.items() if e[0] == "type")
         iface.types = types  # local ids until commit
 
     # ---- worlds ----------------------------------------------------------------------
@@ -684,7 +754,13 @@ class _PackageResolver(WorldElaboration):
                 if not _off(gate) and (key in target or (it.direction == "import" and key in scope)):
                     raise fail("wit.world.conflict", f"{it.direction} `{key}` conflicts with prior "
                                f"{it.direction} of same name", it.name.span)
-                if it.func is not None:
+                if not _off(gate):
+                    _check_case(key, [k for k in target if isinstance(k, str)], it.name.span)
+                if it.path is not None:  # `import name: iface;`
+                    if not _off(gate):
+                        igid = self.interface_of(it.path, body)
+                        target[key] = ("interface", igid, gate, it.docs, _external_id(it.attrs))
+                elif it.func is not None:
                     fn = self.function(ast.Func(it.name, it.func, it.docs, it.attrs),
                                        None if _off(gate) else gate, scope)
                     if not _off(gate):
@@ -695,17 +771,17 @@ class _PackageResolver(WorldElaboration):
                 else:
                     igid = len(self.model.interfaces)
                     self.model.interfaces.append(InterfaceDef(None, self.index, docs=it.docs,
-                                                              span=it.name.span))
+                                                              stability=gate, span=it.name.span))
                     self.new_interfaces.append(igid)
                     self.resolve_interface(it.interface, igid, body)  # type: ignore[arg-type]
-                    target[key] = ("interface", igid, gate, None)
+                    target[key] = ("interface", igid, gate, None, _external_id(it.attrs))
             elif not _off(gate):
                 igid = self.interface_of(it.path, body)  # type: ignore[arg-type]
                 key = ("interface", igid)
                 if key in target:
                     raise fail("wit.world.conflict", f"interface `{it.path}` cannot be "
                                f"{it.direction}ed more than once", it.path.span)  # type: ignore[union-attr]
-                target[key] = ("interface", igid, gate, it.docs)
+                target[key] = ("interface", igid, gate, it.docs, _external_id(it.attrs))
         includes = []
         for it, gate in items:
             if isinstance(it, ast.Include) and not _off(gate):
@@ -763,7 +839,8 @@ class _PackageResolver(WorldElaboration):
             else:
                 kind = map_kind(kind, ref)
             mapping.append(len(model.types))
-            model.types.append(TypeDef(td.name, kind, td.owner, td.docs, td.stability, td.span))
+            model.types.append(TypeDef(td.name, kind, td.owner, td.docs, td.stability, td.span,
+                                       td.external_id))
 
         def commit_fn(fn: Function) -> None:
             context[0] = fn.span
@@ -790,6 +867,25 @@ class _PackageResolver(WorldElaboration):
             for inc, source in self.pending_includes.get(wid, ()):
                 self.include(wid, inc, source)
             self.elaborate(world)
+
+
+def _check_case(name: str, previous, span: Span, what: str = "name",
+                show=lambda n: n) -> None:
+    """Names in one scope must differ in more than letter case (component-level names are
+    compared without case): a coded error at the later name."""
+    low = name.lower()
+    for prev in previous:
+        if len(prev) == len(name) and prev != name and prev.lower() == low:
+            raise fail("wit.name.case_conflict", f"{what} `{show(name)}` conflicts with previous "
+                       f"{what} `{show(prev)}`", span)
+
+
+def _external_id(attrs: list[ast.Attr]) -> str | None:
+    """The value of an item's `@external-id("…")`, if it has one."""
+    for a in attrs:
+        if a.kind == "external-id":
+            return a.value
+    return None
 
 
 def _item_span(item) -> Span | None:

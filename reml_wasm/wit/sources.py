@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..types import PackageName
 from . import ast
-from .diagnostics import Source, fail
+from .diagnostics import Source, Span, fail
 from .parser import parse_source
 from .resolver import PackageInput
 
@@ -32,8 +32,14 @@ def group_from_files(files: list[ast.File], where: str) -> tuple[list[PackageInp
     nested: list[PackageInput] = []
     main_bodies: list[ast.PackageBody] = []
     decl: ast.PackageDecl | None = None
+    documented: ast.PackageDecl | None = None
     for f in files:
         top = f.bodies[0]
+        if top.decl is not None and top.decl.docs is not None:
+            if documented is not None:
+                raise fail("wit.package.docs", "found doc comments on multiple 'package' items",
+                           _docs_span(top.decl.span))
+            documented = top.decl
         if top.decl is not None:
             if decl is not None and (_name(decl) != _name(top.decl)):
                 raise fail("wit.package.mismatch",
@@ -55,6 +61,19 @@ def group_from_files(files: list[ast.File], where: str) -> tuple[list[PackageInp
             pass  # a file without header joins the package of its directory
     docs = next((b.decl.docs for b in main_bodies if b.decl is not None and b.decl.docs), None)
     return nested, PackageInput(_name(decl), main_bodies, decl.span, docs)
+
+
+def _docs_span(span: Span) -> Span:
+    """Where the doc comment written above the item at `span` begins."""
+    text = span.source.text
+    start = text.rfind("\n", 0, span.offset) + 1  # the item's line
+    while start > 0:
+        prev = text.rfind("\n", 0, start - 1) + 1
+        line = text[prev:start - 1].strip()
+        if not (line.startswith("//") or line.startswith("/*") or line.startswith("*")):
+            break
+        start = prev
+    return Span(span.source, start)
 
 
 def parse_file(path: Path) -> ast.File:
@@ -83,6 +102,12 @@ def collect(path: Path) -> tuple[list[PackageInput], PackageInput]:
                 nested, main = parse_dir(entry)
             elif entry.suffix == ".wit":
                 nested, main = group_from_files([parse_file(entry)], str(entry))
+            elif entry.suffix in (".wasm", ".wat"):
+                # wasm-tools also reads a dependency given as a WIT package encoded in a
+                # component; this front-end reads WIT text only, and says so
+                raise fail("wit.package.binary_dependency",
+                           f"{entry}: dependencies encoded as components (.wasm / .wat) are not "
+                           "supported; give the package as .wit files")
             else:
                 continue
             inputs.extend(nested)

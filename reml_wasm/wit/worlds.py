@@ -9,6 +9,16 @@ from .diagnostics import fail
 from .model import Function, InterfaceDef, Model, TypeDef, WorldDef, map_kind
 
 
+def _rename_member(name: str, renames: dict[str, str], found: set[str]) -> str:
+    """The component-level name of a resource function whose resource was renamed."""
+    prefix, _, rest = name.partition("]")
+    resource, dot, member = rest.partition(".")
+    if resource in renames:
+        found.add(resource)
+        return f"{prefix}]{renames[resource]}{dot}{member}"
+    return name
+
+
 class WorldElaboration:
     """Mixed into the package resolver; needs `model`, `loader`."""
 
@@ -33,7 +43,9 @@ class WorldElaboration:
             if td.owner in owners:
                 kind = map_kind(td.kind, clone)
                 new = cloned[t] = len(model.types)
-                model.types.append(TypeDef(td.name, kind, owners[td.owner], td.docs, td.stability, td.span))
+                name = renames.get(td.name, td.name) if td.owner == ("world", source_wid) else td.name
+                model.types.append(TypeDef(name, kind, owners[td.owner], td.docs, td.stability, td.span,
+                                           td.external_id))
                 return new
             if td.owner is None:  # anonymous types are always copied (as wit-parser does)
                 kind = map_kind(td.kind, clone)
@@ -46,7 +58,7 @@ class WorldElaboration:
         def clone_function(fn: Function, name: str) -> Function:
             return Function(name, fn.kind, [(n, clone(t)) for n, t in fn.params], clone(fn.result),
                             None if fn.resource is None else clone(fn.resource), fn.docs, fn.stability,
-                            fn.span)
+                            fn.span, fn.external_id)
 
         for source, target, direction in ((other.imports, world.imports, "import"),
                                           (other.exports, world.exports, "export")):
@@ -59,18 +71,26 @@ class WorldElaboration:
                 elif item[0] == "function":
                     fn = item[1]
                     name = key if isinstance(key, str) and fn.resource is None else fn.name
+                    if fn.resource is not None:  # `[method]r.m` of a resource renamed `r as s`
+                        name = _rename_member(name, renames, found)
+                        key = name
                     item = ("function", clone_function(fn, name))
-                elif isinstance(key, str):  # an inline interface is copied too
+                elif not isinstance(key, str):
+                    if other.package != world.package and item[2] is not None and item[2].since is not None:
+                        # wit-parser drops an `@since` (a version of the other package) from an
+                        # interface imported by its path by a world of another package
+                        item = ("interface", item[1], None) + item[3:]
+                elif model.interfaces[item[1]].name is None:  # an inline interface is copied too
                     orig = model.interfaces[item[1]]
                     new_id = len(model.interfaces)
-                    copy = InterfaceDef(None, orig.package, docs=orig.docs, stability=orig.stability,
+                    copy = InterfaceDef(None, world.package, docs=orig.docs, stability=orig.stability,
                                         span=orig.span, clone_of=item[1])
                     model.interfaces.append(copy)
                     owners[("interface", item[1])] = ("interface", new_id)
                     copy.types = {n: clone(t) for n, t in orig.types.items()}
                     copy.functions = {n: clone_function(f, f.name) for n, f in orig.functions.items()}
                     self.loader.deps_of[new_id] = self.iface_deps(item[1])
-                    item = ("interface", new_id, item[2], item[3])
+                    item = ("interface", new_id) + item[2:]
                 if key in target:
                     if target[key][0] == "interface" and item[0] == "interface" and target[key][1] == item[1]:
                         continue
@@ -111,21 +131,22 @@ class WorldElaboration:
         exports = world.exports
         new: dict = {}
 
-        def add(gid: int, item: tuple | None = None, key=None) -> None:
+        def add(gid: int, stab, item: tuple | None = None, key=None) -> None:
+            # an interface imported only because another item needs it takes that item's gate
             for dep in self.iface_deps(gid):
                 if ("interface", dep) not in new:
-                    add(dep)
+                    add(dep, stab)
             key = key if key is not None else ("interface", gid)
             if key not in new:
-                new[key] = item if item is not None else ("interface", gid, None, None)
+                new[key] = item if item is not None else ("interface", gid, stab, None, None)
 
         for key, item in imports:
             if item[0] == "interface":
-                add(item[1], item, key)
+                add(item[1], item[2], item, key)
             elif item[0] == "type":
                 dep = self.type_interface_dep(item[1])
                 if dep is not None:
-                    add(dep)
+                    add(dep, self.model.types[item[1]].stability)
                 new[key] = item
             else:
                 new[key] = item
@@ -141,7 +162,7 @@ class WorldElaboration:
                         name = self.model.interface_qualified(sub)
                         raise fail("wit.world.conflict", f"interface `{name}` transitively depends on an "
                                    "interface in incompatible ways", world.span)
-                add(dep)
+                add(dep, item[2])
         new_exports = {k: v for k, v in exports.items() if v[0] == "function"}
         iface_exports = {k: v for k, v in exports.items() if v[0] == "interface"}
 
