@@ -17,7 +17,7 @@ from ... import types as t
 from ...audit import DiagnosticError, error
 from ...values import ValueTypeError, check_args, from_wasmtime, to_wasmtime
 from . import traps as component_traps
-from .host import host_result
+from .host import host_result, weak_callback
 
 
 class RefResource:
@@ -55,6 +55,9 @@ class RefInstance:
         if sandbox.memory_limit is not None:
             self.store.set_limits(memory_size=sandbox.memory_limit)
         linker = wc.Linker(engine)
+        # host functions given to the linker, held here (wasmtime holds them weakly:
+        # host.weak_callback), so an unreachable instance is freed with its store
+        self.callbacks: list[Any] = []
         # host-implemented resources: wasmtime's host resource type number per resource
         self._host_ids: dict[t.ResourceType, int] = {}
         self._dtors: dict[t.ResourceType, Callable[[Any], None]] = {}
@@ -70,14 +73,15 @@ class RefInstance:
                                 if dtor is not None:
                                     self._dtors[ty] = dtor
                                 inst.add_resource(name, wc.ResourceType.host(self._host_ids[ty]),
-                                                  self._host_dtor(ty))
+                                                  self._weak(self._host_dtor(ty), f"[dtor]{name}"))
                         for func in item.interface.all_functions():
                             impl = provided.get(func.qualified_name)
                             if impl is not None:
-                                inst.add_func(func.qualified_name, self._host(func, host_result(func, impl)))
+                                inst.add_func(func.qualified_name,
+                                              self._weak(self._host(func, host_result(func, impl)), func.qualified_name))
                 elif isinstance(item, t.FunctionItem) and item.key in imports:
                     func = item.function
-                    root.add_func(item.key, self._host(func, host_result(func, imports[item.key])))
+                    root.add_func(item.key, self._weak(self._host(func, host_result(func, imports[item.key])), item.key))
         if wasi:
             # wasmtime's define_unknown_imports_as_traps would also hide WASI's definitions,
             # so the stand-ins for the other unprovided imports are defined here
@@ -109,11 +113,14 @@ class RefInstance:
                             if isinstance(ty, t.ResourceType):
                                 self._host_ids[ty] = len(self._host_ids) + 1
                                 inst.add_resource(name, wc.ResourceType.host(self._host_ids[ty]),
-                                                  self._host_dtor(ty))
+                                                  self._weak(self._host_dtor(ty), f"[dtor]{name}"))
                         for func in item.interface.all_functions():
                             inst.add_func(func.qualified_name, stand_in(f"{item.key}#{func.qualified_name}"))
                 elif isinstance(item, t.FunctionItem) and item.key not in imports:
                     root.add_func(item.key, stand_in(item.key))
+
+    def _weak(self, fn: Callable[..., Any], what: str) -> Callable[..., Any]:
+        return weak_callback(fn, self.callbacks, what)
 
     def _host_dtor(self, rt: t.ResourceType) -> Callable[[Any, int], None]:
         def dtor(store: Any, rep: int) -> None:

@@ -1,6 +1,7 @@
 """Traps of both paths, reported the same way: `cabi.Trap` with the export's name, the
 reason (the last line of wasmtime's message, without the backtrace) and a `kind`:
-unreachable, fuel, timeout, poisoned, unprovided-import, memory, arithmetic, or other."""
+unreachable, fuel, timeout, poisoned, closed, unprovided-import, memory, copy-limit, arithmetic,
+or other."""
 
 from __future__ import annotations
 
@@ -33,7 +34,19 @@ def trap(name: str, message: str) -> cabi.Trap:
     return cabi.Trap(f"{name}: wasm trap: {reason}", kind=kind_of(reason))
 
 
-def poisoned(name: str) -> cabi.Trap:
+CLOSED = "the instance is closed"
+"""The poison reason `Instance.close()` leaves in a fast-path instance's call state."""
+
+
+def closed(name: str) -> cabi.Trap:
+    """The trap for a call into an instance after `close()`."""
+    return cabi.Trap(f"{name}: the instance is closed", kind="closed")
+
+
+def poisoned(name: str, reason: str | None = None) -> cabi.Trap:
+    """The trap for a call into a poisoned instance (`reason`: the state's poison reason)."""
+    if reason == CLOSED:
+        return closed(name)
     return cabi.Trap(f"{name}: wasm trap: cannot enter component instance (poisoned by an earlier trap; "
                      "instantiate the component again)", kind="poisoned")
 
