@@ -34,6 +34,7 @@ from typing import Any, Callable, Iterable, Protocol, Sequence
 
 from ... import tlv
 from ...audit import DiagnosticError, error
+from ...elf import check_shared_library
 from ...values import Err, Ok
 from .call import ABI_FFI, api_module, api_unavailable_reason, entry_address
 
@@ -150,6 +151,7 @@ class PluginLibrary:
         self._acquire, self._release = self._lock.acquire, self._lock.release   # cheaper than `with`
         self.live: "weakref.WeakValueDictionary[tuple[int, int], PluginBox]" = weakref.WeakValueDictionary()
         self.fini_errors: list[DiagnosticError] = []
+        check_shared_library(path, "ffi.plugin")  # a truncated file would crash the loader
         try:
             self._lib = ABI_FFI.dlopen(str(path))
         except OSError as exc:
