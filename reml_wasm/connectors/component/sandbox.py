@@ -53,8 +53,8 @@ class Sandbox:
             raise error("ffi.component.sandbox", f"memory_limit must be positive bytes, not {self.memory_limit!r}")
         if self.fuel is not None and self.fuel >= 1 << 64:
             raise error("ffi.component.sandbox", f"fuel must be below 2**64, not {self.fuel!r}")
-        if self.memory_limit is not None and self.memory_limit >= 1 << 64:
-            raise error("ffi.component.sandbox", f"memory_limit must be below 2**64 bytes, not {self.memory_limit!r}")
+        if self.memory_limit is not None and self.memory_limit >= 1 << 63:
+            raise error("ffi.component.sandbox", f"memory_limit must be below 2**63 bytes, not {self.memory_limit!r}")
         if self.timeout is not None and not (math.isfinite(self.timeout) and self.timeout <= MAX_TIMEOUT):
             raise error("ffi.component.sandbox", f"timeout must be finite seconds at most {MAX_TIMEOUT}, "
                         f"not {self.timeout!r}")
