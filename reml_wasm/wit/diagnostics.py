@@ -57,6 +57,7 @@ CODES = {
     "wit.parse.unexpected_token": "the parser expected something else here",
     "wit.parse.invalid_version": "a malformed semantic version",
     "wit.parse.invalid_gate": "an unknown or malformed @since/@unstable/@deprecated gate",
+    "wit.parse.too_deep": "type expressions nested deeper than the parser allows",
     "wit.package.missing": "no package name for the files given",
     "wit.package.mismatch": "files of one package declare different package names",
     "wit.package.duplicate": "the same package is defined twice",

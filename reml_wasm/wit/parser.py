@@ -13,11 +13,16 @@ from .lexer import PRIMITIVE_KINDS, Token, docs_from_comments, tokenize, valid_s
 _ID_KINDS = ("id", "explicit-id")
 
 
+MAX_TYPE_DEPTH = 100
+"""How deep type expressions may nest (`list<list<...>>`): deeper is `wit.parse.too_deep`."""
+
+
 class Parser:
     def __init__(self, source: Source) -> None:
         self.source = source
         self.tokens = tokenize(source)
         self.pos = 0
+        self.depth = 0
 
     # --- token helpers ---------------------------------------------------------------
 
@@ -367,6 +372,16 @@ class Parser:
     # --- type expressions ----------------------------------------------------------
 
     def type_expr(self) -> ast.TypeExpr:
+        """A type expression, nested at most MAX_TYPE_DEPTH deep."""
+        self.depth += 1
+        try:
+            if self.depth > MAX_TYPE_DEPTH:
+                raise fail("wit.parse.too_deep", f"types nest more than {MAX_TYPE_DEPTH} deep here", self.span())
+            return self._type_expr()
+        finally:
+            self.depth -= 1
+
+    def _type_expr(self) -> ast.TypeExpr:
         tok = self.tok
         kind = tok.kind
         span = Span(self.source, tok.offset)
