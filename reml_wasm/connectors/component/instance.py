@@ -229,6 +229,8 @@ class Instance:
         self._arity: dict[str, int] = {}
         self.lock = threading.RLock()
         self.closed = False
+        # memories whose host-side copy budget (`copied`) starts afresh at each call
+        self._copy_meters: list[Any] = []
         self._release_ticker: Callable[[], Any] | None = None
 
     def func(self, name: str) -> Callable[..., Any]:
@@ -248,12 +250,14 @@ class Instance:
         return f
 
     def _serialised(self, raw: Callable[..., Any], full: str) -> Callable[..., Any]:
-        lock = self.lock
+        lock, meters = self.lock, self._copy_meters
 
         def call(*args: Any) -> Any:
             with lock:
                 if self.closed:
                     raise component_traps.closed(full)
+                for m in meters:
+                    m.copied = 0  # each call has the whole copy budget
                 return raw(*args)
         return call
 
@@ -350,6 +354,9 @@ class FastInstance(Instance):
                                    sandbox.fuel, sandbox.epoch_ticks)
         self.scope = cl.instantiate(component.ast, self.backend)
         self._hold_ticker(sandbox, engine)
+        for mem in self.backend._memories.values():
+            mem.copy_limit = sandbox.copy_limit
+            self._copy_meters.append(mem)
 
     def _bind_import(self, name: str, sort: str, value: Any, tables: Any) -> Any:
         provided = self._imports.get(name)

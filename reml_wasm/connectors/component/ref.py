@@ -15,7 +15,7 @@ import wasmtime.component as wc
 from ... import cabi
 from ... import types as t
 from ...audit import DiagnosticError, error
-from ...values import ValueTypeError, check_args, from_wasmtime, to_wasmtime
+from ...values import ValueTypeError, check, check_args, from_wasmtime, to_wasmtime
 from . import traps as component_traps
 from .host import host_result, weak_callback
 
@@ -138,7 +138,10 @@ class RefInstance:
                 return self._wrap(any_, ty, store)
             values = [from_wasmtime(a, ty, wrap) for a, ty in zip(args, params)]
             out = impl(*values)
-            return None if result is None else to_wasmtime(out, result, self._handle)
+            if result is None:
+                return None
+            check(out, result, "result")  # a wrong host result is a coded error, never converted silently
+            return to_wasmtime(out, result, self._handle)
         return host
 
     def _wrap(self, any_: wc.ResourceAny, ty: t.Type, store: Any = None) -> Any:

@@ -32,8 +32,8 @@ TICK_SECONDS = 0.01
 MAX_TIMEOUT = 366 * 24 * 3600.0  # a year: epoch ticks stay far inside 64 bits
 
 # bytes of host data one call may lift out of guest memory unless the sandbox says otherwise
-# (wasmtime's own host refuses such copies too)
-DEFAULT_COPY_LIMIT = 1 << 30
+# (the same budget wasmtime's own host gives a call, 128 MiB)
+DEFAULT_COPY_LIMIT = 128 << 20
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,9 @@ from ... import cabi
 
 _KINDS = (("all fuel consumed", "fuel"), ("interrupt", "timeout"), ("cannot enter component instance", "poisoned"),
           ("has not been defined", "unprovided-import"), ("unreachable", "unreachable"),
-          ("out of bounds memory access", "memory"), ("integer divide by zero", "arithmetic"),
-          ("integer overflow", "arithmetic"))
+          ("out of bounds memory access", "memory"), ("is outside memory", "memory"),
+          ("out of bounds of memory", "memory"), ("pointer out of bounds", "memory"), ("integer divide by zero", "arithmetic"),
+          ("integer overflow", "arithmetic"), ("too much data is being copied", "copy-limit"))
 
 
 def reason_of(message: str) -> str:
