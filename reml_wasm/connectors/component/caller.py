@@ -69,7 +69,7 @@ def _failure(capi: CApi, state: CallState, label: list[str], trap_slot: Any) -> 
 
     def fail(err: Any) -> None:
         if err is None:
-            raise component_traps.poisoned(label[0])
+            raise component_traps.poisoned(label[0], state.poisoned)
         host_exc = _take_host_exception()
         message = capi.take_error(err, trap_slot)
         state.poisoned = component_traps.reason_of(message)

@@ -250,15 +250,20 @@ class Instance:
         return f
 
     def _serialised(self, raw: Callable[..., Any], full: str) -> Callable[..., Any]:
-        lock, meters = self.lock, self._copy_meters
+        acquire, release, meters = self.lock.acquire, self.lock.release, self._copy_meters
+        guard_closed = self.path != "fast"  # fast-path callers refuse a closed instance themselves
 
         def call(*args: Any) -> Any:
-            with lock:
-                if self.closed:
+            acquire()
+            try:
+                if guard_closed and self.closed:
                     raise component_traps.closed(full)
                 for m in meters:
                     m.copied = 0  # each call has the whole copy budget
                 return raw(*args)
+            finally:
+                release()
+        call.unserialised = raw  # type: ignore[attr-defined]  # what the lock wraps (benchmarks)
         return call
 
     def call(self, name: str, *args: Any) -> Any:
