@@ -58,11 +58,7 @@ def _library_digest(lib: ResolvedLibrary | None) -> str:
         return "unlinked"
     if lib.path is None:
         return f"soname:{lib.soname}"
-    h = hashlib.sha256()
-    with open(lib.path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return f"{lib.path}:{h.hexdigest()}"
+    return f"{lib.path}:{toolchain.file_sha256(lib.path)}"
 
 
 def _link_args(lib: ResolvedLibrary | None) -> list[str]:
