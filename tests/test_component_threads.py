@@ -53,3 +53,50 @@ def test_pool_size_is_checked(ctest, n):
     with pytest.raises(DiagnosticError) as exc:
         ctest.pool(n)
     assert exc.value.code == "ffi.component.pool"
+
+
+@pytest.mark.parametrize("path", ["fast", "wasmtime"])
+def test_a_second_thread_waits_while_a_call_is_inside_a_host_import(ctest, path):
+    import threading
+    entered, go = threading.Event(), threading.Event()
+
+    def log(msg):
+        entered.set()
+        assert go.wait(30)
+
+    inst = ctest.instantiate({"reml:ctest/host@0.1.0": {"log": log}}, path=path)
+    results = {}
+    a = threading.Thread(target=lambda: results.setdefault("a", inst.call("call-log", "abc")))
+    a.start()
+    assert entered.wait(30)
+    b = threading.Thread(target=lambda: results.setdefault("b", inst.call("add", 40, 2)))
+    b.start()
+    b.join(0.3)
+    assert b.is_alive() and "b" not in results            # serialised: b waits for a's whole call
+    go.set()
+    a.join(30)
+    b.join(30)
+    assert results == {"a": 3, "b": 42}
+
+
+def test_thread_safe_callers_are_handed_out_unwrapped(ctest, monkeypatch):
+    """The hook for callers that take `Instance.lock` themselves: `thread_safe = True`."""
+    from reml_wasm.connectors.component.instance import FastInstance
+    made = FastInstance._make
+
+    def make(self, full, key, func):
+        raw = made(self, full, key, func)
+        if full == "add":
+            def caller(*args):
+                with self.lock:
+                    return raw(*args)
+            caller.thread_safe = True
+            return caller
+        return raw
+
+    monkeypatch.setattr(FastInstance, "_make", make)
+    inst = ctest.instantiate(path="fast")
+    add, echo = inst.func("add"), inst.func("echo")
+    assert getattr(add, "thread_safe", False) and not hasattr(add, "unserialised")
+    assert hasattr(echo, "unserialised")                   # wrapped by the instance
+    assert add(1, 2) == 3 and echo("x") == "x"
