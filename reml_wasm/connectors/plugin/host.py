@@ -261,7 +261,7 @@ class PluginLibrary:
             self._result = None
             len_p = res.len_p
             cap = len_p[0] = res.cap
-            copy = self._ffi.from_buffer(bytearray(args))   # a copy the plugin may scribble on
+            copy = self._ffi.new("char[]", args)   # a copy the plugin may scribble on
             rc = self._invoke(type_id, method_id, instance_id, copy, len(args), res.buf, len_p)
             need = len_p[0]
             if rc == 0 and need <= cap:              # the common case: it fitted
@@ -309,7 +309,7 @@ class PluginLibrary:
                 raise self._unloaded()
             return res.c.rc, res.c.len
         res.len_p[0] = res.cap
-        copy = self._ffi.from_buffer(bytearray(args))   # a copy the plugin may scribble on
+        copy = self._ffi.new("char[]", args)   # a copy the plugin may scribble on
         rc = self._invoke(type_id, method_id, instance_id, copy, len(args), res.buf, res.len_p)
         return rc, res.len_p[0]
 
