@@ -19,7 +19,7 @@ from reml_wasm.connectors.component import Component
 STRESS = Path(__file__).with_name("component_stress.py")
 
 
-@pytest.mark.parametrize("path, rounds, calls", [("fast", 20, 1000), ("wasmtime", 3, 400)])
+@pytest.mark.parametrize("path, rounds, calls", [("fast", 20, 1000), ("wasmtime", 20, 150)])
 def test_threads_get_only_right_answers(path, rounds, calls):
     proc = subprocess.run([sys.executable, str(STRESS), "threads", path, str(rounds), str(calls)],
                           capture_output=True, text=True, timeout=900)
