@@ -102,6 +102,7 @@ scribble_nothing = { method_id = 1 }
 nul = { method_id = 2 }
 block = { method_id = 3, args = [ { name = "ms", kind = "i32" } ] }
 fini_count = { method_id = 4 }
+hang = { method_id = 5 }
 fini = { method_id = 4294967295 }
 """
 

@@ -100,3 +100,18 @@ print("closed")
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.split("\n")[:5] == ["None", "ffi.plugin.timeout True", "ffi.plugin.poisoned", "1", "closed"]
+
+
+def test_plugin_tester_gives_up_on_a_stuck_plugin(config):
+    """reml-plugin-tester runs every call under a timeout (`--timeout`, default 60 s): a
+    method that never returns is reported, and the tester ends instead of hanging."""
+    run = [sys.executable, "-c", "import sys; from reml_wasm.cli import plugin_tester_main as m; sys.exit(m())",
+           "-c", str(config)]
+    proc = subprocess.run([*run, "--timeout", "0.5", "lifecycle", "HostileBox"], capture_output=True, text=True,
+                          cwd=ROOT, timeout=120)
+    assert proc.returncode == 1, proc.stderr
+    assert "ffi.plugin.timeout" in proc.stdout + proc.stderr
+    for bad in ("0", "inf", "soon"):
+        proc = subprocess.run([*run, "--timeout", bad, "check"], capture_output=True, text=True, cwd=ROOT,
+                              timeout=120)
+        assert proc.returncode == 1 and "ffi.cli.bad_argument" in proc.stderr, proc.stderr

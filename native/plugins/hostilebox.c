@@ -7,6 +7,7 @@
  *   2          nul       -> a string result with a NUL in the middle ("a\0b")
  *   3          block     -> sleeps for `arg` milliseconds (an i32 argument), answers void
  *   4          fini_count -> i32, how many fini calls arrived
+ *   5          hang      -> sleeps a minute (no arguments), answers void
  *   0xFFFFFFFF fini      -> void
  */
 #define _POSIX_C_SOURCE 199309L
@@ -48,6 +49,11 @@ NYASH_EXPORT int32_t nyash_plugin_invoke(uint32_t type_id, uint32_t method_id, u
         }
         case 4:
             return nyash_result_i32(result, result_len, finis);
+        case 5: {
+            struct timespec ts = { 60, 0 };
+            nanosleep(&ts, NULL);
+            return nyash_result_void(result, result_len);
+        }
         case NYASH_METHOD_FINI:
             finis++;
             return nyash_result_void(result, result_len);

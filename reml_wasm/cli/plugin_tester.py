@@ -21,7 +21,9 @@ from .. import tlv
 from ..audit import DiagnosticError, error
 from ..bid import nyash_toml
 from ..connectors.plugin import PluginBox, PluginHost, PluginLibrary
+from ..connectors.plugin.host import MAX_TIMEOUT
 from . import guarded
+from .limits import parse_seconds
 
 _ROLES = {tlv.BIRTH_METHOD_ID: "(constructor)", tlv.FINI_METHOD_ID: "(destructor)"}
 
@@ -51,11 +53,20 @@ def _load_config(path: str) -> nyash_toml.NyashConfig:
     return nyash_toml.load(path)
 
 
+DEFAULT_TIMEOUT = 60.0
+_call_timeout: float | None = DEFAULT_TIMEOUT  # seconds a plugin call may take (`--timeout`)
+
+
+def _host(cfg: nyash_toml.NyashConfig, key: str) -> PluginHost:
+    """A host over one library of `cfg`, its calls under the watchdog's timeout."""
+    return PluginHost(cfg, only=[key], timeout=_call_timeout)
+
+
 def _open_library(cfg: nyash_toml.NyashConfig, key: str, rep: _Report) -> PluginLibrary | None:
     lib_cfg = cfg.libraries[key]
     try:
         path = cfg.resolve_library(lib_cfg)
-        return PluginLibrary(key, path)
+        return PluginLibrary(key, path, timeout=_call_timeout)
     except DiagnosticError as exc:
         rep.fail(f"{key}: {_describe(exc)}")
         return None
@@ -143,7 +154,7 @@ def cmd_lifecycle(cfg: nyash_toml.NyashConfig, rep: _Report, box_name: str) -> N
     if box_name not in cfg.box_library:
         raise error("ffi.plugin.unknown_box", f"no box {box_name!r} in the configuration "
                     f"(boxes: {', '.join(cfg.box_library) or 'none'})")
-    with PluginHost(cfg, only=[cfg.box_library[box_name]]) as host:
+    with _host(cfg, cfg.box_library[box_name]) as host:
         _lifecycle(host, box_name, rep)
 
 
@@ -155,7 +166,7 @@ IO_TEXT = "Hello from reml-plugin-tester: héllo wörld\n"
 def cmd_io(cfg: nyash_toml.NyashConfig, rep: _Report) -> None:
     if "FileBox" not in cfg.box_library:
         raise error("ffi.plugin.unknown_box", "io needs a FileBox in the configuration")
-    with PluginHost(cfg, only=[cfg.box_library["FileBox"]]) as host, \
+    with _host(cfg, cfg.box_library["FileBox"]) as host, \
             tempfile.TemporaryDirectory(prefix="reml-plugin-io-") as tmp:
         path = str(Path(tmp) / "io.txt")
         steps: list[tuple[str, Callable[[PluginBox], Any]]] = [
@@ -190,7 +201,7 @@ def cmd_io(cfg: nyash_toml.NyashConfig, rep: _Report) -> None:
 # --- typecheck ------------------------------------------------------------------------------
 
 def _typecheck_library(cfg: nyash_toml.NyashConfig, key: str, rep: _Report) -> None:
-    with PluginHost(cfg, only=[key]) as host:
+    with _host(cfg, key) as host:
         lib = host.libraries[key]
         for box_name in cfg.libraries[key].boxes:
             box_cfg = cfg.libraries[key].box_configs[box_name]
@@ -241,7 +252,7 @@ def cmd_validate_all(cfg: nyash_toml.NyashConfig, rep: _Report) -> None:
                 if cfg.box_library.get(box_name) != key:
                     continue
                 try:
-                    with PluginHost(cfg, only=[key]) as host:
+                    with _host(cfg, key) as host:
                         _lifecycle(host, box_name, rep)
                 except DiagnosticError as exc:
                     rep.fail(f"{key}: {_describe(exc)}")
@@ -260,6 +271,9 @@ def cmd_validate_all(cfg: nyash_toml.NyashConfig, rep: _Report) -> None:
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("-c", "--config", default=argparse.SUPPRESS, help="nyash.toml (default ./nyash.toml)")
+    common.add_argument("--timeout", default=argparse.SUPPRESS, metavar="SECONDS",
+                        help=f"seconds a plugin call may take before the library is given up as stuck "
+                             f"(default {DEFAULT_TIMEOUT:g}; `none` for no limit)")
     parser = argparse.ArgumentParser(prog="reml-plugin-tester", parents=[common],
                                      description="Check Nyash BID-1 plugins against their nyash.toml.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -277,6 +291,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     config_path = getattr(args, "config", "nyash.toml")
 
     def body() -> int:
+        global _call_timeout
+        text = getattr(args, "timeout", None)
+        _call_timeout = DEFAULT_TIMEOUT
+        if text is not None:
+            _call_timeout = None if text.strip().lower() == "none" else \
+                parse_seconds(text, "--timeout", MAX_TIMEOUT)
         cfg = _load_config(config_path)
         rep = _Report()
         if args.command == "check":
