@@ -138,3 +138,15 @@ def test_soak_instances_with_imports_and_timeouts(path, count):
     assert end["VmRSS"] - warm["VmRSS"] < 24 * 1024, marks
     assert end["threads"] <= warm["threads"] <= 2, marks
     assert idle["threads"] == 1, marks
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_drop_long_after_the_last_call_runs_under_a_fresh_deadline(ctest, path):
+    """A guest destructor run by `drop` gets its own deadline (and fuel), like a call:
+    dropping a handle more than `timeout` after the last call must not trap."""
+    log = []
+    inst = ctest.instantiate(_host(log), sandbox=Sandbox(timeout=0.1, fuel=10**8), path=path)
+    handle = inst.call("reml:ctest/counters@0.1.0#[constructor]counter", 1)
+    time.sleep(0.4)
+    inst.drop(handle)
+    assert any("drop" in line or "dtor" in line or "counter" in line for line in log), log

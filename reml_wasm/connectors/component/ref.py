@@ -222,6 +222,10 @@ class RefInstance:
         if handle._dropped:
             raise cabi.Trap(f"resource {handle.type.name} was already dropped")
         handle._dropped = True
+        if self.fuel is not None:  # the guest destructor runs under the same limits as a call
+            self.store.set_fuel(self.fuel)
+        if self.epoch_ticks is not None:
+            self.store.set_epoch_deadline(self.epoch_ticks)
         try:
             handle.any.drop(self.store)
         except (wasmtime.Trap, wasmtime.WasmtimeError) as exc:
