@@ -6,7 +6,6 @@ API modules -- and the build cache verifies the hashes of an entry's files on ev
 The loader-facing cases run in subprocesses, so a crash shows as a failed run."""
 
 import os
-import shutil
 import subprocess
 import sys
 import time

@@ -27,7 +27,7 @@ _BYTES = re.compile(r"^\s*([0-9][0-9_]*)\s*([kKmMgG]i?)?[bB]?\s*$")
 def add_limit_arguments(parser: argparse.ArgumentParser) -> None:
     """--fuel, --timeout, --memory-limit and --no-limit."""
     parser.add_argument("--fuel", default=None, metavar="N",
-                        help=f"fuel for the call, 1 to 2**64-1 (stops runaway guests)")
+                        help="fuel for the call, 1 to 2**64-1 (stops runaway guests)")
     parser.add_argument("--timeout", default=None, metavar="SECONDS",
                         help=f"wall-clock seconds for the call (default {DEFAULT_TIMEOUT:g} unless --fuel "
                              f"is given; at most {MAX_TIMEOUT:g})")
