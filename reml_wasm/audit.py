@@ -235,3 +235,49 @@ def write_atomic(path: str | os.PathLike[str], data: bytes | str) -> None:
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+
+def write_atomic_group(files: Mapping[str | os.PathLike[str], bytes | str]) -> None:
+    """Write several files that belong together (bindings and their manifest) so they
+    appear together or not at all: every file is written to a temporary sibling first,
+    then each is renamed into place; if a rename fails, the files already replaced get
+    their previous contents back (or are removed when they are new).  Raises OSError."""
+    tag = f"{os.getpid()}.{threading.get_ident()}"
+    items = [(Path(p), d.encode("utf-8") if isinstance(d, str) else d) for p, d in files.items()]
+    temps: list[Path] = []
+    backups: dict[Path, Path] = {}
+    done: list[Path] = []
+    try:
+        for target, payload in items:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_name(f".{target.name}.{tag}.tmp")
+            temps.append(tmp)
+            with open(tmp, "wb") as fh:
+                fh.write(payload)
+                fh.flush()
+                os.fsync(fh.fileno())
+        for target, _ in items:
+            if target.is_file():
+                bak = target.with_name(f".{target.name}.{tag}.bak")
+                os.link(target, bak)  # the old version, kept until every rename succeeded
+                backups[target] = bak
+        for (target, _), tmp in zip(items, temps):
+            os.replace(tmp, target)
+            done.append(target)
+    except BaseException:
+        for target in reversed(done):
+            try:
+                if target in backups:
+                    os.replace(backups.pop(target), target)
+                else:
+                    target.unlink()
+            except OSError:
+                pass
+        raise
+    finally:
+        for leftover in [*temps, *backups.values()]:
+            try:
+                leftover.unlink()
+            except OSError:
+                pass

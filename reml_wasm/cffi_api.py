@@ -58,11 +58,7 @@ def _library_digest(lib: ResolvedLibrary | None) -> str:
         return "unlinked"
     if lib.path is None:
         return f"soname:{lib.soname}"
-    h = hashlib.sha256()
-    with open(lib.path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return f"{lib.path}:{h.hexdigest()}"
+    return f"{lib.path}:{toolchain.file_sha256(lib.path)}"
 
 
 def _link_args(lib: ResolvedLibrary | None) -> list[str]:
@@ -87,7 +83,7 @@ def build_api_module(cdef: str, source: str, lib: ResolvedLibrary | None, *,
     if cc is None:
         raise error("ffi.api.unavailable", "API mode needs a C compiler and none was found")
     link = _link_args(lib)
-    key_parts = [cdef, source, "\0".join(link), "\0".join(include_dirs), _library_digest(lib), cc,
+    key_parts = ["entry-format 2", cdef, source, "\0".join(link), "\0".join(include_dirs), _library_digest(lib), cc,
                  sys.version, cffi.__version__, sysconfig.get_config_var("EXT_SUFFIX") or ""]
     digest = hashlib.sha256("\x1f".join(key_parts).encode()).hexdigest()[:20]
     modname = f"_reml_api_{digest}"
@@ -97,7 +93,11 @@ def build_api_module(cdef: str, source: str, lib: ResolvedLibrary | None, *,
             return ApiModule(mod.ffi, mod.lib, Path(mod.__file__ or ""))
         outdir = toolchain.cache_root() / "native-api"
         target = outdir / f"{modname}{sysconfig.get_config_var('EXT_SUFFIX') or '.so'}"
+        if target.exists() and not toolchain.file_intact(target):
+            toolchain.discard(target)  # damaged (truncated, overwritten): built again
         if not target.is_file():
+            outdir.mkdir(parents=True, exist_ok=True)
+            toolchain.clean_orphans(outdir)
             _compile(cc, modname, cdef, source, link, include_dirs, outdir, target)
         spec = importlib.util.spec_from_file_location(modname, target)
         if spec is None or spec.loader is None:  # pragma: no cover - the file was just written
@@ -128,6 +128,8 @@ def _compile(cc: str, modname: str, cdef: str, source: str, link: list[str],
         proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "LC_ALL": "C"})
         if proc.returncode != 0:
             raise _compile_error(proc.stderr, c_file)
+        toolchain.seal_file(so_tmp)
+        os.replace(so_tmp.with_name(so_tmp.name + ".sha256"), target.with_name(target.name + ".sha256"))
         os.replace(so_tmp, target)
 
 

@@ -4,6 +4,8 @@
 Windows; explicit search paths are tried first, then the system loader's own lookup
 (`ctypes.util.find_library`, which yields a soname such as `libm.so.6`).  A name with a
 directory part, or one that already ends in a platform suffix, is taken as a path.
+A library found as a file is checked before anyone opens it (`elf.check_shared_library`):
+a truncated file is a coded error, not a crash in the loader.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from .audit import error
+from .elf import check_shared_library
 
 _SUFFIXES = {"linux": (".so",), "darwin": (".dylib", ".so"), "win32": (".dll",)}
 
@@ -73,6 +76,7 @@ def resolve_library(name: str, search_paths: Iterable[str | os.PathLike[str]] = 
         for cand in candidates:
             searched.append(str(cand))
             if cand.is_file():
+                check_shared_library(cand)
                 return ResolvedLibrary(name, path=cand.resolve())
         raise error("ffi.library.not_found", f"library {name!r} not found (tried {', '.join(searched)})",
                     library=name, searched=searched)
@@ -82,6 +86,7 @@ def resolve_library(name: str, search_paths: Iterable[str | os.PathLike[str]] = 
             cand = Path(directory) / fname
             searched.append(str(cand))
             if cand.is_file():
+                check_shared_library(cand)
                 return ResolvedLibrary(name, path=cand.resolve())
     if platform is None or platform_key(platform) == platform_key():
         soname = ctypes.util.find_library(name[3:] if name.startswith("lib") else name)

@@ -18,6 +18,7 @@ PLUGIN_INCLUDE = ROOT / "native" / "include"
 FILEBOX_LIB = "libnyash_filebox_plugin.so"
 COUNTERBOX_LIB = "libnyash_counter_plugin.so"
 PROBEBOX_LIB = "libnyash_probe_plugin.so"
+HOSTILEBOX_LIB = "libnyash_hostile_plugin.so"
 
 FILEBOX_TOML = """\
 [libraries."@LIB@"]
@@ -85,10 +86,31 @@ counted = { method_id = 31, returns_result = true }
 fails_plain = { method_id = 42 }
 """ + "".join(f"{name} = {{ method_id = {mid} }}\n" for name, mid in PROBE_METHODS.items())
 
+# HostileBox (native/plugins/hostilebox.c): a plugin that scribbles on its arguments,
+# repeats instance ids, answers NUL in strings and blocks, for the robustness tests.
+HOSTILEBOX_TOML = """\
+[libraries."@LIB@"]
+boxes = ["HostileBox"]
+@PATH@
+[libraries."@LIB@".HostileBox]
+type_id = 90
+
+[libraries."@LIB@".HostileBox.methods]
+birth = { method_id = 0 }
+scribble = { method_id = 1, args = [ { name = "s", kind = "string" } ] }
+scribble_nothing = { method_id = 1 }
+nul = { method_id = 2 }
+block = { method_id = 3, args = [ { name = "ms", kind = "i32" } ] }
+fini_count = { method_id = 4 }
+hang = { method_id = 5 }
+fini = { method_id = 4294967295 }
+"""
+
 SAMPLES: dict[str, tuple[str, str]] = {
     "filebox": (FILEBOX_LIB, FILEBOX_TOML),
     "counterbox": (COUNTERBOX_LIB, COUNTERBOX_TOML),
     "probebox": (PROBEBOX_LIB, PROBEBOX_TOML),
+    "hostilebox": (HOSTILEBOX_LIB, HOSTILEBOX_TOML),
 }
 
 

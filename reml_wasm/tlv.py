@@ -69,6 +69,7 @@ RETURN_CODES: dict[str, int] = {
     "tlv.bad_size": E_INVALID_ARGS,
     "tlv.trailing_bytes": E_INVALID_ARGS,
     "tlv.payload_too_large": E_INVALID_ARGS,
+    "tlv.nul_in_string": E_INVALID_ARGS,
     "tlv.plugin_error": E_PLUGIN_ERROR,
     "tlv.result_overflow": E_PLUGIN_ERROR,
     "tlv.out_of_memory": E_OUT_OF_MEMORY,
@@ -180,6 +181,9 @@ def _payload(kind: str, value: Any) -> bytes:
             if not isinstance(value, str):
                 raise TypeError
             data = value.encode("utf-8")
+            if b"\0" in data:
+                raise tlv_error("tlv.nul_in_string", f"string {value!r:.60} contains NUL, which a TLV "
+                                "string may not (send it as bytes)")
         elif kind == "bytes":
             if isinstance(value, str):
                 data = value.encode("utf-8")
@@ -284,6 +288,9 @@ def decode_tagged(data: bytes | bytearray | memoryview) -> list[tuple[int, Any]]
             except UnicodeDecodeError as exc:
                 raise tlv_error("tlv.invalid_utf8", f"entry {index}: string is not UTF-8 ({exc.reason})",
                                 offset=pos + exc.start, entry=index) from None
+            if "\0" in value:
+                raise tlv_error("tlv.nul_in_string", f"entry {index}: string contains NUL",
+                                offset=pos + buf[pos:end].index(0), entry=index)
         elif tag == 7:
             value = buf[pos:end]
         elif tag == 1:
@@ -439,7 +446,7 @@ def compile_encoder(kinds: Sequence[str]) -> Callable[..., bytes]:
             elif k == "string":
                 body.append(f"if v{i}.__class__ is not str: return _slow(values)")
                 body.append(f"d{i} = v{i}.encode('utf-8')")
-                body.append(f"if len(d{i}) > 65535: return _slow(values)")
+                body.append(f"if len(d{i}) > 65535 or b'\\0' in d{i}: return _slow(values)")
                 payload(i, None, 6)
             elif k == "bytes":
                 body.append(f"d{i} = v{i} if v{i}.__class__ is bytes else _payload('bytes', v{i})")
@@ -558,9 +565,11 @@ def compile_decoder(kinds: Sequence[str] | None = None) -> Callable[[bytes], Any
                         return bytes(data[8:])
                     if tag == 6:
                         try:
-                            return str(data[8:], "utf-8")
+                            text = str(data[8:], "utf-8")
                         except UnicodeDecodeError:
-                            pass        # the full decoder names the error
+                            text = "\0"  # the full decoder names the error
+                        if "\0" not in text:
+                            return text
             return shape(decode_tagged(data))
     else:
         def decode_result(data: bytes) -> Any:

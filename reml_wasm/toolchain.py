@@ -8,7 +8,10 @@
 Outputs are cached by a hash of everything that can change them (sources, the guest
 headers, flags, the WIT, tool versions), so tests and the CLI build once.  A build is
 written into a temporary directory and renamed into place, so the cache never holds half
-a build.
+a build.  Each entry carries the SHA-256 of its files (`entry.sha256`), checked on every
+hit: an entry damaged later (truncated, overwritten) is a miss, removed and rebuilt.
+Shared libraries are also checked as ELF files before they are served.  Temporary
+directories left by killed builds are removed once they are an hour old.
 """
 
 from __future__ import annotations
@@ -21,11 +24,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Iterable, Sequence
 
 from . import progress
 from .audit import Diagnostic, DiagnosticError
+from .elf import check_shared_library
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 GUEST_INCLUDE = PROJECT_ROOT / "native" / "include"
@@ -110,6 +115,7 @@ def _digest(kind: str, sources: Sequence[Path], extra: Iterable[str], include_di
             tools: Sequence[str]) -> str:
     h = hashlib.sha256()
     h.update(kind.encode())
+    h.update(b"\0entry-format\0" + str(ENTRY_FORMAT).encode())
     for src in sources:
         h.update(b"\0src\0" + src.name.encode() + b"\0" + src.read_bytes())
     for inc in include_dirs:
@@ -125,22 +131,130 @@ def _digest(kind: str, sources: Sequence[Path], extra: Iterable[str], include_di
 def _cached(digest: str, filename: str, build: "callable[[Path], None]") -> Path:  # type: ignore[valid-type]
     final_dir = cache_root() / digest
     target = final_dir / filename
-    if target.exists():
-        return target
+    if final_dir.exists():
+        if entry_intact(final_dir, [filename]):
+            return target
+        discard(final_dir)
     cache_root().mkdir(parents=True, exist_ok=True)
+    clean_orphans(cache_root())
     work = Path(tempfile.mkdtemp(prefix=f".{digest}.", dir=cache_root()))
     try:
         with progress.activity(f"building {filename} ({digest[:8]})"):
             build(work / filename)
+        seal(work)
         try:
             os.replace(work, final_dir)
         except OSError:
-            if not target.exists():  # another process may have won the race
+            if not entry_intact(final_dir, [filename]):  # another process may have won the race
                 raise
     finally:
         if work.exists():
             shutil.rmtree(work, ignore_errors=True)
     return target
+
+
+# --- cache entry integrity ------------------------------------------------------------
+
+ENTRY_FORMAT = 2
+MANIFEST = "entry.sha256"
+ORPHAN_AGE_SECONDS = 3600.0
+
+
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file's bytes, hex."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def seal(directory: Path) -> None:
+    """Write `directory`'s manifest: the SHA-256 of every file in it."""
+    lines = [f"{file_sha256(p)}  {p.name}\n" for p in sorted(directory.iterdir())
+             if p.is_file() and p.name != MANIFEST]
+    (directory / MANIFEST).write_text("".join(lines), encoding="utf-8")
+
+
+def entry_intact(directory: Path, required: Sequence[str] = ()) -> bool:
+    """True when `directory` has its manifest, the `required` files, and every file the
+    manifest lists still has its hash (shared libraries must also be sound ELF files)."""
+    try:
+        listed = {}
+        for line in (directory / MANIFEST).read_text(encoding="utf-8").splitlines():
+            digest, _, name = line.partition("  ")
+            listed[name] = digest
+        if any(name not in listed for name in required):
+            return False
+        for name, digest in listed.items():
+            path = directory / name
+            if "/" in name or file_sha256(path) != digest:
+                return False
+            if name.endswith(".so"):
+                check_shared_library(path)
+    except (OSError, UnicodeDecodeError, DiagnosticError):
+        return False
+    return True
+
+
+def seal_file(path: Path) -> None:
+    """Record a single cached file's hash beside it (`<name>.sha256`, written atomically)."""
+    side = path.with_name(path.name + ".sha256")
+    tmp = side.with_name(f".{side.name}.{os.getpid()}.tmp")
+    tmp.write_text(file_sha256(path), encoding="utf-8")
+    os.replace(tmp, side)
+
+
+def file_intact(path: Path) -> bool:
+    """True when a file sealed by `seal_file` still has the hash recorded beside it."""
+    try:
+        recorded = path.with_name(path.name + ".sha256").read_text(encoding="utf-8").strip()
+        if file_sha256(path) != recorded:
+            return False
+        if path.suffix == ".so":
+            check_shared_library(path)
+    except (OSError, UnicodeDecodeError, DiagnosticError):
+        return False
+    return True
+
+
+def discard(path: Path) -> None:
+    """Remove a damaged cache entry (file or directory): renamed aside first, so no reader
+    ever sees it half-deleted."""
+    try:
+        trash = path.with_name(f".trash-{path.name}-{os.getpid()}-{time.monotonic_ns()}")
+        os.replace(path, trash)
+    except OSError:
+        return
+    if trash.is_dir():
+        shutil.rmtree(trash, ignore_errors=True)
+    else:
+        trash.unlink(missing_ok=True)
+
+
+def clean_orphans(root: Path, max_age: float = ORPHAN_AGE_SECONDS) -> list[Path]:
+    """Remove temporary build directories and files in `root` (names starting with a
+    dot) older than `max_age` seconds: what builds killed midway left behind."""
+    removed = []
+    now = time.time()
+    try:
+        entries = list(root.iterdir())
+    except OSError:
+        return removed
+    for path in entries:
+        if not path.name.startswith("."):
+            continue
+        try:
+            if now - path.lstat().st_mtime < max_age:
+                continue
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+        except OSError:
+            continue
+        removed.append(path)
+    return removed
 
 
 def _paths(sources: Sequence[str | os.PathLike[str]]) -> list[Path]:

@@ -85,6 +85,10 @@ class _Token:
         return f"{self.kind} `{shown}`"
 
 
+MAX_DEPTH = 100
+"""How deep a WAVE value may nest."""
+
+
 class _Parser:
     """A lazy lexer plus the type-directed recursive descent over `text[start:end]`."""
 
@@ -93,6 +97,7 @@ class _Parser:
         self.pos = start
         self.end = len(text) if end is None else end
         self._peeked: _Token | None = None
+        self.depth = 0
 
     # errors -------------------------------------------------------------------------
     def error(self, code: str, message: str, offset: int, **extensions: Any) -> DiagnosticError:
@@ -254,6 +259,16 @@ class _Parser:
 
     # values -------------------------------------------------------------------------
     def value(self, typ: t.Type) -> Any:
+        """One value of `typ`, nested at most MAX_DEPTH deep (`wave.too_deep`)."""
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                raise self.error("wave.too_deep", f"values nest more than {MAX_DEPTH} deep", self.peek().start)
+            return self._value(typ)
+        finally:
+            self.depth -= 1
+
+    def _value(self, typ: t.Type) -> Any:
         typ = t.unalias(typ)
         if isinstance(typ, t.PrimitiveType):
             return self._primitive(typ)

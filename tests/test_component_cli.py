@@ -1,5 +1,6 @@
 """`reml-wasm call` and `reml-wasm inspect` end to end (python -m reml_wasm, real guests)."""
 
+import argparse
 import json
 import subprocess
 import sys
@@ -46,6 +47,17 @@ def test_call_json(capsys, ctest_path):
     (["call", "{ctest}", "spin(0)", "--timeout", "0.1"], "cabi.trap"),
     (["call", "{ctest}", "add(1, 2)", "--timeout", "-1"], "ffi.cli.bad_argument"),
     (["call", "{ctest}", "add(1, 2)", "--fuel", "0"], "ffi.cli.bad_argument"),
+    (["call", "{ctest}", "add(1, 2)", "--memory-limit", str(2**64 + 16 * 2**20)], "ffi.cli.bad_argument"),
+    (["call", "{ctest}", "add(1, 2)", "--memory-limit", "2**64+16Mi"], "ffi.cli.bad_argument"),
+    (["call", "{ctest}", "add(1, 2)", "--memory-limit", str(2**70)], "ffi.cli.bad_argument"),
+    (["call", "{ctest}", "add(1, 2)", "--memory-limit", "0Mi"], "ffi.cli.bad_argument"),
+    (["call", "{ctest}", "add(1, 2)", "--fuel", str(2**70)], "ffi.cli.bad_argument"),
+    (["call", "{ctest}", "add(1, 2)", "--fuel", "2**70"], "ffi.cli.bad_argument"),
+    (["call", "{ctest}", "add(1, 2)", "--fuel", "1.5"], "ffi.cli.bad_argument"),
+    (["call", "{ctest}", "add(1, 2)", "--timeout", "inf"], "ffi.cli.bad_argument"),
+    (["call", "{ctest}", "add(1, 2)", "--timeout", "nan"], "ffi.cli.bad_argument"),
+    (["call", "{ctest}", "add(1, 2)", "--timeout", "1e400"], "ffi.cli.bad_argument"),
+    (["call", "{ctest}", "add(1, 2)", "--timeout", "soon"], "ffi.cli.bad_argument"),
     (["call", "{missing}", "add(1, 2)"], "ffi.component.io"),
     (["call", "{notwasm}", "add(1, 2)"], "ffi.component.not_component"),
     (["inspect", "{notwasm}"], "ffi.component.not_component"),
@@ -87,3 +99,25 @@ def test_bad_argument_points_at_its_column_in_the_call(capsys, ctest_path):
     assert code == 1
     assert "<input>:1:9:" in err and "wave." in err
     assert 'add(40, "x")' in err  # the snippet is the whole call, so the caret lines up
+
+
+def test_limits_accept_units_and_the_largest_values(capsys, ctest_path):
+    for extra in (["--memory-limit", "16Mi"], ["--memory-limit", str(2**63 - 1)], ["--fuel", str(2**64 - 1)],
+                  ["--timeout", "0.5"], ["--no-limit"]):
+        code, out, err = _run(capsys, "call", ctest_path, "add(1, 2)", *extra)
+        assert (code, out) == (0, "3\n"), (extra, err)
+
+
+def test_a_looping_guest_stops_at_the_default_limit(capsys, ctest_path, monkeypatch):
+    """Without options a call runs under the default timeout (shortened here), so a
+    looping guest ends in a coded trap instead of hanging; --no-limit lifts it."""
+    from reml_wasm.cli import limits
+    monkeypatch.setattr(limits, "DEFAULT_TIMEOUT", 0.2)
+    code, _, err = _run(capsys, "call", ctest_path, "spin(0)", "--json")
+    assert code == 1
+    diag = json.loads(err.strip().splitlines()[-1])
+    assert diag["code"] == "cabi.trap" and "interrupt" in diag["message"], diag
+    ns = argparse.Namespace(fuel=None, timeout=None, memory_limit=None, no_limit=True)
+    assert limits.sandbox_from_args(ns).timeout is None
+    ns.no_limit, ns.fuel = False, "1000"
+    assert limits.sandbox_from_args(ns).timeout is None and limits.sandbox_from_args(ns).fuel == 1000

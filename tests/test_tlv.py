@@ -161,7 +161,7 @@ values = st.one_of(
     st.tuples(st.just("i64"), st.integers(-(1 << 63), (1 << 63) - 1)),
     st.tuples(st.just("f32"), st.floats(width=32, allow_nan=False)),
     st.tuples(st.just("f64"), st.floats(allow_nan=False)),
-    st.tuples(st.just("string"), st.text(max_size=40)),
+    st.tuples(st.just("string"), st.text(st.characters(blacklist_characters="\x00"), max_size=40)),
     st.tuples(st.just("bytes"), st.binary(max_size=40)),
     st.tuples(st.just("handle"), st.builds(tlv.Handle, st.integers(0, 2**32 - 1), st.integers(0, 2**32 - 1))),
     st.tuples(st.just("void"), st.none()),

@@ -254,7 +254,7 @@ static inline int32_t nyash_tlv_reader_done(const NyashTlvReader *r) {
 }
 
 /* Walk a whole argument buffer the way the host decodes results: every entry, strings
- * checked for UTF-8, nothing left over.  NYB_SUCCESS or the first problem's code. */
+ * checked for UTF-8 and for NUL (which a TLV string may not hold), nothing left over.  NYB_SUCCESS or the first problem's code. */
 static inline int32_t nyash_tlv_validate(const uint8_t *args, size_t len) {
     NyashTlvReader r; NyashTlvEntry e;
     int32_t rc = nyash_tlv_reader_init(&r, args, len);
@@ -262,6 +262,7 @@ static inline int32_t nyash_tlv_validate(const uint8_t *args, size_t len) {
     while (r.index < r.argc) {
         if ((rc = nyash_tlv_next(&r, &e)) != NYB_SUCCESS) return rc;
         if (e.tag == NYASH_TAG_STRING && !nyash_utf8_valid(e.payload, e.size)) return NYB_E_INVALID_UTF8;
+        if (e.tag == NYASH_TAG_STRING && e.size && memchr(e.payload, 0, e.size)) return NYB_E_INVALID_ARGS;
     }
     return nyash_tlv_reader_done(&r);
 }
@@ -299,11 +300,12 @@ static inline int32_t nyash_tlv_read_f64(NyashTlvReader *r, double *out) {
 }
 
 /* A string (tag 6): pointer into the argument buffer (not NUL-terminated) and length.
- * NYB_E_INVALID_UTF8 when the payload is not UTF-8. */
+ * NYB_E_INVALID_UTF8 when the payload is not UTF-8, NYB_E_INVALID_ARGS when it holds NUL. */
 static inline int32_t nyash_tlv_read_string(NyashTlvReader *r, const char **s, size_t *n) {
     NyashTlvEntry e; int32_t rc = nyash_tlv_expect(r, &e, NYASH_TAG_STRING);
     if (rc != NYB_SUCCESS) return rc;
     if (!nyash_utf8_valid(e.payload, e.size)) return NYB_E_INVALID_UTF8;
+    if (e.size && memchr(e.payload, 0, e.size)) return NYB_E_INVALID_ARGS;
     *s = (const char *)e.payload; *n = e.size;
     return NYB_SUCCESS;
 }

@@ -232,6 +232,10 @@ def loads(text: str, source: str | os.PathLike[str] | None = None) -> NyashConfi
     file = None if source is None else str(source)
     try:
         data = tomllib.loads(text)
+    except RecursionError:
+        # the TOML reader recurses per nesting level and has no limit of its own
+        raise error("ffi.plugin.config.too_deep", "invalid TOML: arrays or inline tables nest too deep",
+                    location=None if file is None else Location(file, 1, 1)) from None
     except tomllib.TOMLDecodeError as exc:
         m = _TOML_POS.search(str(exc))
         loc = None

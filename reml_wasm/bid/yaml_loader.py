@@ -63,7 +63,33 @@ def load(path: str | os.PathLike[str]) -> BidDocument:
     return loads(text, source=str(p))
 
 
+MAX_DEPTH = 64
+"""How deep YAML collections may nest in a BID document (`ffi.bid.too_deep`)."""
+
+_OPEN = (yaml.BlockMappingStartToken, yaml.BlockSequenceStartToken, yaml.FlowMappingStartToken,
+         yaml.FlowSequenceStartToken)
+_CLOSE = (yaml.BlockEndToken, yaml.FlowMappingEndToken, yaml.FlowSequenceEndToken)
+
+
+def _check_depth(text: str, source: str | None) -> None:
+    """Refuse collections nested deeper than MAX_DEPTH before the (recursive) composer
+    sees them; the scanner used here is iterative.  Syntax errors are left to compose."""
+    depth = 0
+    try:
+        for tok in yaml.scan(text, Loader=yaml.SafeLoader):
+            if isinstance(tok, _OPEN):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise error("ffi.bid.too_deep", f"YAML collections nest more than {MAX_DEPTH} deep",
+                                location=_mark_location(tok.start_mark, source, text))
+            elif isinstance(tok, _CLOSE):
+                depth -= 1
+    except yaml.YAMLError:
+        return
+
+
 def loads(text: str, source: str | None = None) -> BidDocument:
+    _check_depth(text, source)
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:

@@ -2,7 +2,7 @@
 
 `log` receives the JSON Lines events (`bindgen.start`, `bindgen.parse`,
 `bindgen.generate`; the caller writes `bindgen.finish`).  Outputs are written only when
-everything succeeded, each with `audit.write_atomic`.
+everything succeeded, together (`audit.write_atomic_group`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from ..audit import (FFI_BINDGEN_KEYS, Diagnostic, DiagnosticError, Location, error, ordered,
-                     write_atomic)
+                     write_atomic_group)
 from . import manifest as mf
 from ..reml.common import module_name
 from . import reml_emit
@@ -130,8 +130,7 @@ def generate(cfg: BindgenConfig, *, verify_layout: bool = False, log: Log = lamb
                        diagnostics)
     if write:
         try:
-            write_atomic(out_path, reml)
-            write_atomic(manifest_path, mf.render(data))
+            write_atomic_group({out_path: reml, manifest_path: mf.render(data)})  # together or not at all
         except OSError as exc:
             raise error("ffi.bindgen.generate_failed",
                         f"cannot write {exc.filename or out_path}: {exc.strerror or exc}") from None

@@ -285,13 +285,18 @@ class Compiler:
                     raise string_too_long(n)
                 if sp < mem.low or sp + n > mem.limit:
                     mem.check(sp, n)
+                mem.copied += n  # the host-side copy budget (memory.charge)
+                if mem.copied > mem.copy_limit:
+                    mem.charge(0)
                 try:
                     return str(mem.view[sp:sp + n], "utf-8")
                 except UnicodeDecodeError as exc:
                     raise Trap(f"string at {sp:#x} is not valid utf8: {exc.reason} at byte {exc.start}") from None
         else:
             def _load_str(sp, n):
-                return load_string(opts, mem, sp, n)
+                text = load_string(opts, mem, sp, n)  # bounds-checked: one copy is at most the memory
+                mem.charge(len(text))
+                return text
 
         def put(v):
             """Copy the string into guest memory: (pointer, length field)."""
@@ -365,6 +370,9 @@ class Compiler:
                 raise Trap(f"list pointer {sp:#x} is not aligned to {ea}", ptr=sp)
             if sp + nbytes > mem.limit or sp < mem.low:
                 mem.check(sp, nbytes)
+            mem.copied += nbytes  # the host-side copy budget (memory.charge)
+            if mem.copied > mem.copy_limit:
+                mem.charge(0)
             return load_range(mem.view, sp, n)
 
         def write(v):

@@ -43,6 +43,18 @@ class _ViewMemory:
     limit: int = 0
     ptr_size: int = 4
     fixed_base: bool = False
+    # the host-side copy budget: bytes lifted out of this memory since the owner last
+    # reset `copied` (a component instance does so at each call); past `copy_limit` the
+    # lifting traps, so aliasing lists cannot make the host copy far more than exists
+    copied: int = 0
+    copy_limit: int = 1 << 62
+
+    def charge(self, n: int) -> None:
+        """Count `n` bytes about to be copied out; a Trap (`kind` copy-limit) past the budget."""
+        self.copied += n
+        if self.copied > self.copy_limit:
+            raise Trap(f"too much data is being copied out of guest memory: more than {self.copy_limit} bytes "
+                       "in one call (Sandbox copy_limit)", kind="copy-limit", limit=self.copy_limit)
 
     def size(self) -> int:
         self.refresh()

@@ -11,6 +11,7 @@ from typing import Any, Callable, Sequence
 
 from .. import types as t
 from ..values import ValueTypeError, check_args
+from ..values import check as check_value
 from .codecs import Codec, Compiler
 from .errors import Trap
 from .flatten import FlatSignature, flatten
@@ -246,8 +247,12 @@ class ImportPlan(_Plan):
                 out: list[Any] = []
                 self.result_codec.lower(value, out)
                 return out
-            except _VALUE_ERRORS as exc:
-                raise ValueTypeError("result", self.result_codec.type.wit(), f"{type(exc).__name__}: {exc}") from None
+            except ValueTypeError:
+                check_value(value, self.result_codec.type, "result")  # names the exact place when it can
+                raise
+            except _VALUE_ERRORS:
+                check_value(value, self.result_codec.type, "result")
+                raise ValueTypeError("result", self.result_codec.type.wit(), value) from None
         finally:
             if self.borrows:
                 self.opts.resources.exit_import_call()  # type: ignore[union-attr]

@@ -42,6 +42,16 @@ def _print_diagnostics(diags: Sequence[Diagnostic], as_json: bool) -> None:
             print(d.render(), file=sys.stderr)
 
 
+def _environment_diagnostic(exc: BaseException) -> Diagnostic:
+    if isinstance(exc, OSError):
+        where = f"{exc.filename}: " if exc.filename else ""
+        return Diagnostic("ffi.io.failed", f"{where}{exc.strerror or exc}")
+    if isinstance(exc, UnicodeDecodeError):
+        return Diagnostic("ffi.io.not_utf8", f"input is not UTF-8 text (byte {exc.object[exc.start:exc.start + 1]!r} "
+                          f"at offset {exc.start})")
+    return Diagnostic("ffi.input.too_deep", "the input nests too deep to be processed")
+
+
 def guarded(run: Callable[[], int], as_json: bool = False) -> int:
     """Run a command body; diagnostics exit 1, anything unexpected exits 2 with a
     one-line internal-error diagnostic instead of a traceback."""
@@ -54,6 +64,11 @@ def guarded(run: Callable[[], int], as_json: bool = False) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except (OSError, UnicodeDecodeError, RecursionError) as exc:
+        # what the environment or the input did (a file that cannot be read or written,
+        # bytes that are not UTF-8, input nested past the stack): the user's to fix
+        _print_diagnostics([_environment_diagnostic(exc)], as_json)
+        return EXIT_USER_ERROR
     except Exception as exc:  # noqa: BLE001 - the last line of defence for CLI users
         _print_diagnostics([Diagnostic("internal.error", f"{type(exc).__name__}: {exc}")], as_json)
         return EXIT_INTERNAL_ERROR

@@ -10,8 +10,9 @@ from typing import Any
 from .. import types as t
 from .. import wave
 from ..audit import error
-from ..connectors.component import PATHS, Component, Sandbox
+from ..connectors.component import PATHS, Component
 from ..values import Err, Ok, Record, Some, Variant
+from .limits import add_limit_arguments, sandbox_from_args
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -20,9 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--path", choices=PATHS, default="fast",
                         help="fast: core modules through the cffi binding (default); wasmtime: wasmtime.component")
     parser.add_argument("--json", action="store_true", help="print the result (and diagnostics) as JSON")
-    parser.add_argument("--fuel", type=int, default=None, help="fuel for the call (stops runaway guests)")
-    parser.add_argument("--timeout", type=float, default=None, help="wall-clock seconds for the call")
-    parser.add_argument("--memory-limit", type=int, default=None, help="linear memory limit in bytes")
+    add_limit_arguments(parser)
     parser.add_argument("--allow-wasi", action="store_true", help="grant WASI preview 2 (reference path)")
 
 
@@ -63,21 +62,14 @@ def to_json(value: Any, ty: t.Type | None) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.fuel is not None and args.fuel <= 0:
-        raise error("ffi.cli.bad_argument", "--fuel must be positive")
-    if args.timeout is not None and not args.timeout > 0:
-        raise error("ffi.cli.bad_argument", "--timeout must be positive")
-    if args.memory_limit is not None and args.memory_limit <= 0:
-        raise error("ffi.cli.bad_argument", "--memory-limit must be positive")
+    sandbox = sandbox_from_args(args, wasi=args.allow_wasi)
     comp = Component.from_file(args.component)
     name, _ = wave.parse_call(args.call)
     full, _, func = comp.resolve(name)
     if func.kind in ("method",) or any(isinstance(t.unalias(p.type), (t.OwnType, t.BorrowType)) for p in func.params):
         raise error("ffi.cli.unsupported", f"{full} takes a resource handle, which cannot be written in WAVE")
     values = wave.parse_call_args(args.call, func)
-    inst = comp.instantiate(sandbox=Sandbox(fuel=args.fuel, timeout=args.timeout, memory_limit=args.memory_limit,
-                                            wasi=args.allow_wasi),
-                            path=args.path)
+    inst = comp.instantiate(sandbox=sandbox, path=args.path)
     for d in inst.diagnostics:
         print(json.dumps(d.to_json()) if args.json else d.render(), file=sys.stderr)
     result = inst.call(full, *values)

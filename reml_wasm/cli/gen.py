@@ -13,7 +13,7 @@ import argparse
 from pathlib import Path
 from typing import Callable
 
-from ..audit import error, write_atomic
+from ..audit import error, write_atomic_group
 
 
 def _c_plugin_arguments(parser: argparse.ArgumentParser) -> None:
@@ -45,9 +45,11 @@ def _c_plugin_run(args: argparse.Namespace) -> int:
     stem = args.name or source.stem.replace(".", "_").replace("-", "_")
     out = Path(args.output)
     files = c_plugin.generate(specs, stem=stem, source=str(source))
-    for name, text in files.items():
-        write_atomic(out / name, text)
-    (out / "build.sh").chmod(0o755)
+    try:
+        write_atomic_group({out / name: text for name, text in files.items()})  # all files or none
+        (out / "build.sh").chmod(0o755)
+    except OSError as exc:
+        raise error("ffi.gen.write_failed", f"cannot write {exc.filename or out}: {exc.strerror or exc}") from None
     for name in files:
         print(out / name)
     return 0

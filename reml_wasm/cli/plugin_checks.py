@@ -17,9 +17,10 @@ _ROLES = {tlv.BIRTH_METHOD_ID: "(constructor)", tlv.FINI_METHOD_ID: "(destructor
 class Report:
     """What a command found: printed line by line, or kept for one JSON document (`--json`)."""
 
-    def __init__(self, as_json: bool = False) -> None:
+    def __init__(self, as_json: bool = False, timeout: float | None = None) -> None:
         self.failures = 0
         self.as_json = as_json
+        self.timeout = timeout  # seconds a plugin call may take (None: no limit)
         self.entries: list[dict[str, Any]] = []
 
     def line(self, text: str = "") -> None:
@@ -55,11 +56,16 @@ def load_config(path: str) -> nyash_toml.NyashConfig:
     return nyash_toml.load(path)
 
 
+def _host(cfg: nyash_toml.NyashConfig, key: str, rep: Report) -> PluginHost:
+    """A host over one library of `cfg`, its calls under the watchdog's timeout."""
+    return PluginHost(cfg, only=[key], timeout=rep.timeout)
+
+
 def _open_library(cfg: nyash_toml.NyashConfig, key: str, rep: Report) -> PluginLibrary | None:
     lib_cfg = cfg.libraries[key]
     try:
         path = cfg.resolve_library(lib_cfg)
-        return PluginLibrary(key, path)
+        return PluginLibrary(key, path, timeout=rep.timeout)
     except DiagnosticError as exc:
         rep.fail(f"{key}: {_describe(exc)}")
         return None
@@ -147,7 +153,7 @@ def cmd_lifecycle(cfg: nyash_toml.NyashConfig, rep: Report, box_name: str) -> No
     if box_name not in cfg.box_library:
         raise error("ffi.plugin.unknown_box", f"no box {box_name!r} in the configuration "
                     f"(boxes: {', '.join(cfg.box_library) or 'none'})")
-    with PluginHost(cfg, only=[cfg.box_library[box_name]]) as host:
+    with _host(cfg, cfg.box_library[box_name], rep) as host:
         _lifecycle(host, box_name, rep)
 
 
@@ -159,7 +165,7 @@ IO_TEXT = "Hello from reml-plugin-tester: héllo wörld\n"
 def cmd_io(cfg: nyash_toml.NyashConfig, rep: Report) -> None:
     if "FileBox" not in cfg.box_library:
         raise error("ffi.plugin.unknown_box", "io needs a FileBox in the configuration")
-    with PluginHost(cfg, only=[cfg.box_library["FileBox"]]) as host, \
+    with _host(cfg, cfg.box_library["FileBox"], rep) as host, \
             tempfile.TemporaryDirectory(prefix="reml-plugin-io-") as tmp:
         path = str(Path(tmp) / "io.txt")
         steps: list[tuple[str, Callable[[PluginBox], Any]]] = [
@@ -194,7 +200,7 @@ def cmd_io(cfg: nyash_toml.NyashConfig, rep: Report) -> None:
 # --- typecheck ------------------------------------------------------------------------------
 
 def _typecheck_library(cfg: nyash_toml.NyashConfig, key: str, rep: Report) -> None:
-    with PluginHost(cfg, only=[key]) as host:
+    with _host(cfg, key, rep) as host:
         lib = host.libraries[key]
         for box_name in cfg.libraries[key].boxes:
             box_cfg = cfg.libraries[key].box_configs[box_name]
@@ -245,7 +251,7 @@ def cmd_validate_all(cfg: nyash_toml.NyashConfig, rep: Report) -> None:
                 if cfg.box_library.get(box_name) != key:
                     continue
                 try:
-                    with PluginHost(cfg, only=[key]) as host:
+                    with _host(cfg, key, rep) as host:
                         _lifecycle(host, box_name, rep)
                 except DiagnosticError as exc:
                     rep.fail(f"{key}: {_describe(exc)}")

@@ -21,9 +21,15 @@ from typing import Sequence
 from . import add_standard_options, guarded
 
 
+DEFAULT_TIMEOUT = 60.0
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("-c", "--config", default=argparse.SUPPRESS, help="nyash.toml (default ./nyash.toml)")
+    common.add_argument("--timeout", default=argparse.SUPPRESS, metavar="SECONDS",
+                        help=f"seconds a plugin call may take before the library is given up as stuck "
+                             f"(default {DEFAULT_TIMEOUT:g}; `none` for no limit)")
     common.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
                         help="print one JSON document (command, ok, failures, lines) instead of text")
     parser = argparse.ArgumentParser(prog="reml-plugin-tester", parents=[common],
@@ -45,10 +51,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     as_json = getattr(args, "json", False)
 
     def body() -> int:
+        from ..connectors.plugin.host import MAX_TIMEOUT
+        from .limits import parse_seconds
         from .plugin_checks import (Report, cmd_check, cmd_io, cmd_lifecycle, cmd_typecheck, cmd_validate_all,
                                     load_config)
+        text = getattr(args, "timeout", None)
+        timeout: float | None = DEFAULT_TIMEOUT
+        if text is not None:
+            timeout = None if text.strip().lower() == "none" else parse_seconds(text, "--timeout", MAX_TIMEOUT)
         cfg = load_config(config_path)
-        rep = Report(as_json)
+        rep = Report(as_json, timeout)
         if args.command == "check":
             cmd_check(cfg, rep)
         elif args.command == "lifecycle":

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 
 from .. import reml, wit
-from ..audit import error, write_atomic
+from ..audit import error, write_atomic_group
 from ..reml.common import module_name, render_json
 
 
@@ -34,9 +34,14 @@ def run(args: argparse.Namespace) -> int:
     else:
         world = resolved.world(args.world)
     bindings = reml.plan(world)
-    write_atomic(args.output, reml.render(bindings, module_name(args.output)))
-    print(args.output)
+    outputs = {args.output: reml.render(bindings, module_name(args.output))}
     if args.manifest:
-        write_atomic(args.manifest, render_json(reml.manifest(bindings, args.path, args.output)))
-        print(args.manifest)
+        outputs[args.manifest] = render_json(reml.manifest(bindings, args.path, args.output))
+    try:
+        write_atomic_group(outputs)  # the bindings and their manifest appear together or not at all
+    except OSError as exc:
+        raise error("ffi.reml.write_failed", f"cannot write {exc.filename or args.output}: "
+                    f"{exc.strerror or exc}; nothing was written") from None
+    for path in outputs:
+        print(path)
     return 0

@@ -69,12 +69,18 @@ def _failure(capi: CApi, state: CallState, label: list[str], trap_slot: Any) -> 
 
     def fail(err: Any) -> None:
         if err is None:
-            raise component_traps.poisoned(label[0])
+            raise component_traps.poisoned(label[0], state.poisoned)
         host_exc = _take_host_exception()
         message = capi.take_error(err, trap_slot)
         state.poisoned = component_traps.reason_of(message)
         if isinstance(host_exc, cabi.Trap) and host_exc.diagnostic.extensions.get("kind") == "unprovided-import":
             raise component_traps.trap(label[0], host_exc.diagnostic.message) from None
+        if isinstance(host_exc, cabi.Trap):
+            # the connector's lifting/lowering for a host import found the guest at fault:
+            # name the export and the kind, as for a trap in the guest itself
+            ext = dict(host_exc.diagnostic.extensions)
+            ext.setdefault("kind", component_traps.kind_of(host_exc.diagnostic.message))
+            raise cabi.Trap(f"{label[0]}: wasm trap: {host_exc.diagnostic.message}", **ext) from None
         if host_exc is not None:
             raise host_exc
         raise component_traps.trap(label[0], message)

@@ -24,6 +24,7 @@ from . import link as cl
 from . import traps as component_traps, capi as wasmtime_capi
 from .sandbox import memories_stay_put
 from .caller import CallState, core_caller, export_caller
+from .host import weak_callback
 from .capi import CApi
 
 _CORE_VALTYPE = {"i32": wasmtime.ValType.i32, "i64": wasmtime.ValType.i64,
@@ -120,6 +121,13 @@ class FastBackend(cl.Backend):
         self.host = host
         self.resource_tables: dict[t.ResourceType, cabi.ResourceTables] = {}
         self._memories: dict[int, FastMemory] = {}
+        # the host functions given to wasmtime, held here: wasmtime holds them only weakly
+        # (host.weak_callback), so an unreachable instance is freed with its store
+        self.callbacks: list[Any] = []
+
+    def host_func(self, ftype: wasmtime.FuncType, fn: Callable[..., Any], what: str) -> wasmtime.Func:
+        """A wasmtime function of this store calling `fn`, which this backend keeps alive."""
+        return wasmtime.Func(self.store, ftype, weak_callback(fn, self.callbacks, what))
 
     # --- core level ---------------------------------------------------------------------
 
@@ -244,7 +252,7 @@ class FastBackend(cl.Backend):
                 if not out:
                     return None
                 return out[0] if len(out) == 1 else out
-        return wasmtime.Func(self.store, ftype, host)
+        return self.host_func(ftype, host, name)
 
     def resource_defined(self, scope: cl.Scope, rt: t.ResourceType, dtor: Any) -> None:
         tables = self._tables(scope)
@@ -258,13 +266,13 @@ class FastBackend(cl.Backend):
         tables = self._tables(scope)
         i32 = wasmtime.ValType.i32()
         if kind == "resource.new":
-            return wasmtime.Func(self.store, wasmtime.FuncType([i32], [i32]), lambda rep: tables.new(rt, rep))
+            return self.host_func(wasmtime.FuncType([i32], [i32]), lambda rep: tables.new(rt, rep), kind)
         if kind == "resource.rep":
-            return wasmtime.Func(self.store, wasmtime.FuncType([i32], [i32]), lambda h: tables.rep(rt, h))
+            return self.host_func(wasmtime.FuncType([i32], [i32]), lambda h: tables.rep(rt, h), kind)
 
         def drop(handle: int) -> None:
             tables.drop(rt, handle)
-        return wasmtime.Func(self.store, wasmtime.FuncType([i32], []), drop)
+        return self.host_func(wasmtime.FuncType([i32], []), drop, kind)
 
     def import_value(self, scope: cl.Scope, name: str, sort: str, value: Any) -> Any:
         return self.host(name, sort, value, self._tables(scope))

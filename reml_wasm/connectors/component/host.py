@@ -6,6 +6,7 @@ representation, which is wrapped into a `cabi.Resource` of `R` here.
 
 from __future__ import annotations
 
+import weakref
 from typing import Any, Callable
 
 from ... import cabi
@@ -30,3 +31,23 @@ def host_call(func: t.Function, impl: Callable[..., Any]) -> Callable[[list], An
     """A host function as the paths call it: one list of lifted arguments in, a reml value out."""
     f = host_result(func, impl)
     return lambda args: f(*args)
+
+
+def weak_callback(target: Callable[..., Any], keep: list[Any], what: str = "host function") -> Callable[..., Any]:
+    """`target` as a callback for wasmtime that does not keep it alive.
+
+    wasmtime-py holds every host callback in a process-wide table until the store that
+    uses it is deleted; a callback that refers (through its closure) to its own store
+    would keep the store, its instances and their memory reservations alive forever.
+    The callback given to wasmtime holds `target` only weakly; `keep` (a list the
+    instance owns) holds it strongly, so it lives exactly as long as the instance.
+    Called after the instance is gone, the callback traps."""
+    keep.append(target)
+    ref = weakref.ref(target)
+
+    def callback(*args: Any) -> Any:
+        f = ref()
+        if f is None:
+            raise cabi.Trap(f"{what}: the instance was closed", kind="closed")
+        return f(*args)
+    return callback

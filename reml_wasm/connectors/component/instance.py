@@ -10,12 +10,20 @@ binding (fast.py); `path="wasmtime"` uses wasmtime.component (ref.py).
 When the fast path cannot serve (wasmtime version check failed, WASI granted, a feature
 the parser does not support), the instance says so in `diagnostics` (a warning) and uses
 the reference path.  Both paths take and return values in the reml_wasm.values convention.
+
+Threads: a `Component` may be shared by any number of threads (instantiate from any of
+them); an `Instance` serialises its calls (one store, one call at a time: a second thread
+waits for the first); `Component.pool(n)` gives n instances behind one queue for threads
+that should run in parallel.  Release: `Instance.close()` (or `with`) frees the store at
+once; an unreachable instance is freed by the garbage collector, host imports included.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
+import queue
+import threading
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -29,8 +37,9 @@ from . import binary as cb
 from . import link as cl
 from . import world as cw
 from . import capi as wasmtime_capi
+from . import traps as component_traps
 from .host import host_call
-from .sandbox import Sandbox, make_engine
+from .sandbox import TICKER, Sandbox, shared_engine
 
 PATHS = ("fast", "wasmtime")
 
@@ -39,8 +48,16 @@ Imports = Mapping[str, Any]
 world function name -> callable.  Callables take and return reml values."""
 
 
+_LOAD_LOCK = threading.Lock()
+
+
 class Component:
-    """A parsed component binary and what was compiled from it (per engine)."""
+    """A parsed component binary and what was compiled from it (per engine).
+
+    Thread-safe: one Component may be instantiated from many threads at once (its
+    compiled caches are filled under a lock; engines are shared per process).  Calls
+    go to instances, each of which serialises its own calls (see `Instance`); for many
+    threads calling in parallel use `pool(n)`."""
 
     def __init__(self, data: bytes, *, source: str = "<bytes>", name: str | None = None) -> None:
         self.source = source
@@ -53,6 +70,7 @@ class Component:
         self._modules: dict[tuple[bool, bool], dict[int, wasmtime.Module]] = {}
         self._ref_components: dict[tuple[bool, bool], wc.Component] = {}
         self.diagnostics: list[Diagnostic] = []
+        self._lock = threading.RLock()
 
     @classmethod
     def from_file(cls, path: str | os.PathLike[str]) -> "Component":
@@ -70,7 +88,9 @@ class Component:
     @property
     def world(self) -> t.World:
         if self._world is None:
-            self._world = cw.world_of(self.ast, self.name)
+            with self._lock:
+                if self._world is None:
+                    self._world = cw.world_of(self.ast, self.name)
         return self._world
 
     def exports(self) -> dict[str, tuple[str | None, t.Function]]:
@@ -108,10 +128,14 @@ class Component:
         return out
 
     def engine(self, key: tuple[bool, bool] = (False, False)) -> wasmtime.Engine:
+        """The (process-wide) engine for `key` (fuel, epoch), with this component's module cache."""
         eng = self._engines.get(key)
         if eng is None:
-            eng = self._engines[key] = make_engine(key)
-            self._modules[key] = {}
+            with self._lock:
+                eng = self._engines.get(key)
+                if eng is None:
+                    self._modules[key] = {}
+                    eng = self._engines[key] = shared_engine(key)
         return eng
 
     def compiled(self, key: tuple[bool, bool] = (False, False)) -> wc.Component:
@@ -119,21 +143,26 @@ class Component:
         components wasmtime accepts, since its unchecked calls trust their types)."""
         wcomp = self._ref_components.get(key)
         if wcomp is None:
-            try:
-                wcomp = self._ref_components[key] = wc.Component(self.engine(key), self.data)
-            except wasmtime.WasmtimeError as exc:
-                raise error("ffi.component.invalid", f"{self.source}: wasmtime rejects the component: "
-                            f"{str(exc).splitlines()[0]}") from None
+            with self._lock:
+                wcomp = self._ref_components.get(key)
+                if wcomp is None:
+                    try:
+                        wcomp = self._ref_components[key] = wc.Component(self.engine(key), self.data)
+                    except wasmtime.WasmtimeError as exc:
+                        raise error("ffi.component.invalid", f"{self.source}: wasmtime rejects the component: "
+                                    f"{str(exc).splitlines()[0]}") from None
         return wcomp
 
     def instantiate(self, imports: Imports | None = None, *, sandbox: Sandbox = Sandbox(),
                     path: str = "fast") -> "Instance":
+        """A new instance (its own store) with `imports`, limited by `sandbox`, on `path`."""
         if path not in PATHS:
             raise error("ffi.component.path", f"unknown path {path!r} (fast or wasmtime)")
         imports = self._normalize_imports(imports or {})
         notes: list[Diagnostic] = []
         if path == "fast":
-            capi, why = wasmtime_capi.load()
+            with _LOAD_LOCK:
+                capi, why = wasmtime_capi.load()
             if capi is None:
                 notes.append(_fallback(f"the cffi binding of wasmtime is unavailable ({why})"))
             elif sandbox.wasi:
@@ -149,6 +178,12 @@ class Component:
         inst.diagnostics.extend(notes)
         self.diagnostics.extend(notes)
         return inst
+
+    def pool(self, n: int, imports: Imports | None = None, *, sandbox: Sandbox = Sandbox(),
+             path: str = "fast") -> "InstancePool":
+        """`n` instances with the same imports and sandbox behind one queue, for threads
+        calling in parallel (see `InstancePool`)."""
+        return InstancePool(self, n, imports, sandbox=sandbox, path=path)
 
 
 def _short(full: str) -> str:
@@ -172,7 +207,18 @@ class Instance:
     """An instantiated component.  `func(name)` gives a callable taking reml values
     (looked up once; on the fast path a wrong argument count is Python's TypeError);
     `call(name, *args)` is the same in one step with the count checked
-    (`ffi.value.arity`); `drop(handle)` drops an owned resource."""
+    (`ffi.value.arity`); `drop(handle)` drops an owned resource.
+
+    Threads: an instance serialises its calls.  `lock` (re-entrant) is held for the
+    whole of each call, host imports included, so a second thread calling the same
+    instance waits; the same thread may re-enter (a host import calling back).  Every
+    way into the store -- callables from `func`, `call`, `drop`, `close` -- takes it.
+    A callable `_make` returns with a true `thread_safe` attribute takes `lock` itself
+    and is handed out unwrapped; any other is wrapped in a closure taking it.
+
+    Release: `close()` (or leaving a `with` block) frees the store, its memories and
+    its host functions at once; later calls trap with `kind` `closed`.  An unreachable
+    instance is freed by the garbage collector (host functions hold it only weakly)."""
 
     path: str
 
@@ -181,16 +227,47 @@ class Instance:
         self.diagnostics: list[Diagnostic] = []
         self._funcs: dict[str, Callable[..., Any]] = {}
         self._arity: dict[str, int] = {}
+        self.lock = threading.RLock()
+        self.closed = False
+        # memories whose host-side copy budget (`copied`) starts afresh at each call
+        self._copy_meters: list[Any] = []
+        self._release_ticker: Callable[[], Any] | None = None
 
     def func(self, name: str) -> Callable[..., Any]:
+        """The callable of export `name` (full or `iface#func`), made once."""
         f = self._funcs.get(name)
         if f is None:
-            full, key, func = self.component.resolve(name)
-            f = self._funcs[name] = self._make(full, key, func)
-            self._arity[name] = len(func.params)
+            with self.lock:
+                if self.closed:
+                    raise component_traps.closed(name)
+                f = self._funcs.get(name)
+                if f is None:
+                    full, key, func = self.component.resolve(name)
+                    raw = self._make(full, key, func)
+                    f = raw if getattr(raw, "thread_safe", False) else self._serialised(raw, full)
+                    self._funcs[name] = f
+                    self._arity[name] = len(func.params)
         return f
 
+    def _serialised(self, raw: Callable[..., Any], full: str) -> Callable[..., Any]:
+        acquire, release, meters = self.lock.acquire, self.lock.release, self._copy_meters
+        guard_closed = self.path != "fast"  # fast-path callers refuse a closed instance themselves
+
+        def call(*args: Any) -> Any:
+            acquire()
+            try:
+                if guard_closed and self.closed:
+                    raise component_traps.closed(full)
+                for m in meters:
+                    m.copied = 0  # each call has the whole copy budget
+                return raw(*args)
+            finally:
+                release()
+        call.unserialised = raw  # type: ignore[attr-defined]  # what the lock wraps (benchmarks)
+        return call
+
     def call(self, name: str, *args: Any) -> Any:
+        """Call export `name` with reml values; the argument count is checked."""
         f = self.func(name)
         nparams = self._arity.get(name)
         if nparams is not None and len(args) != nparams:
@@ -201,7 +278,40 @@ class Instance:
         raise NotImplementedError
 
     def drop(self, handle: Any) -> None:
+        """Drop an owned resource handle (its destructor runs)."""
+        with self.lock:
+            if self.closed:
+                raise component_traps.closed("drop")
+            self._drop(handle)
+
+    def _drop(self, handle: Any) -> None:
         raise NotImplementedError
+
+    def _hold_ticker(self, sandbox: Sandbox, engine: wasmtime.Engine) -> None:
+        if sandbox.epoch_ticks is not None:
+            self._release_ticker = TICKER.hold(self, engine)
+
+    def close(self) -> None:
+        """Free the store now (idempotent).  Not allowed from inside one of this
+        instance's own calls (a host import): `ffi.component.busy`."""
+        if self.lock._is_owned():  # type: ignore[attr-defined]
+            raise error("ffi.component.busy", "an instance cannot be closed from inside one of its own calls")
+        with self.lock:
+            if self.closed:
+                return
+            self.closed = True
+            if self._release_ticker is not None:
+                self._release_ticker()
+            self._close_store()
+
+    def _close_store(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> "Instance":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
 
 
 class RefInstance(Instance):
@@ -211,13 +321,21 @@ class RefInstance(Instance):
         from .ref import RefInstance as _Ref
         super().__init__(component)
         key = sandbox.engine_key
-        self._ref = _Ref(component.engine(key), component.compiled(key), component.world, imports, sandbox)
+        engine = component.engine(key)
+        self._ref = _Ref(engine, component.compiled(key), component.world, imports, sandbox)
+        self._hold_ticker(sandbox, engine)
 
     def _make(self, full: str, key: str | None, func: t.Function) -> Callable[..., Any]:
         return self._ref.func(key, func)
 
-    def drop(self, handle: Any) -> None:
+    def _drop(self, handle: Any) -> None:
         self._ref.drop(handle)
+
+    def _close_store(self) -> None:
+        ref = self._ref
+        self._ref = None  # type: ignore[assignment]
+        ref.callbacks.clear()
+        ref.store.close()
 
 
 class FastInstance(Instance):
@@ -240,6 +358,10 @@ class FastInstance(Instance):
         self.backend = FastBackend(capi, engine, self.store, component._modules[key], self._bind_import,
                                    sandbox.fuel, sandbox.epoch_ticks)
         self.scope = cl.instantiate(component.ast, self.backend)
+        self._hold_ticker(sandbox, engine)
+        for mem in self.backend._memories.values():
+            mem.copy_limit = sandbox.copy_limit
+            self._copy_meters.append(mem)
 
     def _bind_import(self, name: str, sort: str, value: Any, tables: Any) -> Any:
         provided = self._imports.get(name)
@@ -272,7 +394,14 @@ class FastInstance(Instance):
         call = value.call
         return lambda *args: call(list(args))
 
-    def drop(self, handle: Any) -> None:
+    def _close_store(self) -> None:
+        backend = self.backend
+        backend.state.poisoned = component_traps.CLOSED  # the callers check it before entering
+        backend.callbacks.clear()
+        self.backend = self.scope = None  # type: ignore[assignment]
+        self.store.close()
+
+    def _drop(self, handle: Any) -> None:
         from ... import cabi
         if not isinstance(handle, cabi.Resource):
             raise error("ffi.value.type_mismatch", f"expected a resource handle, got {type(handle).__name__}")
@@ -285,3 +414,75 @@ class FastInstance(Instance):
         dtor = None if tables is None else tables.dtors.get(handle.type)
         if dtor is not None:
             dtor(rep)
+
+
+class InstancePool:
+    """`n` instances of one component behind a queue, for many threads.
+
+    `call(name, *args)` borrows an idle instance (waiting while all n are busy), calls,
+    and gives it back; each instance still serialises its own calls, so n threads run
+    guest code in parallel (the fast path's calls release the GIL).  An instance that
+    trapped is poisoned: the pool closes it and puts a fresh one in its place.  Calls
+    are independent: resource handles belong to the instance that made them, so keep a
+    resource's calls on one `Instance` instead."""
+
+    def __init__(self, component: Component, n: int, imports: Imports | None = None, *,
+                 sandbox: Sandbox = Sandbox(), path: str = "fast") -> None:
+        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 4096:
+            raise error("ffi.component.pool", f"a pool holds 1 to 4096 instances, not {n!r}")
+        self.component = component
+        self._args = (imports, sandbox, path)
+        self._idle: "queue.SimpleQueue[Instance]" = queue.SimpleQueue()
+        self._all: list[Instance] = []
+        self._lock = threading.Lock()
+        self.closed = False
+        for _ in range(n):
+            self._add()
+
+    def _add(self) -> None:
+        imports, sandbox, path = self._args
+        inst = self.component.instantiate(imports, sandbox=sandbox, path=path)
+        with self._lock:
+            self._all.append(inst)
+        self._idle.put(inst)
+
+    def call(self, name: str, *args: Any) -> Any:
+        """Call export `name` on an idle instance."""
+        if self.closed:
+            raise component_traps.closed(name)
+        inst = self._idle.get()
+        try:
+            return inst.call(name, *args)
+        except DiagnosticError as exc:
+            if exc.code == "cabi.trap" and not inst.closed:
+                self._replace(inst)
+                inst = None  # type: ignore[assignment]
+            raise
+        finally:
+            if inst is not None:
+                self._idle.put(inst)
+
+    def func(self, name: str) -> Callable[..., Any]:
+        """A callable for export `name` served by the pool."""
+        self.component.resolve(name)
+        return lambda *args: self.call(name, *args)
+
+    def _replace(self, inst: Instance) -> None:
+        with self._lock:
+            self._all.remove(inst)
+        inst.close()
+        self._add()
+
+    def close(self) -> None:
+        """Close every instance (idempotent)."""
+        self.closed = True
+        with self._lock:
+            insts, self._all = self._all, []
+        for inst in insts:
+            inst.close()
+
+    def __enter__(self) -> "InstancePool":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()

@@ -15,9 +15,9 @@ import wasmtime.component as wc
 from ... import cabi
 from ... import types as t
 from ...audit import DiagnosticError, error
-from ...values import ValueTypeError, check_args, from_wasmtime, to_wasmtime
+from ...values import ValueTypeError, check, check_args, from_wasmtime, to_wasmtime
 from . import traps as component_traps
-from .host import host_result
+from .host import host_result, weak_callback
 
 
 class RefResource:
@@ -55,6 +55,9 @@ class RefInstance:
         if sandbox.memory_limit is not None:
             self.store.set_limits(memory_size=sandbox.memory_limit)
         linker = wc.Linker(engine)
+        # host functions given to the linker, held here (wasmtime holds them weakly:
+        # host.weak_callback), so an unreachable instance is freed with its store
+        self.callbacks: list[Any] = []
         # host-implemented resources: wasmtime's host resource type number per resource
         self._host_ids: dict[t.ResourceType, int] = {}
         self._dtors: dict[t.ResourceType, Callable[[Any], None]] = {}
@@ -70,14 +73,15 @@ class RefInstance:
                                 if dtor is not None:
                                     self._dtors[ty] = dtor
                                 inst.add_resource(name, wc.ResourceType.host(self._host_ids[ty]),
-                                                  self._host_dtor(ty))
+                                                  self._weak(self._host_dtor(ty), f"[dtor]{name}"))
                         for func in item.interface.all_functions():
                             impl = provided.get(func.qualified_name)
                             if impl is not None:
-                                inst.add_func(func.qualified_name, self._host(func, host_result(func, impl)))
+                                inst.add_func(func.qualified_name,
+                                              self._weak(self._host(func, host_result(func, impl)), func.qualified_name))
                 elif isinstance(item, t.FunctionItem) and item.key in imports:
                     func = item.function
-                    root.add_func(item.key, self._host(func, host_result(func, imports[item.key])))
+                    root.add_func(item.key, self._weak(self._host(func, host_result(func, imports[item.key])), item.key))
         if wasi:
             # wasmtime's define_unknown_imports_as_traps would also hide WASI's definitions,
             # so the stand-ins for the other unprovided imports are defined here
@@ -109,11 +113,14 @@ class RefInstance:
                             if isinstance(ty, t.ResourceType):
                                 self._host_ids[ty] = len(self._host_ids) + 1
                                 inst.add_resource(name, wc.ResourceType.host(self._host_ids[ty]),
-                                                  self._host_dtor(ty))
+                                                  self._weak(self._host_dtor(ty), f"[dtor]{name}"))
                         for func in item.interface.all_functions():
                             inst.add_func(func.qualified_name, stand_in(f"{item.key}#{func.qualified_name}"))
                 elif isinstance(item, t.FunctionItem) and item.key not in imports:
                     root.add_func(item.key, stand_in(item.key))
+
+    def _weak(self, fn: Callable[..., Any], what: str) -> Callable[..., Any]:
+        return weak_callback(fn, self.callbacks, what)
 
     def _host_dtor(self, rt: t.ResourceType) -> Callable[[Any, int], None]:
         def dtor(store: Any, rep: int) -> None:
@@ -131,7 +138,10 @@ class RefInstance:
                 return self._wrap(any_, ty, store)
             values = [from_wasmtime(a, ty, wrap) for a, ty in zip(args, params)]
             out = impl(*values)
-            return None if result is None else to_wasmtime(out, result, self._handle)
+            if result is None:
+                return None
+            check(out, result, "result")  # a wrong host result is a coded error, never converted silently
+            return to_wasmtime(out, result, self._handle)
         return host
 
     def _wrap(self, any_: wc.ResourceAny, ty: t.Type, store: Any = None) -> Any:
@@ -212,6 +222,10 @@ class RefInstance:
         if handle._dropped:
             raise cabi.Trap(f"resource {handle.type.name} was already dropped")
         handle._dropped = True
+        if self.fuel is not None:  # the guest destructor runs under the same limits as a call
+            self.store.set_fuel(self.fuel)
+        if self.epoch_ticks is not None:
+            self.store.set_epoch_deadline(self.epoch_ticks)
         try:
             handle.any.drop(self.store)
         except (wasmtime.Trap, wasmtime.WasmtimeError) as exc:

@@ -2,9 +2,17 @@
 
 fuel: each call starts with this much fuel (wasmtime's instruction budget); a runaway guest
 traps (`kind` fuel).  timeout: a wall-clock deadline per call, by epoch interruption: one
-daemon thread per engine advances the engine's epoch every TICK_SECONDS, and each call sets
-its store's deadline that many ticks ahead (`kind` timeout).  memory_limit: bytes of linear
-memory per store.  wasi: grant WASI preview 2 (reference path only).
+daemon thread per process advances the epoch of the engines that need it every
+TICK_SECONDS, and each call sets its store's deadline that many ticks ahead (`kind`
+timeout).  The thread runs only while some instance with a timeout is alive
+(`EpochTicker.hold`) and stops when the last one is released.  memory_limit: bytes of
+linear memory per store.  copy_limit: bytes the host may copy out of guest memory while
+lifting the values of one call (a guest whose lists alias one region cannot make the host
+build far more data than its memory holds; `kind` copy-limit).  wasi: grant WASI preview 2
+(reference path only).
+
+Engines are shared per process, one per configuration (`shared_engine`): wasmtime engines
+are thread-safe, and every component compiled for one may be instantiated from any thread.
 """
 
 from __future__ import annotations
@@ -14,12 +22,18 @@ import threading
 import time
 import weakref
 from dataclasses import dataclass
+from typing import Callable
 
 import wasmtime
 
 from ...audit import error
 
 TICK_SECONDS = 0.01
+MAX_TIMEOUT = 366 * 24 * 3600.0  # a year: epoch ticks stay far inside 64 bits
+
+# bytes of host data one call may lift out of guest memory unless the sandbox says otherwise
+# (the same budget wasmtime's own host gives a call, 128 MiB)
+DEFAULT_COPY_LIMIT = 128 << 20
 
 
 @dataclass(frozen=True)
@@ -28,6 +42,7 @@ class Sandbox:
     timeout: float | None = None
     memory_limit: int | None = None
     wasi: bool = False
+    copy_limit: int = DEFAULT_COPY_LIMIT
 
     def __post_init__(self) -> None:
         if self.fuel is not None and (not isinstance(self.fuel, int) or self.fuel <= 0):
@@ -36,6 +51,15 @@ class Sandbox:
             raise error("ffi.component.sandbox", f"timeout must be positive seconds, not {self.timeout!r}")
         if self.memory_limit is not None and (not isinstance(self.memory_limit, int) or self.memory_limit <= 0):
             raise error("ffi.component.sandbox", f"memory_limit must be positive bytes, not {self.memory_limit!r}")
+        if self.fuel is not None and self.fuel >= 1 << 64:
+            raise error("ffi.component.sandbox", f"fuel must be below 2**64, not {self.fuel!r}")
+        if self.memory_limit is not None and self.memory_limit >= 1 << 63:
+            raise error("ffi.component.sandbox", f"memory_limit must be below 2**63 bytes, not {self.memory_limit!r}")
+        if self.timeout is not None and not (math.isfinite(self.timeout) and self.timeout <= MAX_TIMEOUT):
+            raise error("ffi.component.sandbox", f"timeout must be finite seconds at most {MAX_TIMEOUT}, "
+                        f"not {self.timeout!r}")
+        if isinstance(self.copy_limit, bool) or not isinstance(self.copy_limit, int) or self.copy_limit <= 0:
+            raise error("ffi.component.sandbox", f"copy_limit must be positive bytes, not {self.copy_limit!r}")
 
     @property
     def engine_key(self) -> tuple[bool, bool]:
@@ -54,6 +78,7 @@ _FIXED_MEMORY_ENGINES: "weakref.WeakSet[wasmtime.Engine]" = weakref.WeakSet()
 
 
 def make_engine(key: tuple[bool, bool]) -> wasmtime.Engine:
+    """A new engine configured for `key` (fuel, epoch interruption); its memories never move."""
     fuel, epoch = key
     config = wasmtime.Config()
     config.consume_fuel = fuel
@@ -62,9 +87,20 @@ def make_engine(key: tuple[bool, bool]) -> wasmtime.Engine:
     config.memory_may_move = False
     engine = wasmtime.Engine(config)
     _FIXED_MEMORY_ENGINES.add(engine)
-    if epoch:
-        _start_ticker(engine)
     return engine
+
+
+_SHARED: dict[tuple[bool, bool], wasmtime.Engine] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_engine(key: tuple[bool, bool]) -> wasmtime.Engine:
+    """The process's engine for `key`, made on first use (thread-safe)."""
+    with _SHARED_LOCK:
+        engine = _SHARED.get(key)
+        if engine is None:
+            engine = _SHARED[key] = make_engine(key)
+        return engine
 
 
 def memories_stay_put(engine: wasmtime.Engine) -> bool:
@@ -72,16 +108,58 @@ def memories_stay_put(engine: wasmtime.Engine) -> bool:
     return engine in _FIXED_MEMORY_ENGINES
 
 
-def _start_ticker(engine: wasmtime.Engine) -> None:
-    ref = weakref.ref(engine)
+class EpochTicker:
+    """One daemon thread per process that advances the epoch of engines with epoch
+    interruption while at least one holder is alive.  `hold(owner, engine)` counts the
+    owner until it is released (`release`) or garbage-collected; the thread exits when the
+    count drops to zero and starts again with the next holder."""
 
-    def tick() -> None:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._engines: dict[int, tuple[wasmtime.Engine, int]] = {}
+        # releases arrive from garbage-collection finalizers, which may run on any thread
+        # at any allocation (even one holding `_lock`): they only append here, and the
+        # counts are settled under the lock by `hold` and the ticker thread
+        self._released: list[int] = []
+        self._thread: threading.Thread | None = None
+
+    def hold(self, owner: object, engine: wasmtime.Engine) -> Callable[[], None]:
+        """Tick `engine` while `owner` lives; returns the idempotent release function."""
+        with self._lock:
+            self._settle()
+            eng, count = self._engines.get(id(engine), (engine, 0))
+            self._engines[id(engine)] = (eng, count + 1)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="reml-wasm-epoch", daemon=True)
+                self._thread.start()
+        return weakref.finalize(owner, self._released.append, id(engine))
+
+    def _settle(self) -> None:
+        while self._released:
+            key = self._released.pop()
+            eng, count = self._engines[key]
+            if count <= 1:
+                del self._engines[key]
+            else:
+                self._engines[key] = (eng, count - 1)
+
+    @property
+    def running(self) -> bool:
+        """True while the ticker thread exists."""
+        with self._lock:
+            return self._thread is not None
+
+    def _run(self) -> None:
         while True:
             time.sleep(TICK_SECONDS)
-            eng = ref()
-            if eng is None:
-                return
-            eng.increment_epoch()
-            del eng
+            with self._lock:
+                self._settle()
+                engines = [eng for eng, _ in self._engines.values()]
+                if not engines:
+                    self._thread = None
+                    return
+            for eng in engines:
+                eng.increment_epoch()
 
-    threading.Thread(target=tick, name="reml-wasm-epoch", daemon=True).start()
+
+TICKER = EpochTicker()

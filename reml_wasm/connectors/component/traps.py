@@ -1,6 +1,7 @@
 """Traps of both paths, reported the same way: `cabi.Trap` with the export's name, the
 reason (the last line of wasmtime's message, without the backtrace) and a `kind`:
-unreachable, fuel, timeout, poisoned, unprovided-import, memory, arithmetic, or other."""
+unreachable, fuel, timeout, poisoned, closed, unprovided-import, memory, copy-limit, arithmetic,
+or other."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from ... import cabi
 
 _KINDS = (("all fuel consumed", "fuel"), ("interrupt", "timeout"), ("cannot enter component instance", "poisoned"),
           ("has not been defined", "unprovided-import"), ("unreachable", "unreachable"),
-          ("out of bounds memory access", "memory"), ("integer divide by zero", "arithmetic"),
-          ("integer overflow", "arithmetic"))
+          ("out of bounds memory access", "memory"), ("is outside memory", "memory"),
+          ("out of bounds of memory", "memory"), ("pointer out of bounds", "memory"), ("integer divide by zero", "arithmetic"),
+          ("integer overflow", "arithmetic"), ("too much data is being copied", "copy-limit"))
 
 
 def reason_of(message: str) -> str:
@@ -33,7 +35,19 @@ def trap(name: str, message: str) -> cabi.Trap:
     return cabi.Trap(f"{name}: wasm trap: {reason}", kind=kind_of(reason))
 
 
-def poisoned(name: str) -> cabi.Trap:
+CLOSED = "the instance is closed"
+"""The poison reason `Instance.close()` leaves in a fast-path instance's call state."""
+
+
+def closed(name: str) -> cabi.Trap:
+    """The trap for a call into an instance after `close()`."""
+    return cabi.Trap(f"{name}: the instance is closed", kind="closed")
+
+
+def poisoned(name: str, reason: str | None = None) -> cabi.Trap:
+    """The trap for a call into a poisoned instance (`reason`: the state's poison reason)."""
+    if reason == CLOSED:
+        return closed(name)
     return cabi.Trap(f"{name}: wasm trap: cannot enter component instance (poisoned by an earlier trap; "
                      "instantiate the component again)", kind="poisoned")
 

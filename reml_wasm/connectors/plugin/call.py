@@ -8,7 +8,8 @@ linked against no library) calls those entry points through their addresses; a c
 through it costs a fraction of a libffi call.  Per library it keeps the entry points and
 a mutex (`reml_nyash_open`): the plugin ABI promises no thread safety, so calls into one
 library are serialised there, in C, around the call alone; the caller's result buffers
-(`reml_nyash_slot`) are its own (one per thread), so nothing else needs a lock.
+(`reml_nyash_slot`) are its own (one per thread), so nothing else needs a lock.  The
+plugin is handed a copy of the argument bytes (in both modes), which it may scribble on.
 `reml_nyash_call` is one attempt of the two-phase protocol: it sets the length to the
 slot's capacity, calls `nyash_plugin_invoke`, and answers the result length when the
 call succeeded and the result fitted, else -1 (return code and wanted length are then in
@@ -60,6 +61,7 @@ SHIM_SOURCE = r"""
 #include <stdint.h>
 #include <stddef.h>
 #include <stdlib.h>
+#include <string.h>
 """ + SLOT_TYPE + r"""
 typedef int32_t (*reml_nyash_invoke_fn)(uint32_t, uint32_t, uint32_t, const uint8_t *, size_t,
                                         uint8_t *, size_t *);
@@ -94,15 +96,29 @@ static int64_t reml_nyash_call(reml_nyash_lib *lib, reml_nyash_slot *slot, uint3
                                uint32_t method_id, uint32_t instance_id, const char *args,
                                size_t args_len) {
     int32_t rc;
+    uint8_t small[256];
+    /* the plugin gets a copy of the arguments: one that writes into its const buffer
+       must not change the caller's bytes (shared constants such as the empty list) */
+    uint8_t *copy = args_len <= sizeof small ? small : malloc(args_len);
+    if (copy == NULL) {
+        slot->rc = -6;
+        slot->len = slot->cap;
+        return -1;
+    }
+    if (args_len)
+        memcpy(copy, args, args_len);
     slot->len = slot->cap;
     pthread_mutex_lock(&lib->mu);
     if (lib->closed) {
         pthread_mutex_unlock(&lib->mu);
+        if (copy != small)
+            free(copy);
         return -2;
     }
-    rc = lib->invoke(type_id, method_id, instance_id, (const uint8_t *)args, args_len,
-                     (uint8_t *)slot->buf, &slot->len);
+    rc = lib->invoke(type_id, method_id, instance_id, copy, args_len, (uint8_t *)slot->buf, &slot->len);
     pthread_mutex_unlock(&lib->mu);
+    if (copy != small)
+        free(copy);
     slot->rc = rc;
     if (rc == 0 && slot->len <= slot->cap)
         return (int64_t)slot->len;

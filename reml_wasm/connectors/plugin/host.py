@@ -27,6 +27,7 @@ generated per box type with everything per method bound once.
 from __future__ import annotations
 
 import functools
+import queue
 import threading
 import weakref
 from pathlib import Path
@@ -34,6 +35,7 @@ from typing import Any, Callable, Iterable, Protocol, Sequence
 
 from ... import tlv
 from ...audit import DiagnosticError, error
+from ...elf import check_shared_library
 from ...values import Err, Ok
 from .call import ABI_FFI, api_module, api_unavailable_reason, entry_address
 
@@ -42,6 +44,7 @@ __all__ = ["PluginHost", "PluginLibrary", "PluginBox", "BoxFactoryRegistry", "MA
 
 INITIAL_RESULT_BYTES = 256
 MAX_RESULT_BYTES = 1 << 28       # a sanity bound on what a plugin may ask for (256 MiB)
+MAX_TIMEOUT = 366 * 24 * 3600.0  # a plugin call timeout of at most a year
 _MAX_RETRIES = 4
 
 _MODES = ("api", "abi")
@@ -129,7 +132,13 @@ class PluginLibrary:
     invoke: Callable[[int, int, int, bytes], "tuple[int, bytes | None]"]
 
     def __init__(self, name: str, path: Path, *, max_result_bytes: int = MAX_RESULT_BYTES,
-                 mode: str | None = None) -> None:
+                 mode: str | None = None, timeout: float | None = None) -> None:
+        if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
+                                    or not 0 < timeout <= MAX_TIMEOUT):
+            raise error("ffi.plugin.bad_timeout", f"plugin call timeout must be seconds in (0, {MAX_TIMEOUT:g}], "
+                        f"not {timeout!r}", library=name)
+        self.timeout = timeout
+        self.poisoned: str | None = None
         self.name = name
         self.path = path
         self.max_result_bytes = max_result_bytes
@@ -150,6 +159,7 @@ class PluginLibrary:
         self._acquire, self._release = self._lock.acquire, self._lock.release   # cheaper than `with`
         self.live: "weakref.WeakValueDictionary[tuple[int, int], PluginBox]" = weakref.WeakValueDictionary()
         self.fini_errors: list[DiagnosticError] = []
+        check_shared_library(path, "ffi.plugin")  # a truncated file would crash the loader
         try:
             self._lib = ABI_FFI.dlopen(str(path))
         except OSError as exc:
@@ -189,6 +199,10 @@ class PluginLibrary:
             self._result: _ResultBuffer | None = _ResultBuffer(INITIAL_RESULT_BYTES)
             self.invoke = self._invoke_abi
         self._unpack = getattr(self._ffi, "_backend", self._ffi).unpack   # skip cffi's Python wrapper
+        if timeout is not None:
+            self._watchdog = _Watchdog(name)
+            self._direct = self.invoke
+            self.invoke = self._invoke_watched
         if abi_fn is not None:
             self.abi = int(abi_fn())
             if self.abi != 1:
@@ -247,7 +261,8 @@ class PluginLibrary:
             self._result = None
             len_p = res.len_p
             cap = len_p[0] = res.cap
-            rc = self._invoke(type_id, method_id, instance_id, args, len(args), res.buf, len_p)
+            copy = self._ffi.new("char[]", args)   # a copy the plugin may scribble on
+            rc = self._invoke(type_id, method_id, instance_id, copy, len(args), res.buf, len_p)
             need = len_p[0]
             if rc == 0 and need <= cap:              # the common case: it fitted
                 return 0, self._unpack(res.buf, need)
@@ -255,6 +270,26 @@ class PluginLibrary:
         finally:
             self._result = res
             self._release()
+
+    def _invoke_watched(self, type_id: int, method_id: int, instance_id: int,
+                        args: bytes) -> tuple[int, bytes | None]:
+        """A call run by the watchdog's thread: past `timeout` seconds the caller gets
+        `ffi.plugin.timeout` and the library is poisoned (every later call fails at once;
+        it is never unloaded, since the stuck call may still be running its code)."""
+        if self.poisoned is not None:
+            raise error("ffi.plugin.poisoned", f"plugin {self.name!r} is unusable: {self.poisoned}",
+                        library=self.name)
+        if self.closed:
+            raise self._unloaded()
+        done, out = self._watchdog.run(self._direct, (type_id, method_id, instance_id, args), self.timeout)
+        if not done:
+            self.poisoned = (f"a call (type {type_id}, method {method_id}) did not return within "
+                             f"{self.timeout:g} s")
+            raise error("ffi.plugin.timeout", f"plugin {self.name!r}: {self.poisoned}; the library is poisoned",
+                        library=self.name, type_id=type_id, method_id=method_id, timeout=self.timeout)
+        if isinstance(out, BaseException):
+            raise out
+        return out
 
     def _unloaded(self) -> DiagnosticError:
         return error("ffi.plugin.unloaded", f"plugin {self.name!r} was unloaded", library=self.name)
@@ -274,7 +309,8 @@ class PluginLibrary:
                 raise self._unloaded()
             return res.c.rc, res.c.len
         res.len_p[0] = res.cap
-        rc = self._invoke(type_id, method_id, instance_id, args, len(args), res.buf, res.len_p)
+        copy = self._ffi.new("char[]", args)   # a copy the plugin may scribble on
+        rc = self._invoke(type_id, method_id, instance_id, copy, len(args), res.buf, res.len_p)
         return rc, res.len_p[0]
 
     def _answer(self, res: Any, rc: int, need: int, type_id: int, method_id: int,
@@ -326,9 +362,20 @@ class PluginLibrary:
 
     def close(self) -> None:
         """Fini every live instance, call nyash_plugin_shutdown, unload."""
+        if self.poisoned is not None:
+            # a call is stuck inside the library (holding its lock): no fini, no shutdown,
+            # no unload
+            if not self.closed:
+                self.closed = True
+                self._watchdog.stop()
+            return
         with self._lock:
             if self.closed:
                 return
+            if self.timeout is not None:
+                # the last finis run on this thread (it may hold the library's call mutex)
+                self.invoke = self._direct  # type: ignore[method-assign]
+                self._watchdog.stop()
             if self.mode == "api":
                 # hold the call mutex across the last finis and shutdown: no other thread
                 # slips a call in between
@@ -345,6 +392,48 @@ class PluginLibrary:
                 if self._shutdown is not None:
                     self._shutdown()
             self._dlclose()
+
+
+class _Watchdog:
+    """One daemon thread per library with a call timeout: it runs the calls, and the
+    caller waits for each at most the timeout.  A call that never returns keeps the
+    thread; being a daemon, it does not hold the process open at exit."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._jobs: "queue.SimpleQueue[Any]" = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._start = threading.Lock()
+
+    def run(self, fn: Callable[..., Any], args: tuple, timeout: float) -> tuple[bool, Any]:
+        """(True, result or exception) when `fn(*args)` finished within `timeout` seconds,
+        else (False, None)."""
+        with self._start:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._serve, name=f"reml-plugin-{self._name}", daemon=True)
+                self._thread.start()
+        done = threading.Event()
+        box: list[Any] = [None]
+        self._jobs.put((fn, args, box, done))
+        if not done.wait(timeout):
+            return False, None
+        return True, box[0]
+
+    def _serve(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            fn, args, box, done = job
+            try:
+                box[0] = fn(*args)
+            except BaseException as exc:  # noqa: BLE001 - handed to the waiting caller
+                box[0] = exc
+            done.set()
+
+    def stop(self) -> None:
+        """Let the thread end once the calls queued before have run."""
+        self._jobs.put(None)
 
 
 def _fini_quietly(lib: PluginLibrary, type_id: int, instance_id: int) -> DiagnosticError | None:
@@ -602,9 +691,11 @@ class PluginHost:
     """Every library of one nyash.toml, loaded."""
 
     def __init__(self, config: _Config, *, max_result_bytes: int = MAX_RESULT_BYTES,
-                 only: Iterable[str] | None = None, mode: str | None = None) -> None:
+                 only: Iterable[str] | None = None, mode: str | None = None,
+                 timeout: float | None = None) -> None:
         """Open every library of `config` (or just the library keys in `only`); `mode` as
-        for `PluginLibrary` ("api", "abi", or None for the faster one available)."""
+        for `PluginLibrary` ("api", "abi", or None for the faster one available);
+        `timeout`: seconds a call may take before `ffi.plugin.timeout` poisons its library."""
         self.config = config
         wanted = None if only is None else set(only)
         self.libraries: dict[str, PluginLibrary] = {}
@@ -616,7 +707,7 @@ class PluginHost:
                 if wanted is not None and key not in wanted:
                     continue
                 lib = PluginLibrary(key, config.resolve_library(lib_cfg), max_result_bytes=max_result_bytes,
-                                    mode=mode)
+                                    mode=mode, timeout=timeout)
                 self.libraries[key] = lib
                 for box_name in lib_cfg.boxes:
                     bcfg = lib_cfg.box_configs[box_name]
@@ -650,7 +741,14 @@ class PluginHost:
         if bt.singleton:
             assert bt.instance is not None
             return bt.instance
-        return bt.new(bt.lib.birth(bt.type_id))
+        instance_id = bt.lib.birth(bt.type_id)
+        with self._lock:
+            live = bt.lib.live.get((bt.type_id, instance_id))
+            if live is not None and live._finalizer.alive:
+                # two boxes for one instance would send two finis: refuse the second
+                raise error("ffi.plugin.duplicate_instance", f"birth of {name} answered instance id "
+                            f"{instance_id}, which a live box already has", box=name, instance_id=instance_id)
+            return bt.new(instance_id)
 
     def _adopt(self, handle: tlv.Handle) -> PluginBox:
         """The PluginBox for a handle a plugin returned (the live one if there is one)."""
