@@ -172,7 +172,11 @@ def _as_bytes(value: Any) -> bytes:
 def _as_str(value: Any) -> bytes:
     if not isinstance(value, str):
         raise TypeError(f"expected a str, got {type(value).__name__}")
-    return value.encode("utf-8")
+    data = value.encode("utf-8")
+    if b"\0" in data:  # a BID-1 string never holds NUL, whichever way it travels
+        raise tlv.tlv_error("tlv.nul_in_string", f"string {value!r:.60} contains NUL, which a BID string "
+                            "may not (send it as bytes)")
+    return data
 
 
 def _handle_bits(value: Any) -> int:
@@ -282,9 +286,12 @@ def compile_direct(slot: MethodSlot, where: str, *, target: Any, ffi: Any, check
         lines += ["    finally:", "        __pool.append(__b)"]
         if result == "string":
             lines += ["    try:",
-                      "        return __data.decode('utf-8')",
+                      "        __text = __data.decode('utf-8')",
                       "    except UnicodeDecodeError:",
-                      "        raise __tlv_error('tlv.invalid_utf8', f'{__where}: the result is not UTF-8') from None"]
+                      "        raise __tlv_error('tlv.invalid_utf8', f'{__where}: the result is not UTF-8') from None",
+                      "    if '\\0' in __text:",
+                      "        raise __tlv_error('tlv.nul_in_string', f'{__where}: the result string contains NUL')",
+                      "    return __text"]
         else:
             lines.append("    return __data")
     elif result == "void":
