@@ -74,13 +74,29 @@ _dl_lock = threading.Lock()
 
 
 class _Document(Protocol):
-    source: str | None
-    version: int
-    interfaces: Sequence[t.Interface]
-    type_ids: Mapping[str, int]
-    effects: Mapping[tuple[str, str], tuple[str, ...]]
-    transports: Mapping[str, Mapping[str, Any]]
-    method_ids: Mapping[tuple[str, str], int]
+    """What the connector reads of a BID document (read-only, so any document whose
+    members have these shapes will do: `reml_wasm.bid.yaml_loader.BidDocument`)."""
+
+    @property
+    def source(self) -> str | None: ...
+
+    @property
+    def version(self) -> int: ...
+
+    @property
+    def interfaces(self) -> Sequence[t.Interface]: ...
+
+    @property
+    def type_ids(self) -> Mapping[str, int]: ...
+
+    @property
+    def effects(self) -> Mapping[tuple[str, str], tuple[str, ...]]: ...
+
+    @property
+    def transports(self) -> Mapping[str, Mapping[str, Any]]: ...
+
+    @property
+    def method_ids(self) -> Mapping[tuple[str, str], int]: ...
 
 
 @dataclass
