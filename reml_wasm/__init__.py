@@ -36,7 +36,9 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "DiagnosticError": ("reml_wasm.audit", "DiagnosticError"),
 }
 
-__all__ = ["__version__", *_EXPORTS]
+# Spelled out (the keys of `_EXPORTS`), so a type checker sees the re-exports.
+__all__ = ["__version__", "Component", "Sandbox", "NativeLibrary", "CanonicalNativeLibrary", "PluginHost", "Router",
+           "load_wit", "Ok", "Err", "Some", "Variant", "Record", "DiagnosticError"]
 
 if TYPE_CHECKING:
     from .audit import DiagnosticError

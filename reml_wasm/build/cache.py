@@ -137,7 +137,7 @@ class BindgenCache:
 
     def clean_orphans(self, max_age_s: float = ORPHAN_AGE_S) -> list[Path]:
         """Remove temporary and discarded directories older than `max_age_s`."""
-        removed = []
+        removed: list[Path] = []
         if not self.root.is_dir():
             return removed
         now = time.time()

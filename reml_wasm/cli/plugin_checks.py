@@ -110,8 +110,8 @@ def _show(value: Any) -> str:
     return repr(value)
 
 
-def _lifecycle(host: PluginHost, box_name: str, rep: Report) -> None:
-    lib_cfg, box_cfg = host.config.box(box_name)
+def _lifecycle(cfg: nyash_toml.NyashConfig, host: PluginHost, box_name: str, rep: Report) -> None:
+    lib_cfg, box_cfg = cfg.box(box_name)
     rep.line(f"lifecycle: {box_name} (type_id {box_cfg.type_id}) from {lib_cfg.name}")
     try:
         box = host.create(box_name)
@@ -154,7 +154,7 @@ def cmd_lifecycle(cfg: nyash_toml.NyashConfig, rep: Report, box_name: str) -> No
         raise error("ffi.plugin.unknown_box", f"no box {box_name!r} in the configuration "
                     f"(boxes: {', '.join(cfg.box_library) or 'none'})")
     with _host(cfg, cfg.box_library[box_name], rep) as host:
-        _lifecycle(host, box_name, rep)
+        _lifecycle(cfg, host, box_name, rep)
 
 
 # --- io -------------------------------------------------------------------------------------
@@ -252,7 +252,7 @@ def cmd_validate_all(cfg: nyash_toml.NyashConfig, rep: Report) -> None:
                     continue
                 try:
                     with _host(cfg, key, rep) as host:
-                        _lifecycle(host, box_name, rep)
+                        _lifecycle(cfg, host, box_name, rep)
                 except DiagnosticError as exc:
                     rep.fail(f"{key}: {_describe(exc)}")
             try:

@@ -245,7 +245,9 @@ _RULE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$")
 def blank_latency(markdown: str) -> str:
     """`markdown` with every table cell under a header cell mentioning "latency" emptied
     (timings differ from run to run; everything else must match)."""
-    out, blank, header = [], set(), False
+    out: list[str] = []
+    blank: set[int] = set()
+    header = False
     ends_with_newline = markdown.endswith("\n")
     for line in (markdown[:-1] if ends_with_newline else markdown).split("\n"):
         row = _ROW.match(line)

@@ -21,12 +21,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import TYPE_CHECKING, Mapping, Sequence
 
 from .. import types as t
 from ..audit import error
 from ..connectors.plugin.vtable import vtable_symbol
 from ..tlv import kind_for_type
+
+if TYPE_CHECKING:
+    from ..bid.yaml_loader import BidDocument
 
 __all__ = ["PluginBoxSpec", "generate", "box_name_for", "HEADER_PATH", "BID_HEADER_PATH", "FIRST_TYPE_ID"]
 
@@ -280,8 +283,9 @@ def _vtable_source(spec: PluginBoxSpec) -> str:
             add(f"static const BidTypeId {types}[] = {{{', '.join(_BID_TYPE[k] for k in kinds)}}};")
         entries.append(f'    {{"{fn.name}", NYASH_BID_FN({wrapper}), {len(kinds)}, {types if kinds else "NULL"}, '
                        f"{_BID_TYPE[ret]}}},")
-    symbol = _c_ident(vtable_symbol(spec.interface.name))
-    ident = ", ".join(f"0x{c:02x}" for c in spec.interface.name.encode()[:16])
+    name = spec.interface.name or ""   # a plugin's interfaces are always named (as the host assumes)
+    symbol = _c_ident(vtable_symbol(name))
+    ident = ", ".join(f"0x{c:02x}" for c in name.encode()[:16])
     if entries:
         add(f"static const MethodEntry {b}_vt_methods[] = {{")
         lines.extend(entries)
@@ -354,27 +358,27 @@ def generate(specs: Sequence[PluginBoxSpec], *, stem: str, source: str | None = 
             "nyash_bid.h": BID_HEADER_PATH.read_text(encoding="utf-8"), "build.sh": build}
 
 
-def specs_from_bid(doc: "object") -> list[PluginBoxSpec]:
+def specs_from_bid(doc: BidDocument) -> list[PluginBoxSpec]:
     """PluginBoxSpecs of a `reml_wasm.bid.yaml_loader.BidDocument`."""
-    specs = []
+    specs: list[PluginBoxSpec] = []
     used: set[int] = set()
     next_id = FIRST_TYPE_ID
-    for iface in doc.interfaces:  # type: ignore[attr-defined]
+    for iface in doc.interfaces:
         name = iface.name or "plugin"
-        type_id = doc.type_ids.get(name)  # type: ignore[attr-defined]
+        type_id = doc.type_ids.get(name)
         if type_id is None:
-            while next_id in used or next_id in doc.type_ids.values():  # type: ignore[attr-defined]
+            while next_id in used or next_id in doc.type_ids.values():
                 next_id += 1
             type_id = next_id
         if type_id in used:
             raise error("ffi.gen.duplicate_type_id", f"type_id {type_id} is used by two interfaces",
-                        location=doc.locations.get((name,)))  # type: ignore[attr-defined]
+                        location=doc.locations.get((name,)))
         used.add(type_id)
-        box = doc.boxes.get(name)  # type: ignore[attr-defined]
+        box = doc.boxes.get(name)
         box_name = box or box_name_for(name)
         if any(spec.box == box_name for spec in specs):
             raise error("ffi.gen.duplicate_box", f"two interfaces become Box {box_name!r}; give one a `box:` name",
-                        location=doc.locations.get((name,)))  # type: ignore[attr-defined]
-        effects = {m: e for (i, m), e in doc.effects.items() if i == name}  # type: ignore[attr-defined]
+                        location=doc.locations.get((name,)))
+        effects = {m: e for (i, m), e in doc.effects.items() if i == name}
         specs.append(PluginBoxSpec(iface, box_name, type_id, box is None, effects))
     return specs

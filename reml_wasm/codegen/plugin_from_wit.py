@@ -15,7 +15,7 @@ the diagnostic `ffi.gen.unsupported_type`, naming the type and the function.
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Iterable, overload
 
 from .. import types as t
 from ..audit import error
@@ -27,6 +27,14 @@ _TLV_TYPES: dict[t.Type, t.Type] = {
     t.BOOL: t.BOOL, t.S32: t.S32, t.U32: t.S32, t.S64: t.S64, t.U64: t.S64, t.F32: t.F32, t.F64: t.F64,
     t.STRING: t.STRING, t.ListType(t.U8): t.ListType(t.U8),
 }
+
+
+@overload
+def tlv_type(typ: t.Type, where: str) -> t.Type: ...
+@overload
+def tlv_type(typ: None, where: str) -> None: ...
+@overload
+def tlv_type(typ: t.Type | None, where: str) -> t.Type | None: ...
 
 
 def tlv_type(typ: t.Type | None, where: str) -> t.Type | None:

@@ -54,7 +54,7 @@ from ...audit import AuditEnvelope, DiagnosticError, error, ffi_call_metadata
 from .. import Availability
 from . import direct
 from .effects import ResourceLocks, guard, ordering
-from .host import PluginLibrary, _call_error, default_mode
+from .host import PluginLibrary, _call_error, _encode_nothing, default_mode
 from .vtable import LibraryMemory, VTable, bid_kinds, check_against, read_vtable, vtable_symbol
 
 __all__ = ["DynamicLibraryConnector", "TRANSPORT", "PATHS"]
@@ -67,18 +67,36 @@ _RTLD_NOW = 2
 _dl_ffi = FFI()
 _dl_ffi.cdef("void *dlopen(const char *file, int mode); void *dlsym(void *handle, const char *name);"
              "char *dlerror(void);")
-_dl = _dl_ffi.dlopen(None)
+# The process's own symbols; its functions are the ones declared above, which cffi makes
+# into attributes at run time (its type stubs cannot know them).
+_dl: Any = _dl_ffi.dlopen(None)
 _dl_lock = threading.Lock()
 
 
 class _Document(Protocol):
-    source: str | None
-    version: int
-    interfaces: Sequence[t.Interface]
-    type_ids: Mapping[str, int]
-    effects: Mapping[tuple[str, str], tuple[str, ...]]
-    transports: Mapping[str, Mapping[str, Any]]
-    method_ids: Mapping[tuple[str, str], int]
+    """What the connector reads of a BID document (read-only, so any document whose
+    members have these shapes will do: `reml_wasm.bid.yaml_loader.BidDocument`)."""
+
+    @property
+    def source(self) -> str | None: ...
+
+    @property
+    def version(self) -> int: ...
+
+    @property
+    def interfaces(self) -> Sequence[t.Interface]: ...
+
+    @property
+    def type_ids(self) -> Mapping[str, int]: ...
+
+    @property
+    def effects(self) -> Mapping[tuple[str, str], tuple[str, ...]]: ...
+
+    @property
+    def transports(self) -> Mapping[str, Mapping[str, Any]]: ...
+
+    @property
+    def method_ids(self) -> Mapping[tuple[str, str], int]: ...
 
 
 @dataclass
@@ -124,9 +142,15 @@ def _load(path: Path) -> Any:
         handle = _dl.dlopen(str(path).encode(), _RTLD_NOW)
         if handle == _dl_ffi.NULL:
             reason = _dl.dlerror()
-            detail = _dl_ffi.string(reason).decode(errors="replace") if reason != _dl_ffi.NULL else "unknown"
+            detail = _c_text(reason) if reason != _dl_ffi.NULL else "unknown"
             raise error("ffi.plugin.load_failed", f"cannot load BID library {path}: {detail}", path=str(path))
         return handle
+
+
+def _c_text(pointer: Any) -> str:
+    """The text of a NUL-terminated `char *` (undecodable bytes replaced)."""
+    raw = _dl_ffi.string(pointer)
+    return raw.decode(errors="replace") if isinstance(raw, bytes) else raw
 
 
 class DynamicLibraryConnector:
@@ -270,7 +294,7 @@ class DynamicLibraryConnector:
         if method_id is None:
             method_id = 1 + [f.name for f in iface.functions].index(fn.name)
         kinds, result = bid_kinds(fn)
-        encode = tlv.compile_encoder(kinds) if kinds else (lambda: tlv.EMPTY)
+        encode: Callable[..., bytes] = tlv.compile_encoder(kinds) if kinds else _encode_nothing
         decode = tlv.compile_decoder([result])
         invoke, arity = lib.plugin.invoke, len(kinds)
 
