@@ -20,6 +20,7 @@ from typing import Any, Callable
 from .. import types as t
 from ..values import Record, Some, ValueTypeError, nests_option, record_field
 from .errors import Trap, unsupported, bad_options
+from .generated import define
 from .layout import alignment, flatten_type, record_fields, record_offsets, size, variant_cases, \
     variant_layout, variant_payload_flat
 from .lift import coerce_from_slot, make_case, unpack_flags
@@ -735,6 +736,5 @@ def _record_functions(ty: t.Type, fields: tuple[t.Type, ...], codecs: list[Codec
     lift_src = f"def lift(f, i):\n    {build([f'lf{j}(f, i + {fo})' for j, fo in enumerate(flat_offsets)])}\n"
     lower_src = f"def lower(v, out):\n{get}" + ("".join(f"    lw{j}(x{j}, out)\n" for j in range(n)) or "    pass\n")
 
-    scope = dict(env)
-    exec(compile(load_src + store_src + lift_src + lower_src, f"<reml_wasm codec {ty.wit()}>", "exec"), scope)  # noqa: S102
+    scope = define(load_src + store_src + lift_src + lower_src, env, "codec")
     return scope["load"], scope["store"], scope["lift"], scope["lower"]

@@ -14,6 +14,7 @@ from ..values import ValueTypeError, check_args
 from .codecs import Codec, Compiler
 from .errors import Trap
 from .flatten import FlatSignature, flatten
+from .generated import define
 from .numbers import wrap_signed
 from .options import CanonicalOptions, allocate, need_memory
 
@@ -66,8 +67,7 @@ class _Plan:
             src = src.replace("    refresh()\n", "")
         scope: dict[str, Any] = {"VALUE_ERRORS": _VALUE_ERRORS, **codecs, **env,
                                  "refresh": None if mem is None else mem.refresh}
-        exec(compile(src, f"<reml_wasm plan {self.func.name}>", "exec"), scope)  # noqa: S102 - source built here
-        return scope[name]
+        return define(src, scope, "plan")[name]
 
     def _pointer(self, x: Any, codec: Codec, what: str) -> int:
         if type(x) is not int:

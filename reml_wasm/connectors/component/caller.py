@@ -10,9 +10,11 @@ scalar call allocates nothing and makes no Python-level calls besides the cffi o
 
 from __future__ import annotations
 
+import threading
 from typing import Any, Callable
 
 from ... import cabi
+from ...cabi.generated import define
 from ... import types as t
 from . import traps as component_traps
 from .capi import CApi
@@ -42,9 +44,12 @@ class CallState:
     wasmtime).  `fuel`: refilled before each export call when set.  `gen`: bumped by every
     entry into wasm, so memories know when they must re-read their size.  `store`: the
     wasmtime Store every caller points into (held here so it outlives them).
-    `count_entries`: False when the memories never move (they then need no `gen`)."""
+    `count_entries`: False when the memories never move (they then need no `gen`).
+    `lock`: held by every caller while it uses its argument buffer and the store (a store
+    is entered by one thread at a time); re-entrant, so a host function the guest calls
+    may call into the same instance from the same thread."""
 
-    __slots__ = ("poisoned", "fuel", "gen", "store", "epoch_ticks", "count_entries")
+    __slots__ = ("poisoned", "fuel", "gen", "store", "epoch_ticks", "count_entries", "lock")
 
     def __init__(self, fuel: int | None, store: Any = None, epoch_ticks: int | None = None, *,
                  count_entries: bool = True) -> None:
@@ -54,6 +59,7 @@ class CallState:
         self.gen = 0
         self.count_entries = count_entries
         self.store = store  # the callers hold raw pointers into it: keep it alive with them
+        self.lock = threading.RLock()
 
 
 def _take_host_exception() -> BaseException | None:
@@ -112,13 +118,17 @@ def _environment(capi: CApi, ctx: Any, func: Any, n: int, state: CallState, labe
 
 def _compile(src: str, env: dict[str, Any], name: str, label: list[str]) -> Callable[..., Any]:
     """Compile `src` (defining `caller`) inside a factory taking the environment as
-    parameters, so the caller reads them as closure cells (faster than globals)."""
+    parameters, so the caller reads them as closure cells (faster than globals); the code
+    is compiled once per process (`cabi.generated`), each instance binds its own cells.  The
+    body runs holding the store's lock (`CallState.lock`, as `acquire`/`release`)."""
+    head, _, rest = src.partition("\n")
+    body = "".join("        " + line + "\n" for line in rest.splitlines())
+    src = f"{head}\n    acquire()\n    try:\n{body}    finally:\n        release()\n"
+    env = {**env, "acquire": env["state"].lock.acquire, "release": env["state"].lock.release}
     names = sorted(env)
-    body = "".join("    " + line + "\n" for line in src.splitlines())
-    factory = f"def make({', '.join(names)}):\n{body}    return caller\n"
-    scope: dict[str, Any] = {}
-    exec(compile(factory, f"<reml_wasm caller {name}>", "exec"), scope)  # noqa: S102 - source built here
-    caller = scope["make"](**env)
+    factory = f"def make({', '.join(names)}):\n" + "".join("    " + ln + "\n" for ln in src.splitlines()) \
+        + "    return caller\n"
+    caller = define(factory, {}, "caller")["make"](**env)
     caller.keep_alive = env  # owns the cffi buffers the views point into
     caller.label = label  # the name traps report (the instance sets the export's full name)
     return caller

@@ -239,6 +239,7 @@ class FastInstance(Instance):
         self._imports = imports
         self.backend = FastBackend(capi, engine, self.store, component._modules[key], self._bind_import,
                                    sandbox.fuel, sandbox.epoch_ticks)
+        self.lock = self.backend.state.lock  # held by every call into the store
         self.scope = cl.instantiate(component.ast, self.backend)
 
     def _bind_import(self, name: str, sort: str, value: Any, tables: Any) -> Any:
