@@ -17,6 +17,7 @@ from ... import cabi
 from ...cabi.generated import define
 from ... import types as t
 from . import traps as component_traps
+from .callbacks import take_exception
 from .capi import CApi
 
 # flat core type -> (view written, index stride); i32 goes through the int64 view so both
@@ -43,7 +44,8 @@ class CallState:
     `poisoned`: the reason of the first trap (the instance may not be entered again, as in
     wasmtime).  `fuel`: refilled before each export call when set.  `gen`: bumped by every
     entry into wasm, so memories know when they must re-read their size.  `store`: the
-    wasmtime Store every caller points into (held here so it outlives them).
+    wasmtime Store every caller points into, or None: export callers hold it (`caller.store`),
+    the host functions the store calls must not (they would keep it alive forever).
     `count_entries`: False when the memories never move (they then need no `gen`).
     `lock`: held by every caller while it uses its argument buffer and the store (a store
     is entered by one thread at a time); re-entrant, so a host function the guest calls
@@ -58,11 +60,16 @@ class CallState:
         self.epoch_ticks = epoch_ticks
         self.gen = 0
         self.count_entries = count_entries
-        self.store = store  # the callers hold raw pointers into it: keep it alive with them
+        self.store = store
         self.lock = threading.RLock()
 
 
 def _take_host_exception() -> BaseException | None:
+    """The exception a host function raised inside the failed call: from this package's
+    callbacks, else from a wasmtime-py host function."""
+    exc = take_exception()
+    if exc is not None:
+        return exc
     import wasmtime._func as wf
     exc = wf.LAST_EXCEPTION
     wf.LAST_EXCEPTION = None

@@ -18,12 +18,24 @@ library file (`reml_wasm.cffi_api.build_api_module`, compiled once and
 cached), whose calls cost a fraction of that, plus `reml_call_iK` helpers that store K
 integer arguments in C.  Without a C compiler or Python's headers the ABI-mode binding
 serves as it is (`CApi.mode` says which).
+
+Host functions the guest imports are made with `wasmtime_func_new_unchecked` over one
+C-callable entry (`reml_host_entry`: an `extern "Python"` function of the API-mode module,
+or a cffi callback in ABI mode) that receives the raw value slots; `env` is an integer
+key into `callbacks.REGISTRY`, so no Python object is handed to C.
+
+Start-up: the API-mode module is found again through a small index file in the cache,
+keyed by the wasmtime library's path, size and modification time and by the binding's
+declarations, so a process that finds it parses no declarations, hashes no library and
+does not look up the package version.
 """
 
 from __future__ import annotations
 
 import ctypes
-import importlib.metadata
+import hashlib
+import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +45,8 @@ TYPES = """
 typedef struct wasmtime_context wasmtime_context_t;
 typedef struct wasmtime_error wasmtime_error_t;
 typedef struct wasm_trap_t wasm_trap_t;
+typedef struct wasmtime_caller wasmtime_caller_t;
+typedef struct wasm_functype_t wasm_functype_t;
 typedef struct { uint64_t store_id; void *private_; } wasmtime_func_t;
 typedef struct { struct { uint64_t store_id; uint32_t private1; } anon; uint32_t private2; } wasmtime_memory_t;
 typedef union {
@@ -40,17 +54,27 @@ typedef union {
     uint32_t anyref; uint32_t externref; uint32_t exnref; void *funcref;
 } wasmtime_val_raw_t;
 """
-CDEF = TYPES + """
+# the callback's `void *env` and `wasm_trap_t *` result are declared as uintptr_t, and its
+# value slots as int64_t (each slot is 16 bytes: slot k is element 2k): the hot path then
+# deals in plain Python ints
+CALLBACK = "uintptr_t (*)(uintptr_t, wasmtime_caller_t *, int64_t *, size_t)"
+FINALIZER = "void (*)(uintptr_t)"
+CDEF = TYPES + f"""
 uintptr_t wasmtime_func_call_unchecked(wasmtime_context_t *store, const wasmtime_func_t *func,
     wasmtime_val_raw_t *args_and_results, size_t args_and_results_len, uintptr_t *trap);
 wasmtime_error_t *wasmtime_context_set_fuel(wasmtime_context_t *store, uint64_t fuel);
 void wasmtime_context_set_epoch_deadline(wasmtime_context_t *store, uint64_t ticks_beyond_current);
 uint8_t *wasmtime_memory_data(const wasmtime_context_t *store, const wasmtime_memory_t *memory);
 size_t wasmtime_memory_data_size(const wasmtime_context_t *store, const wasmtime_memory_t *memory);
+void wasmtime_func_new_unchecked(wasmtime_context_t *store, const wasm_functype_t *type,
+    uintptr_t (*callback)(uintptr_t, wasmtime_caller_t *, int64_t *, size_t), uintptr_t env,
+    void (*finalizer)(uintptr_t), wasmtime_func_t *ret);
+uintptr_t wasmtime_trap_new(const char *msg, size_t msg_len);
 """
 
 SYMBOLS = ("wasmtime_func_call_unchecked", "wasmtime_context_set_fuel",
-           "wasmtime_context_set_epoch_deadline", "wasmtime_memory_data", "wasmtime_memory_data_size")
+           "wasmtime_context_set_epoch_deadline", "wasmtime_memory_data", "wasmtime_memory_data_size",
+           "wasmtime_func_new_unchecked", "wasmtime_trap_new")
 
 # reml_call_iK(store, func, args, len, trap, x0 .. xK-1): the unchecked call with K integer
 # arguments stored by C (storing each through a cffi view costs more than the call's
@@ -64,10 +88,17 @@ _INT_CALL_SOURCE = "".join(
     f"size_t n, uintptr_t *trap{''.join(f', int64_t x{i}' for i in range(k))}) "
     f"{{{''.join(f' a[{i}].i64 = x{i};' for i in range(k))} return wasmtime_func_call_unchecked(s, f, a, n, trap); }}\n"
     for k in range(_INT_CALLS + 1))
+_EXTERN_CDEF = """
+extern "Python" uintptr_t reml_host_entry(uintptr_t, wasmtime_caller_t *, int64_t *, size_t);
+extern "Python" void reml_host_release(uintptr_t);
+"""
+API_CDEF = CDEF + _INT_CALL_CDEF + _EXTERN_CDEF
+API_SOURCE = "#include <stdint.h>\n#include <stddef.h>\n" + CDEF + _INT_CALL_SOURCE
 
 
 class CApi:
-    """The loaded binding: `ffi`, `lib`, and helpers to get raw pointers."""
+    """The loaded binding: `ffi`, `lib`, helpers to get raw pointers, and `host_entry` /
+    `host_release` (the C-callable dispatch of host functions, set by `callbacks.attach`)."""
 
     def __init__(self, ffi: Any, lib: Any, path: Path, version: str, mode: str = "abi") -> None:
         self.ffi = ffi
@@ -75,6 +106,8 @@ class CApi:
         self.path = path
         self.version = version
         self.mode = mode  # "api": the compiled stubs; "abi": libffi calls
+        self.host_entry: Any = None
+        self.host_release: Any = None
 
     def int_call(self, nargs: int) -> Any:
         """`reml_call_i<nargs>` (API mode, at most 4 arguments), else None."""
@@ -100,6 +133,25 @@ class CApi:
         self.ffi.memmove(out, raw, len(raw))
         return out
 
+    def new_host_func(self, ctx: Any, functype: Any, key: int) -> Any:
+        """A wasmtime-py `Func` (usable as a core import) of type `functype` (a wasmtime-py
+        FuncType) whose calls reach `callbacks.REGISTRY[key]`; the store releases the key
+        when it is deleted."""
+        import wasmtime
+        from wasmtime import _ffi as wffi
+        ffi = self.ffi
+        out = ffi.new("wasmtime_func_t *")
+        ty = ffi.cast("wasm_functype_t *", ctypes.cast(functype.ptr(), ctypes.c_void_p).value)
+        self.lib.wasmtime_func_new_unchecked(ctx, ty, self.host_entry, key, self.host_release, out)
+        raw = wffi.wasmtime_func_t()
+        ctypes.memmove(ctypes.addressof(raw), int(ffi.cast("uintptr_t", out)), ffi.sizeof("wasmtime_func_t"))
+        return wasmtime.Func._from_raw(raw)
+
+    def new_trap(self, message: str) -> int:
+        """A `wasm_trap_t *` (as an int) a host callback returns to make the guest trap."""
+        data = message.encode("utf-8", "replace")
+        return self.lib.wasmtime_trap_new(data, len(data))
+
     def take_error(self, err: int, trap: Any) -> str:
         """The message of a failed call: `err` is the returned error address, `trap` the
         `uintptr_t[1]` trap slot.  Consumes the error or trap object (wasmtime-py frees it)."""
@@ -119,53 +171,112 @@ _REASON: str | None = None
 
 
 def load() -> tuple[CApi | None, str | None]:
-    """(binding, None) or (None, why the fast path is unavailable).  Checked once."""
+    """(binding, None) or (None, why the fast path is unavailable).  Checked once per
+    process; the compiled binding is found through the cache index when it is there."""
     global _LOADED, _REASON
     if _LOADED is not None or _REASON is not None:
         return _LOADED, _REASON
     try:
-        abi = abi_binding()
-        _LOADED = compiled(abi) or abi
+        capi = cached_binding()
+        if capi is None:
+            abi = abi_binding()
+            capi = compiled(abi) or abi
+        from .callbacks import attach
+        attach(capi)
+        _LOADED = capi
     except Exception as exc:  # noqa: BLE001 - any failure means: use the reference path
         _REASON = f"{type(exc).__name__}: {exc}"
     return _LOADED, _REASON
 
 
-def abi_binding() -> CApi:
-    """The ABI-mode binding of wasmtime-py's own library, its version and layouts checked;
-    raises when they do not fit."""
-    version = importlib.metadata.version("wasmtime")
-    major = int(version.split(".")[0])
-    if major != SUPPORTED_MAJOR:
-        raise RuntimeError(f"wasmtime {version} installed; the fast path is built for {SUPPORTED_MAJOR}.x")
-    import cffi
+def _library_path() -> Path:
     from wasmtime import _ffi as wffi
     path = Path(wffi.filename)
     if not path.exists():
         raise RuntimeError(f"wasmtime's shared library {path} not found")
+    return path
+
+
+def _index_file(path: Path) -> Path:
+    """The cache index of the compiled binding for this library file (path, size, mtime),
+    this Python, this cffi backend and these declarations."""
+    import _cffi_backend
+    from ... import toolchain
+    st = path.stat()
+    key = "\x1f".join([str(path), str(st.st_size), str(st.st_mtime_ns), sys.version,
+                       _cffi_backend.__version__, API_CDEF, API_SOURCE])
+    digest = hashlib.sha256(key.encode()).hexdigest()[:20]
+    return toolchain.cache_root() / "wasmtime-capi" / f"{digest}.json"
+
+
+def _check_layouts(ffi: Any) -> None:
+    from wasmtime import _ffi as wffi
+    if ctypes.sizeof(wffi.wasmtime_func_t) != ffi.sizeof("wasmtime_func_t") \
+            or ctypes.sizeof(wffi.wasmtime_val_raw_t) != ffi.sizeof("wasmtime_val_raw_t") \
+            or ctypes.sizeof(wffi.wasmtime_memory_t) != ffi.sizeof("wasmtime_memory_t"):
+        raise RuntimeError("wasmtime's C structure layouts differ from the binding")
+
+
+def _check_version(version: str) -> None:
+    if int(version.split(".")[0]) != SUPPORTED_MAJOR:
+        raise RuntimeError(f"wasmtime {version} installed; the fast path is built for {SUPPORTED_MAJOR}.x")
+
+
+def cached_binding() -> CApi | None:
+    """The compiled binding named by the cache index, or None (no index, or its module is
+    gone or does not load: `load` then builds it again)."""
+    import importlib.util
+    path = _library_path()
+    try:
+        index = json.loads(_index_file(path).read_text())
+        version, target = index["version"], Path(index["module"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    _check_version(version)
+    spec = importlib.util.spec_from_file_location(target.name.split(".")[0], target)
+    if spec is None or spec.loader is None or not target.is_file():
+        return None
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except ImportError:
+        return None
+    _check_layouts(module.ffi)
+    return CApi(module.ffi, module.lib, path, version, mode="api")
+
+
+def abi_binding() -> CApi:
+    """The ABI-mode binding of wasmtime-py's own library, its version and layouts checked;
+    raises when they do not fit."""
+    import importlib.metadata
+    version = importlib.metadata.version("wasmtime")
+    _check_version(version)
+    import cffi
+    path = _library_path()
     ffi = cffi.FFI()
     ffi.cdef(CDEF)
     lib = ffi.dlopen(str(path))
     for sym in SYMBOLS:
         getattr(lib, sym)
-    # the layouts this module relies on
-    if ctypes.sizeof(wffi.wasmtime_func_t) != ffi.sizeof("wasmtime_func_t") \
-            or ctypes.sizeof(wffi.wasmtime_val_raw_t) != ffi.sizeof("wasmtime_val_raw_t") \
-            or ctypes.sizeof(wffi.wasmtime_memory_t) != ffi.sizeof("wasmtime_memory_t"):
-        raise RuntimeError("wasmtime's C structure layouts differ from the binding")
+    _check_layouts(ffi)
     return CApi(ffi, lib, path, version)
 
 
 def compiled(abi: CApi) -> CApi | None:
     """The same functions through a compiled API-mode module linked against wasmtime-py's
-    own library file (`reml_wasm.cffi_api.build_api_module`, cached); None when it cannot be built
-    here (no C compiler or Python headers)."""
+    own library file (`reml_wasm.cffi_api.build_api_module`, cached), recorded in the cache
+    index for the next process; None when it cannot be built here (no C compiler or
+    Python headers)."""
+    from ...audit import write_atomic
     from ...cffi_api import build_api_module
     from ...libraries import ResolvedLibrary
 
-    source = "#include <stdint.h>\n#include <stddef.h>\n" + CDEF + _INT_CALL_SOURCE
     try:
-        module = build_api_module(CDEF + _INT_CALL_CDEF, source, ResolvedLibrary("wasmtime", path=abi.path))
+        module = build_api_module(API_CDEF, API_SOURCE, ResolvedLibrary("wasmtime", path=abi.path))
     except Exception:  # noqa: BLE001 - building is an optimisation: ABI mode serves without it
         return None
+    try:
+        write_atomic(_index_file(abi.path), json.dumps({"version": abi.version, "module": str(module.path)}))
+    except OSError:
+        pass  # an unwritable cache only costs the next process the lookup
     return CApi(module.ffi, module.lib, abi.path, abi.version, mode="api")

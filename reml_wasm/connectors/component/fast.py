@@ -4,8 +4,9 @@ Canonical ABI engine's compiled plans, called through `wasmtime_func_call_unchec
 `FastBackend` plugs into the walker of component_link.py: it instantiates core modules
 following the component's core-instance graph (shim modules, fixup modules and their
 indirect-call tables included: they are ordinary core instances), turns `canon lift` into
-a precomputed caller, `canon lower` into a wasmtime host function, and `resource.*` into
-functions over the engine's handle tables.
+a precomputed caller, `canon lower` and `resource.*` into host functions called from C
+with the raw value slots (entries.py, callbacks.py) over the plans and the engine's
+handle tables.
 
 Calls go through the generated callers of component_caller.py.
 """
@@ -21,9 +22,10 @@ from ... import types as t
 from ...audit import error
 from . import binary as cb
 from . import link as cl
-from . import traps as component_traps, capi as wasmtime_capi
+from . import callbacks, capi as wasmtime_capi
 from .sandbox import memories_stay_put
 from .caller import CallState, core_caller, export_caller
+from .entries import import_entry, resource_entry
 from .capi import CApi
 
 _CORE_VALTYPE = {"i32": wasmtime.ValType.i32, "i64": wasmtime.ValType.i64,
@@ -89,13 +91,14 @@ class CoreSession:
             if capi is None:
                 raise RuntimeError(f"wasmtime's C API binding is unavailable: {why}")
         self.capi = capi
+        self.store = store  # the callers do not hold it: the session (or instance) does
         self.ctx = capi.context(store)
         self.fixed_base = memories_stay_put(store.engine)
-        self.state = CallState(fuel, store, epoch_ticks, count_entries=not self.fixed_base)
+        self.state = CallState(fuel, None, epoch_ticks, count_entries=not self.fixed_base)
 
     def func(self, func: wasmtime.Func, name: str = "core function") -> Callable[..., Any]:
         """f(*flat_args) -> None, one value or a tuple; a trap raises cabi.Trap."""
-        ty = func.type(self.state.store)
+        ty = func.type(self.store)
         return core_caller(self.capi, self.ctx, func, [str(p) for p in ty.params],
                            [str(r) for r in ty.results], self.state, name)
 
@@ -120,6 +123,7 @@ class FastBackend(cl.Backend):
         self.host = host
         self.resource_tables: dict[t.ResourceType, cabi.ResourceTables] = {}
         self._memories: dict[int, FastMemory] = {}
+        self.host_keys: list[int] = []  # this instance's entries in callbacks.REGISTRY
 
     # --- core level ---------------------------------------------------------------------
 
@@ -219,6 +223,7 @@ class FastBackend(cl.Backend):
         copts = self.options(scope, opts, name, post_params=list(flat.results))
         plan = cabi.export_plan(func, copts)
         caller = export_caller(self.capi, self.ctx, core_func, plan, func, copts.post_return, self.state, name)
+        caller.store = self.store  # what a caller the user keeps keeps alive
         return cl.ComponentFunc(func, call=lambda args: caller(*args), origin="lift", extra=caller)
 
     def lower(self, scope: cl.Scope, func: cl.ComponentFunc, opts: cb.CanonOptions) -> wasmtime.Func:
@@ -227,24 +232,20 @@ class FastBackend(cl.Backend):
         plan = cabi.import_plan(func.type, copts)
         ftype = wasmtime.FuncType([_CORE_VALTYPE[p]() for p in plan.flat.params],
                                   [_CORE_VALTYPE[r]() for r in plan.flat.results])
-        target = func.call
-        lift_args, lower_result = plan.lift_args, plan.lower_result
-        state = self.state
-        count = state.count_entries
+        return self._host_func(ftype, import_entry(plan, func, self.state, self.capi.ffi, name))
 
-        if target is None:
-            def host(*flat: Any) -> Any:
-                raise component_traps.unprovided(name)
-        else:
-            def host(*flat: Any) -> Any:
-                if count:
-                    state.gen += 1  # the guest may have grown its memory before calling out
-                result = target(lift_args(flat))
-                out = lower_result(result, flat)
-                if not out:
-                    return None
-                return out[0] if len(out) == 1 else out
-        return wasmtime.Func(self.store, ftype, host)
+    def _host_func(self, ftype: wasmtime.FuncType, entry: Callable[[Any], int]) -> wasmtime.Func:
+        """A core function of type `ftype` whose calls run `entry(raw)` (callbacks.py)."""
+        if self.capi.host_entry is None:
+            callbacks.attach(self.capi)
+        key = callbacks.register(entry)
+        self.host_keys.append(key)
+        return self.capi.new_host_func(self.ctx, ftype, key)
+
+    def release_host_functions(self) -> None:
+        """Forget this instance's host functions now (later guest calls to them trap)."""
+        callbacks.release_keys(self.host_keys)
+        self.host_keys.clear()
 
     def resource_defined(self, scope: cl.Scope, rt: t.ResourceType, dtor: Any) -> None:
         tables = self._tables(scope)
@@ -255,16 +256,9 @@ class FastBackend(cl.Backend):
             tables.dtors[rt] = lambda rep: call(rep)
 
     def resource_builtin(self, scope: cl.Scope, kind: str, rt: t.ResourceType) -> wasmtime.Func:
-        tables = self._tables(scope)
         i32 = wasmtime.ValType.i32()
-        if kind == "resource.new":
-            return wasmtime.Func(self.store, wasmtime.FuncType([i32], [i32]), lambda rep: tables.new(rt, rep))
-        if kind == "resource.rep":
-            return wasmtime.Func(self.store, wasmtime.FuncType([i32], [i32]), lambda h: tables.rep(rt, h))
-
-        def drop(handle: int) -> None:
-            tables.drop(rt, handle)
-        return wasmtime.Func(self.store, wasmtime.FuncType([i32], []), drop)
+        ftype = wasmtime.FuncType([i32], [] if kind == "resource.drop" else [i32])
+        return self._host_func(ftype, resource_entry(kind, self._tables(scope), rt))
 
     def import_value(self, scope: cl.Scope, name: str, sort: str, value: Any) -> Any:
         return self.host(name, sort, value, self._tables(scope))

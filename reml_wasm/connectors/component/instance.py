@@ -29,7 +29,7 @@ from . import binary as cb
 from . import link as cl
 from . import world as cw
 from . import capi as wasmtime_capi
-from .host import host_call
+from .host import host_call, host_result
 from .sandbox import Sandbox, make_engine
 
 PATHS = ("fast", "wasmtime")
@@ -248,10 +248,12 @@ class FastInstance(Instance):
             return value
         if sort == "func" and callable(provided):
             value.call = host_call(value.type, provided)
+            value.extra = host_result(value.type, provided)  # called with positional arguments
         elif sort == "instance" and isinstance(provided, Mapping):
             for item, (s, v) in value.exports.items():
                 if s == "func" and provided.get(item) is not None:
                     v.call = host_call(v.type, provided[item])
+                    v.extra = host_result(v.type, provided[item])
                 elif s == "type" and isinstance(v, t.ResourceType):
                     self.backend.resource_tables[v] = tables
                     if provided.get(f"[dtor]{item}") is not None:
@@ -267,7 +269,7 @@ class FastInstance(Instance):
             sort, value = inst.exports[func.qualified_name]
         if not isinstance(value, cl.ComponentFunc) or value.call is None:
             raise error("ffi.component.no_export", f"{full} is not a callable function")
-        if value.extra is not None:
+        if value.origin == "lift" and value.extra is not None:
             value.extra.label[0] = full
             return value.extra
         call = value.call

@@ -1,0 +1,80 @@
+"""Host functions of the fast path reached from C (callbacks.py, entries.py): their
+registry entries live as long as the store, instances with host functions are freed,
+released entries trap, and a new process finds the compiled wasmtime binding through
+its cache index without parsing declarations."""
+
+import gc
+import subprocess
+import sys
+import weakref
+
+import pytest
+
+from reml_wasm import cabi
+from reml_wasm.benchmarks.component import build_ctest
+from reml_wasm.connectors.component import Component, callbacks
+
+HOST = "reml:ctest/host@0.1.0"
+
+
+@pytest.fixture(scope="module")
+def ctest():
+    return Component.from_file(build_ctest())
+
+
+def _blob_host(store):
+    def ctor(data):
+        store[len(store) + 1] = bytes(data)
+        return len(store)
+
+    return {HOST: {"log": print, "scale": lambda v, by: [x * by for x in v], "[constructor]blob": ctor,
+                   "[method]blob.size": lambda self: len(store[self.rep]),
+                   "[dtor]blob": lambda rep: store.pop(rep)}}
+
+
+def test_instances_with_host_functions_are_freed(ctest):
+    before = set(callbacks.REGISTRY)
+    inst = ctest.instantiate(_blob_host({}))
+    assert inst.path == "fast"
+    assert list(inst.call("call-scale", [1, 2], 5)) == [5, 10]
+    assert inst.call("blob-roundtrip", b"abc") == 3
+    mine = set(callbacks.REGISTRY) - before
+    assert mine and mine == set(inst.backend.host_keys)
+    ref, store_ref = weakref.ref(inst), weakref.ref(inst.store)
+    del inst
+    gc.collect()
+    assert ref() is None and store_ref() is None
+    assert not mine & set(callbacks.REGISTRY)   # the store's finalizers released them
+
+
+def test_a_kept_export_keeps_its_host_functions(ctest):
+    scale = ctest.instantiate(_blob_host({})).func("call-scale")
+    gc.collect()
+    assert list(scale([3], 3)) == [9]
+
+
+def test_released_host_functions_trap(ctest):
+    inst = ctest.instantiate(_blob_host({}))
+    assert inst.call("call-log", "hi") == 2
+    inst.backend.release_host_functions()
+    with pytest.raises(RuntimeError, match="released instance"):
+        inst.call("call-log", "hi")
+    with pytest.raises(cabi.Trap):
+        inst.call("add", 1, 2)                     # the failed call poisoned the instance
+
+
+def test_host_exception_of_a_resource_method_reaches_the_caller(ctest):
+    host = _blob_host({})
+    host[HOST]["[method]blob.size"] = lambda self: 1 // 0
+    inst = ctest.instantiate(host)
+    with pytest.raises(ZeroDivisionError):
+        inst.call("blob-roundtrip", b"x")
+
+
+def test_new_process_uses_the_cached_binding(ctest):
+    ctest.instantiate().call("add", 1, 1)         # this process built (or found) the binding
+    code = ("import sys\nfrom reml_wasm.connectors.component import capi\n"
+            "c, why = capi.load()\n"
+            "print(c.mode, 'pycparser' in sys.modules, 'importlib.metadata' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["api", "False", "False"]
