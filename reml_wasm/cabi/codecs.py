@@ -18,13 +18,13 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from .. import types as t
-from ..values import Record, Some, ValueTypeError, nests_option, record_field
+from ..values import Err, Ok, Record, Some, ValueTypeError, Variant, nests_option, record_field
 from .errors import Trap, unsupported, bad_options
 from .generated import define
 from .layout import alignment, flatten_type, record_fields, record_offsets, size, variant_cases, \
     variant_layout, variant_payload_flat
 from .lift import coerce_from_slot, make_case, unpack_flags
-from .lower import case_of, max_list_bytes, pack_flags, to_slot
+from .lower import case_of, max_list_bytes, to_slot
 from .numbers import ARRAY_CODE, NAN, char_to_int, f32_bits, f32_round, f64_bits, \
     int_to_char, number_list, pack_numbers, wrap_signed
 from .options import CanonicalOptions, allocate, check_allocation
@@ -54,6 +54,111 @@ class Codec:
 
 def _bad(ty: t.Type, value: Any) -> ValueTypeError:
     return ValueTypeError("value", ty.wit(), value)
+
+
+def _char_code(v: Any) -> int:
+    """The code point of a host `char` (a 1-character str, not a surrogate)."""
+    if type(v) is str and len(v) == 1:
+        c = ord(v)
+        if not 0xD800 <= c <= 0xDFFF:
+            return c
+    return char_to_int(v)  # raises the diagnostic
+
+
+_FLAGS_CACHE = 4096  # distinct values of one flags type remembered when lifting
+
+
+def flags_functions(ty: t.FlagsType) -> tuple[Callable[[Any], int], Callable[[int], frozenset]]:
+    """(bits_of(set) -> int, from_bits(int) -> frozenset) of a flags type: a label's bit
+    by dictionary, lifted values remembered (a flags type has few values in use); bits
+    past the labels are ignored.  bits_of raises KeyError or TypeError for a value that
+    is not a set of the labels."""
+    bit = {label: 1 << i for i, label in enumerate(ty.labels)}
+    mask = (1 << len(ty.labels)) - 1
+    seen: dict[int, frozenset] = {}
+
+    def bits_of(v: Any) -> int:
+        if not isinstance(v, (set, frozenset)):
+            raise TypeError("not a set")
+        b = 0
+        for label in v:
+            b |= bit[label]
+        return b
+
+    def from_bits(b: int) -> frozenset:
+        b &= mask
+        v = seen.get(b)
+        if v is None:
+            v = unpack_flags(ty, b)
+            if len(seen) < _FLAGS_CACHE:
+                seen[b] = v
+        return v
+    return bits_of, from_bits
+
+
+def case_makers(ty: t.Type) -> list[Callable[[Any], Any]]:
+    """Per case of a variant-like type: payload -> host value (no type tests per call)."""
+    if isinstance(ty, t.VariantType):
+        new, V = object.__new__, Variant
+
+        def variant_case(tag: str) -> Callable[[Any], Any]:
+            def make(payload: Any) -> Any:
+                v = new(V)
+                d = v.__dict__
+                d["tag"] = tag
+                d["value"] = payload
+                return v
+            return make
+        return [variant_case(c.name) for c in ty.cases]
+    if isinstance(ty, t.EnumType):
+        return [(lambda label: lambda payload: label)(label) for label in ty.cases]
+    if isinstance(ty, t.OptionType):
+        if nests_option(ty):
+            return [lambda payload: None, lambda payload: Some(payload)]
+        return [lambda payload: None, lambda payload: payload]
+    if isinstance(ty, t.ResultType):
+        new = object.__new__
+
+        def ok(payload: Any) -> Any:
+            v = new(Ok)
+            v.__dict__["value"] = payload
+            return v
+
+        def err(payload: Any) -> Any:
+            v = new(Err)
+            v.__dict__["value"] = payload
+            return v
+        return [ok, err]
+    return [(lambda d: lambda payload: make_case(ty, d, payload))(d) for d in range(len(variant_cases(ty) or ()))]
+
+
+def case_reader(ty: t.Type) -> Callable[[Any], tuple[int, Any]]:
+    """host value -> (case index, payload) of a variant-like type; KeyError or
+    ValueTypeError for a value that is none of its cases."""
+    if isinstance(ty, t.VariantType):
+        index = {c.name: i for i, c in enumerate(ty.cases)}
+
+        def read(v: Any) -> tuple[int, Any]:
+            if type(v) is Variant:
+                return index[v.tag], v.value
+            return case_of(ty, v)
+        return read
+    if isinstance(ty, t.EnumType):
+        labels = {label: i for i, label in enumerate(ty.cases)}
+
+        def read_enum(v: Any) -> tuple[int, Any]:
+            return labels[v], None
+        return read_enum
+    if isinstance(ty, t.ResultType):
+        def read_result(v: Any) -> tuple[int, Any]:
+            c = type(v)
+            if c is Ok:
+                return 0, v.value
+            if c is Err:
+                return 1, v.value
+            return case_of(ty, v)
+        return read_result
+    return lambda v: case_of(ty, v)
 
 
 def _core(x: Any, want: str) -> Any:
@@ -227,16 +332,21 @@ class Compiler:
             unpack, pack = s.unpack_from, s.pack_into
 
             def load(view, p):
-                return int_to_char(unpack(view, p)[0])
+                c = unpack(view, p)[0]
+                return chr(c) if c < 0xD800 else int_to_char(c)
 
             def store(v, p):
-                pack(mem.view, p, char_to_int(v))
+                pack(mem.view, p, _char_code(v))
 
             def lift(f, i):
-                return int_to_char(_core(f[i], "i32"))
+                c = f[i]
+                if type(c) is not int:
+                    c = _core(c, "i32")  # raises
+                c &= 0xFFFFFFFF
+                return chr(c) if c < 0xD800 else int_to_char(c)
 
             def lower(v, out):
-                out.append(char_to_int(v))
+                out.append(_char_code(v))
 
             return load, store, lift, lower
         if name in ("f32", "f64"):
@@ -554,6 +664,8 @@ class Compiler:
         stores = [None if c is None else c.store for c in codecs]
         kind = "option" if isinstance(ty, t.OptionType) else "other"
         nested = isinstance(ty, t.OptionType) and nests_option(ty)
+        makers = case_makers(ty)
+        read_case = case_reader(ty)
 
         def case(v):
             if kind == "option" and not nested:
@@ -561,8 +673,8 @@ class Compiler:
                     return 0, None
                 return 1, v.value if type(v) is Some else v
             try:
-                return case_of(ty, v)
-            except (KeyError, ValueError):
+                return read_case(v)
+            except (KeyError, ValueError, TypeError):
                 raise _bad(ty, v) from None
 
         def load(view, p):
@@ -570,7 +682,7 @@ class Compiler:
             if d >= n:
                 raise Trap(f"discriminant {d} is out of range for {wit} ({n} cases)", discriminant=d)
             ld = loads[d]
-            return make_case(ty, d, None if ld is None else ld(view, p + payload_offset))
+            return makers[d](None if ld is None else ld(view, p + payload_offset))
 
         def store(v, p):
             d, payload = case(v)
@@ -585,7 +697,7 @@ class Compiler:
             d = _core(f[i], "i32")
             if d >= n:
                 raise Trap(f"discriminant {d} is out of range for {wit} ({n} cases)", discriminant=d)
-            return make_case(ty, d, lifts[d](f, i + 1))
+            return makers[d](lifts[d](f, i + 1))
 
         def lower(v, out):
             d, payload = case(v)
@@ -599,24 +711,25 @@ class Compiler:
         nl = len(ty.labels)
         s = struct.Struct("<B" if nl <= 8 else "<H" if nl <= 16 else "<I")
         unpack, pack = s.unpack_from, s.pack_into
-        labels = set(ty.labels)
+        bits_of, from_bits = flags_functions(ty)
 
-        def bits_of(v):
-            if not isinstance(v, (set, frozenset)) or not v <= labels:
-                raise _bad(ty, v)
-            return pack_flags(ty, v)
+        def checked_bits(v):
+            try:
+                return bits_of(v)
+            except (KeyError, TypeError):
+                raise _bad(ty, v) from None
 
         def load(view, p):
-            return unpack_flags(ty, unpack(view, p)[0])
+            return from_bits(unpack(view, p)[0])
 
         def store(v, p):
-            pack(mem.view, p, bits_of(v))
+            pack(mem.view, p, checked_bits(v))
 
         def lift(f, i):
-            return unpack_flags(ty, _core(f[i], "i32"))
+            return from_bits(_core(f[i], "i32"))
 
         def lower(v, out):
-            out.append(wrap_signed(bits_of(v), 32))
+            out.append(wrap_signed(checked_bits(v), 32))
 
         return load, store, lift, lower
 

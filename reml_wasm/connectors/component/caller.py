@@ -14,7 +14,9 @@ import threading
 from typing import Any, Callable
 
 from ... import cabi
+from ...cabi.codecs import flags_functions
 from ...cabi.generated import define
+from ...cabi.numbers import NAN, f32_round
 from ... import types as t
 from . import traps as component_traps
 from .callbacks import take_exception
@@ -190,6 +192,56 @@ def _scalar(ty: t.Type) -> str | None:
     return None
 
 
+def _param_lines(ty: t.Type, a: str, k: int, i: int, args_tuple: str, env: dict[str, Any]) -> list[str] | None:
+    """Inline lowering of a parameter of one flat value besides integers: floats, char,
+    enum, flags of up to 32 labels (None for other types).  A value of the wrong shape
+    goes to the engine's `lower_args` for its diagnostic."""
+    ty = t.unalias(ty)
+    if ty == t.F64 or ty == t.F32:
+        lines = [f"    if {a}.__class__ is not float and {a}.__class__ is not int: lower_args({args_tuple})"]
+        if ty == t.F64:
+            env["NAN"] = NAN
+            return lines + [f"    v_f64[{2 * k}] = {a} if {a} == {a} else NAN"]
+        env["f32_round"] = f32_round
+        return lines + [f"    v_f32[{4 * k}] = f32_round({a})"]
+    if ty == t.CHAR:
+        return [f"    if {a}.__class__ is not str: lower_args({args_tuple})",
+                f"    c{i} = ord({a})",
+                f"    if 0xD800 <= c{i} <= 0xDFFF: lower_args({args_tuple})",
+                f"    v_i64[{2 * k}] = c{i}"]
+    if isinstance(ty, t.EnumType):
+        env[f"enum{i}"] = {label: d for d, label in enumerate(ty.cases)}
+        return [f"    v_i64[{2 * k}] = enum{i}[{a}]"]
+    if isinstance(ty, t.FlagsType) and 0 < len(ty.labels) <= 32:
+        env[f"flag{i}"] = {label: 1 << d for d, label in enumerate(ty.labels)}
+        env["SETS"] = (set, frozenset)
+        return [f"    if not isinstance({a}, SETS): lower_args({args_tuple})",
+                f"    b{i} = 0",
+                f"    for x in {a}: b{i} |= flag{i}[x]",
+                f"    v_i64[{2 * k}] = b{i}"]
+    return None
+
+
+def _result_lines(ty: t.Type, env: dict[str, Any]) -> list[str] | None:
+    """Inline lifting of a one-flat-value result besides integers: floats, char, enum,
+    flags.  The lines return on the common path; a value they do not take (a char past
+    the surrogates, a discriminant out of range) falls through to the general lifting."""
+    ty = t.unalias(ty)
+    if ty == t.F64 or ty == t.F32:
+        env["NAN"] = NAN
+        view = "v_f64[0]" if ty == t.F64 else "v_f32[0]"
+        return [f"    x = {view}", "    return x if x == x else NAN"]
+    if ty == t.CHAR:
+        return ["    c = v_u32[0]", "    if c < 0xD800: return chr(c)"]
+    if isinstance(ty, t.EnumType):
+        env["CASES"] = tuple(ty.cases)
+        return ["    d = v_u32[0]", f"    if d < {len(ty.cases)}: return CASES[d]"]
+    if isinstance(ty, t.FlagsType) and 0 < len(ty.labels) <= 32:
+        env["from_bits"] = flags_functions(ty)[1]
+        return ["    return from_bits(v_u32[0])"]
+    return None
+
+
 def export_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
                   post: Callable[..., Any] | None, state: CallState, name: str) -> Callable[..., Any]:
     """f(*args) -> result for a lifted export, marshalled by `plan` (a cabi ExportPlan)."""
@@ -239,6 +291,9 @@ def export_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
                     lines.append(f"    if {a}.__class__ is bool: lower_args({args_tuple})")
                     lines.append(f"    {view}[{per_slot * k}] = {a}")
                 k += 1
+            elif _param_lines(p.type, names[i], k, i, args_tuple, env) is not None:
+                lines.extend(_param_lines(p.type, names[i], k, i, args_tuple, env))  # type: ignore[arg-type]
+                k += 1
             elif codec.put is not None and len(codec.flat) == 2:
                 # string / list: the payload goes to guest memory, (pointer, length) to the slots
                 env[f"put{i}"] = codec.put
@@ -281,12 +336,16 @@ def export_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
         lines += _call_lines(n, bump=uses_memory)
     reads = [f"{_READ[ty][0]}[{i * _READ[ty][1]}]" for i, ty in enumerate(results)]
     inline = None if generic or ftype.result is None or plan.flat.results_spilled else _scalar(ftype.result)
+    quick = None if generic or ftype.result is None or plan.flat.results_spilled or post is not None \
+        else _result_lines(ftype.result, env)
     if inline is not None and post is None:
         lines.append(f"    return {_INT_READ[inline]}")
     elif not generic and ftype.result is None and post is None:
         lines.append("    return None")
     else:
         # a Trap while lifting is the guest's fault: the instance is poisoned, as in wasmtime
+        if quick is not None:
+            lines.extend(quick)  # returns on the common path; the rest lifts (and traps) in general
         names = [f"r{i}" for i in range(len(reads))]
         if names:
             lines.append(f"    {', '.join(names)}, = {', '.join(reads)},")

@@ -224,6 +224,7 @@ class FastBackend(cl.Backend):
         plan = cabi.export_plan(func, copts)
         caller = export_caller(self.capi, self.ctx, core_func, plan, func, copts.post_return, self.state, name)
         caller.store = self.store  # what a caller the user keeps keeps alive
+        caller.plan = plan
         return cl.ComponentFunc(func, call=lambda args: caller(*args), origin="lift", extra=caller)
 
     def lower(self, scope: cl.Scope, func: cl.ComponentFunc, opts: cb.CanonOptions) -> wasmtime.Func:
