@@ -32,7 +32,7 @@ ORACLE_DIR = toolchain.PROJECT_ROOT / "native" / "cabi_oracle"
 ORACLE_WIT = toolchain.PROJECT_ROOT / "wit" / "cabi-oracle" / "oracle.wit"
 HOSTBENCH_WIT = toolchain.PROJECT_ROOT / "wit" / "hostbench" / "hostbench.wit"
 HOSTBENCH_SOURCE = toolchain.PROJECT_ROOT / "native" / "hostbench" / "hostbench.c"
-COUNTERS = "reml:ctest/counters@0.1.0"
+ORACLE_RES = "reml:cabi-oracle/res"
 
 ROUNDS = 3
 HOST_LOOP = 1000  # host calls per guest call in the host-call case
@@ -129,13 +129,16 @@ def _raw_call(comp: Component, raw: Any, name: str, call_args: tuple) -> Callabl
 class Floor:
     """Bare guest entries through the fast path's binding, in one fast instance."""
 
-    def __init__(self, inst: Any) -> None:
-        caller = inst.func("add")
+    def __init__(self, inst: Any, export: str = "add") -> None:
+        caller = inst.func(export)
         env = caller.keep_alive
         int_call, ctx, fn, buf, trap = env.get("int_call"), env["ctx"], env["fn"], env["bufp"], env["trap"]
         call = env["call_unchecked"]
         if int_call is not None:
-            self.entry: Callable[[], Any] = lambda: int_call(ctx, fn, buf, 2, trap, 1, 2)
+            if len(caller.plan.flat.params) == 2:
+                self.entry: Callable[[], Any] = lambda: int_call(ctx, fn, buf, 2, trap, 1, 2)
+            else:
+                self.entry = lambda: int_call(ctx, fn, buf, 1, trap, 5)
         else:
             self.entry = lambda: call(ctx, fn, buf, 2, trap)
 
@@ -225,38 +228,34 @@ def _call_rows(selected: list[Case], comps: dict[str, Component], quick: bool) -
     return rows
 
 
-def _resource_row(ctest: Component, quick: bool) -> Row:
-    """The ctest counter: its destructor logs through the host's `log`."""
-    host = {"reml:ctest/host@0.1.0": {"log": lambda msg: None}}
-    fast = ctest.instantiate(host, path="fast")
-    ref = ctest.instantiate(host, path="wasmtime")
+def _resource_row(oracle: Component, quick: bool) -> Row:
+    """The oracle's guest-defined `counter`: constructor (which calls resource.new),
+    one method, and the host's drop (which runs the guest destructor)."""
+    fast = oracle.instantiate(path="fast")
+    ref = oracle.instantiate(path="wasmtime")
 
     def script(inst: Any) -> Callable[[], Any]:
-        new, bump = inst.func(f"{COUNTERS}#[constructor]counter"), inst.func(f"{COUNTERS}#[method]counter.bump")
+        new, bump = inst.func(f"{ORACLE_RES}#[constructor]counter"), inst.func(f"{ORACLE_RES}#[method]counter.bump")
         drop = inst.drop
 
         def run() -> Any:
             c = new(5)
-            bump(c)
+            bump(c, 1)
             drop(c)
         return run
 
-    def raw_imports(linker: wc.Linker) -> None:
-        with linker.root() as root:
-            with root.add_instance("reml:ctest/host@0.1.0") as inst:
-                inst.add_func("log", lambda store, msg: None)
-    store, instance = _raw_wasmtime(ctest, raw_imports)
-    iface = instance.get_export_index(store, COUNTERS)
+    store, instance = _raw_wasmtime(oracle)
+    iface = instance.get_export_index(store, ORACLE_RES)
     w_new = instance.get_func(store, instance.get_export_index(store, "[constructor]counter", iface))
     w_bump = instance.get_func(store, instance.get_export_index(store, "[method]counter.bump", iface))
 
     def raw_run() -> Any:
         c = w_new(store, 5)
-        w_bump(store, c)
+        w_bump(store, c, 1)
         c.drop(store)
 
     t_raw, t_ref, t_fast = _best([raw_run, script(ref), script(fast)], quick)
-    t_floor = Floor(fast).entries(3, 0, quick)
+    t_floor = Floor(oracle.instantiate(path="fast"), "echo-u32").entries(3, 0, quick)
     return Row(SPECIAL["resource"], t_raw, t_ref, t_fast, t_floor, ["<= 2x floor", ">= 15x wasmtime-py"],
                "3 entries (constructor, method, destructor)")
 
@@ -360,7 +359,8 @@ def run(args: argparse.Namespace) -> int:
         comps["oracle"] = Component.from_file(build_oracle())
     rows = _call_rows(selected, comps, quick)
     if "resource" in selected_ids:
-        rows.append(_resource_row(comps["ctest"], quick))
+        comps.setdefault("oracle", Component.from_file(build_oracle()))
+        rows.append(_resource_row(comps["oracle"], quick))
     if "host" in selected_ids:
         rows.append(_host_row(quick))
     if "instantiate" in selected_ids:

@@ -22,8 +22,10 @@ from .options import CanonicalOptions, allocate, need_memory
 _VALUE_ERRORS = (struct.error, TypeError, OverflowError, ValueError, KeyError, AttributeError, IndexError)
 
 
-def _has_borrow(types: Sequence[t.Type]) -> bool:
-    return any(isinstance(x, t.BorrowType) for ty in types for x in t.walk(ty))
+def _has_borrow(types: Sequence[t.Type], implemented: Any = ()) -> bool:
+    """A borrow among `types` of a resource not in `implemented` (a borrow of a resource
+    the callee implements lowers to its rep: no handle, no call scope)."""
+    return any(isinstance(x, t.BorrowType) and x.resource not in implemented for ty in types for x in t.walk(ty))
 
 
 def _uses_memory(types: Sequence[t.Type]) -> bool:
@@ -86,6 +88,8 @@ class ExportPlan(_Plan):
     def __init__(self, func: t.Function, opts: CanonicalOptions,
                  codec: Callable[[t.Type], Codec] | None = None) -> None:
         super().__init__(func, opts, "lift", codec)
+        if self.borrows and opts.resources is not None:
+            self.borrows = _has_borrow(func.param_types(), opts.resources.implements)
         self.lift_plain: Callable[[Sequence[Any]], Any] = self._result_lifter()
         if not self.borrows and self._tuple is None:
             n = len(self.param_codecs)

@@ -192,11 +192,16 @@ def _scalar(ty: t.Type) -> str | None:
     return None
 
 
-def _param_lines(ty: t.Type, a: str, k: int, i: int, args_tuple: str, env: dict[str, Any]) -> list[str] | None:
+def _param_lines(ty: t.Type, a: str, k: int, i: int, args_tuple: str, env: dict[str, Any],
+                 resources: Any = None) -> list[str] | None:
     """Inline lowering of a parameter of one flat value besides integers: floats, char,
-    enum, flags of up to 32 labels (None for other types).  A value of the wrong shape
-    goes to the engine's `lower_args` for its diagnostic."""
+    enum, flags of up to 32 labels, a borrow of a resource the instance implements
+    (None for other types).  A value of the wrong shape goes to the engine's
+    `lower_args` for its diagnostic."""
     ty = t.unalias(ty)
+    if isinstance(ty, t.BorrowType) and resources is not None and ty.resource in resources.implements:
+        env[f"rep{i}"] = resources.rep_lowerer(ty.resource)
+        return [f"    v_i64[{2 * k}] = rep{i}({a})"]
     if ty == t.F64 or ty == t.F32:
         lines = [f"    if {a}.__class__ is not float and {a}.__class__ is not int: lower_args({args_tuple})"]
         if ty == t.F64:
@@ -222,11 +227,15 @@ def _param_lines(ty: t.Type, a: str, k: int, i: int, args_tuple: str, env: dict[
     return None
 
 
-def _result_lines(ty: t.Type, env: dict[str, Any]) -> list[str] | None:
+def _result_lines(ty: t.Type, env: dict[str, Any], resources: Any = None) -> list[str] | None:
     """Inline lifting of a one-flat-value result besides integers: floats, char, enum,
-    flags.  The lines return on the common path; a value they do not take (a char past
-    the surrogates, a discriminant out of range) falls through to the general lifting."""
+    flags, own handles.  The lines return on the common path; a value they do not take
+    (a char past the surrogates, a discriminant out of range) falls through to the
+    general lifting, which traps."""
     ty = t.unalias(ty)
+    if isinstance(ty, t.OwnType) and resources is not None:
+        env["own_result"] = resources.own_lifter(ty.resource)
+        return ["    try:", "        return own_result(v_u32[0])", "    except Trap as exc:", "        guest_trap(exc)"]
     if ty == t.F64 or ty == t.F32:
         env["NAN"] = NAN
         view = "v_f64[0]" if ty == t.F64 else "v_f32[0]"
@@ -291,8 +300,9 @@ def export_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
                     lines.append(f"    if {a}.__class__ is bool: lower_args({args_tuple})")
                     lines.append(f"    {view}[{per_slot * k}] = {a}")
                 k += 1
-            elif _param_lines(p.type, names[i], k, i, args_tuple, env) is not None:
-                lines.extend(_param_lines(p.type, names[i], k, i, args_tuple, env))  # type: ignore[arg-type]
+            elif _param_lines(p.type, names[i], k, i, args_tuple, env, plan.opts.resources) is not None:
+                lines.extend(_param_lines(p.type, names[i], k, i, args_tuple, env,  # type: ignore[arg-type]
+                                          plan.opts.resources))
                 k += 1
             elif codec.put is not None and len(codec.flat) == 2:
                 # string / list: the payload goes to guest memory, (pointer, length) to the slots
@@ -337,7 +347,7 @@ def export_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
     reads = [f"{_READ[ty][0]}[{i * _READ[ty][1]}]" for i, ty in enumerate(results)]
     inline = None if generic or ftype.result is None or plan.flat.results_spilled else _scalar(ftype.result)
     quick = None if generic or ftype.result is None or plan.flat.results_spilled or post is not None \
-        else _result_lines(ftype.result, env)
+        else _result_lines(ftype.result, env, plan.opts.resources)
     if inline is not None and post is None:
         lines.append(f"    return {_INT_READ[inline]}")
     elif not generic and ftype.result is None and post is None:

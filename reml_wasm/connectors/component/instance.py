@@ -22,7 +22,7 @@ from typing import Any, Callable, Mapping
 import wasmtime
 import wasmtime.component as wc
 
-from ... import types as t
+from ... import cabi, types as t
 from ...audit import Diagnostic, DiagnosticError, error
 from ...values import check_args
 from . import binary as cb
@@ -276,7 +276,6 @@ class FastInstance(Instance):
         return lambda *args: call(list(args))
 
     def drop(self, handle: Any) -> None:
-        from ... import cabi
         if not isinstance(handle, cabi.Resource):
             raise error("ffi.value.type_mismatch", f"expected a resource handle, got {type(handle).__name__}")
         if not handle.own:
