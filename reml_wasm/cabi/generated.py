@@ -4,25 +4,57 @@ Plans, codecs and callers are Python source specialised for a signature or a typ
 source depends only on the type (never on an instance), so its code object is cached
 here by source text: a second instance of a component, or a second function with the
 same shape, only binds its environment (`exec` of a cached code object) and compiles
-nothing.
+nothing.  Code objects are also kept on disk (`marshal`, under the package's cache
+directory, per Python version), so a new process loads them instead of compiling.
 """
 
 from __future__ import annotations
 
+import hashlib
+import marshal
+import sys
 import threading
+from pathlib import Path
 from typing import Any
+
+from ..audit import write_atomic
 
 _CODE: dict[str, Any] = {}
 _LOCK = threading.Lock()
+
+
+def _disk_dir() -> Path:
+    from ..toolchain import cache_root
+    return cache_root() / "generated" / (sys.implementation.cache_tag or "python")
 
 
 def code_of(src: str, what: str) -> Any:
     """The code object of `src` (compiled on first use; `what` names it in tracebacks)."""
     code = _CODE.get(src)
     if code is None:
-        code = compile(src, f"<reml_wasm {what}>", "exec")
+        code = _from_disk(src, what)
         with _LOCK:
             code = _CODE.setdefault(src, code)
+    return code
+
+
+def _from_disk(src: str, what: str) -> Any:
+    """Load the code of `src` from the disk cache, else compile it and store it there
+    (written to a temporary name and renamed; an unusable cache only costs the compile)."""
+    name = f"<reml_wasm {what}>"
+    digest = hashlib.sha256(f"{name}\0{src}".encode()).hexdigest()[:32]
+    path = _disk_dir() / f"{digest}.marshal"
+    try:
+        code = marshal.loads(path.read_bytes())
+        if code.co_filename == name:
+            return code
+    except (OSError, ValueError, EOFError, TypeError, AttributeError):
+        pass
+    code = compile(src, name, "exec")
+    try:
+        write_atomic(path, marshal.dumps(code))
+    except OSError:
+        pass
     return code
 
 

@@ -106,6 +106,22 @@ class CoreSession:
         return FastMemory(self.capi, self.ctx, memory, self.state, fixed_base=self.fixed_base)
 
 
+class LazyExport:
+    """An export's generated caller, built by `build()` on the first `get()`."""
+
+    __slots__ = ("_build", "_caller")
+
+    def __init__(self, build: Callable[[], Callable[..., Any]]) -> None:
+        self._build = build
+        self._caller: Callable[..., Any] | None = None
+
+    def get(self) -> Callable[..., Any]:
+        caller = self._caller
+        if caller is None:  # two threads may both build one: either serves
+            caller = self._caller = self._build()
+        return caller
+
+
 class FastBackend(cl.Backend):
     """Instantiates a component's core modules in `store` and makes callables."""
 
@@ -113,8 +129,9 @@ class FastBackend(cl.Backend):
 
     def __init__(self, capi: CApi, engine: wasmtime.Engine, store: wasmtime.Store,
                  modules: dict[int, wasmtime.Module], host: "Callable[[str, str, Any], Any]",
-                 fuel: int | None, epoch_ticks: int | None = None) -> None:
+                 fuel: int | None, epoch_ticks: int | None = None, checked: set | None = None) -> None:
         super().__init__()
+        self.checked = set() if checked is None else checked  # definitions whose core types were checked
         self.session = CoreSession(store, capi, fuel=fuel, epoch_ticks=epoch_ticks)
         self.capi, self.ctx, self.state = capi, self.session.ctx, self.session.state
         self.engine = engine
@@ -184,32 +201,40 @@ class FastBackend(cl.Backend):
         ty = func.type(self.store)
         return [str(p) for p in ty.params], [str(r) for r in ty.results]
 
-    def expect_type(self, func: Any, params: list[str], results: list[str], what: str) -> None:
+    def expect_type(self, func: Any, params: list[str], results: list[str], what: str,
+                    key: Any = None) -> None:
         """The unchecked call trusts the types: a component whose core function does not
         have the type its canonical definition implies is rejected (wasmtime validates
-        the same rule when it compiles a component)."""
+        the same rule when it compiles a component).  `key` names the definition within
+        the component: every instance has the same types, so it is checked once."""
+        if key is not None and key in self.checked:
+            return
         have = self.core_type(func, what)
         if have != (list(params), list(results)):
             raise error("ffi.component.invalid", f"{what}: core function has type {have[0]} -> {have[1]}, "
                         f"the canonical definition needs {list(params)} -> {list(results)}")
+        if key is not None:
+            self.checked.add(key)
 
     def core_call(self, func: wasmtime.Func, name: str, params: list[str] | None = None,
-                  results: list[str] | None = None) -> Callable[..., Any]:
+                  results: list[str] | None = None, key: Any = None) -> Callable[..., Any]:
         """A raw caller of a core function (realloc, post-return, destructors), checked
         against the expected type when one is given."""
         if params is not None and results is not None:
-            self.expect_type(func, params, results, name)
+            self.expect_type(func, params, results, name, key)
         else:
             self.core_type(func, name)  # a core function at all
         return self.session.func(func, name)
 
     def options(self, scope: cl.Scope, opts: cb.CanonOptions, name: str,
-                post_params: list[str] | None = None) -> cabi.CanonicalOptions:
+                post_params: list[str] | None = None, where: Any = None) -> cabi.CanonicalOptions:
         memory = None if opts.memory is None else self._memory(scope.get("core memory", opts.memory))
         realloc = None if opts.realloc is None else self.core_call(
-            scope.get("core func", opts.realloc), f"{name} realloc", ["i32"] * 4, ["i32"])
+            scope.get("core func", opts.realloc), f"{name} realloc", ["i32"] * 4, ["i32"],
+            None if where is None else ("realloc", *where))
         post = None if opts.post_return is None else self.core_call(
-            scope.get("core func", opts.post_return), f"{name} post-return", list(post_params or []), [])
+            scope.get("core func", opts.post_return), f"{name} post-return", list(post_params or []), [],
+            None if where is None else ("post-return", *where))
         if opts.is_async:
             raise error("ffi.component.unsupported", f"{name}: async canonical options are not supported")
         return cabi.CanonicalOptions(memory=memory, realloc=realloc, post_return=post,
@@ -217,15 +242,22 @@ class FastBackend(cl.Backend):
                                      resources=self._tables(scope))
 
     def lift(self, scope: cl.Scope, core_func: Any, opts: cb.CanonOptions, func: t.Function) -> cl.ComponentFunc:
+        """The export's caller is built on its first use (`LazyExport`): instantiating
+        compiles nothing for exports that are never called."""
         name = func.qualified_name or "export"
         flat = cabi.flatten(func, "lift")
-        self.expect_type(core_func, list(flat.params), list(flat.results), f"canon lift {name}")
-        copts = self.options(scope, opts, name, post_params=list(flat.results))
-        plan = cabi.export_plan(func, copts)
-        caller = export_caller(self.capi, self.ctx, core_func, plan, func, copts.post_return, self.state, name)
-        caller.store = self.store  # what a caller the user keeps keeps alive
-        caller.plan = plan
-        return cl.ComponentFunc(func, call=lambda args: caller(*args), origin="lift", extra=caller)
+        where = (scope.path, len(scope.spaces["func"]))
+        self.expect_type(core_func, list(flat.params), list(flat.results), f"canon lift {name}", ("lift", *where))
+
+        def build() -> Callable[..., Any]:
+            copts = self.options(scope, opts, name, post_params=list(flat.results), where=where)
+            plan = cabi.export_plan(func, copts)
+            caller = export_caller(self.capi, self.ctx, core_func, plan, func, copts.post_return, self.state, name)
+            caller.store = self.store  # what a caller the user keeps keeps alive
+            caller.plan = plan
+            return caller
+        lazy = LazyExport(build)
+        return cl.ComponentFunc(func, call=lambda args: lazy.get()(*args), origin="lift", extra=lazy)
 
     def lower(self, scope: cl.Scope, func: cl.ComponentFunc, opts: cb.CanonOptions) -> wasmtime.Func:
         name = func.origin or func.type.qualified_name

@@ -52,6 +52,7 @@ class Component:
         self._engines: dict[tuple[bool, bool], wasmtime.Engine] = {}
         self._modules: dict[tuple[bool, bool], dict[int, wasmtime.Module]] = {}
         self._ref_components: dict[tuple[bool, bool], wc.Component] = {}
+        self._checked: dict[tuple[bool, bool], set] = {}  # fast path: definitions type-checked once
         self.diagnostics: list[Diagnostic] = []
 
     @classmethod
@@ -238,7 +239,8 @@ class FastInstance(Instance):
             self.store.set_limits(memory_size=sandbox.memory_limit)
         self._imports = imports
         self.backend = FastBackend(capi, engine, self.store, component._modules[key], self._bind_import,
-                                   sandbox.fuel, sandbox.epoch_ticks)
+                                   sandbox.fuel, sandbox.epoch_ticks,
+                                   checked=component._checked.setdefault(key, set()))
         self.lock = self.backend.state.lock  # held by every call into the store
         self.scope = cl.instantiate(component.ast, self.backend)
 
@@ -270,8 +272,9 @@ class FastInstance(Instance):
         if not isinstance(value, cl.ComponentFunc) or value.call is None:
             raise error("ffi.component.no_export", f"{full} is not a callable function")
         if value.origin == "lift" and value.extra is not None:
-            value.extra.label[0] = full
-            return value.extra
+            caller = value.extra.get()  # fast.LazyExport: built on first use
+            caller.label[0] = full
+            return caller
         call = value.call
         return lambda *args: call(list(args))
 
