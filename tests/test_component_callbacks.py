@@ -11,6 +11,7 @@ import weakref
 import pytest
 
 from reml_wasm import cabi
+from reml_wasm.audit import DiagnosticError
 from reml_wasm.benchmarks.component import build_ctest
 from reml_wasm.connectors.component import Component, callbacks
 
@@ -78,3 +79,27 @@ def test_new_process_uses_the_cached_binding(ctest):
             "print(c.mode, 'pycparser' in sys.modules, 'importlib.metadata' in sys.modules)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["api", "False", "False"]
+
+
+@pytest.fixture(scope="module")
+def hostbench():
+    from reml_wasm.benchmarks.component import build_hostbench
+    return Component.from_file(build_hostbench())
+
+
+TICK = "reml:hostbench/host@0.1.0"
+
+
+@pytest.mark.parametrize("answer", [lambda x: x, lambda x: 2 ** 32 - 1 - x, lambda x: x * 3])
+def test_scalar_host_calls_agree_on_both_paths(hostbench, answer):
+    out = [hostbench.instantiate({TICK: {"tick": answer}}, path=p).call("ticks", 100) for p in ("fast", "wasmtime")]
+    assert out[0] == out[1] == sum(answer(i) for i in range(100)) % 2 ** 32
+
+
+@pytest.mark.parametrize("bad", [-1, 2 ** 32, True, 1.0, "1", None])
+def test_scalar_host_results_out_of_range_are_coded_errors(hostbench, bad):
+    """A host result that is not a u32 is never truncated into one."""
+    inst = hostbench.instantiate({TICK: {"tick": lambda x: bad}}, path="fast")
+    with pytest.raises(DiagnosticError) as exc:
+        inst.call("ticks", 3)
+    assert exc.value.code.startswith("ffi.value")

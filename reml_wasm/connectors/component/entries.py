@@ -29,6 +29,10 @@ def import_entry(plan: Any, func: Any, state: Any, ffi: Any, name: str) -> Calla
         def unprovided(raw: Any) -> int:
             raise component_traps.unprovided(name)
         return unprovided
+    direct = func.extra if callable(func.extra) else None
+    inline = None if direct is None else _scalar_entry(plan, direct, state)
+    if inline is not None:
+        return inline
     params, results = list(plan.flat.params), list(plan.flat.results)
     reads = [_READ[p].format(k=2 * k, f=4 * k) for k, p in enumerate(params)]
     env: dict[str, Any] = {"lift_args": plan.lift_args, "lower_result": plan.lower_result, "state": state}
@@ -42,7 +46,6 @@ def import_entry(plan: Any, func: Any, state: Any, ffi: Any, name: str) -> Calla
         env["cast"] = ffi.cast
         lines.append("    dv = cast('double *', raw)")
     lines.append(f"    flat = ({''.join(r + ', ' for r in reads)})")
-    direct = func.extra if callable(func.extra) else None
     if direct is not None:
         env["target"] = direct
         lines.append("    value = target(*lift_args(flat))")
@@ -54,6 +57,49 @@ def import_entry(plan: Any, func: Any, state: Any, ffi: Any, name: str) -> Calla
         # a result of one flat value (more are stored through the return pointer)
         lines.append("    if out:")
         lines.append("        " + _WRITE[results[0]].format(v="out[0]"))
+    lines.append("    return 0")
+    return define("\n".join(lines) + "\n", env, "host entry")["entry"]
+
+
+# inline lifting of a scalar argument from its slot, by type
+_LIFT = {
+    "u8": "(raw[{k}] & 0xFF)", "u16": "(raw[{k}] & 0xFFFF)", "u32": "(raw[{k}] & 0xFFFFFFFF)",
+    "u64": "(raw[{k}] & 0xFFFFFFFFFFFFFFFF)", "s64": "raw[{k}]",
+    "s8": "(((raw[{k}] & 0xFF) ^ 0x80) - 0x80)", "s16": "(((raw[{k}] & 0xFFFF) ^ 0x8000) - 0x8000)",
+    "s32": "(((raw[{k}] & 0xFFFFFFFF) ^ 0x80000000) - 0x80000000)", "bool": "((raw[{k}] & 0xFFFFFFFF) != 0)",
+}
+
+
+def _scalar_entry(plan: Any, target: Callable[..., Any], state: Any) -> Callable[[Any], int] | None:
+    """The entry of an import whose parameters and result are integers or bools: the
+    arguments lifted and the result checked inline (a result out of range goes to the
+    plan's lowering for its diagnostic).  None for other signatures."""
+    func = plan.func
+    names = []
+    for p in func.params:
+        ty = t.unalias(p.type)
+        if not isinstance(ty, t.PrimitiveType) or ty.name not in _LIFT:
+            return None
+        names.append(ty.name)
+    result = None if func.result is None else t.unalias(func.result)
+    if result is not None and (not isinstance(result, t.PrimitiveType) or result.name not in _LIFT):
+        return None
+    if plan.flat.params_spilled:
+        return None
+    env: dict[str, Any] = {"target": target, "lower_result": plan.lower_result, "state": state}
+    lines = ["def entry(raw):"]
+    if state.count_entries:
+        lines.append("    state.gen += 1")
+    call = f"target({', '.join(_LIFT[n].format(k=2 * k) for k, n in enumerate(names))})"
+    if result is None:
+        lines.append(f"    {call}")
+    elif result == t.BOOL:
+        lines += [f"    v = {call}", "    if v.__class__ is not bool: lower_result(v, ())",
+                  "    raw[0] = 1 if v else 0"]
+    else:
+        lo, hi = t.INTEGER_RANGES[result]
+        lines += [f"    v = {call}", f"    if v.__class__ is not int or not {lo} <= v <= {hi}: lower_result(v, ())",
+                  "    raw[0] = v if v < 0x8000000000000000 else v - 0x10000000000000000"]
     lines.append("    return 0")
     return define("\n".join(lines) + "\n", env, "host entry")["entry"]
 
