@@ -20,6 +20,7 @@ from typing import Any, Callable
 from .. import types as t
 from ..values import Err, Ok, Record, Some, ValueTypeError, Variant, nests_option, record_field
 from .errors import Trap, unsupported, bad_options
+from . import variants
 from .generated import define
 from .layout import alignment, flatten_type, record_fields, record_offsets, size, variant_cases, \
     variant_layout, variant_payload_flat
@@ -624,7 +625,6 @@ class Compiler:
         dunpack, dpack = ds.unpack_from, ds.pack_into
         slots = variant_payload_flat(cases, self.ps)
         codecs = [None if c is None else self.codec(c) for c in cases]
-        wit = ty.wit()
         padding = [0.0 if s[0] == "f" else 0 for s in slots]
 
         # Per case: lift from joined slots (with coercion) and lower into them.
@@ -677,13 +677,6 @@ class Compiler:
             except (KeyError, ValueError, TypeError):
                 raise _bad(ty, v) from None
 
-        def load(view, p):
-            d = dunpack(view, p)[0]
-            if d >= n:
-                raise Trap(f"discriminant {d} is out of range for {wit} ({n} cases)", discriminant=d)
-            ld = loads[d]
-            return makers[d](None if ld is None else ld(view, p + payload_offset))
-
         def store(v, p):
             d, payload = case(v)
             dpack(mem.view, p, d)
@@ -693,18 +686,14 @@ class Compiler:
             elif payload is not None and kind == "other" and not isinstance(ty, t.EnumType):
                 raise ValueTypeError("value", "no payload", payload)
 
-        def lift(f, i):
-            d = _core(f[i], "i32")
-            if d >= n:
-                raise Trap(f"discriminant {d} is out of range for {wit} ({n} cases)", discriminant=d)
-            return makers[d](lifts[d](f, i + 1))
-
         def lower(v, out):
             d, payload = case(v)
             out.append(d)
             lowers[d](payload, out)
 
-        return load, store, lift, lower
+        # the reading side and the lowering dispatch as generated code (cabi.variants)
+        load, lift = variants.readers(ty, n, disc_size, payload_offset, loads, lifts, makers, dunpack, _core)
+        return load, store, lift, variants.lowerer(ty, lowers, lower)
 
     def _flags(self, ty: t.FlagsType) -> tuple:
         mem = self.opts.memory

@@ -359,10 +359,28 @@ def export_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
         names = [f"r{i}" for i in range(len(reads))]
         if names:
             lines.append(f"    {', '.join(names)}, = {', '.join(reads)},")
-        lines.append("    try:")
-        lines.append(f"        v = lift_result(({''.join(r + ', ' for r in names)}))")
-        lines.append("    except Trap as exc:")
-        lines.append("        guest_trap(exc)")
+        mem = plan.opts.memory
+        if not generic and plan.flat.results_spilled and mem is not None and mem.fixed_base:
+            # the result's record in guest memory: bounds and alignment checked here, read by
+            # the codec's load (anything unusual goes to lift_result for its Trap)
+            rc = plan.result_codec
+            env.update(mem=mem, load_result=rc.load)
+            lines.append("    p = r0 & 0xFFFFFFFF")
+            lines.append(f"    if not p % {rc.align} and mem.low <= p and p + {rc.size} <= mem.limit:")
+            lines.append("        try:")
+            lines.append("            v = load_result(mem.view, p)")
+            lines.append("        except Trap as exc:")
+            lines.append("            guest_trap(exc)")
+            lines.append("    else:")
+            lines.append("        try:")
+            lines.append("            v = lift_result((r0,))")
+            lines.append("        except Trap as exc:")
+            lines.append("            guest_trap(exc)")
+        else:
+            lines.append("    try:")
+            lines.append(f"        v = lift_result(({''.join(r + ', ' for r in names)}))")
+            lines.append("    except Trap as exc:")
+            lines.append("        guest_trap(exc)")
         if post is not None:
             lines.append(f"    post({', '.join(names)})")
         lines.append("    return v")

@@ -59,7 +59,7 @@ typedef union {
 # deals in plain Python ints
 CALLBACK = "uintptr_t (*)(uintptr_t, wasmtime_caller_t *, int64_t *, size_t)"
 FINALIZER = "void (*)(uintptr_t)"
-CDEF = TYPES + f"""
+CDEF = TYPES + """
 uintptr_t wasmtime_func_call_unchecked(wasmtime_context_t *store, const wasmtime_func_t *func,
     wasmtime_val_raw_t *args_and_results, size_t args_and_results_len, uintptr_t *trap);
 wasmtime_error_t *wasmtime_context_set_fuel(wasmtime_context_t *store, uint64_t fuel);
