@@ -143,11 +143,16 @@ def _compile(src: str, env: dict[str, Any], name: str, label: list[str]) -> Call
     return caller
 
 
-def _call_lines(n: int, bump: bool) -> list[str]:
-    lines = [f"    err = call_unchecked(ctx, fn, bufp, {n}, trap)"]
+def _call_lines(n: int, bump: bool, folded: bool = False) -> list[str]:
+    """The call with the arguments already in the buffer; `folded`: through the API
+    module's `reml_call_i0` (env `call0`), whose status already says whether it trapped."""
+    if folded:
+        lines = [f"    err = call0(ctx, fn, bufp, {n}, trap)"]
+    else:
+        lines = [f"    err = call_unchecked(ctx, fn, bufp, {n}, trap)"]
     if bump:
         lines.append("    state.gen += 1")
-    lines.append("    if err or trap[0]: fail(err)")
+    lines.append("    if err: fail(err)" if folded else "    if err or trap[0]: fail(err)")
     return lines
 
 
@@ -168,12 +173,15 @@ def core_caller(capi: CApi, ctx: Any, func: Any, params: list[str], results: lis
         lines.append(f"    err = int_call(ctx, fn, bufp, {n}, trap{args})")
         if state.count_entries:
             lines.append("    state.gen += 1")
-        lines.append("    if err or trap[0]: fail(err)")
+        lines.append("    if err: fail(err)")
     else:
         for i, ty in enumerate(params):
             view, stride = _WRITE[ty]
             lines.append(f"    {view}[{i * stride}] = a{i}")
-        lines += _call_lines(n, bump=state.count_entries)
+        call0 = capi.int_call(0)
+        if call0 is not None:
+            env["call0"] = call0
+        lines += _call_lines(n, bump=state.count_entries, folded=call0 is not None)
     reads = [f"{_READ[ty][0]}[{i * _READ[ty][1]}]" for i, ty in enumerate(results)]
     if not reads:
         lines.append("    return None")
@@ -262,11 +270,18 @@ def export_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
     env.update(lower_args=plan.lower_args, lift_result=plan.lift_result, post=post)
     codecs = plan.param_codecs
     generic = plan.flat.params_spilled or plan.borrows or len(codecs) != len(ftype.params)
-    # every flat argument a pointer or length from a codec's `put`: C stores them with the call
-    pairs_only = not generic and all(c.put is not None and len(c.flat) == 2 for c in codecs)
-    int_call = capi.int_call(len(params)) if pairs_only else None
+    # every flat argument an integer (a checked integer parameter, or a pointer or length
+    # from a codec's `put`): C stores them with the call
+    int_like = not generic and all(
+        (c.put is not None and len(c.flat) == 2) or _scalar(p.type) is not None
+        for c, p in zip(codecs, ftype.params))
+    int_call = capi.int_call(len(params)) if int_like else None
+    int_args: list[str] = []
     if int_call is not None:
         env["int_call"] = int_call
+    call0 = capi.int_call(0)
+    if call0 is not None:
+        env["call0"] = call0
     if generic:
         lines = ["def caller(*args):", "    if state.poisoned is not None: fail(None)"]
         lines.append("    try:")
@@ -288,7 +303,17 @@ def export_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
         k = 0
         for i, (p, codec) in enumerate(zip(ftype.params, codecs)):
             prim = _scalar(p.type)
-            if prim is not None:
+            if prim is not None and int_call is not None:
+                a = names[i]
+                if prim == "bool":
+                    lines.append(f"    if type({a}) is not bool: lower_args({args_tuple})")
+                    int_args.append(f"(1 if {a} else 0)")
+                else:
+                    lo, hi = t.INTEGER_RANGES[t.PRIMITIVES[prim]]
+                    lines.append(f"    if {a}.__class__ is not int or not {lo} <= {a} <= {hi}: lower_args({args_tuple})")
+                    int_args.append(f"({a} - {1 << 64} if {a} > {(1 << 63) - 1} else {a})" if prim == "u64" else a)
+                k += 1
+            elif prim is not None:
                 a = names[i]
                 if prim == "bool":
                     lines.append(f"    if type({a}) is not bool: lower_args({args_tuple})")
@@ -308,6 +333,7 @@ def export_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
                 # string / list: the payload goes to guest memory, (pointer, length) to the slots
                 env[f"put{i}"] = codec.put
                 lines.append(f"    s{i}, n{i} = put{i}({names[i]})")
+                int_args += [f"s{i}", f"n{i}"]
                 if int_call is None:
                     lines.append(f"    v_i64[{2 * k}] = s{i}")
                     lines.append(f"    v_i64[{2 * (k + 1)}] = n{i}")
@@ -337,13 +363,13 @@ def export_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
         # earlier calls of exports without memory options do not bump the generation
         lines.insert(2, "    state.gen += 1")
     if int_call is not None:
-        args = "".join(f", s{i}, n{i}" for i in range(nargs))
+        args = "".join(f", {x}" for x in int_args)
         lines.append(f"    err = int_call(ctx, fn, bufp, {n}, trap{args})")
         if uses_memory:
             lines.append("    state.gen += 1")
-        lines.append("    if err or trap[0]: fail(err)")
+        lines.append("    if err: fail(err)")
     else:
-        lines += _call_lines(n, bump=uses_memory)
+        lines += _call_lines(n, bump=uses_memory, folded=call0 is not None)
     reads = [f"{_READ[ty][0]}[{i * _READ[ty][1]}]" for i, ty in enumerate(results)]
     inline = None if generic or ftype.result is None or plan.flat.results_spilled else _scalar(ftype.result)
     quick = None if generic or ftype.result is None or plan.flat.results_spilled or post is not None \

@@ -78,7 +78,8 @@ SYMBOLS = ("wasmtime_func_call_unchecked", "wasmtime_context_set_fuel",
 
 # reml_call_iK(store, func, args, len, trap, x0 .. xK-1): the unchecked call with K integer
 # arguments stored by C (storing each through a cffi view costs more than the call's
-# conversion of a C argument); only in the API-mode module.
+# conversion of a C argument); only in the API-mode module.  Its status is the error
+# pointer, or 1 when only the trap slot is set, or 0: one test in Python.
 _INT_CALLS = 4
 _INT_CALL_CDEF = "".join(
     f"uintptr_t reml_call_i{k}(wasmtime_context_t *, const wasmtime_func_t *, wasmtime_val_raw_t *, size_t, "
@@ -86,7 +87,8 @@ _INT_CALL_CDEF = "".join(
 _INT_CALL_SOURCE = "".join(
     f"static uintptr_t reml_call_i{k}(wasmtime_context_t *s, const wasmtime_func_t *f, wasmtime_val_raw_t *a, "
     f"size_t n, uintptr_t *trap{''.join(f', int64_t x{i}' for i in range(k))}) "
-    f"{{{''.join(f' a[{i}].i64 = x{i};' for i in range(k))} return wasmtime_func_call_unchecked(s, f, a, n, trap); }}\n"
+    f"{{{''.join(f' a[{i}].i64 = x{i};' for i in range(k))} uintptr_t r = wasmtime_func_call_unchecked(s, f, a, n, trap);"
+    " return r ? r : (*trap != 0); }\n"
     for k in range(_INT_CALLS + 1))
 _EXTERN_CDEF = """
 extern "Python" uintptr_t reml_host_entry(uintptr_t, wasmtime_caller_t *, int64_t *, size_t);
@@ -110,7 +112,8 @@ class CApi:
         self.host_release: Any = None
 
     def int_call(self, nargs: int) -> Any:
-        """`reml_call_i<nargs>` (API mode, at most 4 arguments), else None."""
+        """`reml_call_i<nargs>` (API mode, at most 4 arguments), else None.  Its status
+        is nonzero when the call failed (`take_error` reads either kind of failure)."""
         if self.mode != "api" or nargs > _INT_CALLS:
             return None
         return getattr(self.lib, f"reml_call_i{nargs}")
@@ -157,6 +160,8 @@ class CApi:
         `uintptr_t[1]` trap slot.  Consumes the error or trap object (wasmtime-py frees it)."""
         import wasmtime
         from wasmtime import _ffi as wffi
+        if err == 1:  # an int_call status: only the trap slot is set
+            err = 0
         if err:
             if trap[0]:  # both set: free the trap too
                 self.take_error(0, trap)
