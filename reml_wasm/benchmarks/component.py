@@ -64,6 +64,18 @@ class Case:
     goal_floor: float | None = 2.0
     goal_speedup: float | None = None
     payload: int = 0  # bytes copied each way (the copy floor)
+    convert: Callable[[], Any] | None = None  # the host-side conversion no host avoids (bulk rows)
+
+
+def _u32_conversion(values: list[int]) -> Callable[[], Any]:
+    """Python ints to packed u32 and back (the conversion a list<u32> call cannot skip)."""
+    import array
+
+    def convert() -> Any:
+        out = array.array("I")
+        out.frombytes(array.array("I", values).tobytes())
+        return out
+    return convert
 
 
 def _cases() -> list[Case]:
@@ -88,7 +100,8 @@ def _cases() -> list[Case]:
         Case("str10", "string echo 10 B", "ctest", "echo", ("x" * 10,), goal_speedup=30.0, payload=10),
         Case("str1k", "string echo 1 KB", "ctest", "echo", ("x" * 1000,), payload=1000),
         Case("str100k", "string echo 100 KB", "ctest", "echo", ("x" * 100_000,), payload=100_000),
-        Case("u32x1k", "list<u32> echo 1k", "ctest", "echo-list", (list(range(1000)),), payload=4000),
+        Case("u32x1k", "list<u32> echo 1k", "ctest", "echo-list", (list(range(1000)),), payload=4000,
+             convert=_u32_conversion(list(range(1000)))),
         Case("strx1k", "list<string> 1k (5 B each)", "oracle", "echo-list-string", (["abcde"] * 1000,),
              payload=5000 + 8000),
     ]
@@ -142,9 +155,12 @@ class Floor:
         else:
             self.entry = lambda: call(ctx, fn, buf, 2, trap)
 
-    def entries(self, count: int, payload: int, quick: bool) -> float:
-        """count bare entries plus copying `payload` bytes in and out."""
+    def entries(self, count: int, payload: int, quick: bool, convert: Callable[[], Any] | None = None) -> float:
+        """count bare entries plus copying `payload` bytes in and out (plus `convert()`,
+        the host values' conversion to and from their bytes, when given)."""
         ns = count * ns_per_call(self.entry, quick=quick)
+        if convert is not None:
+            ns += ns_per_call(convert, quick=quick)
         if payload:
             src, dst = bytes(payload), bytearray(payload)
             view = memoryview(dst)
@@ -218,7 +234,7 @@ def _call_rows(selected: list[Case], comps: dict[str, Component], quick: bool) -
                                       lambda: f_fast(*a)], quick)
         floor = Floor(insts["ctest"][2] if "ctest" in insts else comps["ctest"].instantiate())
         n = _entries_of(fast, case.export, a)
-        t_floor = floor.entries(n, case.payload, quick)
+        t_floor = floor.entries(n, case.payload, quick, case.convert)
         goals = []
         if case.goal_floor is not None:
             goals.append(f"<= {case.goal_floor:g}x floor")
