@@ -125,15 +125,17 @@ def _environment(capi: CApi, ctx: Any, func: Any, n: int, state: CallState, labe
     }
 
 
-def _compile(src: str, env: dict[str, Any], name: str, label: list[str]) -> Callable[..., Any]:
+def _compile(src: str, env: dict[str, Any], name: str, label: list[str], locked: bool = True) -> Callable[..., Any]:
     """Compile `src` (defining `caller`) inside a factory taking the environment as
     parameters, so the caller reads them as closure cells (faster than globals); the code
     is compiled once per process (`cabi.generated`), each instance binds its own cells.  The
-    body runs holding the store's lock (`CallState.lock`, as `acquire`/`release`)."""
-    head, _, rest = src.partition("\n")
-    body = "".join("        " + line + "\n" for line in rest.splitlines())
-    src = f"{head}\n    acquire()\n    try:\n{body}    finally:\n        release()\n"
-    env = {**env, "acquire": env["state"].lock.acquire, "release": env["state"].lock.release}
+    body runs holding the store's lock (`CallState.lock`, as `acquire`/`release`) unless
+    `locked` is False (a caller only ever called by code that holds it)."""
+    if locked:
+        head, _, rest = src.partition("\n")
+        body = "".join("        " + line + "\n" for line in rest.splitlines())
+        src = f"{head}\n    acquire()\n    try:\n{body}    finally:\n        release()\n"
+        env = {**env, "acquire": env["state"].lock.acquire, "release": env["state"].lock.release}
     names = sorted(env)
     factory = f"def make({', '.join(names)}):\n" + "".join("    " + ln + "\n" for ln in src.splitlines()) \
         + "    return caller\n"
@@ -157,8 +159,10 @@ def _call_lines(n: int, bump: bool, folded: bool = False) -> list[str]:
 
 
 def core_caller(capi: CApi, ctx: Any, func: Any, params: list[str], results: list[str],
-                state: CallState, name: str) -> Callable[..., Any]:
-    """f(*flat_args) -> None / one value / a tuple, for realloc, post-return, destructors."""
+                state: CallState, name: str, *, locked: bool = True) -> Callable[..., Any]:
+    """f(*flat_args) -> None / one value / a tuple, for realloc, post-return, destructors.
+    `locked=False`: the caller runs only inside calls that hold the store's lock (the
+    realloc and post-return of an export or import)."""
     n = max(len(params), len(results), 1)
     label = [name]
     env = _environment(capi, ctx, func, n, state, label)
@@ -189,7 +193,7 @@ def core_caller(capi: CApi, ctx: Any, func: Any, params: list[str], results: lis
         lines.append(f"    return {reads[0]}")
     else:
         lines.append(f"    return ({', '.join(reads)},)")
-    return _compile("\n".join(lines) + "\n", env, name, label)
+    return _compile("\n".join(lines) + "\n", env, name, label, locked)
 
 
 def _scalar(ty: t.Type) -> str | None:

@@ -96,11 +96,12 @@ class CoreSession:
         self.fixed_base = memories_stay_put(store.engine)
         self.state = CallState(fuel, None, epoch_ticks, count_entries=not self.fixed_base)
 
-    def func(self, func: wasmtime.Func, name: str = "core function") -> Callable[..., Any]:
-        """f(*flat_args) -> None, one value or a tuple; a trap raises cabi.Trap."""
+    def func(self, func: wasmtime.Func, name: str = "core function", *, locked: bool = True) -> Callable[..., Any]:
+        """f(*flat_args) -> None, one value or a tuple; a trap raises cabi.Trap.
+        `locked=False`: only for functions called while the store's lock is held."""
         ty = func.type(self.store)
         return core_caller(self.capi, self.ctx, func, [str(p) for p in ty.params],
-                           [str(r) for r in ty.results], self.state, name)
+                           [str(r) for r in ty.results], self.state, name, locked=locked)
 
     def memory(self, memory: wasmtime.Memory) -> FastMemory:
         return FastMemory(self.capi, self.ctx, memory, self.state, fixed_base=self.fixed_base)
@@ -217,24 +218,26 @@ class FastBackend(cl.Backend):
             self.checked.add(key)
 
     def core_call(self, func: wasmtime.Func, name: str, params: list[str] | None = None,
-                  results: list[str] | None = None, key: Any = None) -> Callable[..., Any]:
+                  results: list[str] | None = None, key: Any = None, *, locked: bool = True) -> Callable[..., Any]:
         """A raw caller of a core function (realloc, post-return, destructors), checked
-        against the expected type when one is given."""
+        against the expected type when one is given.  `locked=False` for realloc and
+        post-return: they run only inside export calls and host functions, which hold
+        the store's lock already."""
         if params is not None and results is not None:
             self.expect_type(func, params, results, name, key)
         else:
             self.core_type(func, name)  # a core function at all
-        return self.session.func(func, name)
+        return self.session.func(func, name, locked=locked)
 
     def options(self, scope: cl.Scope, opts: cb.CanonOptions, name: str,
                 post_params: list[str] | None = None, where: Any = None) -> cabi.CanonicalOptions:
         memory = None if opts.memory is None else self._memory(scope.get("core memory", opts.memory))
         realloc = None if opts.realloc is None else self.core_call(
             scope.get("core func", opts.realloc), f"{name} realloc", ["i32"] * 4, ["i32"],
-            None if where is None else ("realloc", *where))
+            None if where is None else ("realloc", *where), locked=False)
         post = None if opts.post_return is None else self.core_call(
             scope.get("core func", opts.post_return), f"{name} post-return", list(post_params or []), [],
-            None if where is None else ("post-return", *where))
+            None if where is None else ("post-return", *where), locked=False)
         if opts.is_async:
             raise error("ffi.component.unsupported", f"{name}: async canonical options are not supported")
         return cabi.CanonicalOptions(memory=memory, realloc=realloc, post_return=post,
