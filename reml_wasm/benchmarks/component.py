@@ -181,7 +181,7 @@ def _entries_of(inst: Any, export: str, args: tuple) -> int:
         return 1
     opts = plan.opts
     n = 1 + (opts.post_return is not None)
-    realloc = opts.realloc
+    realloc, put_bytes = opts.realloc, opts.put_bytes
     if realloc is None:
         return n
     count = [0]
@@ -189,11 +189,17 @@ def _entries_of(inst: Any, export: str, args: tuple) -> int:
     def counting(*a: Any) -> Any:
         count[0] += 1
         return realloc(*a)
+
+    def counting_put(*a: Any) -> Any:
+        count[0] += 1
+        return put_bytes(*a)  # type: ignore[misc]
     opts.realloc = counting
+    if put_bytes is not None:
+        opts.put_bytes = counting_put
     try:
         caller(*args)
     finally:
-        opts.realloc = realloc
+        opts.realloc, opts.put_bytes = realloc, put_bytes
     return n + count[0]
 
 

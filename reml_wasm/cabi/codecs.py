@@ -417,10 +417,16 @@ class Compiler:
                 n = units = len(data)
                 if n > half - 1:
                     raise Trap(f"string of {n} bytes is longer than the Canonical ABI allows")
+                put_bytes = opts.put_bytes
+                if put_bytes is not None:
+                    return put_bytes(1, data), n
                 sp = alloc(1, n)
             else:
                 data, align, units = encode_string(opts, v)
                 n = len(data)
+                put_bytes = opts.put_bytes
+                if put_bytes is not None:
+                    return put_bytes(align, data), units
                 sp = alloc(align, n)
             if n:
                 mem.view[sp:sp + n] = data
@@ -471,6 +477,8 @@ class Compiler:
         es, ea = ec.size, ec.align
         load_range, put_list = self._list_body(e, ec)
         alloc = self._allocator()
+        pack = self._list_bytes(e)
+        opts = self.opts
 
         def read(sp, n):
             if sp % ea:
@@ -484,11 +492,37 @@ class Compiler:
             n = len(v)
             if n * es > max_bytes:
                 raise Trap(f"list of {n} elements is longer than the Canonical ABI allows")
+            put_bytes = opts.put_bytes
+            if put_bytes is not None and pack is not None:
+                return put_bytes(ea, pack(v)), n
             sp = alloc(ea, n * es)
             put_list(v, sp, n)
             return sp, n
 
         return self._pair_codec(read, write)
+
+    def _list_bytes(self, e: t.Type) -> Callable[[Any], bytes] | None:
+        """value -> its bytes in memory, for lists copied whole (list<u8>, lists of
+        numbers); None for other element types."""
+        if e == t.U8:
+            def pack_u8(v):
+                if isinstance(v, (bytes, bytearray, memoryview)):
+                    return v
+                try:
+                    return bytes(v)
+                except (TypeError, ValueError):
+                    raise ValueTypeError("value", "list<u8> (bytes or ints 0..255)", v) from None
+            return pack_u8
+        if isinstance(e, t.PrimitiveType) and e.name in ARRAY_CODE:
+            code = ARRAY_CODE[e.name]
+
+            def pack(v):
+                try:
+                    return pack_numbers(code, v)
+                except (TypeError, OverflowError, ValueError):
+                    raise ValueTypeError("value", f"list<{e.name}>", v) from None
+            return pack
+        return None
 
     def _list_body(self, e: t.Type, ec: Codec) -> tuple[Callable, Callable]:
         """(load_range(view, ptr, n), store_range(value, ptr, n)) for n elements of `e`."""

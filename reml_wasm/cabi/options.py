@@ -22,6 +22,10 @@ class CanonicalOptions:
     string_encoding: str = "utf8"  # "utf8" | "utf16" | "latin1+utf16"
     ptr_size: int = 4  # 4 = wasm32, 8 = memory64 / native
     resources: "ResourceTables | None" = None
+    # put_bytes(align, data) -> ptr: realloc(0, 0, align, len(data)) and the copy of data
+    # to the block, checked, in one step (a connector's C helper); None: `realloc`, then a
+    # copy through the memory's view.  Either way realloc is called the same way.
+    put_bytes: Callable[[int, bytes], int] | None = None
 
     def __post_init__(self) -> None:
         if self.string_encoding not in STRING_ENCODINGS:

@@ -90,12 +90,34 @@ _INT_CALL_SOURCE = "".join(
     f"{{{''.join(f' a[{i}].i64 = x{i};' for i in range(k))} uintptr_t r = wasmtime_func_call_unchecked(s, f, a, n, trap);"
     " return r ? r : (*trap != 0); }\n"
     for k in range(_INT_CALLS + 1))
+# reml_put(store, realloc, memory, slots, trap, align, data, n): the guest's realloc(0, 0,
+# align, n) and the copy of n bytes to the block it returns, in one crossing.  Returns
+# the block (>= 0); -1 when the call failed (slot 0 holds the error pointer, the trap
+# slot the trap); -2 when the block is misaligned or outside memory (slot 0 holds it).
+_PUT_CDEF = ("int64_t reml_put(wasmtime_context_t *, const wasmtime_func_t *, const wasmtime_memory_t *, "
+             "wasmtime_val_raw_t *, uintptr_t *, int32_t, const char *, size_t);\n")
+_PUT_SOURCE = """
+#include <string.h>
+static int64_t reml_put(wasmtime_context_t *s, const wasmtime_func_t *realloc_fn, const wasmtime_memory_t *mem,
+                        wasmtime_val_raw_t *a, uintptr_t *trap, int32_t align, const char *data, size_t n) {
+    a[0].i64 = 0; a[1].i64 = 0; a[2].i64 = align; a[3].i64 = (int64_t)n;
+    uintptr_t r = wasmtime_func_call_unchecked(s, realloc_fn, a, 4, trap);
+    if (r || *trap) { a[0].i64 = (int64_t)r; return -1; }
+    uint64_t p = (uint32_t)a[0].i32;
+    if ((align > 1 && p % (uint64_t)align) || p + n > wasmtime_memory_data_size(s, mem)) {
+        a[0].i64 = (int64_t)p;
+        return -2;
+    }
+    if (n) memcpy(wasmtime_memory_data(s, mem) + p, data, n);
+    return (int64_t)p;
+}
+"""
 _EXTERN_CDEF = """
 extern "Python" uintptr_t reml_host_entry(uintptr_t, wasmtime_caller_t *, int64_t *, size_t);
 extern "Python" void reml_host_release(uintptr_t);
 """
-API_CDEF = CDEF + _INT_CALL_CDEF + _EXTERN_CDEF
-API_SOURCE = "#include <stdint.h>\n#include <stddef.h>\n" + CDEF + _INT_CALL_SOURCE
+API_CDEF = CDEF + _INT_CALL_CDEF + _PUT_CDEF + _EXTERN_CDEF
+API_SOURCE = "#include <stdint.h>\n#include <stddef.h>\n" + CDEF + _INT_CALL_SOURCE + _PUT_SOURCE
 
 
 class CApi:
@@ -117,6 +139,11 @@ class CApi:
         if self.mode != "api" or nargs > _INT_CALLS:
             return None
         return getattr(self.lib, f"reml_call_i{nargs}")
+
+    @property
+    def put(self) -> Any:
+        """`reml_put` (API mode), else None."""
+        return self.lib.reml_put if self.mode == "api" else None
 
     def context(self, store: Any) -> Any:
         """The `wasmtime_context_t *` of a wasmtime-py Store, as cffi."""

@@ -18,6 +18,7 @@ from typing import Any, Callable
 import wasmtime
 
 from ... import cabi
+from ...cabi.options import check_allocation
 from ... import types as t
 from ...audit import error
 from . import binary as cb
@@ -240,9 +241,49 @@ class FastBackend(cl.Backend):
             None if where is None else ("post-return", *where), locked=False)
         if opts.is_async:
             raise error("ffi.component.unsupported", f"{name}: async canonical options are not supported")
-        return cabi.CanonicalOptions(memory=memory, realloc=realloc, post_return=post,
-                                     string_encoding=opts.string_encoding, ptr_size=4,
-                                     resources=self._tables(scope))
+        copts = cabi.CanonicalOptions(memory=memory, realloc=realloc, post_return=post,
+                                      string_encoding=opts.string_encoding, ptr_size=4,
+                                      resources=self._tables(scope))
+        if realloc is not None and memory is not None:
+            copts.put_bytes = self._put_bytes(copts, realloc, memory)
+        return copts
+
+    def _put_bytes(self, copts: cabi.CanonicalOptions, realloc: Any, memory: FastMemory) -> Any:
+        """`CanonicalOptions.put_bytes` through the API module's `reml_put` (realloc and the
+        copy in one crossing, sharing the realloc caller's slots), or None in ABI mode.
+        Failures are the realloc caller's: a trap poisons the instance."""
+        put = self.capi.put
+        if put is None:
+            return None
+        env = realloc.keep_alive
+        ctx, fn, buf, trap, fail, v_i64 = env["ctx"], env["fn"], env["bufp"], env["trap"], env["fail"], env["v_i64"]
+        mem, state, count = memory._mem, self.state, self.state.count_entries
+        ticks, set_deadline = state.epoch_ticks, self.capi.lib.wasmtime_context_set_epoch_deadline
+        check, from_buffer = check_allocation, self.capi.ffi.from_buffer
+
+        def put_bytes(align: int, data: bytes) -> int:
+            if state.poisoned is not None:
+                fail(None)
+            if ticks is not None:
+                set_deadline(ctx, ticks)
+            src = data
+            if data.__class__ is bytes:
+                n = len(data)
+            else:  # a bytearray, array or memoryview: passed by address
+                view = memoryview(data)
+                n = view.nbytes
+                data = from_buffer(view.cast("B")) if n else b""
+            p = put(ctx, fn, mem, buf, trap, align, data, n)
+            if count:
+                state.gen += 1
+            if p >= 0:
+                return p
+            if p == -1:
+                fail(v_i64[0] or 1)
+            p = check(copts, v_i64[0], align, n)  # raises for the block C refused
+            memory.view[p:p + n] = src
+            return p
+        return put_bytes
 
     def lift(self, scope: cl.Scope, core_func: Any, opts: cb.CanonOptions, func: t.Function) -> cl.ComponentFunc:
         """The export's caller is built on its first use (`LazyExport`): instantiating
