@@ -269,10 +269,10 @@ class FastBackend(cl.Backend):
             src = data
             if data.__class__ is bytes:
                 n = len(data)
-            else:  # a bytearray, array or memoryview: passed by address
+            else:  # a bytearray, array or memoryview: small ones copied, large ones by address
                 view = memoryview(data)
                 n = view.nbytes
-                data = from_buffer(view.cast("B")) if n else b""
+                data = bytes(view) if n <= 4096 else from_buffer(view.cast("B"))
             p = put(ctx, fn, mem, buf, trap, align, data, n)
             if count:
                 state.gen += 1
