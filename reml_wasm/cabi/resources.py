@@ -335,6 +335,11 @@ class ResourceTables:
         """The stream ends, future ends and error-contexts the guest holds, by index."""
         return [e for e in self._async.array if e is not None]
 
+    def adder(self, rt: t.ResourceType) -> Callable[[Any], int]:
+        """`new` of `rt` with its table looked up once: rep -> a fresh owning handle."""
+        add = self._table(rt).add
+        return lambda rep: add(_Elem(rep, True))
+
     def own_lifter(self, rt: t.ResourceType) -> Callable[[int], Resource]:
         """`lift_own` of `rt` with its table looked up once (generated callers use it)."""
         table = self._table(rt)

@@ -108,10 +108,10 @@ def resource_entry(kind: str, tables: Any, rt: t.ResourceType) -> Callable[[Any]
     """The entry of `resource.new`, `resource.rep` or `resource.drop` over `tables`
     (the argument is a signed i32, as wasmtime's own host functions see it)."""
     if kind == "resource.new":
-        new = tables.new
+        new = tables.adder(rt)
 
         def entry(raw: Any) -> int:
-            raw[0] = new(rt, ((raw[0] & 0xFFFFFFFF) ^ 0x80000000) - 0x80000000)
+            raw[0] = new(((raw[0] & 0xFFFFFFFF) ^ 0x80000000) - 0x80000000)
             return 0
     elif kind == "resource.rep":
         rep = tables.rep

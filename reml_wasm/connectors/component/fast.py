@@ -329,8 +329,7 @@ class FastBackend(cl.Backend):
         tables.implements.add(rt)
         self.resource_tables[rt] = tables
         if dtor is not None:
-            call = self.core_call(dtor, f"{rt.name} destructor", ["i32"], [])
-            tables.dtors[rt] = lambda rep: call(rep)
+            tables.dtors[rt] = self.core_call(dtor, f"{rt.name} destructor", ["i32"], [])  # dtor(rep)
 
     def resource_builtin(self, scope: cl.Scope, kind: str, rt: t.ResourceType) -> wasmtime.Func:
         i32 = wasmtime.ValType.i32()
