@@ -132,6 +132,9 @@ class CApi:
         self.mode = mode  # "api": the compiled stubs; "abi": libffi calls
         self.host_entry: Any = None
         self.host_release: Any = None
+        import wasmtime
+        from wasmtime import _ffi as wffi
+        self._func_from_raw, self._raw_func = wasmtime.Func._from_raw, wffi.wasmtime_func_t
 
     def int_call(self, nargs: int) -> Any:
         """`reml_call_i<nargs>` (API mode, at most 4 arguments), else None.  Its status
@@ -167,15 +170,13 @@ class CApi:
         """A wasmtime-py `Func` (usable as a core import) of type `functype` (a wasmtime-py
         FuncType) whose calls reach `callbacks.REGISTRY[key]`; the store releases the key
         when it is deleted."""
-        import wasmtime
-        from wasmtime import _ffi as wffi
         ffi = self.ffi
         out = ffi.new("wasmtime_func_t *")
         ty = ffi.cast("wasm_functype_t *", ctypes.cast(functype.ptr(), ctypes.c_void_p).value)
         self.lib.wasmtime_func_new_unchecked(ctx, ty, self.host_entry, key, self.host_release, out)
-        raw = wffi.wasmtime_func_t()
+        raw = self._raw_func()
         ctypes.memmove(ctypes.addressof(raw), int(ffi.cast("uintptr_t", out)), ffi.sizeof("wasmtime_func_t"))
-        return wasmtime.Func._from_raw(raw)
+        return self._func_from_raw(raw)
 
     def new_trap(self, message: str) -> int:
         """A `wasm_trap_t *` (as an int) a host callback returns to make the guest trap."""
