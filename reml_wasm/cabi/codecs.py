@@ -811,6 +811,27 @@ _FIELD_LOAD = {**{n: (c, "{x}") for n, c in _CODE.items()},
                "f64": ("d", "({x} if {x} == {x} else NAN)"), "char": ("I", "int_to_char({x})")}
 
 
+def _field_lower(ty: t.Type, j: int) -> str:
+    """Source lowering field j (value x{j}) to flat values: integers, bool and f64 inline
+    when the value is plainly right; anything else through the field's codec (`lw{j}`,
+    which appends the same values or raises the diagnostic)."""
+    ty = t.unalias(ty)
+    x = f"x{j}"
+    name = ty.name if isinstance(ty, t.PrimitiveType) else None
+    if name in _INT_RANGE:
+        lo, hi = _INT_RANGE[name]
+        bits = 64 if name in ("s64", "u64") else 32
+        value = f"{x} - {1 << bits} if {x} >= {1 << (bits - 1)} else {x}" if hi >= 1 << (bits - 1) else x
+        return (f"    if {x}.__class__ is int and {lo} <= {x} <= {hi}:\n        out.append({value})\n"
+                f"    else:\n        lw{j}({x}, out)\n")
+    if name == "bool":
+        return f"    if {x}.__class__ is bool:\n        out.append(1 if {x} else 0)\n    else:\n        lw{j}({x}, out)\n"
+    if name == "f64":
+        return (f"    if {x}.__class__ is float:\n        out.append({x} if {x} == {x} else NAN)\n"
+                f"    else:\n        lw{j}({x}, out)\n")
+    return f"    lw{j}({x}, out)\n"
+
+
 def _record_functions(ty: t.Type, fields: tuple[t.Type, ...], codecs: list[Codec], offsets: list[int],
                       flat_offsets: list[int], names: tuple[str, ...], is_record: bool,
                       parts: Callable[[Any], Any], mem: Any, ps: int) -> tuple:
@@ -870,7 +891,9 @@ def _record_functions(ty: t.Type, fields: tuple[t.Type, ...], codecs: list[Codec
         store_src += "".join(f"    st{j}(x{j}, p + {o})\n" for j, o in enumerate(offsets)) or "    pass\n"
 
     lift_src = f"def lift(f, i):\n    {build([f'lf{j}(f, i + {fo})' for j, fo in enumerate(flat_offsets)])}\n"
-    lower_src = f"def lower(v, out):\n{get}" + ("".join(f"    lw{j}(x{j}, out)\n" for j in range(n)) or "    pass\n")
+    lower_src = f"def lower(v, out):\n{get}" + ("".join(_field_lower(f, j) for j, f in enumerate(fields))
+                                                 or "    pass\n")
+    env["NAN"] = NAN
 
     scope = define(load_src + store_src + lift_src + lower_src, env, "codec")
     return scope["load"], scope["store"], scope["lift"], scope["lower"]
