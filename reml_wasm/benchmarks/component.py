@@ -112,6 +112,7 @@ SPECIAL = {
     "host": f"guest->host import (per host call, loop of {HOST_LOOP})",
     "instantiate": "instantiate (ctest, already loaded)",
     "lock": "store lock acquire + release (in every call)",
+    "cold": "cold start to first call (new process; ns)",
 }
 
 
@@ -362,6 +363,22 @@ def _lock_row(ctest: Component, quick: bool) -> Row:
                f"of {t_add:,.0f} ns per add() call (an empty Python call, {t_empty:,.0f} ns, subtracted)")
 
 
+def _cold_row(quick: bool) -> Row:
+    """The first-call row of `bench startup` (median of new processes), next to
+    `python -c pass` as its floor."""
+    import statistics
+
+    from . import startup
+    cases = {label: cmd for label, cmd, _ in startup.rows()}
+    first = next(cmd for label, cmd in cases.items() if label.startswith("first call"))
+    startup.wall_ms(first, 1)
+    runs = 3 if quick else 7
+    t_pass = statistics.median(startup.wall_ms(cases["python -c pass"], runs)) * 1e6
+    t_first = statistics.median(startup.wall_ms(first, runs)) * 1e6
+    return Row(SPECIAL["cold"], None, None, t_first, t_pass, [f"<= {startup.GOAL_FIRST_CALL_MS:.0f} ms"],
+               "floor column: python -c pass (see `bench startup`)")
+
+
 def run(args: argparse.Namespace) -> int:
     wanted = getattr(args, "cases", None)
     ids = case_ids()
@@ -389,6 +406,8 @@ def run(args: argparse.Namespace) -> int:
         rows.append(_instantiate_row(comps["ctest"], quick))
     if "lock" in selected_ids:
         rows.append(_lock_row(comps["ctest"], quick))
+    if "cold" in selected_ids:
+        rows.append(_cold_row(quick))
     table = Table("component calls, ns per call: wasmtime-py (its own values) / our reference path "
                   "(wasmtime.component + value conversion) / fast path / floor (bare entries + copies)",
                   ["case", "wasmtime-py", "reference", "fast", "floor", "fast/floor", "wasmtime-py/fast",

@@ -25,7 +25,7 @@ from .generated import define
 from .layout import alignment, flatten_type, record_fields, record_offsets, size, variant_cases, \
     variant_layout, variant_payload_flat
 from .lift import coerce_from_slot, make_case, unpack_flags
-from .lower import case_of, max_list_bytes, to_slot
+from .lower import case_of, max_list_bytes
 from .numbers import ARRAY_CODE, NAN, char_to_int, f32_bits, f32_round, f64_bits, \
     int_to_char, number_list, pack_numbers, wrap_signed
 from .options import CanonicalOptions, allocate, check_allocation
@@ -678,19 +678,7 @@ class Compiler:
         def case_lower(c: Codec | None) -> Callable:
             if c is None:
                 return lambda v, out: out.extend(padding)
-            same = all(h == s for h, s in zip(c.flat, slots))
-            clower, have = c.lower, c.flat
-            rest = padding[len(have):]
-
-            def lw(v, out):
-                if same:
-                    clower(v, out)
-                else:
-                    tmp: list = []
-                    clower(v, tmp)
-                    out.extend(to_slot(x, h, s) for x, h, s in zip(tmp, have, slots))
-                out.extend(rest)
-            return lw
+            return variants.case_lowerer(c.lower, c.flat, slots, padding)
 
         lifts = [case_lift(c) for c in codecs]
         lowers = [case_lower(c) for c in codecs]

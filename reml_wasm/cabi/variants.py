@@ -67,6 +67,33 @@ def readers(ty: t.Type, n: int, disc_size: int, payload_offset: int, loads: Sequ
     return scope["load"], scope["lift"]
 
 
+# a payload's flat value widened into its variant slot: (have, slot) -> expression of x
+_WIDEN = {("f32", "i32"): "wrap_signed(f32_bits({x}), 32)", ("f32", "i64"): "f32_bits({x})",
+          ("f64", "i64"): "wrap_signed(f64_bits({x}), 64)", ("i32", "i64"): "({x} & 0xFFFFFFFF)"}
+
+
+def case_lowerer(clower: Callable[[Any, list], None], have: Sequence[str], slots: Sequence[str],
+                 padding: Sequence[Any]) -> Callable[[Any, list], None]:
+    """lower(payload, out) of one case: the payload's flat values widened into the
+    variant's joined slots (spec: the same coercions as `lower.to_slot`), then padding."""
+    from .numbers import f32_bits, f64_bits, wrap_signed
+    rest = list(padding[len(have):])
+    if all(h == s for h, s in zip(have, slots)):
+        if not rest:
+            return clower
+        env: dict[str, Any] = {"clower": clower, "REST": rest}
+        src = "def lw(v, out):\n    clower(v, out)\n    out.extend(REST)\n"
+        return define(src, env, "variant case lowering")["lw"]
+    env = {"clower": clower, "REST": rest, "f32_bits": f32_bits, "f64_bits": f64_bits, "wrap_signed": wrap_signed}
+    lines = ["def lw(v, out):", "    tmp = []", "    clower(v, tmp)"]
+    for k, (h, s) in enumerate(zip(have, slots)):
+        x = f"tmp[{k}]"
+        lines.append(f"    out.append({x if h == s else _WIDEN[(h, s)].format(x=x)})")
+    if rest:
+        lines.append("    out.extend(REST)")
+    return define("\n".join(lines) + "\n", env, "variant case lowering")["lw"]
+
+
 def lowerer(ty: t.Type, lowers: Sequence[Any], general: Callable[[Any, list], None]) -> Callable[[Any, list], None]:
     """lower(value, out) dispatching on the value's class; `lowers[d]` appends case d's
     payload (and padding); `general` handles everything else (and raises for bad values).
