@@ -304,12 +304,24 @@ class FastBackend(cl.Backend):
         return cl.ComponentFunc(func, call=lambda args: lazy.get()(*args), origin="lift", extra=lazy)
 
     def lower(self, scope: cl.Scope, func: cl.ComponentFunc, opts: cb.CanonOptions) -> wasmtime.Func:
+        """A host function for the import; its plan and generated entry are made on the
+        guest's first call (an instance pays nothing for imports it never calls)."""
         name = func.origin or func.type.qualified_name
         copts = self.options(scope, opts, name)
-        plan = cabi.import_plan(func.type, copts)
-        ftype = wasmtime.FuncType([_CORE_VALTYPE[p]() for p in plan.flat.params],
-                                  [_CORE_VALTYPE[r]() for r in plan.flat.results])
-        return self._host_func(ftype, import_entry(plan, func, self.state, self.capi.ffi, name))
+        flat = cabi.flatten(func.type, "lower")
+        ftype = wasmtime.FuncType([_CORE_VALTYPE[p]() for p in flat.params],
+                                  [_CORE_VALTYPE[r]() for r in flat.results])
+        state, ffi = self.state, self.capi.ffi
+        key = 0
+
+        def first_call(raw: Any) -> int:
+            entry = import_entry(cabi.import_plan(func.type, copts), func, state, ffi, name)
+            if key in callbacks.REGISTRY:  # not released meanwhile
+                callbacks.REGISTRY[key] = entry
+            return entry(raw)
+        host = self._host_func(ftype, first_call)
+        key = self.host_keys[-1]
+        return host
 
     def _host_func(self, ftype: wasmtime.FuncType, entry: Callable[[Any], int]) -> wasmtime.Func:
         """A core function of type `ftype` whose calls run `entry(raw)` (callbacks.py)."""
