@@ -99,7 +99,8 @@ def _scalar_entry(plan: Any, target: Callable[..., Any], state: Any) -> Callable
     else:
         lo, hi = t.INTEGER_RANGES[result]
         lines += [f"    v = {call}", f"    if v.__class__ is not int or not {lo} <= v <= {hi}: lower_result(v, ())",
-                  "    raw[0] = v if v < 0x8000000000000000 else v - 0x10000000000000000"]
+                  "    raw[0] = v if v < 0x8000000000000000 else v - 0x10000000000000000" if result == t.U64
+                  else "    raw[0] = v"]
     lines.append("    return 0")
     return define("\n".join(lines) + "\n", env, "host entry")["entry"]
 
