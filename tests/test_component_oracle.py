@@ -70,7 +70,8 @@ BAD_ARGS = [("echo-f64", "1.5"), ("echo-f64", True), ("echo-f32", None), ("echo-
             ("echo-char", "\ud800"), ("echo-char", b"a"), ("echo-char", 65), ("echo-color", "purple"),
             ("echo-color", ["red"]), ("echo-flags8", frozenset({"b9"})), ("echo-flags8", ["b1"]),
             ("echo-flags32", {"b40"}), ("echo-shape", Variant("square", 1)), ("echo-shape", "empty"),
-            ("echo-result-u32-string", 3), ("echo-option-u32", -1)]
+            ("echo-result-u32-string", 3), ("echo-option-u32", -1),
+            (f"{RES}#[method]counter.get", 5), (f"{RES}#[method]counter.get", None)]
 
 
 @pytest.mark.parametrize("name,value", BAD_ARGS)

@@ -276,8 +276,13 @@ def export_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
     generic = plan.flat.params_spilled or plan.borrows or len(codecs) != len(ftype.params)
     # every flat argument an integer (a checked integer parameter, or a pointer or length
     # from a codec's `put`): C stores them with the call
+    resources = plan.opts.resources
+
+    def own_borrow(ty: t.Type) -> bool:  # a borrow of a resource the instance implements: its rep
+        ty = t.unalias(ty)
+        return isinstance(ty, t.BorrowType) and resources is not None and ty.resource in resources.implements
     int_like = not generic and all(
-        (c.put is not None and len(c.flat) == 2) or _scalar(p.type) is not None
+        (c.put is not None and len(c.flat) == 2) or _scalar(p.type) is not None or own_borrow(p.type)
         for c, p in zip(codecs, ftype.params))
     int_call = capi.int_call(len(params)) if int_like else None
     int_args: list[str] = []
@@ -307,7 +312,11 @@ def export_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
         k = 0
         for i, (p, codec) in enumerate(zip(ftype.params, codecs)):
             prim = _scalar(p.type)
-            if prim is not None and int_call is not None:
+            if int_call is not None and own_borrow(p.type):
+                env[f"rep{i}"] = resources.rep_lowerer(t.unalias(p.type).resource)  # type: ignore[union-attr]
+                int_args.append(f"rep{i}({names[i]})")
+                k += 1
+            elif prim is not None and int_call is not None:
                 a = names[i]
                 if prim == "bool":
                     lines.append(f"    if type({a}) is not bool: lower_args({args_tuple})")
