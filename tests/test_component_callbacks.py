@@ -103,3 +103,15 @@ def test_scalar_host_results_out_of_range_are_coded_errors(hostbench, bad):
     with pytest.raises(DiagnosticError) as exc:
         inst.call("ticks", 3)
     assert exc.value.code.startswith("ffi.value")
+
+
+def test_new_process_reuses_the_validation_verdict(ctest):
+    """wasmtime compiles a component once to accept it; a later process instantiating the
+    same bytes on the fast path finds the verdict in the cache and compiles nothing more."""
+    ctest.instantiate().call("add", 1, 1)
+    code = ("import sys\nfrom reml_wasm.connectors.component import Component\n"
+            "c = Component.from_file(sys.argv[1])\n"
+            "i = c.instantiate()\n"
+            "print(i.path, i.call('add', 2, 3), len(c._ref_components))\n")
+    out = subprocess.run([sys.executable, "-c", code, ctest.source], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["fast", "5", "0"]

@@ -127,6 +127,26 @@ class Component:
                             f"{str(exc).splitlines()[0]}") from None
         return wcomp
 
+    def validate(self, key: tuple[bool, bool], wasmtime_version: str) -> None:
+        """wasmtime accepts the component (`compiled` raises otherwise).  The fast path
+        needs only the verdict, so it is remembered across processes: an empty marker
+        file in the cache named by the digest of the bytes and the wasmtime version."""
+        if key in self._ref_components:
+            return
+        import hashlib
+
+        from ...audit import write_atomic
+        from ...toolchain import cache_root
+        digest = hashlib.sha256(self.data + f"\0{wasmtime_version}\0{key}".encode()).hexdigest()[:32]
+        marker = cache_root() / "validated" / digest
+        if marker.is_file():
+            return
+        self.compiled(key)
+        try:
+            write_atomic(marker, b"")
+        except OSError:
+            pass  # an unwritable cache only costs the next process the compilation
+
     def instantiate(self, imports: Imports | None = None, *, sandbox: Sandbox = Sandbox(),
                     path: str = "fast") -> "Instance":
         if path not in PATHS:
@@ -229,7 +249,7 @@ class FastInstance(Instance):
         super().__init__(component)
         key = sandbox.engine_key
         engine = component.engine(key)
-        component.compiled(key)  # validation
+        component.validate(key, capi.version)
         self.store = wasmtime.Store(engine)
         if sandbox.fuel is not None:
             self.store.set_fuel(sandbox.fuel)
