@@ -115,3 +115,17 @@ def test_new_process_reuses_the_validation_verdict(ctest):
             "print(i.path, i.call('add', 2, 3), len(c._ref_components))\n")
     out = subprocess.run([sys.executable, "-c", code, ctest.source], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["fast", "5", "0"]
+
+
+def test_new_process_loads_compiled_core_modules(ctest):
+    """The core modules' machine code is kept in the cache: a later process deserializes
+    it instead of compiling (counted by wrapping wasmtime.Module's constructor)."""
+    ctest.instantiate().call("add", 1, 1)
+    code = ("import sys, wasmtime\ncompiled = []\ninit = wasmtime.Module.__init__\n"
+            "def counting(self, *a, **k):\n    compiled.append(1)\n    init(self, *a, **k)\n"
+            "wasmtime.Module.__init__ = counting\n"
+            "from reml_wasm.connectors.component import Component\n"
+            "i = Component.from_file(sys.argv[1]).instantiate()\n"
+            "print(i.path, i.call('add', 2, 3), len(compiled))\n")
+    out = subprocess.run([sys.executable, "-c", code, ctest.source], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["fast", "5", "0"]

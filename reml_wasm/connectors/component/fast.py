@@ -131,8 +131,12 @@ class FastBackend(cl.Backend):
 
     def __init__(self, capi: CApi, engine: wasmtime.Engine, store: wasmtime.Store,
                  modules: dict[int, wasmtime.Module], host: "Callable[[str, str, Any], Any]",
-                 fuel: int | None, epoch_ticks: int | None = None, checked: set | None = None) -> None:
+                 fuel: int | None, epoch_ticks: int | None = None, checked: set | None = None,
+                 cache_tag: str = "") -> None:
+        """`cache_tag` names the engine configuration; given, compiled core modules are
+        kept across processes (`_compiled_module`)."""
         super().__init__()
+        self.cache_tag = cache_tag
         self.checked = set() if checked is None else checked  # definitions whose core types were checked
         self.session = CoreSession(store, capi, fuel=fuel, epoch_ticks=epoch_ticks)
         self.capi, self.ctx, self.state = capi, self.session.ctx, self.session.state
@@ -149,11 +153,35 @@ class FastBackend(cl.Backend):
     def core_module(self, m: cb.CoreModule) -> wasmtime.Module:
         mod = self.modules.get(m.offset)
         if mod is None:
+            mod = self.modules[m.offset] = self._compiled_module(m)
+        return mod
+
+    def _compiled_module(self, m: cb.CoreModule) -> wasmtime.Module:
+        """The core module compiled by wasmtime, or its machine code from an earlier
+        process (`Module.serialize` under the cache directory, keyed by the module's bytes,
+        the wasmtime version and the engine configuration; wasmtime refuses code made for
+        another version or configuration, which is then compiled again)."""
+        import hashlib
+
+        from ...audit import write_atomic
+        from ...toolchain import cache_root
+        key = f"{self.capi.version}\0{self.cache_tag}\0".encode()
+        path = cache_root() / "wasmtime-modules" / (hashlib.sha256(key + m.data).hexdigest()[:32] + ".cwasm")
+        if self.cache_tag:
             try:
-                mod = self.modules[m.offset] = wasmtime.Module(self.engine, m.data)
-            except wasmtime.WasmtimeError as exc:
-                raise error("ffi.component.invalid", f"core module at byte {m.offset:#x} is invalid: "
-                            f"{str(exc).splitlines()[0]}") from None
+                return wasmtime.Module.deserialize(self.engine, path.read_bytes())
+            except (OSError, wasmtime.WasmtimeError):
+                pass
+        try:
+            mod = wasmtime.Module(self.engine, m.data)
+        except wasmtime.WasmtimeError as exc:
+            raise error("ffi.component.invalid", f"core module at byte {m.offset:#x} is invalid: "
+                        f"{str(exc).splitlines()[0]}") from None
+        if self.cache_tag:
+            try:
+                write_atomic(path, mod.serialize())
+            except (OSError, wasmtime.WasmtimeError):
+                pass  # an unwritable cache only costs the next process the compilation
         return mod
 
     def core_instantiate(self, module: wasmtime.Module, args: dict[str, Any]) -> dict[str, Any]:

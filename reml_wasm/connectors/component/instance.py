@@ -260,7 +260,7 @@ class FastInstance(Instance):
         self._imports = imports
         self.backend = FastBackend(capi, engine, self.store, component._modules[key], self._bind_import,
                                    sandbox.fuel, sandbox.epoch_ticks,
-                                   checked=component._checked.setdefault(key, set()))
+                                   checked=component._checked.setdefault(key, set()), cache_tag=repr(key))
         self.lock = self.backend.state.lock  # held by every call into the store
         self.scope = cl.instantiate(component.ast, self.backend)
 
