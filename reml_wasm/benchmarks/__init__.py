@@ -37,6 +37,13 @@ def ns_per_call(fn: Callable[[], Any], *, quick: bool = False, batch_seconds: fl
     return statistics.median(samples)
 
 
+def verdict(ratio: float, goal: float, *, at_most: bool = True) -> str:
+    """"met" or "MISSED" for a ratio measured in one run against its goal
+    (`at_most`: the ratio must not exceed the goal; otherwise it must reach it)."""
+    ok = ratio <= goal if at_most else ratio >= goal
+    return "met" if ok else "MISSED"
+
+
 @dataclass
 class Table:
     title: str

@@ -66,7 +66,7 @@ def _plain_calls(native: CanonicalNativeLibrary) -> dict[str, Callable[[Any], An
     import array
     import struct
 
-    view, realloc = native.memory.view, native._realloc
+    view, realloc = native.memory.view, getattr(native._realloc, "raw", native._realloc)
     pair = struct.Struct("<QQ")
     greet, sum_, reverse = (native.function(n) for n in ("greet", "sum", "reverse"))
 

@@ -57,19 +57,14 @@ def guarded(run: Callable[[], int], as_json: bool = False) -> int:
         return EXIT_INTERNAL_ERROR
 
 
-def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
-    """The `reml-wasm` parser.  Given `argv`, only the subcommand it names is imported
-    (the others need only their name and help line); without, every one is."""
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="reml-wasm",
         description="One interface definition, run as a WebAssembly component or a native library.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    chosen = None if argv is None else next((a for a in argv if not a.startswith("-")), "")
     for name, (module, help_text) in SUBCOMMANDS.items():
         sp = sub.add_parser(name, help=help_text, description=help_text)
         sp.set_defaults(_module=module)
-        if chosen is not None and name != chosen:
-            continue
         try:
             mod = importlib.import_module(f"{__name__}.{module}")
         except ModuleNotFoundError as exc:
@@ -82,8 +77,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser(argv)
+    parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()

@@ -74,8 +74,7 @@ class CanonicalNativeLibrary:
                 decls.append(f"void {post_symbol}({', '.join(_C_FLAT[r] for r in plan.flat.results)});")
             plans[name] = (plan, opts, core_index, post_index)
         bound = library.bind_all(decls, mode=mode)
-        # the raw cffi function: the engine checks every pointer realloc returns
-        self._realloc: Callable[[int, int, int, int], int] = getattr(bound[0], "raw", bound[0])
+        self._realloc: Callable[[int, int, int, int], int] = bound[0]
         self._bound: dict[str, Callable[..., Any]] = {}
         for name, (plan, opts, core_index, post_index) in plans.items():
             opts.realloc = self._realloc
@@ -110,6 +109,8 @@ def _export_call(export_name: str, plan: cabi.ExportPlan, core: Callable[..., An
     needed); strings and lists go straight from their codec's `put` to the call."""
     raw_core = getattr(core, "raw", core)
     raw_post = None if post is None else getattr(post, "raw", post)
+    # realloc as the raw cffi function too: the engine checks every pointer it returns
+    plan.opts.realloc = getattr(plan.opts.realloc, "raw", plan.opts.realloc)
     codecs = plan.param_codecs
     n = len(plan.func.params)
     if plan.borrows or plan.flat.params_spilled or len(codecs) != n:
