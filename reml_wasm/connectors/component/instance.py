@@ -17,10 +17,9 @@ from __future__ import annotations
 import dataclasses
 import os
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 import wasmtime
-import wasmtime.component as wc
 
 from ... import cabi, types as t
 from ...audit import Diagnostic, DiagnosticError, error
@@ -31,6 +30,9 @@ from . import world as cw
 from . import capi as wasmtime_capi
 from .host import host_call, host_result
 from .sandbox import Sandbox, make_engine
+
+if TYPE_CHECKING:  # imported when needed: a process on the fast path may never load it
+    import wasmtime.component as wc
 
 PATHS = ("fast", "wasmtime")
 
@@ -120,6 +122,7 @@ class Component:
         components wasmtime accepts, since its unchecked calls trust their types)."""
         wcomp = self._ref_components.get(key)
         if wcomp is None:
+            import wasmtime.component as wc
             try:
                 wcomp = self._ref_components[key] = wc.Component(self.engine(key), self.data)
             except wasmtime.WasmtimeError as exc:
