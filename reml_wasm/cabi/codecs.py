@@ -97,6 +97,33 @@ def flags_functions(ty: t.FlagsType) -> tuple[Callable[[Any], int], Callable[[in
     return bits_of, from_bits
 
 
+_SMALL_LIST = 64  # integer lists up to this length are packed by one struct call
+
+
+def _number_packer(name: str) -> Callable[[Any], Any]:
+    """value -> the little-endian bytes of a list of numbers `name` (bytes or a byte
+    memoryview); short lists of integers through a cached `struct` per length, the rest
+    through `pack_numbers` (floats: their NaNs canonicalised).  Raises ValueTypeError."""
+    code = ARRAY_CODE[name]
+    structs: dict[int, Any] = {}
+    small = name not in ("f32", "f64")
+
+    def pack(v: Any) -> Any:
+        if small and type(v) is list and len(v) <= _SMALL_LIST:
+            s = structs.get(len(v))
+            if s is None:
+                s = structs[len(v)] = struct.Struct(f"<{len(v)}{code}")
+            try:
+                return s.pack(*v)
+            except struct.error:
+                raise ValueTypeError("value", f"list<{name}>", v) from None
+        try:
+            return pack_numbers(code, v)
+        except (TypeError, OverflowError, ValueError):
+            raise ValueTypeError("value", f"list<{name}>", v) from None
+    return pack
+
+
 def case_makers(ty: t.Type) -> list[Callable[[Any], Any]]:
     """Per case of a variant-like type: payload -> host value (no type tests per call)."""
     if isinstance(ty, t.VariantType):
@@ -514,14 +541,7 @@ class Compiler:
                     raise ValueTypeError("value", "list<u8> (bytes or ints 0..255)", v) from None
             return pack_u8
         if isinstance(e, t.PrimitiveType) and e.name in ARRAY_CODE:
-            code = ARRAY_CODE[e.name]
-
-            def pack(v):
-                try:
-                    return pack_numbers(code, v)
-                except (TypeError, OverflowError, ValueError):
-                    raise ValueTypeError("value", f"list<{e.name}>", v) from None
-            return pack
+            return _number_packer(e.name)
         return None
 
     def _list_body(self, e: t.Type, ec: Codec) -> tuple[Callable, Callable]:
@@ -543,15 +563,13 @@ class Compiler:
             return load_range, put_range
         if isinstance(e, t.PrimitiveType) and e.name in ARRAY_CODE:
             code = ARRAY_CODE[e.name]
+            pack = _number_packer(e.name)
 
             def load_range(view, sp, n):
                 return number_list(code, view[sp:sp + n * es])
 
             def put_range(v, sp, n):
-                try:
-                    data = pack_numbers(code, v)
-                except (TypeError, OverflowError, ValueError):
-                    raise ValueTypeError("value", f"list<{e.name}>", v) from None
+                data = pack(v)
                 if n:
                     mem.view[sp:sp + n * es] = data
             return load_range, put_range
