@@ -82,7 +82,8 @@ def _plain_calls(native: CanonicalNativeLibrary) -> dict[str, Callable[[Any], An
         return out
 
     def put_u32(values: list[int]) -> tuple[int, int]:
-        data = array.array("I", values).tobytes()
+        # the quickest packing by hand: one struct call for a short list, array otherwise
+        data = struct.pack(f"<{len(values)}I", *values) if len(values) <= 64 else array.array("I", values).tobytes()
         p = realloc(0, 0, 4, len(data))
         view[p:p + len(data)] = data
         return p, len(values)
