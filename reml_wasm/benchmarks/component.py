@@ -182,7 +182,7 @@ def _entries_of(inst: Any, export: str, args: tuple) -> int:
         return 1
     opts = plan.opts
     n = 1 + (opts.post_return is not None)
-    realloc, put_bytes = opts.realloc, opts.put_bytes
+    realloc, put_bytes, put_strings = opts.realloc, opts.put_bytes, opts.put_strings
     if realloc is None:
         return n
     count = [0]
@@ -194,13 +194,19 @@ def _entries_of(inst: Any, export: str, args: tuple) -> int:
     def counting_put(*a: Any) -> Any:
         count[0] += 1
         return put_bytes(*a)  # type: ignore[misc]
+
+    def counting_strings(list_ptr: int, datas: list) -> Any:
+        count[0] += len(datas)  # one realloc per string, made from C
+        return put_strings(list_ptr, datas)  # type: ignore[misc]
     opts.realloc = counting
     if put_bytes is not None:
         opts.put_bytes = counting_put
+    if put_strings is not None:
+        opts.put_strings = counting_strings
     try:
         caller(*args)
     finally:
-        opts.realloc, opts.put_bytes = realloc, put_bytes
+        opts.realloc, opts.put_bytes, opts.put_strings = realloc, put_bytes, put_strings
     return n + count[0]
 
 

@@ -97,6 +97,20 @@ def flags_functions(ty: t.FlagsType) -> tuple[Callable[[Any], int], Callable[[in
     return bits_of, from_bits
 
 
+def _utf8_all(items: Any) -> list[bytes] | None:
+    """The UTF-8 bytes of every element, or None when one is not a str or cannot be
+    encoded (the one-by-one path then reports it as before)."""
+    out = []
+    for item in items:
+        if type(item) is not str:
+            return None
+        try:
+            out.append(item.encode("utf-8"))
+        except UnicodeEncodeError:
+            return None
+    return out
+
+
 _SMALL_LIST = 64  # integer lists up to this length are packed by one struct call
 
 
@@ -581,8 +595,16 @@ class Compiler:
         eput = ec.put
         if eput is not None:  # strings and lists: each element a (pointer, length) pair
             pair_pack = self.pair.pack_into
+            opts = self.opts
+            utf8_strings = e == t.STRING and opts.string_encoding == "utf8" and self.ps == 4
 
             def put_range(v, sp, n):
+                put_strings = opts.put_strings if utf8_strings else None
+                if put_strings is not None and n:
+                    datas = _utf8_all(v)
+                    if datas is not None:  # every element a str: all in one step
+                        put_strings(sp, datas)
+                        return
                 for k, item in enumerate(v):
                     ep, en = eput(item)
                     pair_pack(mem.view, sp + k * es, ep, en)  # the view after eput's realloc

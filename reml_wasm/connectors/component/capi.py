@@ -112,12 +112,46 @@ static int64_t reml_put(wasmtime_context_t *s, const wasmtime_func_t *realloc_fn
     return (int64_t)p;
 }
 """
+# reml_put_strings(store, realloc, memory, slots, trap, list, data, lens, n): for each of n
+# UTF-8 strings (lengths: n little-endian u32 in `lens`, bytes one after another in
+# `data`): realloc(0, 0, 1, len), the copy, and its (pointer, length) pair written at
+# list + 8 i.  Returns 0; -1 when a call failed (slot 0: error pointer, slot 1: i); -2
+# when a block or the pair falls outside memory (slot 0: the block, slot 1: i).
+_PUT_STRINGS_CDEF = ("int64_t reml_put_strings(wasmtime_context_t *, const wasmtime_func_t *, "
+                     "const wasmtime_memory_t *, wasmtime_val_raw_t *, uintptr_t *, uint32_t, const char *, "
+                     "const char *, size_t);\n")
+_PUT_STRINGS_SOURCE = """
+static int64_t reml_put_strings(wasmtime_context_t *s, const wasmtime_func_t *realloc_fn,
+                                const wasmtime_memory_t *mem, wasmtime_val_raw_t *a, uintptr_t *trap,
+                                uint32_t list, const char *data, const char *lens, size_t n) {
+    size_t off = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t len;
+        memcpy(&len, lens + 4 * i, 4);
+        a[0].i64 = 0; a[1].i64 = 0; a[2].i64 = 1; a[3].i64 = len;
+        uintptr_t r = wasmtime_func_call_unchecked(s, realloc_fn, a, 4, trap);
+        if (r || *trap) { a[0].i64 = (int64_t)r; a[1].i64 = (int64_t)i; return -1; }
+        uint64_t p = (uint32_t)a[0].i32;
+        size_t size = wasmtime_memory_data_size(s, mem);
+        if (p + len > size || (uint64_t)list + 8 * (i + 1) > size) {
+            a[0].i64 = (int64_t)p; a[1].i64 = (int64_t)i;
+            return -2;
+        }
+        uint8_t *base = wasmtime_memory_data(s, mem);
+        if (len) memcpy(base + p, data + off, len);
+        uint32_t pair[2] = {(uint32_t)p, len};
+        memcpy(base + list + 8 * i, pair, 8);
+        off += len;
+    }
+    return 0;
+}
+"""
 _EXTERN_CDEF = """
 extern "Python" uintptr_t reml_host_entry(uintptr_t, wasmtime_caller_t *, int64_t *, size_t);
 extern "Python" void reml_host_release(uintptr_t);
 """
-API_CDEF = CDEF + _INT_CALL_CDEF + _PUT_CDEF + _EXTERN_CDEF
-API_SOURCE = "#include <stdint.h>\n#include <stddef.h>\n" + CDEF + _INT_CALL_SOURCE + _PUT_SOURCE
+API_CDEF = CDEF + _INT_CALL_CDEF + _PUT_CDEF + _PUT_STRINGS_CDEF + _EXTERN_CDEF
+API_SOURCE = "#include <stdint.h>\n#include <stddef.h>\n" + CDEF + _INT_CALL_SOURCE + _PUT_SOURCE + _PUT_STRINGS_SOURCE
 
 
 class CApi:
@@ -147,6 +181,11 @@ class CApi:
     def put(self) -> Any:
         """`reml_put` (API mode), else None."""
         return self.lib.reml_put if self.mode == "api" else None
+
+    @property
+    def put_strings(self) -> Any:
+        """`reml_put_strings` (API mode), else None."""
+        return self.lib.reml_put_strings if self.mode == "api" else None
 
     def context(self, store: Any) -> Any:
         """The `wasmtime_context_t *` of a wasmtime-py Store, as cffi."""

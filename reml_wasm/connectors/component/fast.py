@@ -274,7 +274,40 @@ class FastBackend(cl.Backend):
                                       resources=self._tables(scope))
         if realloc is not None and memory is not None:
             copts.put_bytes = self._put_bytes(copts, realloc, memory)
+            copts.put_strings = self._put_strings(copts, realloc, memory)
         return copts
+
+    def _put_strings(self, copts: cabi.CanonicalOptions, realloc: Any, memory: FastMemory) -> Any:
+        """`CanonicalOptions.put_strings` through the API module's `reml_put_strings` (one
+        crossing for a whole list<string>, the guest's realloc called per string from C),
+        or None in ABI mode.  Failures are the realloc caller's."""
+        put_strings = self.capi.put_strings
+        if put_strings is None:
+            return None
+        import array
+        env = realloc.keep_alive
+        ctx, fn, buf, trap, fail, v_i64 = env["ctx"], env["fn"], env["bufp"], env["trap"], env["fail"], env["v_i64"]
+        mem, state, count = memory._mem, self.state, self.state.count_entries
+        ticks, set_deadline = state.epoch_ticks, self.capi.lib.wasmtime_context_set_epoch_deadline
+
+        def put_all(list_ptr: int, datas: list) -> None:
+            if state.poisoned is not None:
+                fail(None)
+            if ticks is not None:
+                set_deadline(ctx, ticks)
+            lens = array.array("I", map(len, datas))
+            if any(n > 0x7FFFFFFF for n in lens):
+                raise cabi.Trap("a string is longer than the Canonical ABI allows")
+            r = put_strings(ctx, fn, mem, buf, trap, list_ptr, b"".join(datas), lens.tobytes(), len(datas))
+            if count:
+                state.gen += 1
+            if r == -1:
+                fail(v_i64[0] or 1)
+            if r == -2:
+                p, i = v_i64[0], v_i64[2]
+                check_allocation(copts, p, 1, len(datas[i]))  # raises for the block C refused
+                raise cabi.Trap(f"realloc returned {p:#x}: the string and its list entry do not fit in memory")
+        return put_all
 
     def _put_bytes(self, copts: cabi.CanonicalOptions, realloc: Any, memory: FastMemory) -> Any:
         """`CanonicalOptions.put_bytes` through the API module's `reml_put` (realloc and the
