@@ -277,6 +277,14 @@ class FastBackend(cl.Backend):
             copts.put_strings = self._put_strings(copts, realloc, memory)
         return copts
 
+    def _realloc_parts(self, realloc: Any, memory: FastMemory) -> tuple[Any, ...]:
+        """What a C helper calling the guest's realloc shares with the realloc caller:
+        (context, function, slots, trap slot, fail, int64 view of the slots, the memory's
+        `wasmtime_memory_t`, the call state, the epoch ticks, set_epoch_deadline)."""
+        env = realloc.keep_alive
+        return (env["ctx"], env["fn"], env["bufp"], env["trap"], env["fail"], env["v_i64"], memory._mem,
+                self.state, self.state.epoch_ticks, self.capi.lib.wasmtime_context_set_epoch_deadline)
+
     def _put_strings(self, copts: cabi.CanonicalOptions, realloc: Any, memory: FastMemory) -> Any:
         """`CanonicalOptions.put_strings` through the API module's `reml_put_strings` (one
         crossing for a whole list<string>, the guest's realloc called per string from C),
@@ -285,10 +293,8 @@ class FastBackend(cl.Backend):
         if put_strings is None:
             return None
         import array
-        env = realloc.keep_alive
-        ctx, fn, buf, trap, fail, v_i64 = env["ctx"], env["fn"], env["bufp"], env["trap"], env["fail"], env["v_i64"]
-        mem, state, count = memory._mem, self.state, self.state.count_entries
-        ticks, set_deadline = state.epoch_ticks, self.capi.lib.wasmtime_context_set_epoch_deadline
+        ctx, fn, buf, trap, fail, v_i64, mem, state, ticks, set_deadline = self._realloc_parts(realloc, memory)
+        count = state.count_entries
 
         def put_all(list_ptr: int, datas: list) -> None:
             if state.poisoned is not None:
@@ -316,11 +322,8 @@ class FastBackend(cl.Backend):
         put = self.capi.put
         if put is None:
             return None
-        env = realloc.keep_alive
-        ctx, fn, buf, trap, fail, v_i64 = env["ctx"], env["fn"], env["bufp"], env["trap"], env["fail"], env["v_i64"]
-        mem, state, count = memory._mem, self.state, self.state.count_entries
-        ticks, set_deadline = state.epoch_ticks, self.capi.lib.wasmtime_context_set_epoch_deadline
-        check, from_buffer = check_allocation, self.capi.ffi.from_buffer
+        ctx, fn, buf, trap, fail, v_i64, mem, state, ticks, set_deadline = self._realloc_parts(realloc, memory)
+        count, check, from_buffer = state.count_entries, check_allocation, self.capi.ffi.from_buffer
 
         def put_bytes(align: int, data: bytes) -> int:
             if state.poisoned is not None:
