@@ -31,6 +31,9 @@ _READ = {"i32": ("v_i32", 4), "i64": ("v_i64", 2), "f32": ("v_f32", 4), "f64": (
 _INT_VIEW = {"s8": ("v_i8", 16), "u8": ("v_u8", 16), "s16": ("v_i16", 8), "u16": ("v_u16", 8),
              "s32": ("v_i32", 4), "u32": ("v_u32", 4), "s64": ("v_i64", 2), "u64": ("v_u64", 2)}
 
+# compound types whose flat values a codec lowers (passed to the C helper when all integers)
+_COMPOUND = (t.OptionType, t.ResultType, t.VariantType, t.TupleType, t.RecordType)
+
 # inline result reads of integer primitives from slot 0
 _INT_READ = {
     "s32": "v_i32[0]", "u32": "v_u32[0]", "s64": "v_i64[0]", "u64": "v_u64[0]",
@@ -281,9 +284,11 @@ def export_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
     def own_borrow(ty: t.Type) -> bool:  # a borrow of a resource the instance implements: its rep
         ty = t.unalias(ty)
         return isinstance(ty, t.BorrowType) and resources is not None and ty.resource in resources.implements
+    def int_compound(c: Any, ty: t.Type) -> bool:  # lowered by its codec into integers only
+        return isinstance(t.unalias(ty), _COMPOUND) and all(f in ("i32", "i64") for f in c.flat)
     int_like = not generic and all(
         (c.put is not None and len(c.flat) == 2) or _scalar(p.type) is not None or own_borrow(p.type)
-        for c, p in zip(codecs, ftype.params))
+        or int_compound(c, p.type) for c, p in zip(codecs, ftype.params))
     int_call = capi.int_call(len(params)) if int_like else None
     int_args: list[str] = []
     if int_call is not None:
@@ -355,9 +360,12 @@ def export_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
                 env[f"c{i}"] = codec.lower
                 lines.append(f"    o{i} = []")
                 lines.append(f"    c{i}({names[i]}, o{i})")
-                for j, ty in enumerate(codec.flat):
-                    view, stride = _WRITE[params[k + j]]
-                    lines.append(f"    {view}[{(k + j) * stride}] = o{i}[{j}]")
+                if int_call is not None:  # integers only: C stores them with the call
+                    int_args += [f"o{i}[{j}]" for j in range(len(codec.flat))]
+                else:
+                    for j, ty in enumerate(codec.flat):
+                        view, stride = _WRITE[params[k + j]]
+                        lines.append(f"    {view}[{(k + j) * stride}] = o{i}[{j}]")
                 k += len(codec.flat)
         lines[body_start:] = ["    " + ln for ln in lines[body_start:]] or ["        pass"]
         lines.append("    except Trap as exc:")
