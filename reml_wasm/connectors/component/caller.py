@@ -207,6 +207,12 @@ def _scalar(ty: t.Type) -> str | None:
     return None
 
 
+def _int_inline(ty: t.Type) -> bool:
+    """char, enum and flags of up to 32 labels: inlined by `_param_lines` into one integer."""
+    ty = t.unalias(ty)
+    return ty == t.CHAR or isinstance(ty, t.EnumType) or (isinstance(ty, t.FlagsType) and 0 < len(ty.labels) <= 32)
+
+
 def _param_lines(ty: t.Type, a: str, k: int, i: int, args_tuple: str, env: dict[str, Any],
                  resources: Any = None) -> list[str] | None:
     """Inline lowering of a parameter of one flat value besides integers: floats, char,
@@ -288,7 +294,7 @@ def export_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
         return isinstance(t.unalias(ty), _COMPOUND) and all(f in ("i32", "i64") for f in c.flat)
     int_like = not generic and all(
         (c.put is not None and len(c.flat) == 2) or _scalar(p.type) is not None or own_borrow(p.type)
-        or int_compound(c, p.type) for c, p in zip(codecs, ftype.params))
+        or int_compound(c, p.type) or _int_inline(p.type) for c, p in zip(codecs, ftype.params))
     int_call = capi.int_call(len(params)) if int_like else None
     int_args: list[str] = []
     if int_call is not None:
@@ -343,9 +349,13 @@ def export_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
                     lines.append(f"    if {a}.__class__ is bool: lower_args({args_tuple})")
                     lines.append(f"    {view}[{per_slot * k}] = {a}")
                 k += 1
-            elif _param_lines(p.type, names[i], k, i, args_tuple, env, plan.opts.resources) is not None:
-                lines.extend(_param_lines(p.type, names[i], k, i, args_tuple, env,  # type: ignore[arg-type]
-                                          plan.opts.resources))
+            elif (inline := _param_lines(p.type, names[i], k, i, args_tuple, env, plan.opts.resources)) is not None:
+                if int_call is not None:  # char, enum, flags: the integer goes to C with the call
+                    prefix = f"    v_i64[{2 * k}] = "
+                    assert inline[-1].startswith(prefix)
+                    inline = inline[:-1] + [f"    i{i} = {inline[-1][len(prefix):]}"]
+                    int_args.append(f"i{i}")
+                lines.extend(inline)
                 k += 1
             elif codec.put is not None and len(codec.flat) == 2:
                 # string / list: the payload goes to guest memory, (pointer, length) to the slots
