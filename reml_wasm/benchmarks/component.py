@@ -156,21 +156,18 @@ class Floor:
         else:
             self.entry = lambda: call(ctx, fn, buf, 2, trap)
 
-    def entries(self, count: int, payload: int, quick: bool, convert: Callable[[], Any] | None = None) -> float:
-        """count bare entries plus copying `payload` bytes in and out (plus `convert()`,
-        the host values' conversion to and from their bytes, when given)."""
-        ns = count * ns_per_call(self.entry, quick=quick)
-        if convert is not None:
-            ns += ns_per_call(convert, quick=quick)
-        if payload:
-            src, dst = bytes(payload), bytearray(payload)
-            view = memoryview(dst)
+    @staticmethod
+    def copy(payload: int) -> Callable[[], Any] | None:
+        """Copying `payload` bytes in and out (None for no payload)."""
+        if not payload:
+            return None
+        src, dst = bytes(payload), bytearray(payload)
+        view = memoryview(dst)
 
-            def copy() -> bytes:
-                view[:] = src
-                return bytes(view)
-            ns += ns_per_call(copy, quick=quick)
-        return ns
+        def copy() -> bytes:
+            view[:] = src
+            return bytes(view)
+        return copy
 
 
 def _entries_of(inst: Any, export: str, args: tuple) -> int:
@@ -243,11 +240,13 @@ def _call_rows(selected: list[Case], comps: dict[str, Component], quick: bool) -
         f_ref, f_fast = ref.func(case.export), fast.func(case.export)
         note = "" if _plain(f_fast(*case.args)) == _plain(f_ref(*case.args)) else "results differ between the paths"
         a = case.args
-        t_raw, t_ref, t_fast = _best([_raw_call(comp, raw, case.export, a), lambda: f_ref(*a),
-                                      lambda: f_fast(*a)], quick)
         floor = Floor(insts["ctest"][2] if "ctest" in insts else comps["ctest"].instantiate())
         n = _entries_of(fast, case.export, a)
-        t_floor = floor.entries(n, case.payload, quick, case.convert)
+        # the floor's parts are timed in the same interleaved rounds as the paths
+        t_raw, t_ref, t_fast, t_entry, t_copy, t_convert = _best(
+            [_raw_call(comp, raw, case.export, a), lambda: f_ref(*a), lambda: f_fast(*a),
+             floor.entry, Floor.copy(case.payload), case.convert], quick)
+        t_floor = n * (t_entry or 0.0) + (t_copy or 0.0) + (t_convert or 0.0)
         goals = []
         if case.goal_floor is not None:
             goals.append(f"<= {case.goal_floor:g}x floor")
@@ -283,8 +282,9 @@ def _resource_row(oracle: Component, quick: bool) -> Row:
         w_bump(store, c, 1)
         c.drop(store)
 
-    t_raw, t_ref, t_fast = _best([raw_run, script(ref), script(fast)], quick)
-    t_floor = Floor(oracle.instantiate(path="fast"), "echo-u32").entries(3, 0, quick)
+    floor = Floor(oracle.instantiate(path="fast"), "echo-u32")
+    t_raw, t_ref, t_fast, t_entry = _best([raw_run, script(ref), script(fast), floor.entry], quick)
+    t_floor = 3 * (t_entry or 0.0)
     return Row(SPECIAL["resource"], t_raw, t_ref, t_fast, t_floor, ["<= 2x floor", ">= 15x wasmtime-py"],
                "3 entries (constructor, method, destructor)")
 
