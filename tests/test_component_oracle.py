@@ -8,6 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from reml_wasm import toolchain
+from reml_wasm.audit import DiagnosticError
+from reml_wasm.values import Variant
 from reml_wasm.connectors.component import Component
 
 from cabi_helpers import oracle_generator
@@ -62,3 +64,23 @@ def test_oracle_resource_same_on_both_paths(paths):
         out.append(destroyed() - before)
         return out
     assert script(paths["fast"]) == script(paths["wasmtime"]) == [15, 7, 7, 1, 2]
+
+
+BAD_ARGS = [("echo-f64", "1.5"), ("echo-f64", True), ("echo-f32", None), ("echo-char", "ab"), ("echo-char", ""),
+            ("echo-char", "\ud800"), ("echo-char", b"a"), ("echo-char", 65), ("echo-color", "purple"),
+            ("echo-color", ["red"]), ("echo-flags8", frozenset({"b9"})), ("echo-flags8", ["b1"]),
+            ("echo-flags32", {"b40"}), ("echo-shape", Variant("square", 1)), ("echo-shape", "empty"),
+            ("echo-result-u32-string", 3), ("echo-option-u32", -1),
+            (f"{RES}#[method]counter.get", 5), (f"{RES}#[method]counter.get", None)]
+
+
+@pytest.mark.parametrize("name,value", BAD_ARGS)
+def test_bad_arguments_are_the_same_coded_errors(paths, name, value):
+    """The fast path's inline conversions reject what the engine rejects, with its code."""
+    codes = []
+    for inst in paths.values():
+        with pytest.raises(DiagnosticError) as exc:
+            inst.call(name, value)
+        codes.append(exc.value.code)
+    assert codes[0] == codes[1] and codes[0].startswith("ffi.value"), codes
+    assert paths["fast"].call("echo-u32", 5) == 5          # the instance is still usable

@@ -79,8 +79,10 @@ def test_failed_version_check_falls_back_with_a_warning(ctest, monkeypatch):
     assert inst.call("add", 20, 22) == 42
 
 
-def test_version_check_rejects_another_major(monkeypatch):
+def test_version_check_rejects_another_major(monkeypatch, tmp_path):
     import importlib.metadata
+    # another wasmtime is another library file: the cached binding's index does not name it
+    monkeypatch.setenv("REML_WASM_CACHE", str(tmp_path))
     monkeypatch.setattr(wasmtime_capi, "_LOADED", None)
     monkeypatch.setattr(wasmtime_capi, "_REASON", None)
     monkeypatch.setattr(importlib.metadata, "version", lambda name: "51.0.0")

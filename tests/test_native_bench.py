@@ -16,3 +16,5 @@ def test_bench_native_quick_json(capsys):
     labels = [r[0] for r in canonical["rows"]]
     assert any("string" in label for label in labels) and any("list<u32>" in label for label in labels)
     assert all(r[1] > 0 and r[2] > 0 for r in canonical["rows"])
+    assert canonical["columns"][:4] == ["call", "plain cffi", "canonical-native", "native / plain"]
+    assert not canonical["notes"][:-1], canonical["notes"]   # no "differ" notes: same results

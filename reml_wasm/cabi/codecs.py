@@ -18,12 +18,14 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from .. import types as t
-from ..values import Record, Some, ValueTypeError, nests_option, record_field
+from ..values import Err, Ok, Record, Some, ValueTypeError, Variant, nests_option, record_field
 from .errors import Trap, unsupported, bad_options
+from . import variants
+from .generated import define
 from .layout import alignment, flatten_type, record_fields, record_offsets, size, variant_cases, \
     variant_layout, variant_payload_flat
 from .lift import coerce_from_slot, make_case, map_of_pairs, unpack_flags
-from .lower import case_of, pack_flags, to_slot
+from .lower import case_of
 from .numbers import ARRAY_CODE, CORE_INT_MAX, CORE_INT_MIN, NAN, char_to_int, core_int, f32_bits, \
     f32_round, f64_bits, int_to_char, number_list, pack_numbers, wrap_signed
 from .options import CanonicalOptions, allocate, check_allocation
@@ -53,6 +55,152 @@ class Codec:
 
 def _bad(ty: t.Type, value: Any) -> ValueTypeError:
     return ValueTypeError("value", ty.wit(), value)
+
+
+def _char_code(v: Any) -> int:
+    """The code point of a host `char` (a 1-character str, not a surrogate)."""
+    if type(v) is str and len(v) == 1:
+        c = ord(v)
+        if not 0xD800 <= c <= 0xDFFF:
+            return c
+    return char_to_int(v)  # raises the diagnostic
+
+
+_FLAGS_CACHE = 4096  # distinct values of one flags type remembered when lifting
+
+
+def flags_functions(ty: t.FlagsType) -> tuple[Callable[[Any], int], Callable[[int], frozenset]]:
+    """(bits_of(set) -> int, from_bits(int) -> frozenset) of a flags type: a label's bit
+    by dictionary, lifted values remembered (a flags type has few values in use); bits
+    past the labels are ignored.  bits_of raises KeyError or TypeError for a value that
+    is not a set of the labels."""
+    bit = {label: 1 << i for i, label in enumerate(ty.labels)}
+    mask = (1 << len(ty.labels)) - 1
+    seen: dict[int, frozenset] = {}
+
+    def bits_of(v: Any) -> int:
+        if not isinstance(v, (set, frozenset)):
+            raise TypeError("not a set")
+        b = 0
+        for label in v:
+            b |= bit[label]
+        return b
+
+    def from_bits(b: int) -> frozenset:
+        b &= mask
+        v = seen.get(b)
+        if v is None:
+            v = unpack_flags(ty, b)
+            if len(seen) < _FLAGS_CACHE:
+                seen[b] = v
+        return v
+    return bits_of, from_bits
+
+
+def _utf8_all(items: Any) -> list[bytes] | None:
+    """The UTF-8 bytes of every element, or None when one is not a str or cannot be
+    encoded (the one-by-one path then reports it as before)."""
+    out = []
+    for item in items:
+        if type(item) is not str:
+            return None
+        try:
+            out.append(item.encode("utf-8"))
+        except UnicodeEncodeError:
+            return None
+    return out
+
+
+_SMALL_LIST = 64  # integer lists up to this length are packed by one struct call
+
+
+def _number_packer(name: str) -> Callable[[Any], Any]:
+    """value -> the little-endian bytes of a list of numbers `name` (bytes or a byte
+    memoryview); short lists of integers through a cached `struct` per length, the rest
+    through `pack_numbers` (floats: their NaNs canonicalised).  Raises ValueTypeError."""
+    code = ARRAY_CODE[name]
+    structs: dict[int, Any] = {}
+    small = name not in ("f32", "f64")
+
+    def pack(v: Any) -> Any:
+        if small and type(v) is list and len(v) <= _SMALL_LIST:
+            s = structs.get(len(v))
+            if s is None:
+                s = structs[len(v)] = struct.Struct(f"<{len(v)}{code}")
+            try:
+                return s.pack(*v)
+            except struct.error:
+                raise ValueTypeError("value", f"list<{name}>", v) from None
+        try:
+            return pack_numbers(code, v)
+        except (TypeError, OverflowError, ValueError):
+            raise ValueTypeError("value", f"list<{name}>", v) from None
+    return pack
+
+
+def case_makers(ty: t.Type) -> list[Callable[[Any], Any]]:
+    """Per case of a variant-like type: payload -> host value (no type tests per call)."""
+    if isinstance(ty, t.VariantType):
+        new, V = object.__new__, Variant
+
+        def variant_case(tag: str) -> Callable[[Any], Any]:
+            def make(payload: Any) -> Any:
+                v = new(V)
+                d = v.__dict__
+                d["tag"] = tag
+                d["value"] = payload
+                return v
+            return make
+        return [variant_case(c.name) for c in ty.cases]
+    if isinstance(ty, t.EnumType):
+        return [(lambda label: lambda payload: label)(label) for label in ty.cases]
+    if isinstance(ty, t.OptionType):
+        if nests_option(ty):
+            return [lambda payload: None, lambda payload: Some(payload)]
+        return [lambda payload: None, lambda payload: payload]
+    if isinstance(ty, t.ResultType):
+        new = object.__new__
+
+        def ok(payload: Any) -> Any:
+            v = new(Ok)
+            v.__dict__["value"] = payload
+            return v
+
+        def err(payload: Any) -> Any:
+            v = new(Err)
+            v.__dict__["value"] = payload
+            return v
+        return [ok, err]
+    return [(lambda d: lambda payload: make_case(ty, d, payload))(d) for d in range(len(variant_cases(ty) or ()))]
+
+
+def case_reader(ty: t.Type) -> Callable[[Any], tuple[int, Any]]:
+    """host value -> (case index, payload) of a variant-like type; KeyError or
+    ValueTypeError for a value that is none of its cases."""
+    if isinstance(ty, t.VariantType):
+        index = {c.name: i for i, c in enumerate(ty.cases)}
+
+        def read(v: Any) -> tuple[int, Any]:
+            if type(v) is Variant:
+                return index[v.tag], v.value
+            return case_of(ty, v)
+        return read
+    if isinstance(ty, t.EnumType):
+        labels = {label: i for i, label in enumerate(ty.cases)}
+
+        def read_enum(v: Any) -> tuple[int, Any]:
+            return labels[v], None
+        return read_enum
+    if isinstance(ty, t.ResultType):
+        def read_result(v: Any) -> tuple[int, Any]:
+            c = type(v)
+            if c is Ok:
+                return 0, v.value
+            if c is Err:
+                return 1, v.value
+            return case_of(ty, v)
+        return read_result
+    return lambda v: case_of(ty, v)
 
 
 def _core(x: Any, want: str) -> Any:
@@ -223,16 +371,21 @@ class Compiler:
             unpack, pack = s.unpack_from, s.pack_into
 
             def load(view, p):
-                return int_to_char(unpack(view, p)[0])
+                c = unpack(view, p)[0]
+                return chr(c) if c < 0xD800 else int_to_char(c)
 
             def store(v, p):
-                pack(mem.view, p, char_to_int(v))
+                pack(mem.view, p, _char_code(v))
 
             def lift(f, i):
-                return int_to_char(_core(f[i], "i32"))
+                c = f[i]
+                if type(c) is not int:
+                    c = _core(c, "i32")  # raises
+                c &= 0xFFFFFFFF
+                return chr(c) if c < 0xD800 else int_to_char(c)
 
             def lower(v, out):
-                out.append(char_to_int(v))
+                out.append(_char_code(v))
 
             return load, store, lift, lower
         if name in ("f32", "f64"):
@@ -308,10 +461,16 @@ class Compiler:
                 n = units = len(data)
                 if n > MAX_STRING_BYTES:
                     raise string_too_long(n)
+                put_bytes = opts.put_bytes
+                if put_bytes is not None:
+                    return put_bytes(1, data), n
                 sp = alloc(1, n)
             else:
                 data, align, units = encode_string(opts, v)
                 n = len(data)
+                put_bytes = opts.put_bytes
+                if put_bytes is not None:
+                    return put_bytes(align, data), units
                 sp = alloc(align, n)
             if n:
                 mem.view[sp:sp + n] = data
@@ -361,6 +520,8 @@ class Compiler:
         es, ea = ec.size, ec.align
         load_range, put_list = self._list_body(e, ec)
         alloc = self._allocator()
+        pack = self._list_bytes(e)
+        opts = self.opts
 
         def read(sp, n):
             nbytes = n * es
@@ -379,11 +540,30 @@ class Compiler:
             n = len(v)
             if n * es > MAX_LIST_BYTES:
                 raise list_too_long(n, n * es)
+            put_bytes = opts.put_bytes
+            if put_bytes is not None and pack is not None:
+                return put_bytes(ea, pack(v)), n
             sp = alloc(ea, n * es)
             put_list(v, sp, n)
             return sp, n
 
         return self._pair_codec(read, write)
+
+    def _list_bytes(self, e: t.Type) -> Callable[[Any], bytes] | None:
+        """value -> its bytes in memory, for lists copied whole (list<u8>, lists of
+        numbers); None for other element types."""
+        if e == t.U8:
+            def pack_u8(v):
+                if isinstance(v, (bytes, bytearray, memoryview)):
+                    return v
+                try:
+                    return bytes(v)
+                except (TypeError, ValueError):
+                    raise ValueTypeError("value", "list<u8> (bytes or ints 0..255)", v) from None
+            return pack_u8
+        if isinstance(e, t.PrimitiveType) and e.name in ARRAY_CODE:
+            return _number_packer(e.name)
+        return None
 
     def _list_body(self, e: t.Type, ec: Codec) -> tuple[Callable, Callable]:
         """(load_range(view, ptr, n), store_range(value, ptr, n)) for n elements of `e`."""
@@ -404,15 +584,13 @@ class Compiler:
             return load_range, put_range
         if isinstance(e, t.PrimitiveType) and e.name in ARRAY_CODE:
             code = ARRAY_CODE[e.name]
+            pack = _number_packer(e.name)
 
             def load_range(view, sp, n):
                 return number_list(code, view[sp:sp + n * es])
 
             def put_range(v, sp, n):
-                try:
-                    data = pack_numbers(code, v)
-                except (TypeError, OverflowError, ValueError):
-                    raise ValueTypeError("value", f"list<{e.name}>", v) from None
+                data = pack(v)
                 if n:
                     mem.view[sp:sp + n * es] = data
             return load_range, put_range
@@ -424,8 +602,16 @@ class Compiler:
         eput = ec.put
         if eput is not None:  # strings and lists: each element a (pointer, length) pair
             pair_pack = self.pair.pack_into
+            opts = self.opts
+            utf8_strings = e == t.STRING and opts.string_encoding == "utf8" and self.ps == 4
 
             def put_range(v, sp, n):
+                put_strings = opts.put_strings if utf8_strings else None
+                if put_strings is not None and n:
+                    datas = _utf8_all(v)
+                    if datas is not None:  # every element a str: all in one step
+                        put_strings(sp, datas)
+                        return
                 for k, item in enumerate(v):
                     ep, en = eput(item)
                     pair_pack(mem.view, sp + k * es, ep, en)  # the view after eput's realloc
@@ -520,7 +706,6 @@ class Compiler:
         dunpack, dpack = ds.unpack_from, ds.pack_into
         slots = variant_payload_flat(cases, self.ps)
         codecs = [None if c is None else self.codec(c) for c in cases]
-        wit = ty.wit()
         padding = [0.0 if s[0] == "f" else 0 for s in slots]
 
         # Per case: lift from joined slots (with coercion) and lower into them.
@@ -540,19 +725,7 @@ class Compiler:
         def case_lower(c: Codec | None) -> Callable:
             if c is None:
                 return lambda v, out: out.extend(padding)
-            same = all(h == s for h, s in zip(c.flat, slots))
-            clower, have = c.lower, c.flat
-            rest = padding[len(have):]
-
-            def lw(v, out):
-                if same:
-                    clower(v, out)
-                else:
-                    tmp: list = []
-                    clower(v, tmp)
-                    out.extend(to_slot(x, h, s) for x, h, s in zip(tmp, have, slots))
-                out.extend(rest)
-            return lw
+            return variants.case_lowerer(c.lower, c.flat, slots, padding)
 
         lifts = [case_lift(c) for c in codecs]
         lowers = [case_lower(c) for c in codecs]
@@ -560,6 +733,8 @@ class Compiler:
         stores = [None if c is None else c.store for c in codecs]
         kind = "option" if isinstance(ty, t.OptionType) else "other"
         nested = isinstance(ty, t.OptionType) and nests_option(ty)
+        makers = case_makers(ty)
+        read_case = case_reader(ty)
 
         def case(v):
             if kind == "option" and not nested:
@@ -567,16 +742,9 @@ class Compiler:
                     return 0, None
                 return 1, v.value if type(v) is Some else v
             try:
-                return case_of(ty, v)
-            except (KeyError, ValueError):
+                return read_case(v)
+            except (KeyError, ValueError, TypeError):
                 raise _bad(ty, v) from None
-
-        def load(view, p):
-            d = dunpack(view, p)[0]
-            if d >= n:
-                raise Trap(f"discriminant {d} is out of range for {wit} ({n} cases)", discriminant=d)
-            ld = loads[d]
-            return make_case(ty, d, None if ld is None else ld(view, p + payload_offset))
 
         def store(v, p):
             d, payload = case(v)
@@ -587,42 +755,39 @@ class Compiler:
             elif payload is not None and kind == "other" and not isinstance(ty, t.EnumType):
                 raise ValueTypeError("value", "no payload", payload)
 
-        def lift(f, i):
-            d = _core(f[i], "i32")
-            if d >= n:
-                raise Trap(f"discriminant {d} is out of range for {wit} ({n} cases)", discriminant=d)
-            return make_case(ty, d, lifts[d](f, i + 1))
-
         def lower(v, out):
             d, payload = case(v)
             out.append(d)
             lowers[d](payload, out)
 
-        return load, store, lift, lower
+        # the reading side and the lowering dispatch as generated code (cabi.variants)
+        load, lift = variants.readers(ty, n, disc_size, payload_offset, loads, lifts, makers, dunpack, _core)
+        return load, store, lift, variants.lowerer(ty, lowers, lower)
 
     def _flags(self, ty: t.FlagsType) -> tuple:
         mem = self.opts.memory
         nl = len(ty.labels)
         s = struct.Struct("<B" if nl <= 8 else "<H" if nl <= 16 else "<I")
         unpack, pack = s.unpack_from, s.pack_into
-        labels = set(ty.labels)
+        bits_of, from_bits = flags_functions(ty)
 
-        def bits_of(v):
-            if not isinstance(v, (set, frozenset)) or not v <= labels:
-                raise _bad(ty, v)
-            return pack_flags(ty, v)
+        def checked_bits(v):
+            try:
+                return bits_of(v)
+            except (KeyError, TypeError):
+                raise _bad(ty, v) from None
 
         def load(view, p):
-            return unpack_flags(ty, unpack(view, p)[0])
+            return from_bits(unpack(view, p)[0])
 
         def store(v, p):
-            pack(mem.view, p, bits_of(v))
+            pack(mem.view, p, checked_bits(v))
 
         def lift(f, i):
-            return unpack_flags(ty, _core(f[i], "i32"))
+            return from_bits(_core(f[i], "i32"))
 
         def lower(v, out):
-            out.append(wrap_signed(bits_of(v), 32))
+            out.append(wrap_signed(checked_bits(v), 32))
 
         return load, store, lift, lower
 
@@ -679,6 +844,27 @@ class Compiler:
 _FIELD_LOAD = {**{n: (c, "{x}") for n, c in _CODE.items()},
                "bool": ("B", "({x} != 0)"), "f32": ("f", "({x} if {x} == {x} else NAN)"),
                "f64": ("d", "({x} if {x} == {x} else NAN)"), "char": ("I", "int_to_char({x})")}
+
+
+def _field_lower(ty: t.Type, j: int) -> str:
+    """Source lowering field j (value x{j}) to flat values: integers, bool and f64 inline
+    when the value is plainly right; anything else through the field's codec (`lw{j}`,
+    which appends the same values or raises the diagnostic)."""
+    ty = t.unalias(ty)
+    x = f"x{j}"
+    name = ty.name if isinstance(ty, t.PrimitiveType) else None
+    if name in _INT_RANGE:
+        lo, hi = _INT_RANGE[name]
+        bits = 64 if name in ("s64", "u64") else 32
+        value = f"{x} - {1 << bits} if {x} >= {1 << (bits - 1)} else {x}" if hi >= 1 << (bits - 1) else x
+        return (f"    if {x}.__class__ is int and {lo} <= {x} <= {hi}:\n        out.append({value})\n"
+                f"    else:\n        lw{j}({x}, out)\n")
+    if name == "bool":
+        return f"    if {x}.__class__ is bool:\n        out.append(1 if {x} else 0)\n    else:\n        lw{j}({x}, out)\n"
+    if name == "f64":
+        return (f"    if {x}.__class__ is float:\n        out.append({x} if {x} == {x} else NAN)\n"
+                f"    else:\n        lw{j}({x}, out)\n")
+    return f"    lw{j}({x}, out)\n"
 
 
 def _record_functions(ty: t.Type, fields: tuple[t.Type, ...], codecs: list[Codec], offsets: list[int],
@@ -748,8 +934,9 @@ def _record_functions(ty: t.Type, fields: tuple[t.Type, ...], codecs: list[Codec
         store_src += "".join(f"    st{j}(x{j}, p + {o})\n" for j, o in enumerate(offsets)) or "    pass\n"
 
     lift_src = f"def lift(f, i):\n    {build([f'lf{j}(f, i + {fo})' for j, fo in enumerate(flat_offsets)])}\n"
-    lower_src = f"def lower(v, out):\n{get}" + ("".join(f"    lw{j}(x{j}, out)\n" for j in range(n)) or "    pass\n")
+    lower_src = f"def lower(v, out):\n{get}" + ("".join(_field_lower(f, j) for j, f in enumerate(fields))
+                                                 or "    pass\n")
+    env["NAN"] = NAN
 
-    scope = dict(env)
-    exec(compile(load_src + store_src + lift_src + lower_src, f"<reml_wasm codec {ty.wit()}>", "exec"), scope)  # noqa: S102
+    scope = define(load_src + store_src + lift_src + lower_src, env, "codec")
     return scope["load"], scope["store"], scope["lift"], scope["lower"]

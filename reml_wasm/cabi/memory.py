@@ -9,13 +9,19 @@ guest call): wasm memories may move when they grow, so the view is rebuilt then.
 from __future__ import annotations
 
 import ctypes
-from typing import Protocol, runtime_checkable
-
-import cffi
+from typing import Any, Protocol, runtime_checkable
 
 from .errors import Trap
 
-_ffi = cffi.FFI()
+_FFI: list = []
+
+
+def _ffi() -> Any:
+    """One cffi FFI, made on first use (making one loads cffi's C parser)."""
+    if not _FFI:
+        import cffi
+        _FFI.append(cffi.FFI())
+    return _FFI[0]
 
 
 @runtime_checkable
@@ -126,7 +132,7 @@ class WasmtimeMemory(_ViewMemory):
         n = self._data_len()
         if n != self.limit:
             base = ctypes.addressof(self.memory.data_ptr(self.store).contents)  # type: ignore[attr-defined]
-            self.view = memoryview(_ffi.buffer(_ffi.cast("char *", base), n)) if n else memoryview(bytearray())
+            self.view = memoryview(_ffi().buffer(_ffi().cast("char *", base), n)) if n else memoryview(bytearray())
             self._base = base
             self.limit = n
 
@@ -141,7 +147,7 @@ class NativeMemory(_ViewMemory):
 
     def __init__(self, *, ptr_size: int = 8) -> None:
         self.ptr_size = ptr_size
-        self.view = memoryview(_ffi.buffer(_ffi.cast("char *", 0), self.ADDRESS_SPACE))
+        self.view = memoryview(_ffi().buffer(_ffi().cast("char *", 0), self.ADDRESS_SPACE))
         self.low = self.NULL_PAGE
         self.limit = self.ADDRESS_SPACE
 

@@ -22,6 +22,14 @@ class CanonicalOptions:
     string_encoding: str = "utf8"  # "utf8" | "utf16" | "latin1+utf16"
     ptr_size: int = 4  # 4 = wasm32, 8 = memory64 / native
     resources: "ResourceTables | None" = None
+    # put_bytes(align, data) -> ptr: realloc(0, 0, align, len(data)) and the copy of data
+    # to the block, checked, in one step (a connector's C helper); None: `realloc`, then a
+    # copy through the memory's view.  Either way realloc is called the same way.
+    put_bytes: Callable[[int, bytes], int] | None = None
+    # put_strings(list_ptr, datas): for each UTF-8 `bytes` in datas, realloc(0, 0, 1, len),
+    # the copy, and its (pointer, length) pair stored at list_ptr + 8 i (a list<string>'s
+    # elements, in the order and with the realloc calls of the one-by-one path); None: one by one
+    put_strings: Callable[[int, list], None] | None = None
 
     def __post_init__(self) -> None:
         if self.string_encoding not in STRING_ENCODINGS:

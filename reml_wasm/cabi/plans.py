@@ -15,6 +15,7 @@ from ..values import check as check_value
 from .codecs import Codec, Compiler
 from .errors import Trap
 from .flatten import FlatSignature, flatten
+from .generated import define
 from .numbers import core_int, wrap_signed
 from .options import CanonicalOptions, allocate, need_memory
 
@@ -22,8 +23,10 @@ from .options import CanonicalOptions, allocate, need_memory
 _VALUE_ERRORS = (struct.error, TypeError, OverflowError, ValueError, KeyError, AttributeError, IndexError)
 
 
-def _has_borrow(types: Sequence[t.Type]) -> bool:
-    return any(isinstance(x, t.BorrowType) for ty in types for x in t.walk(ty))
+def _has_borrow(types: Sequence[t.Type], implemented: Any = ()) -> bool:
+    """A borrow among `types` of a resource not in `implemented` (a borrow of a resource
+    the callee implements lowers to its rep: no handle, no call scope)."""
+    return any(isinstance(x, t.BorrowType) and x.resource not in implemented for ty in types for x in t.walk(ty))
 
 
 def _uses_memory(types: Sequence[t.Type]) -> bool:
@@ -67,8 +70,7 @@ class _Plan:
             src = src.replace("    refresh()\n", "")
         scope: dict[str, Any] = {"VALUE_ERRORS": _VALUE_ERRORS, **codecs, **env,
                                  "refresh": None if mem is None else mem.refresh}
-        exec(compile(src, f"<reml_wasm plan {self.func.name}>", "exec"), scope)  # noqa: S102 - source built here
-        return scope[name]
+        return define(src, scope, "plan")[name]
 
     def _pointer(self, x: Any, codec: Codec, what: str) -> int:
         ptr = core_int(x, "i32" if self.opts.ptr_size == 4 else "i64")
@@ -85,6 +87,8 @@ class ExportPlan(_Plan):
     def __init__(self, func: t.Function, opts: CanonicalOptions,
                  codec: Callable[[t.Type], Codec] | None = None) -> None:
         super().__init__(func, opts, "lift", codec)
+        if self.borrows and opts.resources is not None:
+            self.borrows = _has_borrow(func.param_types(), opts.resources.implements)
         self.lift_plain: Callable[[Sequence[Any]], Any] = self._result_lifter()
         if not self.borrows and self._tuple is None:
             n = len(self.param_codecs)

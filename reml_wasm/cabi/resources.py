@@ -342,6 +342,38 @@ class ResourceTables:
         """The stream ends, future ends and error-contexts the guest holds, by index."""
         return [e for e in self._async.array if e is not None and type(e) is not _Elem]
 
+    def adder(self, rt: t.ResourceType) -> Callable[[Any], int]:
+        """`new` of `rt` with its table looked up once: rep -> a fresh owning handle."""
+        add = self._table(rt).add
+        return lambda rep: add(_Elem(rep, True))
+
+    def own_lifter(self, rt: t.ResourceType) -> Callable[[int], Resource]:
+        """`lift_own` of `rt` with its table looked up once (generated callers use it)."""
+        table = self._table(rt)
+        array, free, lift_own = table.array, table.free, self.lift_own
+
+        def lift(handle: int) -> Resource:
+            if type(handle) is int and 0 < handle < len(array):
+                e = array[handle]
+                if e is not None and e.own and not e.lend_count:
+                    array[handle] = None
+                    free.append(handle)
+                    return Resource(rt, e.rep, True)
+            return lift_own(rt, handle)  # raises its Trap
+        return lift
+
+    def rep_lowerer(self, rt: t.ResourceType) -> Callable[[Any], int]:
+        """`lower_borrow` of a resource this instance implements (its rep, no handle)."""
+        lower_borrow = self.lower_borrow
+
+        def lower(value: Any) -> int:
+            if type(value) is Resource and value.type is rt and not (value.own and value._moved):
+                rep = value.rep
+                if type(rep) is int:
+                    return rep
+            return lower_borrow(rt, value)  # the general rules and their diagnostics
+        return lower
+
     def lower_borrow(self, rt: t.ResourceType, value: Any) -> int:
         res = _resource(value, rt)
         if res.own and res.moved:

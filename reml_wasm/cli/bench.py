@@ -24,6 +24,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quick", action="store_true",
                         help="fewer repetitions (for smoke tests; figures are noisier)")
     parser.add_argument("--json", action="store_true", help="print the table as JSON")
+    parser.add_argument("--cases", metavar="IDS",
+                        help="comma-separated row ids of the benchmark (`--cases list` prints them)")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -10,11 +10,16 @@ scalar call allocates nothing and makes no Python-level calls besides the cffi o
 
 from __future__ import annotations
 
+import threading
 from typing import Any, Callable
 
 from ... import cabi
+from ...cabi.codecs import flags_functions
+from ...cabi.generated import define
+from ...cabi.numbers import NAN, f32_round
 from ... import types as t
 from . import traps as component_traps
+from .callbacks import take_exception
 from .capi import CApi
 
 # flat core type -> (view written, index stride); i32 goes through the int64 view so both
@@ -25,6 +30,9 @@ _READ = {"i32": ("v_i32", 4), "i64": ("v_i64", 2), "f32": ("v_f32", 4), "f64": (
 # integer parameter -> (the typed view that range-checks it, elements per 16-byte slot)
 _INT_VIEW = {"s8": ("v_i8", 16), "u8": ("v_u8", 16), "s16": ("v_i16", 8), "u16": ("v_u16", 8),
              "s32": ("v_i32", 4), "u32": ("v_u32", 4), "s64": ("v_i64", 2), "u64": ("v_u64", 2)}
+
+# compound types whose flat values a codec lowers (passed to the C helper when all integers)
+_COMPOUND = (t.OptionType, t.ResultType, t.VariantType, t.TupleType, t.RecordType)
 
 # inline result reads of integer primitives from slot 0
 _INT_READ = {
@@ -41,10 +49,14 @@ class CallState:
     `poisoned`: the reason of the first trap (the instance may not be entered again, as in
     wasmtime).  `fuel`: refilled before each export call when set.  `gen`: bumped by every
     entry into wasm, so memories know when they must re-read their size.  `store`: the
-    wasmtime Store every caller points into (held here so it outlives them).
-    `count_entries`: False when the memories never move (they then need no `gen`)."""
+    wasmtime Store every caller points into, or None: export callers hold it (`caller.store`),
+    the host functions the store calls must not (they would keep it alive forever).
+    `count_entries`: False when the memories never move (they then need no `gen`).
+    `lock`: held by every caller while it uses its argument buffer and the store (a store
+    is entered by one thread at a time); re-entrant, so a host function the guest calls
+    may call into the same instance from the same thread."""
 
-    __slots__ = ("poisoned", "fuel", "gen", "store", "epoch_ticks", "count_entries")
+    __slots__ = ("poisoned", "fuel", "gen", "store", "epoch_ticks", "count_entries", "lock")
 
     def __init__(self, fuel: int | None, store: Any = None, epoch_ticks: int | None = None, *,
                  count_entries: bool = True) -> None:
@@ -53,10 +65,16 @@ class CallState:
         self.epoch_ticks = epoch_ticks
         self.gen = 0
         self.count_entries = count_entries
-        self.store = store  # the callers hold raw pointers into it: keep it alive with them
+        self.store = store
+        self.lock = threading.RLock()
 
 
 def _take_host_exception() -> BaseException | None:
+    """The exception a host function raised inside the failed call: from this package's
+    callbacks, else from a wasmtime-py host function."""
+    exc = take_exception()
+    if exc is not None:
+        return exc
     import wasmtime._func as wf
     exc = wf.LAST_EXCEPTION
     wf.LAST_EXCEPTION = None
@@ -116,31 +134,44 @@ def _environment(capi: CApi, ctx: Any, func: Any, n: int, state: CallState, labe
     }
 
 
-def _compile(src: str, env: dict[str, Any], name: str, label: list[str]) -> Callable[..., Any]:
+def _compile(src: str, env: dict[str, Any], name: str, label: list[str], locked: bool = True) -> Callable[..., Any]:
     """Compile `src` (defining `caller`) inside a factory taking the environment as
-    parameters, so the caller reads them as closure cells (faster than globals)."""
+    parameters, so the caller reads them as closure cells (faster than globals); the code
+    is compiled once per process (`cabi.generated`), each instance binds its own cells.  The
+    body runs holding the store's lock (`CallState.lock`, as `acquire`/`release`) unless
+    `locked` is False (a caller only ever called by code that holds it)."""
+    if locked:
+        head, _, rest = src.partition("\n")
+        body = "".join("        " + line + "\n" for line in rest.splitlines())
+        src = f"{head}\n    acquire()\n    try:\n{body}    finally:\n        release()\n"
+        env = {**env, "acquire": env["state"].lock.acquire, "release": env["state"].lock.release}
     names = sorted(env)
-    body = "".join("    " + line + "\n" for line in src.splitlines())
-    factory = f"def make({', '.join(names)}):\n{body}    return caller\n"
-    scope: dict[str, Any] = {}
-    exec(compile(factory, f"<reml_wasm caller {name}>", "exec"), scope)  # noqa: S102 - source built here
-    caller = scope["make"](**env)
+    factory = f"def make({', '.join(names)}):\n" + "".join("    " + ln + "\n" for ln in src.splitlines()) \
+        + "    return caller\n"
+    caller = define(factory, {}, "caller")["make"](**env)
     caller.keep_alive = env  # owns the cffi buffers the views point into
     caller.label = label  # the name traps report (the instance sets the export's full name)
     return caller
 
 
-def _call_lines(n: int, bump: bool) -> list[str]:
-    lines = [f"    err = call_unchecked(ctx, fn, bufp, {n}, trap)"]
+def _call_lines(n: int, bump: bool, folded: bool = False) -> list[str]:
+    """The call with the arguments already in the buffer; `folded`: through the API
+    module's `reml_call_i0` (env `call0`), whose status already says whether it trapped."""
+    if folded:
+        lines = [f"    err = call0(ctx, fn, bufp, {n}, trap)"]
+    else:
+        lines = [f"    err = call_unchecked(ctx, fn, bufp, {n}, trap)"]
     if bump:
         lines.append("    state.gen += 1")
-    lines.append("    if err or trap[0]: fail(err)")
+    lines.append("    if err: fail(err)" if folded else "    if err or trap[0]: fail(err)")
     return lines
 
 
 def core_caller(capi: CApi, ctx: Any, func: Any, params: list[str], results: list[str],
-                state: CallState, name: str) -> Callable[..., Any]:
-    """f(*flat_args) -> None / one value / a tuple, for realloc, post-return, destructors."""
+                state: CallState, name: str, *, locked: bool = True) -> Callable[..., Any]:
+    """f(*flat_args) -> None / one value / a tuple, for realloc, post-return, destructors.
+    `locked=False`: the caller runs only inside calls that hold the store's lock (the
+    realloc and post-return of an export or import)."""
     n = max(len(params), len(results), 1)
     label = [name]
     env = _environment(capi, ctx, func, n, state, label)
@@ -155,12 +186,15 @@ def core_caller(capi: CApi, ctx: Any, func: Any, params: list[str], results: lis
         lines.append(f"    err = int_call(ctx, fn, bufp, {n}, trap{args})")
         if state.count_entries:
             lines.append("    state.gen += 1")
-        lines.append("    if err or trap[0]: fail(err)")
+        lines.append("    if err: fail(err)")
     else:
         for i, ty in enumerate(params):
             view, stride = _WRITE[ty]
             lines.append(f"    {view}[{i * stride}] = a{i}")
-        lines += _call_lines(n, bump=state.count_entries)
+        call0 = capi.int_call(0)
+        if call0 is not None:
+            env["call0"] = call0
+        lines += _call_lines(n, bump=state.count_entries, folded=call0 is not None)
     reads = [f"{_READ[ty][0]}[{i * _READ[ty][1]}]" for i, ty in enumerate(results)]
     if not reads:
         lines.append("    return None")
@@ -168,7 +202,7 @@ def core_caller(capi: CApi, ctx: Any, func: Any, params: list[str], results: lis
         lines.append(f"    return {reads[0]}")
     else:
         lines.append(f"    return ({', '.join(reads)},)")
-    return _compile("\n".join(lines) + "\n", env, name, label)
+    return _compile("\n".join(lines) + "\n", env, name, label, locked)
 
 
 def _scalar(ty: t.Type) -> str | None:
@@ -176,6 +210,71 @@ def _scalar(ty: t.Type) -> str | None:
     ty = t.unalias(ty)
     if isinstance(ty, t.PrimitiveType) and (ty in t.INTEGER_RANGES or ty == t.BOOL):
         return ty.name
+    return None
+
+
+def _int_inline(ty: t.Type) -> bool:
+    """char, enum and flags of up to 32 labels: inlined by `_param_lines` into one integer."""
+    ty = t.unalias(ty)
+    return ty == t.CHAR or isinstance(ty, t.EnumType) or (isinstance(ty, t.FlagsType) and 0 < len(ty.labels) <= 32)
+
+
+def _param_lines(ty: t.Type, a: str, k: int, i: int, args_tuple: str, env: dict[str, Any],
+                 resources: Any = None) -> list[str] | None:
+    """Inline lowering of a parameter of one flat value besides integers: floats, char,
+    enum, flags of up to 32 labels, a borrow of a resource the instance implements
+    (None for other types).  A value of the wrong shape goes to the engine's
+    `lower_args` for its diagnostic."""
+    ty = t.unalias(ty)
+    if isinstance(ty, t.BorrowType) and resources is not None and ty.resource in resources.implements:
+        env[f"rep{i}"] = resources.rep_lowerer(ty.resource)
+        return [f"    v_i64[{2 * k}] = rep{i}({a})"]
+    if ty == t.F64 or ty == t.F32:
+        lines = [f"    if {a}.__class__ is not float and {a}.__class__ is not int: lower_args({args_tuple})"]
+        if ty == t.F64:
+            env["NAN"] = NAN
+            return lines + [f"    v_f64[{2 * k}] = {a} if {a} == {a} else NAN"]
+        env["f32_round"] = f32_round
+        return lines + [f"    v_f32[{4 * k}] = f32_round({a})"]
+    if ty == t.CHAR:
+        return [f"    if {a}.__class__ is not str: lower_args({args_tuple})",
+                f"    c{i} = ord({a})",
+                f"    if 0xD800 <= c{i} <= 0xDFFF: lower_args({args_tuple})",
+                f"    v_i64[{2 * k}] = c{i}"]
+    if isinstance(ty, t.EnumType):
+        env[f"enum{i}"] = {label: d for d, label in enumerate(ty.cases)}
+        return [f"    v_i64[{2 * k}] = enum{i}[{a}]"]
+    if isinstance(ty, t.FlagsType) and 0 < len(ty.labels) <= 32:
+        env[f"flag{i}"] = {label: 1 << d for d, label in enumerate(ty.labels)}
+        env["SETS"] = (set, frozenset)
+        return [f"    if not isinstance({a}, SETS): lower_args({args_tuple})",
+                f"    b{i} = 0",
+                f"    for x in {a}: b{i} |= flag{i}[x]",
+                f"    v_i64[{2 * k}] = b{i}"]
+    return None
+
+
+def _result_lines(ty: t.Type, env: dict[str, Any], resources: Any = None) -> list[str] | None:
+    """Inline lifting of a one-flat-value result besides integers: floats, char, enum,
+    flags, own handles.  The lines return on the common path; a value they do not take
+    (a char past the surrogates, a discriminant out of range) falls through to the
+    general lifting, which traps."""
+    ty = t.unalias(ty)
+    if isinstance(ty, t.OwnType) and resources is not None:
+        env["own_result"] = resources.own_lifter(ty.resource)
+        return ["    try:", "        return own_result(v_u32[0])", "    except Trap as exc:", "        guest_trap(exc)"]
+    if ty == t.F64 or ty == t.F32:
+        env["NAN"] = NAN
+        view = "v_f64[0]" if ty == t.F64 else "v_f32[0]"
+        return [f"    x = {view}", "    return x if x == x else NAN"]
+    if ty == t.CHAR:
+        return ["    c = v_u32[0]", "    if c < 0xD800: return chr(c)"]
+    if isinstance(ty, t.EnumType):
+        env["CASES"] = tuple(ty.cases)
+        return ["    d = v_u32[0]", f"    if d < {len(ty.cases)}: return CASES[d]"]
+    if isinstance(ty, t.FlagsType) and 0 < len(ty.labels) <= 32:
+        env["from_bits"] = flags_functions(ty)[1]
+        return ["    return from_bits(v_u32[0])"]
     return None
 
 
@@ -190,11 +289,25 @@ def export_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
     env.update(lower_args=plan.lower_args, lift_result=plan.lift_result, post=post)
     codecs = plan.param_codecs
     generic = plan.flat.params_spilled or plan.borrows or len(codecs) != len(ftype.params)
-    # every flat argument a pointer or length from a codec's `put`: C stores them with the call
-    pairs_only = not generic and all(c.put is not None and len(c.flat) == 2 for c in codecs)
-    int_call = capi.int_call(len(params)) if pairs_only else None
+    # every flat argument an integer (a checked integer parameter, or a pointer or length
+    # from a codec's `put`): C stores them with the call
+    resources = plan.opts.resources
+
+    def own_borrow(ty: t.Type) -> bool:  # a borrow of a resource the instance implements: its rep
+        ty = t.unalias(ty)
+        return isinstance(ty, t.BorrowType) and resources is not None and ty.resource in resources.implements
+    def int_compound(c: Any, ty: t.Type) -> bool:  # lowered by its codec into integers only
+        return isinstance(t.unalias(ty), _COMPOUND) and all(f in ("i32", "i64") for f in c.flat)
+    int_like = not generic and all(
+        (c.put is not None and len(c.flat) == 2) or _scalar(p.type) is not None or own_borrow(p.type)
+        or int_compound(c, p.type) or _int_inline(p.type) for c, p in zip(codecs, ftype.params))
+    int_call = capi.int_call(len(params)) if int_like else None
+    int_args: list[str] = []
     if int_call is not None:
         env["int_call"] = int_call
+    call0 = capi.int_call(0)
+    if call0 is not None:
+        env["call0"] = call0
     if generic:
         lines = ["def caller(*args):", "    if state.poisoned is not None: fail(None)"]
         lines.append("    try:")
@@ -216,7 +329,21 @@ def export_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
         k = 0
         for i, (p, codec) in enumerate(zip(ftype.params, codecs)):
             prim = _scalar(p.type)
-            if prim is not None:
+            if int_call is not None and own_borrow(p.type):
+                env[f"rep{i}"] = resources.rep_lowerer(t.unalias(p.type).resource)  # type: ignore[union-attr]
+                int_args.append(f"rep{i}({names[i]})")
+                k += 1
+            elif prim is not None and int_call is not None:
+                a = names[i]
+                if prim == "bool":
+                    lines.append(f"    if type({a}) is not bool: lower_args({args_tuple})")
+                    int_args.append(f"(1 if {a} else 0)")
+                else:
+                    lo, hi = t.INTEGER_RANGES[t.PRIMITIVES[prim]]
+                    lines.append(f"    if {a}.__class__ is not int or not {lo} <= {a} <= {hi}: lower_args({args_tuple})")
+                    int_args.append(f"({a} - {1 << 64} if {a} > {(1 << 63) - 1} else {a})" if prim == "u64" else a)
+                k += 1
+            elif prim is not None:
                 a = names[i]
                 if prim == "bool":
                     lines.append(f"    if type({a}) is not bool: lower_args({args_tuple})")
@@ -228,10 +355,19 @@ def export_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
                     lines.append(f"    if {a}.__class__ is bool: lower_args({args_tuple})")
                     lines.append(f"    {view}[{per_slot * k}] = {a}")
                 k += 1
+            elif (inline := _param_lines(p.type, names[i], k, i, args_tuple, env, plan.opts.resources)) is not None:
+                if int_call is not None:  # char, enum, flags: the integer goes to C with the call
+                    prefix = f"    v_i64[{2 * k}] = "
+                    assert inline[-1].startswith(prefix)
+                    inline = inline[:-1] + [f"    i{i} = {inline[-1][len(prefix):]}"]
+                    int_args.append(f"i{i}")
+                lines.extend(inline)
+                k += 1
             elif codec.put is not None and len(codec.flat) == 2:
                 # string / list: the payload goes to guest memory, (pointer, length) to the slots
                 env[f"put{i}"] = codec.put
                 lines.append(f"    s{i}, n{i} = put{i}({names[i]})")
+                int_args += [f"s{i}", f"n{i}"]
                 if int_call is None:
                     lines.append(f"    v_i64[{2 * k}] = s{i}")
                     lines.append(f"    v_i64[{2 * (k + 1)}] = n{i}")
@@ -240,9 +376,12 @@ def export_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
                 env[f"c{i}"] = codec.lower
                 lines.append(f"    o{i} = []")
                 lines.append(f"    c{i}({names[i]}, o{i})")
-                for j, ty in enumerate(codec.flat):
-                    view, stride = _WRITE[params[k + j]]
-                    lines.append(f"    {view}[{(k + j) * stride}] = o{i}[{j}]")
+                if int_call is not None:  # integers only: C stores them with the call
+                    int_args += [f"o{i}[{j}]" for j in range(len(codec.flat))]
+                else:
+                    for j, ty in enumerate(codec.flat):
+                        view, stride = _WRITE[params[k + j]]
+                        lines.append(f"    {view}[{(k + j) * stride}] = o{i}[{j}]")
                 k += len(codec.flat)
         lines[body_start:] = ["    " + ln for ln in lines[body_start:]] or ["        pass"]
         lines.append("    except Trap as exc:")
@@ -261,28 +400,50 @@ def export_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
         # earlier calls of exports without memory options do not bump the generation
         lines.insert(2, "    state.gen += 1")
     if int_call is not None:
-        args = "".join(f", s{i}, n{i}" for i in range(nargs))
+        args = "".join(f", {x}" for x in int_args)
         lines.append(f"    err = int_call(ctx, fn, bufp, {n}, trap{args})")
         if uses_memory:
             lines.append("    state.gen += 1")
-        lines.append("    if err or trap[0]: fail(err)")
+        lines.append("    if err: fail(err)")
     else:
-        lines += _call_lines(n, bump=uses_memory)
+        lines += _call_lines(n, bump=uses_memory, folded=call0 is not None)
     reads = [f"{_READ[ty][0]}[{i * _READ[ty][1]}]" for i, ty in enumerate(results)]
     inline = None if generic or ftype.result is None or plan.flat.results_spilled else _scalar(ftype.result)
+    quick = None if generic or ftype.result is None or plan.flat.results_spilled or post is not None \
+        else _result_lines(ftype.result, env, plan.opts.resources)
     if inline is not None and post is None:
         lines.append(f"    return {_INT_READ[inline]}")
     elif not generic and ftype.result is None and post is None:
         lines.append("    return None")
     else:
         # a Trap while lifting is the guest's fault: the instance is poisoned, as in wasmtime
+        if quick is not None:
+            lines.extend(quick)  # returns on the common path; the rest lifts (and traps) in general
         names = [f"r{i}" for i in range(len(reads))]
         if names:
             lines.append(f"    {', '.join(names)}, = {', '.join(reads)},")
-        lines.append("    try:")
-        lines.append(f"        v = lift_result(({''.join(r + ', ' for r in names)}))")
-        lines.append("    except Trap as exc:")
-        lines.append("        guest_trap(exc)")
+        mem = plan.opts.memory
+        if not generic and plan.flat.results_spilled and mem is not None and mem.fixed_base:
+            # the result's record in guest memory: bounds and alignment checked here, read by
+            # the codec's load (anything unusual goes to lift_result for its Trap)
+            rc = plan.result_codec
+            env.update(mem=mem, load_result=rc.load)
+            lines.append("    p = r0 & 0xFFFFFFFF")
+            lines.append(f"    if not p % {rc.align} and mem.low <= p and p + {rc.size} <= mem.limit:")
+            lines.append("        try:")
+            lines.append("            v = load_result(mem.view, p)")
+            lines.append("        except Trap as exc:")
+            lines.append("            guest_trap(exc)")
+            lines.append("    else:")
+            lines.append("        try:")
+            lines.append("            v = lift_result((r0,))")
+            lines.append("        except Trap as exc:")
+            lines.append("            guest_trap(exc)")
+        else:
+            lines.append("    try:")
+            lines.append(f"        v = lift_result(({''.join(r + ', ' for r in names)}))")
+            lines.append("    except Trap as exc:")
+            lines.append("        guest_trap(exc)")
         if post is not None:
             lines.append(f"    post({', '.join(names)})")
         lines.append("    return v")

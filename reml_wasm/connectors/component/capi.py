@@ -18,12 +18,24 @@ library file (`reml_wasm.cffi_api.build_api_module`, compiled once and
 cached), whose calls cost a fraction of that, plus `reml_call_iK` helpers that store K
 integer arguments in C.  Without a C compiler or Python's headers the ABI-mode binding
 serves as it is (`CApi.mode` says which).
+
+Host functions the guest imports are made with `wasmtime_func_new_unchecked` over one
+C-callable entry (`reml_host_entry`: an `extern "Python"` function of the API-mode module,
+or a cffi callback in ABI mode) that receives the raw value slots; `env` is an integer
+key into `callbacks.REGISTRY`, so no Python object is handed to C.
+
+Start-up: the API-mode module is found again through a small index file in the cache,
+keyed by the wasmtime library's path, size and modification time and by the binding's
+declarations, so a process that finds it parses no declarations, hashes no library and
+does not look up the package version.
 """
 
 from __future__ import annotations
 
 import ctypes
-import importlib.metadata
+import hashlib
+import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +45,8 @@ TYPES = """
 typedef struct wasmtime_context wasmtime_context_t;
 typedef struct wasmtime_error wasmtime_error_t;
 typedef struct wasm_trap_t wasm_trap_t;
+typedef struct wasmtime_caller wasmtime_caller_t;
+typedef struct wasm_functype_t wasm_functype_t;
 typedef struct { uint64_t store_id; void *private_; } wasmtime_func_t;
 typedef struct { struct { uint64_t store_id; uint32_t private1; } anon; uint32_t private2; } wasmtime_memory_t;
 typedef union {
@@ -40,6 +54,11 @@ typedef union {
     uint32_t anyref; uint32_t externref; uint32_t exnref; void *funcref;
 } wasmtime_val_raw_t;
 """
+# the callback's `void *env` and `wasm_trap_t *` result are declared as uintptr_t, and its
+# value slots as int64_t (each slot is 16 bytes: slot k is element 2k): the hot path then
+# deals in plain Python ints
+CALLBACK = "uintptr_t (*)(uintptr_t, wasmtime_caller_t *, int64_t *, size_t)"
+FINALIZER = "void (*)(uintptr_t)"
 CDEF = TYPES + """
 uintptr_t wasmtime_func_call_unchecked(wasmtime_context_t *store, const wasmtime_func_t *func,
     wasmtime_val_raw_t *args_and_results, size_t args_and_results_len, uintptr_t *trap);
@@ -47,14 +66,20 @@ wasmtime_error_t *wasmtime_context_set_fuel(wasmtime_context_t *store, uint64_t 
 void wasmtime_context_set_epoch_deadline(wasmtime_context_t *store, uint64_t ticks_beyond_current);
 uint8_t *wasmtime_memory_data(const wasmtime_context_t *store, const wasmtime_memory_t *memory);
 size_t wasmtime_memory_data_size(const wasmtime_context_t *store, const wasmtime_memory_t *memory);
+void wasmtime_func_new_unchecked(wasmtime_context_t *store, const wasm_functype_t *type,
+    uintptr_t (*callback)(uintptr_t, wasmtime_caller_t *, int64_t *, size_t), uintptr_t env,
+    void (*finalizer)(uintptr_t), wasmtime_func_t *ret);
+uintptr_t wasmtime_trap_new(const char *msg, size_t msg_len);
 """
 
 SYMBOLS = ("wasmtime_func_call_unchecked", "wasmtime_context_set_fuel",
-           "wasmtime_context_set_epoch_deadline", "wasmtime_memory_data", "wasmtime_memory_data_size")
+           "wasmtime_context_set_epoch_deadline", "wasmtime_memory_data", "wasmtime_memory_data_size",
+           "wasmtime_func_new_unchecked", "wasmtime_trap_new")
 
 # reml_call_iK(store, func, args, len, trap, x0 .. xK-1): the unchecked call with K integer
 # arguments stored by C (storing each through a cffi view costs more than the call's
-# conversion of a C argument); only in the API-mode module.
+# conversion of a C argument); only in the API-mode module.  Its status is the error
+# pointer, or 1 when only the trap slot is set, or 0: one test in Python.
 _INT_CALLS = 4
 _INT_CALL_CDEF = "".join(
     f"uintptr_t reml_call_i{k}(wasmtime_context_t *, const wasmtime_func_t *, wasmtime_val_raw_t *, size_t, "
@@ -62,12 +87,76 @@ _INT_CALL_CDEF = "".join(
 _INT_CALL_SOURCE = "".join(
     f"static uintptr_t reml_call_i{k}(wasmtime_context_t *s, const wasmtime_func_t *f, wasmtime_val_raw_t *a, "
     f"size_t n, uintptr_t *trap{''.join(f', int64_t x{i}' for i in range(k))}) "
-    f"{{{''.join(f' a[{i}].i64 = x{i};' for i in range(k))} return wasmtime_func_call_unchecked(s, f, a, n, trap); }}\n"
+    f"{{{''.join(f' a[{i}].i64 = x{i};' for i in range(k))} uintptr_t r = wasmtime_func_call_unchecked(s, f, a, n, trap);"
+    " return r ? r : (*trap != 0); }\n"
     for k in range(_INT_CALLS + 1))
+# reml_put(store, realloc, memory, slots, trap, align, data, n): the guest's realloc(0, 0,
+# align, n) and the copy of n bytes to the block it returns, in one crossing.  Returns
+# the block (>= 0); -1 when the call failed (slot 0 holds the error pointer, the trap
+# slot the trap); -2 when the block is misaligned or outside memory (slot 0 holds it).
+_PUT_CDEF = ("int64_t reml_put(wasmtime_context_t *, const wasmtime_func_t *, const wasmtime_memory_t *, "
+             "wasmtime_val_raw_t *, uintptr_t *, int32_t, const char *, size_t);\n")
+_PUT_SOURCE = """
+#include <string.h>
+static int64_t reml_put(wasmtime_context_t *s, const wasmtime_func_t *realloc_fn, const wasmtime_memory_t *mem,
+                        wasmtime_val_raw_t *a, uintptr_t *trap, int32_t align, const char *data, size_t n) {
+    a[0].i64 = 0; a[1].i64 = 0; a[2].i64 = align; a[3].i64 = (int64_t)n;
+    uintptr_t r = wasmtime_func_call_unchecked(s, realloc_fn, a, 4, trap);
+    if (r || *trap) { a[0].i64 = (int64_t)r; return -1; }
+    uint64_t p = (uint32_t)a[0].i32;
+    if ((align > 1 && p % (uint64_t)align) || p + n > wasmtime_memory_data_size(s, mem)) {
+        a[0].i64 = (int64_t)p;
+        return -2;
+    }
+    if (n) memcpy(wasmtime_memory_data(s, mem) + p, data, n);
+    return (int64_t)p;
+}
+"""
+# reml_put_strings(store, realloc, memory, slots, trap, list, data, lens, n): for each of n
+# UTF-8 strings (lengths: n little-endian u32 in `lens`, bytes one after another in
+# `data`): realloc(0, 0, 1, len), the copy, and its (pointer, length) pair written at
+# list + 8 i.  Returns 0; -1 when a call failed (slot 0: error pointer, slot 1: i); -2
+# when a block or the pair falls outside memory (slot 0: the block, slot 1: i).
+_PUT_STRINGS_CDEF = ("int64_t reml_put_strings(wasmtime_context_t *, const wasmtime_func_t *, "
+                     "const wasmtime_memory_t *, wasmtime_val_raw_t *, uintptr_t *, uint32_t, const char *, "
+                     "const char *, size_t);\n")
+_PUT_STRINGS_SOURCE = """
+static int64_t reml_put_strings(wasmtime_context_t *s, const wasmtime_func_t *realloc_fn,
+                                const wasmtime_memory_t *mem, wasmtime_val_raw_t *a, uintptr_t *trap,
+                                uint32_t list, const char *data, const char *lens, size_t n) {
+    size_t off = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t len;
+        memcpy(&len, lens + 4 * i, 4);
+        a[0].i64 = 0; a[1].i64 = 0; a[2].i64 = 1; a[3].i64 = len;
+        uintptr_t r = wasmtime_func_call_unchecked(s, realloc_fn, a, 4, trap);
+        if (r || *trap) { a[0].i64 = (int64_t)r; a[1].i64 = (int64_t)i; return -1; }
+        uint64_t p = (uint32_t)a[0].i32;
+        size_t size = wasmtime_memory_data_size(s, mem);
+        if (p + len > size || (uint64_t)list + 8 * (i + 1) > size) {
+            a[0].i64 = (int64_t)p; a[1].i64 = (int64_t)i;
+            return -2;
+        }
+        uint8_t *base = wasmtime_memory_data(s, mem);
+        if (len) memcpy(base + p, data + off, len);
+        uint32_t pair[2] = {(uint32_t)p, len};
+        memcpy(base + list + 8 * i, pair, 8);
+        off += len;
+    }
+    return 0;
+}
+"""
+_EXTERN_CDEF = """
+extern "Python" uintptr_t reml_host_entry(uintptr_t, wasmtime_caller_t *, int64_t *, size_t);
+extern "Python" void reml_host_release(uintptr_t);
+"""
+API_CDEF = CDEF + _INT_CALL_CDEF + _PUT_CDEF + _PUT_STRINGS_CDEF + _EXTERN_CDEF
+API_SOURCE = "#include <stdint.h>\n#include <stddef.h>\n" + CDEF + _INT_CALL_SOURCE + _PUT_SOURCE + _PUT_STRINGS_SOURCE
 
 
 class CApi:
-    """The loaded binding: `ffi`, `lib`, and helpers to get raw pointers."""
+    """The loaded binding: `ffi`, `lib`, helpers to get raw pointers, and `host_entry` /
+    `host_release` (the C-callable dispatch of host functions, set by `callbacks.attach`)."""
 
     def __init__(self, ffi: Any, lib: Any, path: Path, version: str, mode: str = "abi") -> None:
         self.ffi = ffi
@@ -75,12 +164,28 @@ class CApi:
         self.path = path
         self.version = version
         self.mode = mode  # "api": the compiled stubs; "abi": libffi calls
+        self.host_entry: Any = None
+        self.host_release: Any = None
+        import wasmtime
+        from wasmtime import _ffi as wffi
+        self._func_from_raw, self._raw_func = wasmtime.Func._from_raw, wffi.wasmtime_func_t
 
     def int_call(self, nargs: int) -> Any:
-        """`reml_call_i<nargs>` (API mode, at most 4 arguments), else None."""
+        """`reml_call_i<nargs>` (API mode, at most 4 arguments), else None.  Its status
+        is nonzero when the call failed (`take_error` reads either kind of failure)."""
         if self.mode != "api" or nargs > _INT_CALLS:
             return None
         return getattr(self.lib, f"reml_call_i{nargs}")
+
+    @property
+    def put(self) -> Any:
+        """`reml_put` (API mode), else None."""
+        return self.lib.reml_put if self.mode == "api" else None
+
+    @property
+    def put_strings(self) -> Any:
+        """`reml_put_strings` (API mode), else None."""
+        return self.lib.reml_put_strings if self.mode == "api" else None
 
     def context(self, store: Any) -> Any:
         """The `wasmtime_context_t *` of a wasmtime-py Store, as cffi."""
@@ -100,11 +205,30 @@ class CApi:
         self.ffi.memmove(out, raw, len(raw))
         return out
 
+    def new_host_func(self, ctx: Any, functype: Any, key: int) -> Any:
+        """A wasmtime-py `Func` (usable as a core import) of type `functype` (a wasmtime-py
+        FuncType) whose calls reach `callbacks.REGISTRY[key]`; the store releases the key
+        when it is deleted."""
+        ffi = self.ffi
+        out = ffi.new("wasmtime_func_t *")
+        ty = ffi.cast("wasm_functype_t *", ctypes.cast(functype.ptr(), ctypes.c_void_p).value)
+        self.lib.wasmtime_func_new_unchecked(ctx, ty, self.host_entry, key, self.host_release, out)
+        raw = self._raw_func()
+        ctypes.memmove(ctypes.addressof(raw), int(ffi.cast("uintptr_t", out)), ffi.sizeof("wasmtime_func_t"))
+        return self._func_from_raw(raw)
+
+    def new_trap(self, message: str) -> int:
+        """A `wasm_trap_t *` (as an int) a host callback returns to make the guest trap."""
+        data = message.encode("utf-8", "replace")
+        return self.lib.wasmtime_trap_new(data, len(data))
+
     def take_error(self, err: int, trap: Any) -> str:
         """The message of a failed call: `err` is the returned error address, `trap` the
         `uintptr_t[1]` trap slot.  Consumes the error or trap object (wasmtime-py frees it)."""
         import wasmtime
         from wasmtime import _ffi as wffi
+        if err == 1:  # an int_call status: only the trap slot is set
+            err = 0
         if err:
             if trap[0]:  # both set: free the trap too
                 self.take_error(0, trap)
@@ -119,53 +243,112 @@ _REASON: str | None = None
 
 
 def load() -> tuple[CApi | None, str | None]:
-    """(binding, None) or (None, why the fast path is unavailable).  Checked once."""
+    """(binding, None) or (None, why the fast path is unavailable).  Checked once per
+    process; the compiled binding is found through the cache index when it is there."""
     global _LOADED, _REASON
     if _LOADED is not None or _REASON is not None:
         return _LOADED, _REASON
     try:
-        abi = abi_binding()
-        _LOADED = compiled(abi) or abi
+        capi = cached_binding()
+        if capi is None:
+            abi = abi_binding()
+            capi = compiled(abi) or abi
+        from .callbacks import attach
+        attach(capi)
+        _LOADED = capi
     except Exception as exc:  # noqa: BLE001 - any failure means: use the reference path
         _REASON = f"{type(exc).__name__}: {exc}"
     return _LOADED, _REASON
 
 
-def abi_binding() -> CApi:
-    """The ABI-mode binding of wasmtime-py's own library, its version and layouts checked;
-    raises when they do not fit."""
-    version = importlib.metadata.version("wasmtime")
-    major = int(version.split(".")[0])
-    if major != SUPPORTED_MAJOR:
-        raise RuntimeError(f"wasmtime {version} installed; the fast path is built for {SUPPORTED_MAJOR}.x")
-    import cffi
+def _library_path() -> Path:
     from wasmtime import _ffi as wffi
     path = Path(wffi.filename)
     if not path.exists():
         raise RuntimeError(f"wasmtime's shared library {path} not found")
+    return path
+
+
+def _index_file(path: Path) -> Path:
+    """The cache index of the compiled binding for this library file (path, size, mtime),
+    this Python, this cffi backend and these declarations."""
+    import _cffi_backend
+    from ... import toolchain
+    st = path.stat()
+    key = "\x1f".join([str(path), str(st.st_size), str(st.st_mtime_ns), sys.version,
+                       _cffi_backend.__version__, API_CDEF, API_SOURCE])
+    digest = hashlib.sha256(key.encode()).hexdigest()[:20]
+    return toolchain.cache_root() / "wasmtime-capi" / f"{digest}.json"
+
+
+def _check_layouts(ffi: Any) -> None:
+    from wasmtime import _ffi as wffi
+    if ctypes.sizeof(wffi.wasmtime_func_t) != ffi.sizeof("wasmtime_func_t") \
+            or ctypes.sizeof(wffi.wasmtime_val_raw_t) != ffi.sizeof("wasmtime_val_raw_t") \
+            or ctypes.sizeof(wffi.wasmtime_memory_t) != ffi.sizeof("wasmtime_memory_t"):
+        raise RuntimeError("wasmtime's C structure layouts differ from the binding")
+
+
+def _check_version(version: str) -> None:
+    if int(version.split(".")[0]) != SUPPORTED_MAJOR:
+        raise RuntimeError(f"wasmtime {version} installed; the fast path is built for {SUPPORTED_MAJOR}.x")
+
+
+def cached_binding() -> CApi | None:
+    """The compiled binding named by the cache index, or None (no index, or its module is
+    gone or does not load: `load` then builds it again)."""
+    import importlib.util
+    path = _library_path()
+    try:
+        index = json.loads(_index_file(path).read_text())
+        version, target = index["version"], Path(index["module"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    _check_version(version)
+    spec = importlib.util.spec_from_file_location(target.name.split(".")[0], target)
+    if spec is None or spec.loader is None or not target.is_file():
+        return None
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except ImportError:
+        return None
+    _check_layouts(module.ffi)
+    return CApi(module.ffi, module.lib, path, version, mode="api")
+
+
+def abi_binding() -> CApi:
+    """The ABI-mode binding of wasmtime-py's own library, its version and layouts checked;
+    raises when they do not fit."""
+    import importlib.metadata
+    version = importlib.metadata.version("wasmtime")
+    _check_version(version)
+    import cffi
+    path = _library_path()
     ffi = cffi.FFI()
     ffi.cdef(CDEF)
     lib = ffi.dlopen(str(path))
     for sym in SYMBOLS:
         getattr(lib, sym)
-    # the layouts this module relies on
-    if ctypes.sizeof(wffi.wasmtime_func_t) != ffi.sizeof("wasmtime_func_t") \
-            or ctypes.sizeof(wffi.wasmtime_val_raw_t) != ffi.sizeof("wasmtime_val_raw_t") \
-            or ctypes.sizeof(wffi.wasmtime_memory_t) != ffi.sizeof("wasmtime_memory_t"):
-        raise RuntimeError("wasmtime's C structure layouts differ from the binding")
+    _check_layouts(ffi)
     return CApi(ffi, lib, path, version)
 
 
 def compiled(abi: CApi) -> CApi | None:
     """The same functions through a compiled API-mode module linked against wasmtime-py's
-    own library file (`reml_wasm.cffi_api.build_api_module`, cached); None when it cannot be built
-    here (no C compiler or Python headers)."""
+    own library file (`reml_wasm.cffi_api.build_api_module`, cached), recorded in the cache
+    index for the next process; None when it cannot be built here (no C compiler or
+    Python headers)."""
+    from ...audit import write_atomic
     from ...cffi_api import build_api_module
     from ...libraries import ResolvedLibrary
 
-    source = "#include <stdint.h>\n#include <stddef.h>\n" + CDEF + _INT_CALL_SOURCE
     try:
-        module = build_api_module(CDEF + _INT_CALL_CDEF, source, ResolvedLibrary("wasmtime", path=abi.path))
+        module = build_api_module(API_CDEF, API_SOURCE, ResolvedLibrary("wasmtime", path=abi.path))
     except Exception:  # noqa: BLE001 - building is an optimisation: ABI mode serves without it
         return None
+    try:
+        write_atomic(_index_file(abi.path), json.dumps({"version": abi.version, "module": str(module.path)}))
+    except OSError:
+        pass  # an unwritable cache only costs the next process the lookup
     return CApi(module.ffi, module.lib, abi.path, abi.version, mode="api")

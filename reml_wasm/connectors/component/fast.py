@@ -4,8 +4,9 @@ Canonical ABI engine's compiled plans, called through `wasmtime_func_call_unchec
 `FastBackend` plugs into the walker of component_link.py: it instantiates core modules
 following the component's core-instance graph (shim modules, fixup modules and their
 indirect-call tables included: they are ordinary core instances), turns `canon lift` into
-a precomputed caller, `canon lower` into a wasmtime host function, and `resource.*` into
-functions over the engine's handle tables.
+a precomputed caller, `canon lower` and `resource.*` into host functions called from C
+with the raw value slots (entries.py, callbacks.py) over the plans and the engine's
+handle tables.
 
 Calls go through the generated callers of component_caller.py.
 """
@@ -17,14 +18,15 @@ from typing import Any, Callable
 import wasmtime
 
 from ... import cabi
+from ...cabi.options import check_allocation
 from ... import types as t
 from ...audit import error
 from . import binary as cb
 from . import link as cl
-from . import traps as component_traps, capi as wasmtime_capi
+from . import callbacks, capi as wasmtime_capi
 from .sandbox import memories_stay_put
 from .caller import CallState, core_caller, export_caller
-from .host import weak_callback
+from .entries import import_entry, resource_entry
 from .capi import CApi
 
 _CORE_VALTYPE = {"i32": wasmtime.ValType.i32, "i64": wasmtime.ValType.i64,
@@ -90,18 +92,36 @@ class CoreSession:
             if capi is None:
                 raise RuntimeError(f"wasmtime's C API binding is unavailable: {why}")
         self.capi = capi
+        self.store = store  # the callers do not hold it: the session (or instance) does
         self.ctx = capi.context(store)
         self.fixed_base = memories_stay_put(store.engine)
-        self.state = CallState(fuel, store, epoch_ticks, count_entries=not self.fixed_base)
+        self.state = CallState(fuel, None, epoch_ticks, count_entries=not self.fixed_base)
 
-    def func(self, func: wasmtime.Func, name: str = "core function") -> Callable[..., Any]:
-        """f(*flat_args) -> None, one value or a tuple; a trap raises cabi.Trap."""
-        ty = func.type(self.state.store)
+    def func(self, func: wasmtime.Func, name: str = "core function", *, locked: bool = True) -> Callable[..., Any]:
+        """f(*flat_args) -> None, one value or a tuple; a trap raises cabi.Trap.
+        `locked=False`: only for functions called while the store's lock is held."""
+        ty = func.type(self.store)
         return core_caller(self.capi, self.ctx, func, [str(p) for p in ty.params],
-                           [str(r) for r in ty.results], self.state, name)
+                           [str(r) for r in ty.results], self.state, name, locked=locked)
 
     def memory(self, memory: wasmtime.Memory) -> FastMemory:
         return FastMemory(self.capi, self.ctx, memory, self.state, fixed_base=self.fixed_base)
+
+
+class LazyExport:
+    """An export's generated caller, built by `build()` on the first `get()`."""
+
+    __slots__ = ("_build", "_caller")
+
+    def __init__(self, build: Callable[[], Callable[..., Any]]) -> None:
+        self._build = build
+        self._caller: Callable[..., Any] | None = None
+
+    def get(self) -> Callable[..., Any]:
+        caller = self._caller
+        if caller is None:  # two threads may both build one: either serves
+            caller = self._caller = self._build()
+        return caller
 
 
 class FastBackend(cl.Backend):
@@ -111,8 +131,13 @@ class FastBackend(cl.Backend):
 
     def __init__(self, capi: CApi, engine: wasmtime.Engine, store: wasmtime.Store,
                  modules: dict[int, wasmtime.Module], host: "Callable[[str, str, Any], Any]",
-                 fuel: int | None, epoch_ticks: int | None = None) -> None:
+                 fuel: int | None, epoch_ticks: int | None = None, checked: set | None = None,
+                 cache_tag: str = "") -> None:
+        """`cache_tag` names the engine configuration; given, compiled core modules are
+        kept across processes (`_compiled_module`)."""
         super().__init__()
+        self.cache_tag = cache_tag
+        self.checked = set() if checked is None else checked  # definitions whose core types were checked
         self.session = CoreSession(store, capi, fuel=fuel, epoch_ticks=epoch_ticks)
         self.capi, self.ctx, self.state = capi, self.session.ctx, self.session.state
         self.engine = engine
@@ -121,24 +146,42 @@ class FastBackend(cl.Backend):
         self.host = host
         self.resource_tables: dict[t.ResourceType, cabi.ResourceTables] = {}
         self._memories: dict[int, FastMemory] = {}
-        # the host functions given to wasmtime, held here: wasmtime holds them only weakly
-        # (host.weak_callback), so an unreachable instance is freed with its store
-        self.callbacks: list[Any] = []
-
-    def host_func(self, ftype: wasmtime.FuncType, fn: Callable[..., Any], what: str) -> wasmtime.Func:
-        """A wasmtime function of this store calling `fn`, which this backend keeps alive."""
-        return wasmtime.Func(self.store, ftype, weak_callback(fn, self.callbacks, what))
+        self.host_keys: list[int] = []  # this instance's entries in callbacks.REGISTRY
 
     # --- core level ---------------------------------------------------------------------
 
     def core_module(self, m: cb.CoreModule) -> wasmtime.Module:
         mod = self.modules.get(m.offset)
         if mod is None:
+            mod = self.modules[m.offset] = self._compiled_module(m)
+        return mod
+
+    def _compiled_module(self, m: cb.CoreModule) -> wasmtime.Module:
+        """The core module compiled by wasmtime, or its machine code from an earlier
+        process (`Module.serialize` under the cache directory, keyed by the module's bytes,
+        the wasmtime version and the engine configuration; wasmtime refuses code made for
+        another version or configuration, which is then compiled again)."""
+        import hashlib
+
+        from ...audit import write_atomic
+        from ...toolchain import cache_root
+        key = f"{self.capi.version}\0{self.cache_tag}\0".encode()
+        path = cache_root() / "wasmtime-modules" / (hashlib.sha256(key + m.data).hexdigest()[:32] + ".cwasm")
+        if self.cache_tag:
             try:
-                mod = self.modules[m.offset] = wasmtime.Module(self.engine, m.data)
-            except wasmtime.WasmtimeError as exc:
-                raise error("ffi.component.invalid", f"core module at byte {m.offset:#x} is invalid: "
-                            f"{str(exc).splitlines()[0]}") from None
+                return wasmtime.Module.deserialize(self.engine, path.read_bytes())
+            except (OSError, wasmtime.WasmtimeError):
+                pass
+        try:
+            mod = wasmtime.Module(self.engine, m.data)
+        except wasmtime.WasmtimeError as exc:
+            raise error("ffi.component.invalid", f"core module at byte {m.offset:#x} is invalid: "
+                        f"{str(exc).splitlines()[0]}") from None
+        if self.cache_tag:
+            try:
+                write_atomic(path, mod.serialize())
+            except (OSError, wasmtime.WasmtimeError):
+                pass  # an unwritable cache only costs the next process the compilation
         return mod
 
     def core_instantiate(self, module: wasmtime.Module, args: dict[str, Any]) -> dict[str, Any]:
@@ -188,91 +231,186 @@ class FastBackend(cl.Backend):
         ty = func.type(self.store)
         return [str(p) for p in ty.params], [str(r) for r in ty.results]
 
-    def expect_type(self, func: Any, params: list[str], results: list[str], what: str) -> None:
+    def expect_type(self, func: Any, params: list[str], results: list[str], what: str,
+                    key: Any = None) -> None:
         """The unchecked call trusts the types: a component whose core function does not
         have the type its canonical definition implies is rejected (wasmtime validates
-        the same rule when it compiles a component)."""
+        the same rule when it compiles a component).  `key` names the definition within
+        the component: every instance has the same types, so it is checked once."""
+        if key is not None and key in self.checked:
+            return
         have = self.core_type(func, what)
         if have != (list(params), list(results)):
             raise error("ffi.component.invalid", f"{what}: core function has type {have[0]} -> {have[1]}, "
                         f"the canonical definition needs {list(params)} -> {list(results)}")
+        if key is not None:
+            self.checked.add(key)
 
     def core_call(self, func: wasmtime.Func, name: str, params: list[str] | None = None,
-                  results: list[str] | None = None) -> Callable[..., Any]:
+                  results: list[str] | None = None, key: Any = None, *, locked: bool = True) -> Callable[..., Any]:
         """A raw caller of a core function (realloc, post-return, destructors), checked
-        against the expected type when one is given."""
+        against the expected type when one is given.  `locked=False` for realloc and
+        post-return: they run only inside export calls and host functions, which hold
+        the store's lock already."""
         if params is not None and results is not None:
-            self.expect_type(func, params, results, name)
+            self.expect_type(func, params, results, name, key)
         else:
             self.core_type(func, name)  # a core function at all
-        return self.session.func(func, name)
+        return self.session.func(func, name, locked=locked)
 
     def options(self, scope: cl.Scope, opts: cb.CanonOptions, name: str,
-                post_params: list[str] | None = None) -> cabi.CanonicalOptions:
+                post_params: list[str] | None = None, where: Any = None) -> cabi.CanonicalOptions:
         memory = None if opts.memory is None else self._memory(scope.get("core memory", opts.memory))
         realloc = None if opts.realloc is None else self.core_call(
-            scope.get("core func", opts.realloc), f"{name} realloc", ["i32"] * 4, ["i32"])
+            scope.get("core func", opts.realloc), f"{name} realloc", ["i32"] * 4, ["i32"],
+            None if where is None else ("realloc", *where), locked=False)
         post = None if opts.post_return is None else self.core_call(
-            scope.get("core func", opts.post_return), f"{name} post-return", list(post_params or []), [])
+            scope.get("core func", opts.post_return), f"{name} post-return", list(post_params or []), [],
+            None if where is None else ("post-return", *where), locked=False)
         if opts.is_async:
             raise error("ffi.component.unsupported", f"{name}: async canonical options are not supported")
-        return cabi.CanonicalOptions(memory=memory, realloc=realloc, post_return=post,
-                                     string_encoding=opts.string_encoding, ptr_size=4,
-                                     resources=self._tables(scope))
+        copts = cabi.CanonicalOptions(memory=memory, realloc=realloc, post_return=post,
+                                      string_encoding=opts.string_encoding, ptr_size=4,
+                                      resources=self._tables(scope))
+        if realloc is not None and memory is not None:
+            copts.put_bytes = self._put_bytes(copts, realloc, memory)
+            copts.put_strings = self._put_strings(copts, realloc, memory)
+        return copts
 
-    def lift(self, scope: cl.Scope, core_func: Any, opts: cb.CanonOptions, func: t.Function) -> cl.ComponentFunc:
-        name = func.qualified_name or "export"
-        flat = cabi.flatten(func, "lift")
-        self.expect_type(core_func, list(flat.params), list(flat.results), f"canon lift {name}")
-        copts = self.options(scope, opts, name, post_params=list(flat.results))
-        plan = cabi.export_plan(func, copts)
-        caller = export_caller(self.capi, self.ctx, core_func, plan, func, copts.post_return, self.state, name)
-        return cl.ComponentFunc(func, call=lambda args: caller(*args), origin="lift", extra=caller)
+    def _realloc_parts(self, realloc: Any, memory: FastMemory) -> tuple[Any, ...]:
+        """What a C helper calling the guest's realloc shares with the realloc caller:
+        (context, function, slots, trap slot, fail, int64 view of the slots, the memory's
+        `wasmtime_memory_t`, the call state, the epoch ticks, set_epoch_deadline)."""
+        env = realloc.keep_alive
+        return (env["ctx"], env["fn"], env["bufp"], env["trap"], env["fail"], env["v_i64"], memory._mem,
+                self.state, self.state.epoch_ticks, self.capi.lib.wasmtime_context_set_epoch_deadline)
 
-    def lower(self, scope: cl.Scope, func: cl.ComponentFunc, opts: cb.CanonOptions) -> wasmtime.Func:
-        name = func.origin or func.type.qualified_name
-        copts = self.options(scope, opts, name)
-        plan = cabi.import_plan(func.type, copts)
-        ftype = wasmtime.FuncType([_CORE_VALTYPE[p]() for p in plan.flat.params],
-                                  [_CORE_VALTYPE[r]() for r in plan.flat.results])
-        target = func.call
-        lift_args, lower_result = plan.lift_args, plan.lower_result
-        state = self.state
+    def _put_strings(self, copts: cabi.CanonicalOptions, realloc: Any, memory: FastMemory) -> Any:
+        """`CanonicalOptions.put_strings` through the API module's `reml_put_strings` (one
+        crossing for a whole list<string>, the guest's realloc called per string from C),
+        or None in ABI mode.  Failures are the realloc caller's."""
+        put_strings = self.capi.put_strings
+        if put_strings is None:
+            return None
+        import array
+        ctx, fn, buf, trap, fail, v_i64, mem, state, ticks, set_deadline = self._realloc_parts(realloc, memory)
         count = state.count_entries
 
-        if target is None:
-            def host(*flat: Any) -> Any:
-                raise component_traps.unprovided(name)
-        else:
-            def host(*flat: Any) -> Any:
-                if count:
-                    state.gen += 1  # the guest may have grown its memory before calling out
-                result = target(lift_args(flat))
-                out = lower_result(result, flat)
-                if not out:
-                    return None
-                return out[0] if len(out) == 1 else out
-        return self.host_func(ftype, host, name)
+        def put_all(list_ptr: int, datas: list) -> None:
+            if state.poisoned is not None:
+                fail(None)
+            if ticks is not None:
+                set_deadline(ctx, ticks)
+            lens = array.array("I", map(len, datas))
+            if any(n > 0x7FFFFFFF for n in lens):
+                raise cabi.Trap("a string is longer than the Canonical ABI allows")
+            r = put_strings(ctx, fn, mem, buf, trap, list_ptr, b"".join(datas), lens.tobytes(), len(datas))
+            if count:
+                state.gen += 1
+            if r == -1:
+                fail(v_i64[0] or 1)
+            if r == -2:
+                p, i = v_i64[0], v_i64[2]
+                check_allocation(copts, p, 1, len(datas[i]))  # raises for the block C refused
+                raise cabi.Trap(f"realloc returned {p:#x}: the string and its list entry do not fit in memory")
+        return put_all
+
+    def _put_bytes(self, copts: cabi.CanonicalOptions, realloc: Any, memory: FastMemory) -> Any:
+        """`CanonicalOptions.put_bytes` through the API module's `reml_put` (realloc and the
+        copy in one crossing, sharing the realloc caller's slots), or None in ABI mode.
+        Failures are the realloc caller's: a trap poisons the instance."""
+        put = self.capi.put
+        if put is None:
+            return None
+        ctx, fn, buf, trap, fail, v_i64, mem, state, ticks, set_deadline = self._realloc_parts(realloc, memory)
+        count, check, from_buffer = state.count_entries, check_allocation, self.capi.ffi.from_buffer
+
+        def put_bytes(align: int, data: bytes) -> int:
+            if state.poisoned is not None:
+                fail(None)
+            if ticks is not None:
+                set_deadline(ctx, ticks)
+            src = data
+            if data.__class__ is bytes:
+                n = len(data)
+            else:  # a bytearray, array or memoryview: small ones copied, large ones by address
+                view = memoryview(data)
+                n = view.nbytes
+                data = bytes(view) if n <= 4096 else from_buffer(view.cast("B"))
+            p = put(ctx, fn, mem, buf, trap, align, data, n)
+            if count:
+                state.gen += 1
+            if p >= 0:
+                return p
+            if p == -1:
+                fail(v_i64[0] or 1)
+            p = check(copts, v_i64[0], align, n)  # raises for the block C refused
+            memory.view[p:p + n] = src
+            return p
+        return put_bytes
+
+    def lift(self, scope: cl.Scope, core_func: Any, opts: cb.CanonOptions, func: t.Function) -> cl.ComponentFunc:
+        """The export's caller is built on its first use (`LazyExport`): instantiating
+        compiles nothing for exports that are never called."""
+        name = func.qualified_name or "export"
+        flat = cabi.flatten(func, "lift")
+        where = (scope.path, len(scope.spaces["func"]))
+        self.expect_type(core_func, list(flat.params), list(flat.results), f"canon lift {name}", ("lift", *where))
+
+        def build() -> Callable[..., Any]:
+            copts = self.options(scope, opts, name, post_params=list(flat.results), where=where)
+            plan = cabi.export_plan(func, copts)
+            caller = export_caller(self.capi, self.ctx, core_func, plan, func, copts.post_return, self.state, name)
+            caller.store = self.store  # what a caller the user keeps keeps alive
+            caller.plan = plan
+            return caller
+        lazy = LazyExport(build)
+        return cl.ComponentFunc(func, call=lambda args: lazy.get()(*args), origin="lift", extra=lazy)
+
+    def lower(self, scope: cl.Scope, func: cl.ComponentFunc, opts: cb.CanonOptions) -> wasmtime.Func:
+        """A host function for the import; its plan and generated entry are made on the
+        guest's first call (an instance pays nothing for imports it never calls)."""
+        name = func.origin or func.type.qualified_name
+        copts = self.options(scope, opts, name)
+        flat = cabi.flatten(func.type, "lower")
+        ftype = wasmtime.FuncType([_CORE_VALTYPE[p]() for p in flat.params],
+                                  [_CORE_VALTYPE[r]() for r in flat.results])
+        state, ffi = self.state, self.capi.ffi
+        key = 0
+
+        def first_call(raw: Any) -> int:
+            entry = import_entry(cabi.import_plan(func.type, copts), func, state, ffi, name)
+            if key in callbacks.REGISTRY:  # not released meanwhile
+                callbacks.REGISTRY[key] = entry
+            return entry(raw)
+        host = self._host_func(ftype, first_call)
+        key = self.host_keys[-1]
+        return host
+
+    def _host_func(self, ftype: wasmtime.FuncType, entry: Callable[[Any], int]) -> wasmtime.Func:
+        """A core function of type `ftype` whose calls run `entry(raw)` (callbacks.py)."""
+        if self.capi.host_entry is None:
+            callbacks.attach(self.capi)
+        key = callbacks.register(entry)
+        self.host_keys.append(key)
+        return self.capi.new_host_func(self.ctx, ftype, key)
+
+    def release_host_functions(self) -> None:
+        """Forget this instance's host functions now (later guest calls to them trap)."""
+        callbacks.release_keys(self.host_keys)
+        self.host_keys.clear()
 
     def resource_defined(self, scope: cl.Scope, rt: t.ResourceType, dtor: Any) -> None:
         tables = self._tables(scope)
         tables.implements.add(rt)
         self.resource_tables[rt] = tables
         if dtor is not None:
-            call = self.core_call(dtor, f"{rt.name} destructor", ["i32"], [])
-            tables.dtors[rt] = lambda rep: call(rep)
+            tables.dtors[rt] = self.core_call(dtor, f"{rt.name} destructor", ["i32"], [])  # dtor(rep)
 
     def resource_builtin(self, scope: cl.Scope, kind: str, rt: t.ResourceType) -> wasmtime.Func:
-        tables = self._tables(scope)
         i32 = wasmtime.ValType.i32()
-        if kind == "resource.new":
-            return self.host_func(wasmtime.FuncType([i32], [i32]), lambda rep: tables.new(rt, rep), kind)
-        if kind == "resource.rep":
-            return self.host_func(wasmtime.FuncType([i32], [i32]), lambda h: tables.rep(rt, h), kind)
-
-        def drop(handle: int) -> None:
-            tables.drop(rt, handle)
-        return self.host_func(wasmtime.FuncType([i32], []), drop, kind)
+        ftype = wasmtime.FuncType([i32], [] if kind == "resource.drop" else [i32])
+        return self._host_func(ftype, resource_entry(kind, self._tables(scope), rt))
 
     def import_value(self, scope: cl.Scope, name: str, sort: str, value: Any) -> Any:
         return self.host(name, sort, value, self._tables(scope))

@@ -25,12 +25,11 @@ import os
 import queue
 import threading
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 import wasmtime
-import wasmtime.component as wc
 
-from ... import types as t
+from ... import cabi, types as t
 from ...audit import Diagnostic, DiagnosticError, error
 from ...values import check_args
 from . import binary as cb
@@ -38,8 +37,11 @@ from . import link as cl
 from . import world as cw
 from . import capi as wasmtime_capi
 from . import traps as component_traps
-from .host import host_call
+from .host import host_call, host_result
 from .sandbox import TICKER, Sandbox, shared_engine
+
+if TYPE_CHECKING:  # imported when needed: a process on the fast path may never load it
+    import wasmtime.component as wc
 
 PATHS = ("fast", "wasmtime")
 
@@ -69,6 +71,7 @@ class Component:
         self._engines: dict[tuple[bool, bool], wasmtime.Engine] = {}
         self._modules: dict[tuple[bool, bool], dict[int, wasmtime.Module]] = {}
         self._ref_components: dict[tuple[bool, bool], wc.Component] = {}
+        self._checked: dict[tuple[bool, bool], set] = {}  # fast path: definitions type-checked once
         self.diagnostics: list[Diagnostic] = []
         self._lock = threading.RLock()
 
@@ -143,6 +146,7 @@ class Component:
         components wasmtime accepts, since its unchecked calls trust their types)."""
         wcomp = self._ref_components.get(key)
         if wcomp is None:
+            import wasmtime.component as wc
             with self._lock:
                 wcomp = self._ref_components.get(key)
                 if wcomp is None:
@@ -152,6 +156,26 @@ class Component:
                         raise error("ffi.component.invalid", f"{self.source}: wasmtime rejects the component: "
                                     f"{str(exc).splitlines()[0]}") from None
         return wcomp
+
+    def validate(self, key: tuple[bool, bool], wasmtime_version: str) -> None:
+        """wasmtime accepts the component (`compiled` raises otherwise).  The fast path
+        needs only the verdict, so it is remembered across processes: an empty marker
+        file in the cache named by the digest of the bytes and the wasmtime version."""
+        if key in self._ref_components:
+            return
+        import hashlib
+
+        from ...audit import write_atomic
+        from ...toolchain import cache_root
+        digest = hashlib.sha256(self.data + f"\0{wasmtime_version}\0{key}".encode()).hexdigest()[:32]
+        marker = cache_root() / "validated" / digest
+        if marker.is_file():
+            return
+        self.compiled(key)
+        try:
+            write_atomic(marker, b"")
+        except OSError:
+            pass  # an unwritable cache only costs the next process the compilation
 
     def instantiate(self, imports: Imports | None = None, *, sandbox: Sandbox = Sandbox(),
                     path: str = "fast") -> "Instance":
@@ -346,7 +370,7 @@ class FastInstance(Instance):
         super().__init__(component)
         key = sandbox.engine_key
         engine = component.engine(key)
-        component.compiled(key)  # validation
+        component.validate(key, capi.version)
         self.store = wasmtime.Store(engine)
         if sandbox.fuel is not None:
             self.store.set_fuel(sandbox.fuel)
@@ -356,7 +380,9 @@ class FastInstance(Instance):
             self.store.set_limits(memory_size=sandbox.memory_limit)
         self._imports = imports
         self.backend = FastBackend(capi, engine, self.store, component._modules[key], self._bind_import,
-                                   sandbox.fuel, sandbox.epoch_ticks)
+                                   sandbox.fuel, sandbox.epoch_ticks,
+                                   checked=component._checked.setdefault(key, set()), cache_tag=repr(key))
+        self.lock = self.backend.state.lock  # held by every call into the store
         self.scope = cl.instantiate(component.ast, self.backend)
         self._hold_ticker(sandbox, engine)
         for mem in self.backend._memories.values():
@@ -369,10 +395,12 @@ class FastInstance(Instance):
             return value
         if sort == "func" and callable(provided):
             value.call = host_call(value.type, provided)
+            value.extra = host_result(value.type, provided)  # called with positional arguments
         elif sort == "instance" and isinstance(provided, Mapping):
             for item, (s, v) in value.exports.items():
                 if s == "func" and provided.get(item) is not None:
                     v.call = host_call(v.type, provided[item])
+                    v.extra = host_result(v.type, provided[item])
                 elif s == "type" and isinstance(v, t.ResourceType):
                     self.backend.resource_tables[v] = tables
                     if provided.get(f"[dtor]{item}") is not None:
@@ -388,21 +416,21 @@ class FastInstance(Instance):
             sort, value = inst.exports[func.qualified_name]
         if not isinstance(value, cl.ComponentFunc) or value.call is None:
             raise error("ffi.component.no_export", f"{full} is not a callable function")
-        if value.extra is not None:
-            value.extra.label[0] = full
-            return value.extra
+        if value.origin == "lift" and value.extra is not None:
+            caller = value.extra.get()  # fast.LazyExport: built on first use
+            caller.label[0] = full
+            return caller
         call = value.call
         return lambda *args: call(list(args))
 
     def _close_store(self) -> None:
         backend = self.backend
         backend.state.poisoned = component_traps.CLOSED  # the callers check it before entering
-        backend.callbacks.clear()
+        backend.release_host_functions()
         self.backend = self.scope = None  # type: ignore[assignment]
         self.store.close()
 
     def _drop(self, handle: Any) -> None:
-        from ... import cabi
         if not isinstance(handle, cabi.Resource):
             raise error("ffi.value.type_mismatch", f"expected a resource handle, got {type(handle).__name__}")
         if not handle.own:

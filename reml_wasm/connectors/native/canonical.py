@@ -13,16 +13,20 @@ owned: exactly the sequence a component host performs, on `NativeMemory`.
 from __future__ import annotations
 
 import os
+import struct
 from typing import Any, Callable, Iterable, Mapping
 
 from ... import cabi
 from ... import types as t
 from ...audit import error
+from ...cabi.generated import define
 from ...toolchain import c_symbol
 from .handles import NativeHandles
 from .library import Mode, NativeLibrary
 
 _C_FLAT = {"i32": "int32_t", "i64": "int64_t", "f32": "float", "f64": "double"}
+# what a codec's conversions raise on a host value of the wrong shape
+_VALUE_ERRORS = (TypeError, ValueError, OverflowError, KeyError, AttributeError, IndexError, struct.error)
 
 
 def export_functions(world: t.World) -> dict[str, t.Function]:
@@ -113,7 +117,64 @@ class CanonicalNativeLibrary:
 
 def _export_call(export_name: str, plan: cabi.ExportPlan, core: Callable[..., Any],
                  post: Callable[..., None] | None) -> Callable[..., Any]:
-    """lower -> flat native call -> lift -> post-return, as a component host does."""
+    """lower -> flat native call -> lift -> post-return, as a component host does: one
+    generated function per export calling the raw cffi functions (the plan's lowering
+    produces core values of the declared C types, so the bound wrappers' checks are not
+    needed); strings and lists go straight from their codec's `put` to the call."""
+    raw_core = getattr(core, "raw", core)
+    raw_post = None if post is None else getattr(post, "raw", post)
+    # realloc as the raw cffi function too: the engine checks every pointer it returns
+    plan.opts.realloc = getattr(plan.opts.realloc, "raw", plan.opts.realloc)
+    codecs = plan.param_codecs
+    n = len(plan.func.params)
+    if plan.borrows or plan.flat.params_spilled or len(codecs) != n:
+        call = _general_call(plan, raw_core, raw_post)
+    else:
+        env: dict[str, Any] = {"lower_args": plan.lower_args, "lift": plan.lift_result, "core": raw_core,
+                               "post": raw_post, "VALUE_ERRORS": _VALUE_ERRORS}
+        names = [f"a{i}" for i in range(n)]
+        lines = ["def call(*args):", f"    if len(args) != {n}:", "        lower_args(args)"]
+        if n:
+            lines.append(f"    {', '.join(names)}, = args")
+        lines.append("    try:")
+        flat: list[str] = []
+        for i, c in enumerate(codecs):
+            if c.put is not None and len(c.flat) == 2:
+                env[f"put{i}"] = c.put
+                lines.append(f"        s{i}, n{i} = put{i}(a{i})")
+                flat += [f"s{i}", f"n{i}"]
+            else:
+                env[f"c{i}"] = c.lower
+                lines += [f"        o{i} = []", f"        c{i}(a{i}, o{i})"]
+                flat += [f"o{i}[{j}]" for j in range(len(c.flat))]
+        lines += ["        pass", "    except VALUE_ERRORS:", "        lower_args(args)", "        raise"]
+        mem = plan.opts.memory
+        if plan.flat.results_spilled and plan.result_codec is not None:
+            # the result's record in native memory, read by the codec's load (anything
+            # unusual goes to the plan's lifting for its diagnostic)
+            rc = plan.result_codec
+            env.update(mem=mem, view=mem.view, load_result=rc.load)
+            lines += [f"    r = core({', '.join(flat)})", f"    p = r & {(1 << 64) - 1}",
+                      f"    if not p % {rc.align} and mem.low <= p and p + {rc.size} <= mem.limit:",
+                      "        v = load_result(view, p)", "    else:", "        v = lift((r,))"]
+            if raw_post is not None:
+                lines.append("    post(r)")
+            lines.append("    return v")
+        elif plan.flat.results:
+            lines += [f"    r = core({', '.join(flat)})", "    v = lift((r,))"]
+            if raw_post is not None:
+                lines.append("    post(r)")
+            lines.append("    return v")
+        else:
+            lines += [f"    core({', '.join(flat)})", "    return lift(())"]
+        call = define("\n".join(lines) + "\n", env, "canonical-native call")["call"]
+    call.symbol, call.export_name, call.function = core.symbol, export_name, plan.func  # type: ignore[attr-defined]
+    call.core, call.post = raw_core, raw_post  # type: ignore[attr-defined]
+    return call
+
+
+def _general_call(plan: cabi.ExportPlan, core: Callable[..., Any],
+                  post: Callable[..., None] | None) -> Callable[..., Any]:
     lower, lift = plan.lower_args, plan.lift_result
 
     def call(*args: Any) -> Any:
@@ -124,8 +185,6 @@ def _export_call(export_name: str, plan: cabi.ExportPlan, core: Callable[..., An
         if post is not None:
             post(*results)
         return value
-
-    call.symbol, call.export_name, call.function = core.symbol, export_name, plan.func  # type: ignore[attr-defined]
     return call
 
 

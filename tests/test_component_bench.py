@@ -1,0 +1,35 @@
+"""`reml-wasm bench component` and `bench startup` run end to end: every requested row,
+its floor and both ratios (figures are not asserted: timings belong to the benches)."""
+
+import json
+
+from reml_wasm.benchmarks import component as bench
+from reml_wasm.cli import main
+
+
+def test_bench_component_cases_quick_json(capsys):
+    cases = ["add", "variant", "str10", "resource", "host", "instantiate", "lock"]
+    assert main(["bench", "component", "--cases", ",".join(cases), "--quick", "--json"]) == 0
+    table = json.loads(capsys.readouterr().out)
+    assert table["columns"][:6] == ["case", "wasmtime-py", "reference", "fast", "floor", "fast/floor"]
+    labels = [r[0] for r in table["rows"]]
+    assert len(labels) == len(cases)
+    assert labels[-4:] == [bench.SPECIAL[k] for k in ("resource", "host", "instantiate", "lock")]
+    for row in table["rows"][:3]:
+        assert row[3] > 0 and row[4] > 0 and row[5].endswith("x") and row[6].endswith("x")
+        assert "differ" not in row[8]
+    assert table["rows"][0][8] == "1 entries" and table["rows"][2][8] == "3 entries"
+
+
+def test_bench_component_lists_and_rejects_cases(capsys):
+    assert main(["bench", "component", "--cases", "list"]) == 0
+    assert capsys.readouterr().out.split() == bench.case_ids()
+    assert main(["bench", "component", "--cases", "add,nope"]) == 1
+    assert "bench.unknown_case" in capsys.readouterr().err
+
+
+def test_bench_startup_quick_json(capsys):
+    assert main(["bench", "startup", "--quick", "--json"]) == 0
+    table = json.loads(capsys.readouterr().out)
+    assert [r[0] for r in table["rows"]][0] == "python -c pass"
+    assert all(r[1] > 0 for r in table["rows"])
