@@ -345,7 +345,7 @@ class ResourceTables:
     def adder(self, rt: t.ResourceType) -> Callable[[Any], int]:
         """`new` of `rt` with its table looked up once: rep -> a fresh owning handle."""
         add = self._table(rt).add
-        return lambda rep: add(_Elem(rep, True))
+        return lambda rep: add(_Elem(rt, rep, True))
 
     def own_lifter(self, rt: t.ResourceType) -> Callable[[int], Resource]:
         """`lift_own` of `rt` with its table looked up once (generated callers use it)."""
@@ -354,8 +354,8 @@ class ResourceTables:
 
         def lift(handle: int) -> Resource:
             if type(handle) is int and 0 < handle < len(array):
-                e = array[handle]
-                if e is not None and e.own and not e.lend_count:
+                e = array[handle]  # the table is shared: the element must be a handle of `rt`
+                if type(e) is _Elem and e.type is rt and e.own and not e.lend_count:
                     array[handle] = None
                     free.append(handle)
                     return Resource(rt, e.rep, True)

@@ -447,4 +447,10 @@ def export_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
         if post is not None:
             lines.append(f"    post({', '.join(names)})")
         lines.append("    return v")
-    return _compile("\n".join(lines) + "\n", env, name, label)
+    meter = plan.opts.memory
+    if meter is not None:  # each export call starts with the whole host-side copy budget
+        env["meter"] = meter
+        lines.insert(2, "    meter.copied = 0")
+    caller = _compile("\n".join(lines) + "\n", env, name, label)
+    caller.thread_safe = True  # it holds the instance's lock itself (Instance.func hands it out as is)
+    return caller

@@ -27,6 +27,10 @@ class NativeHandles:
     """Live handles of one native library, per resource type; `dtors` hold the library's
     `[dtor]` functions (set by the canonical connector)."""
 
+    # a component's own resources lower a borrow to the bare rep; here every handle goes
+    # through the checks below, so no resource type counts as implemented by the caller
+    implements: frozenset[t.ResourceType] = frozenset()
+
     def __init__(self) -> None:
         self.dtors: dict[t.ResourceType, Callable[[int], None]] = {}
         self._live: dict[t.ResourceType, set[int]] = {}
