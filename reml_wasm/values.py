@@ -83,6 +83,13 @@ class Record:
         raise AttributeError("Record values are immutable")
 
     def fields(self) -> dict[str, Any]:
+        """The fields as a new dict, in definition order (same as `asdict`)."""
+        return dict(self._fields)
+
+    def asdict(self) -> dict[str, Any]:
+        """The fields as a new dict, in definition order; nested records stay Records.
+        Reach a field whose name is also a method name (`fields`, `asdict`) this way or
+        with `record_field`."""
         return dict(self._fields)
 
     def __eq__(self, other: object) -> bool:
@@ -107,6 +114,8 @@ def nests_option(opt: t.OptionType) -> bool:
 
 def record_field(value: Any, name: str) -> Any:
     """A field of a record value given as a Record, a mapping or any object with attributes."""
+    if isinstance(value, Record):
+        return value._fields[name]  # not getattr: a field may be called `fields`
     if isinstance(value, Mapping):
         return value[name]
     return getattr(value, name)

@@ -14,6 +14,8 @@ from typing import Any, Callable
 
 from ... import cabi
 from ... import types as t
+from ...audit import DiagnosticError
+from ...values import check_args
 from . import traps as component_traps
 from .capi import CApi
 
@@ -173,6 +175,16 @@ def _scalar(ty: t.Type) -> str | None:
     return None
 
 
+def _bad_args(plan: Any, ftype: t.Function) -> Callable[[tuple], None]:
+    """What a caller runs when an argument failed the inline checks: the diagnostic of
+    `values.check_args` (the one the reference path gives), else the engine's lowering's."""
+
+    def bad_args(args: tuple) -> None:
+        check_args(args, ftype)
+        plan.lower_args(args)
+    return bad_args
+
+
 def export_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
                   post: Callable[..., Any] | None, state: CallState, name: str) -> Callable[..., Any]:
     """f(*args) -> result for a lifted export, marshalled by `plan` (a cabi ExportPlan)."""
@@ -181,7 +193,10 @@ def export_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
     n = max(len(params), len(results), 1)
     label = [name]
     env = _environment(capi, ctx, func, n, state, label)
-    env.update(lower_args=plan.lower_args, lift_result=plan.lift_result, post=post)
+    env.update(lower_args=plan.lower_args, lift_result=plan.lift_result, post=post, ftype=ftype,
+               check_args=check_args, LOWER_ERRORS=(TypeError, ValueError, OverflowError, KeyError,
+                                                    AttributeError, IndexError, DiagnosticError),
+               bad_args=_bad_args(plan, ftype))
     codecs = plan.param_codecs
     generic = plan.flat.params_spilled or plan.borrows or len(codecs) != len(ftype.params)
     # every flat argument a pointer or length from a codec's `put`: C stores them with the call
@@ -195,6 +210,9 @@ def export_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
         lines.append("        flat = lower_args(args)")
         lines.append("    except Trap as exc:")
         lines.append("        guest_trap(exc)")
+        lines.append("    except LOWER_ERRORS:")
+        lines.append("        check_args(args, ftype)  # the located message, as the reference path gives it")
+        lines.append("        raise")
         for i, ty in enumerate(params):
             view, stride = _WRITE[ty]
             lines.append(f"    {view}[{i * stride}] = flat[{i}]")
@@ -213,14 +231,18 @@ def export_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
             if prim is not None:
                 a = names[i]
                 if prim == "bool":
-                    lines.append(f"    if type({a}) is not bool: lower_args({args_tuple})")
+                    lines.append(f"    if type({a}) is not bool: bad_args({args_tuple})")
                     lines.append(f"    v_i64[{2 * k}] = 1 if {a} else 0")
                 else:
                     # cffi checks the integer type and range of the store (OverflowError,
                     # TypeError -> the engine's diagnostic below); bool is refused here
                     view, per_slot = _INT_VIEW[prim]
-                    lines.append(f"    if {a}.__class__ is bool: lower_args({args_tuple})")
+                    lines.append(f"    if {a}.__class__ is bool: bad_args({args_tuple})")
                     lines.append(f"    {view}[{per_slot * k}] = {a}")
+                    if prim in ("s8", "u8", "s16", "u16"):
+                        # the narrow store only checked the range: the core i32 is the
+                        # value sign- or zero-extended (the Canonical ABI's rule)
+                        lines.append(f"    v_i64[{2 * k}] = {a}")
                 k += 1
             elif codec.put is not None and len(codec.flat) == 2:
                 # string / list: the payload goes to guest memory, (pointer, length) to the slots
@@ -242,9 +264,10 @@ def export_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
         lines.append("    except Trap as exc:")
         lines.append("        guest_trap(exc)")
         lines.append("    except VALUE_ERRORS:")
-        lines.append(f"        lower_args({args_tuple})")
+        lines.append(f"        bad_args({args_tuple})")
         lines.append("        raise")
-        env["VALUE_ERRORS"] = (TypeError, ValueError, OverflowError, KeyError, AttributeError, IndexError)
+        env["VALUE_ERRORS"] = (TypeError, ValueError, OverflowError, KeyError, AttributeError, IndexError,
+                               DiagnosticError)
         env["lift_result"] = plan.lift_plain  # no borrows: no borrow scope to close
     if state.fuel is not None:
         lines.append("    set_fuel(ctx, state.fuel)")

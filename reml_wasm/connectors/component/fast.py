@@ -144,9 +144,9 @@ class FastBackend(cl.Backend):
         try:
             instance = wasmtime.Instance(self.store, module, imports)
         except wasmtime.Trap as exc:
-            raise cabi.Trap(f"trap while instantiating a core module: {exc}") from None
+            raise component_traps.instantiation_failure(str(exc), trapped=True) from None
         except wasmtime.WasmtimeError as exc:
-            raise error("ffi.component.link", f"core module instantiation failed: {exc}") from None
+            raise component_traps.instantiation_failure(str(exc)) from None
         exports = instance.exports(self.store)
         return {name: exports[name] for name in exports}
 

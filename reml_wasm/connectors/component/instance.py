@@ -246,11 +246,11 @@ class FastInstance(Instance):
         if provided is None:
             return value
         if sort == "func" and callable(provided):
-            value.call = host_call(value.type, provided)
+            value.call = host_call(value.type, provided, name)
         elif sort == "instance" and isinstance(provided, Mapping):
             for item, (s, v) in value.exports.items():
                 if s == "func" and provided.get(item) is not None:
-                    v.call = host_call(v.type, provided[item])
+                    v.call = host_call(v.type, provided[item], f"{name}#{item}")
                 elif s == "type" and isinstance(v, t.ResourceType):
                     self.backend.resource_tables[v] = tables
                     if provided.get(f"[dtor]{item}") is not None:

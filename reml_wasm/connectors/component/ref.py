@@ -74,10 +74,11 @@ class RefInstance:
                         for func in item.interface.all_functions():
                             impl = provided.get(func.qualified_name)
                             if impl is not None:
-                                inst.add_func(func.qualified_name, self._host(func, host_result(func, impl)))
+                                inst.add_func(func.qualified_name, self._host(
+                                    func, host_result(func, impl, f"{item.key}#{func.qualified_name}")))
                 elif isinstance(item, t.FunctionItem) and item.key in imports:
                     func = item.function
-                    root.add_func(item.key, self._host(func, host_result(func, imports[item.key])))
+                    root.add_func(item.key, self._host(func, host_result(func, imports[item.key], item.key)))
         if wasi:
             # wasmtime's define_unknown_imports_as_traps would also hide WASI's definitions,
             # so the stand-ins for the other unprovided imports are defined here
@@ -89,9 +90,9 @@ class RefInstance:
         try:
             self.instance = linker.instantiate(self.store, component)
         except wasmtime.Trap as exc:
-            raise _trap("instantiation", exc) from None
+            raise component_traps.instantiation_failure(str(exc), trapped=True) from None
         except wasmtime.WasmtimeError as exc:
-            raise error("ffi.component.link", f"instantiation failed: {exc}") from None
+            raise component_traps.instantiation_failure(str(exc)) from None
         self._funcs: dict[str, Callable[..., Any]] = {}
 
     def _define_traps(self, linker: wc.Linker, world: t.World, imports: dict[str, Any]) -> None:

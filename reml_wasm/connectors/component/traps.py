@@ -40,3 +40,17 @@ def poisoned(name: str) -> cabi.Trap:
 
 def unprovided(import_name: str) -> cabi.Trap:
     return cabi.Trap(f"unknown import: `{import_name}` has not been defined", kind="unprovided-import")
+
+
+def instantiation_failure(message: str, *, trapped: bool = False) -> Exception:
+    """The error for a failed instantiation, the same on both paths: a `cabi.Trap` named
+    `instantiation` when wasm trapped (a start function, an initializer), else
+    `ffi.component.link` with wasmtime's reason (no backtrace)."""
+    from ...audit import error
+
+    reason = reason_of(message)
+    if trapped or "wasm backtrace" in message or kind_of(reason) != "other":
+        return trap("instantiation", message)
+    first = next((ln.strip() for ln in message.splitlines() if ln.strip()), reason)
+    detail = first if first == reason else f"{first}: {reason}"
+    return error("ffi.component.link", f"instantiation failed: {detail}")
