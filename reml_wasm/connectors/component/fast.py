@@ -22,7 +22,8 @@ from ...audit import error
 from . import binary as cb
 from . import link as cl
 from . import traps as component_traps, capi as wasmtime_capi
-from .sandbox import memories_stay_put
+from . import cache as compiled_cache
+from .sandbox import engine_config, memories_stay_put
 from .caller import CallState, core_caller, export_caller
 from .capi import CApi
 
@@ -127,7 +128,8 @@ class FastBackend(cl.Backend):
         mod = self.modules.get(m.offset)
         if mod is None:
             try:
-                mod = self.modules[m.offset] = wasmtime.Module(self.engine, m.data)
+                mod = self.modules[m.offset] = compiled_cache.module(
+                    self.engine, m.data, engine_config(self.engine), what=f"core module at byte {m.offset:#x}")
             except wasmtime.WasmtimeError as exc:
                 raise error("ffi.component.invalid", f"core module at byte {m.offset:#x} is invalid: "
                             f"{str(exc).splitlines()[0]}") from None

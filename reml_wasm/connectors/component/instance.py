@@ -30,7 +30,8 @@ from . import link as cl
 from . import world as cw
 from . import capi as wasmtime_capi
 from .host import host_call
-from .sandbox import Sandbox, make_engine
+from . import cache as compiled_cache
+from .sandbox import Sandbox, engine_config, make_engine
 
 PATHS = ("fast", "wasmtime")
 
@@ -115,12 +116,13 @@ class Component:
         return eng
 
     def compiled(self, key: tuple[bool, bool] = (False, False)) -> wc.Component:
-        """The component compiled by wasmtime (which validates it: the fast path runs only
-        components wasmtime accepts, since its unchecked calls trust their types)."""
+        """The component compiled by wasmtime for the reference path (which validates it),
+        from the compiled cache when it holds it."""
         wcomp = self._ref_components.get(key)
         if wcomp is None:
             try:
-                wcomp = self._ref_components[key] = wc.Component(self.engine(key), self.data)
+                wcomp = self._ref_components[key] = compiled_cache.component(
+                    self.engine(key), self.data, engine_config(self.engine(key)), what=self.source)
             except wasmtime.WasmtimeError as exc:
                 raise error("ffi.component.invalid", f"{self.source}: wasmtime rejects the component: "
                             f"{str(exc).splitlines()[0]}") from None
@@ -228,7 +230,9 @@ class FastInstance(Instance):
         super().__init__(component)
         key = sandbox.engine_key
         engine = component.engine(key)
-        component.compiled(key)  # validation
+        # no whole-component compile here: each core module is compiled (or loaded from the
+        # compiled cache) once, validated by wasmtime, and every canonical definition's core
+        # type is checked against the Canonical ABI before an unchecked call can use it
         self.store = wasmtime.Store(engine)
         if sandbox.fuel is not None:
             self.store.set_fuel(sandbox.fuel)

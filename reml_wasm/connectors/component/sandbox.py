@@ -53,6 +53,9 @@ class Sandbox:
 _FIXED_MEMORY_ENGINES: "weakref.WeakSet[wasmtime.Engine]" = weakref.WeakSet()
 
 
+_ENGINE_CONFIGS: "weakref.WeakKeyDictionary[wasmtime.Engine, str]" = weakref.WeakKeyDictionary()
+
+
 def make_engine(key: tuple[bool, bool]) -> wasmtime.Engine:
     fuel, epoch = key
     config = wasmtime.Config()
@@ -62,9 +65,16 @@ def make_engine(key: tuple[bool, bool]) -> wasmtime.Engine:
     config.memory_may_move = False
     engine = wasmtime.Engine(config)
     _FIXED_MEMORY_ENGINES.add(engine)
+    _ENGINE_CONFIGS[engine] = f"fuel={fuel};epoch={epoch};memory_reservation={1 << 32};memory_may_move=False"
     if epoch:
         _start_ticker(engine)
     return engine
+
+
+def engine_config(engine: wasmtime.Engine) -> str:
+    """The configuration `engine` was made with, as text (part of compiled-cache keys);
+    engines not made by `make_engine` have their own identity as configuration."""
+    return _ENGINE_CONFIGS.get(engine, f"foreign engine {id(engine)}")
 
 
 def memories_stay_put(engine: wasmtime.Engine) -> bool:
