@@ -7,8 +7,9 @@
 
 `path="fast"` (default) runs the core modules on wasmtime's core API through the cffi
 binding (fast.py); `path="wasmtime"` uses wasmtime.component (ref.py).
-When the fast path cannot serve (wasmtime version check failed, WASI granted, a feature
-the parser does not support), the instance says so in `diagnostics` (a warning) and uses
+WASI preview 2 runs on both paths (`Sandbox(wasi=WasiConfig(...))`): in Python on the fast
+path (wasi/), wasmtime's own on the reference path.  When the fast path cannot serve
+(wasmtime version check failed, a feature the parser does not support), the instance says so in `diagnostics` (a warning) and uses
 the reference path.  Both paths take and return values in the reml_wasm.values convention.
 """
 
@@ -138,8 +139,6 @@ class Component:
             capi, why = wasmtime_capi.load()
             if capi is None:
                 notes.append(_fallback(f"the cffi binding of wasmtime is unavailable ({why})"))
-            elif sandbox.wasi:
-                notes.append(_fallback("WASI is granted, and WASI runs only on the reference path"))
             else:
                 try:
                     return FastInstance(self, capi, imports, sandbox)
@@ -240,6 +239,12 @@ class FastInstance(Instance):
             self.store.set_epoch_deadline(sandbox.epoch_ticks)
         if sandbox.memory_limit is not None:
             self.store.set_limits(memory_size=sandbox.memory_limit)
+        self.wasi = None
+        config = sandbox.wasi_config
+        if config is not None:
+            from .wasi import wasi_imports
+            provided, self.wasi = wasi_imports(component.world, config)
+            imports = {**provided, **imports}  # the caller's own implementations win
         self._imports = imports
         self.backend = FastBackend(capi, engine, self.store, component._modules[key], self._bind_import,
                                    sandbox.fuel, sandbox.epoch_ticks)

@@ -424,7 +424,7 @@ def _import(scope: Scope, resolver: TypeResolver, d: cb.Import, args: dict | Non
         sort = "func"
     elif desc.kind == "instance":
         itype = scope.get("type", desc.index)
-        _own_resources(itype, d.name)
+        _own_resources(itype, d.name, scope.path)
         exports = {}
         for name, (sort_, v) in itype.exports.items():
             if sort_ == "func":
@@ -444,9 +444,10 @@ def _import(scope: Scope, resolver: TypeResolver, d: cb.Import, args: dict | Non
     scope.add(sort, value)
 
 
-def _own_resources(itype: Any, owner: str) -> None:
-    """Resources declared by an imported instance type belong to that interface."""
+def _own_resources(itype: Any, owner: str, path: str) -> None:
+    """Resources declared by an imported instance type belong to that interface (the
+    first import that declares them; later imports that `use` them leave them be)."""
     if isinstance(itype, InstanceTypeValue):
         for _, (sort, v) in itype.exports.items():
-            if isinstance(v, t.ResourceType) and v.owner != owner:
+            if isinstance(v, t.ResourceType) and v.owner in (None, path):
                 object.__setattr__(v, "owner", owner)

@@ -29,7 +29,8 @@ def interface_of(key: str, exports: dict[str, tuple[str, Any]]) -> t.Interface:
     by_resource: dict[str, list[t.Function]] = {}
     for item, (sort, value) in exports.items():
         if sort == "type":
-            if isinstance(value, t.ResourceType):
+            if isinstance(value, t.ResourceType) and (value.owner is None or value.owner in ("root", key)
+                                                      or value.owner.startswith("root/")):
                 object.__setattr__(value, "owner", owner)
             type_items.append((item, value))
         elif sort == "func":
@@ -39,7 +40,7 @@ def interface_of(key: str, exports: dict[str, tuple[str, Any]]) -> t.Interface:
             else:
                 by_resource.setdefault(func.resource or "", []).append(func)
     for item, value in type_items:
-        if isinstance(value, t.ResourceType):
+        if isinstance(value, t.ResourceType) and value.owner == owner:  # not one it `use`s
             funcs = by_resource.get(value.name, [])
             value.define(next((f for f in funcs if f.kind == "constructor"), None),
                          [f for f in funcs if f.kind == "method"],
