@@ -110,7 +110,7 @@ class RefInstance:
                     provided = imports[item.key]
                     with root.add_instance(item.key) as inst:
                         for name, ty in item.interface.types:
-                            if isinstance(ty, t.ResourceType):
+                            if isinstance(ty, t.ResourceType) and ty.owner == item.key:  # not a `use`d one
                                 self._host_ids[ty] = len(self._host_ids) + 1
                                 dtor = provided.get(f"[dtor]{name}")
                                 if dtor is not None:
@@ -155,7 +155,7 @@ class RefInstance:
                     denying = item.key.startswith("wasi:http/")
                     with root.add_instance(item.key) as inst:
                         for name, ty in item.interface.types:
-                            if isinstance(ty, t.ResourceType):
+                            if isinstance(ty, t.ResourceType) and ty.owner == item.key:  # not a `use`d one
                                 self._host_ids[ty] = len(self._host_ids) + 1
                                 inst.add_resource(name, wc.ResourceType.host(self._host_ids[ty]),
                                                   self._host_dtor(ty))

@@ -32,6 +32,8 @@ def interface_of(key: str, exports: dict[str, tuple[str, Any]]) -> t.Interface:
             if isinstance(value, t.ResourceType) and (value.owner is None or value.owner in ("root", key)
                                                       or value.owner.startswith("root/")):
                 object.__setattr__(value, "owner", owner)
+            if isinstance(value, t.ResourceType) and value.name != item:
+                value = t.TypeAlias(item, value)  # `type headers = fields;`
             type_items.append((item, value))
         elif sort == "func":
             func = value.type if isinstance(value, cl.ComponentFunc) else value
