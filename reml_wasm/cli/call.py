@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from .. import types as t
@@ -12,6 +13,7 @@ from .. import wave
 from ..audit import error
 from ..connectors.component import PATHS, Component, Sandbox
 from ..values import Err, Ok, Record, Some, Variant
+from .wasi_options import add_wasi_arguments, wasi_config, wasi_requested
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -23,7 +25,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fuel", type=int, default=None, help="fuel for the call (stops runaway guests)")
     parser.add_argument("--timeout", type=float, default=None, help="wall-clock seconds for the call")
     parser.add_argument("--memory-limit", type=int, default=None, help="linear memory limit in bytes")
-    parser.add_argument("--allow-wasi", action="store_true", help="grant WASI preview 2 (reference path)")
+    parser.add_argument("--allow-wasi", action="store_true",
+                        help="grant WASI preview 2 (clocks, random; --dir/--env/--arg grant more and imply it)")
+    add_wasi_arguments(parser)
 
 
 def to_json(value: Any, ty: t.Type | None) -> Any:
@@ -39,7 +43,7 @@ def to_json(value: Any, ty: t.Type | None) -> Any:
     if isinstance(ty, t.TupleType):
         return [to_json(v, et) for v, et in zip(value, ty.elements)]
     if isinstance(ty, t.RecordType):
-        fields = value.fields() if isinstance(value, Record) else {f.name: getattr(value, f.name) for f in ty.fields}
+        fields = value.asdict() if isinstance(value, Record) else {f.name: getattr(value, f.name) for f in ty.fields}
         return {f.name: to_json(fields[f.name], f.type) for f in ty.fields}
     if isinstance(ty, t.VariantType):
         assert isinstance(value, Variant)
@@ -62,21 +66,29 @@ def to_json(value: Any, ty: t.Type | None) -> Any:
     return repr(value)
 
 
-def run(args: argparse.Namespace) -> int:
+def check_limits(args: argparse.Namespace) -> None:
+    """--fuel, --timeout and --memory-limit must be positive."""
     if args.fuel is not None and args.fuel <= 0:
         raise error("ffi.cli.bad_argument", "--fuel must be positive")
     if args.timeout is not None and not args.timeout > 0:
         raise error("ffi.cli.bad_argument", "--timeout must be positive")
     if args.memory_limit is not None and args.memory_limit <= 0:
         raise error("ffi.cli.bad_argument", "--memory-limit must be positive")
+
+
+def run(args: argparse.Namespace) -> int:
+    check_limits(args)
     comp = Component.from_file(args.component)
     name, _ = wave.parse_call(args.call)
     full, _, func = comp.resolve(name)
     if func.kind in ("method",) or any(isinstance(t.unalias(p.type), (t.OwnType, t.BorrowType)) for p in func.params):
         raise error("ffi.cli.unsupported", f"{full} takes a resource handle, which cannot be written in WAVE")
     values = wave.parse_call_args(args.call, func)
+    # the guest's stdout goes to stderr: stdout carries the result
+    wasi = wasi_config(args, Path(args.component).name, list(args.arg), stdout=sys.stderr.buffer,
+                       stderr=sys.stderr.buffer) if wasi_requested(args) else False
     inst = comp.instantiate(sandbox=Sandbox(fuel=args.fuel, timeout=args.timeout, memory_limit=args.memory_limit,
-                                            wasi=args.allow_wasi),
+                                            wasi=wasi),
                             path=args.path)
     for d in inst.diagnostics:
         print(json.dumps(d.to_json()) if args.json else d.render(), file=sys.stderr)

@@ -145,6 +145,8 @@ class FastBackend(cl.Backend):
             imports.append(inst[imp.name])
         try:
             instance = wasmtime.Instance(self.store, module, imports)
+        except cabi.Trap as exc:  # a host import (an unprovided one) refused during start-up
+            raise component_traps.instantiation_failure(exc.diagnostic.message, trapped=True) from None
         except wasmtime.Trap as exc:
             raise component_traps.instantiation_failure(str(exc), trapped=True) from None
         except wasmtime.WasmtimeError as exc:

@@ -136,6 +136,8 @@ class RefInstance:
             linker.define_unknown_imports_as_traps(component)
         try:
             self.instance = linker.instantiate(self.store, component)
+        except cabi.Trap as exc:  # a host import (an unprovided one) refused during start-up
+            raise component_traps.instantiation_failure(exc.diagnostic.message, trapped=True) from None
         except wasmtime.Trap as exc:
             raise component_traps.instantiation_failure(str(exc), trapped=True) from None
         except wasmtime.WasmtimeError as exc:

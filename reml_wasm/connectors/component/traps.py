@@ -50,6 +50,9 @@ def instantiation_failure(message: str, *, trapped: bool = False) -> Exception:
 
     reason = reason_of(message)
     if trapped or "wasm backtrace" in message or kind_of(reason) != "other":
+        if "`wasi:" in reason and "has not been defined" in reason:
+            return cabi.Trap(f"instantiation: wasm trap: {reason} (the component uses WASI while starting: "
+                             "grant it with Sandbox(wasi=...) or --allow-wasi)", kind=kind_of(reason))
         return trap("instantiation", message)
     first = next((ln.strip() for ln in message.splitlines() if ln.strip()), reason)
     detail = first if first == reason else f"{first}: {reason}"
