@@ -112,6 +112,15 @@ def nests_option(opt: t.OptionType) -> bool:
     return isinstance(t.unalias(opt.inner), t.OptionType)
 
 
+def is_list_value(value: Any, of_u8: bool) -> bool:
+    """True when `value` may stand for a list: a sequence other than str/bytes (and for
+    `list<u8>` also bytes, bytearray or memoryview).  Sets, dicts and iterators are not
+    lists (their order is not the caller's)."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return of_u8
+    return isinstance(value, Sequence) and not isinstance(value, str)
+
+
 def record_field(value: Any, name: str) -> Any:
     """A field of a record value given as a Record, a mapping or any object with attributes."""
     if isinstance(value, Record):
@@ -161,6 +170,8 @@ def check(value: Any, typ: t.Type, path: str = "value") -> None:
         _check_primitive(value, typ, path)
     elif isinstance(typ, t.ListType):
         elem = t.unalias(typ.element)
+        if not is_list_value(value, elem == t.U8):
+            raise ValueTypeError(path, typ.wit(), value)
         if elem == t.U8 and isinstance(value, (bytes, bytearray, memoryview)):
             n = len(value)
         elif isinstance(value, Sequence) and not isinstance(value, (str, bytes, bytearray)):

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from .. import types as t
-from ..values import Record, Some, ValueTypeError, nests_option, record_field
+from ..values import Record, Some, ValueTypeError, is_list_value, nests_option, record_field
 from .errors import Trap, unsupported, bad_options
 from .layout import alignment, flatten_type, record_fields, record_offsets, size, variant_cases, \
     variant_layout, variant_payload_flat
@@ -368,7 +368,12 @@ class Compiler:
                 mem.check(sp, nbytes)
             return load_range(mem.view, sp, n)
 
+        u8 = e == t.U8
+        wit = t.ListType(elem).wit()
+
         def write(v):
+            if v.__class__ is not list and not is_list_value(v, u8):
+                raise ValueTypeError("value", wit, v)
             n = len(v)
             if n * es > max_bytes:
                 raise Trap(f"list of {n} elements is longer than the Canonical ABI allows")
@@ -443,6 +448,8 @@ class Compiler:
             return load_range(view, p, n)
 
         def store(v, p):
+            if v.__class__ is not list and not is_list_value(v, u8):
+                raise ValueTypeError("value", ty.wit(), v)
             if len(v) != n:
                 raise ValueTypeError("value", f"{ty.wit()} of exactly {n} elements", f"{len(v)} elements")
             put_range(v, p, n)
@@ -452,6 +459,8 @@ class Compiler:
             return bytes(items) if u8 else items
 
         def lower(v, out):
+            if v.__class__ is not list and not is_list_value(v, u8):
+                raise ValueTypeError("value", ty.wit(), v)
             if len(v) != n:
                 raise ValueTypeError("value", f"{ty.wit()} of exactly {n} elements", f"{len(v)} elements")
             for item in v:

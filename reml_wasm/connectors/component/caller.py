@@ -175,12 +175,13 @@ def _scalar(ty: t.Type) -> str | None:
     return None
 
 
-def _bad_args(plan: Any, ftype: t.Function) -> Callable[[tuple], None]:
+def _bad_args(plan: Any, declared: list[t.Function]) -> Callable[[tuple], None]:
     """What a caller runs when an argument failed the inline checks: the diagnostic of
-    `values.check_args` (the one the reference path gives), else the engine's lowering's."""
+    `values.check_args` against the declared type (the one the reference path gives),
+    else the engine's lowering's."""
 
     def bad_args(args: tuple) -> None:
-        check_args(args, ftype)
+        check_args(args, declared[0])
         plan.lower_args(args)
     return bad_args
 
@@ -193,10 +194,11 @@ def export_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
     n = max(len(params), len(results), 1)
     label = [name]
     env = _environment(capi, ctx, func, n, state, label)
-    env.update(lower_args=plan.lower_args, lift_result=plan.lift_result, post=post, ftype=ftype,
+    declared = [ftype]  # the instance replaces it with the world's type (its names)
+    env.update(lower_args=plan.lower_args, lift_result=plan.lift_result, post=post, declared=declared,
                check_args=check_args, LOWER_ERRORS=(TypeError, ValueError, OverflowError, KeyError,
                                                     AttributeError, IndexError, DiagnosticError),
-               bad_args=_bad_args(plan, ftype))
+               bad_args=_bad_args(plan, declared))
     codecs = plan.param_codecs
     generic = plan.flat.params_spilled or plan.borrows or len(codecs) != len(ftype.params)
     # every flat argument a pointer or length from a codec's `put`: C stores them with the call
@@ -211,7 +213,7 @@ def export_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
         lines.append("    except Trap as exc:")
         lines.append("        guest_trap(exc)")
         lines.append("    except LOWER_ERRORS:")
-        lines.append("        check_args(args, ftype)  # the located message, as the reference path gives it")
+        lines.append("        check_args(args, declared[0])  # the located message, as the reference path gives it")
         lines.append("        raise")
         for i, ty in enumerate(params):
             view, stride = _WRITE[ty]
@@ -303,4 +305,6 @@ def export_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
         if post is not None:
             lines.append(f"    post({', '.join(names)})")
         lines.append("    return v")
-    return _compile("\n".join(lines) + "\n", env, name, label)
+    caller = _compile("\n".join(lines) + "\n", env, name, label)
+    caller.declared = declared  # the type diagnostics name (the instance sets the world's)
+    return caller

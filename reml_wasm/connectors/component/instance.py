@@ -277,6 +277,7 @@ class FastInstance(Instance):
             raise error("ffi.component.no_export", f"{full} is not a callable function")
         if value.extra is not None:
             value.extra.label[0] = full
+            value.extra.declared[0] = func  # diagnostics name the world's types
             return value.extra
         call = value.call
         return lambda *args: call(list(args))
