@@ -27,7 +27,7 @@ BUILDERS = {
     "python": lambda: toolchain.build_python_component(ROOT / "native/wasi-real/py", "app", WIT, "real"),
     "js": lambda: toolchain.build_js_component(ROOT / "native/wasi-real/js/app.js", WIT, "real"),
 }
-SETTINGS = settings(max_examples=6, deadline=None, suppress_health_check=list(HealthCheck))
+SETTINGS = settings(max_examples=10, deadline=None, suppress_health_check=list(HealthCheck))
 
 
 @pytest.fixture(scope="module", params=sorted(BUILDERS))
