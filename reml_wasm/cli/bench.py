@@ -15,6 +15,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quick", action="store_true",
                         help="fewer repetitions (for smoke tests; figures are noisier)")
     parser.add_argument("--json", action="store_true", help="print the table as JSON")
+    parser.add_argument("--startup", action="store_true",
+                        help="component: first vs cached start-up of `reml-wasm call` on a componentize-py component")
 
 
 def run(args: argparse.Namespace) -> int:
