@@ -27,6 +27,10 @@ class InstanceTypeValue:
     """The type of a component instance: its exports in order, name -> (sort, value)."""
 
     exports: dict[str, tuple[str, Any]] = field(default_factory=dict)
+    # exported type name -> where the type it re-exports from outside the instance type came
+    # from (a WIT `use`: an outer alias exported under an `eq` bound): (interface, name), or
+    # the type itself when it did not come from an imported interface
+    uses: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -49,6 +53,7 @@ class ComponentFunc:
 @dataclass
 class ComponentInstance:
     exports: dict[str, tuple[str, Any]] = field(default_factory=dict)
+    uses: dict[str, Any] = field(default_factory=dict)  # as InstanceTypeValue.uses
 
 
 @dataclass
@@ -129,6 +134,10 @@ class Scope:
         self.exports: dict[str, tuple[str, Any]] = {}
         self.resources: list[t.ResourceType] = []   # resources defined here, in order
         self.state: Any = None                      # backend-owned (e.g. resource tables)
+        self.import_names: dict[int, str] = {}      # id(imported instance) -> its import name
+        # id(type) -> (import name, export name) of the latest `alias export` that brought
+        # the type into this scope from an imported instance (a WIT `use` names it so)
+        self.type_sources: dict[int, tuple[str, str]] = {}
 
     def get(self, sort: str, index: int) -> Any:
         space = self.spaces[sort]
@@ -159,8 +168,8 @@ def rename(value: Any, name: str, backend: "Backend | None" = None) -> Any:
         return value
     if isinstance(value, (t.RecordType, t.VariantType, t.EnumType, t.FlagsType)):
         return dataclasses.replace(value, name=name)
-    if isinstance(value, t.Type) and not isinstance(value, t.PrimitiveType):
-        return t.TypeAlias(name, value)
+    if isinstance(value, t.Type):
+        return t.TypeAlias(name, value)  # `type filesize = u64;` keeps its name
     return value
 
 
@@ -239,6 +248,8 @@ def name_function(func: t.Function, name: str) -> t.Function:
 def _decls_type(decls: tuple[cb.Decl, ...], parent_lookup: "Scope", component: bool, owner: str) -> Any:
     """Elaborate an instance or component type declaration list."""
     types: list[Any] = []
+    outer: set[int] = set()  # indices of types aliased from outside this declaration list
+    sources: dict[int, tuple[str, str]] = {}  # of those, the interface and name they came from
     resolver = TypeResolver(lambda i: _index(types, i, "type"))
     out = ComponentTypeValue() if component else InstanceTypeValue()
     for d in decls:
@@ -253,7 +264,13 @@ def _decls_type(decls: tuple[cb.Decl, ...], parent_lookup: "Scope", component: b
                 if a.count == 0:
                     types.append(_index(types, a.index, "type"))
                 else:
-                    types.append(parent_lookup.outer(a.count - 1).get("type", a.index))
+                    outer.add(len(types))
+                    src_scope = parent_lookup.outer(a.count - 1)
+                    aliased = src_scope.get("type", a.index)
+                    source = src_scope.type_sources.get(id(aliased))
+                    if source is not None:
+                        sources[len(types)] = source
+                    types.append(aliased)
             elif a.target == "export" and a.sort == "type":
                 inst = _index(types, a.instance, "type")
                 types.append(inst.exports[a.name][1])
@@ -264,6 +281,9 @@ def _decls_type(decls: tuple[cb.Decl, ...], parent_lookup: "Scope", component: b
             target = out.exports if d.kind == "export" else out.imports  # type: ignore[union-attr]
             target[d.name] = (d.desc.kind if d.desc.kind != "instance" else "instance", value)
             if d.desc.kind == "type":
+                if d.kind == "export" and d.desc.bound[0] == "eq" and d.desc.bound[1] in outer \
+                        and isinstance(out, InstanceTypeValue):
+                    out.uses[d.name] = sources.get(d.desc.bound[1], types[d.desc.bound[1]])
                 types.append(value)
     return out
 
@@ -384,6 +404,9 @@ def _alias(scope: Scope, a: cb.Alias) -> Any:
         sort, value = exports[a.name]
         if sort != a.sort and not (a.sort == "type" and sort == "type"):
             raise error("ffi.component.malformed", f"export {a.name!r} is a {sort}, not a {a.sort}")
+        source = scope.import_names.get(id(inst))
+        if sort == "type" and source is not None:
+            scope.type_sources[id(value)] = (source, a.name)
         return value
     return scope.outer(a.count).get(a.sort, a.index)
 
@@ -430,7 +453,9 @@ def _import(scope: Scope, resolver: TypeResolver, d: cb.Import, args: dict | Non
             if sort_ == "func":
                 v = ComponentFunc(v, origin=f"{d.name}#{name}")
             exports[name] = (sort_, v)
-        value = scope.backend.import_value(scope, d.name, "instance", ComponentInstance(exports))
+        value = scope.backend.import_value(scope, d.name, "instance", ComponentInstance(
+            exports, dict(getattr(itype, "uses", {}))))
+        scope.import_names[id(value)] = d.name
         sort = "instance"
     elif desc.kind == "type":
         if desc.bound[0] == "sub":

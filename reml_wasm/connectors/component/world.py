@@ -111,3 +111,120 @@ def world_wit(world: t.World) -> str:
         head = f"package {next(iter(packages))};\n\n"
     text = "".join("  " + b.replace("\n", "\n  ") + "\n" for b in body)
     return head + "\n".join(lines) + (("\n" if lines else "")) + f"world {t.wit_name(world.name)} {{\n{text}}}\n"
+
+
+# --- WIT as `wasm-tools component wit` prints it -----------------------------------------
+
+ROOT_PACKAGE = "root:component"
+ROOT_WORLD = "root"
+
+
+class _Sources:
+    """WIT source text for a component's world (root:component/root) and every package
+    its interfaces come from, with `use` wherever an interface type re-exports another
+    interface's type; the WIT front-end then resolves and prints it."""
+
+    def __init__(self) -> None:
+        self.owner: dict[int, tuple[str, str]] = {}   # id(type) -> (interface key, name)
+        self.packages: dict[str, list[str]] = {}      # "ns:pkg@v" -> interface sources
+
+    def ref(self, key: str, here: str | None) -> str:
+        package, name = split_interface_key(key)
+        if package is None:
+            return name
+        if here is not None and split_interface_key(here)[0] == package:
+            return name
+        return key
+
+    def use_line(self, value: Any, name: str, here: str | None) -> str | None:
+        src = value if isinstance(value, tuple) else self.owner.get(id(value))
+        if src is None:
+            return None
+        key, src_name = src
+        alias = "" if src_name == name else f" as {t.wit_name(name)}"
+        return f"use {self.ref(key, here)}.{{{t.wit_name(src_name)}{alias}}};"
+
+    def body(self, key: str | None, exports: dict[str, tuple[str, Any]], uses: dict[str, Any]) -> list[str]:
+        """The items of an interface (or world) exporting `exports`, in their order."""
+        lines: list[str] = []
+        by_resource: dict[str, list[t.Function]] = {}
+        funcs: list[t.Function] = []
+        for item, (sort, value) in exports.items():
+            if sort == "func":
+                func = value.type if isinstance(value, cl.ComponentFunc) else value
+                if func.kind == "freestanding":
+                    funcs.append(func)
+                else:
+                    by_resource.setdefault(func.resource or "", []).append(func)
+        for item, (sort, value) in exports.items():
+            if sort != "type":
+                continue
+            line = None
+            if item in uses:
+                line = self.use_line(uses[item], item, key)
+            elif isinstance(value, t.ResourceType) and value.name != item:
+                line = f"type {t.wit_name(item)} = {t.wit_name(value.name)};"
+            if line is None:
+                line = _definition(item, value, by_resource.get(item, []))
+                if key is not None:
+                    self.owner.setdefault(id(value), (key, item))
+            lines.append(line)
+        lines += [f.wit() + ";" for f in funcs]
+        return lines
+
+    def interface(self, key: str, exports: dict[str, tuple[str, Any]], uses: dict[str, Any]) -> str | None:
+        """Record the interface `key` in its package; None, or the inline body for an
+        interface without a package."""
+        package, name = split_interface_key(key)
+        lines = self.body(key, exports, uses)
+        text = "".join("  " + ln.replace("\n", "\n  ") + "\n" for ln in lines)
+        if package is None:
+            return "interface {\n" + text + "}"
+        self.packages.setdefault(str(package), []).append(f"interface {t.wit_name(name)} {{\n{text}}}")
+        return None
+
+
+def _definition(name: str, value: Any, funcs: list[t.Function]) -> str:
+    if isinstance(value, t.ResourceType):
+        if not funcs:
+            return f"resource {t.wit_name(name)};"
+        body = "".join(f"  {f.member_wit()};\n" for f in funcs)
+        return f"resource {t.wit_name(name)} {{\n{body}}}"
+    if isinstance(value, (t.RecordType, t.VariantType, t.EnumType, t.FlagsType)):
+        return value.definition_wit()
+    if isinstance(value, t.TypeAlias):
+        return f"type {t.wit_name(name)} = {value.target.wit()};"
+    return f"type {t.wit_name(name)} = {value.wit()};"
+
+
+def component_wit_source(ast: cb.Component) -> str:
+    """WIT source describing the component the way wit-component decodes it: package
+    `root:component` with world `root`, and one nested block per interface package."""
+    backend = cl.Backend()
+    try:
+        scope = cl.instantiate(ast, backend)
+    except (AttributeError, TypeError, KeyError, IndexError, ValueError) as exc:
+        raise error("ffi.component.malformed",
+                    f"the component's definitions are inconsistent ({type(exc).__name__}: {exc})") from None
+    backend.apply_resource_names()
+    src = _Sources()
+    world: list[str] = []
+    for direction, entries in (("import", scope.imports), ("export", scope.exports)):
+        world_exports = {k: v for k, v in entries.items() if v[0] in ("type", "func")}
+        for key, (sort, value) in entries.items():
+            if sort == "instance":
+                inline = src.interface(key, value.exports, getattr(value, "uses", {}))
+                world.append(f"{direction} {t.wit_name(key)}: {inline}" if inline is not None
+                             else f"{direction} {key};")
+            elif sort == "type":
+                line = src.use_line(value, key, None) if direction == "import" else None
+                world.append(line or _definition(key, value, []))
+            elif sort == "func":
+                world.append(f"{direction} {value.type.wit()};")
+        del world_exports
+    text = "".join("  " + ln.replace("\n", "\n  ") + "\n" for ln in world)
+    out = [f"package {ROOT_PACKAGE};\n\nworld {ROOT_WORLD} {{\n{text}}}\n"]
+    for package, interfaces in src.packages.items():
+        body = "".join("  " + i.replace("\n", "\n  ") + "\n" for i in interfaces)
+        out.append(f"package {package} {{\n{body}}}\n")
+    return "\n".join(out)
