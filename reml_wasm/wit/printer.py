@@ -117,7 +117,7 @@ class _Printer:
     def types_text(self, type_ids: list[int], owner: tuple[str, int], indent: str,
                    resource_funcs: dict[int, list[Function]]) -> tuple[str, list[str]]:
         """(use lines, definitions) of the named types of an interface or world."""
-        groups: dict[int, list[str]] = {}
+        groups: list[tuple[int, list[str]]] = []  # runs of consecutive uses from one interface
         defs = []
         for tid in type_ids:
             td = self.model.types[tid]
@@ -127,11 +127,14 @@ class _Printer:
                 entry = wit_name(target.name or "")
                 if target.name != td.name:
                     entry += f" as {wit_name(td.name or '')}"
-                groups.setdefault(src, []).append(entry)
+                if groups and groups[-1][0] == src:
+                    groups[-1][1].append(entry)
+                else:
+                    groups.append((src, [entry]))
             else:
                 defs.append(self.typedef_text(tid, td, indent, resource_funcs.get(tid, [])))
         uses = "".join(f"{indent}use {self.iface_path(src)}.{{{', '.join(names)}}};\n"
-                       for src, names in groups.items())
+                       for src, names in groups)
         return uses, defs
 
     def typedef_text(self, tid: int, td: TypeDef, indent: str, funcs: list[Function]) -> str:
