@@ -231,3 +231,22 @@ def test_lifted_number_lists_are_python_lists():
 def test_variant_payloads_match(pair):
     for shape, expected in ((Variant("circle", 1.5), 1), (Variant("square", 9), 9), (Variant("empty"), 0)):
         assert pair.call("measure", shape) == (("ok", expected),) * 2
+
+
+# --- reml-wasm inspect prints what wasm-tools prints ----------------------------------------
+
+@pytest.mark.parametrize("lang", ["c", "python"])
+def test_inspect_equals_wasm_tools(lang, capsys):
+    """Text and --json, byte for byte (the componentize-js build is not in this list: its
+    wasi:http `type headers = fields` alias of a resource prints as `fields` in signatures)."""
+    import subprocess
+
+    from reml_wasm.cli import main
+
+    wasm = str(BUILDERS[lang]())
+    for extra in ([], ["--json"]):
+        assert main(["inspect", wasm, *extra]) == 0
+        ours = capsys.readouterr().out
+        oracle = subprocess.run([toolchain.wasm_tools_path(), "component", "wit", *extra, wasm],
+                                check=True, capture_output=True, text=True).stdout
+        assert ours == oracle

@@ -1,4 +1,5 @@
-"""The world of a component binary as `reml_wasm.types` (what `reml-wasm inspect` prints)."""
+"""The world of a component binary as `reml_wasm.types`, and as WIT source in the shape
+`wasm-tools component wit` gives it (what `reml-wasm inspect` prints, via the WIT front-end)."""
 
 from __future__ import annotations
 
@@ -76,43 +77,6 @@ def world_of(ast: cb.Component, name: str = "root") -> t.World:
     return t.World(name, tuple(_items(scope.imports)), tuple(_items(scope.exports)))
 
 
-def world_wit(world: t.World) -> str:
-    """Render a world and the interfaces it names as WIT text."""
-    lines: list[str] = []
-    packages = {i.interface.package for i in world.imports + world.exports
-                if isinstance(i, t.InterfaceItem) and i.interface.package is not None}
-    for item in world.imports + world.exports:
-        if isinstance(item, t.InterfaceItem) and item.interface.package is not None:
-            lines.append(f"// {item.interface.qualified_name}")
-            lines.append(item.interface.definition_wit())
-            lines.append("")
-    body: list[str] = []
-    for direction, items in (("import", world.imports), ("export", world.exports)):
-        for item in items:
-            if isinstance(item, t.InterfaceItem):
-                iface = item.interface
-                if iface.package is not None:
-                    body.append(f"{direction} {item.key};")
-                else:
-                    inner = iface.definition_wit().split("{", 1)[1]
-                    body.append(f"{direction} {t.wit_name(item.key)}: interface {{" + inner)
-            elif isinstance(item, t.FunctionItem):
-                body.append(f"{direction} {item.function.wit()};")
-            elif isinstance(item, t.TypeItem):
-                ty = item.type
-                if isinstance(ty, t.ResourceType) and ty.owner and ty.owner != item.key:
-                    body.append(f"use {ty.owner}.{{{t.wit_name(ty.name)}}};")
-                elif isinstance(ty, (t.RecordType, t.VariantType, t.EnumType, t.FlagsType, t.ResourceType)):
-                    body.append(ty.definition_wit())
-                else:
-                    body.append(f"type {t.wit_name(item.name)} = {ty.wit()};")
-    head = ""
-    if len(packages) == 1:
-        head = f"package {next(iter(packages))};\n\n"
-    text = "".join("  " + b.replace("\n", "\n  ") + "\n" for b in body)
-    return head + "\n".join(lines) + (("\n" if lines else "")) + f"world {t.wit_name(world.name)} {{\n{text}}}\n"
-
-
 # --- WIT as `wasm-tools component wit` prints it -----------------------------------------
 
 ROOT_PACKAGE = "root:component"
@@ -127,6 +91,8 @@ class _Sources:
     def __init__(self) -> None:
         self.owner: dict[int, tuple[str, str]] = {}   # id(type) -> (interface key, name)
         self.packages: dict[str, list[str]] = {}      # "ns:pkg@v" -> interface sources
+        # interface key -> (type names, function names) in the binary's export order
+        self.orders: dict[str, tuple[list[str], list[str]]] = {}
 
     def ref(self, key: str, here: str | None) -> str:
         package, name = split_interface_key(key)
@@ -177,6 +143,8 @@ class _Sources:
         interface without a package."""
         package, name = split_interface_key(key)
         lines = self.body(key, exports, uses)
+        self.orders[key] = ([n for n, (sort, _) in exports.items() if sort == "type"],
+                            [n for n, (sort, _) in exports.items() if sort == "func"])
         text = "".join("  " + ln.replace("\n", "\n  ") + "\n" for ln in lines)
         if package is None:
             return "interface {\n" + text + "}"
@@ -197,9 +165,10 @@ def _definition(name: str, value: Any, funcs: list[t.Function]) -> str:
     return f"type {t.wit_name(name)} = {value.wit()};"
 
 
-def component_wit_source(ast: cb.Component) -> str:
+def component_wit_source(ast: cb.Component) -> tuple[str, dict[str, tuple[list[str], list[str]]]]:
     """WIT source describing the component the way wit-component decodes it: package
-    `root:component` with world `root`, and one nested block per interface package."""
+    `root:component` with world `root`, and one nested block per interface package; and
+    for each interface, its type and function names in the binary's order."""
     backend = cl.Backend()
     try:
         scope = cl.instantiate(ast, backend)
@@ -227,4 +196,4 @@ def component_wit_source(ast: cb.Component) -> str:
     for package, interfaces in src.packages.items():
         body = "".join("  " + i.replace("\n", "\n  ") + "\n" for i in interfaces)
         out.append(f"package {package} {{\n{body}}}\n")
-    return "\n".join(out)
+    return "\n".join(out), src.orders
