@@ -20,7 +20,7 @@ from ..connectors.component import binary as cb
 from ..connectors.component.world import ROOT_PACKAGE, ROOT_WORLD, component_wit_source
 from ..wit import parse_text
 from ..wit.json_export import to_json
-from ..wit.model import Function, Model, Ty, kind_refs, map_kind
+from ..wit.model import Function, Model, Ty, map_kind
 from ..wit.printer import print_package
 
 
@@ -70,46 +70,67 @@ def decoder_order(model: Model, orders: dict[str, tuple[list[str], list[str]]]) 
                  and str(model.packages[w.package].name) == ROOT_PACKAGE), None)
     if root is None:
         return model
+    types = list(model.types)  # grows by the copies of anonymous types (below)
     type_order: list[int] = []
     iface_order: list[int] = []
     seen_types: set[int] = set()
     seen_ifaces: set[int] = set()
+    # A decoder makes an anonymous type per interface (or world) that uses it, where the
+    # WIT front-end shares one per package: the first user keeps it, others get a copy.
+    claimed: dict[int, tuple] = {}
+    copies: dict[tuple[int, tuple], int] = {}
 
-    def visit_ty(ty: Ty | None) -> None:
-        if not isinstance(ty, int) or ty in seen_types:
-            return
-        seen_types.add(ty)
-        td = model.types[ty]
-        refs = [td.kind[2]] if td.kind[0] == "handle" else kind_refs(td.kind)
-        for ref in refs:
-            visit_ty(ref)
-        type_order.append(ty)
+    def visit_ty(ty: Ty | None, scope: tuple) -> Ty | None:
+        if not isinstance(ty, int):
+            return ty
+        td = types[ty]
+        if td.name is not None:  # named: one per arena; its parts belong to its owner
+            if ty not in seen_types:
+                seen_types.add(ty)
+                types[ty] = dataclasses.replace(td, kind=map_kind(td.kind, lambda t: visit_ty(t, td.owner or scope)))
+                type_order.append(ty)
+            return ty
+        owner = claimed.setdefault(ty, scope)
+        if owner == scope:
+            if ty not in seen_types:
+                seen_types.add(ty)
+                types[ty] = dataclasses.replace(td, kind=map_kind(td.kind, lambda t: visit_ty(t, scope)))
+                type_order.append(ty)
+            return ty
+        copy = copies.get((ty, scope))
+        if copy is None:
+            copy = copies[(ty, scope)] = len(types)
+            types.append(td)
+            seen_types.add(copy)
+            types[copy] = dataclasses.replace(td, kind=map_kind(td.kind, lambda t: visit_ty(t, scope)))
+            type_order.append(copy)
+        return copy
 
-    def visit_func(fn: Function) -> None:
-        for _, ty in fn.params:
-            visit_ty(ty)
-        visit_ty(fn.result)
+    def visit_func(fn: Function, scope: tuple) -> Function:
+        params = [(n, visit_ty(p, scope)) for n, p in fn.params]
+        return dataclasses.replace(fn, params=params, result=visit_ty(fn.result, scope))
 
     def visit_iface(iid: int) -> None:
         if iid in seen_ifaces:
             return
         seen_ifaces.add(iid)
         iface = model.interfaces[iid]
+        scope = ("interface", iid)
         for tid in iface.types.values():
-            visit_ty(tid)
-        for fn in iface.functions.values():
-            visit_func(fn)
+            visit_ty(tid, scope)
+        iface.functions = {n: visit_func(fn, scope) for n, fn in iface.functions.items()}
         iface_order.append(iid)
 
+    world_scope = ("world", model.worlds.index(root))
     for items in (root.imports, root.exports):
-        for item in items.values():
+        for key, item in list(items.items()):
             if item[0] == "interface":
                 visit_iface(item[1])
             elif item[0] == "type":
-                visit_ty(item[1])
+                visit_ty(item[1], world_scope)
             else:
-                visit_func(item[1])
-    type_order += [i for i in range(len(model.types)) if i not in seen_types]
+                items[key] = ("function", visit_func(item[1], world_scope), *item[2:])
+    type_order += [i for i in range(len(types)) if i not in seen_types]
     iface_order += [i for i in range(len(model.interfaces)) if i not in seen_ifaces]
     new_type = {old: new for new, old in enumerate(type_order)}
     new_iface = {old: new for new, old in enumerate(iface_order)}
@@ -138,8 +159,8 @@ def decoder_order(model: Model, orders: dict[str, tuple[list[str], list[str]]]) 
             out[key] = item
         return out
 
-    types = [dataclasses.replace(model.types[old], kind=map_kind(model.types[old].kind, ty),
-                                 owner=owner(model.types[old].owner)) for old in type_order]
+    types = [dataclasses.replace(types[old], kind=map_kind(types[old].kind, ty), owner=owner(types[old].owner))
+             for old in type_order]
     interfaces = [dataclasses.replace(model.interfaces[old],
                                       types={n: new_type[t] for n, t in model.interfaces[old].types.items()},
                                       functions={n: func(f) for n, f in model.interfaces[old].functions.items()})
