@@ -349,18 +349,22 @@ class ResourceType(_Named):
 @dataclass(frozen=True)
 class OwnType(Type):
     resource: ResourceType
+    # the name the handle was written with when that is an alias of the resource
+    # (`type headers = fields;`): printing only, not part of the type's identity
+    alias: str | None = field(default=None, compare=False)
 
     def wit(self) -> str:
         # `own<r>` and a bare `r` are the same type; the bare name is canonical WIT.
-        return self.resource.wit()
+        return wit_name(self.alias) if self.alias else self.resource.wit()
 
 
 @dataclass(frozen=True)
 class BorrowType(Type):
     resource: ResourceType
+    alias: str | None = field(default=None, compare=False)  # as OwnType.alias
 
     def wit(self) -> str:
-        return f"borrow<{self.resource.wit()}>"
+        return f"borrow<{wit_name(self.alias) if self.alias else self.resource.wit()}>"
 
 
 @dataclass(frozen=True)

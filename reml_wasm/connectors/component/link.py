@@ -165,6 +165,8 @@ def rename(value: Any, name: str, backend: "Backend | None" = None) -> Any:
     if isinstance(value, t.ResourceType):
         if backend is not None and is_placeholder(value.name):
             backend.resource_names.setdefault(id(value), (value, name))
+        elif backend is None and not is_placeholder(value.name) and value.name != name:
+            return t.TypeAlias(name, value)  # `type headers = fields;` in an instance type
         return value
     if isinstance(value, (t.RecordType, t.VariantType, t.EnumType, t.FlagsType)):
         return dataclasses.replace(value, name=name)
@@ -195,6 +197,11 @@ class TypeResolver:
             raise error("ffi.component.malformed", f"type index {idx} is not a resource")
         return ty
 
+    def _alias_name(self, idx: int) -> str | None:
+        """The alias name a handle's resource index is written with, if it is an alias."""
+        ty = self.lookup(idx)
+        return ty.name if isinstance(ty, t.TypeAlias) and isinstance(t.unalias(ty), t.ResourceType) else None
+
     def define(self, d: Any, owner: str) -> Any:
         v = self.val
         if isinstance(d, cb.DefPrimitive):
@@ -217,9 +224,9 @@ class TypeResolver:
         if isinstance(d, cb.DefResult):
             return t.ResultType(None if d.ok is None else v(d.ok), None if d.err is None else v(d.err))
         if isinstance(d, cb.DefOwn):
-            return t.OwnType(self.resource(d.resource))
+            return t.OwnType(self.resource(d.resource), self._alias_name(d.resource))
         if isinstance(d, cb.DefBorrow):
-            return t.BorrowType(self.resource(d.resource))
+            return t.BorrowType(self.resource(d.resource), self._alias_name(d.resource))
         if isinstance(d, cb.DefStream):
             return t.StreamType(None if d.element is None else v(d.element))
         if isinstance(d, cb.DefFuture):
