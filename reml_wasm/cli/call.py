@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import sys
 from pathlib import Path
@@ -92,7 +93,14 @@ def run(args: argparse.Namespace) -> int:
                             path=args.path)
     for d in inst.diagnostics:
         print(json.dumps(d.to_json()) if args.json else d.render(), file=sys.stderr)
-    result = inst.call(full, *values)
+    path = inst.path
+    try:
+        result = inst.call(full, *values)
+    finally:
+        # free the instance (and wasmtime's WASI with its Python output callbacks) now,
+        # not during interpreter shutdown, when those callbacks can no longer run
+        del inst
+        gc.collect()
     if isinstance(t.unalias(func.result) if func.result else None, t.OwnType):
         text = f"<resource {func.result.wit()}>"  # type: ignore[union-attr]
         data: Any = text
@@ -100,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
         text = "" if func.result is None else wave.print_value(result, func.result)
         data = to_json(result, func.result)
     if args.json:
-        print(json.dumps({"function": full, "path": inst.path, "result": data, "wave": text}, ensure_ascii=False))
+        print(json.dumps({"function": full, "path": path, "result": data, "wave": text}, ensure_ascii=False))
     elif func.result is not None:
         print(text)
     return 0
