@@ -165,7 +165,7 @@ class RefInstance:
                             refuse = refusal(func) if denying else None
                             inst.add_func(func.qualified_name,
                                           stand_in(f"{item.key}#{func.qualified_name}") if refuse is None
-                                          else self._host(func, lambda *a, _r=refuse: _r(None)))
+                                          else self._host(func, refuse))
                 elif isinstance(item, t.FunctionItem) and item.key not in imports:
                     root.add_func(item.key, stand_in(item.key))
 

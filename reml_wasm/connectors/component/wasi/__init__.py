@@ -58,10 +58,12 @@ def wasi_imports(world: t.World, config: WasiConfig) -> tuple[dict[str, dict[str
         funcs: dict[str, Any] = {}
         for func in item.interface.all_functions():
             impl = impls.get(func.qualified_name)
-            if impl is None and denying:
-                impl = network.refusal(func)
             if impl is not None:
                 funcs[func.qualified_name] = bind(host, func, impl)
+            elif denying:
+                refuse = network.refusal(func)
+                if refuse is not None:
+                    funcs[func.qualified_name] = refuse
         for type_name, ty in item.interface.types:
             if isinstance(ty, t.ResourceType):
                 funcs[f"[dtor]{type_name}"] = dtor(host)

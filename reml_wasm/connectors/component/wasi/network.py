@@ -26,8 +26,9 @@ _REFUSALS = ("access-denied", "HTTP-request-denied")
 
 
 def refusal(func: t.Function) -> Callable[..., Any] | None:
-    """An implementation returning `err(<refusal>)` when `func`'s result is a result whose
-    error type has a refusal case, else None (the import traps when called)."""
+    """A host function (reml values in, out) returning `err(<refusal>)` whatever its
+    arguments, when `func`'s result is a result whose error type has a refusal case; else
+    None (the import traps when called)."""
     result = None if func.result is None else t.unalias(func.result)
     if not isinstance(result, t.ResultType) or result.err is None:
         return None
@@ -42,4 +43,4 @@ def refusal(func: t.Function) -> Callable[..., Any] | None:
         return None
     if case is None:
         return None
-    return lambda host, *args: Err(value)
+    return lambda *args: Err(value)
