@@ -64,8 +64,8 @@ def _items(entries: dict[str, tuple[str, Any]]) -> list[t.WorldItem]:
     return out
 
 
-def world_of(ast: cb.Component, name: str = "root") -> t.World:
-    """Walk the component statically and describe its imports and exports."""
+def static_scope(ast: cb.Component) -> cl.Scope:
+    """The component walked without a store: its imports and exports, types named."""
     backend = cl.Backend()
     try:
         scope = cl.instantiate(ast, backend)
@@ -74,6 +74,12 @@ def world_of(ast: cb.Component, name: str = "root") -> t.World:
         raise error("ffi.component.malformed",
                     f"the component's definitions are inconsistent ({type(exc).__name__}: {exc})") from None
     backend.apply_resource_names()
+    return scope
+
+
+def world_of(ast: cb.Component, name: str = "root") -> t.World:
+    """Walk the component statically and describe its imports and exports."""
+    scope = static_scope(ast)
     return t.World(name, tuple(_items(scope.imports)), tuple(_items(scope.exports)))
 
 
@@ -169,17 +175,10 @@ def component_wit_source(ast: cb.Component) -> tuple[str, dict[str, tuple[list[s
     """WIT source describing the component the way wit-component decodes it: package
     `root:component` with world `root`, and one nested block per interface package; and
     for each interface, its type and function names in the binary's order."""
-    backend = cl.Backend()
-    try:
-        scope = cl.instantiate(ast, backend)
-    except (AttributeError, TypeError, KeyError, IndexError, ValueError) as exc:
-        raise error("ffi.component.malformed",
-                    f"the component's definitions are inconsistent ({type(exc).__name__}: {exc})") from None
-    backend.apply_resource_names()
+    scope = static_scope(ast)
     src = _Sources()
     world: list[str] = []
     for direction, entries in (("import", scope.imports), ("export", scope.exports)):
-        world_exports = {k: v for k, v in entries.items() if v[0] in ("type", "func")}
         for key, (sort, value) in entries.items():
             if sort == "instance":
                 inline = src.interface(key, value.exports, getattr(value, "uses", {}))
@@ -190,7 +189,6 @@ def component_wit_source(ast: cb.Component) -> tuple[str, dict[str, tuple[list[s
                 world.append(line or _definition(key, value, []))
             elif sort == "func":
                 world.append(f"{direction} {value.type.wit()};")
-        del world_exports
     text = "".join("  " + ln.replace("\n", "\n  ") + "\n" for ln in world)
     out = [f"package {ROOT_PACKAGE};\n\nworld {ROOT_WORLD} {{\n{text}}}\n"]
     for package, interfaces in src.packages.items():
