@@ -104,3 +104,18 @@ def test_entries_are_written_atomically(cache_root, ctest_bytes):
     leftovers = [p for p in cache_root.iterdir() if p.name.startswith(".")]
     assert leftovers == []
     assert all(os.path.getsize(p) > len(cache.MAGIC) + 32 for p in cache_root.iterdir())
+
+
+def test_progress_line_only_for_long_compiles(capsys, monkeypatch):
+    """Quick compiles print nothing; one past the threshold leaves a line on stderr."""
+    import threading
+
+    with cache.progress("quick.wasm", 1000):
+        pass
+    assert capsys.readouterr().err == ""
+    monkeypatch.setattr(cache, "PROGRESS_AFTER_SECONDS", 0.0)
+    shown = threading.Event()
+    with cache.progress("slow.wasm", 18_400_000):
+        shown.wait(0.5)  # the timer thread starts the status line at once
+    err = capsys.readouterr().err
+    assert "compiled slow.wasm (18.4 MB); cached for the next run" in err
