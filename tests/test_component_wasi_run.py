@@ -153,3 +153,20 @@ def test_inspect_of_the_command_equals_wasm_tools(command_wasm, capsys):
         oracle = subprocess.run([toolchain.wasm_tools_path(), "component", "wit", *extra, str(command_wasm)],
                                 check=True, capture_output=True, text=True).stdout
         assert capsys.readouterr().out == oracle
+
+
+def test_directory_operations_alike_on_both_paths(command, tree):
+    """mkdir, write, stat, rename, readdir, rmdir of a non-empty directory, unlink, rmdir."""
+    expected = ["mkdir: ok", "write: ok", "stat: ok size=12 dir=0", "rename: ok",
+                "list: f.txt in-link made out-link sub", "rmdir-nonempty: refused", "unlink: ok", "rmdir: ok"]
+    for path in PATHS:
+        _, out, _ = _run(command, path, [], env={"FS_OPS": "/data"}, dirs=[(str(tree / "granted"), "/data")])
+        assert out.splitlines()[-len(expected):] == expected, (path, out)
+        assert sorted(p.name for p in (tree / "granted").iterdir()) == ["f.txt", "in-link", "out-link", "sub"]
+    outs = [_run(command, path, [], env={"FS_OPS": "/data"},
+                 dirs=[Preopen(str(tree / "granted"), "/data", readonly=True)]) for path in PATHS]
+    assert outs[0] == outs[1]
+    lines = outs[0][1].splitlines()
+    assert lines[-8:-4] == ["mkdir: Operation not permitted", "write: Operation not permitted",
+                            "stat: No such file or directory size=0 dir=0", "rename: Operation not permitted"]
+    assert not (tree / "granted" / "made").exists()

@@ -3,7 +3,7 @@
 Every path a guest names is resolved under the descriptor it is relative to and must stay
 inside the granted directory it came from: absolute paths, `..` past the granted root and
 symbolic links whose target lies outside are refused (`not-permitted`); a read-only grant
-refuses every write, creation, removal and rename (`read-only`).  Guests cannot create
+refuses every write, creation, removal and rename (`not-permitted`, as wasmtime does).  Guests cannot create
 symbolic or hard links, so no link made during a call can lead out.  Errors are the
 `error-code` cases of wasi:filesystem/types, taken from the host's errno.
 """
@@ -103,7 +103,7 @@ def resolve(d: Descriptor, path: str, follow: bool) -> str:
 
 def _writable_grant(d: Descriptor) -> None:
     if d.grant.readonly:
-        raise fail("read-only")
+        raise fail("not-permitted")  # wasmtime's answer too
 
 
 _KINDS = ((st.S_ISDIR, "directory"), (st.S_ISREG, "regular-file"), (st.S_ISLNK, "symbolic-link"),
@@ -279,7 +279,7 @@ def open_at(host: WasiHost, d: Descriptor, path_flags: frozenset, path: str, ope
                 and "truncate" not in open_flags and os.path.exists(target) and "exclusive" not in open_flags:
             pass  # create of an existing file, read-only: nothing is written
         else:
-            raise fail("read-only")
+            raise fail("not-permitted")
     is_dir = os.path.isdir(target) if follow else (os.path.isdir(target) and not os.path.islink(target))
     if "directory" in open_flags or (is_dir and "create" not in open_flags):
         if not os.path.lexists(target):
