@@ -12,6 +12,8 @@ Calls go through the generated callers of component_caller.py.
 
 from __future__ import annotations
 
+import ctypes
+from collections.abc import Iterator, Mapping
 from typing import Any, Callable
 
 import wasmtime
@@ -76,6 +78,46 @@ class FastMemory(cabi.WasmtimeMemory):
         if ptr < self.low or n < 0 or ptr + n > self.limit:
             self._reload()  # the guest may have grown the memory since the size was read
             super().check(ptr, n)
+
+
+class CoreExports(Mapping):
+    """A core instance's exports, looked up one name at a time as the component's aliases
+    ask for them (wasmtime-py's `Instance.exports` lists every export, which costs
+    quadratic time in a module exporting thousands, like an interpreter's)."""
+
+    def __init__(self, store: wasmtime.Store, instance: wasmtime.Instance) -> None:
+        self._store = store
+        self._instance = instance
+        self._found: dict[str, Any] = {}
+
+    def __getitem__(self, name: str) -> Any:
+        found = self._found.get(name)
+        if found is None:
+            from wasmtime import _ffi
+            from wasmtime._extern import wrap_extern
+
+            item = _ffi.wasmtime_extern_t()
+            raw = name.encode("utf-8")
+            if not _ffi.wasmtime_instance_export_get(self._store._context(), ctypes.byref(self._instance._instance),
+                                                     raw, len(raw), ctypes.byref(item)):
+                raise KeyError(name)
+            found = self._found[name] = wrap_extern(item)
+        return found
+
+    def __contains__(self, name: object) -> bool:
+        if not isinstance(name, str):
+            return False
+        try:
+            self[name]
+        except KeyError:
+            return False
+        return True
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._instance.exports(self._store))
+
+    def __len__(self) -> int:
+        return len(self._instance.exports(self._store))
 
 
 class CoreSession:
@@ -151,8 +193,7 @@ class FastBackend(cl.Backend):
             raise component_traps.instantiation_failure(str(exc), trapped=True) from None
         except wasmtime.WasmtimeError as exc:
             raise component_traps.instantiation_failure(str(exc)) from None
-        exports = instance.exports(self.store)
-        return {name: exports[name] for name in exports}
+        return CoreExports(self.store, instance)
 
     def core_inline(self, exports: dict[str, Any]) -> dict[str, Any]:
         return exports
