@@ -322,7 +322,9 @@ class ResourceType(_Named):
         return isinstance(other, ResourceType) and (self.name, self.owner) == (other.name, other.owner)
 
     def __hash__(self) -> int:
-        return hash(("resource", self.name, self.owner))
+        # not the name: a component's resource is named when it is exported, after its
+        # handle tables already hold it (equal resources still hash equal)
+        return hash(("resource", self.owner))
 
     def __repr__(self) -> str:
         return f"ResourceType({self.name!r}, owner={self.owner!r})"

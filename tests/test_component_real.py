@@ -250,3 +250,24 @@ def test_inspect_equals_wasm_tools(lang, capsys):
         oracle = subprocess.run([toolchain.wasm_tools_path(), "component", "wit", *extra, wasm],
                                 check=True, capture_output=True, text=True).stdout
         assert ours == oracle
+
+
+def test_wrong_resource_handles_are_refused_alike():
+    """Handles name their resource as exported (`counter`, never a placeholder) and a
+    handle of the wrong resource gets the same message on both paths."""
+    comp = Component.from_file(build_ctest())
+    host = {HOST: {"log": print, "scale": lambda v, by: v, "[constructor]blob": lambda d: 7,
+                   "[method]blob.size": lambda b: 1}}
+    seen = []
+    for path in ("fast", "wasmtime"):
+        inst = comp.instantiate(host, path=path)
+        counter = inst.call("counters#[constructor]counter", 5)
+        assert counter.type.name == "counter" and "%anon" not in repr(counter)
+        blob = inst.call("make-blob", 3)
+        for name, arg in (("counters#[method]counter.get", blob), ("counters#peek", 5), ("blob-size", counter)):
+            with pytest.raises(DiagnosticError) as exc:
+                inst.call(name, arg)
+            seen.append((path, exc.value.code, exc.value.diagnostic.message))
+    fast = [s[1:] for s in seen if s[0] == "fast"]
+    assert fast == [s[1:] for s in seen if s[0] == "wasmtime"]
+    assert fast[0] == ("ffi.value.type_mismatch", "value: expected a handle of counter, got a handle of blob")

@@ -249,6 +249,9 @@ class FastInstance(Instance):
         self.backend = FastBackend(capi, engine, self.store, component._modules[key], self._bind_import,
                                    sandbox.fuel, sandbox.epoch_ticks)
         self.scope = cl.instantiate(component.ast, self.backend)
+        # resources the component defines get their export names (handles and messages
+        # say `counter`, not a placeholder; a resource's hash does not include its name)
+        self.backend.apply_resource_names()
 
     def _bind_import(self, name: str, sort: str, value: Any, tables: Any) -> Any:
         provided = self._imports.get(name)

@@ -86,8 +86,8 @@ class Backend:
         self.resource_names: dict[int, tuple[t.ResourceType, str]] = {}
 
     def apply_resource_names(self) -> None:
-        """Give defined resources their export names (only for a walk whose types are not
-        yet used as dictionary keys: renaming changes a resource's hash)."""
+        """Give defined resources their export names (a resource's hash leaves its name
+        out, so tables keyed on it stay valid)."""
         for rt, name in self.resource_names.values():
             object.__setattr__(rt, "name", name)
 

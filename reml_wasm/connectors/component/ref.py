@@ -19,6 +19,7 @@ from ... import types as t
 from ...audit import DiagnosticError, error
 from ...values import ValueTypeError, check_args, from_wasmtime, to_wasmtime
 from . import traps as component_traps
+from ...cabi.resources import handle_expected, handle_found
 from .host import host_result
 from .sandbox import WasiConfig
 from .wasi.network import refusal
@@ -201,14 +202,14 @@ class RefInstance:
         rt = ty.resource  # type: ignore[attr-defined]
         if isinstance(value, cabi.Resource) and rt in self._host_ids:
             if value.type != rt:
-                raise ValueTypeError("value", f"a Resource of {rt.name}", value)
+                raise ValueTypeError("value", handle_expected(rt), handle_found(value))
             if isinstance(ty, t.OwnType):
                 return wc.ResourceHost.own(value.take(), self._host_ids[rt])
             if value.moved:
                 raise ValueTypeError("value", f"a live {rt.name}", "a resource already moved or dropped")
             return wc.ResourceHost.borrow(value.rep, self._host_ids[rt])
-        if not isinstance(value, RefResource):
-            raise ValueTypeError("value", f"a resource handle of {rt.name}", value)
+        if not isinstance(value, RefResource) or value.type != rt:
+            raise ValueTypeError("value", handle_expected(rt), handle_found(value))
         return value.any
 
     def func(self, key: str | None, func: t.Function) -> Callable[..., Any]:
