@@ -271,3 +271,36 @@ def test_wrong_resource_handles_are_refused_alike():
     fast = [s[1:] for s in seen if s[0] == "fast"]
     assert fast == [s[1:] for s in seen if s[0] == "wasmtime"]
     assert fast[0] == ("ffi.value.type_mismatch", "value: expected a handle of counter, got a handle of blob")
+
+
+@SETTINGS
+@given(data=st.data())
+@pytest.mark.parametrize("name", ["add", "echo", "echo-list", "echo-pair", "divide", "call-log"])
+def test_ctest_ill_typed_arguments_alike(name, data):
+    """The same rule on the project's ctest guest (records with lists and floats)."""
+    comp, insts = _ctest()
+    params = comp.resolve(name)[2].param_types()
+    args = [data.draw(values_of(p, max_list=5)) for p in params]
+    i = data.draw(st.integers(0, len(params) - 1))
+    _, args[i] = data.draw(typed_values(max_depth=2))
+    out = {}
+    for path, inst in insts.items():
+        try:
+            out[path] = ("ok", inst.call(name, *args))
+        except DiagnosticError as exc:
+            out[path] = ("error", exc.code, exc.diagnostic.message)
+    if any(o[:2] == ("error", "cabi.trap") for o in out.values()):
+        _CTEST.clear()  # a trap poisons the instances: fresh ones for the next example
+    assert _same(out["fast"], out["wasmtime"]), (args, out)
+
+
+_CTEST: list = []
+
+
+def _ctest():
+    """(the ctest component, {path: instance}), made again after a trap."""
+    if not _CTEST:
+        comp = Component.from_file(build_ctest())
+        _CTEST.extend([comp, {p: comp.instantiate({HOST: {"log": lambda m: None, "scale": lambda v, by: v}}, path=p)
+                              for p in ("fast", "wasmtime")}])
+    return _CTEST[0], _CTEST[1]
