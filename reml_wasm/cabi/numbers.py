@@ -138,7 +138,7 @@ def pack_numbers(typecode: str, value: Any) -> bytes | memoryview:
             arr.fromlist(value)  # the fastest conversion from a list (all in C)
         else:
             arr = array.array(typecode, value)
-        if type(value) is not NumberList and bool in set(map(type, value)):  # array takes True as 1; the convention does not
+        if type(value) is not NumberList and bool in {*map(type, value)}:  # array takes True as 1; the convention does not
             raise TypeError("bool in a list of numbers")
     if typecode in "fd":
         total = sum(arr)
