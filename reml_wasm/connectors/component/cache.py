@@ -12,7 +12,9 @@ by another wasmtime) is a miss: the wasm is compiled again and the entry rewritt
 Loading serialized code trusts the cache directory: it must be writable only by its owner
 (as `~/.cache` is).
 
-A compile that takes longer than a second shows a progress line on stderr (rich).
+A compile that takes longer than a second shows a progress line on stderr (rich).  The
+fast path compiles a component's core modules together, one thread per core
+(`modules`).
 """
 
 from __future__ import annotations
@@ -123,7 +125,8 @@ def progress(what: str, size: int) -> Iterator[None]:
             status = state.get("status")
         if status is not None:
             status.stop()  # type: ignore[attr-defined]
-            print(f"compiled {what} ({size / 1e6:.1f} MB); cached for the next run", file=sys.stderr)
+            kept = "; cached for the next run" if enabled() else ""
+            print(f"compiled {what} ({size / 1e6:.1f} MB){kept}", file=sys.stderr)
 
 
 def _load(kind: str, engine: wasmtime.Engine, data: bytes, engine_config: str, what: str,
@@ -158,3 +161,39 @@ def module(engine: wasmtime.Engine, data: bytes, engine_config: str, what: str =
     return _load("module", engine, data, engine_config, what,
                  lambda: wasmtime.Module(engine, data),
                  lambda payload: wasmtime.Module.deserialize(engine, payload))
+
+
+def modules(engine: wasmtime.Engine, items: dict[int, bytes], engine_config: str,
+            what: str = "core modules") -> dict[int, "wasmtime.Module | wasmtime.WasmtimeError"]:
+    """Every module of `items` (key -> wasm bytes) compiled or loaded, the compiles on
+    one thread per core (wasmtime compiles without holding the GIL) under one progress
+    line.  A module wasmtime rejects maps to its WasmtimeError."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    out: dict[int, "wasmtime.Module | wasmtime.WasmtimeError"] = {}
+    missing: dict[int, bytes] = {}
+    for key, data in items.items():
+        payload = read_entry(entry_path("module", data, engine_config)) if enabled() else None
+        if payload is not None:
+            try:
+                out[key] = wasmtime.Module.deserialize(engine, payload)
+                continue
+            except wasmtime.WasmtimeError:
+                pass
+        missing[key] = data
+
+    def compile_one(data: bytes) -> "wasmtime.Module | wasmtime.WasmtimeError":
+        try:
+            compiled = wasmtime.Module(engine, data)
+        except wasmtime.WasmtimeError as exc:
+            return exc
+        if enabled():
+            write_entry(entry_path("module", data, engine_config), compiled.serialize())
+        return compiled
+
+    if missing:
+        with progress(what, sum(len(d) for d in missing.values())):
+            with ThreadPoolExecutor(max_workers=max(1, min(len(missing), os.cpu_count() or 1))) as pool:
+                for key, result in zip(missing, pool.map(compile_one, missing.values())):
+                    out[key] = result
+    return out

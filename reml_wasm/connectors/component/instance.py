@@ -152,6 +152,29 @@ class Component:
         return inst
 
 
+def _core_modules(ast: cb.Component, out: dict[int, bytes]) -> dict[int, bytes]:
+    """The core modules of a component, nested components included, by byte offset."""
+    for d in ast.definitions:
+        if isinstance(d, cb.CoreModule):
+            out[d.offset] = d.data
+        elif isinstance(d, cb.Component):
+            _core_modules(d, out)
+    return out
+
+
+def _precompile(component: "Component", key: tuple[bool, bool]) -> None:
+    """Compile (or load) every core module the fast path will instantiate, in parallel;
+    a module wasmtime rejects is left for the walk to report where it is used."""
+    engine = component.engine(key)
+    known = component._modules[key]
+    wanted = {o: d for o, d in _core_modules(component.ast, {}).items() if o not in known}
+    if wanted:
+        for offset, mod in compiled_cache.modules(engine, wanted, engine_config(engine),
+                                                  what=f"{component.source} core modules").items():
+            if isinstance(mod, wasmtime.Module):
+                known[offset] = mod
+
+
 def _short(full: str) -> str:
     key, _, func = full.partition("#")
     iface = key.split("/", 1)[-1].split("@", 1)[0]
@@ -239,6 +262,7 @@ class FastInstance(Instance):
             self.store.set_epoch_deadline(sandbox.epoch_ticks)
         if sandbox.memory_limit is not None:
             self.store.set_limits(memory_size=sandbox.memory_limit)
+        _precompile(component, key)
         self.wasi = None
         config = sandbox.wasi_config
         if config is not None:
