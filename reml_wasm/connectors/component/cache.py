@@ -158,10 +158,10 @@ def component(engine: wasmtime.Engine, data: bytes, engine_config: str, what: st
 def module(engine: wasmtime.Engine, data: bytes, engine_config: str, what: str = "core module") -> wasmtime.Module:
     """`wasmtime.Module(engine, data)`, from the cache when it holds it.  Raises
     wasmtime.WasmtimeError for a module wasmtime rejects."""
-    return _load("module", engine, data, engine_config, what,
-                 lambda: wasmtime.Module(engine, data),
-                 lambda payload: wasmtime.Module.deserialize(engine, payload))
-
+    result = modules(engine, {0: data}, engine_config, what)[0]
+    if isinstance(result, wasmtime.WasmtimeError):
+        raise result
+    return result
 
 def modules(engine: wasmtime.Engine, items: dict[int, bytes], engine_config: str,
             what: str = "core modules") -> dict[int, "wasmtime.Module | wasmtime.WasmtimeError"]:
