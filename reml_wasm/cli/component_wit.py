@@ -32,9 +32,11 @@ class WitView:
         self.main = main
 
     def text(self) -> str:
+        """What `wasm-tools component wit` prints."""
         return print_package(self.model, self.main)
 
     def json(self) -> dict[str, Any]:
+        """What `wasm-tools component wit --json` prints, as a dict."""
         return to_json(self.model)
 
 

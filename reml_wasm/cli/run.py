@@ -15,6 +15,7 @@ from .wasi_options import add_wasi_arguments, wasi_config
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of `reml-wasm run`."""
     parser.add_argument("component", help="the command component (.wasm, exporting wasi:cli/run)")
     parser.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the command")
     parser.add_argument("--path", choices=PATHS, default="fast",
@@ -26,6 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run the command; its exit status."""
     check_limits(args)
     comp = Component.from_file(args.component)
     config = wasi_config(args, Path(args.component).name, list(args.args), stdin="inherit",

@@ -11,6 +11,7 @@ from ..connectors.component import Preopen, WasiConfig
 
 
 def add_wasi_arguments(parser: argparse.ArgumentParser, *, args: bool = True) -> None:
+    """--dir, --dir-ro, --env and (with `args`) --arg."""
     parser.add_argument("--dir", action="append", default=[], metavar="HOST[::GUEST]",
                         help="grant a host directory (read-write) as GUEST inside the guest (default: the "
                              "same path)")
@@ -43,5 +44,6 @@ def wasi_config(args: argparse.Namespace, program: str, guest_args: list[str], *
 
 
 def wasi_requested(args: argparse.Namespace) -> bool:
+    """True when any option grants WASI."""
     return bool(getattr(args, "allow_wasi", False) or args.dir or args.dir_ro or args.env
                 or getattr(args, "arg", None))

@@ -47,6 +47,7 @@ def cache_dir() -> Path:
 
 
 def wasmtime_version() -> str:
+    """The installed wasmtime package's version (part of every key)."""
     try:
         return metadata.version("wasmtime")
     except metadata.PackageNotFoundError:  # pragma: no cover - wasmtime is a dependency
@@ -64,6 +65,7 @@ def entry_key(kind: str, data: bytes, engine_config: str) -> str:
 
 
 def entry_path(kind: str, data: bytes, engine_config: str) -> Path:
+    """The file of the entry for `data` compiled as `kind`."""
     return cache_dir() / f"{entry_key(kind, data, engine_config)}.{kind}.cwasm"
 
 

@@ -101,6 +101,7 @@ class _Sources:
         self.orders: dict[str, tuple[list[str], list[str]]] = {}
 
     def ref(self, key: str, here: str | None) -> str:
+        """How interface `key` is named from inside interface `here`."""
         package, name = split_interface_key(key)
         if package is None:
             return name
@@ -109,6 +110,7 @@ class _Sources:
         return key
 
     def use_line(self, value: Any, name: str, here: str | None) -> str | None:
+        """`use src.{name};` for a type another interface owns, else None."""
         src = value if isinstance(value, tuple) else self.owner.get(id(value))
         if src is None:
             return None

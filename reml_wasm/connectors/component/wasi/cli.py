@@ -36,57 +36,57 @@ def output_sink(target: Any, inherit: Callable[[], Any]) -> Callable[[bytes], An
     return target.write
 
 
-def get_environment(host: WasiHost) -> list[tuple[str, str]]:
+def _get_environment(host: WasiHost) -> list[tuple[str, str]]:
     return list(host.env_pairs)
 
 
-def get_arguments(host: WasiHost) -> list[str]:
+def _get_arguments(host: WasiHost) -> list[str]:
     return list(host.config.args)
 
 
-def initial_cwd(host: WasiHost) -> None:
+def _initial_cwd(host: WasiHost) -> None:
     return None
 
 
-ENVIRONMENT = {"get-environment": get_environment, "get-arguments": get_arguments, "initial-cwd": initial_cwd}
+ENVIRONMENT = {"get-environment": _get_environment, "get-arguments": _get_arguments, "initial-cwd": _initial_cwd}
 
 
-def exit_(host: WasiHost, status: Any) -> None:
+def _exit_(host: WasiHost, status: Any) -> None:
     raise WasiExit(0 if isinstance(status, Ok) else 1)
 
 
-def exit_with_code(host: WasiHost, code: int) -> None:
+def _exit_with_code(host: WasiHost, code: int) -> None:
     raise WasiExit(code)
 
 
-EXIT = {"exit": exit_, "exit-with-code": exit_with_code}
+EXIT = {"exit": _exit_, "exit-with-code": _exit_with_code}
 
 
-def get_stdin(host: WasiHost) -> InputStream:
+def _get_stdin(host: WasiHost) -> InputStream:
     data = host.config.stdin
     if data == "inherit":
         return InputStream(lambda n: sys.stdin.buffer.read1(n))
     return InputStream(memory_reader(bytes(data or b"")))
 
 
-def get_stdout(host: WasiHost) -> OutputStream:
+def _get_stdout(host: WasiHost) -> OutputStream:
     return OutputStream(output_sink(host.config.stdout, lambda: sys.stdout.buffer))
 
 
-def get_stderr(host: WasiHost) -> OutputStream:
+def _get_stderr(host: WasiHost) -> OutputStream:
     return OutputStream(output_sink(host.config.stderr, lambda: sys.stderr.buffer))
 
 
-STDIN = {"get-stdin": get_stdin}
-STDOUT = {"get-stdout": get_stdout}
-STDERR = {"get-stderr": get_stderr}
+STDIN = {"get-stdin": _get_stdin}
+STDOUT = {"get-stdout": _get_stdout}
+STDERR = {"get-stderr": _get_stderr}
 
 
-def no_terminal(host: WasiHost) -> None:
+def _no_terminal(host: WasiHost) -> None:
     return None
 
 
-TERMINAL_STDIN = {"get-terminal-stdin": no_terminal}
-TERMINAL_STDOUT = {"get-terminal-stdout": no_terminal}
-TERMINAL_STDERR = {"get-terminal-stderr": no_terminal}
+TERMINAL_STDIN = {"get-terminal-stdin": _no_terminal}
+TERMINAL_STDOUT = {"get-terminal-stdout": _no_terminal}
+TERMINAL_STDERR = {"get-terminal-stderr": _no_terminal}
 

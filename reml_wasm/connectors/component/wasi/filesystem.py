@@ -32,10 +32,12 @@ _ERRNO = {
 
 
 def code_of(exc: OSError) -> str:
+    """The wasi:filesystem error-code of a host OSError (`io` when none fits)."""
     return _ERRNO.get(exc.errno or 0, "io")
 
 
 def fail(code: str) -> Failure:
+    """`err(code)` for the function being served."""
     return Failure(code)
 
 
@@ -132,7 +134,7 @@ def _os(call: Any, *args: Any) -> Any:
 
 # --- descriptor methods -------------------------------------------------------------------
 
-def read_via_stream(host: WasiHost, d: Descriptor, offset: int) -> Any:
+def _read_via_stream(host: WasiHost, d: Descriptor, offset: int) -> Any:
     if d.is_dir:
         raise fail("is-directory")
     if not d.readable:
@@ -146,7 +148,7 @@ def read_via_stream(host: WasiHost, d: Descriptor, offset: int) -> Any:
     return Ok(InputStream(reader))
 
 
-def write_via_stream(host: WasiHost, d: Descriptor, offset: int) -> Any:
+def _write_via_stream(host: WasiHost, d: Descriptor, offset: int) -> Any:
     if d.is_dir:
         raise fail("is-directory")
     if not d.writable:
@@ -159,7 +161,7 @@ def write_via_stream(host: WasiHost, d: Descriptor, offset: int) -> Any:
     return Ok(OutputStream(sink))
 
 
-def append_via_stream(host: WasiHost, d: Descriptor) -> Any:
+def _append_via_stream(host: WasiHost, d: Descriptor) -> Any:
     if d.is_dir:
         raise fail("is-directory")
     if not d.writable:
@@ -180,13 +182,13 @@ def set_times(host: WasiHost, d: Descriptor, atime: Any, mtime: Any) -> Any:
     return Ok(None)
 
 
-def set_times_at(host: WasiHost, d: Descriptor, path_flags: frozenset, path: str, atime: Any, mtime: Any) -> Any:
+def _set_times_at(host: WasiHost, d: Descriptor, path_flags: frozenset, path: str, atime: Any, mtime: Any) -> Any:
     _writable_grant(d)
     _os(os.lstat, resolve(d, path, "symlink-follow" in path_flags))
     return Ok(None)
 
 
-def get_flags(host: WasiHost, d: Descriptor) -> Any:
+def _get_flags(host: WasiHost, d: Descriptor) -> Any:
     flags = set()
     if d.readable:
         flags.add("read")
@@ -197,11 +199,11 @@ def get_flags(host: WasiHost, d: Descriptor) -> Any:
     return Ok(frozenset(flags))
 
 
-def get_type(host: WasiHost, d: Descriptor) -> Any:
+def _get_type(host: WasiHost, d: Descriptor) -> Any:
     return Ok(_kind(_os(os.stat, d.host).st_mode))
 
 
-def set_size(host: WasiHost, d: Descriptor, size: int) -> Any:
+def _set_size(host: WasiHost, d: Descriptor, size: int) -> Any:
     if d.is_dir:
         raise fail("is-directory")
     if not d.writable:
@@ -210,7 +212,7 @@ def set_size(host: WasiHost, d: Descriptor, size: int) -> Any:
     return Ok(None)
 
 
-def read(host: WasiHost, d: Descriptor, length: int, offset: int) -> Any:
+def _read(host: WasiHost, d: Descriptor, length: int, offset: int) -> Any:
     if d.is_dir:
         raise fail("is-directory")
     if not d.readable:
@@ -219,7 +221,7 @@ def read(host: WasiHost, d: Descriptor, length: int, offset: int) -> Any:
     return Ok((data, len(data) < length))
 
 
-def write(host: WasiHost, d: Descriptor, data: bytes, offset: int) -> Any:
+def _write(host: WasiHost, d: Descriptor, data: bytes, offset: int) -> Any:
     if d.is_dir:
         raise fail("is-directory")
     if not d.writable:
@@ -228,6 +230,8 @@ def write(host: WasiHost, d: Descriptor, data: bytes, offset: int) -> Any:
 
 
 class DirectoryEntries:
+    """A directory-entry-stream: the entries read when it was opened, handed out in order."""
+
     def __init__(self, entries: list[Record]) -> None:
         self.entries = entries
 
@@ -235,7 +239,7 @@ class DirectoryEntries:
         self.entries = []
 
 
-def read_directory(host: WasiHost, d: Descriptor) -> Any:
+def _read_directory(host: WasiHost, d: Descriptor) -> Any:
     if not d.is_dir:
         raise fail("not-directory")
     out = []
@@ -248,27 +252,27 @@ def read_directory(host: WasiHost, d: Descriptor) -> Any:
     return Ok(DirectoryEntries(out))
 
 
-def read_directory_entry(host: WasiHost, entries: DirectoryEntries) -> Any:
+def _read_directory_entry(host: WasiHost, entries: DirectoryEntries) -> Any:
     return Ok(entries.entries.pop(0) if entries.entries else None)
 
 
-def create_directory_at(host: WasiHost, d: Descriptor, path: str) -> Any:
+def _create_directory_at(host: WasiHost, d: Descriptor, path: str) -> Any:
     _writable_grant(d)
     _os(os.mkdir, resolve(d, path, False))
     return Ok(None)
 
 
-def stat(host: WasiHost, d: Descriptor) -> Any:
+def _stat(host: WasiHost, d: Descriptor) -> Any:
     return Ok(_stat_record(_os(os.fstat, d.fd) if d.fd is not None else _os(os.stat, d.host)))
 
 
-def stat_at(host: WasiHost, d: Descriptor, path_flags: frozenset, path: str) -> Any:
+def _stat_at(host: WasiHost, d: Descriptor, path_flags: frozenset, path: str) -> Any:
     follow = "symlink-follow" in path_flags
     target = resolve(d, path, follow)
     return Ok(_stat_record(_os(os.stat if follow else os.lstat, target)))
 
 
-def open_at(host: WasiHost, d: Descriptor, path_flags: frozenset, path: str, open_flags: frozenset,
+def _open_at(host: WasiHost, d: Descriptor, path_flags: frozenset, path: str, open_flags: frozenset,
             flags: frozenset) -> Any:
     follow = "symlink-follow" in path_flags
     target = resolve(d, path, follow)
@@ -307,17 +311,17 @@ def open_at(host: WasiHost, d: Descriptor, path_flags: frozenset, path: str, ope
                          writable="write" in flags))
 
 
-def readlink_at(host: WasiHost, d: Descriptor, path: str) -> Any:
+def _readlink_at(host: WasiHost, d: Descriptor, path: str) -> Any:
     return Ok(_os(os.readlink, resolve(d, path, False)))
 
 
-def remove_directory_at(host: WasiHost, d: Descriptor, path: str) -> Any:
+def _remove_directory_at(host: WasiHost, d: Descriptor, path: str) -> Any:
     _writable_grant(d)
     _os(os.rmdir, resolve(d, path, False))
     return Ok(None)
 
 
-def unlink_file_at(host: WasiHost, d: Descriptor, path: str) -> Any:
+def _unlink_file_at(host: WasiHost, d: Descriptor, path: str) -> Any:
     _writable_grant(d)
     target = resolve(d, path, False)
     if os.path.isdir(target) and not os.path.islink(target):
@@ -326,18 +330,18 @@ def unlink_file_at(host: WasiHost, d: Descriptor, path: str) -> Any:
     return Ok(None)
 
 
-def rename_at(host: WasiHost, d: Descriptor, old: str, new_d: Descriptor, new: str) -> Any:
+def _rename_at(host: WasiHost, d: Descriptor, old: str, new_d: Descriptor, new: str) -> Any:
     _writable_grant(d)
     _writable_grant(new_d)
     _os(os.rename, resolve(d, old, False), resolve(new_d, new, False))
     return Ok(None)
 
 
-def no_links(host: WasiHost, d: Descriptor, *args: Any) -> Any:
+def _no_links(host: WasiHost, d: Descriptor, *args: Any) -> Any:
     raise fail("not-permitted")
 
 
-def is_same_object(host: WasiHost, a: Descriptor, b: Descriptor) -> bool:
+def _is_same_object(host: WasiHost, a: Descriptor, b: Descriptor) -> bool:
     try:
         return os.path.samefile(a.host, b.host)
     except OSError:
@@ -348,45 +352,45 @@ def _hash(s: os.stat_result) -> Record:
     return Record(lower=s.st_ino & (2**64 - 1), upper=s.st_dev & (2**64 - 1))
 
 
-def metadata_hash(host: WasiHost, d: Descriptor) -> Any:
+def _metadata_hash(host: WasiHost, d: Descriptor) -> Any:
     return Ok(_hash(_os(os.stat, d.host)))
 
 
-def metadata_hash_at(host: WasiHost, d: Descriptor, path_flags: frozenset, path: str) -> Any:
+def _metadata_hash_at(host: WasiHost, d: Descriptor, path_flags: frozenset, path: str) -> Any:
     follow = "symlink-follow" in path_flags
     return Ok(_hash(_os(os.stat if follow else os.lstat, resolve(d, path, follow))))
 
 
-def filesystem_error_code(host: WasiHost, err: IoError) -> str | None:
+def _filesystem_error_code(host: WasiHost, err: IoError) -> str | None:
     return err.code
 
 
 TYPES = {
-    "[method]descriptor.read-via-stream": read_via_stream,
-    "[method]descriptor.write-via-stream": write_via_stream,
-    "[method]descriptor.append-via-stream": append_via_stream,
+    "[method]descriptor.read-via-stream": _read_via_stream,
+    "[method]descriptor.write-via-stream": _write_via_stream,
+    "[method]descriptor.append-via-stream": _append_via_stream,
     "[method]descriptor.advise": _ok, "[method]descriptor.sync-data": _ok, "[method]descriptor.sync": _ok,
-    "[method]descriptor.get-flags": get_flags, "[method]descriptor.get-type": get_type,
-    "[method]descriptor.set-size": set_size, "[method]descriptor.set-times": set_times,
-    "[method]descriptor.read": read, "[method]descriptor.write": write,
-    "[method]descriptor.read-directory": read_directory,
-    "[method]descriptor.create-directory-at": create_directory_at,
-    "[method]descriptor.stat": stat, "[method]descriptor.stat-at": stat_at,
-    "[method]descriptor.set-times-at": set_times_at,
-    "[method]descriptor.link-at": no_links, "[method]descriptor.symlink-at": no_links,
-    "[method]descriptor.open-at": open_at, "[method]descriptor.readlink-at": readlink_at,
-    "[method]descriptor.remove-directory-at": remove_directory_at,
-    "[method]descriptor.rename-at": rename_at, "[method]descriptor.unlink-file-at": unlink_file_at,
-    "[method]descriptor.is-same-object": is_same_object,
-    "[method]descriptor.metadata-hash": metadata_hash, "[method]descriptor.metadata-hash-at": metadata_hash_at,
-    "[method]directory-entry-stream.read-directory-entry": read_directory_entry,
-    "filesystem-error-code": filesystem_error_code,
+    "[method]descriptor.get-flags": _get_flags, "[method]descriptor.get-type": _get_type,
+    "[method]descriptor.set-size": _set_size, "[method]descriptor.set-times": set_times,
+    "[method]descriptor.read": _read, "[method]descriptor.write": _write,
+    "[method]descriptor.read-directory": _read_directory,
+    "[method]descriptor.create-directory-at": _create_directory_at,
+    "[method]descriptor.stat": _stat, "[method]descriptor.stat-at": _stat_at,
+    "[method]descriptor.set-times-at": _set_times_at,
+    "[method]descriptor.link-at": _no_links, "[method]descriptor.symlink-at": _no_links,
+    "[method]descriptor.open-at": _open_at, "[method]descriptor.readlink-at": _readlink_at,
+    "[method]descriptor.remove-directory-at": _remove_directory_at,
+    "[method]descriptor.rename-at": _rename_at, "[method]descriptor.unlink-file-at": _unlink_file_at,
+    "[method]descriptor.is-same-object": _is_same_object,
+    "[method]descriptor.metadata-hash": _metadata_hash, "[method]descriptor.metadata-hash-at": _metadata_hash_at,
+    "[method]directory-entry-stream.read-directory-entry": _read_directory_entry,
+    "filesystem-error-code": _filesystem_error_code,
 }
 
 
-def get_directories(host: WasiHost) -> list[tuple[Descriptor, str]]:
+def _get_directories(host: WasiHost) -> list[tuple[Descriptor, str]]:
     return [(Descriptor(p.host, p), p.guest) for p in host.config.dirs]
 
 
-PREOPENS = {"get-directories": get_directories}
+PREOPENS = {"get-directories": _get_directories}
 

@@ -31,17 +31,20 @@ class WasiHost:
         self.env_pairs = [(k, v) for k, v in config.env]
 
     def add(self, obj: Any) -> int:
+        """Enter a host object; its handle rep."""
         rep = next(self._reps)
         self.objects[rep] = obj
         return rep
 
     def get(self, rep: int) -> Any:
+        """The host object behind a rep (a trap when the guest names a dead one)."""
         try:
             return self.objects[rep]
         except KeyError:
             raise cabi.Trap(f"WASI handle {rep} is not live") from None
 
     def drop(self, rep: int) -> None:
+        """Forget a rep (the guest dropped its handle), closing the object."""
         obj = self.objects.pop(rep, None)
         close = getattr(obj, "close", None)
         if close is not None:
@@ -161,4 +164,5 @@ def bind(host: WasiHost, func: t.Function, impl: Impl) -> Impl:
 
 
 def dtor(host: WasiHost) -> Callable[[int], None]:
+    """The `[dtor]R` import of every WASI resource."""
     return host.drop

@@ -96,6 +96,7 @@ class InputStream:
 
 
 def memory_reader(data: bytes) -> Callable[[int], bytes]:
+    """A reader handing out `data` front to back (b"" once it is used up)."""
     pos = [0]
 
     def read(n: int) -> bytes:
@@ -107,24 +108,24 @@ def memory_reader(data: bytes) -> Callable[[int], bytes]:
 
 # --- wasi:io/error ----------------------------------------------------------------------
 
-def error_to_debug_string(host: WasiHost, err: IoError) -> str:
+def _error_to_debug_string(host: WasiHost, err: IoError) -> str:
     return err.message
 
 
-ERROR = {"[method]error.to-debug-string": error_to_debug_string}
+ERROR = {"[method]error.to-debug-string": _error_to_debug_string}
 
 
 # --- wasi:io/poll -----------------------------------------------------------------------
 
-def pollable_ready(host: WasiHost, p: Pollable) -> bool:
+def _pollable_ready(host: WasiHost, p: Pollable) -> bool:
     return p.ready()
 
 
-def pollable_block(host: WasiHost, p: Pollable) -> None:
+def _pollable_block(host: WasiHost, p: Pollable) -> None:
     p.block()
 
 
-def poll(host: WasiHost, pollables: list[Pollable]) -> list[int]:
+def _poll(host: WasiHost, pollables: list[Pollable]) -> list[int]:
     if not pollables:
         from .... import cabi
         raise cabi.Trap("wasi:io/poll#poll: an empty list of pollables would block forever")
@@ -136,7 +137,7 @@ def poll(host: WasiHost, pollables: list[Pollable]) -> list[int]:
         Pollable(soonest).block()
 
 
-POLL = {"[method]pollable.ready": pollable_ready, "[method]pollable.block": pollable_block, "poll": poll}
+POLL = {"[method]pollable.ready": _pollable_ready, "[method]pollable.block": _pollable_block, "poll": _poll}
 
 
 # --- wasi:io/streams --------------------------------------------------------------------

@@ -17,6 +17,7 @@ class Network:
 
 
 def instance_network(host: WasiHost) -> Network:
+    """The network resource every guest may ask for; it grants nothing."""
     return Network()
 
 

@@ -17,33 +17,33 @@ def _length(n: int) -> int:
     return n
 
 
-def get_random_bytes(host: WasiHost, n: int) -> bytes:
+def _get_random_bytes(host: WasiHost, n: int) -> bytes:
     return os.urandom(_length(n))
 
 
-def get_random_u64(host: WasiHost) -> int:
+def _get_random_u64(host: WasiHost) -> int:
     return int.from_bytes(os.urandom(8), "little")
 
 
-RANDOM = {"get-random-bytes": get_random_bytes, "get-random-u64": get_random_u64}
+RANDOM = {"get-random-bytes": _get_random_bytes, "get-random-u64": _get_random_u64}
 
 _insecure = _random.Random()
 
 
-def get_insecure_random_bytes(host: WasiHost, n: int) -> bytes:
+def _get_insecure_random_bytes(host: WasiHost, n: int) -> bytes:
     return _insecure.randbytes(_length(n))
 
 
-def get_insecure_random_u64(host: WasiHost) -> int:
+def _get_insecure_random_u64(host: WasiHost) -> int:
     return _insecure.getrandbits(64)
 
 
-INSECURE = {"get-insecure-random-bytes": get_insecure_random_bytes,
-            "get-insecure-random-u64": get_insecure_random_u64}
+INSECURE = {"get-insecure-random-bytes": _get_insecure_random_bytes,
+            "get-insecure-random-u64": _get_insecure_random_u64}
 
 
-def insecure_seed(host: WasiHost) -> tuple[int, int]:
+def _insecure_seed(host: WasiHost) -> tuple[int, int]:
     return (_insecure.getrandbits(64), _insecure.getrandbits(64))
 
 
-INSECURE_SEED = {"insecure-seed": insecure_seed}
+INSECURE_SEED = {"insecure-seed": _insecure_seed}
