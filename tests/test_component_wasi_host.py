@@ -100,3 +100,53 @@ def test_http_is_present_and_denies(js_world):
     imports, _ = wasi_imports(js_world, WasiConfig())
     handle = _iface(imports, "http/outgoing-handler")["handle"]
     assert handle(None, None) == Err(Variant("HTTP-request-denied"))
+
+
+# --- path resolution under a grant (hypothesis) ----------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from reml_wasm.connectors.component import Preopen  # noqa: E402
+from reml_wasm.connectors.component.wasi.filesystem import Descriptor, resolve  # noqa: E402
+from reml_wasm.connectors.component.wasi.host import Failure  # noqa: E402
+
+_PARTS = ["..", ".", "", "sub", "f.txt", "out-link", "in-link", "dir-out", "missing"]
+
+
+@pytest.fixture(scope="module")
+def grant_tree(tmp_path_factory):
+    import os
+    top = tmp_path_factory.mktemp("grant")
+    (top / "secret").mkdir()
+    (top / "secret" / "s.txt").write_text("secret")
+    root = top / "root"
+    (root / "sub").mkdir(parents=True)
+    (root / "f.txt").write_text("f")
+    os.symlink(top / "secret" / "s.txt", root / "out-link")
+    os.symlink(top / "secret", root / "sub" / "dir-out")
+    os.symlink("../f.txt", root / "sub" / "in-link")
+    return str(root)
+
+
+@settings(max_examples=200, deadline=None)
+@given(parts=st.lists(st.sampled_from(_PARTS), min_size=1, max_size=6), absolute=st.booleans(),
+       follow=st.booleans())
+def test_resolved_paths_never_leave_the_grant(grant_tree, parts, absolute, follow):
+    """Any path a guest can write resolves inside the granted directory or is refused."""
+    import os
+    root = grant_tree
+    d = Descriptor(root, Preopen(root, "/data"))
+    path = ("/" if absolute else "") + "/".join(parts)
+    try:
+        target = resolve(d, path, follow)
+    except Failure as exc:
+        assert exc.value in ("not-permitted", "invalid")
+        return
+    assert not absolute
+    inside = lambda p: p == root or p.startswith(root + os.sep)  # noqa: E731
+    if target == root:
+        return
+    assert inside(os.path.realpath(os.path.dirname(target)))
+    if follow or not os.path.islink(target):
+        assert inside(os.path.realpath(target))
