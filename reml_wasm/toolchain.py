@@ -254,7 +254,7 @@ def build_demo() -> tuple[Path, Path]:
 # Components as people build them: C on wasi-libc (zig's `-target wasm32-wasi`) adapted
 # to preview 2 by `wasm-tools component new --adapt` with the preview 1 adapter that the
 # jco npm package ships, Python by componentize-py (PyPI), JavaScript by componentize-js
-# (npm).  The npm packages come from the project's package.json (`npm install` in the
+# (npm).  The npm packages come from the project's package.json (`npm ci` in the
 # project root).  Every build is cached by content hash like the ones above.
 
 NODE_MODULES = PROJECT_ROOT / "node_modules"
@@ -271,7 +271,7 @@ def wasi_adapter(kind: str) -> Path:
     path = NODE_MODULES / "@bytecodealliance" / "jco" / "lib" / f"wasi_snapshot_preview1.{kind}.wasm"
     if not path.is_file():
         raise ToolchainError("ffi.toolchain.missing_tool",
-                             f"the WASI preview 1 adapter is missing ({path}): run `npm install` in "
+                             f"the WASI preview 1 adapter is missing ({path}): run `npm ci` in "
                              f"{PROJECT_ROOT}", tool="jco")
     return path
 
@@ -280,7 +280,7 @@ def _npm_bin(name: str, package: str) -> str:
     path = NODE_MODULES / ".bin" / name
     if not path.exists():
         raise ToolchainError("ffi.toolchain.missing_tool",
-                             f"{name} is missing: run `npm install` in {PROJECT_ROOT} (package {package})",
+                             f"{name} is missing: run `npm ci` in {PROJECT_ROOT} (package {package})",
                              tool=name)
     return str(path)
 
