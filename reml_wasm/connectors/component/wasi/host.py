@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 from .... import cabi
 from .... import types as t
-from ....values import Err, Ok, Record, Some, Variant
+from ....values import Err, Ok, Record, Some, Variant, record_field
 from ..sandbox import WasiConfig
 
 
@@ -101,7 +101,7 @@ def to_guest(host: WasiHost, value: Any, ty: t.Type | None) -> Any:
     if isinstance(ty, t.TupleType):
         return tuple(to_guest(host, v, e) for v, e in zip(value, ty.elements))
     if isinstance(ty, t.RecordType):
-        return Record(**{f.name: to_guest(host, value.asdict()[f.name], f.type) for f in ty.fields})
+        return Record(**{f.name: to_guest(host, record_field(value, f.name), f.type) for f in ty.fields})
     if isinstance(ty, t.VariantType):
         case = ty.cases[ty.case_index(value.tag)]
         return Variant(value.tag, to_guest(host, value.value, case.type))
