@@ -65,8 +65,19 @@ EXIT = {"exit": _exit_, "exit-with-code": _exit_with_code}
 def _get_stdin(host: WasiHost) -> InputStream:
     data = host.config.stdin
     if data == "inherit":
-        return InputStream(lambda n: sys.stdin.buffer.read1(n))
+        return InputStream(_process_stdin)
     return InputStream(memory_reader(bytes(data or b"")))
+
+
+def _process_stdin(n: int) -> bytes:
+    """Up to `n` bytes of this process's stdin (b"", the end, when it has none)."""
+    stream = getattr(sys.stdin, "buffer", None)
+    if stream is None:
+        return b""
+    try:
+        return stream.read1(n)
+    except ValueError:  # closed
+        return b""
 
 
 def _get_stdout(host: WasiHost) -> OutputStream:
