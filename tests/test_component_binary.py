@@ -144,3 +144,18 @@ def test_lift_of_a_core_function_with_the_wrong_type_is_rejected(tmp_path):
         with pytest.raises(DiagnosticError) as exc:
             comp.instantiate(path=path)
         assert exc.value.code == "ffi.component.invalid"
+
+
+def test_world_shapes_match_wasm_tools(tmp_path):
+    """Inline interfaces, `use iface.{x as y}` in a world, world functions (a component
+    wasm-tools makes from tests/data/inspect_shapes.wit around a dummy module)."""
+    from reml_wasm.cli.component_wit import component_view
+    tool = toolchain.wasm_tools_path()
+    core, comp = tmp_path / "core.wasm", tmp_path / "c.wasm"
+    subprocess.run([tool, "component", "embed", "--dummy", str(ROOT / "tests/data/inspect_shapes.wit"),
+                    "--world", "w", "-o", str(core)], check=True)
+    subprocess.run([tool, "component", "new", str(core), "-o", str(comp)], check=True)
+    data = comp.read_bytes()
+    view = component_view(cb.parse_component(data))
+    assert view.text() == _oracle_wit(data, tmp_path)
+    assert view.json() == json.loads(_oracle_wit(data, tmp_path, "--json"))

@@ -138,6 +138,7 @@ class Scope:
         # id(type) -> (import name, export name) of the latest `alias export` that brought
         # the type into this scope from an imported instance (a WIT `use` names it so)
         self.type_sources: dict[int, tuple[str, str]] = {}
+        self.type_uses: dict[str, tuple[str, str]] = {}  # imported type name -> its source
 
     def get(self, sort: str, index: int) -> Any:
         space = self.spaces[sort]
@@ -468,7 +469,11 @@ def _import(scope: Scope, resolver: TypeResolver, d: cb.Import, args: dict | Non
         if desc.bound[0] == "sub":
             value = t.ResourceType(d.name, owner=None)
         else:
-            value = rename(scope.get("type", desc.bound[1]), d.name)
+            original = scope.get("type", desc.bound[1])
+            source = scope.type_sources.get(id(original))
+            if source is not None:  # a world-level `use iface.{name}`
+                scope.type_uses[d.name] = source
+            value = rename(original, d.name)
         sort = "type"
     else:
         raise error("ffi.component.unsupported", f"import {d.name!r}: {desc.kind} imports are not supported")

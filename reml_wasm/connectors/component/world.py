@@ -187,7 +187,9 @@ def component_wit_source(ast: cb.Component) -> tuple[str, dict[str, tuple[list[s
                 world.append(f"{direction} {t.wit_name(key)}: {inline}" if inline is not None
                              else f"{direction} {key};")
             elif sort == "type":
-                line = src.use_line(value, key, None) if direction == "import" else None
+                line = None
+                if direction == "import":
+                    line = src.use_line(scope.type_uses.get(key, value), key, None)
                 world.append(line or _definition(key, value, []))
             elif sort == "func":
                 world.append(f"{direction} {value.type.wit()};")
