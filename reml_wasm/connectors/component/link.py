@@ -139,6 +139,7 @@ class Scope:
         # the type into this scope from an imported instance (a WIT `use` names it so)
         self.type_sources: dict[int, tuple[str, str]] = {}
         self.type_uses: dict[str, tuple[str, str]] = {}  # imported type name -> its source
+        self.export_uses: dict[str, tuple[str, str]] = {}  # exported type name -> its source
 
     def get(self, sort: str, index: int) -> Any:
         space = self.spaces[sort]
@@ -371,7 +372,14 @@ def _define(scope: Scope, resolver: TypeResolver, d: Any, args: dict | None) -> 
                 ftype = scope.get("type", d.desc.index)
             value = dataclasses.replace(value, type=name_function(ftype, d.name))
         elif d.sort == "type":
+            source = _type_source(scope, value)
+            if source is not None:  # re-exports an imported interface's type (a `use`)
+                scope.export_uses[d.name] = source
             value = rename(value, d.name, b)
+        elif d.sort == "instance" and d.desc is not None and d.desc.kind == "instance":
+            ascribed = scope.get("type", d.desc.index)  # the `use`s its type declares
+            if isinstance(ascribed, InstanceTypeValue) and isinstance(value, ComponentInstance):
+                value = ComponentInstance(value.exports, dict(ascribed.uses))
         scope.exports[d.name] = (d.sort, value)
         scope.add(d.sort, value)
     elif isinstance(d, cb.Component):
@@ -383,7 +391,7 @@ def _define(scope: Scope, resolver: TypeResolver, d: Any, args: dict | None) -> 
         nested_args = {name: (sort, scope.get(sort, idx)) for name, sort, idx in d.args}
         inner = instantiate(closure.ast, b, nested_args, closure.scope,
                             f"{scope.path}/{len(scope.spaces['instance'])}")
-        scope.add("instance", ComponentInstance(dict(inner.exports)))
+        scope.add("instance", ComponentInstance(dict(inner.exports), dict(inner.export_uses)))
     elif isinstance(d, cb.InlineExports):
         exports = {}
         for name, sort, idx in d.exports:
@@ -398,6 +406,17 @@ def _define(scope: Scope, resolver: TypeResolver, d: Any, args: dict | None) -> 
         raise error("ffi.component.unsupported", "component start functions are not supported")
     else:  # pragma: no cover
         raise error("ffi.component.unsupported", f"unsupported definition {type(d).__name__}")
+
+
+def _type_source(scope: Scope | None, value: Any) -> tuple[str, str] | None:
+    """The imported interface and name a type came in through, looked up from `scope`
+    outwards."""
+    while scope is not None:
+        source = scope.type_sources.get(id(value))
+        if source is not None:
+            return source
+        scope = scope.parent
+    return None
 
 
 def _alias(scope: Scope, a: cb.Alias) -> Any:
