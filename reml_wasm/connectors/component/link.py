@@ -134,7 +134,7 @@ class Scope:
         self.exports: dict[str, tuple[str, Any]] = {}
         self.resources: list[t.ResourceType] = []   # resources defined here, in order
         self.state: Any = None                      # backend-owned (e.g. resource tables)
-        self.import_names: dict[int, str] = {}      # id(imported instance) -> its import name
+        self.import_names: dict[int, str] = {}      # id(imported/exported instance) -> its name
         # id(type) -> (import name, export name) of the latest `alias export` that brought
         # the type into this scope from an imported instance (a WIT `use` names it so)
         self.type_sources: dict[int, tuple[str, str]] = {}
@@ -380,6 +380,8 @@ def _define(scope: Scope, resolver: TypeResolver, d: Any, args: dict | None) -> 
             ascribed = scope.get("type", d.desc.index)  # the `use`s its type declares
             if isinstance(ascribed, InstanceTypeValue) and isinstance(value, ComponentInstance):
                 value = ComponentInstance(value.exports, dict(ascribed.uses))
+        if d.sort == "instance":
+            scope.import_names[id(value)] = d.name  # its types are `use`d by name too
         scope.exports[d.name] = (d.sort, value)
         scope.add(d.sort, value)
     elif isinstance(d, cb.Component):

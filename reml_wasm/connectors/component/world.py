@@ -103,11 +103,9 @@ class _Sources:
     def ref(self, key: str, here: str | None) -> str:
         """How interface `key` is named from inside interface `here`."""
         package, name = split_interface_key(key)
-        if package is None:
-            return name
-        if here is not None and split_interface_key(here)[0] == package:
-            return name
-        return key
+        if package is None or (here is not None and split_interface_key(here)[0] == package):
+            return t.wit_name(name)
+        return _key_text(key)
 
     def use_line(self, value: Any, name: str, here: str | None) -> str | None:
         """`use src.{name};` for a type another interface owns, else None."""
@@ -150,6 +148,8 @@ class _Sources:
         """Record the interface `key` in its package; None, or the inline body for an
         interface without a package."""
         package, name = split_interface_key(key)
+        if package is not None and key in self.orders:
+            return None  # imported and exported: one definition
         lines = self.body(key, exports, uses)
         self.orders[key] = ([n for n, (sort, _) in exports.items() if sort == "type"],
                             [n for n, (sort, _) in exports.items() if sort == "func"])
@@ -158,6 +158,15 @@ class _Sources:
             return "interface {\n" + text + "}"
         self.packages.setdefault(str(package), []).append(f"interface {t.wit_name(name)} {{\n{text}}}")
         return None
+
+
+def _key_text(key: str) -> str:
+    """An interface key as WIT source writes it (`ns:pkg/%interface@1.0.0`)."""
+    package, name = split_interface_key(key)
+    if package is None:
+        return t.wit_name(name)
+    version = "" if package.version is None else f"@{package.version}"
+    return f"{package.namespace}:{package.name}/{t.wit_name(name)}{version}"
 
 
 def _definition(name: str, value: Any, funcs: list[t.Function]) -> str:
@@ -181,17 +190,21 @@ def component_wit_source(ast: cb.Component) -> tuple[str, dict[str, tuple[list[s
     src = _Sources()
     world: list[str] = []
     for direction, entries in (("import", scope.imports), ("export", scope.exports)):
+        members: dict[str, list[t.Function]] = {}  # world-level resources' functions
+        for sort, value in entries.values():
+            if sort == "func" and value.type.kind != "freestanding":
+                members.setdefault(value.type.resource or "", []).append(value.type)
         for key, (sort, value) in entries.items():
             if sort == "instance":
                 inline = src.interface(key, value.exports, getattr(value, "uses", {}))
                 world.append(f"{direction} {t.wit_name(key)}: {inline}" if inline is not None
-                             else f"{direction} {key};")
+                             else f"{direction} {_key_text(key)};")
             elif sort == "type":
                 line = None
                 if direction == "import":
                     line = src.use_line(scope.type_uses.get(key, value), key, None)
-                world.append(line or _definition(key, value, []))
-            elif sort == "func":
+                world.append(line or _definition(key, value, members.get(key, [])))
+            elif sort == "func" and value.type.kind == "freestanding":
                 world.append(f"{direction} {value.type.wit()};")
     text = "".join("  " + ln.replace("\n", "\n  ") + "\n" for ln in world)
     out = [f"package {ROOT_PACKAGE};\n\nworld {ROOT_WORLD} {{\n{text}}}\n"]
