@@ -54,6 +54,7 @@ class ComponentFunc:
 class ComponentInstance:
     exports: dict[str, tuple[str, Any]] = field(default_factory=dict)
     uses: dict[str, Any] = field(default_factory=dict)  # as InstanceTypeValue.uses
+    ascribed: Any = None  # the instance type an export declares (all of its items)
 
 
 @dataclass
@@ -379,7 +380,7 @@ def _define(scope: Scope, resolver: TypeResolver, d: Any, args: dict | None) -> 
         elif d.sort == "instance" and d.desc is not None and d.desc.kind == "instance":
             ascribed = scope.get("type", d.desc.index)  # the `use`s its type declares
             if isinstance(ascribed, InstanceTypeValue) and isinstance(value, ComponentInstance):
-                value = ComponentInstance(value.exports, dict(ascribed.uses))
+                value = ComponentInstance(value.exports, dict(ascribed.uses), ascribed)
         if d.sort == "instance":
             scope.import_names[id(value)] = d.name  # its types are `use`d by name too
         scope.exports[d.name] = (d.sort, value)

@@ -196,7 +196,9 @@ def component_wit_source(ast: cb.Component) -> tuple[str, dict[str, tuple[list[s
                 members.setdefault(value.type.resource or "", []).append(value.type)
         for key, (sort, value) in entries.items():
             if sort == "instance":
-                inline = src.interface(key, value.exports, getattr(value, "uses", {}))
+                declared = getattr(value, "ascribed", None) or value  # every item the type declares
+                inline = src.interface(key, declared.exports, {**getattr(value, "uses", {}),
+                                                               **getattr(declared, "uses", {})})
                 world.append(f"{direction} {t.wit_name(key)}: {inline}" if inline is not None
                              else f"{direction} {_key_text(key)};")
             elif sort == "type":
