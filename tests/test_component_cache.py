@@ -114,8 +114,10 @@ def test_progress_line_only_for_long_compiles(capsys, monkeypatch):
         pass
     assert capsys.readouterr().err == ""
     monkeypatch.setattr(cache, "PROGRESS_AFTER_SECONDS", 0.0)
-    shown = threading.Event()
     with cache.progress("slow.wasm", 18_400_000):
-        shown.wait(0.5)  # the timer thread starts the status line at once
+        for _ in range(600):  # until the timer thread has shown the status line
+            if not any(isinstance(th, threading.Timer) for th in threading.enumerate()):
+                break
+            threading.Event().wait(0.01)
     err = capsys.readouterr().err
     assert "compiled slow.wasm (18.4 MB); cached for the next run" in err
