@@ -146,14 +146,17 @@ def test_lift_of_a_core_function_with_the_wrong_type_is_rejected(tmp_path):
         assert exc.value.code == "ffi.component.invalid"
 
 
-def test_world_shapes_match_wasm_tools(tmp_path):
-    """Inline interfaces, `use iface.{x as y}` in a world, world functions (a component
-    wasm-tools makes from tests/data/inspect_shapes.wit around a dummy module)."""
+@pytest.mark.parametrize("source, world", [("inspect_shapes.wit", "w"), ("inspect_merged.wit", "beta"),
+                                           ("inspect_merged.wit", "data-one")])
+def test_world_shapes_match_wasm_tools(tmp_path, source, world):
+    """Inline interfaces, `use iface.{x as y}` in a world, world functions; an interface
+    both imported and exported; async functions, streams and futures (components
+    wasm-tools makes from tests/data/inspect_*.wit around a dummy module)."""
     from reml_wasm.cli.component_wit import component_view
     tool = toolchain.wasm_tools_path()
     core, comp = tmp_path / "core.wasm", tmp_path / "c.wasm"
-    subprocess.run([tool, "component", "embed", "--dummy", str(ROOT / "tests/data/inspect_shapes.wit"),
-                    "--world", "w", "-o", str(core)], check=True)
+    subprocess.run([tool, "component", "embed", "--dummy", str(ROOT / "tests/data" / source),
+                    "--world", world, "-o", str(core)], check=True)
     subprocess.run([tool, "component", "new", str(core), "-o", str(comp)], check=True)
     data = comp.read_bytes()
     view = component_view(cb.parse_component(data))

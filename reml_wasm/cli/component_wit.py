@@ -51,20 +51,20 @@ def component_view(ast: cb.Component, source: str = "<component>") -> WitView:
     return WitView(decoder_order(resolved.model, orders), resolved.main_index)
 
 
-def _binary_order(model: Model, orders: dict[str, tuple[list[str], list[str]]]) -> None:
+def _binary_order(model: Model, orders: dict[str, tuple[list[str], list[str], int]]) -> None:
     """Each interface's types and functions in the order the binary declares them."""
     for iid, iface in enumerate(model.interfaces):
         key = model.interface_qualified(iid)
         if key not in orders:
             continue
-        type_names, func_names = orders[key]
+        type_names, func_names, _ = orders[key]
         rank = {n: i for i, n in enumerate(type_names)}
         iface.types = dict(sorted(iface.types.items(), key=lambda kv: rank.get(kv[0], len(rank))))
         rank = {n: i for i, n in enumerate(func_names)}
         iface.functions = dict(sorted(iface.functions.items(), key=lambda kv: rank.get(kv[0], len(rank))))
 
 
-def decoder_order(model: Model, orders: dict[str, tuple[list[str], list[str]]]) -> Model:
+def decoder_order(model: Model, orders: dict[str, tuple[list[str], list[str], int]]) -> Model:
     """`model` with types and interfaces renumbered in the order a component decoder
     creates them (see the module docstring); unreached items keep their order after."""
     _binary_order(model, orders)
@@ -113,12 +113,16 @@ def decoder_order(model: Model, orders: dict[str, tuple[list[str], list[str]]]) 
         return dataclasses.replace(fn, params=params, result=visit_ty(fn.result, scope))
 
     def visit_iface(iid: int) -> None:
-        if iid in seen_ifaces:
-            return
-        seen_ifaces.add(iid)
         iface = model.interfaces[iid]
         scope = ("interface", iid)
-        for tid in iface.types.values():
+        first = orders.get(model.interface_qualified(iid) or "", ([], [], len(iface.types)))[2]
+        type_ids = list(iface.types.values())
+        if iid in seen_ifaces:  # met again (imported, then exported): what it adds
+            for tid in type_ids[first:]:
+                visit_ty(tid, scope)
+            return
+        seen_ifaces.add(iid)
+        for tid in type_ids[:first]:
             visit_ty(tid, scope)
         iface.functions = {n: visit_func(fn, scope) for n, fn in iface.functions.items()}
         iface_order.append(iid)

@@ -96,9 +96,12 @@ class _Sources:
 
     def __init__(self) -> None:
         self.owner: dict[int, tuple[str, str]] = {}   # id(type) -> (interface key, name)
-        self.packages: dict[str, list[str]] = {}      # "ns:pkg@v" -> interface sources
-        # interface key -> (type names, function names) in the binary's export order
-        self.orders: dict[str, tuple[list[str], list[str]]] = {}
+        self.packages: dict[str, list[str]] = {}      # "ns:pkg@v" -> interface keys
+        self.bodies: dict[str, list[str]] = {}        # interface key -> its item lines
+        # interface key -> (type names, function names) in the binary's order, and how many
+        # of the types came with its first occurrence (an interface imported and exported
+        # is one interface: the second adds what the first lacked)
+        self.orders: dict[str, tuple[list[str], list[str], int]] = {}
 
     def ref(self, key: str, here: str | None) -> str:
         """How interface `key` is named from inside interface `here`."""
@@ -148,16 +151,30 @@ class _Sources:
         """Record the interface `key` in its package; None, or the inline body for an
         interface without a package."""
         package, name = split_interface_key(key)
-        if package is not None and key in self.orders:
-            return None  # imported and exported: one definition
+        if package is not None and key in self.orders:  # imported and exported
+            types, funcs, first = self.orders[key]
+            known = set(types) | set(funcs)
+            extra = {k: v for k, v in exports.items() if k not in known}
+            self.bodies[key] += self.body(key, extra, uses)
+            self.orders[key] = (types + [n for n, (sort, _) in extra.items() if sort == "type"],
+                                funcs + [n for n, (sort, _) in extra.items() if sort == "func"], first)
+            return None
         lines = self.body(key, exports, uses)
-        self.orders[key] = ([n for n, (sort, _) in exports.items() if sort == "type"],
-                            [n for n, (sort, _) in exports.items() if sort == "func"])
-        text = "".join("  " + ln.replace("\n", "\n  ") + "\n" for ln in lines)
+        types = [n for n, (sort, _) in exports.items() if sort == "type"]
+        self.orders[key] = (types, [n for n, (sort, _) in exports.items() if sort == "func"], len(types))
         if package is None:
-            return "interface {\n" + text + "}"
-        self.packages.setdefault(str(package), []).append(f"interface {t.wit_name(name)} {{\n{text}}}")
+            return "interface {\n" + _indent(lines) + "}"
+        self.bodies[key] = lines
+        self.packages.setdefault(str(package), []).append(key)
         return None
+
+    def interface_text(self, key: str) -> str:
+        """The source of interface `key` as recorded."""
+        return f"interface {t.wit_name(split_interface_key(key)[1])} {{\n{_indent(self.bodies[key])}}}"
+
+
+def _indent(lines: list[str]) -> str:
+    return "".join("  " + ln.replace("\n", "\n  ") + "\n" for ln in lines)
 
 
 def _key_text(key: str) -> str:
@@ -182,7 +199,7 @@ def _definition(name: str, value: Any, funcs: list[t.Function]) -> str:
     return f"type {t.wit_name(name)} = {value.wit()};"
 
 
-def component_wit_source(ast: cb.Component) -> tuple[str, dict[str, tuple[list[str], list[str]]]]:
+def component_wit_source(ast: cb.Component) -> tuple[str, dict[str, tuple[list[str], list[str], int]]]:
     """WIT source describing the component the way wit-component decodes it: package
     `root:component` with world `root`, and one nested block per interface package; and
     for each interface, its type and function names in the binary's order."""
@@ -210,7 +227,7 @@ def component_wit_source(ast: cb.Component) -> tuple[str, dict[str, tuple[list[s
                 world.append(f"{direction} {value.type.wit()};")
     text = "".join("  " + ln.replace("\n", "\n  ") + "\n" for ln in world)
     out = [f"package {ROOT_PACKAGE};\n\nworld {ROOT_WORLD} {{\n{text}}}\n"]
-    for package, interfaces in src.packages.items():
-        body = "".join("  " + i.replace("\n", "\n  ") + "\n" for i in interfaces)
+    for package, keys in src.packages.items():
+        body = _indent([src.interface_text(k) for k in keys])
         out.append(f"package {package} {{\n{body}}}\n")
     return "\n".join(out), src.orders
