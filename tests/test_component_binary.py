@@ -147,7 +147,7 @@ def test_lift_of_a_core_function_with_the_wrong_type_is_rejected(tmp_path):
 
 
 @pytest.mark.parametrize("source, world", [("inspect_shapes.wit", "w"), ("inspect_merged.wit", "beta"),
-                                           ("inspect_merged.wit", "data-one")])
+                                           ("inspect_merged.wit", "data-one"), ("inspect_map.wit", "beta")])
 def test_world_shapes_match_wasm_tools(tmp_path, source, world):
     """Inline interfaces, `use iface.{x as y}` in a world, world functions; an interface
     both imported and exported; async functions, streams and futures (components

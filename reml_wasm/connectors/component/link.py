@@ -216,6 +216,8 @@ class TypeResolver:
                                  tuple(t.Case(n, None if x is None else v(x)) for n, x in d.cases))
         if isinstance(d, cb.DefList):
             return t.ListType(v(d.element), d.length)
+        if isinstance(d, cb.DefMap):
+            return t.MapType(v(d.key), v(d.value))
         if isinstance(d, cb.DefTuple):
             return t.TupleType(tuple(v(x) for x in d.elements))
         if isinstance(d, cb.DefFlags):
