@@ -364,3 +364,109 @@ def build_demo() -> tuple[Path, Path]:
     """(component, native library) of the demo guest."""
     return (build_component([DEMO_SOURCE], DEMO_WIT, "demo"),
             build_native([DEMO_SOURCE], name="demo"))
+
+
+# --- third-party toolchains: WASI preview 2 components --------------------------------
+#
+# Components as people build them: C on wasi-libc (zig's `-target wasm32-wasi`) adapted
+# to preview 2 by `wasm-tools component new --adapt` with the preview 1 adapter that the
+# jco npm package ships, Python by componentize-py (PyPI), JavaScript by componentize-js
+# (npm).  The npm packages come from the project's package.json (`npm ci` in the
+# project root).  Every build is cached by content hash like the ones above.
+
+NODE_MODULES = PROJECT_ROOT / "node_modules"
+
+
+def _wit_digest(h: "hashlib._Hash", wit_path: Path) -> None:
+    files = [wit_path] if wit_path.is_file() else sorted(p for p in wit_path.rglob("*.wit"))
+    for f in files:
+        h.update(b"\0wit\0" + str(f.relative_to(wit_path.parent)).encode() + b"\0" + f.read_bytes())
+
+
+def wasi_adapter(kind: str) -> Path:
+    """The preview 1 -> preview 2 adapter (`reactor` or `command`) from jco's npm package."""
+    path = NODE_MODULES / "@bytecodealliance" / "jco" / "lib" / f"wasi_snapshot_preview1.{kind}.wasm"
+    if not path.is_file():
+        raise ToolchainError("ffi.toolchain.missing_tool",
+                             f"the WASI preview 1 adapter is missing ({path}): run `npm ci` in "
+                             f"{PROJECT_ROOT}", tool="jco")
+    return path
+
+
+def _npm_bin(name: str, package: str) -> str:
+    path = NODE_MODULES / ".bin" / name
+    if not path.exists():
+        raise ToolchainError("ffi.toolchain.missing_tool",
+                             f"{name} is missing: run `npm ci` in {PROJECT_ROOT} (package {package})",
+                             tool=name)
+    return str(path)
+
+
+def build_wasi_component(sources: Sequence[str | os.PathLike[str]], wit: str | os.PathLike[str] | None,
+                         world: str | None, *, command: bool = False, cflags: Sequence[str] = ()) -> Path:
+    """C sources compiled against wasi-libc (`zig cc -target wasm32-wasi`) and made a
+    preview 2 component: a reactor exporting `world` of `wit`, or (`command`) a program
+    with `main` exporting wasi:cli/run."""
+    srcs = _paths(sources)
+    zig = _zig_command()
+    tool = wasm_tools_path()
+    kind = "command" if command else "reactor"
+    adapter = wasi_adapter(kind)
+    flags = ["-target", "wasm32-wasi", "-O2", *([] if command else ["-mexec-model=reactor"]), *cflags]
+    h = hashlib.sha256(_digest("wasi-" + kind, srcs, flags, [], [_tool_version((*zig, "version"))]).encode())
+    h.update(adapter.read_bytes() + _tool_version((tool, "--version")).encode())
+    if wit is not None:
+        _wit_digest(h, Path(wit).resolve())
+        h.update(b"\0world\0" + (world or "").encode())
+    digest = "wasi-component-" + h.hexdigest()[:24]
+
+    def build(out: Path) -> None:
+        core = out.with_name("core.wasm")
+        _run([*zig, "cc", *flags, "-o", str(core), *map(str, srcs)], "zig cc (wasm32-wasi)")
+        if wit is not None:
+            embedded = out.with_name("embedded.wasm")
+            _run([tool, "component", "embed", str(Path(wit).resolve()), *(["--world", world] if world else []),
+                  str(core), "-o", str(embedded)], "wasm-tools component embed")
+            core = embedded
+        _run([tool, "component", "new", str(core), "--adapt", f"wasi_snapshot_preview1={adapter}",
+              "-o", str(out)], "wasm-tools component new --adapt")
+
+    return _cached(digest, "component.wasm", build)
+
+
+def build_python_component(app_dir: str | os.PathLike[str], module: str, wit: str | os.PathLike[str],
+                           world: str) -> Path:
+    """A componentize-py component of `world`, implemented by `module` in `app_dir`."""
+    app = Path(app_dir).resolve()
+    exe = shutil.which("componentize-py") or shutil.which("componentize-py", path=str(Path(sys.executable).parent))
+    if exe is None:
+        raise ToolchainError("ffi.toolchain.missing_tool",
+                             "componentize-py is missing: pip install componentize-py (the dev extra)",
+                             tool="componentize-py")
+    srcs = sorted(p for p in app.rglob("*.py"))
+    h = hashlib.sha256(_digest("componentize-py", srcs, [module, world], [], [_tool_version((exe, "--version"))])
+                       .encode())
+    _wit_digest(h, Path(wit).resolve())
+    digest = "py-component-" + h.hexdigest()[:24]
+
+    def build(out: Path) -> None:
+        _run([exe, "-d", str(Path(wit).resolve()), "-w", world, "componentize", "-p", str(app), module,
+              "-o", str(out)], "componentize-py")
+
+    return _cached(digest, "component.wasm", build)
+
+
+def build_js_component(source: str | os.PathLike[str], wit: str | os.PathLike[str], world: str) -> Path:
+    """A componentize-js component of `world`, implemented by the ES module `source`."""
+    [src] = _paths([source])
+    exe = _npm_bin("componentize-js", "@bytecodealliance/componentize-js")
+    version = _tool_version((exe, "--version"))
+    h = hashlib.sha256(_digest("componentize-js", [src], [world], [], [version]).encode())
+    _wit_digest(h, Path(wit).resolve())
+    digest = "js-component-" + h.hexdigest()[:24]
+
+    def build(out: Path) -> None:
+        _run([exe, str(src), "--wit", str(Path(wit).resolve()), "--world-name", world, "-o", str(out)],
+             "componentize-js")
+
+    return _cached(digest, "component.wasm", build)

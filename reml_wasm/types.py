@@ -322,7 +322,9 @@ class ResourceType(_Named):
         return isinstance(other, ResourceType) and (self.name, self.owner) == (other.name, other.owner)
 
     def __hash__(self) -> int:
-        return hash(("resource", self.name, self.owner))
+        # not the name: a component's resource is named when it is exported, after its
+        # handle tables already hold it (equal resources still hash equal)
+        return hash(("resource", self.owner))
 
     def __repr__(self) -> str:
         return f"ResourceType({self.name!r}, owner={self.owner!r})"
@@ -349,18 +351,22 @@ class ResourceType(_Named):
 @dataclass(frozen=True)
 class OwnType(Type):
     resource: ResourceType
+    # the name the handle was written with when that is an alias of the resource
+    # (`type headers = fields;`): printing only, not part of the type's identity
+    alias: str | None = field(default=None, compare=False)
 
     def wit(self) -> str:
         # `own<r>` and a bare `r` are the same type; the bare name is canonical WIT.
-        return self.resource.wit()
+        return wit_name(self.alias) if self.alias else self.resource.wit()
 
 
 @dataclass(frozen=True)
 class BorrowType(Type):
     resource: ResourceType
+    alias: str | None = field(default=None, compare=False)  # as OwnType.alias
 
     def wit(self) -> str:
-        return f"borrow<{self.resource.wit()}>"
+        return f"borrow<{wit_name(self.alias) if self.alias else self.resource.wit()}>"
 
 
 @dataclass(frozen=True)

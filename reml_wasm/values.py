@@ -83,6 +83,13 @@ class Record:
         raise AttributeError("Record values are immutable")
 
     def fields(self) -> dict[str, Any]:
+        """The fields as a new dict, in definition order (same as `asdict`)."""
+        return dict(self._fields)
+
+    def asdict(self) -> dict[str, Any]:
+        """The fields as a new dict, in definition order; nested records stay Records.
+        Reach a field whose name is also a method name (`fields`, `asdict`) this way or
+        with `record_field`."""
         return dict(self._fields)
 
     def __eq__(self, other: object) -> bool:
@@ -105,8 +112,19 @@ def nests_option(opt: t.OptionType) -> bool:
     return isinstance(t.unalias(opt.inner), t.OptionType)
 
 
+def is_list_value(value: Any, of_u8: bool) -> bool:
+    """True when `value` may stand for a list: a sequence other than str/bytes (and for
+    `list<u8>` also bytes, bytearray or memoryview).  Sets, dicts and iterators are not
+    lists (their order is not the caller's)."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return of_u8
+    return isinstance(value, Sequence) and not isinstance(value, str)
+
+
 def record_field(value: Any, name: str) -> Any:
     """A field of a record value given as a Record, a mapping or any object with attributes."""
+    if isinstance(value, Record):
+        return value._fields[name]  # not getattr: a field may be called `fields`
     if isinstance(value, Mapping):
         return value[name]
     return getattr(value, name)
@@ -152,6 +170,8 @@ def check(value: Any, typ: t.Type, path: str = "value") -> None:
         _check_primitive(value, typ, path)
     elif isinstance(typ, t.ListType):
         elem = t.unalias(typ.element)
+        if not is_list_value(value, elem == t.U8):
+            raise ValueTypeError(path, typ.wit(), value)
         if elem == t.U8 and isinstance(value, (bytes, bytearray, memoryview)):
             n = len(value)
         elif isinstance(value, Sequence) and not isinstance(value, (str, bytes, bytearray)):

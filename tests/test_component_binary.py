@@ -1,5 +1,6 @@
 """The component binary parser and the world it yields, against wasm-tools as the oracle."""
 
+import json
 import re
 import subprocess
 
@@ -12,7 +13,7 @@ from reml_wasm import types as t
 from reml_wasm.audit import DiagnosticError
 from reml_wasm.benchmarks.component import build_ctest
 from reml_wasm.connectors.component import binary as cb
-from reml_wasm.connectors.component.world import split_interface_key, world_of, world_wit
+from reml_wasm.connectors.component.world import split_interface_key, world_of
 
 ROOT = toolchain.PROJECT_ROOT
 
@@ -27,21 +28,11 @@ def demo_bytes():
     return toolchain.build_demo()[0].read_bytes()
 
 
-def _oracle_wit(data: bytes, tmp_path) -> str:
+def _oracle_wit(data: bytes, tmp_path, *extra: str) -> str:
     path = tmp_path / "c.wasm"
     path.write_bytes(data)
-    return subprocess.run([toolchain.wasm_tools_path(), "component", "wit", str(path)],
+    return subprocess.run([toolchain.wasm_tools_path(), "component", "wit", *extra, str(path)],
                           check=True, capture_output=True, text=True).stdout
-
-
-def _norm(text: str) -> set[str]:
-    """Declaration lines, whitespace-normalised (the oracle indents and orders by package)."""
-    out = set()
-    for line in text.splitlines():
-        line = re.sub(r"\s+", " ", line.strip())
-        if line and not line.startswith(("//", "package", "}", "world", "interface")):
-            out.add(line)
-    return out
 
 
 def test_sections_of_a_wit_component_output(ctest_bytes):
@@ -61,10 +52,12 @@ def test_sections_of_a_wit_component_output(ctest_bytes):
 
 @pytest.mark.parametrize("which", ["ctest", "demo"])
 def test_world_matches_wasm_tools(which, ctest_bytes, demo_bytes, tmp_path):
+    """The WIT view of the binary is exactly what wasm-tools prints, text and JSON."""
+    from reml_wasm.cli.component_wit import component_view
     data = ctest_bytes if which == "ctest" else demo_bytes
-    mine = world_wit(world_of(cb.parse_component(data), which))
-    oracle = _oracle_wit(data, tmp_path)
-    assert _norm(mine) == _norm(oracle)
+    view = component_view(cb.parse_component(data))
+    assert view.text() == _oracle_wit(data, tmp_path)
+    assert view.json() == json.loads(_oracle_wit(data, tmp_path, "--json"))
 
 
 def test_world_types_and_resources(ctest_bytes):
@@ -151,3 +144,21 @@ def test_lift_of_a_core_function_with_the_wrong_type_is_rejected(tmp_path):
         with pytest.raises(DiagnosticError) as exc:
             comp.instantiate(path=path)
         assert exc.value.code == "ffi.component.invalid"
+
+
+@pytest.mark.parametrize("source, world", [("inspect_shapes.wit", "w"), ("inspect_merged.wit", "beta"),
+                                           ("inspect_merged.wit", "data-one"), ("inspect_map.wit", "beta")])
+def test_world_shapes_match_wasm_tools(tmp_path, source, world):
+    """Inline interfaces, `use iface.{x as y}` in a world, world functions; an interface
+    both imported and exported; async functions, streams and futures (components
+    wasm-tools makes from tests/data/inspect_*.wit around a dummy module)."""
+    from reml_wasm.cli.component_wit import component_view
+    tool = toolchain.wasm_tools_path()
+    core, comp = tmp_path / "core.wasm", tmp_path / "c.wasm"
+    subprocess.run([tool, "component", "embed", "--dummy", str(ROOT / "tests/data" / source),
+                    "--world", world, "-o", str(core)], check=True)
+    subprocess.run([tool, "component", "new", str(core), "-o", str(comp)], check=True)
+    data = comp.read_bytes()
+    view = component_view(cb.parse_component(data))
+    assert view.text() == _oracle_wit(data, tmp_path)
+    assert view.json() == json.loads(_oracle_wit(data, tmp_path, "--json"))

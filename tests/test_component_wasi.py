@@ -1,11 +1,11 @@
 """WASI only when granted: a guest importing wasi:cli/environment (native/ctest-wasi) runs
-without WASI as long as it does not call it; granted, WASI answers (reference path)."""
+without WASI as long as it does not call it; granted, WASI answers on both paths."""
 
 import pytest
 
 from reml_wasm import cabi, toolchain
 from reml_wasm.benchmarks.component import build_ctest
-from reml_wasm.connectors.component import Component, Sandbox
+from reml_wasm.connectors.component import Component, Sandbox, WasiConfig
 
 ROOT = toolchain.PROJECT_ROOT
 
@@ -28,18 +28,21 @@ def test_without_grant_wasi_traps_only_when_called(wasi_user, path):
     assert d.message.startswith("arg-count: ") and "wasi:cli/environment@0.2.0#get-arguments" in d.message
 
 
-def test_granted_wasi_answers(wasi_user):
-    inst = wasi_user.instantiate(sandbox=Sandbox(wasi=True))
-    assert inst.path == "wasmtime"
-    assert inst.diagnostics[0].code == "ffi.component.fast_path_unavailable"
+@pytest.mark.parametrize("path", ["fast", "wasmtime"])
+def test_granted_wasi_answers(wasi_user, path):
+    inst = wasi_user.instantiate(sandbox=Sandbox(wasi=True), path=path)
+    assert inst.path == path and inst.diagnostics == []
     assert inst.call("arg-count") == 0          # WASI's (empty) argument list, not a trap
     assert inst.call("ping") == 7
+    granted = wasi_user.instantiate(sandbox=Sandbox(wasi=WasiConfig(args=["prog", "a", "b"])), path=path)
+    assert granted.call("arg-count") == 3
 
 
-def test_granted_wasi_keeps_other_imports_trapping(wasi_user):
+@pytest.mark.parametrize("path", ["fast", "wasmtime"])
+def test_granted_wasi_keeps_other_imports_trapping(wasi_user, path):
     """With WASI granted, imports that are not WASI and not provided still trap when called."""
     ctest = Component.from_file(build_ctest())
-    inst = ctest.instantiate(sandbox=Sandbox(wasi=True))
+    inst = ctest.instantiate(sandbox=Sandbox(wasi=True), path=path)
     assert inst.call("add", 1, 2) == 3
     with pytest.raises(cabi.Trap) as exc:
         inst.call("call-log", "x")

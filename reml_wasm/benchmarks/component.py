@@ -386,6 +386,8 @@ def _cold_row(quick: bool) -> Row:
 
 
 def run(args: argparse.Namespace) -> int:
+    if getattr(args, "startup", False):
+        return run_startup(args)
     wanted = getattr(args, "cases", None)
     ids = case_ids()
     if wanted == "list":
@@ -439,3 +441,54 @@ def _plain(v: Any) -> Any:
     if isinstance(v, Record):
         return {k: _plain(x) for k, x in v.fields().items()}
     return v
+
+
+# --- start-up: first vs cached `reml-wasm call` -------------------------------------------
+
+STARTUP_GOAL_SECONDS = 1.0
+
+
+def build_python_guest() -> Any:
+    """The componentize-py build of wit/wasi-real (an ~18 MB component)."""
+    root = toolchain.PROJECT_ROOT
+    return toolchain.build_python_component(root / "native" / "wasi-real" / "py", "app",
+                                            root / "wit" / "wasi-real", "real")
+
+
+def _timed_call(wasm: Any, path: str, cache_dir: str) -> tuple[float, str]:
+    """Wall-clock seconds of one `reml-wasm call` process (interpreter start included)."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    env = dict(os.environ, REML_WASM_CACHE=cache_dir)
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "reml_wasm", "call", "--allow-wasi", "--path", path, str(wasm),
+                           'api#greet("bench")'], capture_output=True, text=True, env=env,
+                          cwd=str(toolchain.PROJECT_ROOT), timeout=900)
+    elapsed = time.perf_counter() - t0
+    return elapsed, proc.stdout.strip() if proc.returncode == 0 else f"failed: {proc.stderr.strip()[-200:]}"
+
+
+def run_startup(args: argparse.Namespace) -> int:
+    """`reml-wasm bench component --startup`: seconds of a first `reml-wasm call` on the
+    componentize-py component (empty compiled cache: wasmtime compiles) and of the second
+    one (compiled code loaded from the cache), per path, in one run."""
+    import tempfile
+
+    wasm = build_python_guest()
+    size = wasm.stat().st_size / 1e6
+    table = Table(f"reml-wasm call start-up, seconds per process: componentize-py component ({size:.1f} MB)",
+                  ["path", "first (compiles)", "second (cached)", "speed-up", "goal"])
+    for path in ("fast", "wasmtime"):
+        with tempfile.TemporaryDirectory(prefix="reml-wasm-startup-") as cache_dir:
+            first, out1 = _timed_call(wasm, path, cache_dir)
+            second, out2 = _timed_call(wasm, path, cache_dir)
+        if out1 != out2 or out1.startswith("failed"):
+            table.notes.append(f"{path}: outputs differ or failed: {out1!r} / {out2!r}")
+        table.add(path, first, second, f"{first / second:.1f}x", f"second <= {STARTUP_GOAL_SECONDS:.0f} s")
+    table.notes.append("each figure is one process (python -m reml_wasm call --allow-wasi ... "
+                       "'api#greet(\"bench\")'), interpreter start-up included; the compiled cache starts empty")
+    table.print(getattr(args, "json", False))
+    return 0

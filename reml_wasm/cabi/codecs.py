@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from .. import types as t
-from ..values import Err, Ok, Record, Some, ValueTypeError, Variant, nests_option, record_field
+from ..values import Err, Ok, Record, Some, ValueTypeError, Variant, is_list_value, nests_option, record_field
 from .errors import Trap, unsupported, bad_options
 from . import variants
 from .generated import define
@@ -536,7 +536,12 @@ class Compiler:
                 mem.charge(0)
             return load_range(mem.view, sp, n)
 
+        u8 = e == t.U8
+        wit = t.ListType(elem).wit()
+
         def write(v):
+            if v.__class__ is not list and not is_list_value(v, u8):
+                raise ValueTypeError("value", wit, v)
             n = len(v)
             if n * es > MAX_LIST_BYTES:
                 raise list_too_long(n, n * es)
@@ -636,6 +641,8 @@ class Compiler:
             return load_range(view, p, n)
 
         def store(v, p):
+            if v.__class__ is not list and not is_list_value(v, u8):
+                raise ValueTypeError("value", ty.wit(), v)
             if len(v) != n:
                 raise ValueTypeError("value", f"{ty.wit()} of exactly {n} elements", f"{len(v)} elements")
             put_range(v, p, n)
@@ -645,6 +652,8 @@ class Compiler:
             return bytes(items) if u8 else items
 
         def lower(v, out):
+            if v.__class__ is not list and not is_list_value(v, u8):
+                raise ValueTypeError("value", ty.wit(), v)
             if len(v) != n:
                 raise ValueTypeError("value", f"{ty.wit()} of exactly {n} elements", f"{len(v)} elements")
             for item in v:

@@ -101,17 +101,22 @@ def char_to_int(c: Any) -> int:
     return ord(c)
 
 
-class NumberList(array.array):
-    """A lifted `list<number>`: a packed array (one copy out of guest memory, no
-    per-element Python work) that is a sequence of the numbers and compares equal to any
-    list or tuple holding the same numbers."""
+class NumberList(list):
+    """A lifted `list<number>`: a plain Python list (so `json.dumps`, `isinstance(x, list)`
+    and every list operation work) built from one bulk copy out of guest memory, with no
+    per-element Python work.  `typecode` is the `array` code of its element type; it also
+    compares equal to an `array.array` of the same numbers."""
+
+    __slots__ = ("typecode",)
+
+    def __init__(self, typecode: str, items: Any = ()) -> None:
+        super().__init__(items)
+        self.typecode = typecode
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, array.array):
-            return self.tolist() == other.tolist()
-        if isinstance(other, (list, tuple)):
-            return self.tolist() == list(other)
-        return NotImplemented
+            return list.__eq__(self, other.tolist())
+        return list.__eq__(self, other)
 
     def __ne__(self, other: object) -> bool:
         eq = self.__eq__(other)
@@ -119,19 +124,22 @@ class NumberList(array.array):
 
     __hash__ = None  # type: ignore[assignment]
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (NumberList, (self.typecode, list(self)))
+
     def __repr__(self) -> str:
-        return f"NumberList({self.typecode!r}, {self.tolist()!r})"
+        return f"NumberList({self.typecode!r}, {list.__repr__(self)})"
 
 
 def number_list(typecode: str, data: Any) -> NumberList:
     """A NumberList of `typecode` over little-endian `data` (bytes-like)."""
-    out = NumberList(typecode)
-    out.frombytes(data)
+    arr = array.array(typecode)
+    arr.frombytes(data)
     if not LITTLE:  # pragma: no cover - the engine runs little-endian hosts in practice
-        out.byteswap()
-    if typecode in "fd" and out and sum(out) != sum(out):
-        out = NumberList(typecode, [canon_float(x) for x in out])
-    return out
+        arr.byteswap()
+    if typecode in "fd" and arr and sum(arr) != sum(arr):
+        return NumberList(typecode, [canon_float(x) for x in arr])
+    return NumberList(typecode, arr.tolist())
 
 
 def pack_numbers(typecode: str, value: Any) -> bytes | memoryview:
@@ -142,11 +150,13 @@ def pack_numbers(typecode: str, value: Any) -> bytes | memoryview:
     else:
         if isinstance(value, (str, bytes)):
             raise TypeError("not a sequence of numbers")
-        if type(value) is list:
+        if isinstance(value, list):
             arr = array.array(typecode)
             arr.fromlist(value)  # the fastest conversion from a list (all in C)
         else:
             arr = array.array(typecode, value)
+        if type(value) is not NumberList and bool in {*map(type, value)}:  # array takes True as 1; the convention does not
+            raise TypeError("bool in a list of numbers")
     if typecode in "fd":
         total = sum(arr)
         if total != total:

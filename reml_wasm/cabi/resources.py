@@ -392,5 +392,19 @@ class ResourceTables:
 
 def _resource(value: Any, rt: t.ResourceType) -> Resource:
     if not isinstance(value, Resource) or value.type != rt:
-        raise ValueTypeError("value", f"a Resource of {rt.name}", value)
+        raise ValueTypeError("value", handle_expected(rt), handle_found(value))
+    return value
+
+
+def handle_expected(rt: t.ResourceType) -> str:
+    """What a resource parameter wants, in the words both component paths use."""
+    return f"a handle of {rt.name}"
+
+
+def handle_found(value: Any) -> Any:
+    """What was given instead: a handle of another resource is named by its resource."""
+    other = getattr(value, "type", None)
+    if isinstance(other, t.ResourceType):
+        from ..values import Described
+        return Described(f"a handle of {other.name}")
     return value

@@ -21,6 +21,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "wit": ("wit", "parse and resolve WIT; print canonical WIT or wasm-tools-compatible JSON"),
     "reml": ("reml", "emit Reml bindings and a type manifest for a WIT world"),
     "call": ("call", "call a component export with arguments in WAVE"),
+    "run": ("run", "run a wasi:cli/run command component, as `wasmtime run` does"),
     "inspect": ("inspect", "print the world of a component as WIT"),
     "call-native": ("call_native", "call a native library function bound from its C header"),
     "gen": ("gen", "generate code: C plugin skeletons, typed Python bindings"),

@@ -26,6 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the table as JSON")
     parser.add_argument("--cases", metavar="IDS",
                         help="comma-separated row ids of the benchmark (`--cases list` prints them)")
+    parser.add_argument("--startup", action="store_true",
+                        help="component: first vs cached start-up of `reml-wasm call` on a componentize-py component")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,34 +1,27 @@
-"""`reml-wasm inspect COMPONENT.wasm`: the component's world as WIT (from the binary)."""
+"""`reml-wasm inspect COMPONENT.wasm [--json]`: the component's world as WIT, exactly as
+`wasm-tools component wit` prints it (text, or its `--json` form), rebuilt from the
+binary's own type sections (cli/component_wit.py)."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 
-from .. import types as t
 from ..connectors.component import Component
-from ..connectors.component.world import world_wit
+from .component_wit import component_view
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("component", help="the component binary (.wasm)")
-    parser.add_argument("--json", action="store_true", help="imports and exports as JSON")
-
-
-def _item(item: t.WorldItem) -> dict:
-    if isinstance(item, t.InterfaceItem):
-        return {"kind": "interface", "name": item.key,
-                "functions": [f.qualified_name for f in item.interface.all_functions()]}
-    if isinstance(item, t.FunctionItem):
-        return {"kind": "function", "name": item.key, "wit": item.function.wit()}
-    return {"kind": "type", "name": item.key, "wit": item.type.wit()}
+    parser.add_argument("--json", action="store_true", help="the world as `wasm-tools component wit --json` prints it")
 
 
 def run(args: argparse.Namespace) -> int:
-    world = Component.from_file(args.component).world
+    comp = Component.from_file(args.component)
+    view = component_view(comp.ast, comp.source)
     if args.json:
-        print(json.dumps({"world": world.name, "imports": [_item(i) for i in world.imports],
-                          "exports": [_item(i) for i in world.exports], "wit": world_wit(world)}))
+        sys.stdout.write(json.dumps(view.json(), indent=2))  # no final newline, as wasm-tools
     else:
-        print(world_wit(world), end="")
+        print(view.text(), end="")
     return 0

@@ -10,6 +10,7 @@ their own or `--no-limit` lifts it, so a looping guest never hangs the command.
 from __future__ import annotations
 
 import argparse
+from typing import Any
 import math
 import re
 
@@ -74,7 +75,7 @@ def parse_bytes(text: str, option: str, high: int) -> int:
     return value
 
 
-def sandbox_from_args(args: argparse.Namespace, *, wasi: bool = False) -> Sandbox:
+def sandbox_from_args(args: argparse.Namespace, *, wasi: Any = False) -> Sandbox:
     """The Sandbox the options ask for (the default timeout unless lifted or replaced)."""
     fuel = None if args.fuel is None else parse_count(args.fuel, "--fuel", MAX_FUEL)
     timeout = None if args.timeout is None else parse_seconds(args.timeout, "--timeout", MAX_TIMEOUT)

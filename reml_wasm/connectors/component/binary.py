@@ -53,6 +53,12 @@ class DefList:
 
 
 @dataclass(frozen=True)
+class DefMap:
+    key: ValType
+    value: ValType
+
+
+@dataclass(frozen=True)
 class DefTuple:
     elements: tuple[ValType, ...]
 
@@ -579,6 +585,9 @@ def _type(r: _Reader):
     if b == 0x67:
         elem = _valtype(r)
         return DefList(elem, r.u32())
+    if b == 0x63:
+        key = _valtype(r)
+        return DefMap(key, _valtype(r))
     if b == 0x6f:
         return DefTuple(r.vec(lambda: _valtype(r)))
     if b == 0x6e:

@@ -18,6 +18,8 @@ from ...cabi.codecs import flags_functions
 from ...cabi.generated import define
 from ...cabi.numbers import NAN, f32_round
 from ... import types as t
+from ...audit import DiagnosticError
+from ...values import check_args
 from . import traps as component_traps
 from .callbacks import take_exception
 from .capi import CApi
@@ -224,22 +226,22 @@ def _param_lines(ty: t.Type, a: str, k: int, i: int, args_tuple: str, env: dict[
     """Inline lowering of a parameter of one flat value besides integers: floats, char,
     enum, flags of up to 32 labels, a borrow of a resource the instance implements
     (None for other types).  A value of the wrong shape goes to the engine's
-    `lower_args` for its diagnostic."""
+    `bad_args` for its diagnostic (as the reference path gives it)."""
     ty = t.unalias(ty)
     if isinstance(ty, t.BorrowType) and resources is not None and ty.resource in resources.implements:
         env[f"rep{i}"] = resources.rep_lowerer(ty.resource)
         return [f"    v_i64[{2 * k}] = rep{i}({a})"]
     if ty == t.F64 or ty == t.F32:
-        lines = [f"    if {a}.__class__ is not float and {a}.__class__ is not int: lower_args({args_tuple})"]
+        lines = [f"    if {a}.__class__ is not float and {a}.__class__ is not int: bad_args({args_tuple})"]
         if ty == t.F64:
             env["NAN"] = NAN
             return lines + [f"    v_f64[{2 * k}] = {a} if {a} == {a} else NAN"]
         env["f32_round"] = f32_round
         return lines + [f"    v_f32[{4 * k}] = f32_round({a})"]
     if ty == t.CHAR:
-        return [f"    if {a}.__class__ is not str: lower_args({args_tuple})",
+        return [f"    if {a}.__class__ is not str: bad_args({args_tuple})",
                 f"    c{i} = ord({a})",
-                f"    if 0xD800 <= c{i} <= 0xDFFF: lower_args({args_tuple})",
+                f"    if 0xD800 <= c{i} <= 0xDFFF: bad_args({args_tuple})",
                 f"    v_i64[{2 * k}] = c{i}"]
     if isinstance(ty, t.EnumType):
         env[f"enum{i}"] = {label: d for d, label in enumerate(ty.cases)}
@@ -247,7 +249,7 @@ def _param_lines(ty: t.Type, a: str, k: int, i: int, args_tuple: str, env: dict[
     if isinstance(ty, t.FlagsType) and 0 < len(ty.labels) <= 32:
         env[f"flag{i}"] = {label: 1 << d for d, label in enumerate(ty.labels)}
         env["SETS"] = (set, frozenset)
-        return [f"    if not isinstance({a}, SETS): lower_args({args_tuple})",
+        return [f"    if not isinstance({a}, SETS): bad_args({args_tuple})",
                 f"    b{i} = 0",
                 f"    for x in {a}: b{i} |= flag{i}[x]",
                 f"    v_i64[{2 * k}] = b{i}"]
@@ -278,6 +280,17 @@ def _result_lines(ty: t.Type, env: dict[str, Any], resources: Any = None) -> lis
     return None
 
 
+def _bad_args(plan: Any, declared: list[t.Function]) -> Callable[[tuple], None]:
+    """What a caller runs when an argument failed the inline checks: the diagnostic of
+    `values.check_args` against the declared type (the one the reference path gives),
+    else the engine's lowering's."""
+
+    def bad_args(args: tuple) -> None:
+        check_args(args, declared[0])
+        plan.lower_args(args)
+    return bad_args
+
+
 def export_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
                   post: Callable[..., Any] | None, state: CallState, name: str) -> Callable[..., Any]:
     """f(*args) -> result for a lifted export, marshalled by `plan` (a cabi ExportPlan)."""
@@ -286,7 +299,11 @@ def export_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
     n = max(len(params), len(results), 1)
     label = [name]
     env = _environment(capi, ctx, func, n, state, label)
-    env.update(lower_args=plan.lower_args, lift_result=plan.lift_result, post=post)
+    declared = [ftype]  # the instance replaces it with the world's type (its names)
+    env.update(lower_args=plan.lower_args, lift_result=plan.lift_result, post=post, declared=declared,
+               check_args=check_args, LOWER_ERRORS=(TypeError, ValueError, OverflowError, KeyError,
+                                                    AttributeError, IndexError, DiagnosticError),
+               bad_args=_bad_args(plan, declared))
     codecs = plan.param_codecs
     generic = plan.flat.params_spilled or plan.borrows or len(codecs) != len(ftype.params)
     # every flat argument an integer (a checked integer parameter, or a pointer or length
@@ -314,6 +331,9 @@ def export_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
         lines.append("        flat = lower_args(args)")
         lines.append("    except Trap as exc:")
         lines.append("        guest_trap(exc)")
+        lines.append("    except LOWER_ERRORS:")
+        lines.append("        check_args(args, declared[0])  # the located message, as the reference path gives it")
+        lines.append("        raise")
         for i, ty in enumerate(params):
             view, stride = _WRITE[ty]
             lines.append(f"    {view}[{i * stride}] = flat[{i}]")
@@ -336,24 +356,28 @@ def export_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
             elif prim is not None and int_call is not None:
                 a = names[i]
                 if prim == "bool":
-                    lines.append(f"    if type({a}) is not bool: lower_args({args_tuple})")
+                    lines.append(f"    if type({a}) is not bool: bad_args({args_tuple})")
                     int_args.append(f"(1 if {a} else 0)")
                 else:
                     lo, hi = t.INTEGER_RANGES[t.PRIMITIVES[prim]]
-                    lines.append(f"    if {a}.__class__ is not int or not {lo} <= {a} <= {hi}: lower_args({args_tuple})")
+                    lines.append(f"    if {a}.__class__ is not int or not {lo} <= {a} <= {hi}: bad_args({args_tuple})")
                     int_args.append(f"({a} - {1 << 64} if {a} > {(1 << 63) - 1} else {a})" if prim == "u64" else a)
                 k += 1
             elif prim is not None:
                 a = names[i]
                 if prim == "bool":
-                    lines.append(f"    if type({a}) is not bool: lower_args({args_tuple})")
+                    lines.append(f"    if type({a}) is not bool: bad_args({args_tuple})")
                     lines.append(f"    v_i64[{2 * k}] = 1 if {a} else 0")
                 else:
                     # cffi checks the integer type and range of the store (OverflowError,
                     # TypeError -> the engine's diagnostic below); bool is refused here
                     view, per_slot = _INT_VIEW[prim]
-                    lines.append(f"    if {a}.__class__ is bool: lower_args({args_tuple})")
+                    lines.append(f"    if {a}.__class__ is bool: bad_args({args_tuple})")
                     lines.append(f"    {view}[{per_slot * k}] = {a}")
+                    if prim in ("s8", "u8", "s16", "u16"):
+                        # the narrow store only checked the range: the core i32 is the
+                        # value sign- or zero-extended (the Canonical ABI's rule)
+                        lines.append(f"    v_i64[{2 * k}] = {a}")
                 k += 1
             elif (inline := _param_lines(p.type, names[i], k, i, args_tuple, env, plan.opts.resources)) is not None:
                 if int_call is not None:  # char, enum, flags: the integer goes to C with the call
@@ -387,9 +411,10 @@ def export_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
         lines.append("    except Trap as exc:")
         lines.append("        guest_trap(exc)")
         lines.append("    except VALUE_ERRORS:")
-        lines.append(f"        lower_args({args_tuple})")
+        lines.append(f"        bad_args({args_tuple})")
         lines.append("        raise")
-        env["VALUE_ERRORS"] = (TypeError, ValueError, OverflowError, KeyError, AttributeError, IndexError)
+        env["VALUE_ERRORS"] = (TypeError, ValueError, OverflowError, KeyError, AttributeError, IndexError,
+                               DiagnosticError)
         env["lift_result"] = plan.lift_plain  # no borrows: no borrow scope to close
     if state.fuel is not None:
         lines.append("    set_fuel(ctx, state.fuel)")
@@ -453,4 +478,5 @@ def export_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
         lines.insert(2, "    meter.copied = 0")
     caller = _compile("\n".join(lines) + "\n", env, name, label)
     caller.thread_safe = True  # it holds the instance's lock itself (Instance.func hands it out as is)
+    caller.declared = declared  # the type diagnostics name (the instance sets the world's)
     return caller

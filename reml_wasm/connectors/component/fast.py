@@ -13,6 +13,8 @@ Calls go through the generated callers of component_caller.py.
 
 from __future__ import annotations
 
+import ctypes
+from collections.abc import Iterator, Mapping
 from typing import Any, Callable
 
 import wasmtime
@@ -23,8 +25,9 @@ from ... import types as t
 from ...audit import error
 from . import binary as cb
 from . import link as cl
-from . import callbacks, capi as wasmtime_capi
-from .sandbox import memories_stay_put
+from . import callbacks, capi as wasmtime_capi, traps as component_traps
+from . import cache as compiled_cache
+from .sandbox import engine_config, memories_stay_put
 from .caller import CallState, core_caller, export_caller
 from .entries import import_entry, resource_entry
 from .capi import CApi
@@ -80,6 +83,46 @@ class FastMemory(cabi.WasmtimeMemory):
             super().check(ptr, n)
 
 
+class CoreExports(Mapping):
+    """A core instance's exports, looked up one name at a time as the component's aliases
+    ask for them (wasmtime-py's `Instance.exports` lists every export, which costs
+    quadratic time in a module exporting thousands, like an interpreter's)."""
+
+    def __init__(self, store: wasmtime.Store, instance: wasmtime.Instance) -> None:
+        self._store = store
+        self._instance = instance
+        self._found: dict[str, Any] = {}
+
+    def __getitem__(self, name: str) -> Any:
+        found = self._found.get(name)
+        if found is None:
+            from wasmtime import _ffi
+            from wasmtime._extern import wrap_extern
+
+            item = _ffi.wasmtime_extern_t()
+            raw = name.encode("utf-8")
+            if not _ffi.wasmtime_instance_export_get(self._store._context(), ctypes.byref(self._instance._instance),
+                                                     raw, len(raw), ctypes.byref(item)):
+                raise KeyError(name)
+            found = self._found[name] = wrap_extern(item)
+        return found
+
+    def __contains__(self, name: object) -> bool:
+        if not isinstance(name, str):
+            return False
+        try:
+            self[name]
+        except KeyError:
+            return False
+        return True
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._instance.exports(self._store))
+
+    def __len__(self) -> int:
+        return len(self._instance.exports(self._store))
+
+
 class CoreSession:
     """Fast callers and memories over the core functions of one wasmtime Store, outside a
     component: the engine's benchmarks and tests over real wasm use these.  Raises
@@ -131,12 +174,8 @@ class FastBackend(cl.Backend):
 
     def __init__(self, capi: CApi, engine: wasmtime.Engine, store: wasmtime.Store,
                  modules: dict[int, wasmtime.Module], host: "Callable[[str, str, Any], Any]",
-                 fuel: int | None, epoch_ticks: int | None = None, checked: set | None = None,
-                 cache_tag: str = "") -> None:
-        """`cache_tag` names the engine configuration; given, compiled core modules are
-        kept across processes (`_compiled_module`)."""
+                 fuel: int | None, epoch_ticks: int | None = None, checked: set | None = None) -> None:
         super().__init__()
-        self.cache_tag = cache_tag
         self.checked = set() if checked is None else checked  # definitions whose core types were checked
         self.session = CoreSession(store, capi, fuel=fuel, epoch_ticks=epoch_ticks)
         self.capi, self.ctx, self.state = capi, self.session.ctx, self.session.state
@@ -151,37 +190,16 @@ class FastBackend(cl.Backend):
     # --- core level ---------------------------------------------------------------------
 
     def core_module(self, m: cb.CoreModule) -> wasmtime.Module:
+        """The core module compiled by wasmtime, once per component and engine, and across
+        processes through the compiled cache (component/cache.py)."""
         mod = self.modules.get(m.offset)
         if mod is None:
-            mod = self.modules[m.offset] = self._compiled_module(m)
-        return mod
-
-    def _compiled_module(self, m: cb.CoreModule) -> wasmtime.Module:
-        """The core module compiled by wasmtime, or its machine code from an earlier
-        process (`Module.serialize` under the cache directory, keyed by the module's bytes,
-        the wasmtime version and the engine configuration; wasmtime refuses code made for
-        another version or configuration, which is then compiled again)."""
-        import hashlib
-
-        from ...audit import write_atomic
-        from ...toolchain import cache_root
-        key = f"{self.capi.version}\0{self.cache_tag}\0".encode()
-        path = cache_root() / "wasmtime-modules" / (hashlib.sha256(key + m.data).hexdigest()[:32] + ".cwasm")
-        if self.cache_tag:
             try:
-                return wasmtime.Module.deserialize(self.engine, path.read_bytes())
-            except (OSError, wasmtime.WasmtimeError):
-                pass
-        try:
-            mod = wasmtime.Module(self.engine, m.data)
-        except wasmtime.WasmtimeError as exc:
-            raise error("ffi.component.invalid", f"core module at byte {m.offset:#x} is invalid: "
-                        f"{str(exc).splitlines()[0]}") from None
-        if self.cache_tag:
-            try:
-                write_atomic(path, mod.serialize())
-            except (OSError, wasmtime.WasmtimeError):
-                pass  # an unwritable cache only costs the next process the compilation
+                mod = self.modules[m.offset] = compiled_cache.module(
+                    self.engine, m.data, engine_config(self.engine), what=f"core module at byte {m.offset:#x}")
+            except wasmtime.WasmtimeError as exc:
+                raise error("ffi.component.invalid", f"core module at byte {m.offset:#x} is invalid: "
+                            f"{str(exc).splitlines()[0]}") from None
         return mod
 
     def core_instantiate(self, module: wasmtime.Module, args: dict[str, Any]) -> dict[str, Any]:
@@ -194,12 +212,13 @@ class FastBackend(cl.Backend):
             imports.append(inst[imp.name])
         try:
             instance = wasmtime.Instance(self.store, module, imports)
+        except cabi.Trap as exc:  # a host import (an unprovided one) refused during start-up
+            raise component_traps.instantiation_failure(exc.diagnostic.message, trapped=True) from None
         except wasmtime.Trap as exc:
-            raise cabi.Trap(f"trap while instantiating a core module: {exc}") from None
+            raise component_traps.instantiation_failure(str(exc), trapped=True) from None
         except wasmtime.WasmtimeError as exc:
-            raise error("ffi.component.link", f"core module instantiation failed: {exc}") from None
-        exports = instance.exports(self.store)
-        return {name: exports[name] for name in exports}
+            raise component_traps.instantiation_failure(str(exc)) from None
+        return CoreExports(self.store, instance)
 
     def core_inline(self, exports: dict[str, Any]) -> dict[str, Any]:
         return exports

@@ -11,25 +11,37 @@ from typing import Any, Callable
 
 from ... import cabi
 from ... import types as t
+from ...values import check
 
 
-def host_result(func: t.Function, impl: Callable[..., Any]) -> Callable[..., Any]:
-    """`impl` with a bare rep returned for an `own<R>` result made into a `cabi.Resource`
-    (host functions may return either)."""
-    result = None if func.result is None else t.unalias(func.result)
-    if not isinstance(result, t.OwnType):
+def host_result(func: t.Function, impl: Callable[..., Any], name: str | None = None) -> Callable[..., Any]:
+    """`impl` with its result checked against the function's result type (host results
+    are never trusted: the same `ffi.value.type_mismatch` on both paths, before anything
+    reaches wasmtime), and a bare rep returned for an `own<R>` result made into a
+    `cabi.Resource` (host functions may return either)."""
+    if func.result is None:
         return impl
-    rt = result.resource
+    result_type = func.result
+    result = t.unalias(result_type)
+    where = f"{name or func.qualified_name}: result"
+    if isinstance(result, t.OwnType):
+        rt = result.resource
 
-    def wrapped(*args: Any) -> Any:
+        def own_result(*args: Any) -> Any:
+            out = impl(*args)
+            return out if isinstance(out, cabi.Resource) else cabi.Resource(rt, out)
+        return own_result
+
+    def checked(*args: Any) -> Any:
         out = impl(*args)
-        return out if isinstance(out, cabi.Resource) else cabi.Resource(rt, out)
-    return wrapped
+        check(out, result_type, where)
+        return out
+    return checked
 
 
-def host_call(func: t.Function, impl: Callable[..., Any]) -> Callable[[list], Any]:
+def host_call(func: t.Function, impl: Callable[..., Any], name: str | None = None) -> Callable[[list], Any]:
     """A host function as the paths call it: one list of lifted arguments in, a reml value out."""
-    f = host_result(func, impl)
+    f = host_result(func, impl, name)
     return lambda args: f(*args)
 
 

@@ -7,8 +7,9 @@
 
 `path="fast"` (default) runs the core modules on wasmtime's core API through the cffi
 binding (fast.py); `path="wasmtime"` uses wasmtime.component (ref.py).
-When the fast path cannot serve (wasmtime version check failed, WASI granted, a feature
-the parser does not support), the instance says so in `diagnostics` (a warning) and uses
+WASI preview 2 runs on both paths (`Sandbox(wasi=WasiConfig(...))`): in Python on the fast
+path (wasi/), wasmtime's own on the reference path.  When the fast path cannot serve
+(wasmtime version check failed, a feature the parser does not support), the instance says so in `diagnostics` (a warning) and uses
 the reference path.  Both paths take and return values in the reml_wasm.values convention.
 
 Threads: a `Component` may be shared by any number of threads (instantiate from any of
@@ -36,9 +37,10 @@ from . import binary as cb
 from . import link as cl
 from . import world as cw
 from . import capi as wasmtime_capi
+from . import cache as compiled_cache
 from . import traps as component_traps
 from .host import host_call, host_result
-from .sandbox import TICKER, Sandbox, shared_engine
+from .sandbox import TICKER, Sandbox, engine_config, shared_engine
 
 if TYPE_CHECKING:  # imported when needed: a process on the fast path may never load it
     import wasmtime.component as wc
@@ -142,40 +144,20 @@ class Component:
         return eng
 
     def compiled(self, key: tuple[bool, bool] = (False, False)) -> wc.Component:
-        """The component compiled by wasmtime (which validates it: the fast path runs only
-        components wasmtime accepts, since its unchecked calls trust their types)."""
+        """The component compiled by wasmtime for the reference path (which validates it),
+        from the compiled cache when it holds it."""
         wcomp = self._ref_components.get(key)
         if wcomp is None:
-            import wasmtime.component as wc
             with self._lock:
                 wcomp = self._ref_components.get(key)
                 if wcomp is None:
                     try:
-                        wcomp = self._ref_components[key] = wc.Component(self.engine(key), self.data)
+                        wcomp = self._ref_components[key] = compiled_cache.component(
+                            self.engine(key), self.data, engine_config(self.engine(key)), what=self.source)
                     except wasmtime.WasmtimeError as exc:
                         raise error("ffi.component.invalid", f"{self.source}: wasmtime rejects the component: "
                                     f"{str(exc).splitlines()[0]}") from None
         return wcomp
-
-    def validate(self, key: tuple[bool, bool], wasmtime_version: str) -> None:
-        """wasmtime accepts the component (`compiled` raises otherwise).  The fast path
-        needs only the verdict, so it is remembered across processes: an empty marker
-        file in the cache named by the digest of the bytes and the wasmtime version."""
-        if key in self._ref_components:
-            return
-        import hashlib
-
-        from ...audit import write_atomic
-        from ...toolchain import cache_root
-        digest = hashlib.sha256(self.data + f"\0{wasmtime_version}\0{key}".encode()).hexdigest()[:32]
-        marker = cache_root() / "validated" / digest
-        if marker.is_file():
-            return
-        self.compiled(key)
-        try:
-            write_atomic(marker, b"")
-        except OSError:
-            pass  # an unwritable cache only costs the next process the compilation
 
     def instantiate(self, imports: Imports | None = None, *, sandbox: Sandbox = Sandbox(),
                     path: str = "fast") -> "Instance":
@@ -189,8 +171,6 @@ class Component:
                 capi, why = wasmtime_capi.load()
             if capi is None:
                 notes.append(_fallback(f"the cffi binding of wasmtime is unavailable ({why})"))
-            elif sandbox.wasi:
-                notes.append(_fallback("WASI is granted, and WASI runs only on the reference path"))
             else:
                 try:
                     return FastInstance(self, capi, imports, sandbox)
@@ -208,6 +188,29 @@ class Component:
         """`n` instances with the same imports and sandbox behind one queue, for threads
         calling in parallel (see `InstancePool`)."""
         return InstancePool(self, n, imports, sandbox=sandbox, path=path)
+
+
+def _core_modules(ast: cb.Component, out: dict[int, bytes]) -> dict[int, bytes]:
+    """The core modules of a component, nested components included, by byte offset."""
+    for d in ast.definitions:
+        if isinstance(d, cb.CoreModule):
+            out[d.offset] = d.data
+        elif isinstance(d, cb.Component):
+            _core_modules(d, out)
+    return out
+
+
+def _precompile(component: "Component", key: tuple[bool, bool]) -> None:
+    """Compile (or load) every core module the fast path will instantiate, in parallel;
+    a module wasmtime rejects is left for the walk to report where it is used."""
+    engine = component.engine(key)
+    known = component._modules[key]
+    wanted = {o: d for o, d in _core_modules(component.ast, {}).items() if o not in known}
+    if wanted:
+        for offset, mod in compiled_cache.modules(engine, wanted, engine_config(engine),
+                                                  what=f"{component.source} core modules").items():
+            if isinstance(mod, wasmtime.Module):
+                known[offset] = mod
 
 
 def _short(full: str) -> str:
@@ -370,7 +373,9 @@ class FastInstance(Instance):
         super().__init__(component)
         key = sandbox.engine_key
         engine = component.engine(key)
-        component.validate(key, capi.version)
+        # no whole-component compile here: each core module is compiled (or loaded from the
+        # compiled cache) once, validated by wasmtime, and every canonical definition's core
+        # type is checked against the Canonical ABI before an unchecked call can use it
         self.store = wasmtime.Store(engine)
         if sandbox.fuel is not None:
             self.store.set_fuel(sandbox.fuel)
@@ -378,29 +383,39 @@ class FastInstance(Instance):
             self.store.set_epoch_deadline(sandbox.epoch_ticks)
         if sandbox.memory_limit is not None:
             self.store.set_limits(memory_size=sandbox.memory_limit)
+        _precompile(component, key)
+        self.wasi = None
+        config = sandbox.wasi_config
+        if config is not None:
+            from .wasi import wasi_imports
+            provided, self.wasi = wasi_imports(component.world, config)
+            imports = {**provided, **imports}  # the caller's own implementations win
         self._imports = imports
         self.backend = FastBackend(capi, engine, self.store, component._modules[key], self._bind_import,
                                    sandbox.fuel, sandbox.epoch_ticks,
-                                   checked=component._checked.setdefault(key, set()), cache_tag=repr(key))
+                                   checked=component._checked.setdefault(key, set()))
         self.lock = self.backend.state.lock  # held by every call into the store
         self.scope = cl.instantiate(component.ast, self.backend)
         self._hold_ticker(sandbox, engine)
         for mem in self.backend._memories.values():
             mem.copy_limit = sandbox.copy_limit
             self._copy_meters.append(mem)
+        # resources the component defines get their export names (handles and messages
+        # say `counter`, not a placeholder; a resource's hash does not include its name)
+        self.backend.apply_resource_names()
 
     def _bind_import(self, name: str, sort: str, value: Any, tables: Any) -> Any:
         provided = self._imports.get(name)
         if provided is None:
             return value
         if sort == "func" and callable(provided):
-            value.call = host_call(value.type, provided)
-            value.extra = host_result(value.type, provided)  # called with positional arguments
+            value.call = host_call(value.type, provided, name)
+            value.extra = host_result(value.type, provided, name)  # called with positional arguments
         elif sort == "instance" and isinstance(provided, Mapping):
             for item, (s, v) in value.exports.items():
                 if s == "func" and provided.get(item) is not None:
-                    v.call = host_call(v.type, provided[item])
-                    v.extra = host_result(v.type, provided[item])
+                    v.call = host_call(v.type, provided[item], f"{name}#{item}")
+                    v.extra = host_result(v.type, provided[item], f"{name}#{item}")
                 elif s == "type" and isinstance(v, t.ResourceType):
                     self.backend.resource_tables[v] = tables
                     if provided.get(f"[dtor]{item}") is not None:
@@ -419,6 +434,7 @@ class FastInstance(Instance):
         if value.origin == "lift" and value.extra is not None:
             caller = value.extra.get()  # fast.LazyExport: built on first use
             caller.label[0] = full
+            caller.declared[0] = func  # diagnostics name the world's types
             return caller
         call = value.call
         return lambda *args: call(list(args))

@@ -27,6 +27,10 @@ class InstanceTypeValue:
     """The type of a component instance: its exports in order, name -> (sort, value)."""
 
     exports: dict[str, tuple[str, Any]] = field(default_factory=dict)
+    # exported type name -> where the type it re-exports from outside the instance type came
+    # from (a WIT `use`: an outer alias exported under an `eq` bound): (interface, name), or
+    # the type itself when it did not come from an imported interface
+    uses: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -49,6 +53,8 @@ class ComponentFunc:
 @dataclass
 class ComponentInstance:
     exports: dict[str, tuple[str, Any]] = field(default_factory=dict)
+    uses: dict[str, Any] = field(default_factory=dict)  # as InstanceTypeValue.uses
+    ascribed: Any = None  # the instance type an export declares (all of its items)
 
 
 @dataclass
@@ -81,8 +87,8 @@ class Backend:
         self.resource_names: dict[int, tuple[t.ResourceType, str]] = {}
 
     def apply_resource_names(self) -> None:
-        """Give defined resources their export names (only for a walk whose types are not
-        yet used as dictionary keys: renaming changes a resource's hash)."""
+        """Give defined resources their export names (a resource's hash leaves its name
+        out, so tables keyed on it stay valid)."""
         for rt, name in self.resource_names.values():
             object.__setattr__(rt, "name", name)
 
@@ -129,6 +135,12 @@ class Scope:
         self.exports: dict[str, tuple[str, Any]] = {}
         self.resources: list[t.ResourceType] = []   # resources defined here, in order
         self.state: Any = None                      # backend-owned (e.g. resource tables)
+        self.import_names: dict[int, str] = {}      # id(imported/exported instance) -> its name
+        # id(type) -> (import name, export name) of the latest `alias export` that brought
+        # the type into this scope from an imported instance (a WIT `use` names it so)
+        self.type_sources: dict[int, tuple[str, str]] = {}
+        self.type_uses: dict[str, tuple[str, str]] = {}  # imported type name -> its source
+        self.export_uses: dict[str, tuple[str, str]] = {}  # exported type name -> its source
 
     def get(self, sort: str, index: int) -> Any:
         space = self.spaces[sort]
@@ -156,11 +168,13 @@ def rename(value: Any, name: str, backend: "Backend | None" = None) -> Any:
     if isinstance(value, t.ResourceType):
         if backend is not None and is_placeholder(value.name):
             backend.resource_names.setdefault(id(value), (value, name))
+        elif backend is None and not is_placeholder(value.name) and value.name != name:
+            return t.TypeAlias(name, value)  # `type headers = fields;` in an instance type
         return value
     if isinstance(value, (t.RecordType, t.VariantType, t.EnumType, t.FlagsType)):
         return dataclasses.replace(value, name=name)
-    if isinstance(value, t.Type) and not isinstance(value, t.PrimitiveType):
-        return t.TypeAlias(name, value)
+    if isinstance(value, t.Type):
+        return t.TypeAlias(name, value)  # `type filesize = u64;` keeps its name
     return value
 
 
@@ -186,6 +200,11 @@ class TypeResolver:
             raise error("ffi.component.malformed", f"type index {idx} is not a resource")
         return ty
 
+    def _alias_name(self, idx: int) -> str | None:
+        """The alias name a handle's resource index is written with, if it is an alias."""
+        ty = self.lookup(idx)
+        return ty.name if isinstance(ty, t.TypeAlias) and isinstance(t.unalias(ty), t.ResourceType) else None
+
     def define(self, d: Any, owner: str) -> Any:
         v = self.val
         if isinstance(d, cb.DefPrimitive):
@@ -197,6 +216,8 @@ class TypeResolver:
                                  tuple(t.Case(n, None if x is None else v(x)) for n, x in d.cases))
         if isinstance(d, cb.DefList):
             return t.ListType(v(d.element), d.length)
+        if isinstance(d, cb.DefMap):
+            return t.MapType(v(d.key), v(d.value))
         if isinstance(d, cb.DefTuple):
             return t.TupleType(tuple(v(x) for x in d.elements))
         if isinstance(d, cb.DefFlags):
@@ -208,9 +229,9 @@ class TypeResolver:
         if isinstance(d, cb.DefResult):
             return t.ResultType(None if d.ok is None else v(d.ok), None if d.err is None else v(d.err))
         if isinstance(d, cb.DefOwn):
-            return t.OwnType(self.resource(d.resource))
+            return t.OwnType(self.resource(d.resource), self._alias_name(d.resource))
         if isinstance(d, cb.DefBorrow):
-            return t.BorrowType(self.resource(d.resource))
+            return t.BorrowType(self.resource(d.resource), self._alias_name(d.resource))
         if isinstance(d, cb.DefStream):
             return t.StreamType(None if d.element is None else v(d.element))
         if isinstance(d, cb.DefFuture):
@@ -239,6 +260,8 @@ def name_function(func: t.Function, name: str) -> t.Function:
 def _decls_type(decls: tuple[cb.Decl, ...], parent_lookup: "Scope", component: bool, owner: str) -> Any:
     """Elaborate an instance or component type declaration list."""
     types: list[Any] = []
+    outer: set[int] = set()  # indices of types aliased from outside this declaration list
+    sources: dict[int, tuple[str, str]] = {}  # of those, the interface and name they came from
     resolver = TypeResolver(lambda i: _index(types, i, "type"))
     out = ComponentTypeValue() if component else InstanceTypeValue()
     for d in decls:
@@ -253,7 +276,13 @@ def _decls_type(decls: tuple[cb.Decl, ...], parent_lookup: "Scope", component: b
                 if a.count == 0:
                     types.append(_index(types, a.index, "type"))
                 else:
-                    types.append(parent_lookup.outer(a.count - 1).get("type", a.index))
+                    outer.add(len(types))
+                    src_scope = parent_lookup.outer(a.count - 1)
+                    aliased = src_scope.get("type", a.index)
+                    source = src_scope.type_sources.get(id(aliased))
+                    if source is not None:
+                        sources[len(types)] = source
+                    types.append(aliased)
             elif a.target == "export" and a.sort == "type":
                 inst = _index(types, a.instance, "type")
                 types.append(inst.exports[a.name][1])
@@ -264,6 +293,9 @@ def _decls_type(decls: tuple[cb.Decl, ...], parent_lookup: "Scope", component: b
             target = out.exports if d.kind == "export" else out.imports  # type: ignore[union-attr]
             target[d.name] = (d.desc.kind if d.desc.kind != "instance" else "instance", value)
             if d.desc.kind == "type":
+                if d.kind == "export" and d.desc.bound[0] == "eq" and d.desc.bound[1] in outer \
+                        and isinstance(out, InstanceTypeValue):
+                    out.uses[d.name] = sources.get(d.desc.bound[1], types[d.desc.bound[1]])
                 types.append(value)
     return out
 
@@ -343,7 +375,16 @@ def _define(scope: Scope, resolver: TypeResolver, d: Any, args: dict | None) -> 
                 ftype = scope.get("type", d.desc.index)
             value = dataclasses.replace(value, type=name_function(ftype, d.name))
         elif d.sort == "type":
+            source = _type_source(scope, value)
+            if source is not None:  # re-exports an imported interface's type (a `use`)
+                scope.export_uses[d.name] = source
             value = rename(value, d.name, b)
+        elif d.sort == "instance" and d.desc is not None and d.desc.kind == "instance":
+            ascribed = scope.get("type", d.desc.index)  # the `use`s its type declares
+            if isinstance(ascribed, InstanceTypeValue) and isinstance(value, ComponentInstance):
+                value = ComponentInstance(value.exports, dict(ascribed.uses), ascribed)
+        if d.sort == "instance":
+            scope.import_names[id(value)] = d.name  # its types are `use`d by name too
         scope.exports[d.name] = (d.sort, value)
         scope.add(d.sort, value)
     elif isinstance(d, cb.Component):
@@ -355,7 +396,7 @@ def _define(scope: Scope, resolver: TypeResolver, d: Any, args: dict | None) -> 
         nested_args = {name: (sort, scope.get(sort, idx)) for name, sort, idx in d.args}
         inner = instantiate(closure.ast, b, nested_args, closure.scope,
                             f"{scope.path}/{len(scope.spaces['instance'])}")
-        scope.add("instance", ComponentInstance(dict(inner.exports)))
+        scope.add("instance", ComponentInstance(dict(inner.exports), dict(inner.export_uses)))
     elif isinstance(d, cb.InlineExports):
         exports = {}
         for name, sort, idx in d.exports:
@@ -372,6 +413,17 @@ def _define(scope: Scope, resolver: TypeResolver, d: Any, args: dict | None) -> 
         raise error("ffi.component.unsupported", f"unsupported definition {type(d).__name__}")
 
 
+def _type_source(scope: Scope | None, value: Any) -> tuple[str, str] | None:
+    """The imported interface and name a type came in through, looked up from `scope`
+    outwards."""
+    while scope is not None:
+        source = scope.type_sources.get(id(value))
+        if source is not None:
+            return source
+        scope = scope.parent
+    return None
+
+
 def _alias(scope: Scope, a: cb.Alias) -> Any:
     if a.target == "core export":
         inst = scope.get("core instance", a.instance)
@@ -384,6 +436,9 @@ def _alias(scope: Scope, a: cb.Alias) -> Any:
         sort, value = exports[a.name]
         if sort != a.sort and not (a.sort == "type" and sort == "type"):
             raise error("ffi.component.malformed", f"export {a.name!r} is a {sort}, not a {a.sort}")
+        source = scope.import_names.get(id(inst))
+        if sort == "type" and source is not None:
+            scope.type_sources[id(value)] = (source, a.name)
         return value
     return scope.outer(a.count).get(a.sort, a.index)
 
@@ -424,19 +479,25 @@ def _import(scope: Scope, resolver: TypeResolver, d: cb.Import, args: dict | Non
         sort = "func"
     elif desc.kind == "instance":
         itype = scope.get("type", desc.index)
-        _own_resources(itype, d.name)
+        _own_resources(itype, d.name, scope.path)
         exports = {}
         for name, (sort_, v) in itype.exports.items():
             if sort_ == "func":
                 v = ComponentFunc(v, origin=f"{d.name}#{name}")
             exports[name] = (sort_, v)
-        value = scope.backend.import_value(scope, d.name, "instance", ComponentInstance(exports))
+        value = scope.backend.import_value(scope, d.name, "instance", ComponentInstance(
+            exports, dict(getattr(itype, "uses", {}))))
+        scope.import_names[id(value)] = d.name
         sort = "instance"
     elif desc.kind == "type":
         if desc.bound[0] == "sub":
             value = t.ResourceType(d.name, owner=None)
         else:
-            value = rename(scope.get("type", desc.bound[1]), d.name)
+            original = scope.get("type", desc.bound[1])
+            source = scope.type_sources.get(id(original))
+            if source is not None:  # a world-level `use iface.{name}`
+                scope.type_uses[d.name] = source
+            value = rename(original, d.name)
         sort = "type"
     else:
         raise error("ffi.component.unsupported", f"import {d.name!r}: {desc.kind} imports are not supported")
@@ -444,9 +505,10 @@ def _import(scope: Scope, resolver: TypeResolver, d: cb.Import, args: dict | Non
     scope.add(sort, value)
 
 
-def _own_resources(itype: Any, owner: str) -> None:
-    """Resources declared by an imported instance type belong to that interface."""
+def _own_resources(itype: Any, owner: str, path: str) -> None:
+    """Resources declared by an imported instance type belong to that interface (the
+    first import that declares them; later imports that `use` them leave them be)."""
     if isinstance(itype, InstanceTypeValue):
         for _, (sort, v) in itype.exports.items():
-            if isinstance(v, t.ResourceType) and v.owner != owner:
+            if isinstance(v, t.ResourceType) and v.owner in (None, path):
                 object.__setattr__(v, "owner", owner)

@@ -7,6 +7,8 @@ to the linker only when the sandbox grants it.
 
 from __future__ import annotations
 
+import os
+import tempfile
 from typing import Any, Callable
 
 import wasmtime
@@ -17,7 +19,10 @@ from ... import types as t
 from ...audit import DiagnosticError, error
 from ...values import ValueTypeError, check, check_args, from_wasmtime, to_wasmtime
 from . import traps as component_traps
+from ...cabi.resources import handle_expected, handle_found
 from .host import host_result, weak_callback
+from .sandbox import WasiConfig
+from .wasi.network import refusal
 
 
 class RefResource:
@@ -35,6 +40,49 @@ class RefResource:
         return f"RefResource({'own' if self.own else 'borrow'} {self.type.name})"
 
 
+_WASMTIME_WASI = ("cli", "io", "clocks", "random", "filesystem", "sockets")
+
+
+def _wasmtime_defines(key: str) -> bool:
+    """True for the WASI interfaces wasmtime's `add_wasip2` defines."""
+    return key.startswith("wasi:") and key[5:].split("/", 1)[0] in _WASMTIME_WASI
+
+
+def wasmtime_wasi(config: WasiConfig) -> wasmtime.WasiConfig:
+    """wasmtime's WASI configured with what `config` grants (the fast path's WASI host
+    takes the same configuration)."""
+    w = wasmtime.WasiConfig()
+    w.argv = list(config.args)
+    w.env = [list(p) for p in config.env]
+    for d in config.dirs:
+        w.preopen_dir(d.host, d.guest, fs_mutable=not d.readonly)
+    if config.stdin == "inherit":
+        w.inherit_stdin()
+    elif config.stdin:
+        with tempfile.NamedTemporaryFile(prefix="reml-wasm-stdin-", delete=False) as fh:
+            fh.write(bytes(config.stdin))
+        try:
+            w.stdin_file = fh.name  # opened here: the name can go at once
+        finally:
+            os.unlink(fh.name)
+    for name, target in (("stdout", config.stdout), ("stderr", config.stderr)):
+        if target is None:
+            continue
+        if target == "inherit":
+            getattr(w, f"inherit_{name}")()
+        else:
+            setattr(w, f"{name}_custom", _sink(target))
+    return w
+
+
+def _sink(target: Any) -> Callable[[bytes], None]:
+    write = target if callable(target) else target.write
+
+    def sink(data: bytes) -> None:
+        write(bytes(data))
+    return sink
+
+
 def _trap(name: str, exc: Exception) -> cabi.Trap:
     return component_traps.trap(name, str(exc))
 
@@ -47,7 +95,6 @@ class RefInstance:
         self.store = wasmtime.Store(engine)
         self.fuel = sandbox.fuel
         self.epoch_ticks = sandbox.epoch_ticks
-        wasi = sandbox.wasi
         if self.fuel is not None:
             self.store.set_fuel(self.fuel)
         if self.epoch_ticks is not None:
@@ -67,7 +114,7 @@ class RefInstance:
                     provided = imports[item.key]
                     with root.add_instance(item.key) as inst:
                         for name, ty in item.interface.types:
-                            if isinstance(ty, t.ResourceType):
+                            if isinstance(ty, t.ResourceType) and ty.owner == item.key:  # not a `use`d one
                                 self._host_ids[ty] = len(self._host_ids) + 1
                                 dtor = provided.get(f"[dtor]{name}")
                                 if dtor is not None:
@@ -77,25 +124,30 @@ class RefInstance:
                         for func in item.interface.all_functions():
                             impl = provided.get(func.qualified_name)
                             if impl is not None:
-                                inst.add_func(func.qualified_name,
-                                              self._weak(self._host(func, host_result(func, impl)), func.qualified_name))
+                                inst.add_func(func.qualified_name, self._weak(self._host(
+                                    func, host_result(func, impl, f"{item.key}#{func.qualified_name}")),
+                                    func.qualified_name))
                 elif isinstance(item, t.FunctionItem) and item.key in imports:
                     func = item.function
-                    root.add_func(item.key, self._weak(self._host(func, host_result(func, imports[item.key])), item.key))
-        if wasi:
+                    root.add_func(item.key, self._weak(self._host(func, host_result(func, imports[item.key], item.key)),
+                                                       item.key))
+        config = sandbox.wasi_config
+        if config is not None:
             # wasmtime's define_unknown_imports_as_traps would also hide WASI's definitions,
             # so the stand-ins for the other unprovided imports are defined here
             linker.add_wasip2()
-            self.store.set_wasi(wasmtime.WasiConfig())
+            self.store.set_wasi(wasmtime_wasi(config))
             self._define_traps(linker, world, imports)
         else:
             linker.define_unknown_imports_as_traps(component)
         try:
             self.instance = linker.instantiate(self.store, component)
+        except cabi.Trap as exc:  # a host import (an unprovided one) refused during start-up
+            raise component_traps.instantiation_failure(exc.diagnostic.message, trapped=True) from None
         except wasmtime.Trap as exc:
-            raise _trap("instantiation", exc) from None
+            raise component_traps.instantiation_failure(str(exc), trapped=True) from None
         except wasmtime.WasmtimeError as exc:
-            raise error("ffi.component.link", f"instantiation failed: {exc}") from None
+            raise component_traps.instantiation_failure(str(exc)) from None
         self._funcs: dict[str, Callable[..., Any]] = {}
 
     def _define_traps(self, linker: wc.Linker, world: t.World, imports: dict[str, Any]) -> None:
@@ -107,15 +159,19 @@ class RefInstance:
         with linker.root() as root:
             for item in world.imports:
                 if isinstance(item, t.InterfaceItem) and item.key not in imports \
-                        and not item.key.startswith("wasi:"):
+                        and not _wasmtime_defines(item.key):
+                    denying = item.key.startswith("wasi:http/")
                     with root.add_instance(item.key) as inst:
                         for name, ty in item.interface.types:
-                            if isinstance(ty, t.ResourceType):
+                            if isinstance(ty, t.ResourceType) and ty.owner == item.key:  # not a `use`d one
                                 self._host_ids[ty] = len(self._host_ids) + 1
                                 inst.add_resource(name, wc.ResourceType.host(self._host_ids[ty]),
                                                   self._weak(self._host_dtor(ty), f"[dtor]{name}"))
                         for func in item.interface.all_functions():
-                            inst.add_func(func.qualified_name, stand_in(f"{item.key}#{func.qualified_name}"))
+                            refuse = refusal(func) if denying else None
+                            inst.add_func(func.qualified_name,
+                                          stand_in(f"{item.key}#{func.qualified_name}") if refuse is None
+                                          else self._host(func, refuse))
                 elif isinstance(item, t.FunctionItem) and item.key not in imports:
                     root.add_func(item.key, stand_in(item.key))
 
@@ -157,14 +213,14 @@ class RefInstance:
         rt = ty.resource  # type: ignore[attr-defined]
         if isinstance(value, cabi.Resource) and rt in self._host_ids:
             if value.type != rt:
-                raise ValueTypeError("value", f"a Resource of {rt.name}", value)
+                raise ValueTypeError("value", handle_expected(rt), handle_found(value))
             if isinstance(ty, t.OwnType):
                 return wc.ResourceHost.own(value.take(), self._host_ids[rt])
             if value.moved:
                 raise ValueTypeError("value", f"a live {rt.name}", "a resource already moved or dropped")
             return wc.ResourceHost.borrow(value.rep, self._host_ids[rt])
-        if not isinstance(value, RefResource):
-            raise ValueTypeError("value", f"a resource handle of {rt.name}", value)
+        if not isinstance(value, RefResource) or value.type != rt:
+            raise ValueTypeError("value", handle_expected(rt), handle_found(value))
         return value.any
 
     def func(self, key: str | None, func: t.Function) -> Callable[..., Any]:

@@ -9,7 +9,10 @@ timeout).  The thread runs only while some instance with a timeout is alive
 linear memory per store.  copy_limit: bytes the host may copy out of guest memory while
 lifting the values of one call (a guest whose lists alias one region cannot make the host
 build far more data than its memory holds; `kind` copy-limit).  wasi: grant WASI preview 2
-(reference path only).
+— `True` for the interfaces that reach nothing outside the guest (clocks, random, empty
+arguments and environment, no files, output discarded), or a `WasiConfig` naming what else
+is granted.  Both paths take the same configuration: the fast path runs WASI in Python
+(component/wasi/), the reference path runs wasmtime's own WASI configured from it.
 
 Engines are shared per process, one per configuration (`shared_engine`): wasmtime engines
 are thread-safe, and every component compiled for one may be instantiated from any thread.
@@ -18,11 +21,13 @@ are thread-safe, and every component compiled for one may be instantiated from a
 from __future__ import annotations
 
 import math
+import os
 import threading
 import time
 import weakref
-from dataclasses import dataclass
-from typing import Callable
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Callable, Union
 
 import wasmtime
 
@@ -37,11 +42,84 @@ DEFAULT_COPY_LIMIT = 128 << 20
 
 
 @dataclass(frozen=True)
+class Preopen:
+    """A host directory granted to the guest as `guest` (its path inside the guest).
+    Nothing outside `host` is reachable through it: `..` past its root, absolute paths
+    and symbolic links that lead out are refused.  `readonly`: no writes, creations,
+    removals or renames."""
+
+    host: str
+    guest: str = "."
+    readonly: bool = False
+
+
+Output = Union[None, str, Callable[[bytes], Any], Any]
+"""Where a guest's stdout/stderr goes: None (discarded), "inherit" (this process's
+stream), a callable taking bytes, or a binary file-like object (its `write`)."""
+
+
+@dataclass(frozen=True)
+class WasiConfig:
+    """What a WASI preview 2 guest is granted; nothing beyond it.
+
+    args: the full argument list (`args[0]` is the program name by convention).
+    env: environment variables.  dirs: `Preopen`s, or `host` / `(host, guest)` /
+    `(host, guest, "ro"|"rw")` shorthands.  stdin: bytes to read, "inherit", or None
+    (empty).  stdout / stderr: see `Output`.  Network access (wasi:sockets, wasi:http)
+    is never granted: those imports are present and deny every request."""
+
+    args: tuple[str, ...] = ()
+    env: tuple[tuple[str, str], ...] = ()
+    dirs: tuple[Preopen, ...] = ()
+    stdin: bytes | str | None = None
+    stdout: Output = field(default=None, compare=False)
+    stderr: Output = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        args, env, dirs = self.args, self.env, self.dirs
+        if isinstance(args, (str, bytes)) or not isinstance(args, Sequence) or \
+                not all(isinstance(a, str) for a in args):
+            raise error("ffi.component.sandbox", f"WASI args must be a list of strings, not {args!r}")
+        pairs = list(env.items()) if isinstance(env, Mapping) else list(env)
+        if not all(isinstance(p, tuple) and len(p) == 2 and all(isinstance(x, str) for x in p) for p in pairs):
+            raise error("ffi.component.sandbox", "WASI env must map strings to strings")
+        if any("=" in k or "\0" in k + v for k, v in pairs):
+            raise error("ffi.component.sandbox", "WASI env names may not contain '=' or NUL")
+        object.__setattr__(self, "args", tuple(args))
+        object.__setattr__(self, "env", tuple(pairs))
+        object.__setattr__(self, "dirs", tuple(_preopen(d) for d in dirs))
+        if self.stdin is not None and not isinstance(self.stdin, (bytes, bytearray)) and self.stdin != "inherit":
+            raise error("ffi.component.sandbox", f"WASI stdin must be bytes, \"inherit\" or None, not {self.stdin!r}")
+        for name in ("stdout", "stderr"):
+            out = getattr(self, name)
+            if not (out is None or out == "inherit" or callable(out) or callable(getattr(out, "write", None))):
+                raise error("ffi.component.sandbox",
+                            f"WASI {name} must be None, \"inherit\", a callable or a writable file, not {out!r}")
+
+
+def _preopen(d: Any) -> Preopen:
+    if isinstance(d, Preopen):
+        p = d
+    elif isinstance(d, (str, os.PathLike)):
+        p = Preopen(os.fspath(d), os.fspath(d))
+    elif isinstance(d, tuple) and len(d) in (2, 3) and all(isinstance(x, (str, os.PathLike)) for x in d):
+        mode = d[2] if len(d) == 3 else "rw"
+        if mode not in ("ro", "rw"):
+            raise error("ffi.component.sandbox", f"directory mode must be 'ro' or 'rw', not {mode!r}")
+        p = Preopen(os.fspath(d[0]), os.fspath(d[1]), readonly=mode == "ro")
+    else:
+        raise error("ffi.component.sandbox", f"a granted directory is a path, (host, guest) or a Preopen, not {d!r}")
+    if not os.path.isdir(p.host):
+        raise error("ffi.component.sandbox", f"granted directory {p.host!r} is not a directory", path=p.host)
+    return Preopen(os.path.realpath(p.host), p.guest or ".", p.readonly)
+
+
+@dataclass(frozen=True)
 class Sandbox:
     fuel: int | None = None
     timeout: float | None = None
     memory_limit: int | None = None
-    wasi: bool = False
+    wasi: bool | WasiConfig = False
     copy_limit: int = DEFAULT_COPY_LIMIT
 
     def __post_init__(self) -> None:
@@ -60,6 +138,15 @@ class Sandbox:
                         f"not {self.timeout!r}")
         if isinstance(self.copy_limit, bool) or not isinstance(self.copy_limit, int) or self.copy_limit <= 0:
             raise error("ffi.component.sandbox", f"copy_limit must be positive bytes, not {self.copy_limit!r}")
+        if not isinstance(self.wasi, (bool, WasiConfig)):
+            raise error("ffi.component.sandbox", f"wasi must be True, False or a WasiConfig, not {self.wasi!r}")
+
+    @property
+    def wasi_config(self) -> WasiConfig | None:
+        """The WASI grant (None: no WASI; `True` is an empty `WasiConfig`)."""
+        if self.wasi is True:
+            return WasiConfig()
+        return self.wasi or None
 
     @property
     def engine_key(self) -> tuple[bool, bool]:
@@ -77,6 +164,9 @@ class Sandbox:
 _FIXED_MEMORY_ENGINES: "weakref.WeakSet[wasmtime.Engine]" = weakref.WeakSet()
 
 
+_ENGINE_CONFIGS: "weakref.WeakKeyDictionary[wasmtime.Engine, str]" = weakref.WeakKeyDictionary()
+
+
 def make_engine(key: tuple[bool, bool]) -> wasmtime.Engine:
     """A new engine configured for `key` (fuel, epoch interruption); its memories never move."""
     fuel, epoch = key
@@ -87,7 +177,14 @@ def make_engine(key: tuple[bool, bool]) -> wasmtime.Engine:
     config.memory_may_move = False
     engine = wasmtime.Engine(config)
     _FIXED_MEMORY_ENGINES.add(engine)
+    _ENGINE_CONFIGS[engine] = f"fuel={fuel};epoch={epoch};memory_reservation={1 << 32};memory_may_move=False"
     return engine
+
+
+def engine_config(engine: wasmtime.Engine) -> str:
+    """The configuration `engine` was made with, as text (part of compiled-cache keys);
+    engines not made by `make_engine` have their own identity as configuration."""
+    return _ENGINE_CONFIGS.get(engine, f"foreign engine {id(engine)}")
 
 
 _SHARED: dict[tuple[bool, bool], wasmtime.Engine] = {}

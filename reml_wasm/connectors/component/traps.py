@@ -54,3 +54,20 @@ def poisoned(name: str, reason: str | None = None) -> cabi.Trap:
 
 def unprovided(import_name: str) -> cabi.Trap:
     return cabi.Trap(f"unknown import: `{import_name}` has not been defined", kind="unprovided-import")
+
+
+def instantiation_failure(message: str, *, trapped: bool = False) -> Exception:
+    """The error for a failed instantiation, the same on both paths: a `cabi.Trap` named
+    `instantiation` when wasm trapped (a start function, an initializer), else
+    `ffi.component.link` with wasmtime's reason (no backtrace)."""
+    from ...audit import error
+
+    reason = reason_of(message)
+    if trapped or "wasm backtrace" in message or kind_of(reason) != "other":
+        if "`wasi:" in reason and "has not been defined" in reason:
+            return cabi.Trap(f"instantiation: wasm trap: {reason} (the component uses WASI while starting: "
+                             "grant it with Sandbox(wasi=...) or --allow-wasi)", kind=kind_of(reason))
+        return trap("instantiation", message)
+    first = next((ln.strip() for ln in message.splitlines() if ln.strip()), reason)
+    detail = first if first == reason else f"{first}: {reason}"
+    return error("ffi.component.link", f"instantiation failed: {detail}")
