@@ -1,4 +1,4 @@
-"""Nyash BID-1 TLV codec (shared/facts/nyash-bid.md, "TLV wire format").
+"""Nyash BID-1 TLV codec (the wire format docs/plugins.md describes).
 
 Wire form, little-endian, no padding: a 4-byte header `u16 version (=1), u16 argc`, then
 `argc` entries `u8 tag, u8 reserved (=0), u16 size, payload[size]`.

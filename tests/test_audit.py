@@ -1,4 +1,4 @@
-"""Audit envelopes (key names and order of facts/reml-ffi.md), diagnostics, the JSON Lines
+"""Audit envelopes (key names and order as docs/audit.md lists them), diagnostics, the JSON Lines
 sink under concurrent writers, and atomic file writes."""
 
 import json

@@ -1,5 +1,5 @@
 """Core.Ffi.Dsl against libm and the direct test library, with the audit records the
-Reml FFI specification expects (facts/reml-ffi.md, Audit)."""
+Reml FFI specification expects (docs/audit.md)."""
 
 import math
 from pathlib import Path

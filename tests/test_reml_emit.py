@@ -61,7 +61,7 @@ def test_golden_covers_every_kind_and_keeps_wit_names(tmp_path, monkeypatch):
     assert sum(1 for e in data["types"] if e["name"] == "point") == 1
 
 
-# One row of the table in facts/reml-ffi.md (and the choices of docs/reml.md) per case:
+# One row of the WIT -> Reml table (docs/reml.md, with its choices) per case:
 # changing any row of reml_wasm/reml/typemap.py fails here.
 MAPPING_ROWS = [
     ("bool", "Bool"), ("s8", "i8"), ("u8", "u8"), ("s16", "i16"), ("u16", "u16"), ("s32", "i32"),

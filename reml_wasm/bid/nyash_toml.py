@@ -1,4 +1,4 @@
-"""nyash.toml v2 loader (shared/facts/nyash-bid.md, "nyash.toml (v2)").
+"""nyash.toml v2 loader (the configuration docs/plugins.md describes).
 
 Produces a plain description of libraries, boxes and methods; the plugin connector
 consumes it.  tomllib gives no positions, so diagnostics find the offending key's line

@@ -1,4 +1,4 @@
-"""BID YAML loader (shared/facts/nyash-bid.md, "BID YAML") into reml_wasm.types.
+"""BID YAML loader (the document docs/plugins.md describes) into reml_wasm.types.
 
 Each BID interface becomes a `types.Interface` of freestanding functions; what the type
 model has no place for (the Box name, effects, errors, transport, a type id) is kept in

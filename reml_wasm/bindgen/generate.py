@@ -145,7 +145,7 @@ def generate(cfg: BindgenConfig, *, verify_layout: bool = False, log: Log = lamb
 def audit_metadata(cfg: BindgenConfig, *, status: str, input_hash: str | None = None,
                    duration_ms: int | None = None, failure: Diagnostic | None = None,
                    cache_path: str | None = None, with_headers: bool = True) -> dict[str, Any]:
-    """`metadata["ffi.bindgen"]` of an audit envelope (keys and order of facts/reml-ffi.md)."""
+    """`metadata["ffi.bindgen"]` of an audit envelope (keys and order as docs/audit.md lists them)."""
     if status not in ("success", "failed", "cache_hit", "skipped"):
         raise ValueError(f"bad ffi.bindgen status {status!r}")
     return ordered({

@@ -1,6 +1,6 @@
 """`bindings.manifest.json` and the input hash.
 
-Keys in the order of facts/reml-ffi.md: version, headers, generated, input_hash, types,
+Keys in the order Reml's tools read them: version, headers, generated, input_hash, types,
 diagnostics.  The hash covers the header contents, the effective configuration, the
 target profile and the tool version, so any change that could alter the output
 changes it.
@@ -47,7 +47,7 @@ DIAGNOSTIC_KEYS = ("code", "symbol", "c_type", "reason", "hint")
 
 def manifest_diagnostic(d: Diagnostic) -> dict[str, Any]:
     """A diagnostic as the manifest lists it: `code`, then `symbol`, `c_type`, `reason`,
-    `hint` where they apply (flat, as facts/reml-ffi.md names them), then `severity`,
+    `hint` where they apply (flat, as Reml's manifest names them), then `severity`,
     `message`, `location` and any other detail."""
     ext = dict(d.extensions)
     out: dict[str, Any] = {"code": d.code}

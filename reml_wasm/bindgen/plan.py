@@ -4,7 +4,7 @@ From the C model: the functions kept (exclusions applied; a function with a type
 has no Reml spelling is skipped with `ffi.bindgen.unknown_type`), the records, unions,
 enums, aliases and opaque types they reach (by value: defined; only through pointers
 and declared outside the target headers: opaque), the constants, and the manifest's
-`types` list.  Spelling follows the C -> Reml table of facts/reml-ffi.md: lower case in
+`types` list.  Spelling follows the C -> Reml table of Reml's FFI plan: lower case in
 `.reml`, capitalised in the manifest.
 """
 

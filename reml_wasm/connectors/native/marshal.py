@@ -9,7 +9,7 @@ converter here.  None is NULL for a pointer argument only where the binding says
 argument is nullable (every pointer argument unless a `nullable` set is given); for
 any other pointer argument None is refused before the call, `char *` ones included.
 
-Ownership of a pointer (facts/reml-ffi.md `Ownership`):
+Ownership of a pointer (Core.Ffi.Dsl's `Ownership`):
   borrowed     the other side keeps it: arguments live for the call only; results are
                copied (`char *`) or handed back as a plain cdata pointer.
   transferred  it changes hands: a `char *` argument is copied into memory from the
