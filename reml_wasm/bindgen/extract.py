@@ -287,11 +287,11 @@ class Extractor:
             if existing is None:
                 self.model.tags[(kind, key)] = StructDef(kind, key, node.name, None, _loc(node.coord),
                                                          self.unit.is_target(file))
-            return TagRef(kind, key)  # type: ignore[arg-type]
+            return TagRef(kind, key)
         if existing is not None and isinstance(existing, StructDef) and existing.fields is not None:
-            return TagRef(kind, key)  # type: ignore[arg-type]
+            return TagRef(kind, key)
         d = existing if isinstance(existing, StructDef) else StructDef(
-            kind, key, node.name, None, _loc(node.coord))  # type: ignore[arg-type]
+            kind, key, node.name, None, _loc(node.coord))
         d.location = _loc(node.coord)
         d.target = self.selection.keeps("type", [node.name], file, self.unit.is_target(file))
         d.pack = self.pack[-1]
@@ -315,7 +315,7 @@ class Extractor:
                           default=None)
             fields.append(CField(decl.name, t, width, flexible, fa.packed if fa else False, aligned))
         d.fields = tuple(fields)
-        return TagRef(kind, key)  # type: ignore[arg-type]
+        return TagRef(kind, key)
 
     def _attr(self, kind: str, coord, file: str | None) -> LayoutAttr | None:
         if not self.unit.attributes.spans or coord is None:
