@@ -355,7 +355,9 @@ def compile_encoder(kinds: Sequence[str]) -> Callable[..., bytes]:
     if all(k in _STRUCT_CODES for k in key):
         # one struct; each run of constant header bytes is one "Ns" field packed from a
         # prebuilt bytes object
-        fmt, args, literal = ["<"], [], _HEADER.pack(VERSION, n)
+        fmt: list[str] = ["<"]
+        args: list[str] = []
+        literal = _HEADER.pack(VERSION, n)
 
         def flush() -> None:
             nonlocal literal

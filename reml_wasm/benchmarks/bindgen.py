@@ -12,6 +12,7 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
+from typing import Callable, TypeVar, cast
 
 from . import Table
 from ..bindgen import reml_emit
@@ -25,13 +26,17 @@ HEADER = Path("/usr/include/sqlite3.h")
 GOAL_S = 2.0
 
 
-def _time(fn, repeat: int) -> tuple[float, object]:
-    samples, result = [], None
+_T = TypeVar("_T")
+
+
+def _time(fn: Callable[[], _T], repeat: int) -> tuple[float, _T]:
+    samples: list[float] = []
+    result: _T | None = None
     for _ in range(repeat):
         t0 = time.perf_counter()
         result = fn()
         samples.append(time.perf_counter() - t0)
-    return statistics.median(samples) * 1000, result
+    return statistics.median(samples) * 1000, cast(_T, result)  # repeat >= 1: `fn` has run
 
 
 def run(args: argparse.Namespace) -> int:
@@ -42,12 +47,12 @@ def run(args: argparse.Namespace) -> int:
     table = Table(f"reml-bindgen on {HEADER} (median of {repeat})", ["stage", "ms"])
     pp_ms, unit = _time(lambda: preprocess([HEADER], [], []), repeat)
     table.add("preprocess (cc -E -dD)", pp_ms)
-    parse_ms, model = _time(lambda: extract(unit, (str(HEADER),)), repeat)  # type: ignore[arg-type]
+    parse_ms, model = _time(lambda: extract(unit, (str(HEADER),)), repeat)
     table.add("parse + C model (pycparser)", parse_ms)
-    emit_ms, p = _time(lambda: plan(model), repeat)  # type: ignore[arg-type]
-    text_ms, _ = _time(lambda: reml_emit.render(p, "sqlite3"), repeat)  # type: ignore[arg-type]
+    emit_ms, p = _time(lambda: plan(model), repeat)
+    text_ms, _ = _time(lambda: reml_emit.render(p, "sqlite3"), repeat)
     table.add("plan + .reml text", emit_ms + text_ms)
-    probe_ms, _ = _time(lambda: verify(model, [r.struct for r in p.records], [HEADER], [], []),  # type: ignore[union-attr]
+    probe_ms, _ = _time(lambda: verify(model, [r.struct for r in p.records], [HEADER], [], []),
                         repeat)
     table.add("layout probe (cc, --verify-layout)", probe_ms)
     with tempfile.TemporaryDirectory() as tmp:
@@ -65,8 +70,8 @@ def run(args: argparse.Namespace) -> int:
     table.add("whole run (reml-bindgen CLI)", full_ms)
     table.add("whole run with --verify-layout", verify_ms)
     verdict = "meets" if verify_ms / 1000 < GOAL_S else "MISSES"
-    table.notes.append(f"{len(model.functions)} functions, {len(p.records)} records, "  # type: ignore[union-attr]
-                       f"{len(model.macros)} constants; whole run with layout check "  # type: ignore[union-attr]
+    table.notes.append(f"{len(model.functions)} functions, {len(p.records)} records, "
+                       f"{len(model.macros)} constants; whole run with layout check "
                        f"{verify_ms / 1000:.2f} s: {verdict} the {GOAL_S:.0f} s goal")
     table.print(args.json)
     return 0

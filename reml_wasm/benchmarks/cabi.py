@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 import array
-from typing import Any
+from typing import Any, cast
 
 import wasmtime
 
@@ -70,8 +70,10 @@ def run(args: argparse.Namespace) -> int:
     inst = wasmtime.Instance(store, wasmtime.Module(engine, BUMP_WAT), [])
     ex = inst.exports(store)
     fast = CoreSession(store)
-    reset = fast.func(ex["reset"])
-    opts = CanonicalOptions(memory=fast.memory(ex["memory"]), realloc=fast.func(ex["cabi_realloc"]))
+    # the exports of BUMP_WAT: two functions and the memory
+    reset = fast.func(cast(wasmtime.Func, ex["reset"]))
+    opts = CanonicalOptions(memory=fast.memory(cast(wasmtime.Memory, ex["memory"])),
+                            realloc=fast.func(cast(wasmtime.Func, ex["cabi_realloc"])))
     table = Table("Canonical ABI: lower + lift over a wasmtime memory (compiled plans)",
                   ["value", "ns/call", "MB/s"])
     for label, ty, value, nbytes in _cases():

@@ -13,7 +13,7 @@ connector's fast path and its wasmtime-py reference path.
 from __future__ import annotations
 
 import argparse
-from typing import Any, Callable
+from typing import Any, Callable, cast
 
 import cffi
 
@@ -48,7 +48,7 @@ def direct_table(quick: bool) -> Table:
                                         ("hello, world",), (b"hello, world",))):
         symbol = decl.split("(")[0].split()[-1].lstrip("*")
         for mode in ("abi", "api"):
-            bound = lib.bind_c(decl, mode=mode)
+            bound: Any = lib.bind_c(decl, mode=mode)  # a callable carrying its raw cffi function as `raw`
             raw = getattr(raw_abi_lib, symbol) if mode == "abi" else bound.raw
             t_raw, t_conn = _interleaved(lambda: raw(*raw_args), lambda: bound(*args), quick)
             added = t_conn - t_raw
@@ -68,7 +68,8 @@ def _plain_calls(native: CanonicalNativeLibrary) -> dict[str, Callable[[Any], An
 
     view, realloc = native.memory.view, getattr(native._realloc, "raw", native._realloc)
     pair = struct.Struct("<QQ")
-    greet, sum_, reverse = (native.function(n) for n in ("greet", "sum", "reverse"))
+    # the bound exports carry their raw `core` and `post` functions as attributes
+    greet, sum_, reverse = (cast(Any, native.function(n)) for n in ("greet", "sum", "reverse"))
 
     def plain_greet(name: str) -> str:
         data = name.encode()

@@ -141,7 +141,7 @@ def _bid_rows(table: Table, quick: bool) -> None:
         ffi.cdef("int32_t nyash_math_add(int32_t a, int32_t b); uint64_t nyash_file_open(const char *p, size_t pl, "
                  "const char *m, size_t ml); int32_t nyash_file_read(uint64_t h, char *out, size_t *out_len); "
                  "void nyash_file_close(uint64_t h);")
-        raw_lib = ffi.dlopen(str(library))
+        raw_lib: Any = ffi.dlopen(str(library))  # the cdef'd functions are attributes made at run time
         raw = {"abi": raw_lib.nyash_math_add}
         if "api" in modes:
             raw["api"] = _raw_api_module(library).lib.nyash_math_add

@@ -10,14 +10,15 @@ from __future__ import annotations
 import glob
 import os
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-try:
+if sys.version_info >= (3, 11):
     import tomllib
-except ModuleNotFoundError:  # pragma: no cover - Python < 3.11
-    import tomli as tomllib  # type: ignore[no-redef]
+else:  # pragma: no cover - Python < 3.11
+    import tomli as tomllib
 
 from ..audit import Location, error
 from ..tlv import BIRTH_METHOD_ID as BIRTH_ID, FINI_METHOD_ID as FINI_ID

@@ -198,7 +198,7 @@ class _Reader:
         methods_node = fields.get("methods", (None, None))[1]
         for mnode in (self.sequence(methods_node, "methods") if methods_node is not None else []):
             functions.append(self.method(mnode, name, doc, seen_methods))
-        return t.Interface(name, functions=functions)
+        return t.Interface(name, functions=tuple(functions))
 
     def method(self, node: yaml.Node, iface: str, doc: BidDocument, seen: dict[str, Location]) -> t.Function:
         fields = self.mapping(node, "a method")

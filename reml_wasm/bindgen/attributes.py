@@ -147,7 +147,9 @@ class AttributeTable:
 
 def _parse_attr_list(text: str) -> LayoutAttr:
     """`packed, aligned(8)` -> LayoutAttr (other attributes are ignored)."""
-    items, depth, cur = [], 0, []
+    items: list[str] = []
+    cur: list[str] = []
+    depth = 0
     for ch in text:
         if ch == "," and depth == 0:
             items.append("".join(cur))

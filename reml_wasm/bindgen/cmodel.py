@@ -355,8 +355,8 @@ class CModel:
                     out.append(f"typedef {self.c_spelling(td.type, t.name, inline_anonymous=True)};")
             elif isinstance(t, TagRef):
                 if t.anonymous:
-                    d = self.tags[(t.kind, t.key)]
-                    for f in getattr(d, "fields", None) or ():
+                    anonymous = self.tags[(t.kind, t.key)]
+                    for f in getattr(anonymous, "fields", None) or ():
                         need(f.type, True)
                     return
                 key = (t.kind, t.key)

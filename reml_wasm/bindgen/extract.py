@@ -11,6 +11,7 @@ fold to an integer, a floating value or a string, and are reported otherwise.
 from __future__ import annotations
 
 import re
+from typing import Literal
 
 from pycparser import c_ast, c_generator, c_parser
 
@@ -279,18 +280,18 @@ class Extractor:
         return key
 
     def struct(self, node: c_ast.Struct | c_ast.Union, file: str | None) -> TagRef:
-        kind = "struct" if isinstance(node, c_ast.Struct) else "union"
+        kind: Literal["struct", "union"] = "struct" if isinstance(node, c_ast.Struct) else "union"
         key = self._tag_key(node, kind)
         existing = self.model.tags.get((kind, key))
         if node.decls is None:
             if existing is None:
                 self.model.tags[(kind, key)] = StructDef(kind, key, node.name, None, _loc(node.coord),
                                                          self.unit.is_target(file))
-            return TagRef(kind, key)  # type: ignore[arg-type]
+            return TagRef(kind, key)
         if existing is not None and isinstance(existing, StructDef) and existing.fields is not None:
-            return TagRef(kind, key)  # type: ignore[arg-type]
+            return TagRef(kind, key)
         d = existing if isinstance(existing, StructDef) else StructDef(
-            kind, key, node.name, None, _loc(node.coord))  # type: ignore[arg-type]
+            kind, key, node.name, None, _loc(node.coord))
         d.location = _loc(node.coord)
         d.target = self.selection.keeps("type", [node.name], file, self.unit.is_target(file))
         d.pack = self.pack[-1]
@@ -314,7 +315,7 @@ class Extractor:
                           default=None)
             fields.append(CField(decl.name, t, width, flexible, fa.packed if fa else False, aligned))
         d.fields = tuple(fields)
-        return TagRef(kind, key)  # type: ignore[arg-type]
+        return TagRef(kind, key)
 
     def _attr(self, kind: str, coord, file: str | None) -> LayoutAttr | None:
         if not self.unit.attributes.spans or coord is None:
@@ -350,6 +351,7 @@ class Extractor:
         """The largest `_Alignas(…)` of a member (a type or a constant expression)."""
         best = None
         for a in decl.align or ():
+            n: int | None
             if isinstance(a.alignment, c_ast.Typename):
                 try:
                     n = self.layouts.size_align(self.ctype(a.alignment, file))[1]
@@ -432,8 +434,10 @@ class Extractor:
                         if kept and sel.allowing:
                             d.target = True
             elif isinstance(node, c_ast.Decl):
-                t = self.ctype(node.type, file) if node.type is not None else None
-                if node.name is None or t is None:
+                if node.type is None:
+                    continue
+                t = self.ctype(node.type, file)
+                if node.name is None:
                     continue  # `struct x {...};` / `enum {...};` — recorded by ctype()
                 if isinstance(t, FuncType):
                     if node.name in seen_funcs or not sel.keeps("function", [node.name], file, target):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Literal, Sequence
+from typing import Any, Literal, Sequence
 
 from ..audit import Diagnostic, Location, error
 from .cmodel import (Array, CModel, CType, EnumDef, FuncType, FunctionDecl, MacroConst, Pointer,
@@ -175,8 +175,8 @@ class Planner:
                 raise Unsupported("unsupported_variadic", "va_list parameter")
             return f"Ptr<{self.reml_type(t.target, style, by_value=False)}>"
         if isinstance(t, Array):
-            if isinstance(self.model.resolve(t.element), TagRef) and \
-                    self.model.resolve(t.element).key == VA_LIST_TAG:  # type: ignore[union-attr]
+            element = self.model.resolve(t.element)
+            if isinstance(element, TagRef) and element.key == VA_LIST_TAG:
                 raise Unsupported("unsupported_variadic", "va_list value")
             if t.length is None and not flexible:
                 raise Unsupported("unsupported_array", "an array of unknown length")
@@ -184,19 +184,19 @@ class Planner:
             return f"[{inner}; {t.length or 0}]"
         if isinstance(t, TagRef):
             if t.kind == "enum":
-                d = self.model.enum(t)
-                base = INT_KIND_MAP[d.underlying]
+                enum_def = self.model.enum(t)
+                base = INT_KIND_MAP[enum_def.underlying]
                 return base if style == "reml" else base.upper()
             if t.key == VA_LIST_TAG:
                 raise Unsupported("unsupported_variadic", "va_list value")
             key = (t.kind, t.key)
-            d = self.model.tags[key]
+            d = self.model.struct(t)  # not an enum here
             if not t.anonymous and self.selection.blocked_type(t.key):
                 raise Unsupported("unsupported_type", f"{t.kind} {t.key} is blocklisted")
-            if by_value and d.fields is None:  # type: ignore[union-attr]
+            if by_value and d.fields is None:
                 raise Unsupported("unsupported_type", f"{t.kind} {t.key} is incomplete")
             name = self.tag_name(t, parent, member)
-            complete = d.fields is not None  # type: ignore[union-attr]
+            complete = d.fields is not None
             (self.full if complete and (by_value or d.target) else self.pointed).setdefault(key, None)
             return name
         if isinstance(t, FuncType):
@@ -303,7 +303,7 @@ class Planner:
         return out
 
     def _records(self) -> None:
-        done = {(r.struct.kind, r.struct.key) for r in self.plan.records}
+        done: set[tuple[str, str]] = {(r.struct.kind, r.struct.key) for r in self.plan.records}
         progress = True
         while progress:
             progress = False
@@ -340,8 +340,8 @@ class Planner:
             rec.fields.append(RecordField(reml_ident(member), f.name, t, f.bit_width))
         return rec
 
-    def _manifest_entry(self, t: CType) -> dict:
-        entry = {"c": self.model.c_spelling(t), "reml": self.reml_type(t, "manifest")}
+    def _manifest_entry(self, t: CType) -> dict[str, Any]:
+        entry: dict[str, Any] = {"c": self.model.c_spelling(t), "reml": self.reml_type(t, "manifest")}
         quals = all_quals(t)
         if quals:
             entry["qualifiers"] = quals

@@ -8,6 +8,8 @@ out, so a header with two functions gives exactly the FFI-BINDGEN-001 golden.
 
 from __future__ import annotations
 
+from typing import cast
+
 from .cmodel import MacroConst
 from ..reml.common import reml_ident
 from .plan import INT_KIND_MAP, Plan
@@ -41,10 +43,11 @@ def _float_literal(v: float) -> str:
 
 def constant_line(c: MacroConst) -> str:
     if c.kind == "int":
-        return f"pub const {c.name}: {INT_KIND_MAP[c.c_kind]} = {c.value}"
+        return f"pub const {c.name}: {INT_KIND_MAP[c.c_kind]} = {cast(int, c.value)}"
     if c.kind == "float":
-        return f"pub const {c.name}: {'f32' if c.c_kind == 'float' else 'f64'} = {_float_literal(c.value)}"  # type: ignore[arg-type]
-    return f"pub const {c.name}: Str = {_str_literal(c.value)}"  # type: ignore[arg-type]
+        literal = _float_literal(cast(float, c.value))
+        return f"pub const {c.name}: {'f32' if c.c_kind == 'float' else 'f64'} = {literal}"
+    return f"pub const {c.name}: Str = {_str_literal(cast(bytes, c.value))}"
 
 
 def render(plan: Plan, module: str) -> str:
@@ -73,7 +76,7 @@ def render(plan: Plan, module: str) -> str:
         lines = [f'@repr("C"){layout}', f"pub type {r.reml_name} = {head}{{"]
         c_fields = {f.name: f for f in d.fields or () if f.name is not None}
         for f in r.fields:
-            cf = c_fields.get(f.c_name)
+            cf = c_fields.get(f.c_name) if f.c_name is not None else None
             declared = cf.aligned if cf is not None and cf.aligned else 0
             align = max(declared, f.align or 0)
             attrs = "".join([f"@bits({f.bit_width}) " if f.bit_width is not None else "",

@@ -130,17 +130,17 @@ class Selection:
     def keeps(self, kind: Kind, names: Iterable[str | None], file: str | None, target: bool) -> bool:
         """Whether a declaration of `kind` called any of `names` in `file` is bound
         (`target`: its file is a target header)."""
-        names = [n for n in names if n]
+        present = [n for n in names if n]
         real = real_path(file) if file else None
         if real and any(rx.fullmatch(real) for rx in self.block.get("file", ())):
             return False
-        if any(rx.fullmatch(n) for n in names for rx in self.block.get(kind, ())):
+        if any(rx.fullmatch(n) for n in present for rx in self.block.get(kind, ())):
             return False
         if not self.allow:
             return target
         if real and any(rx.fullmatch(real) for rx in self.allow.get("file", ())):
             return True
-        return any(rx.fullmatch(n) for n in names for rx in self.allow.get(kind, ()))
+        return any(rx.fullmatch(n) for n in present for rx in self.allow.get(kind, ()))
 
     def blocked_type(self, name: str) -> bool:
         return any(rx.fullmatch(name) for rx in self.block.get("type", ()))

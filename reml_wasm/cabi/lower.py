@@ -87,8 +87,9 @@ def _store(opts: CanonicalOptions, mem: Memory, value: Any, ty: t.Type, ptr: int
         disc_size, payload_offset, _ = variant_layout(cases, ps)
         disc, payload = case_of(ty, value)
         _put(mem, ptr, {1: "B", 2: "H", 4: "I"}[disc_size], disc)
-        if cases[disc] is not None:
-            _store(opts, mem, payload, cases[disc], ptr + payload_offset)
+        payload_type = cases[disc]
+        if payload_type is not None:
+            _store(opts, mem, payload, payload_type, ptr + payload_offset)
         return
     if isinstance(ty, t.FlagsType):
         n = len(ty.labels)
@@ -228,9 +229,10 @@ def _lower(opts: CanonicalOptions, value: Any, ty: t.Type, out: list[Any]) -> No
         slots = variant_payload_flat(cases, opts.ptr_size)
         out.append(disc)
         inner: list[Any] = []
-        if cases[disc] is not None:
-            _lower(opts, payload, cases[disc], inner)
-            have = flatten_type(cases[disc], opts.ptr_size)
+        payload_type = cases[disc]
+        if payload_type is not None:
+            _lower(opts, payload, payload_type, inner)
+            have = flatten_type(payload_type, opts.ptr_size)
             inner = [to_slot(x, h, s) for x, h, s in zip(inner, have, slots)]
         inner.extend(0.0 if s[0] == "f" else 0 for s in slots[len(inner):])
         out.extend(inner)

@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import struct
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, NoReturn, Sequence
 
 from .. import types as t
 from ..values import ValueTypeError, check_args
@@ -127,7 +127,7 @@ class ExportPlan(_Plan):
             self._abort()
             raise
 
-    def _lower_failed(self, args: Sequence[Any], exc: Exception) -> None:
+    def _lower_failed(self, args: Sequence[Any], exc: Exception) -> NoReturn:
         """Raise the diagnostic for arguments a codec could not lower."""
         check_args(args, self.func)
         raise ValueTypeError("args", self.func.signature_wit(), f"{type(exc).__name__}: {exc}") from None

@@ -25,11 +25,11 @@ import contextlib
 import gc
 import os
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 from .diagnostics import CODES, Source
 from .resolved import Resolved
-from .resolver import Loader
+from .resolver import Loader, PackageInput
 from .sources import collect, group_from_files
 from .parser import parse_source
 
@@ -47,7 +47,7 @@ def load(path: str | os.PathLike[str], features: Iterable[str] = (), *,
 
 
 @contextlib.contextmanager
-def _no_cyclic_gc():
+def _no_cyclic_gc() -> Iterator[None]:
     """Parsing allocates many small objects and few reference cycles: the cyclic
     collector only slows it down (by a fifth on large trees), so it pauses meanwhile."""
     was_enabled = gc.isenabled()
@@ -68,6 +68,6 @@ def parse_text(text: str, filename: str = "<input>.wit", features: Iterable[str]
     return Resolved(loader.model, _main_index(loader, main))
 
 
-def _main_index(loader: Loader, main) -> int:
+def _main_index(loader: Loader, main: PackageInput) -> int:
     n = main.name
     return loader.package_index[(n.namespace, n.name, n.version)]

@@ -92,6 +92,8 @@ def _tokenize(source: Source, tokens: list[Token]) -> list[Token]:
     keywords = KEYWORDS
     while True:
         m = match(text, pos)
+        if m is None or m.lastgroup is None:  # never: `bad` and `end` match at any offset
+            raise fail("wit.lex.invalid_character", "invalid character", Span(source, pos))
         kind = m.lastgroup
         start = m.start(kind)
         pos = m.end()
@@ -144,7 +146,7 @@ _ESCAPES = {"\\": "\\", '"': '"', "n": "\n", "t": "\t", "r": "\r"}
 def _string(text: str, start: int, source: Source) -> tuple[str, int]:
     r"""The value of the string literal whose `"` is at `start`, and the offset after it.
     Escapes: `\\`, `\"`, `\n`, `\t`, `\r` and `\u{hex}`; a line break is not allowed."""
-    out = []
+    out: list[str] = []
     pos = start + 1
     while True:
         if pos >= len(text):

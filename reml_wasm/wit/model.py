@@ -26,7 +26,8 @@ class Gate:
     feature: str | None = None
     deprecated: str | None = None
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, dict[str, str | None]]:
+        inner: dict[str, str | None]
         if self.since is not None:
             inner = {"since": self.since}
             key = "stable"

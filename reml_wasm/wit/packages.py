@@ -71,7 +71,7 @@ def check_local_paths(inputs: list["PackageInput"]) -> None:
     for p in inputs:
         items = {it.name.name for body in p.bodies for it in body.items if not isinstance(it, ast.TopUse)}
         iface_names = {it.name.name: _names_of(it.items) for body in p.bodies for it in body.items
-                       if isinstance(it, ast.Interface)}
+                       if isinstance(it, ast.Interface) and it.name is not None}
 
         def check(path: ast.UsePath, aliases: set[str]) -> None:
             if path.namespace is None and path.name.name not in items and path.name.name not in aliases:

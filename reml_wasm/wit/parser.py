@@ -433,11 +433,11 @@ class Parser:
                 return ast.TypeExpr("result", span, (None, None))
             if self.eat("_"):
                 self.expect(",")
-                err = self.type_expr()
+                err_only = self.type_expr()
                 self.expect(">")
-                return ast.TypeExpr("result", span, (None, err))
+                return ast.TypeExpr("result", span, (None, err_only))
             ok = self.type_expr()
-            err = None
+            err: ast.TypeExpr | None = None
             if self.eat(","):
                 err = self.type_expr()
             self.expect(">")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import cached_property
+from typing import Any
 
 from .. import types as T
 from .diagnostics import fail
@@ -15,7 +16,7 @@ class Resolved:
         self.main_index = main
 
     @cached_property
-    def _converted(self):
+    def _converted(self) -> tuple[T.Package, ...]:
         from .convert import convert
         return convert(self.model)
 
@@ -57,7 +58,7 @@ class Resolved:
         except KeyError:
             raise fail("wit.name.unresolved", f"no interface named `{name}` in package `{pkg.name}`") from None
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         from .json_export import to_json
         return to_json(self.model)
 

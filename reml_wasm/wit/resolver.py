@@ -12,7 +12,7 @@ in a type position into an `own<r>` handle, as wit-parser's remapping does.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Any, Iterable, cast
 
 from ..types import PackageName
 from . import ast
@@ -85,7 +85,7 @@ _PRIMITIVES = frozenset("bool s8 u8 s16 u16 s32 u32 s64 u64 f32 f64 char string 
 
 class _PackageResolver(WorldElaboration):
     def __init__(self, loader: Loader, pkg: PackageInput) -> None:
-        self.loader = loader
+        self.loader: Loader = loader
         self.model = loader.model
         self.pkg = pkg
         self.local: list[TypeDef] = []  # local arena, committed at the end
@@ -134,9 +134,9 @@ class _PackageResolver(WorldElaboration):
                     ifaces.append((item, body, gate))
                 else:
                     worlds.append((item, body, gate))
-        self.iface_ast = {i.name.name: i for i, _, g in ifaces if not _off(g)}
+        self.iface_ast = {_top_name(i).name: i for i, _, g in ifaces if not _off(g)}
         # interfaces gated out: a `use` gated out too may still name them (and their types)
-        self.iface_off = {i.name.name: i for i, _, g in ifaces if _off(g)}
+        self.iface_off = {_top_name(i).name: i for i, _, g in ifaces if _off(g)}
         self.off_iface_types: dict[str, dict[str, int]] = {}
         self.world_ast = {w.name.name: w for w, _, _ in worlds}
 
@@ -170,46 +170,48 @@ class _PackageResolver(WorldElaboration):
             self.body_scope[id(body)] = scope
 
         # Interfaces in `use` order.
-        iface_names = [i.name.name for i, _, _ in ifaces]
-        deps = []
+        iface_names = [_top_name(i).name for i, _, _ in ifaces]
+        deps: list[list[tuple[str, Span]]] = []
         for iface, body, gate in ifaces:
-            edges = []
+            edges: list[tuple[str, Span]] = []
             for it in iface.items:
                 if isinstance(it, ast.Use) and it.path.namespace is None:
                     ref = self.local_name(it.path.name, body, "interface")
                     if ref[0] in ("local", "local-off"):
-                        edges.append((ref[1], it.path.name.span))
+                        edges.append((cast(str, ref[1]), it.path.name.span))
             deps.append(edges)
-        iface_spans = [i.name.span for i, _, _ in ifaces]
+        iface_spans = [_top_name(i).span for i, _, _ in ifaces]
         iface_order = toposort("interface or world", iface_names, deps, "wit.use.cycle", iface_spans)
         for i in iface_order:
             iface, body, gate = ifaces[i]
             if _off(gate):
                 continue
             gid = len(model.interfaces)
-            model.interfaces.append(InterfaceDef(iface.name.name, self.index, docs=iface.docs,
-                                                 stability=gate, span=iface.name.span))
-            self.package.interfaces[iface.name.name] = gid
+            name = _top_name(iface)
+            model.interfaces.append(InterfaceDef(name.name, self.index, docs=iface.docs,
+                                                 stability=gate, span=name.span))
+            self.package.interfaces[name.name] = gid
             self.new_interfaces.append(gid)
         for i in iface_order:
             iface, body, gate = ifaces[i]
+            name = _top_name(iface)
             if _off(gate):
-                off = InterfaceDef(iface.name.name, self.index)
+                off = InterfaceDef(name.name, self.index)
                 self.resolve_interface(iface, None, body, off)
-                self.off_iface_types[iface.name.name] = off.types
+                self.off_iface_types[name.name] = off.types
                 continue
-            self.resolve_interface(iface, self.package.interfaces[iface.name.name], body)
+            self.resolve_interface(iface, self.package.interfaces[name.name], body)
 
         # Worlds in `include` order.
         world_names = [w.name.name for w, _, _ in worlds]
         deps = []
         for world, body, _ in worlds:
-            edges = []
+            edges = []  # of the type declared above
             for it in world.items:
                 if isinstance(it, ast.Include) and it.path.namespace is None:
                     ref = self.local_name(it.path.name, body, "world")
                     if ref[0] == "local-world":
-                        edges.append((ref[1], it.path.name.span))
+                        edges.append((cast(str, ref[1]), it.path.name.span))
             deps.append(edges)
         world_spans = [w.name.span for w, _, _ in worlds]
         for i in toposort("interface or world", world_names, deps, "wit.use.cycle", world_spans):
@@ -229,7 +231,9 @@ class _PackageResolver(WorldElaboration):
     def gate(self, attrs: list[ast.Attr], item_span: Span | None = None):
         if not attrs:
             return None
-        since = feature = deprecated = None
+        since: ast.Attr | None = None
+        feature: ast.Attr | None = None
+        deprecated: ast.Attr | None = None
         for a in attrs:
             if a.kind == "external-id":
                 continue
@@ -245,13 +249,12 @@ class _PackageResolver(WorldElaboration):
                 if deprecated is not None:
                     raise fail("wit.gate.invalid", "only one @deprecated per item", a.span)
                 deprecated = a
-        if since is None and feature is None and deprecated is None:
-            return None
         if since is None and feature is None:
+            if deprecated is None:
+                return None
             raise fail("wit.gate.invalid", "@deprecated needs @since or @unstable", deprecated.span)
-        for a in (since,):
-            if a is None:
-                continue
+        if since is not None:
+            a = since
             version = self.pkg.name.version
             if version is None:
                 raise fail("wit.gate.invalid",
@@ -272,7 +275,7 @@ class _PackageResolver(WorldElaboration):
         return gate is not None and gate.since is None and gate.feature is not None and \
             not self.loader.feature_active(gate.feature)
 
-    def gated(self, items: list) -> list[tuple[object, object]]:
+    def gated(self, items: list) -> list[tuple[Any, Any]]:
         """(item, gate) pairs; the gate is `_Skipped` for an item whose feature is off."""
         return [(it, self.gate(it.attrs, _item_span(it))) for it in items]
 
@@ -449,8 +452,8 @@ class _PackageResolver(WorldElaboration):
                            expr.name.span)  # type: ignore[union-attr]
             return ("handle", k, target)
         if k in ("stream", "future"):
-            inner = None if args[0] is None else self.ty(args[0], scope, stab)
-            return (k, inner)
+            payload = None if args[0] is None else self.ty(args[0], scope, stab)
+            return (k, payload)
         raise AssertionError(k)  # pragma: no cover
 
     def lookup(self, ident: ast.Ident, scope: dict) -> int:
@@ -501,7 +504,7 @@ class _PackageResolver(WorldElaboration):
         if use.path.namespace is None:
             ref = self.local_name(use.path.name, body, "interface")
             if ref[0] == "local-off":
-                types = self.off_iface_types.get(ref[1], {})  # type: ignore[arg-type]
+                types = self.off_iface_types.get(cast(str, ref[1]), {})
         if types is None:
             gid = self.interface_of(use.path, body)
             lookup = lambda ident: self.interface_type(gid, ident)  # noqa: E731
@@ -521,7 +524,7 @@ class _PackageResolver(WorldElaboration):
         # Types gated out are resolved too and dropped at commit, as wit-parser does
         # (their anonymous types carry the gate, and using one from a live item is an error).
         defs = [(it, _stab(g)) for it, g in items if isinstance(it, ast.TypeDef)]
-        local_names = {}
+        local_names: dict[str, ast.TypeDef] = {}
         for td, _ in defs:
             if td.name.name in scope or td.name.name in local_names:
                 raise fail("wit.name.duplicate", f"duplicate name `{td.name.name}`", td.name.span)
@@ -569,7 +572,9 @@ class _PackageResolver(WorldElaboration):
         if k == "record":
             if not td.fields:
                 raise fail("wit.type.invalid", "record must have at least one field", td.name.span)
-            return ("record", tuple((f.name.name, self.ty(f.type, scope, stab), f.docs) for f in td.fields))
+            # the parser gives every record field a type
+            return ("record", tuple((f.name.name, self.ty(cast(ast.TypeExpr, f.type), scope, stab), f.docs)
+                                    for f in td.fields))
         if k == "variant":
             if not td.fields:
                 raise fail("wit.type.invalid", "empty variant", td.name.span)
@@ -602,9 +607,10 @@ class _PackageResolver(WorldElaboration):
             if result is None:
                 result = rid
             else:
-                kind = self.local_kind(result)
-                ok = kind is not None and kind[0] == "result" and kind[1] is not None and \
-                    self.local_kind(kind[1]) == self.local_kind(rid) and self._same_resource(kind[1], rid)
+                declared = self.local_kind(result)
+                ok = declared is not None and declared[0] == "result" and declared[1] is not None and \
+                    self.local_kind(declared[1]) == self.local_kind(rid) and \
+                    self._same_resource(declared[1], rid)
                 if not ok:
                     raise fail("wit.type.invalid",
                                "if a constructor return type is declared it must be a `result<T, E>` "
@@ -777,11 +783,11 @@ class _PackageResolver(WorldElaboration):
                     target[key] = ("interface", igid, gate, None, _external_id(it.attrs))
             elif not _off(gate):
                 igid = self.interface_of(it.path, body)  # type: ignore[arg-type]
-                key = ("interface", igid)
-                if key in target:
+                iface_key = ("interface", igid)
+                if iface_key in target:
                     raise fail("wit.world.conflict", f"interface `{it.path}` cannot be "
                                f"{it.direction}ed more than once", it.path.span)  # type: ignore[union-attr]
-                target[key] = ("interface", igid, gate, it.docs, _external_id(it.attrs))
+                target[iface_key] = ("interface", igid, gate, it.docs, _external_id(it.attrs))
         includes = []
         for it, gate in items:
             if isinstance(it, ast.Include) and not _off(gate):
@@ -912,3 +918,7 @@ def _type_names(td: ast.TypeDef) -> Iterable[ast.Ident]:
         stack.extend(e.args)
 
 
+def _top_name(iface: ast.Interface) -> ast.Ident:
+    """The name of a package-level interface (only an interface inline in a world has none)."""
+    assert iface.name is not None
+    return iface.name

@@ -4,6 +4,8 @@ interfaces that imports, types and exports use, and the final order of world ite
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from . import ast
 from .diagnostics import fail
 from .model import Function, InterfaceDef, Model, TypeDef, WorldDef, map_kind
@@ -19,10 +21,17 @@ def _rename_member(name: str, renames: dict[str, str], found: set[str]) -> str:
     return name
 
 
+class _InterfaceDeps(Protocol):
+    """What world elaboration uses of the loader: the interfaces each interface uses."""
+
+    deps_of: dict[int, list[int]]
+
+
 class WorldElaboration:
     """Mixed into the package resolver; needs `model`, `loader`."""
 
     model: Model
+    loader: _InterfaceDeps
 
     def include(self, wid: int, inc: ast.Include, source_wid: int) -> None:
         """Merge an included world; the types it owns are cloned into this world."""

@@ -153,6 +153,7 @@ def _export_call(export_name: str, plan: cabi.ExportPlan, core: Callable[..., An
             # the result's record in native memory, read by the codec's load (anything
             # unusual goes to the plan's lifting for its diagnostic)
             rc = plan.result_codec
+            assert mem is not None  # a spilled result is read from the memory
             env.update(mem=mem, view=mem.view, load_result=rc.load)
             lines += [f"    r = core({', '.join(flat)})", f"    p = r & {(1 << 64) - 1}",
                       f"    if not p % {rc.align} and mem.low <= p and p + {rc.size} <= mem.limit:",

@@ -457,7 +457,8 @@ def _generated_call(ffi: cffi.FFI, raw: Any, ftype: Any, symbol: str, convs: Seq
         "        raise diagnose(ffi, ftype, args, symbol, exc) from None\n"
         f"    return {'rc(result)' if result_conv is not None else 'result'}\n")
     exec(compile(src, f"<native call {symbol}>", "exec"), env)  # noqa: S102 - generated from a signature
-    return env["call"]
+    call: Callable[..., Any] = env["call"]
+    return call
 
 
 def _release(cargs: list[Any], args: Sequence[Any], transferred: Sequence[int], alloc: Allocator) -> None:

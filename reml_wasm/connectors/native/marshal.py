@@ -22,7 +22,7 @@ Ownership of a pointer (Core.Ffi.Dsl's `Ownership`):
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Callable
+from typing import Any, Callable, cast
 
 import cffi
 
@@ -52,7 +52,7 @@ def libc_allocator() -> Allocator:
     if _libc is None:
         ffi = cffi.FFI()
         ffi.cdef("void *malloc(size_t); void free(void *);")
-        libc = ffi.dlopen(None)
+        libc: Any = ffi.dlopen(None)  # the cdef'd functions are attributes made at run time
         _libc = Allocator(libc.malloc, libc.free, "libc")
     return _libc
 
@@ -66,7 +66,7 @@ class OwnedCString:
     def __init__(self, ffi: cffi.FFI, ptr: Any, free: Callable[[Any], None], value: str) -> None:
         self._ffi = ffi
         self._free = free
-        self._ptr = ffi.gc(ptr, free)
+        self._ptr: Any = ffi.gc(ptr, free)  # None once freed
         self.value = value
 
     @property
@@ -260,17 +260,22 @@ def _decode(raw: bytes, symbol: str) -> str:
                     f"(byte {exc.start})", symbol=symbol) from None
 
 
+def _char_string(ffi: cffi.FFI, ptr: Any) -> bytes:
+    """The bytes up to the NUL of a `char *` (cffi gives `str` only for `wchar_t *`)."""
+    return cast(bytes, ffi.string(ptr))
+
+
 def _string_result(ffi: cffi.FFI, ownership: str, alloc: Allocator, symbol: str) -> Converter:
     def borrowed(ptr: Any) -> str | None:
         if ptr == ffi.NULL:
             return None
-        return _decode(ffi.string(ptr), symbol)
+        return _decode(_char_string(ffi, ptr), symbol)
 
     def transferred(ptr: Any) -> str | None:
         if ptr == ffi.NULL:
             return None
         try:
-            raw = ffi.string(ptr)
+            raw = _char_string(ffi, ptr)
         finally:
             alloc.free(ptr)
         return _decode(raw, symbol)
@@ -278,7 +283,7 @@ def _string_result(ffi: cffi.FFI, ownership: str, alloc: Allocator, symbol: str)
     def owned(ptr: Any) -> OwnedCString | None:
         if ptr == ffi.NULL:
             return None
-        raw = ffi.string(ptr)
+        raw = _char_string(ffi, ptr)
         try:
             text = _decode(raw, symbol)
         except DiagnosticError:

@@ -31,7 +31,7 @@ import queue
 import threading
 import weakref
 from pathlib import Path
-from typing import Any, Callable, Iterable, Protocol, Sequence
+from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence
 
 from ... import tlv
 from ...audit import DiagnosticError, error
@@ -52,37 +52,54 @@ _MODES = ("api", "abi")
 
 # --- what the connector reads from a config (reml_wasm.bid.nyash_toml provides it) -------
 
-class _ArgSpec(Protocol):
-    kind: str | None
+# The configuration the host reads (read-only members, so frozen dataclasses holding
+# dicts and tuples of their own classes satisfy them).
 
+class _ArgSpec(Protocol):
+    @property
+    def kind(self) -> str | None: ...
     @property
     def tlv_kind(self) -> str: ...
 
 
 class _MethodConfig(Protocol):
-    name: str
-    method_id: int
-    args: Sequence[_ArgSpec]
-    returns_result: bool
+    @property
+    def name(self) -> str: ...
+    @property
+    def method_id(self) -> int: ...
+    @property
+    def args(self) -> Sequence[_ArgSpec]: ...
+    @property
+    def returns_result(self) -> bool: ...
 
 
 class _BoxConfig(Protocol):
-    name: str
-    type_id: int
-    abi_version: int
-    singleton: bool
-    methods: dict[str, _MethodConfig]
+    @property
+    def name(self) -> str: ...
+    @property
+    def type_id(self) -> int: ...
+    @property
+    def abi_version(self) -> int: ...
+    @property
+    def singleton(self) -> bool: ...
+    @property
+    def methods(self) -> Mapping[str, _MethodConfig]: ...
 
 
 class _LibraryConfig(Protocol):
-    name: str
-    boxes: Sequence[str]
-    box_configs: dict[str, _BoxConfig]
+    @property
+    def name(self) -> str: ...
+    @property
+    def boxes(self) -> Sequence[str]: ...
+    @property
+    def box_configs(self) -> Mapping[str, _BoxConfig]: ...
 
 
 class _Config(Protocol):
-    libraries: dict[str, _LibraryConfig]
-    box_library: dict[str, str]
+    @property
+    def libraries(self) -> Mapping[str, _LibraryConfig]: ...
+    @property
+    def box_library(self) -> Mapping[str, str]: ...
 
     def resolve_library(self, lib: Any) -> Path: ...
 
@@ -281,7 +298,9 @@ class PluginLibrary:
                         library=self.name)
         if self.closed:
             raise self._unloaded()
-        done, out = self._watchdog.run(self._direct, (type_id, method_id, instance_id, args), self.timeout)
+        timeout = self.timeout
+        assert timeout is not None  # this is `invoke` only when there is a timeout
+        done, out = self._watchdog.run(self._direct, (type_id, method_id, instance_id, args), timeout)
         if not done:
             self.poisoned = (f"a call (type {type_id}, method {method_id}) did not return within "
                              f"{self.timeout:g} s")
@@ -289,7 +308,8 @@ class PluginLibrary:
                         library=self.name, type_id=type_id, method_id=method_id, timeout=self.timeout)
         if isinstance(out, BaseException):
             raise out
-        return out
+        result: tuple[int, bytes | None] = out
+        return result
 
     def _unloaded(self) -> DiagnosticError:
         return error("ffi.plugin.unloaded", f"plugin {self.name!r} was unloaded", library=self.name)
@@ -374,7 +394,7 @@ class PluginLibrary:
                 return
             if self.timeout is not None:
                 # the last finis run on this thread (it may hold the library's call mutex)
-                self.invoke = self._direct  # type: ignore[method-assign]
+                self.invoke = self._direct
                 self._watchdog.stop()
             if self.mode == "api":
                 # hold the call mutex across the last finis and shutdown: no other thread
@@ -405,7 +425,7 @@ class _Watchdog:
         self._thread: threading.Thread | None = None
         self._start = threading.Lock()
 
-    def run(self, fn: Callable[..., Any], args: tuple, timeout: float) -> tuple[bool, Any]:
+    def run(self, fn: Callable[..., Any], args: tuple[Any, ...], timeout: float) -> tuple[bool, Any]:
         """(True, result or exception) when `fn(*args)` finished within `timeout` seconds,
         else (False, None)."""
         with self._start:
