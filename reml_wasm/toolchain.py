@@ -26,7 +26,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 from . import progress
 from .audit import Diagnostic, DiagnosticError
@@ -128,7 +128,7 @@ def _digest(kind: str, sources: Sequence[Path], extra: Iterable[str], include_di
     return h.hexdigest()[:24]
 
 
-def _cached(digest: str, filename: str, build: "callable[[Path], None]") -> Path:  # type: ignore[valid-type]
+def _cached(digest: str, filename: str, build: Callable[[Path], None]) -> Path:
     final_dir = cache_root() / digest
     target = final_dir / filename
     if final_dir.exists():
@@ -235,7 +235,7 @@ def discard(path: Path) -> None:
 def clean_orphans(root: Path, max_age: float = ORPHAN_AGE_SECONDS) -> list[Path]:
     """Remove temporary build directories and files in `root` (names starting with a
     dot) older than `max_age` seconds: what builds killed midway left behind."""
-    removed = []
+    removed: list[Path] = []
     now = time.time()
     try:
         entries = list(root.iterdir())

@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, cast
 
 import wasmtime
 import wasmtime.component as wc
@@ -284,6 +284,7 @@ def _resource_row(oracle: Component, quick: bool) -> Row:
 
     floor = Floor(oracle.instantiate(path="fast"), "echo-u32")
     t_raw, t_ref, t_fast, t_entry = _best([raw_run, script(ref), script(fast), floor.entry], quick)
+    assert t_fast is not None  # the fast path is always measured
     t_floor = 3 * (t_entry or 0.0)
     return Row(SPECIAL["resource"], t_raw, t_ref, t_fast, t_floor, ["<= 2x floor", ">= 15x wasmtime-py"],
                "3 entries (constructor, method, destructor)")
@@ -311,7 +312,9 @@ def _host_row(quick: bool) -> Row:
     w_ticks = instance.get_func(store, "ticks")
 
     # the floor: the guest's core module, `tick` a bare callback (its argument is its result)
-    capi, _ = wasmtime_capi.load()
+    capi, why = wasmtime_capi.load()
+    if capi is None:
+        raise RuntimeError(f"the wasmtime C API is not usable: {why}")
     core = wasmtime.Module(comp.engine(), toolchain.build_core_module([HOSTBENCH_SOURCE]).read_bytes())
     bare_store = wasmtime.Store(comp.engine())
     session = CoreSession(bare_store, capi)
@@ -322,7 +325,8 @@ def _host_row(quick: bool) -> Row:
     imports = [tick if imp.name == "tick" else None for imp in core.imports]
     if any(i is None for i in imports):
         raise RuntimeError("the hostbench core module imports more than tick")
-    bare_ticks = session.func(wasmtime.Instance(bare_store, core, imports).exports(bare_store)["ticks"])
+    bare_exports = wasmtime.Instance(bare_store, core, cast(list[wasmtime.Func], imports)).exports(bare_store)
+    bare_ticks = session.func(cast(wasmtime.Func, bare_exports["ticks"]))
 
     fns: list[Callable[[], Any] | None] = []
     for f in (lambda k: w_ticks(store, k), ref.func("ticks"), fast.func("ticks"), bare_ticks):
@@ -349,6 +353,7 @@ def _instantiate_row(ctest: Component, quick: bool) -> Row:
         return lambda: ctest.instantiate(path=path).call("add", 1, 2)
 
     t_raw, t_ref, t_fast = _best([raw, first_call("wasmtime"), first_call("fast")], quick)
+    assert t_fast is not None  # the fast path is always measured
     return Row(SPECIAL["instantiate"], t_raw, t_ref, t_fast, None, ["<= 2 ms"],
                "instantiate + first call (ours); wasmtime-py: linker.instantiate only")
 

@@ -243,9 +243,9 @@ class Compiler:
         """alloc(align, nbytes) -> ptr: `options.allocate` for these options, with the
         checks inlined (strings and lists allocate on every call).  Anything unusual goes
         to `allocate`'s own checks for its diagnostic."""
-        alloc = self._alloc
-        if alloc is not None:
-            return alloc
+        cached = self._alloc
+        if cached is not None:
+            return cached
         opts = self.opts
         mem = opts.memory
         mask = 0xFFFFFFFF if self.ps == 4 else 0xFFFFFFFFFFFFFFFF
@@ -601,7 +601,7 @@ class Compiler:
             return load_range, put_range
         eload, estore = ec.load, ec.store
 
-        def load_range(view, sp, n):
+        def load_elements(view, sp, n):
             return [eload(view, sp + k * es) for k in range(n)]
 
         eput = ec.put
@@ -610,7 +610,7 @@ class Compiler:
             opts = self.opts
             utf8_strings = e == t.STRING and opts.string_encoding == "utf8" and self.ps == 4
 
-            def put_range(v, sp, n):
+            def put_pairs(v, sp, n):
                 put_strings = opts.put_strings if utf8_strings else None
                 if put_strings is not None and n:
                     datas = _utf8_all(v)
@@ -620,12 +620,12 @@ class Compiler:
                 for k, item in enumerate(v):
                     ep, en = eput(item)
                     pair_pack(mem.view, sp + k * es, ep, en)  # the view after eput's realloc
-            return load_range, put_range
+            return load_elements, put_pairs
 
-        def put_range(v, sp, n):
+        def put_elements(v, sp, n):
             for k, item in enumerate(v):
                 estore(item, sp + k * es)
-        return load_range, put_range
+        return load_elements, put_elements
 
     def _fixed_list(self, ty: t.ListType) -> tuple:
         e = t.unalias(ty.element)
@@ -690,7 +690,7 @@ class Compiler:
             flat_offsets.append(k)
             k += len(c.flat)
         is_record = isinstance(ty, t.RecordType)
-        names = tuple(f.name for f in ty.fields) if is_record else ()  # type: ignore[union-attr]
+        names = tuple(f.name for f in ty.fields) if isinstance(ty, t.RecordType) else ()
 
         def parts(v):
             if is_record:
@@ -929,7 +929,7 @@ def _record_functions(ty: t.Type, fields: tuple[t.Type, ...], codecs: list[Codec
         load_src += f"    {', '.join(whole_fields)}, = unpack(view, p)\n"
     load_src += f"    {build(values)}\n"
 
-    plain = all(isinstance(t.unalias(f), t.PrimitiveType) and t.unalias(f).name in _CODE for f in fields)
+    plain = all(isinstance(u := t.unalias(f), t.PrimitiveType) and u.name in _CODE for f in fields)
     store_src = f"def store(v, p):\n{get}"
     if plain and n:  # integers only: one pack per run of fields, checked by struct
         # (padding between runs is left as it is, as the interpreter's store leaves it)

@@ -66,6 +66,8 @@ class _AsyncHandle:
     type and rep.  `rep` is whatever the host uses to stand for it."""
 
     __slots__ = ("_element", "_rep")
+    _element: t.Type | None
+    _rep: Any
 
     def __init__(self, element: t.Type | None, rep: Any) -> None:
         object.__setattr__(self, "_element", element)

@@ -109,7 +109,7 @@ def decoder_order(model: Model, orders: dict[str, tuple[list[str], list[str], in
         return copy
 
     def visit_func(fn: Function, scope: tuple) -> Function:
-        params = [(n, visit_ty(p, scope)) for n, p in fn.params]
+        params = [(n, _present(visit_ty(p, scope))) for n, p in fn.params]
         return dataclasses.replace(fn, params=params, result=visit_ty(fn.result, scope))
 
     def visit_iface(iid: int) -> None:
@@ -148,7 +148,7 @@ def decoder_order(model: Model, orders: dict[str, tuple[list[str], list[str], in
         return ("interface", new_iface[o[1]]) if o is not None and o[0] == "interface" else o
 
     def func(fn: Function) -> Function:
-        return dataclasses.replace(fn, params=[(n, ty(p)) for n, p in fn.params], result=ty(fn.result),
+        return dataclasses.replace(fn, params=[(n, _present(ty(p))) for n, p in fn.params], result=ty(fn.result),
                                    resource=None if fn.resource is None else new_type[fn.resource])
 
     def world_items(items: dict) -> dict:
@@ -176,3 +176,9 @@ def decoder_order(model: Model, orders: dict[str, tuple[list[str], list[str], in
     packages = [dataclasses.replace(p, interfaces={n: new_iface[i] for n, i in p.interfaces.items()})
                 for p in model.packages]
     return Model(types=types, interfaces=interfaces, worlds=worlds, packages=packages)
+
+
+def _present(ty: Ty | None) -> Ty:
+    """A parameter's type, which a copy keeps (only a result may be absent)."""
+    assert ty is not None
+    return ty

@@ -40,7 +40,8 @@ def wasi_config(args: argparse.Namespace, program: str, guest_args: list[str], *
             raise error("ffi.cli.bad_argument", f"--env {item!r}: expected K=V")
         env.append((key, value))
     dirs = [_preopen(d, False) for d in args.dir] + [_preopen(d, True) for d in args.dir_ro]
-    return WasiConfig(args=[program, *guest_args], env=env, dirs=dirs, stdin=stdin, stdout=stdout, stderr=stderr)
+    return WasiConfig(args=(program, *guest_args), env=tuple(env), dirs=tuple(dirs), stdin=stdin, stdout=stdout,
+                      stderr=stderr)
 
 
 def wasi_requested(args: argparse.Namespace) -> bool:

@@ -20,9 +20,7 @@ def describe(world: t.World) -> str:
 
 
 def main() -> int:
-    """Print the world as WIT."""
-    from ..connectors.component.world import world_wit
-    world = parse()
-    print(describe(world))
-    print(world_wit(world))
+    """Print what the world exports, then the resolved package as canonical WIT."""
+    print(describe(parse()))
+    print(wit.load(WIT_DIR).to_wit())
     return 0

@@ -145,7 +145,7 @@ def _load(kind: str, engine: wasmtime.Engine, data: bytes, engine_config: str, w
             pass  # another wasmtime build, or bytes wasmtime refuses: compile again
     with progress(what, len(data)):
         compiled = compile_()
-    write_entry(path, compiled.serialize())
+    write_entry(path, bytes(compiled.serialize()))
     return compiled
 
 
@@ -190,7 +190,7 @@ def modules(engine: wasmtime.Engine, items: dict[int, bytes], engine_config: str
         except wasmtime.WasmtimeError as exc:
             return exc
         if enabled():
-            write_entry(entry_path("module", data, engine_config), compiled.serialize())
+            write_entry(entry_path("module", data, engine_config), bytes(compiled.serialize()))
         return compiled
 
     if missing:

@@ -11,7 +11,7 @@ scalar call allocates nothing and makes no Python-level calls besides the cffi o
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable
+from typing import Any, Callable, cast
 
 from ... import cabi
 from ...cabi.codecs import flags_functions
@@ -350,7 +350,7 @@ def export_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
         for i, (p, codec) in enumerate(zip(ftype.params, codecs)):
             prim = _scalar(p.type)
             if int_call is not None and own_borrow(p.type):
-                env[f"rep{i}"] = resources.rep_lowerer(t.unalias(p.type).resource)  # type: ignore[union-attr]
+                env[f"rep{i}"] = resources.rep_lowerer(cast(t.BorrowType, t.unalias(p.type)).resource)
                 int_args.append(f"rep{i}({names[i]})")
                 k += 1
             elif prim is not None and int_call is not None:
@@ -433,11 +433,11 @@ def export_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
     else:
         lines += _call_lines(n, bump=uses_memory, folded=call0 is not None)
     reads = [f"{_READ[ty][0]}[{i * _READ[ty][1]}]" for i, ty in enumerate(results)]
-    inline = None if generic or ftype.result is None or plan.flat.results_spilled else _scalar(ftype.result)
+    result_prim = None if generic or ftype.result is None or plan.flat.results_spilled else _scalar(ftype.result)
     quick = None if generic or ftype.result is None or plan.flat.results_spilled or post is not None \
         else _result_lines(ftype.result, env, plan.opts.resources)
-    if inline is not None and post is None:
-        lines.append(f"    return {_INT_READ[inline]}")
+    if result_prim is not None and post is None:
+        lines.append(f"    return {_INT_READ[result_prim]}")
     elif not generic and ftype.result is None and post is None:
         lines.append("    return None")
     else:
@@ -476,7 +476,7 @@ def export_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
     if meter is not None:  # each export call starts with the whole host-side copy budget
         env["meter"] = meter
         lines.insert(2, "    meter.copied = 0")
-    caller = _compile("\n".join(lines) + "\n", env, name, label)
+    caller: Any = _compile("\n".join(lines) + "\n", env, name, label)  # a function: takes attributes
     caller.thread_safe = True  # it holds the instance's lock itself (Instance.func hands it out as is)
     caller.declared = declared  # the type diagnostics name (the instance sets the world's)
     return caller

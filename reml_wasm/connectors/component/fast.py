@@ -173,7 +173,7 @@ class FastBackend(cl.Backend):
     static = False
 
     def __init__(self, capi: CApi, engine: wasmtime.Engine, store: wasmtime.Store,
-                 modules: dict[int, wasmtime.Module], host: "Callable[[str, str, Any], Any]",
+                 modules: dict[int, wasmtime.Module], host: "Callable[[str, str, Any, Any], Any]",
                  fuel: int | None, epoch_ticks: int | None = None, checked: set | None = None) -> None:
         super().__init__()
         self.checked = set() if checked is None else checked  # definitions whose core types were checked
@@ -202,7 +202,7 @@ class FastBackend(cl.Backend):
                             f"{str(exc).splitlines()[0]}") from None
         return mod
 
-    def core_instantiate(self, module: wasmtime.Module, args: dict[str, Any]) -> dict[str, Any]:
+    def core_instantiate(self, module: wasmtime.Module, args: dict[str, Any]) -> Any:
         imports = []
         for imp in module.imports:
             inst = args.get(imp.module)
@@ -379,7 +379,8 @@ class FastBackend(cl.Backend):
         def build() -> Callable[..., Any]:
             copts = self.options(scope, opts, name, post_params=list(flat.results), where=where)
             plan = cabi.export_plan(func, copts)
-            caller = export_caller(self.capi, self.ctx, core_func, plan, func, copts.post_return, self.state, name)
+            caller: Any = export_caller(self.capi, self.ctx, core_func, plan, func, copts.post_return,
+                                        self.state, name)  # a function: takes attributes
             caller.store = self.store  # what a caller the user keeps keeps alive
             caller.plan = plan
             return caller

@@ -73,7 +73,7 @@ class Component:
         self._engines: dict[tuple[bool, bool], wasmtime.Engine] = {}
         self._modules: dict[tuple[bool, bool], dict[int, wasmtime.Module]] = {}
         self._ref_components: dict[tuple[bool, bool], wc.Component] = {}
-        self._checked: dict[tuple[bool, bool], set] = {}  # fast path: definitions type-checked once
+        self._checked: dict[tuple[bool, bool], set[Any]] = {}  # fast path: definitions type-checked once
         self.diagnostics: list[Diagnostic] = []
         self._lock = threading.RLock()
 
@@ -435,7 +435,8 @@ class FastInstance(Instance):
             caller = value.extra.get()  # fast.LazyExport: built on first use
             caller.label[0] = full
             caller.declared[0] = func  # diagnostics name the world's types
-            return caller
+            exported: Callable[..., Any] = caller
+            return exported
         call = value.call
         return lambda *args: call(list(args))
 

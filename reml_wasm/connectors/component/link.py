@@ -142,8 +142,10 @@ class Scope:
         self.type_uses: dict[str, tuple[str, str]] = {}  # imported type name -> its source
         self.export_uses: dict[str, tuple[str, str]] = {}  # exported type name -> its source
 
-    def get(self, sort: str, index: int) -> Any:
+    def get(self, sort: str, index: int | None) -> Any:
         space = self.spaces[sort]
+        if index is None:
+            raise error("ffi.component.malformed", f"a {sort} reference without its index")
         if index >= len(space):
             raise error("ffi.component.malformed", f"{sort} index {index} out of range ({len(space)} defined)")
         return space[index]
@@ -244,13 +246,16 @@ class TypeResolver:
         raise error("ffi.component.unsupported", f"unsupported type definition {type(d).__name__}")
 
 
+_MEMBER_PREFIXES: tuple[tuple[str, t.FunctionKind], ...] = (("[method]", "method"), ("[static]", "static"))
+
+
 def name_function(func: t.Function, name: str) -> t.Function:
     """Give a function its component-level name: `[method]r.m` -> method m of r, etc."""
     if not isinstance(func, t.Function):
         raise error("ffi.component.malformed", f"{name}: declared with a type that is not a function type")
     if name.startswith("[constructor]"):
         return dataclasses.replace(func, name=name[13:], kind="constructor", resource=name[13:])
-    for prefix, kind in (("[method]", "method"), ("[static]", "static")):
+    for prefix, kind in _MEMBER_PREFIXES:
         if name.startswith(prefix):
             res, _, member = name[len(prefix):].partition(".")
             return dataclasses.replace(func, name=member, kind=kind, resource=res)
@@ -271,6 +276,8 @@ def _decls_type(decls: tuple[cb.Decl, ...], parent_lookup: "Scope", component: b
             pass
         elif d.kind == "alias":
             a = d.alias
+            if a is None:
+                raise error("ffi.component.malformed", f"{owner}: an alias declaration without its alias")
             if a.target == "outer" and a.sort == "type":
                 # count 0 is this type's own space; 1 is the enclosing component
                 if a.count == 0:
@@ -289,6 +296,8 @@ def _decls_type(decls: tuple[cb.Decl, ...], parent_lookup: "Scope", component: b
             else:
                 types.append(None)
         elif d.kind in ("export", "import"):
+            if d.desc is None or d.name is None:
+                raise error("ffi.component.malformed", f"{owner}: an {d.kind} declaration without its name or type")
             value = _desc_value(d.desc, d.name, types, resolver, owner)
             target = out.exports if d.kind == "export" else out.imports  # type: ignore[union-attr]
             target[d.name] = (d.desc.kind if d.desc.kind != "instance" else "instance", value)
@@ -300,7 +309,9 @@ def _decls_type(decls: tuple[cb.Decl, ...], parent_lookup: "Scope", component: b
     return out
 
 
-def _index(space: list, i: int, sort: str) -> Any:
+def _index(space: list[Any], i: int | None, sort: str) -> Any:
+    if i is None:
+        raise error("ffi.component.malformed", f"a {sort} reference without its index")
     if i >= len(space):
         raise error("ffi.component.malformed", f"{sort} index {i} out of range")
     return space[i]
@@ -358,7 +369,8 @@ def _define(scope: Scope, resolver: TypeResolver, d: Any, args: dict | None) -> 
         value = _deftype(d.type, resolver, scope, scope.path)
         if isinstance(value, t.ResourceType):
             scope.resources.append(value)
-            dtor = None if d.type.dtor is None else scope.get("core func", d.type.dtor)
+            dtor_index = d.type.dtor if isinstance(d.type, cb.DefResource) else None
+            dtor = None if dtor_index is None else scope.get("core func", dtor_index)
             b.resource_defined(scope, value, dtor)
         scope.add("type", value)
     elif isinstance(d, cb.Alias):

@@ -56,7 +56,7 @@ def wasmtime_wasi(config: WasiConfig) -> wasmtime.WasiConfig:
     w.env = [list(p) for p in config.env]
     for d in config.dirs:
         w.preopen_dir(d.host, d.guest, fs_mutable=not d.readonly)
-    if config.stdin == "inherit":
+    if isinstance(config.stdin, str):  # "inherit", the one text WasiConfig accepts
         w.inherit_stdin()
     elif config.stdin:
         with tempfile.NamedTemporaryFile(prefix="reml-wasm-stdin-", delete=False) as fh:

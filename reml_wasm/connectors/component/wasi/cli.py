@@ -64,7 +64,7 @@ EXIT = {"exit": _exit_, "exit-with-code": _exit_with_code}
 
 def _get_stdin(host: WasiHost) -> InputStream:
     data = host.config.stdin
-    if data == "inherit":
+    if isinstance(data, str):  # "inherit", the one text WasiConfig accepts
         return InputStream(_process_stdin)
     return InputStream(memory_reader(bytes(data or b"")))
 
