@@ -90,4 +90,6 @@ def test_wrong_host_results_are_precise(path, bad, where, got):
     with pytest.raises(DiagnosticError) as exc:
         inst.call("call-scale", [1], 2)
     assert exc.value.code == "ffi.value.type_mismatch"
-    assert exc.value.diagnostic.message.startswith(f"{where}: expected ") and exc.value.diagnostic.message.endswith(got)
+    # the message names the host function, then the place in its result
+    assert exc.value.diagnostic.message.startswith(f"{HOST}#scale: {where}: expected ")
+    assert exc.value.diagnostic.message.endswith(got)

@@ -128,9 +128,12 @@ def _number_packer(name: str) -> Callable[[Any], Any]:
             if s is None:
                 s = structs[len(v)] = struct.Struct(f"<{len(v)}{code}")
             try:
-                return s.pack(*v)
+                data = s.pack(*v)
             except struct.error:
                 raise ValueTypeError("value", f"list<{name}>", v) from None
+            if bool in {*map(type, v)}:  # struct takes True as 1; the value convention does not
+                raise ValueTypeError("value", f"list<{name}>", v)
+            return data
         try:
             return pack_numbers(code, v)
         except (TypeError, OverflowError, ValueError):

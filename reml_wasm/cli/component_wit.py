@@ -48,7 +48,9 @@ def component_view(ast: cb.Component, source: str = "<component>") -> WitView:
     except DiagnosticError as exc:
         raise error("ffi.component.unsupported",
                     f"{source}: its world cannot be written as WIT: {exc.diagnostic.message}") from None
-    return WitView(decoder_order(resolved.model, orders), resolved.main_index)
+    main_name = resolved.model.packages[resolved.main_index].name
+    model = decoder_order(resolved.model, orders)
+    return WitView(model, next(i for i, p in enumerate(model.packages) if p.name == main_name))
 
 
 def _binary_order(model: Model, orders: dict[str, tuple[list[str], list[str], int]]) -> None:
@@ -173,8 +175,40 @@ def decoder_order(model: Model, orders: dict[str, tuple[list[str], list[str], in
                   for old in iface_order]
     worlds = [dataclasses.replace(w, imports=world_items(w.imports), exports=world_items(w.exports))
               for w in model.worlds]
-    packages = [dataclasses.replace(p, interfaces={n: new_iface[i] for n, i in p.interfaces.items()})
-                for p in model.packages]
+    # packages as a decoder lists them: in the order it meets them (by their first
+    # interface), each after the packages its interfaces' types come from
+    deps: dict[int, list[int]] = {}
+    for iface in interfaces:
+        if iface.package is None:
+            continue
+        mine = deps.setdefault(iface.package, [])
+        for tid in iface.types.values():
+            for ref in _type_refs(types[tid].kind):
+                owner_of = types[ref].owner if ref < len(types) else None
+                if owner_of is not None and owner_of[0] == "interface":
+                    other = interfaces[owner_of[1]].package
+                    if other is not None and other != iface.package and other not in mine:
+                        mine.append(other)
+    pkg_order: list[int] = []
+
+    def place(pkg: int, path: tuple[int, ...] = ()) -> None:
+        if pkg in pkg_order or pkg in path:
+            return
+        for dep in deps.get(pkg, []):
+            place(dep, path + (pkg,))
+        pkg_order.append(pkg)
+
+    for iface in interfaces:
+        if iface.package is not None and iface.name is not None:  # inline ones belong to a world
+            place(iface.package)
+    pkg_order += [i for i in range(len(model.packages)) if i not in pkg_order]
+    new_pkg = {old: new for new, old in enumerate(pkg_order)}
+    interfaces = [dataclasses.replace(i, package=None if i.package is None else new_pkg[i.package])
+                  for i in interfaces]
+    worlds = [dataclasses.replace(w, package=None if w.package is None else new_pkg[w.package]) for w in worlds]
+    packages = [dataclasses.replace(model.packages[old],
+                                    interfaces={n: new_iface[i] for n, i in model.packages[old].interfaces.items()})
+                for old in pkg_order]
     return Model(types=types, interfaces=interfaces, worlds=worlds, packages=packages)
 
 
@@ -182,3 +216,14 @@ def _present(ty: Ty | None) -> Ty:
     """A parameter's type, which a copy keeps (only a result may be absent)."""
     assert ty is not None
     return ty
+
+
+def _type_refs(kind: Any) -> list[int]:
+    """The type ids a type definition's kind names (ints anywhere inside it)."""
+    if isinstance(kind, bool):
+        return []
+    if isinstance(kind, int):
+        return [kind]
+    if isinstance(kind, (tuple, list)):
+        return [r for part in kind for r in _type_refs(part)]
+    return []

@@ -24,7 +24,6 @@ import os
 import sys
 import threading
 from contextlib import contextmanager
-from importlib import metadata
 from pathlib import Path
 from typing import Callable, Iterator, TypeVar
 
@@ -48,6 +47,7 @@ def cache_dir() -> Path:
 
 def wasmtime_version() -> str:
     """The installed wasmtime package's version (part of every key)."""
+    from importlib import metadata  # only when a key is made: start-up does not pay for it
     try:
         return metadata.version("wasmtime")
     except metadata.PackageNotFoundError:  # pragma: no cover - wasmtime is a dependency

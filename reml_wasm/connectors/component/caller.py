@@ -71,7 +71,7 @@ class CallState:
         self.lock = threading.RLock()
 
 
-def _take_host_exception() -> BaseException | None:
+def take_host_exception() -> BaseException | None:
     """The exception a host function raised inside the failed call: from this package's
     callbacks, else from a wasmtime-py host function."""
     exc = take_exception()
@@ -90,7 +90,7 @@ def _failure(capi: CApi, state: CallState, label: list[str], trap_slot: Any) -> 
     def fail(err: Any) -> None:
         if err is None:
             raise component_traps.poisoned(label[0], state.poisoned)
-        host_exc = _take_host_exception()
+        host_exc = take_host_exception()
         message = capi.take_error(err, trap_slot)
         state.poisoned = component_traps.reason_of(message)
         if isinstance(host_exc, cabi.Trap) and host_exc.diagnostic.extensions.get("kind") == "unprovided-import":

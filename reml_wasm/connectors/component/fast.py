@@ -22,13 +22,13 @@ import wasmtime
 from ... import cabi
 from ...cabi.options import check_allocation
 from ... import types as t
-from ...audit import error
+from ...audit import DiagnosticError, error
 from . import binary as cb
 from . import link as cl
 from . import callbacks, capi as wasmtime_capi, traps as component_traps
 from . import cache as compiled_cache
 from .sandbox import engine_config, memories_stay_put
-from .caller import CallState, core_caller, export_caller
+from .caller import CallState, core_caller, export_caller, take_host_exception
 from .entries import import_entry, resource_entry
 from .capi import CApi
 
@@ -212,10 +212,14 @@ class FastBackend(cl.Backend):
             imports.append(inst[imp.name])
         try:
             instance = wasmtime.Instance(self.store, module, imports)
-        except cabi.Trap as exc:  # a host import (an unprovided one) refused during start-up
-            raise component_traps.instantiation_failure(exc.diagnostic.message, trapped=True) from None
-        except wasmtime.Trap as exc:
-            raise component_traps.instantiation_failure(str(exc), trapped=True) from None
+        except (cabi.Trap, wasmtime.Trap) as exc:
+            # a host function (an unprovided import, say) refused during start-up: its reason
+            raised = take_host_exception()
+            if isinstance(raised, DiagnosticError):
+                message = raised.diagnostic.message
+            else:
+                message = exc.diagnostic.message if isinstance(exc, cabi.Trap) else str(exc)
+            raise component_traps.instantiation_failure(message, trapped=True) from None
         except wasmtime.WasmtimeError as exc:
             raise component_traps.instantiation_failure(str(exc)) from None
         return CoreExports(self.store, instance)
