@@ -168,3 +168,11 @@ def test_a_header_of_constants_is_not_an_umbrella(tmp_path, capsys):
     umbrella.write_text("#ifndef ALL_H\n#define ALL_H\n#include <zlib.h>\n#endif\n")
     rc, events, text = bind(tmp_path, capsys, "--header", str(umbrella))
     assert rc == 0 and "deflate" in extern_names(text)
+
+
+def test_call_native_json_carries_the_result():
+    import json
+    proc = subprocess.run([sys.executable, "-m", "reml_wasm", "call-native", "m", "pow(2.0, 3.0)", "--json"],
+                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == {"library": "m", "call": "pow(2.0, 3.0)", "result": "8.0"}

@@ -50,6 +50,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         default=[], help="directories searched for the library first")
     parser.add_argument("--mode", choices=("auto", "abi", "api"), default="abi",
                         help="cffi call mode (default abi)")
+    parser.add_argument("--json", action="store_true",
+                        help='print {"library", "call", "result"} as JSON (result: the printed value, or null)')
     parser.add_argument("--nullable", action="append", default=[], metavar="PARAM",
                         help="a pointer parameter (name, or position from 1) that may be NULL")
 
@@ -154,6 +156,9 @@ def call_native(library: str, call_text: str, headers: Sequence[str] = (),
 def run(args: argparse.Namespace) -> int:
     _, text = call_native(args.library, args.call, args.headers or (), args.include_paths,
                           args.defines, args.search_paths, args.mode, args.nullable)
-    if text is not None:
+    if args.json:
+        import json
+        print(json.dumps({"library": args.library, "call": args.call, "result": text}, ensure_ascii=False))
+    elif text is not None:
         print(text)
     return 0
