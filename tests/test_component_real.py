@@ -189,13 +189,7 @@ def test_without_wasi_the_same_instantiation_error_on_both_paths(real):
             outcomes.append(("ok", inst.call("api#sum", [1, 2])))
         except DiagnosticError as exc:
             outcomes.append((exc.code, exc.diagnostic.message))
-    # one code and one message shape on both paths (the fast path's host-entry callbacks do
-    # not yet carry the unprovided import's name into a trap raised while starting)
-    if outcomes[0] == outcomes[1]:
-        return
-    assert outcomes[0][0] == outcomes[1][0] == "cabi.trap"
-    assert all(str(message).startswith("instantiation: wasm trap: ") for _, message in outcomes), outcomes
-    assert "has not been defined" in outcomes[1][1]
+    assert outcomes[0] == outcomes[1]
 
 
 def test_wasi_http_imports_are_present_and_deny(real, pair):

@@ -212,16 +212,14 @@ class FastBackend(cl.Backend):
             imports.append(inst[imp.name])
         try:
             instance = wasmtime.Instance(self.store, module, imports)
-        except (cabi.Trap, wasmtime.Trap) as exc:
+        except (cabi.Trap, wasmtime.Trap, wasmtime.WasmtimeError) as exc:
             # a host function (an unprovided import, say) refused during start-up: its reason
             raised = take_host_exception()
             if isinstance(raised, DiagnosticError):
-                message = raised.diagnostic.message
-            else:
-                message = exc.diagnostic.message if isinstance(exc, cabi.Trap) else str(exc)
-            raise component_traps.instantiation_failure(message, trapped=True) from None
-        except wasmtime.WasmtimeError as exc:
-            raise component_traps.instantiation_failure(str(exc)) from None
+                raise component_traps.instantiation_failure(raised.diagnostic.message, trapped=True) from None
+            if isinstance(exc, cabi.Trap):
+                raise component_traps.instantiation_failure(exc.diagnostic.message, trapped=True) from None
+            raise component_traps.instantiation_failure(str(exc), trapped=isinstance(exc, wasmtime.Trap)) from None
         return CoreExports(self.store, instance)
 
     def core_inline(self, exports: dict[str, Any]) -> dict[str, Any]:
