@@ -15,6 +15,7 @@ from typing import Any, Callable
 
 from ... import types as t
 from ...cabi.generated import define
+from ...values import check
 from . import traps as component_traps
 
 _READ = {"i32": "(raw[{k}] & 0xFFFFFFFF)", "i64": "raw[{k}]", "f32": "fv[{f}]", "f64": "dv[{k}]"}
@@ -86,7 +87,19 @@ def _scalar_entry(plan: Any, target: Callable[..., Any], state: Any) -> Callable
         return None
     if plan.flat.params_spilled:
         return None
-    env: dict[str, Any] = {"target": target, "lower_result": plan.lower_result, "state": state}
+    lower_result = plan.lower_result
+    unchecked = getattr(target, "unchecked", None)
+    if unchecked is not None:  # host_result's check, made only when the inline test fails
+        result_type, where = func.result, target.where  # type: ignore[attr-defined]
+
+        def bad(v: Any) -> None:
+            check(v, result_type, where)
+            lower_result(v, ())
+        target = unchecked
+    else:
+        def bad(v: Any) -> None:
+            lower_result(v, ())
+    env: dict[str, Any] = {"target": target, "bad": bad, "state": state}
     lines = ["def entry(raw):"]
     if state.count_entries:
         lines.append("    state.gen += 1")
@@ -94,11 +107,11 @@ def _scalar_entry(plan: Any, target: Callable[..., Any], state: Any) -> Callable
     if result is None:
         lines.append(f"    {call}")
     elif result == t.BOOL:
-        lines += [f"    v = {call}", "    if v.__class__ is not bool: lower_result(v, ())",
+        lines += [f"    v = {call}", "    if v.__class__ is not bool: bad(v)",
                   "    raw[0] = 1 if v else 0"]
     else:
         lo, hi = t.INTEGER_RANGES[result]
-        lines += [f"    v = {call}", f"    if v.__class__ is not int or not {lo} <= v <= {hi}: lower_result(v, ())",
+        lines += [f"    v = {call}", f"    if v.__class__ is not int or not {lo} <= v <= {hi}: bad(v)",
                   "    raw[0] = v if v < 0x8000000000000000 else v - 0x10000000000000000" if result == t.U64
                   else "    raw[0] = v"]
     lines.append("    return 0")

@@ -36,6 +36,10 @@ def host_result(func: t.Function, impl: Callable[..., Any], name: str | None = N
         out = impl(*args)
         check(out, result_type, where)
         return out
+    # a caller that checks the result itself (the fast path's scalar entries) calls `impl`
+    # directly and `check`s with `where` only when its own test fails: the same message
+    checked.unchecked = impl  # type: ignore[attr-defined]
+    checked.where = where  # type: ignore[attr-defined]
     return checked
 
 
