@@ -8,7 +8,7 @@ from reml_wasm.cli import main
 def test_bench_native_quick_json(capsys):
     assert main(["bench", "native", "--quick", "--json"]) == 0
     direct, canonical = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert direct["columns"] == ["call", "mode", "raw cffi", "connector", "added", "goal"]
+    assert direct["columns"] == ["call", "mode", "raw cffi", "connector", "added", "goal", "spread"]
     assert [(r[0].split("(")[0], r[1]) for r in direct["rows"]] == [
         ("inc", "abi"), ("inc", "api"), ("text_len", "abi"), ("text_len", "api")]
     for row in direct["rows"]:

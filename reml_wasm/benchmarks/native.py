@@ -20,20 +20,10 @@ import cffi
 from .. import toolchain
 from ..connectors.native import NativeLibrary
 from ..connectors.native import CanonicalNativeLibrary
-from . import Table, ns_per_call
+from . import Table, interleaved, ns_per_call, verdict
 
 DIRECT = toolchain.PROJECT_ROOT / "native" / "direct"
 GOAL_NS = 100.0
-
-
-def _interleaved(first, second, quick: bool, rounds: int = 3) -> tuple[float, float]:
-    """Best of several alternating measurements of two callables, so that load from
-    other processes on a shared machine hits both alike."""
-    a, b = [], []
-    for _ in range(1 if quick else rounds):
-        a.append(ns_per_call(first, quick=quick))
-        b.append(ns_per_call(second, quick=quick))
-    return min(a), min(b)
 
 
 def direct_table(quick: bool) -> Table:
@@ -42,7 +32,8 @@ def direct_table(quick: bool) -> Table:
     ffi.cdef("int inc(int); size_t text_len(const char *);")
     raw_abi_lib = ffi.dlopen(str(path))
     lib = NativeLibrary.open(str(path))
-    table = Table("native: direct C calls (ns/call)", ["call", "mode", "raw cffi", "connector", "added", "goal"])
+    table = Table("native: direct C calls (ns/call, medians of interleaved rounds)",
+                  ["call", "mode", "raw cffi", "connector", "added", "goal", "spread"])
     for decl, name, args, raw_args in (("int inc(int);", "inc(int) -> int", (41,), (41,)),
                                        ("size_t text_len(const char *);", "text_len(char *) <- str",
                                         ("hello, world",), (b"hello, world",))):
@@ -50,10 +41,11 @@ def direct_table(quick: bool) -> Table:
         for mode in ("abi", "api"):
             bound: Any = lib.bind_c(decl, mode=mode)  # a callable carrying its raw cffi function as `raw`
             raw = getattr(raw_abi_lib, symbol) if mode == "abi" else bound.raw
-            t_raw, t_conn = _interleaved(lambda: raw(*raw_args), lambda: bound(*args), quick)
-            added = t_conn - t_raw
-            goal = ("met" if added <= GOAL_NS else "MISSED") if symbol == "inc" else "-"
-            table.add(name, mode, t_raw, t_conn, added, goal)
+            t_raw, t_conn = interleaved([lambda: raw(*raw_args), lambda: bound(*args)], quick=quick)
+            added = t_conn.median - t_raw.median
+            goal = verdict(added, GOAL_NS) if symbol == "inc" else "-"
+            table.add(name, mode, t_raw.median, t_conn.median, added, goal,
+                      f"±{max(t_raw.spread, t_conn.spread) * 50:.0f}%")
     table.notes.append(f"goal: the connector adds <= {GOAL_NS:.0f} ns to int(int) in the same mode; "
                        "raw API = the compiled cffi module's own function; the str row encodes UTF-8 per call")
     return table
@@ -127,11 +119,12 @@ def canonical_table(quick: bool) -> Table:
         nfn, ffn, rfn, pfn = native.function(name), fast.func(name), reference.func(name), plain[name]
         if list(pfn(*args)) != list(nfn(*args)) if name == "reverse" else (pfn(*args) != nfn(*args)):
             table.notes.append(f"{label}: the plain call and the canonical-native call differ")
-        t_plain, t_native = _interleaved(lambda: pfn(*args), lambda: nfn(*args), quick)
+        plain_t, native_t = interleaved([lambda: pfn(*args), lambda: nfn(*args)], quick=quick)
+        t_plain, t_native = plain_t.median, native_t.median
         t_fast = ns_per_call(lambda: ffn(*args), quick=quick)
         t_ref = ns_per_call(lambda: rfn(*args), quick=True)
-        table.add(label, t_plain, t_native, f"{t_native / t_plain:.2f}x", "<= 1.5x", t_fast, t_ref,
-                  t_fast / t_native)
+        table.add(label, t_plain, t_native, f"{t_native / t_plain:.2f}x",
+                  f"<= 1.5x: {verdict(t_native / t_plain, 1.5)}", t_fast, t_ref, t_fast / t_native)
     table.notes.append("one C source (native/demo/demo.c): the native build through the Canonical ABI "
                        "engine at pointer width 8, the wasm build through the component connector; "
                        "the world comes from the component binary; plain cffi = the same realloc, "
