@@ -137,3 +137,14 @@ def test_an_unwritable_output_is_a_coded_diagnostic(tmp_path):
                           cwd=tmp_path, env=env_with(), capture_output=True, text=True, timeout=600)
     assert proc.returncode == 1
     assert "error[ffi.poc.output]" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_json_output_is_one_document_of_every_call(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "reml_wasm", "poc", "--out", str(tmp_path / "out"), "--json"],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)                       # stdout holds the document alone
+    assert doc["mismatches"] == 0 and len(doc["calls"]) == 28
+    assert all(c["equal"] and c["component"] == c["native"] for c in doc["calls"])
+    assert {"function", "arguments", "component_ns", "native_ns"} <= set(doc["calls"][0])
+    assert "[1/6]" in proc.stderr                       # progress lines went to stderr

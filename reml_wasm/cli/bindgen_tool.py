@@ -13,6 +13,7 @@ from typing import Any, Sequence
 
 from ..audit import DiagnosticError
 from ..bindgen import config as bconfig
+from .. import progress
 from . import add_standard_options, guarded
 
 
@@ -56,7 +57,9 @@ def _run(args: argparse.Namespace) -> int:
         cfg = bconfig.load(args.config, cli)
         generated, manifest = str(cfg.output.path), str(cfg.manifest.path)  # type: ignore[union-attr]
         from ..bindgen.generate import generate  # heavy (pycparser): only when it runs
-        result = generate(cfg, verify_layout=args.verify_layout, log=_emit)
+        with progress.activity(f"reml-bindgen: {len(cfg.headers)} header(s)"
+                               + (", checking layouts" if args.verify_layout else "")):
+            result = generate(cfg, verify_layout=args.verify_layout, log=_emit)
     except DiagnosticError as exc:
         _emit({"event": "bindgen.finish", "status": "failed", "generated": generated,
                "manifest": manifest, "diagnostics": [d.to_json() for d in exc.diagnostics]})

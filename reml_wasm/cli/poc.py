@@ -13,13 +13,15 @@ from pathlib import Path
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default="poc-out", help="output directory (default: ./poc-out)")
+    parser.add_argument("--json", action="store_true",
+                        help="print the calls as one JSON document (progress lines go to stderr)")
 
 
 def run(args: argparse.Namespace) -> int:
     from ..audit import error
     from ..poc.pipeline import run as run_poc
     try:
-        return run_poc(Path(args.out))
+        return run_poc(Path(args.out), as_json=args.json)
     except BrokenPipeError:
         raise
     except OSError as exc:

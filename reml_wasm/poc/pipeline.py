@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import sys
+
 from pathlib import Path
 from typing import Callable
 
@@ -17,9 +21,13 @@ STEPS = ("parse the WIT", "write the Reml bindings and the manifest", "generate 
          "call every function through both connectors", "compare the results", "write the run log and the audit log")
 
 
-def run(out: Path, echo: Callable[[str], None] = print, *, source: Path = SOURCE) -> int:
+def run(out: Path, echo: Callable[[str], None] = print, *, source: Path = SOURCE, as_json: bool = False) -> int:
     """Run the PoC into `out`; 0 when every call gave the same result on both connectors.
-    `source`: the C file the native side is built from (the PoC's own by default)."""
+    `source`: the C file the native side is built from (the PoC's own by default).
+    `as_json`: the progress lines go to stderr and stdout gets one JSON document instead
+    of the summary table (`{"native_connector", "mismatches", "notes", "calls": [...]}`)."""
+    if as_json:
+        echo = lambda line: print(line, file=sys.stderr)  # noqa: E731
     out.mkdir(parents=True, exist_ok=True)
     done: list[tuple[str, str]] = []
 
@@ -43,6 +51,11 @@ def run(out: Path, echo: Callable[[str], None] = print, *, source: Path = SOURCE
     records = read_audit_log(out / AUDIT_FILE)
     step(f"run-log.md, {AUDIT_FILE} ({len(records)} records)")
     write_run_log(report, done, out)
-    echo("")
-    echo(summary_table(report))
+    if as_json:
+        print(json.dumps({"native_connector": report.native_connector, "mismatches": report.mismatches,
+                          "notes": report.notes, "calls": [dataclasses.asdict(r) for r in report.rows]},
+                         ensure_ascii=False))
+    else:
+        echo("")
+        echo(summary_table(report))
     return 1 if report.mismatches else 0
