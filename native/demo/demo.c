@@ -16,20 +16,9 @@ static union {
   result_u32_string r;
 } ret_area;
 
-static reml_string make_string(const char *a, size_t alen, const char *b, size_t blen,
-                               const char *c, size_t clen) {
-  reml_string out;
-  out.len = alen + blen + clen;
-  out.ptr = (char *)reml_malloc(out.len);
-  reml_copy(out.ptr, a, alen);
-  reml_copy(out.ptr + alen, b, blen);
-  reml_copy(out.ptr + alen + blen, c, clen);
-  return out;
-}
-
 REML_EXPORT("greet")
 reml_string *greet(char *name, size_t len) {
-  ret_area.s = make_string("Hello, ", 7, name, len, "!", 1);
+  ret_area.s = reml_concat3("Hello, ", 7, name, len, "!", 1);
   reml_free(name);
   return &ret_area.s;
 }
@@ -102,7 +91,7 @@ option_u32 *find(reml_string *items, size_t count, char *needle, size_t nlen) {
 
 static result_u32_string *parse_error(const char *msg, size_t len) {
   ret_area.r.is_err = 1;
-  ret_area.r.val.err = make_string(msg, len, "", 0, "", 0);
+  ret_area.r.val.err = reml_concat3(msg, len, "", 0, "", 0);
   return &ret_area.r;
 }
 

@@ -113,4 +113,16 @@ void *cabi_realloc(void *old, size_t old_size, size_t align, size_t new_size) {
 }
 #endif
 
+/* A fresh string (from reml_malloc) of three pieces one after the other. */
+static inline reml_string reml_concat3(const char *a, size_t alen, const char *b, size_t blen,
+                                       const char *c, size_t clen) {
+  reml_string out;
+  out.len = alen + blen + clen;
+  out.ptr = (char *)reml_malloc(out.len);
+  reml_copy(out.ptr, a, alen);
+  reml_copy(out.ptr + alen, b, blen);
+  reml_copy(out.ptr + alen + blen, c, clen);
+  return out;
+}
+
 #endif /* REML_GUEST_H */

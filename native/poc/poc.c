@@ -27,22 +27,11 @@ static union {
   result_level_string r;
 } ret_area;
 
-static reml_string concat3(const char *a, size_t alen, const char *b, size_t blen,
-                           const char *c, size_t clen) {
-  reml_string out;
-  out.len = alen + blen + clen;
-  out.ptr = (char *)reml_malloc(out.len);
-  reml_copy(out.ptr, a, alen);
-  reml_copy(out.ptr + alen, b, blen);
-  reml_copy(out.ptr + alen + blen, c, clen);
-  return out;
-}
-
 /* --- string --------------------------------------------------------------------------- */
 
 REML_EXPORT(API "#greet")
 reml_string *api_greet(char *name, size_t len) {
-  ret_area.s = concat3("Hello, ", 7, name, len, "!", 1);
+  ret_area.s = reml_concat3("Hello, ", 7, name, len, "!", 1);
   reml_free(name);
   return &ret_area.s;
 }
@@ -143,7 +132,7 @@ result_level_string *api_parse_level(char *text, size_t len) {
     }
   }
   ret_area.r.is_err = 1;
-  ret_area.r.val.err = concat3("not a level: \"", 14, text, len, "\"", 1);
+  ret_area.r.val.err = reml_concat3("not a level: \"", 14, text, len, "\"", 1);
   reml_free(text);
   return &ret_area.r;
 }
