@@ -470,3 +470,57 @@ def build_js_component(source: str | os.PathLike[str], wit: str | os.PathLike[st
              "componentize-js")
 
     return _cached(digest, "component.wasm", build)
+
+
+# --- Rust std commands for wasm32-wasi ----------------------------------------------------
+#
+# A Rust program on the standard library for wasm32-wasi (preview 1), compiled by a rustc
+# whose sysroot has that target's std (Debian: rustc + libstd-rust-dev-wasm32 + lld; a
+# rustup toolchain with the wasm32-wasi target works too) and adapted to preview 2 with
+# jco's command adapter, like the C commands above.
+
+RUST_TARGET = "wasm32-wasi"
+
+
+def _has_wasm_std(rustc: str) -> bool:
+    try:
+        proc = subprocess.run([rustc, "--print", "target-libdir", "--target", RUST_TARGET], capture_output=True,
+                              text=True, timeout=60)
+    except OSError:
+        return False
+    libdir = Path(proc.stdout.strip())
+    return proc.returncode == 0 and libdir.is_dir() and any(libdir.glob("libstd-*.rlib"))
+
+
+@functools.lru_cache(maxsize=None)
+def rust_wasi_compiler() -> str:
+    """A rustc that can build std programs for wasm32-wasi: $RUSTC, the system's
+    /usr/bin/rustc, or the one on PATH, whichever first has the target's std."""
+    candidates = [os.environ.get("RUSTC", ""), "/usr/bin/rustc", shutil.which("rustc") or ""]
+    for rustc in dict.fromkeys(c for c in candidates if c):
+        if _has_wasm_std(rustc):
+            return rustc
+    raise ToolchainError("ffi.toolchain.missing_tool",
+                         f"no rustc with the {RUST_TARGET} standard library: install Debian's rustc, "
+                         "libstd-rust-dev-wasm32 and lld (scripts/dev-packages.txt) or set RUSTC",
+                         tool="rustc")
+
+
+def build_rust_wasi_command(source: str | os.PathLike[str]) -> Path:
+    """A Rust std program (one source file with `main`) as a preview 2 command component."""
+    [src] = _paths([source])
+    rustc = rust_wasi_compiler()
+    tool = wasm_tools_path()
+    adapter = wasi_adapter("command")
+    flags = ["--target", RUST_TARGET, "--edition", "2021", "-O", "-C", "strip=debuginfo"]
+    h = hashlib.sha256(_digest("rust-wasi-command", [src], flags, [], [_tool_version((rustc, "-vV"))]).encode())
+    h.update(adapter.read_bytes() + _tool_version((tool, "--version")).encode())
+    digest = "rust-component-" + h.hexdigest()[:24]
+
+    def build(out: Path) -> None:
+        core = out.with_name("core.wasm")
+        _run([rustc, *flags, "-o", str(core), str(src)], f"rustc --target {RUST_TARGET}")
+        _run([tool, "component", "new", str(core), "--adapt", f"wasi_snapshot_preview1={adapter}",
+              "-o", str(out)], "wasm-tools component new --adapt")
+
+    return _cached(digest, "component.wasm", build)

@@ -1,0 +1,155 @@
+"""A Rust std command (native/wasi-real/command.rs, built here by Debian's rustc with the
+wasm32-wasi standard library and adapted to preview 2 with jco's command adapter) on both
+paths: its args, environment, stdin, stdout and stderr, a granted file, and every way out
+of the grant (`..`, an absolute host path, a symbolic link pointing out) refused with the
+same error on both paths; then `reml-wasm run` and `reml-wasm run --json`."""
+
+import base64
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from reml_wasm import toolchain
+from reml_wasm.connectors.component import Component, Preopen, Sandbox, WasiConfig
+from reml_wasm.connectors.component.wasi.command import run_command
+
+ROOT = toolchain.PROJECT_ROOT
+PATHS = ("fast", "wasmtime")
+
+
+@pytest.fixture(scope="module")
+def rust_wasm():
+    return toolchain.build_rust_wasi_command(ROOT / "native/wasi-real/command.rs")
+
+
+@pytest.fixture(scope="module")
+def rust_command(rust_wasm):
+    return Component.from_file(rust_wasm)
+
+
+@pytest.fixture()
+def tree(tmp_path):
+    """granted/ (a file, a link out, a link in, a subdirectory) beside secret.txt."""
+    (tmp_path / "secret.txt").write_text("top secret")
+    granted = tmp_path / "granted"
+    granted.mkdir()
+    (granted / "f.txt").write_text("granted text\n")
+    (granted / "sub").mkdir()
+    os.symlink(tmp_path / "secret.txt", granted / "out-link")
+    os.symlink("../../secret.txt", granted / "sub" / "up-link")  # relative, climbing out
+    os.symlink("f.txt", granted / "in-link")
+    return tmp_path
+
+
+def _run(command, path, args, **config):
+    out, err = bytearray(), bytearray()
+    sandbox = Sandbox(wasi=WasiConfig(args=["rs", *args], stdout=out.extend, stderr=err.extend, **config))
+    status = run_command(command, sandbox, path)
+    return status, out.decode(), err.decode()
+
+
+def test_the_compiler_is_debians_rustc_with_the_wasm32_std():
+    rustc = toolchain.rust_wasi_compiler()
+    version = subprocess.run([rustc, "--version"], capture_output=True, text=True, check=True).stdout
+    assert version.startswith("rustc ")
+    libdir = subprocess.run([rustc, "--print", "target-libdir", "--target", "wasm32-wasi"], capture_output=True,
+                            text=True, check=True).stdout.strip()
+    assert any(name.startswith("libstd-") for name in os.listdir(libdir))
+
+
+def test_the_command_is_a_preview2_component(rust_command):
+    assert any(name.startswith("wasi:cli/run@0.2.") for name in rust_command.exports())
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_args_env_stdin_and_output(rust_command, path):
+    status, out, err = _run(rust_command, path, ["one", "two words"], env={"GREETING": "hello", "B": "2"},
+                            stdin=b"123456")
+    assert status == 0
+    assert out.splitlines() == ["argc=3", "arg[0]=rs", "arg[1]=one", "arg[2]=two words", "env B=2",
+                                "env GREETING=hello", "stdin=6", "read one: error kind=Uncategorized os=None",
+                                "read two words: error kind=Uncategorized os=None"]
+    assert err == "rust to stderr\n"
+
+
+def test_reads_only_inside_the_grant_alike_on_both_paths(rust_command, tree):
+    probes = ["/data/f.txt", "/data/in-link", "/data/sub/../f.txt", "/data/../secret.txt",
+              "/data/sub/../../secret.txt", "/data/out-link", "/data/sub/up-link", str(tree / "secret.txt"),
+              "/etc/passwd", "/data/missing"]
+    results = [_run(rust_command, path, probes, dirs=[Preopen(str(tree / "granted"), "/data", readonly=True)])
+               for path in PATHS]
+    assert results[0] == results[1]
+    status, out, _ = results[0]
+    assert status == 0 and "top secret" not in out
+    reads = [ln for ln in out.splitlines() if ln.startswith("read ")]
+    assert reads[:3] == [f"read {p}: ok granted text" for p in probes[:3]]
+    denied = "error kind=PermissionDenied os=Some(63)"  # EPERM: the path leaves the grant
+    assert reads[3:7] == [f"read {p}: {denied}" for p in probes[3:7]]
+    # an absolute host path is under no preopened directory: the std library refuses it
+    assert reads[7:9] == [f"read {p}: error kind=Uncategorized os=None" for p in probes[7:9]]
+    assert reads[9] == "read /data/missing: error kind=NotFound os=Some(44)"
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_writes_follow_the_grant(rust_command, path, tree):
+    granted = tree / "granted"
+    _, out, _ = _run(rust_command, path, [], env={"WRITE_TO": "/data/new.txt"},
+                     dirs=[Preopen(str(granted), "/data", readonly=True)])
+    assert "write /data/new.txt: error kind=PermissionDenied os=Some(63)" in out
+    assert not (granted / "new.txt").exists()
+    _, out, _ = _run(rust_command, path, [], env={"WRITE_TO": "/data/new.txt"}, dirs=[(str(granted), "/data")])
+    assert "write /data/new.txt: ok" in out and (granted / "new.txt").read_text() == "written by rust\n"
+    _, out, _ = _run(rust_command, path, [], env={"WRITE_TO": "/data/../escaped.txt"},
+                     dirs=[(str(granted), "/data")])
+    assert "write /data/../escaped.txt: error" in out and not (tree / "escaped.txt").exists()
+
+
+def _cli(*argv, stdin=b""):
+    return subprocess.run([sys.executable, "-m", "reml_wasm", *argv], input=stdin, capture_output=True,
+                          cwd=ROOT, timeout=300)
+
+
+def test_reml_wasm_run_alike_on_both_paths(rust_wasm, tree):
+    procs = [_cli("run", "--path", path, "--dir-ro", f"{tree / 'granted'}::/data", "--env", "GREETING=hi",
+                  str(rust_wasm), "/data/f.txt", "/data/out-link", stdin=b"xyz") for path in PATHS]
+    assert [(p.returncode, p.stdout, p.stderr) for p in procs] == [(procs[0].returncode, procs[0].stdout,
+                                                                     procs[0].stderr)] * 2
+    out = procs[0].stdout.decode()
+    assert procs[0].returncode == 0, procs[0].stderr
+    assert "arg[0]=component.wasm" in out and "env GREETING=hi" in out and "stdin=3" in out
+    assert "read /data/f.txt: ok granted text" in out
+    assert "read /data/out-link: error kind=PermissionDenied os=Some(63)" in out
+    assert procs[0].stderr == b"rust to stderr\n"
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_reml_wasm_run_json(rust_wasm, tree, path):
+    proc = _cli("run", "--json", "--path", path, "--dir", f"{tree / 'granted'}::/data", "--env", "EXIT3=1",
+                str(rust_wasm), "/data/f.txt", stdin=b"ab")
+    assert proc.returncode == 1 and proc.stderr == b""
+    doc = json.loads(proc.stdout)
+    assert doc == {"component": str(rust_wasm), "path": path, "exit_code": 1,
+                   "stdout": "argc=2\narg[0]=component.wasm\narg[1]=/data/f.txt\nenv EXIT3=1\nstdin=2\n"
+                             "read /data/f.txt: ok granted text\n",
+                   "stdout_encoding": "utf-8", "stderr": "rust to stderr\n", "stderr_encoding": "utf-8",
+                   "error": None}
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_reml_wasm_run_json_of_a_trapping_command_keeps_its_output(rust_wasm, path):
+    proc = _cli("run", "--json", "--path", path, "--env", "PANIC=1", str(rust_wasm))
+    assert proc.returncode == 1 and proc.stderr == b""
+    doc = json.loads(proc.stdout)
+    assert doc["exit_code"] == 1 and doc["stdout"].startswith("argc=1\narg[0]=component.wasm\nenv PANIC=1\n")
+    assert "asked to panic" in doc["stderr"]
+    assert doc["error"]["code"] == "cabi.trap"
+
+
+def test_run_json_output_that_is_not_utf8_is_base64():
+    from reml_wasm.cli.run import output_json
+    assert output_json("é\n".encode()) == ("é\n", "utf-8")
+    text, encoding = output_json(b"\xff\x00a")
+    assert encoding == "base64" and base64.b64decode(text) == b"\xff\x00a"
