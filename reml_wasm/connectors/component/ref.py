@@ -2,7 +2,8 @@
 
 Host imports are Python callables defined in a component Linker; imports the caller does
 not provide trap when called (`define_unknown_imports_as_traps`); WASI preview 2 is added
-to the linker only when the sandbox grants it.
+to the linker only when the sandbox grants it, with wasmtime's wasi:http when the component
+imports it (its outgoing handler replaced by one that refuses: no network is granted).
 """
 
 from __future__ import annotations
@@ -41,11 +42,16 @@ class RefResource:
 
 
 _WASMTIME_WASI = ("cli", "io", "clocks", "random", "filesystem", "sockets")
+_WASMTIME_HTTP = ("wasi:http/types@0.2.", "wasi:http/outgoing-handler@0.2.")
 
 
 def _wasmtime_defines(key: str) -> bool:
-    """True for the WASI interfaces wasmtime's `add_wasip2` defines."""
-    return key.startswith("wasi:") and key[5:].split("/", 1)[0] in _WASMTIME_WASI
+    """True for the WASI interfaces wasmtime's `add_wasip2` and `add_wasi_http` define."""
+    return (key.startswith("wasi:") and key[5:].split("/", 1)[0] in _WASMTIME_WASI) or key.startswith(_WASMTIME_HTTP)
+
+
+def _imports_http(world: t.World) -> bool:
+    return any(isinstance(item, t.InterfaceItem) and item.key.startswith(_WASMTIME_HTTP) for item in world.imports)
 
 
 def wasmtime_wasi(config: WasiConfig) -> wasmtime.WasiConfig:
@@ -137,6 +143,13 @@ class RefInstance:
             # so the stand-ins for the other unprovided imports are defined here
             linker.add_wasip2()
             self.store.set_wasi(wasmtime_wasi(config))
+            if _imports_http(world):
+                # wasmtime's wasi:http types (fields, requests, responses, bodies) work
+                # locally; its outgoing handler would send the request, so it is replaced
+                # by one that refuses, as on the fast path (no network is ever granted)
+                linker.add_wasi_http()
+                self.store.set_wasi_http()
+                self._deny_outgoing_http(linker, world, imports)
             self._define_traps(linker, world, imports)
         else:
             linker.define_unknown_imports_as_traps(component)
@@ -149,6 +162,33 @@ class RefInstance:
         except wasmtime.WasmtimeError as exc:
             raise component_traps.instantiation_failure(str(exc)) from None
         self._funcs: dict[str, Callable[..., Any]] = {}
+
+    def _deny_outgoing_http(self, linker: wc.Linker, world: t.World, imports: dict[str, Any]) -> None:
+        linker.allow_shadowing = True
+        try:
+            with linker.root() as root:
+                for item in world.imports:
+                    if not (isinstance(item, t.InterfaceItem) and item.key.startswith("wasi:http/outgoing-handler@")
+                            and item.key not in imports):
+                        continue
+                    with root.add_instance(item.key) as inst:
+                        for func in item.interface.all_functions():
+                            inst.add_func(func.qualified_name, self._weak(self._refusing(func), func.qualified_name))
+        finally:
+            linker.allow_shadowing = False
+
+    def _refusing(self, func: t.Function) -> Callable[..., Any]:
+        refuse = refusal(func)
+        result = func.result
+
+        def host(store: Any, *args: Any) -> Any:
+            for arg in args:  # the request (and options) handed over: dropped unsent
+                if isinstance(arg, wc.ResourceAny):
+                    arg.drop(store)
+            if refuse is None or result is None:
+                raise component_traps.unprovided(func.qualified_name)
+            return to_wasmtime(refuse(), result, self._handle)
+        return host
 
     def _define_traps(self, linker: wc.Linker, world: t.World, imports: dict[str, Any]) -> None:
         def stand_in(name: str) -> Callable[..., Any]:

@@ -65,8 +65,9 @@ class WasiConfig:
     args: the full argument list (`args[0]` is the program name by convention).
     env: environment variables.  dirs: `Preopen`s, or `host` / `(host, guest)` /
     `(host, guest, "ro"|"rw")` shorthands.  stdin: bytes to read, "inherit", or None
-    (empty).  stdout / stderr: see `Output`.  Network access (wasi:sockets, wasi:http)
-    is never granted: those imports are present and deny every request."""
+    (empty).  stdout / stderr: see `Output`.  Network access is never granted: wasi:sockets
+    refuses sockets and name lookups, wasi:http builds requests locally and refuses to send
+    them (as wasmtime answers a guest granted no network)."""
 
     args: tuple[str, ...] = ()
     env: tuple[tuple[str, str], ...] = ()

@@ -3,7 +3,8 @@ ordinary host functions of `Component.instantiate`'s `imports` mapping.
 
 One module per interface family: cli (environment, exit, stdin/stdout/stderr,
 terminal-*), io (error, poll, streams), clocks, random, filesystem (types, preopens) and
-network (wasi:sockets and wasi:http, present and denying).  `wasi_imports(world, config)`
+network (wasi:sockets, present and denying) and http (wasi:http types working locally,
+outgoing requests refused).  `wasi_imports(world, config)`
 gives the implementations of every WASI interface `world` imports, matched by package and
 interface name, whatever its 0.2.x version.  Nothing outside `config` is reachable.
 """
@@ -15,7 +16,7 @@ from typing import Any
 
 from .... import types as t
 from ..sandbox import Preopen, WasiConfig
-from . import cli, clocks, filesystem, io, network, random
+from . import cli, clocks, filesystem, http, io, network, random
 from .cli import WasiExit
 from .host import WasiHost, bind, dtor
 
@@ -30,6 +31,10 @@ IMPLEMENTATIONS: dict[str, dict[str, Any]] = {
     "random/insecure-seed": random.INSECURE_SEED,
     "filesystem/types": filesystem.TYPES, "filesystem/preopens": filesystem.PREOPENS,
     "sockets/instance-network": network.SOCKETS_INSTANCE_NETWORK,
+    "sockets/tcp-create-socket": network.SOCKETS_TCP_CREATE_SOCKET,
+    "sockets/udp-create-socket": network.SOCKETS_UDP_CREATE_SOCKET,
+    "sockets/ip-name-lookup": network.SOCKETS_IP_NAME_LOOKUP,
+    "http/types": http.TYPES, "http/outgoing-handler": http.OUTGOING_HANDLER,
 }
 DENYING_PACKAGES = ("sockets", "http")
 
@@ -54,7 +59,10 @@ def wasi_imports(world: t.World, config: WasiConfig) -> tuple[dict[str, dict[str
         if name is None:
             continue
         impls = IMPLEMENTATIONS.get(name, {})
-        denying = name.split("/", 1)[0] in DENYING_PACKAGES
+        # functions of a denying package this host does not implement refuse when their
+        # result can say so; wasi:http's types are all local (the unimplemented ones,
+        # incoming requests and responses, cannot be reached)
+        denying = name.split("/", 1)[0] in DENYING_PACKAGES and name != "http/types"
         funcs: dict[str, Any] = {}
         for func in item.interface.all_functions():
             impl = impls.get(func.qualified_name)

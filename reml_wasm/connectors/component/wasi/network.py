@@ -1,7 +1,9 @@
-"""wasi:sockets and wasi:http: present (so components that import them instantiate) and
-denying: every call that could reach a network answers its interface's refusal
-(`access-denied`, `HTTP-request-denied`); `instance-network` hands out a network
-resource that grants nothing."""
+"""wasi:sockets: present (so components that import them instantiate) and denying, with
+the answers wasmtime's WASI gives a guest that was granted no network: creating a TCP or
+UDP socket is `access-denied`, a name lookup is `permanent-resolver-failure` (whatever
+the name, an IP literal included), and `instance-network` hands out a network resource
+that grants nothing.  No socket can be made, so no socket method is ever reached; they
+answer `access-denied` too.  `refusal` also serves wasi:http functions outside `types`."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from typing import Any, Callable
 
 from .... import types as t
 from ....values import Err, Variant
-from .host import WasiHost
+from .host import Failure, WasiHost
 
 
 class Network:
@@ -21,7 +23,18 @@ def instance_network(host: WasiHost) -> Network:
     return Network()
 
 
+def _create_socket(host: WasiHost, family: str) -> Any:
+    raise Failure("access-denied")
+
+
+def _resolve_addresses(host: WasiHost, network: Network, name: str) -> Any:
+    raise Failure("permanent-resolver-failure")
+
+
 SOCKETS_INSTANCE_NETWORK = {"instance-network": instance_network}
+SOCKETS_TCP_CREATE_SOCKET = {"create-tcp-socket": _create_socket}
+SOCKETS_UDP_CREATE_SOCKET = {"create-udp-socket": _create_socket}
+SOCKETS_IP_NAME_LOOKUP = {"resolve-addresses": _resolve_addresses}
 
 _REFUSALS = ("access-denied", "HTTP-request-denied")
 
