@@ -114,3 +114,27 @@ PATH_TEXT = st.text(st.sampled_from("/?#ab %\"{}`^\\\x7fé*"), max_size=8)
        authority=st.none() | AUTHORITY_TEXT)
 def test_generated_request_parts_alike_on_both_paths(instances, method, path, scheme, authority):
     _both(instances, "probe-request", method, path, scheme, authority)
+
+
+def _outcome(comp, path, name, *args):
+    inst = comp.instantiate(sandbox=Sandbox(wasi=WasiConfig()), path=path)  # a trap ends an instance
+    try:
+        return inst.call(f"{CHECKS}#{name}", *args)
+    except Exception as exc:  # noqa: BLE001 - compared across the paths
+        return (getattr(exc, "code", type(exc).__name__), str(exc))
+
+
+@pytest.mark.parametrize("entries, fits", [
+    ([("x", b"v" * 130999)], True),  # 1 + 32 + 130999 + 40 = 128 KiB
+    ([("x", b"v" * 131000)], False),
+    ([("x", b"v" * 130959), ("x", b"")], True),
+    ([("x", b"v" * 130960), ("x", b"")], False),
+    ([(f"h{i}", b"1") for i in range(1800)], False),
+])
+def test_fields_size_limit_alike_on_both_paths(net_guest, entries, fits):
+    outs = [_outcome(net_guest, path, "probe-fields", entries) for path in PATHS]
+    assert outs[0] == outs[1]
+    assert isinstance(outs[0], list) == fits
+    if not fits:
+        assert outs[0] == ("cabi.trap", f"error[cabi.trap]: {CHECKS}#probe-fields: wasm trap: total size of fields "
+                                        "exceeds limit")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from typing import Any, Callable
 
+from .... import cabi
 from ....values import Ok, Variant
 from .host import Failure, WasiHost
 from .io import IoError, OutputStream
@@ -23,6 +24,10 @@ from .io import IoError, OutputStream
 FORBIDDEN = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization",
                        "proxy-connection", "transfer-encoding", "upgrade", "host", "http2-settings"})
 MAX_NAME = (1 << 16) - 1
+# what mutable fields may hold: wasmtime's accounting, each name and value costing its
+# length plus a fixed overhead; more traps
+FIELDS_LIMIT = 128 * 1024
+NAME_COST, VALUE_COST = 32, 40
 _TOKEN = re.compile(rb"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 _DIGITS = re.compile(rb"^[0-9]+$")
 _SCHEME = re.compile(r"^[A-Za-z0-9+\-.]*$")
@@ -64,16 +69,27 @@ def _checked_value(key: str, value: bytes) -> bytes:
     return value
 
 
+def _cost(name: str, values: list[bytes]) -> int:
+    return len(name) + NAME_COST + sum(len(v) + VALUE_COST for v in values)
+
+
 class Fields:
     """Header or trailer fields: entries in order, each a name and its values.  Removing
-    an entry moves the last one into its place (so entries keep wasmtime's order)."""
+    an entry moves the last one into its place (so entries keep wasmtime's order).
+    Mutable fields hold at most FIELDS_LIMIT (wasmtime's accounting, `size`)."""
 
     def __init__(self, entries: list[list[Any]] | None = None, mutable: bool = True) -> None:
         self.entries: list[list[Any]] = [[n, list(vs)] for n, vs in entries or []]
         self.mutable = mutable
+        self.size = sum(_cost(n, vs) for n, vs in self.entries)
 
     def copy(self, mutable: bool) -> "Fields":
         return Fields(self.entries, mutable)
+
+    def _resize(self, size: int) -> None:
+        if size > FIELDS_LIMIT:
+            raise cabi.Trap("total size of fields exceeds limit")
+        self.size = size
 
     def _find(self, key: str) -> int:
         return next((i for i, (n, _) in enumerate(self.entries) if n == key), -1)
@@ -102,6 +118,7 @@ class Fields:
         if key == "content-length" and i >= 0:  # one content-length only
             raise _syntax()
         self._writable()
+        self._resize(self.size + len(value) + VALUE_COST + (len(key) + NAME_COST if i < 0 else 0))
         if i < 0:
             self.entries.append([key, [value]])
         else:
@@ -114,10 +131,14 @@ class Fields:
             raise _syntax()
         self._writable()
         i = self._find(key)
+        old = 0 if i < 0 else _cost(key, self.entries[i][1])
         if not checked:
             if i >= 0:
+                self._resize(self.size - old)
                 self._remove_at(i)
-        elif i < 0:
+            return
+        self._resize(self.size - old + _cost(key, checked))
+        if i < 0:
             self.entries.append([key, checked])
         else:
             self.entries[i][1] = checked
@@ -127,6 +148,7 @@ class Fields:
         self._writable()
         i = self._find(key)
         if i >= 0:
+            self.size -= _cost(key, self.entries[i][1])
             self._remove_at(i)
 
     def items(self) -> list[tuple[str, bytes]]:
