@@ -11,6 +11,8 @@ import subprocess
 import sys
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from reml_wasm import toolchain
 from reml_wasm.connectors.component import Component, Preopen, Sandbox, WasiConfig
@@ -153,3 +155,23 @@ def test_run_json_output_that_is_not_utf8_is_base64():
     assert output_json("é\n".encode()) == ("é\n", "utf-8")
     text, encoding = output_json(b"\xff\x00a")
     assert encoding == "base64" and base64.b64decode(text) == b"\xff\x00a"
+
+
+def test_runs_on_the_fast_path_without_a_fallback(rust_command):
+    inst = rust_command.instantiate(sandbox=Sandbox(wasi=WasiConfig(args=["rs"])), path="fast")
+    assert inst.path == "fast" and inst.diagnostics == []
+
+
+GUEST_TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\0"), max_size=12)
+
+
+@settings(max_examples=15, deadline=None)
+@given(args=st.lists(GUEST_TEXT, max_size=4),
+       env=st.dictionaries(st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\0="),
+                                   min_size=1, max_size=6), GUEST_TEXT, max_size=3),
+       stdin=st.binary(max_size=64))
+def test_generated_args_env_and_stdin_alike_on_both_paths(rust_command, args, env, stdin):
+    outs = [_run(rust_command, path, args, env=env, stdin=stdin) for path in PATHS]
+    assert outs[0] == outs[1]
+    status, out, _ = outs[0]
+    assert status == 0 and out.startswith(f"argc={len(args) + 1}\n") and f"stdin={len(stdin)}\n" in out

@@ -81,6 +81,8 @@ class WasiConfig:
         if isinstance(args, (str, bytes)) or not isinstance(args, Sequence) or \
                 not all(isinstance(a, str) for a in args):
             raise error("ffi.component.sandbox", f"WASI args must be a list of strings, not {args!r}")
+        if any("\0" in a for a in args):  # a guest reads C strings: the rest would be lost
+            raise error("ffi.component.sandbox", "WASI args may not contain NUL")
         pairs = list(env.items()) if isinstance(env, Mapping) else list(env)
         if not all(isinstance(p, tuple) and len(p) == 2 and all(isinstance(x, str) for x in p) for p in pairs):
             raise error("ffi.component.sandbox", "WASI env must map strings to strings")
