@@ -13,3 +13,21 @@ from hypothesis import settings
 settings.register_profile("ci", derandomize=True, print_blob=True)
 settings.register_profile("dev", print_blob=True)
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
+
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture()
+def granted_tree(tmp_path):
+    """For WASI file tests: granted/ (a file, a link pointing out, a relative link climbing
+    out of sub/, a link inside, a subdirectory) beside secret.txt, which is not granted."""
+    (tmp_path / "secret.txt").write_text("top secret")
+    granted = tmp_path / "granted"
+    granted.mkdir()
+    (granted / "f.txt").write_text("granted text")
+    (granted / "sub").mkdir()
+    os.symlink(tmp_path / "secret.txt", granted / "out-link")
+    os.symlink("../../secret.txt", granted / "sub" / "up-link")
+    os.symlink("f.txt", granted / "in-link")
+    return tmp_path

@@ -4,7 +4,6 @@ env and stdin, reads a granted file, and cannot read outside its granted directo
 absolute paths, a symbolic link pointing out); a read-only grant refuses writes.  Then the
 same through `reml-wasm run` and `reml-wasm call --dir/--env/--arg`."""
 
-import os
 import subprocess
 import sys
 
@@ -29,19 +28,6 @@ def command(command_wasm):
     return Component.from_file(command_wasm)
 
 
-@pytest.fixture()
-def tree(tmp_path):
-    """granted/ (with a file, a link out, a link in) beside secret.txt, which is not granted."""
-    (tmp_path / "secret.txt").write_text("top secret")
-    granted = tmp_path / "granted"
-    granted.mkdir()
-    (granted / "f.txt").write_text("granted text")
-    (granted / "sub").mkdir()
-    os.symlink(tmp_path / "secret.txt", granted / "out-link")
-    os.symlink("f.txt", granted / "in-link")
-    return tmp_path
-
-
 def _run(command, path, args, **config):
     out, err = bytearray(), bytearray()
     sandbox = Sandbox(wasi=WasiConfig(args=["cmd", *args], stdout=out.extend, stderr=err.extend, **config))
@@ -59,11 +45,11 @@ def test_output_args_env_and_stdin(command, path):
 
 
 @pytest.mark.parametrize("path", PATHS)
-def test_reads_only_inside_the_granted_directory(command, path, tree):
+def test_reads_only_inside_the_granted_directory(command, path, granted_tree):
     probes = ["/data/f.txt", "/data/in-link", "/data/sub/../f.txt", "/data/../secret.txt",
-              "/data/../../etc/passwd", "/data/out-link", str(tree / "secret.txt"), "/etc/passwd",
+              "/data/../../etc/passwd", "/data/out-link", str(granted_tree / "secret.txt"), "/etc/passwd",
               "/data/sub/../../secret.txt"]
-    status, out, _ = _run(command, path, probes, dirs=[Preopen(str(tree / "granted"), "/data", readonly=True)])
+    status, out, _ = _run(command, path, probes, dirs=[Preopen(str(granted_tree / "granted"), "/data", readonly=True)])
     assert status == 0
     lines = [ln for ln in out.splitlines() if ln.startswith("read ")]
     assert lines == ["read /data/f.txt: granted text", "read /data/in-link: granted text",
@@ -72,8 +58,8 @@ def test_reads_only_inside_the_granted_directory(command, path, tree):
 
 
 @pytest.mark.parametrize("path", PATHS)
-def test_read_only_grant_refuses_writes_read_write_allows_them(command, path, tree):
-    granted = tree / "granted"
+def test_read_only_grant_refuses_writes_read_write_allows_them(command, path, granted_tree):
+    granted = granted_tree / "granted"
     _, out, _ = _run(command, path, [], env={"WRITE_TO": "/data/new.txt"},
                      dirs=[Preopen(str(granted), "/data", readonly=True)])
     assert "write /data/new.txt: denied" in out and not (granted / "new.txt").exists()
@@ -81,12 +67,12 @@ def test_read_only_grant_refuses_writes_read_write_allows_them(command, path, tr
     assert "write /data/new.txt: ok" in out
     assert (granted / "new.txt").read_text() == "written by the guest\n"
     _, out, _ = _run(command, path, [], env={"WRITE_TO": "/data/../escaped.txt"}, dirs=[(str(granted), "/data")])
-    assert "denied" in out and not (tree / "escaped.txt").exists()
+    assert "denied" in out and not (granted_tree / "escaped.txt").exists()
 
 
-def test_both_paths_print_the_same(command, tree):
+def test_both_paths_print_the_same(command, granted_tree):
     args = ["/data/f.txt", "/data/out-link", "/nope"]
-    outs = [_run(command, p, args, env={"GREETING": "x"}, stdin=b"ab", dirs=[(str(tree / "granted"), "/data")])
+    outs = [_run(command, p, args, env={"GREETING": "x"}, stdin=b"ab", dirs=[(str(granted_tree / "granted"), "/data")])
             for p in PATHS]
     assert outs[0] == outs[1]
 
@@ -105,8 +91,8 @@ def test_not_a_command_is_a_coded_error():
 
 
 def test_wasi_config_is_checked(tmp_path):
-    for bad in (dict(args="x"), dict(args=["p", "a\0b"]), dict(env={"A=B": "1"}), dict(env={"A": "1\0"}), dict(dirs=[str(tmp_path / "missing")]),
-                dict(stdin=5), dict(stdout=5), dict(dirs=[(str(tmp_path), "/d", "rx")])):
+    for bad in (dict(args="x"), dict(args=["p", "a\0b"]), dict(env={"A=B": "1"}), dict(env={"A": "1\0"}),
+                dict(dirs=[str(tmp_path / "missing")]), dict(stdin=5), dict(stdout=5), dict(dirs=[(str(tmp_path), "/d", "rx")])):
         with pytest.raises(DiagnosticError) as exc:
             WasiConfig(**bad)
         assert exc.value.code == "ffi.component.sandbox"
@@ -118,8 +104,8 @@ def _cli(*argv, stdin=b""):
 
 
 @pytest.mark.parametrize("path", PATHS)
-def test_reml_wasm_run(command_wasm, tree, path):
-    proc = _cli("run", "--path", path, "--dir", f"{tree / 'granted'}::/data", "--env", "GREETING=hi",
+def test_reml_wasm_run(command_wasm, granted_tree, path):
+    proc = _cli("run", "--path", path, "--dir", f"{granted_tree / 'granted'}::/data", "--env", "GREETING=hi",
                 str(command_wasm), "/data/f.txt", "/data/../secret.txt", stdin=b"xyz")
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout.decode()
@@ -131,10 +117,10 @@ def test_reml_wasm_run(command_wasm, tree, path):
     assert failing.returncode == 1
 
 
-def test_reml_wasm_call_with_grants(tree):
+def test_reml_wasm_call_with_grants(granted_tree):
     real = toolchain.build_wasi_component([ROOT / "native/wasi-real/real.c"], ROOT / "wit/wasi-real", "real")
     for path in PATHS:
-        proc = _cli("call", "--path", path, "--dir", f"{tree / 'granted'}::/data", "--env", "K=v", "--arg", "a",
+        proc = _cli("call", "--path", path, "--dir", f"{granted_tree / 'granted'}::/data", "--env", "K=v", "--arg", "a",
                     str(real), 'api#read-file("/data/f.txt")')
         assert proc.returncode == 0, proc.stderr
         assert proc.stdout.decode() == 'ok("granted text")\n'
@@ -155,18 +141,18 @@ def test_inspect_of_the_command_equals_wasm_tools(command_wasm, capsys):
         assert capsys.readouterr().out == oracle
 
 
-def test_directory_operations_alike_on_both_paths(command, tree):
+def test_directory_operations_alike_on_both_paths(command, granted_tree):
     """mkdir, write, stat, rename, readdir, rmdir of a non-empty directory, unlink, rmdir."""
     expected = ["mkdir: ok", "write: ok", "stat: ok size=12 dir=0", "rename: ok",
                 "list: f.txt in-link made out-link sub", "rmdir-nonempty: refused", "unlink: ok", "rmdir: ok"]
     for path in PATHS:
-        _, out, _ = _run(command, path, [], env={"FS_OPS": "/data"}, dirs=[(str(tree / "granted"), "/data")])
+        _, out, _ = _run(command, path, [], env={"FS_OPS": "/data"}, dirs=[(str(granted_tree / "granted"), "/data")])
         assert out.splitlines()[-len(expected):] == expected, (path, out)
-        assert sorted(p.name for p in (tree / "granted").iterdir()) == ["f.txt", "in-link", "out-link", "sub"]
+        assert sorted(p.name for p in (granted_tree / "granted").iterdir()) == ["f.txt", "in-link", "out-link", "sub"]
     outs = [_run(command, path, [], env={"FS_OPS": "/data"},
-                 dirs=[Preopen(str(tree / "granted"), "/data", readonly=True)]) for path in PATHS]
+                 dirs=[Preopen(str(granted_tree / "granted"), "/data", readonly=True)]) for path in PATHS]
     assert outs[0] == outs[1]
     lines = outs[0][1].splitlines()
     assert lines[-8:-4] == ["mkdir: Operation not permitted", "write: Operation not permitted",
                             "stat: No such file or directory size=0 dir=0", "rename: Operation not permitted"]
-    assert not (tree / "granted" / "made").exists()
+    assert not (granted_tree / "granted" / "made").exists()

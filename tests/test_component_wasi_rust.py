@@ -32,20 +32,6 @@ def rust_command(rust_wasm):
     return Component.from_file(rust_wasm)
 
 
-@pytest.fixture()
-def tree(tmp_path):
-    """granted/ (a file, a link out, a link in, a subdirectory) beside secret.txt."""
-    (tmp_path / "secret.txt").write_text("top secret")
-    granted = tmp_path / "granted"
-    granted.mkdir()
-    (granted / "f.txt").write_text("granted text\n")
-    (granted / "sub").mkdir()
-    os.symlink(tmp_path / "secret.txt", granted / "out-link")
-    os.symlink("../../secret.txt", granted / "sub" / "up-link")  # relative, climbing out
-    os.symlink("f.txt", granted / "in-link")
-    return tmp_path
-
-
 def _run(command, path, args, **config):
     out, err = bytearray(), bytearray()
     sandbox = Sandbox(wasi=WasiConfig(args=["rs", *args], stdout=out.extend, stderr=err.extend, **config))
@@ -77,11 +63,11 @@ def test_args_env_stdin_and_output(rust_command, path):
     assert err == "rust to stderr\n"
 
 
-def test_reads_only_inside_the_grant_alike_on_both_paths(rust_command, tree):
+def test_reads_only_inside_the_grant_alike_on_both_paths(rust_command, granted_tree):
     probes = ["/data/f.txt", "/data/in-link", "/data/sub/../f.txt", "/data/../secret.txt",
-              "/data/sub/../../secret.txt", "/data/out-link", "/data/sub/up-link", str(tree / "secret.txt"),
+              "/data/sub/../../secret.txt", "/data/out-link", "/data/sub/up-link", str(granted_tree / "secret.txt"),
               "/etc/passwd", "/data/missing"]
-    results = [_run(rust_command, path, probes, dirs=[Preopen(str(tree / "granted"), "/data", readonly=True)])
+    results = [_run(rust_command, path, probes, dirs=[Preopen(str(granted_tree / "granted"), "/data", readonly=True)])
                for path in PATHS]
     assert results[0] == results[1]
     status, out, _ = results[0]
@@ -96,8 +82,8 @@ def test_reads_only_inside_the_grant_alike_on_both_paths(rust_command, tree):
 
 
 @pytest.mark.parametrize("path", PATHS)
-def test_writes_follow_the_grant(rust_command, path, tree):
-    granted = tree / "granted"
+def test_writes_follow_the_grant(rust_command, path, granted_tree):
+    granted = granted_tree / "granted"
     _, out, _ = _run(rust_command, path, [], env={"WRITE_TO": "/data/new.txt"},
                      dirs=[Preopen(str(granted), "/data", readonly=True)])
     assert "write /data/new.txt: error kind=PermissionDenied os=Some(63)" in out
@@ -106,7 +92,7 @@ def test_writes_follow_the_grant(rust_command, path, tree):
     assert "write /data/new.txt: ok" in out and (granted / "new.txt").read_text() == "written by rust\n"
     _, out, _ = _run(rust_command, path, [], env={"WRITE_TO": "/data/../escaped.txt"},
                      dirs=[(str(granted), "/data")])
-    assert "write /data/../escaped.txt: error" in out and not (tree / "escaped.txt").exists()
+    assert "write /data/../escaped.txt: error" in out and not (granted_tree / "escaped.txt").exists()
 
 
 def _cli(*argv, stdin=b""):
@@ -114,8 +100,8 @@ def _cli(*argv, stdin=b""):
                           cwd=ROOT, timeout=300)
 
 
-def test_reml_wasm_run_alike_on_both_paths(rust_wasm, tree):
-    procs = [_cli("run", "--path", path, "--dir-ro", f"{tree / 'granted'}::/data", "--env", "GREETING=hi",
+def test_reml_wasm_run_alike_on_both_paths(rust_wasm, granted_tree):
+    procs = [_cli("run", "--path", path, "--dir-ro", f"{granted_tree / 'granted'}::/data", "--env", "GREETING=hi",
                   str(rust_wasm), "/data/f.txt", "/data/out-link", stdin=b"xyz") for path in PATHS]
     assert [(p.returncode, p.stdout, p.stderr) for p in procs] == [(procs[0].returncode, procs[0].stdout,
                                                                      procs[0].stderr)] * 2
@@ -128,8 +114,8 @@ def test_reml_wasm_run_alike_on_both_paths(rust_wasm, tree):
 
 
 @pytest.mark.parametrize("path", PATHS)
-def test_reml_wasm_run_json(rust_wasm, tree, path):
-    proc = _cli("run", "--json", "--path", path, "--dir", f"{tree / 'granted'}::/data", "--env", "EXIT3=1",
+def test_reml_wasm_run_json(rust_wasm, granted_tree, path):
+    proc = _cli("run", "--json", "--path", path, "--dir", f"{granted_tree / 'granted'}::/data", "--env", "EXIT3=1",
                 str(rust_wasm), "/data/f.txt", stdin=b"ab")
     assert proc.returncode == 1 and proc.stderr == b""
     doc = json.loads(proc.stdout)
