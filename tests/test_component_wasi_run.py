@@ -92,7 +92,8 @@ def test_not_a_command_is_a_coded_error():
 
 def test_wasi_config_is_checked(tmp_path):
     for bad in (dict(args="x"), dict(args=["p", "a\0b"]), dict(env={"A=B": "1"}), dict(env={"A": "1\0"}),
-                dict(dirs=[str(tmp_path / "missing")]), dict(stdin=5), dict(stdout=5), dict(dirs=[(str(tmp_path), "/d", "rx")])):
+                dict(dirs=[str(tmp_path / "missing")]), dict(stdin=5), dict(stdout=5),
+                dict(dirs=[(str(tmp_path), "/d", "rx")])):
         with pytest.raises(DiagnosticError) as exc:
             WasiConfig(**bad)
         assert exc.value.code == "ffi.component.sandbox"
