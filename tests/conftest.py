@@ -31,3 +31,21 @@ def granted_tree(tmp_path):
     os.symlink("../../secret.txt", granted / "sub" / "up-link")
     os.symlink("f.txt", granted / "in-link")
     return tmp_path
+
+
+@pytest.fixture()
+def inspect_equals_wasm_tools(capsys):
+    """A check that `reml-wasm inspect X.wasm` prints what `wasm-tools component wit X.wasm`
+    prints, as text and with --json."""
+    import subprocess
+
+    from reml_wasm import toolchain
+    from reml_wasm.cli import main
+
+    def check(component) -> None:
+        for extra in ([], ["--json"]):
+            assert main(["inspect", str(component), *extra]) == 0
+            oracle = subprocess.run([toolchain.wasm_tools_path(), "component", "wit", *extra, str(component)],
+                                    check=True, capture_output=True, text=True).stdout
+            assert capsys.readouterr().out == oracle
+    return check

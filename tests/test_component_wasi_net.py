@@ -138,3 +138,7 @@ def test_fields_size_limit_alike_on_both_paths(net_guest, entries, fits):
     if not fits:
         assert outs[0] == ("cabi.trap", f"error[cabi.trap]: {CHECKS}#probe-fields: wasm trap: total size of fields "
                                         "exceeds limit")
+
+
+def test_inspect_of_the_guest_equals_wasm_tools(net_guest, inspect_equals_wasm_tools):
+    inspect_equals_wasm_tools(net_guest.source)

@@ -133,13 +133,8 @@ def test_reml_wasm_call_with_grants(granted_tree):
         assert denied.returncode == 1 and b"grant it" in denied.stderr
 
 
-def test_inspect_of_the_command_equals_wasm_tools(command_wasm, capsys):
-    from reml_wasm.cli import main
-    for extra in ([], ["--json"]):
-        assert main(["inspect", str(command_wasm), *extra]) == 0
-        oracle = subprocess.run([toolchain.wasm_tools_path(), "component", "wit", *extra, str(command_wasm)],
-                                check=True, capture_output=True, text=True).stdout
-        assert capsys.readouterr().out == oracle
+def test_inspect_of_the_command_equals_wasm_tools(command_wasm, inspect_equals_wasm_tools):
+    inspect_equals_wasm_tools(command_wasm)
 
 
 def test_directory_operations_alike_on_both_paths(command, granted_tree):

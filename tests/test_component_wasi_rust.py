@@ -161,3 +161,7 @@ def test_generated_args_env_and_stdin_alike_on_both_paths(rust_command, args, en
     assert outs[0] == outs[1]
     status, out, _ = outs[0]
     assert status == 0 and out.startswith(f"argc={len(args) + 1}\n") and f"stdin={len(stdin)}\n" in out
+
+
+def test_inspect_of_the_rust_command_equals_wasm_tools(rust_wasm, inspect_equals_wasm_tools):
+    inspect_equals_wasm_tools(rust_wasm)
