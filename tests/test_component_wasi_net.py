@@ -142,3 +142,20 @@ def test_fields_size_limit_alike_on_both_paths(net_guest, entries, fits):
 
 def test_inspect_of_the_guest_equals_wasm_tools(net_guest, inspect_equals_wasm_tools):
     inspect_equals_wasm_tools(net_guest.source)
+
+
+def test_a_callers_outgoing_handler_replaces_the_refusal(net_guest):
+    from reml_wasm.values import Err, Variant
+    calls = []
+
+    def handle(request, options):
+        calls.append(options is None)
+        return Err(Variant("connection-refused"))
+    imports = {"wasi:http/outgoing-handler@0.2.12": {"handle": handle}}
+    outs = []
+    for path in PATHS:
+        inst = net_guest.instantiate(imports=imports, sandbox=Sandbox(wasi=WasiConfig()), path=path)
+        outs.append([ln for ln in inst.call(f"{CHECKS}#http") if ln.startswith("handle")])
+    assert outs[0] == outs[1] and len(outs[0]) == 5
+    assert all(ln.endswith("err ErrorCode_ConnectionRefused()") for ln in outs[0])
+    assert calls == [True, True, True, True, False] * 2

@@ -165,3 +165,19 @@ def test_generated_args_env_and_stdin_alike_on_both_paths(rust_command, args, en
 
 def test_inspect_of_the_rust_command_equals_wasm_tools(rust_wasm, inspect_equals_wasm_tools):
     inspect_equals_wasm_tools(rust_wasm)
+
+
+def test_the_callers_imports_replace_wasi_on_both_paths(rust_command):
+    """Imports given to `instantiate` win over the WASI host's, on both paths."""
+    from reml_wasm.connectors.component.wasi.command import run_export
+    [key] = [i.key for i in rust_command.world.imports if i.key.startswith("wasi:cli/environment@0.2.")]
+    env = {key: {"get-environment": lambda: [("FROM", "python")], "get-arguments": lambda: ["py", "x"]}}
+    outs = []
+    for path in PATHS:
+        out = bytearray()
+        inst = rust_command.instantiate(imports=env, sandbox=Sandbox(wasi=WasiConfig(args=["rs"], stdout=out.extend)),
+                                        path=path)
+        inst.call(run_export(rust_command))
+        outs.append(out.decode())
+    assert outs[0] == outs[1]
+    assert outs[0].startswith("argc=2\narg[0]=py\narg[1]=x\nenv FROM=python\n")

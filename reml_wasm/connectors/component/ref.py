@@ -114,6 +114,19 @@ class RefInstance:
         # host-implemented resources: wasmtime's host resource type number per resource
         self._host_ids: dict[t.ResourceType, int] = {}
         self._dtors: dict[t.ResourceType, Callable[[Any], None]] = {}
+        config = sandbox.wasi_config
+        if config is not None:
+            linker.add_wasip2()
+            self.store.set_wasi(wasmtime_wasi(config))
+            if _imports_http(world):
+                # wasmtime's wasi:http types (fields, requests, responses, bodies) work
+                # locally; its outgoing handler would send the request, so it is replaced
+                # by one that refuses, as on the fast path (no network is ever granted)
+                linker.add_wasi_http()
+                self.store.set_wasi_http()
+                self._deny_outgoing_http(linker, world, imports)
+            # the caller's own implementations replace WASI's (as on the fast path)
+            linker.allow_shadowing = True
         with linker.root() as root:
             for item in world.imports:
                 if isinstance(item, t.InterfaceItem) and item.key in imports:
@@ -137,19 +150,10 @@ class RefInstance:
                     func = item.function
                     root.add_func(item.key, self._weak(self._host(func, host_result(func, imports[item.key], item.key)),
                                                        item.key))
-        config = sandbox.wasi_config
+        linker.allow_shadowing = False
         if config is not None:
             # wasmtime's define_unknown_imports_as_traps would also hide WASI's definitions,
             # so the stand-ins for the other unprovided imports are defined here
-            linker.add_wasip2()
-            self.store.set_wasi(wasmtime_wasi(config))
-            if _imports_http(world):
-                # wasmtime's wasi:http types (fields, requests, responses, bodies) work
-                # locally; its outgoing handler would send the request, so it is replaced
-                # by one that refuses, as on the fast path (no network is ever granted)
-                linker.add_wasi_http()
-                self.store.set_wasi_http()
-                self._deny_outgoing_http(linker, world, imports)
             self._define_traps(linker, world, imports)
         else:
             linker.define_unknown_imports_as_traps(component)
