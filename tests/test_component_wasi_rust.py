@@ -101,15 +101,19 @@ def _cli(*argv, stdin=b""):
 
 
 def test_reml_wasm_run_alike_on_both_paths(rust_wasm, granted_tree):
+    secret = str(granted_tree / "secret.txt")
+    escapes = ["/data/../secret.txt", "/data/out-link", "/data/sub/up-link"]
     procs = [_cli("run", "--path", path, "--dir-ro", f"{granted_tree / 'granted'}::/data", "--env", "GREETING=hi",
-                  str(rust_wasm), "/data/f.txt", "/data/out-link", stdin=b"xyz") for path in PATHS]
+                  str(rust_wasm), "/data/f.txt", *escapes, secret, stdin=b"xyz") for path in PATHS]
     assert [(p.returncode, p.stdout, p.stderr) for p in procs] == [(procs[0].returncode, procs[0].stdout,
                                                                      procs[0].stderr)] * 2
     out = procs[0].stdout.decode()
     assert procs[0].returncode == 0, procs[0].stderr
     assert "arg[0]=component.wasm" in out and "env GREETING=hi" in out and "stdin=3" in out
-    assert "read /data/f.txt: ok granted text" in out
-    assert "read /data/out-link: error kind=PermissionDenied os=Some(63)" in out
+    assert "read /data/f.txt: ok granted text" in out and "top secret" not in out
+    for p in escapes:
+        assert f"read {p}: error kind=PermissionDenied os=Some(63)" in out
+    assert f"read {secret}: error kind=Uncategorized os=None" in out
     assert procs[0].stderr == b"rust to stderr\n"
 
 
