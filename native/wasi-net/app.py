@@ -203,6 +203,12 @@ class Checks(exports.Checks):
             attempt(log, f"append {name!r}={value!r}", lambda: f.append(name, value))
         attempt(log, "from-list", lambda: http.Fields.from_list(entries).entries())
         attempt(log, "entries", f.entries)
+        headers = http.OutgoingRequest(f.clone()).headers()
+        for name, value in entries:
+            attempt(log, f"immutable append {name!r}={value!r}", lambda: headers.append(name, value))
+        for name, value in entries:
+            attempt(log, f"set {name!r}", lambda: f.set(name, [value, b"z"]))
+        attempt(log, "entries after set", f.entries)
         for name, _ in entries:
             attempt(log, f"get {name!r}", lambda: f.get(name))
             attempt(log, f"has {name!r}", lambda: f.has(name))
