@@ -84,6 +84,8 @@ class Fields:
         self.size = sum(_cost(n, vs) for n, vs in self.entries)
 
     def copy(self, mutable: bool) -> "Fields":
+        """An independent copy (a request's or response's headers are handed out as
+        immutable copies; `clone` gives a mutable one)."""
         return Fields(self.entries, mutable)
 
     def _resize(self, size: int) -> None:
@@ -104,6 +106,7 @@ class Fields:
             raise Failure(Variant("immutable"))
 
     def values(self, name: str) -> list[bytes]:
+        """The values of `name` (none for a name that is not a valid field name)."""
         try:
             key = header_name(name)
         except Failure:
@@ -112,6 +115,7 @@ class Fields:
         return [] if i < 0 else list(self.entries[i][1])
 
     def append(self, name: str, value: bytes) -> None:
+        """Add a value (after the name's others, or as a new last entry)."""
         key = _checked_name(name)
         value = _checked_value(key, value)
         i = self._find(key)
@@ -125,6 +129,7 @@ class Fields:
             self.entries[i][1].append(value)
 
     def set(self, name: str, values: list[bytes]) -> None:
+        """Replace the name's values in place (a new entry goes last; no values removes it)."""
         key = _checked_name(name)
         checked = [_checked_value(key, v) for v in values]
         if key == "content-length" and len(checked) > 1:
@@ -144,6 +149,7 @@ class Fields:
             self.entries[i][1] = checked
 
     def delete(self, name: str) -> None:
+        """Remove the name and its values."""
         key = _checked_name(name)
         self._writable()
         i = self._find(key)
@@ -152,6 +158,7 @@ class Fields:
             self._remove_at(i)
 
     def items(self) -> list[tuple[str, bytes]]:
+        """Every (name, value), entry by entry."""
         return [(n, v) for n, vs in self.entries for v in vs]
 
 
@@ -164,6 +171,7 @@ class BodyStream(OutputStream):
         self.body = body
 
     def write(self, data: bytes) -> None:
+        """Count `data` against the body's length; past it the write fails."""
         super().write(data)
         body = self.body
         body.written += len(data)
@@ -182,6 +190,7 @@ class OutgoingBody:
         self.stream_taken = False
 
     def size_error(self) -> Variant:
+        """The error code of a body whose size does not match its `content-length`."""
         return Variant(f"HTTP-{self.kind}-body-size", self.written)
 
 
@@ -208,6 +217,7 @@ class _Message:
         self.body_taken = False
 
     def take_body(self) -> Any:
+        """The message's body, once (`err` after that)."""
         if self.body_taken:
             raise Failure(None)
         values = self.headers.values("content-length")
@@ -216,6 +226,8 @@ class _Message:
 
 
 class OutgoingRequest(_Message):
+    """A request a guest builds (never sent): method, path, scheme, authority, headers."""
+
     kind = "request"
 
     def __init__(self, headers: Fields) -> None:
@@ -227,6 +239,8 @@ class OutgoingRequest(_Message):
 
 
 class OutgoingResponse(_Message):
+    """A response a guest builds: status and headers."""
+
     kind = "response"
 
     def __init__(self, headers: Fields) -> None:
@@ -235,6 +249,8 @@ class OutgoingResponse(_Message):
 
 
 class RequestOptions:
+    """The three timeouts a guest may set on a request (nanoseconds, or None)."""
+
     def __init__(self) -> None:
         self.timeouts: dict[str, int | None] = {"connect": None, "first-byte": None, "between-bytes": None}
 
@@ -242,10 +258,12 @@ class RequestOptions:
 # --- validation of request parts ---------------------------------------------------------
 
 def valid_method(method: Variant) -> bool:
+    """A method other than the named ones must be an HTTP token."""
     return method.tag != "other" or bool(_TOKEN.match(method.value.encode("utf-8")))
 
 
 def valid_scheme(scheme: Variant | None) -> bool:
+    """An `other` scheme: up to 64 ASCII letters, digits, `+`, `-`, `.` (empty allowed)."""
     if scheme is None or scheme.tag != "other":
         return True
     text = scheme.value
@@ -253,6 +271,8 @@ def valid_scheme(scheme: Variant | None) -> bool:
 
 
 def valid_path(path: str | None) -> bool:
+    """Empty, or starting with `/` or `?`, of the bytes URIs allow in a path and a query
+    (not checked after a `#`)."""
     if path is None or path == "":
         return True
     if path[0] not in "/?":
