@@ -20,12 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from .. import cabi
+from . import EXIT_USER_ERROR
 from ..connectors.component import PATHS, Component
 from ..connectors.component.wasi.command import run_command
 from .limits import add_limit_arguments, sandbox_from_args
 from .wasi_options import add_wasi_arguments, wasi_config
-
-EXIT_TRAPPED = 1
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -63,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         status = run_command(comp, sandbox, args.path)
     except cabi.Trap as exc:  # the guest trapped: what it wrote before is still reported
-        failure, status = exc.diagnostic.to_json(), EXIT_TRAPPED
+        failure, status = exc.diagnostic.to_json(), EXIT_USER_ERROR  # as without --json
     # free the instance (and wasmtime's WASI with its Python output callbacks) now, not
     # during interpreter shutdown, when those callbacks can no longer run
     gc.collect()
