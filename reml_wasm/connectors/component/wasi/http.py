@@ -28,15 +28,15 @@ MAX_NAME = (1 << 16) - 1
 # length plus a fixed overhead; more traps
 FIELDS_LIMIT = 128 * 1024
 NAME_COST, VALUE_COST = 32, 40
-_TOKEN = re.compile(rb"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
-_DIGITS = re.compile(rb"^[0-9]+$")
-_SCHEME = re.compile(r"^[A-Za-z0-9+\-.]*$")
+_TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_DIGITS = re.compile(rb"[0-9]+")
+_SCHEME = re.compile(r"[A-Za-z0-9+\-.]*")
 MAX_SCHEME = 64
 _PATH_BYTE = frozenset([0x21, 0x22, *range(0x24, 0x3C), 0x3D, *range(0x40, 0x60), *range(0x61, 0x7B), 0x7B, 0x7C,
                         0x7D, 0x7E, *range(0x80, 0x100)])
 _QUERY_BYTE = frozenset([0x21, *range(0x24, 0x3C), 0x3D, *range(0x3F, 0x7F), *range(0x80, 0x100)])
-_AUTHORITY = re.compile(r"^[A-Za-z0-9\-._~!$&'()*+,;=:@\[\]%]+$")
-_PORT = re.compile(r"^\+?[0-9]+$")
+_AUTHORITY = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@\[\]%]+")
+_PORT = re.compile(r"\+?[0-9]+")
 
 
 def _syntax() -> Failure:
@@ -46,7 +46,7 @@ def _syntax() -> Failure:
 def header_name(name: str) -> str:
     """A field name as stored (lower case); `invalid-syntax` unless it is an HTTP token."""
     raw = name.encode("utf-8")
-    if not raw or len(raw) > MAX_NAME or not _TOKEN.match(raw):
+    if not raw or len(raw) > MAX_NAME or not _TOKEN.fullmatch(raw):
         raise _syntax()
     return name.lower()
 
@@ -63,7 +63,7 @@ def _checked_value(key: str, value: bytes) -> bytes:
     if any(b != 9 and (b < 32 or b == 127) for b in value):
         raise _syntax()
     if key == "content-length":  # a decimal length, stored in its shortest form
-        if not (_DIGITS.match(value) and int(value) < 1 << 64):
+        if not (_DIGITS.fullmatch(value) and int(value) < 1 << 64):
             raise _syntax()
         return str(int(value)).encode()
     return value
@@ -259,7 +259,7 @@ class RequestOptions:
 
 def valid_method(method: Variant) -> bool:
     """A method other than the named ones must be an HTTP token."""
-    return method.tag != "other" or bool(_TOKEN.match(method.value.encode("utf-8")))
+    return method.tag != "other" or bool(_TOKEN.fullmatch(method.value.encode("utf-8")))
 
 
 def valid_scheme(scheme: Variant | None) -> bool:
@@ -267,7 +267,7 @@ def valid_scheme(scheme: Variant | None) -> bool:
     if scheme is None or scheme.tag != "other":
         return True
     text = scheme.value
-    return len(text) <= MAX_SCHEME and bool(_SCHEME.match(text)) and text.isascii()
+    return len(text) <= MAX_SCHEME and bool(_SCHEME.fullmatch(text)) and text.isascii()
 
 
 def valid_path(path: str | None) -> bool:
@@ -296,7 +296,7 @@ def valid_authority(authority: str | None) -> bool:
     `]` (or there is one and no `]`), the text after the last `:` must be a port number."""
     if authority is None:
         return True
-    if not authority or not authority.isascii() or not _AUTHORITY.match(authority):
+    if not authority or not authority.isascii() or not _AUTHORITY.fullmatch(authority):
         return False
     colons, left, right, percent = 0, False, False, False
     for ch in authority:
@@ -320,7 +320,7 @@ def valid_authority(authority: str | None) -> bool:
     if ":" not in (authority if bracket < 0 else authority[bracket:]):
         return True
     port = authority.rpartition(":")[2]
-    return bool(_PORT.match(port)) and int(port) <= 0xFFFF
+    return bool(_PORT.fullmatch(port)) and int(port) <= 0xFFFF
 
 
 # --- wasi:http/types ----------------------------------------------------------------------
