@@ -10,7 +10,7 @@ and hypothesis sends generated header fields and request parts through both."""
 import shutil
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from reml_wasm import toolchain
@@ -100,6 +100,7 @@ HEADER_VALUES = st.one_of(
 
 @settings(max_examples=25, deadline=None)
 @given(entries=st.lists(st.tuples(HEADER_NAMES, HEADER_VALUES), max_size=5))
+@example(entries=[("x\n", b"1"), ("content-length", b"5\n"), ("X-Y", b"1"), ("x-y", b"2")])
 def test_generated_fields_alike_on_both_paths(instances, entries):
     _both(instances, "probe-fields", entries)
 
@@ -112,6 +113,7 @@ PATH_TEXT = st.text(st.sampled_from("/?#ab %\"{}`^\\\x7fé*\n"), max_size=8)
 @given(method=st.text(st.characters(max_codepoint=0xff, blacklist_categories=("Cs",)), max_size=5),
        path=st.none() | PATH_TEXT, scheme=st.none() | st.text(st.sampled_from("ab+-.:1 H\n"), max_size=5),
        authority=st.none() | AUTHORITY_TEXT)
+@example(method="GET\n", path="/a\n", scheme="ab\n", authority="h:8\n")
 def test_generated_request_parts_alike_on_both_paths(instances, method, path, scheme, authority):
     _both(instances, "probe-request", method, path, scheme, authority)
 
