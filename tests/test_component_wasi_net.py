@@ -46,6 +46,10 @@ def _both(instances, name, *args):
     return outs["fast"]
 
 
+def test_the_fast_path_serves_it_without_a_fallback(instances):
+    assert instances["fast"].path == "fast" and instances["fast"].diagnostics == []
+
+
 def test_the_guest_imports_sockets_and_http(net_guest):
     keys = [item.key for item in net_guest.world.imports]
     assert "wasi:http/types@0.2.12" in keys and "wasi:http/outgoing-handler@0.2.12" in keys
