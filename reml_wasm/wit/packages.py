@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Iterable
 
-from ..types import PackageName
+from ..package_name import PackageName
 from . import ast
 from .diagnostics import Span, fail
 

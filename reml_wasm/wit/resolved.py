@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .. import types as T
 from .diagnostics import fail
 from .model import Model
+
+if TYPE_CHECKING:
+    from .. import types as T
 
 
 class Resolved:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable, cast
 
-from ..types import PackageName
+from ..package_name import PackageName
 from . import ast
 from .diagnostics import Span, fail
 from .model import (Function, Gate, InterfaceDef, Model, PackageDef, Ty, TypeDef, WorldDef,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..types import PackageName
+from ..package_name import PackageName
 from . import ast
 from .diagnostics import Source, Span, fail
 from .parser import parse_source
