@@ -880,6 +880,8 @@ def _check_case(name: str, previous, span: Span, what: str = "name",
     """Names in one scope must differ in more than letter case (component-level names are
     compared without case): a coded error at the later name."""
     low = name.lower()
+    if low not in map(str.lower, previous):  # the usual case, checked without a Python loop
+        return
     for prev in previous:
         if len(prev) == len(name) and prev != name and prev.lower() == low:
             raise fail("wit.name.case_conflict", f"{what} `{show(name)}` conflicts with previous "
