@@ -36,5 +36,6 @@ def run_python(args: argparse.Namespace) -> int | None:
     text = python_client.generate(doc.interfaces, doc.boxes, source=source.name, effects=doc.effects)
     target = Path(args.output) / f"{module}.py"
     write_atomic(target, text)
-    print(target)
+    from .written import report_written
+    report_written("gen python", [target], bool(getattr(args, "json", False)))
     return 0
