@@ -96,10 +96,10 @@ def run(args: argparse.Namespace) -> int:
             real_lines = sum(p.read_text().count("\n") for p in REAL_TREE.rglob("*.wit"))
             trees.append((f"largest real tree, {real_lines:,} lines", REAL_TREE))
         for label, tree in trees:
-            expected = wit.load(tree).to_json_text().encode("utf-8")
+            expected = wit.load(tree).to_json_bytes()
             fns: list[Callable[[], Any]] = [
                 lambda: wit.load(tree),
-                lambda: wit.load(tree).to_json_text(),
+                lambda: wit.load(tree).to_json_bytes(),
                 _process([sys.executable, "-m", "reml_wasm", "wit", "--json", str(tree)], expected)]
             if exe:
                 fns.append(_process([exe, "component", "wit", "--json", str(tree)], expected))
@@ -112,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
             load, load_json, ours = timings[:3]
             table.add(f"{label}: wit.load in process", load.median / 1e6, spread(load),
                       f"{ratio(load):.2f}x", "-")
-            table.add(f"{label}: wit.load + JSON text in process", load_json.median / 1e6, spread(load_json),
+            table.add(f"{label}: wit.load + JSON in process", load_json.median / 1e6, spread(load_json),
                       f"{ratio(load_json):.2f}x", "-")
             goal = (f"<= {GOAL_RATIO:g}x: {verdict(ratio(ours), GOAL_RATIO)}" if tools and is_real
                     else "-")

@@ -27,11 +27,11 @@ def run(args: argparse.Namespace) -> int:
     gc.disable()
     try:
         resolved = wit.load(args.path, features, all_features=args.all_features)
-        text = resolved.to_json_text() if args.json else resolved.to_wit()
-        del resolved
         # bytes, so that the output does not depend on the locale's encoding
+        data = resolved.to_json_bytes() if args.json else resolved.to_wit().encode("utf-8")
+        del resolved
         sys.stdout.flush()
-        sys.stdout.buffer.write(text.encode("utf-8"))
+        sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
     finally:
         if was_enabled:

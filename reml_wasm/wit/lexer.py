@@ -240,12 +240,6 @@ def valid_semver(text: str) -> bool:
     return _SEMVER_RE.match(text) is not None
 
 
-_LEADING_SLASHES = re.compile(r"^/+", re.MULTILINE)
-_TRAILING_BLANKS = re.compile(r"[^\S\n]+$", re.MULTILINE)
-_INDENTS = re.compile(r"^( *)[^\n]", re.MULTILINE)
-_CUTS: dict[int, re.Pattern[str]] = {}
-
-
 def docs_from_comments(comments: list[str] | None) -> str | None:
     """Doc text from the comments before an item, following wit-parser: a line comment
     loses its leading slashes, a `/** … */` block its delimiters (any other block only
@@ -253,19 +247,12 @@ def docs_from_comments(comments: list[str] | None) -> str | None:
     non-empty chunks is removed from each chunk; chunks are joined by newlines."""
     if not comments:
         return None
-    text = "\n".join(comments)
-    if "/*" in text:
+    if "\n/*" in "\n" + "\n".join(comments):  # a block comment among them
         return _docs_with_blocks(comments)
-    # only line comments, one per line: the same steps on the whole text at once
-    text = _TRAILING_BLANKS.sub("", _LEADING_SLASHES.sub("", text))
-    indents = _INDENTS.findall(text)
-    cut = min(map(len, indents)) if indents else 0
-    if cut:
-        pattern = _CUTS.get(cut)
-        if pattern is None:
-            pattern = _CUTS[cut] = re.compile(f"^ {{{cut}}}", re.MULTILINE)
-        text = pattern.sub("", text)
-    return text.rstrip()
+    chunks = [c.lstrip("/").rstrip() for c in comments]
+    indents = [len(c) - len(c.lstrip(" ")) for c in chunks if c]
+    cut = min(indents) if indents else 0
+    return "\n".join([c[cut:] for c in chunks] if cut else chunks).rstrip()
 
 
 def _docs_with_blocks(comments: list[str]) -> str:

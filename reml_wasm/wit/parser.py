@@ -404,23 +404,24 @@ class Parser:
 
     def type_expr(self) -> ast.TypeExpr:
         """A type expression; nesting deeper than wit-parser's limit is an error."""
-        self.depth += 1
-        try:
-            if self.depth > MAX_TYPE_DEPTH:
-                raise fail("wit.type.too_deep", "type nesting too deep", self.span())
-            return self._type_expr()
-        finally:
-            self.depth -= 1
-
-    def _type_expr(self) -> ast.TypeExpr:
         pos = self.pos
         kind = self.kinds[pos]
         span = Span(self.source, self.offsets[pos])
+        if self.depth >= MAX_TYPE_DEPTH:  # this one would be one level too deep
+            raise fail("wit.type.too_deep", "type nesting too deep", span)
         if kind in PRIMITIVE_KINDS:
-            self.pos += 1
+            self.pos = pos + 1
             return ast.TypeExpr(kind, span)
         if kind in _ID_KINDS:
-            return ast.TypeExpr("name", span, name=self.ident())
+            self.pos = pos + 1
+            return ast.TypeExpr("name", span, name=ast.Ident(self.values[pos], span))
+        self.depth += 1
+        try:
+            return self._compound_type(kind, span)
+        finally:
+            self.depth -= 1
+
+    def _compound_type(self, kind: str, span: Span) -> ast.TypeExpr:
         self.pos += 1
         if kind == "list":
             self.expect("<")
