@@ -802,6 +802,7 @@ class _PackageResolver(WorldElaboration):
         mapping: list = []  # local id -> global id, None (gated out) or ("own", resource)
         own: dict[int, int] = {}
         context: list = [None]  # span of the item being committed, for errors
+        is_resource: dict[int, bool] = {}  # committed types do not change: asked once each
 
         def ref(ty, convert: bool = True):
             if ty is None or isinstance(ty, str):
@@ -812,8 +813,12 @@ class _PackageResolver(WorldElaboration):
             if g is None:
                 raise fail("wit.gate.invalid", "found a reference to a type which is excluded due to its "
                            "feature not being activated", context[0])
-            if convert and model.is_resource(g):
-                return own_handle(g)
+            if convert:
+                resource = is_resource.get(g)
+                if resource is None:
+                    resource = is_resource[g] = model.is_resource(g)
+                if resource:
+                    return own_handle(g)
             return g
 
         def own_handle(g: int) -> int:
