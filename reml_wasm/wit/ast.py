@@ -1,7 +1,8 @@
 """The syntax tree of one WIT file, before names are resolved.
 
 Every node carries a `span` (source + offset) so the resolver can report errors at the
-place they were written.  Type expressions are `TypeExpr(kind, span, args, name, length)`.
+place they were written (names and type expressions keep source and offset, and make
+their `span` when asked).  Type expressions are `TypeExpr(kind, source, offset, args, name, length)`.
 """
 
 from __future__ import annotations
@@ -27,14 +28,23 @@ class _Node:
 
 
 class Ident(_Node):
+    """A name and where it was written (its `span` is made when asked for: the parser
+    makes one Ident per name, and most spans are never needed)."""
+
     name: str
-    span: Span
+    source: Source
+    offset: int
 
-    __slots__ = ("name", "span")
+    __slots__ = ("name", "source", "offset")
 
-    def __init__(self, name: str, span: Span) -> None:
+    def __init__(self, name: str, source: Source, offset: int) -> None:
         self.name = name
-        self.span = span
+        self.source = source
+        self.offset = offset
+
+    @property
+    def span(self) -> Span:
+        return Span(self.source, self.offset)
 
 
 class Attr(_Node):
@@ -58,20 +68,26 @@ class TypeExpr(_Node):
     `_` in `result<_, E>` and a missing ok/err/element)."""
 
     kind: str
-    span: Span
+    source: Source
+    offset: int
     args: tuple
     name: Ident | None
     length: int | None
 
-    __slots__ = ("kind", "span", "args", "name", "length")
+    __slots__ = ("kind", "source", "offset", "args", "name", "length")
 
-    def __init__(self, kind: str, span: Span, args: tuple = (), name: Ident | None = None,
+    def __init__(self, kind: str, source: Source, offset: int, args: tuple = (), name: Ident | None = None,
                  length: int | None = None) -> None:
         self.kind = kind
-        self.span = span
+        self.source = source
+        self.offset = offset
         self.args = args
         self.name = name
         self.length = length
+
+    @property
+    def span(self) -> Span:
+        return Span(self.source, self.offset)
 
 
 class Param(_Node):

@@ -82,7 +82,7 @@ class Parser:
         if self.kinds[pos] not in _ID_KINDS:
             raise self.unexpected("an identifier")
         self.pos = pos + 1
-        return ast.Ident(self.values[pos], Span(self.source, self.offsets[pos]))
+        return ast.Ident(self.values[pos], self.source, self.offsets[pos])
 
     def docs(self) -> str | None:
         comments = self.comments.get(self.pos)
@@ -369,7 +369,7 @@ class Parser:
         attrs = self.attrs()
         if self.at("constructor"):
             start = self.span()
-            name = ast.Ident("constructor", start)
+            name = ast.Ident("constructor", start.source, start.offset)
             self.advance()
             params = self.params()
             result = self.type_expr() if self.eat("->") else None
@@ -406,22 +406,22 @@ class Parser:
         """A type expression; nesting deeper than wit-parser's limit is an error."""
         pos = self.pos
         kind = self.kinds[pos]
-        span = Span(self.source, self.offsets[pos])
+        offset = self.offsets[pos]
         if self.depth >= MAX_TYPE_DEPTH:  # this one would be one level too deep
-            raise fail("wit.type.too_deep", "type nesting too deep", span)
+            raise fail("wit.type.too_deep", "type nesting too deep", Span(self.source, offset))
         if kind in PRIMITIVE_KINDS:
             self.pos = pos + 1
-            return ast.TypeExpr(kind, span)
+            return ast.TypeExpr(kind, self.source, offset)
         if kind in _ID_KINDS:
             self.pos = pos + 1
-            return ast.TypeExpr("name", span, name=ast.Ident(self.values[pos], span))
+            return ast.TypeExpr("name", self.source, offset, name=ast.Ident(self.values[pos], self.source, offset))
         self.depth += 1
         try:
-            return self._compound_type(kind, span)
+            return self._compound_type(kind, offset)
         finally:
             self.depth -= 1
 
-    def _compound_type(self, kind: str, span: Span) -> ast.TypeExpr:
+    def _compound_type(self, kind: str, offset: int) -> ast.TypeExpr:
         self.pos += 1
         if kind == "list":
             self.expect("<")
@@ -430,47 +430,47 @@ class Parser:
             if self.eat(","):
                 length = int(self.expect("int"))
             self.expect(">")
-            return ast.TypeExpr("list", span, (inner,), length=length)
+            return ast.TypeExpr("list", self.source, offset, (inner,), length=length)
         if kind == "map":
             self.expect("<")
             key = self.type_expr()
             self.expect(",")
             value = self.type_expr()
             self.expect(">")
-            return ast.TypeExpr("map", span, (key, value))
+            return ast.TypeExpr("map", self.source, offset, (key, value))
         if kind == "tuple":
             self.expect("<")
-            return ast.TypeExpr("tuple", span, tuple(self.comma_list(self.type_expr, ">")))
+            return ast.TypeExpr("tuple", self.source, offset, tuple(self.comma_list(self.type_expr, ">")))
         if kind == "option":
             self.expect("<")
             inner = self.type_expr()
             self.expect(">")
-            return ast.TypeExpr("option", span, (inner,))
+            return ast.TypeExpr("option", self.source, offset, (inner,))
         if kind == "result":
             if not self.eat("<"):
-                return ast.TypeExpr("result", span, (None, None))
+                return ast.TypeExpr("result", self.source, offset, (None, None))
             if self.eat("_"):
                 self.expect(",")
                 err_only = self.type_expr()
                 self.expect(">")
-                return ast.TypeExpr("result", span, (None, err_only))
+                return ast.TypeExpr("result", self.source, offset, (None, err_only))
             ok = self.type_expr()
             err: ast.TypeExpr | None = None
             if self.eat(","):
                 err = self.type_expr()
             self.expect(">")
-            return ast.TypeExpr("result", span, (ok, err))
+            return ast.TypeExpr("result", self.source, offset, (ok, err))
         if kind in ("own", "borrow"):
             self.expect("<")
             name = self.ident()
             self.expect(">")
-            return ast.TypeExpr(kind, span, name=name)
+            return ast.TypeExpr(kind, self.source, offset, name=name)
         if kind in ("stream", "future"):
             if not self.eat("<"):
-                return ast.TypeExpr(kind, span, (None,))
+                return ast.TypeExpr(kind, self.source, offset, (None,))
             inner = self.type_expr()
             self.expect(">")
-            return ast.TypeExpr(kind, span, (inner,))
+            return ast.TypeExpr(kind, self.source, offset, (inner,))
         self.pos -= 1
         raise self.unexpected("a type")
 
