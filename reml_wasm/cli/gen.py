@@ -5,6 +5,7 @@
     reml-wasm gen python BID.yaml -o DIR             a typed Python client module (cli/gen_bid.py)
 
 Each generator is one sub-subcommand registered in GENERATORS (name -> (add_arguments, run)).
+Every generator takes `--json`: the files written, as one JSON document (cli/written.py).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""`reml-wasm reml PATH --world W -o out.reml [--manifest out.json]`: Reml bindings and a
-type manifest for a WIT world."""
+"""`reml-wasm reml PATH --world W -o out.reml [--manifest out.json] [--json]`: Reml bindings
+and a type manifest for a WIT world (`--json`: the files written, as one JSON document)."""
 
 from __future__ import annotations
 
