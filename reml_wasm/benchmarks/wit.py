@@ -6,7 +6,9 @@ and as processes from start to JSON (the goal: at most 3x wasm-tools on the larg
 from __future__ import annotations
 
 import argparse
+import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -71,14 +73,29 @@ REAL_TREE = Path(__file__).resolve().parents[2] / "tests" / "wit_corpus" / "real
 GOAL_RATIO = 3.0  # process start to JSON on the largest tree, at most this many times wasm-tools
 
 
-def _process(cmd: list[str], expected: bytes) -> Callable[[], None]:
-    """One run of `cmd` as a user's process, its stdout checked equal to `expected`."""
-    def run() -> None:
-        proc = subprocess.run(cmd, capture_output=True, env=USER_ENV)
-        if proc.returncode != 0 or proc.stdout != expected:
-            raise RuntimeError(f"{cmd[0]}: exit {proc.returncode}, output differs from the in-process JSON "
+class _Process:
+    """Runs of `cmd` as a user's process, each stdout checked equal to `expected`; `cpu`
+    keeps the CPU seconds (user + system) of every run after the first (the warm-up)."""
+
+    def __init__(self, cmd: list[str], expected: bytes) -> None:
+        self.cmd, self.expected = cmd, expected
+        self.runs = 0
+        self.cpu: list[float] = []
+
+    def __call__(self) -> None:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        proc = subprocess.run(self.cmd, capture_output=True, env=USER_ENV)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        if proc.returncode != 0 or proc.stdout != self.expected:
+            raise RuntimeError(f"{self.cmd[0]}: exit {proc.returncode}, output differs from the in-process JSON "
                                f"({proc.stderr.decode(errors='replace').strip()[-200:]})")
-    return run
+        self.runs += 1
+        if self.runs > 1:
+            self.cpu.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+
+    def cpu_ms(self) -> float:
+        """Median CPU milliseconds of the timed runs."""
+        return statistics.median(self.cpu) * 1e3 if self.cpu else float("nan")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -87,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
     exe = shutil.which("wasm-tools")
     table = Table("WIT front-end: ms, medians of interleaved rounds; processes from start to JSON "
                   "(generated tree: 14 packages; largest real tree: " + REAL_TREE.name + ")",
-                  ["what", "ms", "spread", "vs wasm-tools", "goal"])
+                  ["what", "ms", "spread", "vs wasm-tools", "goal", "CPU ms", "CPU vs wasm-tools"])
     with tempfile.TemporaryDirectory(prefix="reml-wasm-bench-wit-") as tmp:
         root = Path(tmp)
         lines = write_tree(root)
@@ -97,12 +114,14 @@ def run(args: argparse.Namespace) -> int:
             trees.append((f"largest real tree, {real_lines:,} lines", REAL_TREE))
         for label, tree in trees:
             expected = wit.load(tree).to_json_bytes()
+            our_process = _Process([sys.executable, "-m", "reml_wasm", "wit", "--json", str(tree)], expected)
+            tools_process = _Process([exe, "component", "wit", "--json", str(tree)], expected) if exe else None
             fns: list[Callable[[], Any]] = [
                 lambda: wit.load(tree),
                 lambda: wit.load(tree).to_json_bytes(),
-                _process([sys.executable, "-m", "reml_wasm", "wit", "--json", str(tree)], expected)]
-            if exe:
-                fns.append(_process([exe, "component", "wit", "--json", str(tree)], expected))
+                our_process]
+            if tools_process:
+                fns.append(tools_process)
             timings = interleaved(fns, rounds=rounds, quick=quick, single=True, label=label)
             tools = timings[3] if exe else None
             is_real = tree == REAL_TREE
@@ -111,21 +130,24 @@ def run(args: argparse.Namespace) -> int:
                 return t.median / tools.median if tools else float("nan")
             load, load_json, ours = timings[:3]
             table.add(f"{label}: wit.load in process", load.median / 1e6, spread(load),
-                      f"{ratio(load):.2f}x", "-")
+                      f"{ratio(load):.2f}x", "-", "-", "-")
             table.add(f"{label}: wit.load + JSON in process", load_json.median / 1e6, spread(load_json),
-                      f"{ratio(load_json):.2f}x", "-")
+                      f"{ratio(load_json):.2f}x", "-", "-", "-")
             goal = (f"<= {GOAL_RATIO:g}x: {verdict(ratio(ours), GOAL_RATIO)}" if tools and is_real
                     else "-")
+            tools_cpu = tools_process.cpu_ms() if tools_process else float("nan")
             table.add(f"{label}: reml-wasm wit --json, process", ours.median / 1e6, spread(ours),
-                      f"{ratio(ours):.2f}x", goal)
+                      f"{ratio(ours):.2f}x", goal, our_process.cpu_ms(),
+                      f"{our_process.cpu_ms() / tools_cpu:.2f}x")
             if tools:
                 table.add(f"{label}: wasm-tools component wit --json", tools.median / 1e6,
-                          spread(tools), "1.00x", "-")
+                          spread(tools), "1.00x", "-", tools_cpu, "1.00x")
     if not exe:
         table.notes.append("wasm-tools is not on PATH: no comparison")
     table.notes.append(f"{1 if quick else rounds} rounds, each timing every row once in turn (after one untimed run "
                        "of each); processes run with bytecode caching on, as a user's do; every process's stdout "
                        "is checked byte-identical to the in-process JSON text; the goal is judged on the ratio "
-                       "of this run's medians")
+                       "of this run's medians (wall clock); CPU ms: median user + system time of the same "
+                       "processes, which a busy machine disturbs far less than wall time")
     table.print(getattr(args, "json", False))
     return 0
