@@ -75,3 +75,4 @@ def test_bench_wit_follows_the_benchmark_discipline(capsys):
     ours = next(r for r in rows if "largest real tree" in r[0] and "reml-wasm wit" in r[0])
     tools = next(r for r in rows if "largest real tree" in r[0] and "wasm-tools" in r[0])
     assert ours[3] == f"{ours[1] / tools[1]:.2f}x"
+    assert ours[5] > 0 and tools[5] > 0 and ours[6] == f"{ours[5] / tools[5]:.2f}x"   # CPU time of the same runs
