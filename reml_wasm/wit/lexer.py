@@ -1,10 +1,11 @@
 """WIT lexer: one compiled regex, comments kept for doc strings.
 
-Tokens are `Token(kind, value, offset, comments)`.  `kind` is `id` (value: the name,
-`%` stripped), `explicit-id` (a `%`-escaped name, never a keyword), a keyword (value is
-the keyword), `int`, `version` (a full semantic version) or a punctuation string such
-as `{`, `->`, `@`.  `comments` holds the raw text of the comments between the previous
-token and this one: the parser turns them into doc strings the way wit-parser does.
+`tokenize(source)` gives `Tokens`: parallel lists of kinds, values and offsets.  A kind is
+`id` (value: the name), `explicit-id` (a `%`-escaped name, `%` stripped, never a keyword),
+a keyword (value: the keyword), `int`, `version` (a full semantic version), `string`, a
+punctuation string such as `{`, `->`, `@`, `error` or `eof`.  The comments written before
+a token are kept, already cut into the chunks wit-parser makes of them (`doc_chunk`), for
+`docs_from_comments` to turn into its doc string.
 """
 
 from __future__ import annotations
@@ -61,8 +62,9 @@ class Tokens:
     `kinds[i]` is `id`, `explicit-id` (a `%`-escaped name, never a keyword), a keyword,
     `int`, `version`, `string`, a punctuation string, `error` or `eof` (always last);
     `values[i]` the token's text (a name without its `%`, a string's decoded value);
-    `offsets[i]` where it starts; `comments[i]` the raw comments written before it (only
-    for tokens that have some); `error` the diagnostic of the `error` token, if any."""
+    `offsets[i]` where it starts; `comments[i]` the doc chunks of the comments written
+    before it (only for tokens that have some; see `doc_chunk`); `error` the diagnostic
+    of the `error` token, if any."""
 
     __slots__ = ("kinds", "values", "offsets", "comments", "error")
 
@@ -137,14 +139,14 @@ def _tokenize(source: Source, tokens: Tokens) -> None:
                         if comments is None:
                             comments = []
                         if "\n" in tok:
-                            comments += [line.lstrip(" \t\r") for line in tok.split("\n")]
+                            comments += [line.lstrip(" \t\r").lstrip("/").rstrip() for line in tok.split("\n")]
                         else:
-                            comments.append(tok)
+                            comments.append(tok.lstrip("/").rstrip())
                         continue
                     resume = _block_end(text, start, source)
                     if comments is None:
                         comments = []
-                    comments.append(text[start:resume])
+                    comments.append(doc_chunk(text[start:resume]))
                     break
                 if c == '"':
                     value, resume = _string(text, start, source)
@@ -244,38 +246,31 @@ def valid_semver(text: str) -> bool:
     return _SEMVER_RE.match(text) is not None
 
 
-def docs_from_comments(comments: list[str] | None) -> str | None:
-    """Doc text from the comments before an item, following wit-parser: a line comment
-    loses its leading slashes, a `/** … */` block its delimiters (any other block only
-    its leading slash); trailing space goes; the smallest count of leading spaces among
-    non-empty chunks is removed from each chunk; chunks are joined by newlines."""
-    if not comments:
+def doc_chunk(comment: str) -> str:
+    """The doc text one comment contributes, following wit-parser: a line comment loses its
+    leading slashes, a `/** … */` block its delimiters (any other block only its leading
+    slash); trailing space goes.  (The lexer cuts each line of a run of `//` lines so.)"""
+    if comment.startswith("/*"):
+        if comment.startswith("/**") and comment.endswith("*/") and len(comment) >= 5:
+            comment = comment[3:-2]
+        elif comment == "/**/":
+            comment = ""
+        else:
+            comment = comment[1:]
+    else:
+        comment = comment.lstrip("/")
+    return comment.rstrip()
+
+
+def docs_from_comments(chunks: list[str] | None) -> str | None:
+    """Doc text from the doc chunks of the comments before an item (`doc_chunk`), as
+    wit-parser joins them: the smallest count of leading spaces among non-empty chunks is
+    removed from each chunk, and the chunks are joined by newlines."""
+    if not chunks:
         return None
-    if "\n/*" in "\n" + "\n".join(comments):  # a block comment among them
-        return _docs_with_blocks(comments)
-    chunks = [c.lstrip("/").rstrip() for c in comments]
     indents = [len(c) - len(c.lstrip(" ")) for c in chunks if c]
     cut = min(indents) if indents else 0
     return "\n".join([c[cut:] for c in chunks] if cut else chunks).rstrip()
-
-
-def _docs_with_blocks(comments: list[str]) -> str:
-    """`docs_from_comments` for comments that include a block comment (chunk by chunk)."""
-    chunks = []
-    for c in comments:
-        if c.startswith("/*"):
-            if c.startswith("/**") and c.endswith("*/") and len(c) >= 5:
-                c = c[3:-2]
-            elif c == "/**/":
-                c = ""
-            else:
-                c = c[1:]
-        else:
-            c = c.lstrip("/")
-        chunks.append(c.rstrip())
-    indents = [len(c) - len(c.lstrip(" ")) for c in chunks if c]
-    cut = min(indents) if indents else 0
-    return "\n".join(c[cut:] for c in chunks).rstrip()
 
 
 PRIMITIVE_KINDS = frozenset(
