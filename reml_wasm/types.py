@@ -15,6 +15,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator, Literal, Union
 
+from .package_name import PackageName
+
 __all__ = [
     "Type", "PrimitiveType", "BOOL", "S8", "U8", "S16", "U16", "S32", "U32", "S64", "U64",
     "F32", "F64", "CHAR", "STRING", "ERROR_CONTEXT", "PRIMITIVES", "INTEGER_RANGES",
@@ -465,22 +467,6 @@ class Function:
 
     def param_types(self) -> tuple[Type, ...]:
         return tuple(p.type for p in self.params)
-
-
-@dataclass(frozen=True)
-class PackageName:
-    namespace: str
-    name: str
-    version: str | None = None
-
-    def __str__(self) -> str:
-        base = f"{self.namespace}:{self.name}"
-        return base if self.version is None else f"{base}@{self.version}"
-
-    def qualify(self, item: str) -> str:
-        """`ns:pkg/item@version`, the name used in component imports and exports."""
-        base = f"{self.namespace}:{self.name}/{item}"
-        return base if self.version is None else f"{base}@{self.version}"
 
 
 @dataclass(frozen=True)

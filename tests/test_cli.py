@@ -31,6 +31,18 @@ def test_interleaved_timing_reports_median_and_spread():
     assert "±" in str(Timing(100.0, 90.0, 110.0)) and Timing(100.0, 90.0, 110.0).spread == 0.2
 
 
+def test_interleaved_single_calls_take_turns_after_one_warm_call_each():
+    from reml_wasm.benchmarks import interleaved, spread
+    calls: list[str] = []
+    a, b = interleaved([lambda: calls.append("a"), lambda: calls.append("b")], rounds=3, single=True)
+    assert calls == ["a", "b"] + ["a", "b"] * 3     # warm calls, then one timed call of each per round
+    assert a.low <= a.median <= a.high and b.low <= b.median <= b.high
+    assert spread(a, b).startswith("±") and spread(a, b).endswith("%")
+    calls.clear()
+    interleaved([lambda: calls.append("a")], rounds=5, quick=True, single=True)
+    assert calls == ["a", "a"]                       # quick: one round
+
+
 def test_a_subcommand_imports_only_what_it_uses():
     code = ("import sys\nfrom reml_wasm import cli\n"
             "for argv in (['--version'], ['wit', '--help'], ['--help']):\n"

@@ -55,3 +55,24 @@ def test_api_lookups():
     assert [i.key for i in world.imports][:2] == ["wasi:clocks/wall-clock@0.2.0", "demo:logging/log"]
     assert r.interface("wasi:clocks/wall-clock@0.2.0").function("now").result.name == "datetime"
     assert r.package("demo:logging").interfaces[0].name == "log"
+
+
+def test_bench_wit_follows_the_benchmark_discipline(capsys):
+    """Processes of ours and wasm-tools on the same trees, in one run: medians with their
+    spread, and the start-up goal judged on the ratio of those medians."""
+    import json
+
+    from bench_discipline import check_table, ratio_verdicts_agree
+    from reml_wasm.cli import main
+
+    assert main(["bench", "wit", "--quick", "--json"]) == 0
+    table = json.loads(capsys.readouterr().out)
+    rows = check_table(table)
+    labels = [r[0] for r in rows]
+    assert any("largest real tree" in label and "reml-wasm wit --json" in label for label in labels)
+    assert any("largest real tree" in label and "wasm-tools" in label for label in labels)
+    assert ratio_verdicts_agree(rows, 3, 4) == 1      # the largest tree's process row
+    ours = next(r for r in rows if "largest real tree" in r[0] and "reml-wasm wit" in r[0])
+    tools = next(r for r in rows if "largest real tree" in r[0] and "wasm-tools" in r[0])
+    assert ours[3] == f"{ours[1] / tools[1]:.2f}x"
+    assert ours[5] > 0 and tools[5] > 0 and ours[6] == f"{ours[5] / tools[5]:.2f}x"   # CPU time of the same runs

@@ -1,18 +1,24 @@
 """Shared measuring and table printing for `reml-wasm bench …`.
 
-Figures are medians of several timed batches, each batch long enough to dwarf the
-timer; comparisons named by an issue are measured side by side in one run.
+Every benchmark follows one discipline: what it compares is timed in interleaved rounds
+(`interleaved`), each figure is the median of those rounds with their spread (`Timing`,
+`spread`), and each goal is judged by `verdict` on a figure or ratio of that one run.
+Processes are started as a user's are (`USER_ENV`: bytecode caching on).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 from .. import progress
+
+# as a user's processes run: bytecode of imported modules is written once and read after
+USER_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
 def ns_per_call(fn: Callable[[], Any], *, quick: bool = False, batch_seconds: float = 0.05,
@@ -56,17 +62,37 @@ class Timing:
         return f"{self.median:,.0f} ±{self.spread * 50:.0f}%"
 
 
-def interleaved(fns: Sequence[Callable[[], Any]], *, rounds: int = 5, quick: bool = False) -> list[Timing]:
+def interleaved(fns: Sequence[Callable[[], Any]], *, rounds: int = 5, quick: bool = False,
+                single: bool = False, label: str = "") -> list[Timing]:
     """Time every function in `fns` over `rounds` rounds, taken in turn (A B C, A B C, ...).
 
     A slow phase of a shared machine then falls on all of them alike, so ratios between
-    them are steadier than their absolute figures; compare goals on those ratios."""
+    them are steadier than their absolute figures; compare goals on those ratios.
+    Each round times a median of batches (`ns_per_call`); with `single`, one call (for
+    work that takes milliseconds or more: processes, builds), after one untimed call of
+    each.  Figures are nanoseconds per call.  `label` names the work in the progress
+    display."""
     rounds = 1 if quick else max(1, rounds)
     samples: list[list[float]] = [[] for _ in fns]
-    for _ in range(rounds):
+    if single:
+        for fn in fns:
+            fn()  # warm: caches, bytecode, compiled modules
+    for r in range(rounds):
+        if label:
+            progress.note(f"{label} (round {r + 1} of {rounds})")
         for i, fn in enumerate(fns):
-            samples[i].append(ns_per_call(fn, quick=quick))
+            if single:
+                t0 = time.perf_counter_ns()
+                fn()
+                samples[i].append(float(time.perf_counter_ns() - t0))
+            else:
+                samples[i].append(ns_per_call(fn, quick=quick))
     return [Timing(statistics.median(s), min(s), max(s)) for s in samples]
+
+
+def spread(*timings: Timing) -> str:
+    """The widest spread of `timings` as a table cell: "±N%" (half of (high - low) / median)."""
+    return f"±{max(t.spread for t in timings) * 50:.0f}%"
 
 
 def verdict(ratio: float, goal: float, *, at_most: bool = True) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 import array
-from typing import Any, cast
+from typing import Any, Callable, cast
 
 import wasmtime
 
@@ -21,7 +21,12 @@ from ..cabi import CanonicalOptions, export_plan, import_plan
 from ..connectors.component.fast import CoreSession
 from ..connectors.component.sandbox import make_engine
 from ..values import Record
-from . import Table, ns_per_call
+from . import Table, Timing, interleaved, spread
+
+
+def timing_mbps(nbytes: int, timing: Timing) -> Any:
+    """Payload megabytes per second at the median, or "-" for a value without a payload."""
+    return nbytes / timing.median * 1e3 if nbytes else "-"
 
 # A bump allocator as the guest's cabi_realloc (growing memory as it must); tests of the
 # engine over wasmtime embed it in their own modules.
@@ -74,24 +79,30 @@ def run(args: argparse.Namespace) -> int:
     reset = fast.func(cast(wasmtime.Func, ex["reset"]))
     opts = CanonicalOptions(memory=fast.memory(cast(wasmtime.Memory, ex["memory"])),
                             realloc=fast.func(cast(wasmtime.Func, ex["cabi_realloc"])))
-    table = Table("Canonical ABI: lower + lift over a wasmtime memory (compiled plans)",
-                  ["value", "ns/call", "MB/s"])
+    table = Table("Canonical ABI: lower + lift over a wasmtime memory (compiled plans), ns per call, "
+                  "medians of interleaved rounds",
+                  ["value", "ns/call", "spread", "MB/s", "goal"])
+    rows: list[tuple[str, int, Callable[[], None]]] = []
     for label, ty, value, nbytes in _cases():
         lower = export_plan(t.Function("echo", (t.Param("v", ty),), ty), opts)
         lift = import_plan(t.Function("take", (t.Param("v", ty),)), opts)
 
-        def once(lower=lower, lift=lift, value=value) -> None:
+        def once(lower: Any = lower, lift: Any = lift, value: Any = value) -> None:
             lift.lift_args(lower.lower_args([value]))
             reset()
 
         back = lift.lift_args(lower.lower_args([value]))[0]
         reset()
         assert back == value, f"{label}: round trip changed the value"
-        ns = ns_per_call(once, quick=args.quick)
-        table.add(label, ns, nbytes / ns * 1e3 if nbytes else "-")
+        rows.append((label, nbytes, once))
+    timings = interleaved([once for _, _, once in rows], quick=args.quick, label="lower + lift")
+    for (label, nbytes, _), timing in zip(rows, timings):
+        table.add(label, timing.median, spread(timing), timing_mbps(nbytes, timing), "-")
     table.notes.append("each call includes one guest realloc per string/list and one allocator reset "
                        "(core calls and memory through the fast path's binding, connectors.component.fast.CoreSession, "
                        "on an engine of the component connector)")
+    table.notes.append("no goal was set for these figures (goal column '-'); they show the engine's cost per "
+                       "value kind and size")
     table.notes.append("(list) rows convert a Python list of ints; (NumberList) rows pass what a lift returns")
     table.print(args.json)
     return 0

@@ -9,13 +9,11 @@ is written to a temporary file; its batched writes are part of the measured cost
 from __future__ import annotations
 
 import argparse
-import statistics
 import tempfile
-import time
 from pathlib import Path
 from typing import Any, Callable
 
-from . import Table, ns_per_call
+from . import Table, interleaved, spread, verdict
 from .. import toolchain
 from .. import wit
 from ..connectors import Connector
@@ -44,30 +42,11 @@ def _connectors(world: Any) -> list[tuple[str, Connector, dict[str, Any]]]:
     return out
 
 
-def paired(fns: tuple[Callable[[], Any], ...], *, quick: bool = False) -> list[float]:
-    """ns per call of each of `fns`, measured in alternation: many short rounds, each timing
-    one batch of every function back to back; the figure is each function's median.  The
-    machine's load drifts between rounds but hardly within one, so differences between the
-    functions survive the noise better than in separate runs."""
-    for fn in fns:
-        fn()
-    n = max(1, int(2_000_000 // max(ns_per_call(fns[0], quick=True), 1.0)))  # ~2 ms per batch
-    rounds = 15 if quick else 61
-    samples: list[list[float]] = [[] for _ in fns]
-    for _ in range(rounds):
-        for fn, out in zip(fns, samples):
-            start = time.perf_counter_ns()
-            for _ in range(n):
-                fn()
-            out.append((time.perf_counter_ns() - start) / n)
-    return [statistics.median(out) for out in samples]
-
-
 def run(args: argparse.Namespace) -> int:
     world = wit.load(WIT_DIR).world("poc")
     table = Table("routed calls, ns per call: the connector called directly / through the router / "
-                  "through the router with the audit log",
-                  ["connector", "call", "direct", "routed", "routed + audit", "added", "goal"])
+                  "through the router with the audit log (medians of interleaved rounds)",
+                  ["connector", "call", "direct", "routed", "routed + audit", "added", "spread", "goal"])
     with tempfile.TemporaryDirectory() as tmp:
         for name, conn, route in _connectors(world):
             plain = Router(world, {**route, "fallback": False})
@@ -77,12 +56,15 @@ def run(args: argparse.Namespace) -> int:
                 direct: Callable[..., Any] = conn.bind(key)
                 routed, logged = plain.bind(key), audited.bind(key)
                 timed = (lambda: direct(*call_args), lambda: routed(*call_args), lambda: logged(*call_args))
-                d, r, a = paired(timed, quick=args.quick)
-                table.add(name, label, d, r, a, a - d, f"<= {GOAL_NS:.0f}" if name == "component" else "")
+                d, r, a = interleaved(timed, rounds=7, quick=args.quick, label=f"{name} {label}")
+                added = a.median - d.median
+                goal = f"<= {GOAL_NS:.0f}: {verdict(added, GOAL_NS)}" if name == "component" else "-"
+                table.add(name, label, d.median, r.median, a.median, added, spread(d, r, a), goal)
             plain.close()
             audited.close()
             conn.close()
     table.notes.append("added = (routed + audit) - direct; each figure is the median of "
-                       f"{15 if args.quick else 61} rounds that time ~2 ms of each column back to back")
+                       f"{1 if args.quick else 7} interleaved rounds (each a median of timed batches of every "
+                       "column in turn); the goal is judged on this run's medians")
     table.print(getattr(args, "json", False))
     return 0

@@ -11,13 +11,12 @@ as a user's processes do.  Figures are medians (and spread) of interleaved round
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from . import Table, verdict
+from . import USER_ENV, Table, verdict
 
 GOAL_EXTRA_S = 0.2
 GOAL_FIRST_CALL_S = 0.15
@@ -28,8 +27,6 @@ inst = Component.from_file(sys.argv[1]).instantiate()
 assert inst.path == "fast", inst.diagnostics
 assert inst.call("add", 1, 2) == 3
 """
-# as a user's processes run: bytecode of imported modules is written once and read after
-_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 SCRIPTS = (("reml-wasm", "reml_wasm"), ("reml-bindgen", "reml_wasm.cli.bindgen_tool"),
            ("reml-plugin-tester", "reml_wasm.cli.plugin_tester"))
 
@@ -42,7 +39,7 @@ def _command(script: str, module: str) -> list[str]:
 
 def _seconds(cmd: list[str]) -> float:
     t0 = time.perf_counter()
-    subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False, env=_ENV)
+    subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False, env=USER_ENV)
     return time.perf_counter() - t0
 
 

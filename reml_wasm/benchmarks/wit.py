@@ -1,20 +1,22 @@
 """`reml-wasm bench wit`: parse + resolve a generated WIT tree (>= 5,000 lines: a main
-package and dependency packages under deps/), next to `wasm-tools component wit --json`
-on the same tree in the same run."""
+package and dependency packages under deps/) and the largest real tree of the test corpus,
+next to `wasm-tools component wit --json` on the same tree in the same run: in process,
+and as processes from start to JSON (the goal: at most 3x wasm-tools on the largest tree)."""
 
 from __future__ import annotations
 
 import argparse
+import resource
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+from typing import Any, Callable
 
 from .. import wit
-from . import Table
+from . import USER_ENV, Table, Timing, interleaved, spread, verdict
 
 
 def _interface(pkg: int, i: int, uses: str | None) -> str:
@@ -65,59 +67,87 @@ def write_tree(root: Path, packages: int = 14, interfaces: int = 10) -> int:
     return total
 
 
-def _median_seconds(fn, repeat: int) -> float:
-    fn()
-    samples = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - t0)
-    return statistics.median(samples)
-
-
 # The largest real tree of the repository's test corpus (the Spin SDK's WIT, 22,000
 # lines, 68 packages), when the benchmark runs from a checkout.
 REAL_TREE = Path(__file__).resolve().parents[2] / "tests" / "wit_corpus" / "real" / "spin-sdk-5.0.0"
+GOAL_RATIO = 3.0  # process start to JSON on the largest tree, at most this many times wasm-tools
 
 
-def _process_rows(table: Table, root: Path, label: str, repeat: int, exe: str | None) -> None:
-    """Process start to JSON on `root`, ours vs wasm-tools, the two outputs checked equal."""
-    expected = wit.load(root).to_json_text().encode("utf-8")
+class _Process:
+    """Runs of `cmd` as a user's process, each stdout checked equal to `expected`; `cpu`
+    keeps the CPU seconds (user + system) of every run after the first (the warm-up)."""
 
-    def process(cmd: list[str]) -> None:
-        proc = subprocess.run(cmd, capture_output=True, check=True)
-        assert proc.stdout == expected, "outputs differ"
+    def __init__(self, cmd: list[str], expected: bytes) -> None:
+        self.cmd, self.expected = cmd, expected
+        self.runs = 0
+        self.cpu: list[float] = []
 
-    t_ours = _median_seconds(lambda: process([sys.executable, "-m", "reml_wasm", "wit", "--json", str(root)]),
-                             repeat)
-    t_tools = _median_seconds(lambda: process([exe, "component", "wit", "--json", str(root)]),  # type: ignore[list-item]
-                              repeat) if exe else float("nan")
-    table.add(f"reml-wasm wit --json, {label} (process start to JSON)", t_ours * 1e3, t_ours / t_tools)
-    table.add(f"wasm-tools component wit --json, {label} (process)", t_tools * 1e3, 1.0)
+    def __call__(self) -> None:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        proc = subprocess.run(self.cmd, capture_output=True, env=USER_ENV)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        if proc.returncode != 0 or proc.stdout != self.expected:
+            raise RuntimeError(f"{self.cmd[0]}: exit {proc.returncode}, output differs from the in-process JSON "
+                               f"({proc.stderr.decode(errors='replace').strip()[-200:]})")
+        self.runs += 1
+        if self.runs > 1:
+            self.cpu.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+
+    def cpu_ms(self) -> float:
+        """Median CPU milliseconds of the timed runs."""
+        return statistics.median(self.cpu) * 1e3 if self.cpu else float("nan")
 
 
 def run(args: argparse.Namespace) -> int:
-    repeat = 3 if args.quick else 9
+    quick = bool(getattr(args, "quick", False))
+    rounds = 9
     exe = shutil.which("wasm-tools")
+    table = Table("WIT front-end: ms, medians of interleaved rounds; processes from start to JSON "
+                  "(generated tree: 14 packages; largest real tree: " + REAL_TREE.name + ")",
+                  ["what", "ms", "spread", "vs wasm-tools", "goal", "CPU ms", "CPU vs wasm-tools"])
     with tempfile.TemporaryDirectory(prefix="reml-wasm-bench-wit-") as tmp:
         root = Path(tmp)
         lines = write_tree(root)
-        t_load = _median_seconds(lambda: wit.load(root), repeat)
-        t_json = _median_seconds(lambda: wit.load(root).to_json_text(), repeat)
-        t_tools = _median_seconds(lambda: subprocess.run([exe, "component", "wit", "--json", str(root)],
-                                                         capture_output=True, check=True),
-                                  repeat) if exe else float("nan")
-        table = Table(f"WIT front-end: generated tree of {lines} lines (14 packages, 140 interfaces)"
-                      + (f"; real tree {REAL_TREE.name}" if REAL_TREE.is_dir() else ""),
-                      ["what", "ms", "vs wasm-tools"])
-        table.add("reml_wasm wit.load, generated tree (parse + resolve, in process)", t_load * 1e3,
-                  t_load / t_tools)
-        table.add("reml_wasm load + JSON text, generated tree (in process)", t_json * 1e3, t_json / t_tools)
-        _process_rows(table, root, "generated tree", repeat, exe)
-    if REAL_TREE.is_dir():
-        _process_rows(table, REAL_TREE, "largest real tree", repeat, exe)
-    table.notes.append(f"median of {repeat} runs; 'vs wasm-tools' divides by wasm-tools' process time on "
-                       "the same tree; every process's stdout is checked byte-identical to the "
-                       "in-process JSON text")
-    table.print(args.json)
+        trees = [(f"generated, {lines:,} lines", root)]
+        if REAL_TREE.is_dir():
+            real_lines = sum(p.read_text().count("\n") for p in REAL_TREE.rglob("*.wit"))
+            trees.append((f"largest real tree, {real_lines:,} lines", REAL_TREE))
+        for label, tree in trees:
+            expected = wit.load(tree).to_json_bytes()
+            our_process = _Process([sys.executable, "-m", "reml_wasm", "wit", "--json", str(tree)], expected)
+            tools_process = _Process([exe, "component", "wit", "--json", str(tree)], expected) if exe else None
+            fns: list[Callable[[], Any]] = [
+                lambda: wit.load(tree),
+                lambda: wit.load(tree).to_json_bytes(),
+                our_process]
+            if tools_process:
+                fns.append(tools_process)
+            timings = interleaved(fns, rounds=rounds, quick=quick, single=True, label=label)
+            tools = timings[3] if exe else None
+            is_real = tree == REAL_TREE
+
+            def ratio(t: Timing) -> float:
+                return t.median / tools.median if tools else float("nan")
+            load, load_json, ours = timings[:3]
+            table.add(f"{label}: wit.load in process", load.median / 1e6, spread(load),
+                      f"{ratio(load):.2f}x", "-", "-", "-")
+            table.add(f"{label}: wit.load + JSON in process", load_json.median / 1e6, spread(load_json),
+                      f"{ratio(load_json):.2f}x", "-", "-", "-")
+            goal = (f"<= {GOAL_RATIO:g}x: {verdict(ratio(ours), GOAL_RATIO)}" if tools and is_real
+                    else "-")
+            tools_cpu = tools_process.cpu_ms() if tools_process else float("nan")
+            table.add(f"{label}: reml-wasm wit --json, process", ours.median / 1e6, spread(ours),
+                      f"{ratio(ours):.2f}x", goal, our_process.cpu_ms(),
+                      f"{our_process.cpu_ms() / tools_cpu:.2f}x")
+            if tools:
+                table.add(f"{label}: wasm-tools component wit --json", tools.median / 1e6,
+                          spread(tools), "1.00x", "-", tools_cpu, "1.00x")
+    if not exe:
+        table.notes.append("wasm-tools is not on PATH: no comparison")
+    table.notes.append(f"{1 if quick else rounds} rounds, each timing every row once in turn (after one untimed run "
+                       "of each); processes run with bytecode caching on, as a user's do; every process's stdout "
+                       "is checked byte-identical to the in-process JSON text; the goal is judged on the ratio "
+                       "of this run's medians (wall clock); CPU ms: median user + system time of the same "
+                       "processes, which a busy machine disturbs far less than wall time")
+    table.print(getattr(args, "json", False))
     return 0

@@ -26,6 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-cache", action="store_true",
                         help="neither read nor write the cache (always a fresh bindgen run)")
     parser.add_argument("--format", choices=("human", "json"), default="human")
+    parser.add_argument("--json", dest="format", action="store_const", const="json", help="same as --format json")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -5,6 +5,7 @@
     reml-wasm gen python BID.yaml -o DIR             a typed Python client module (cli/gen_bid.py)
 
 Each generator is one sub-subcommand registered in GENERATORS (name -> (add_arguments, run)).
+Every generator takes `--json`: the files written, as one JSON document (cli/written.py).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..audit import error, write_atomic_group
+from .written import add_json_argument, report_written
 
 
 def _c_plugin_arguments(parser: argparse.ArgumentParser) -> None:
@@ -50,8 +52,7 @@ def _c_plugin_run(args: argparse.Namespace) -> int:
         (out / "build.sh").chmod(0o755)
     except OSError as exc:
         raise error("ffi.gen.write_failed", f"cannot write {exc.filename or out}: {exc.strerror or exc}") from None
-    for name in files:
-        print(out / name)
+    report_written("gen c-plugin", [out / name for name in files], args.json)
     return 0
 
 
@@ -87,7 +88,12 @@ def _python_run(args: argparse.Namespace) -> int:
     package = args.package or f"{world.name.replace('-', '_')}_bindings"
     if not package.isidentifier():
         raise error("ffi.gen.input", f"{package!r} is not a Python package name (use --package)")
-    print(generate_package(world, args.output, package))
+    root = generate_package(world, args.output, package)
+    if args.json:
+        from ..codegen.python import generate
+        report_written("gen python", sorted(root / name for name in generate(world)), True)
+    else:
+        print(root)
     return 0
 
 
@@ -103,6 +109,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     for name, (add, run_fn, help_text) in GENERATORS.items():
         sp = sub.add_parser(name, help=help_text, description=help_text)
         add(sp)
+        add_json_argument(sp)
         sp.set_defaults(_generate=run_fn)
 
 

@@ -11,6 +11,7 @@ import argparse
 from pathlib import Path
 
 from ..audit import write_atomic
+from .written import report_written
 
 __all__ = ["BID_SUFFIXES", "is_bid", "run_python"]
 
@@ -36,5 +37,5 @@ def run_python(args: argparse.Namespace) -> int | None:
     text = python_client.generate(doc.interfaces, doc.boxes, source=source.name, effects=doc.effects)
     target = Path(args.output) / f"{module}.py"
     write_atomic(target, text)
-    print(target)
+    report_written("gen python", [target], bool(getattr(args, "json", False)))
     return 0

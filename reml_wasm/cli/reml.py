@@ -1,5 +1,5 @@
-"""`reml-wasm reml PATH --world W -o out.reml [--manifest out.json]`: Reml bindings and a
-type manifest for a WIT world."""
+"""`reml-wasm reml PATH --world W -o out.reml [--manifest out.json] [--json]`: Reml bindings
+and a type manifest for a WIT world (`--json`: the files written, as one JSON document)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import argparse
 from .. import reml, wit
 from ..audit import error, write_atomic_group
 from ..reml.common import module_name, render_json
+from .written import add_json_argument, report_written
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -18,6 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--manifest", help="also write the JSON manifest here")
     parser.add_argument("--features", default="",
                         help="comma-separated features that enable @unstable(feature = …) items")
+    add_json_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -42,6 +44,5 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise error("ffi.reml.write_failed", f"cannot write {exc.filename or args.output}: "
                     f"{exc.strerror or exc}; nothing was written") from None
-    for path in outputs:
-        print(path)
+    report_written("reml", outputs, args.json)
     return 0

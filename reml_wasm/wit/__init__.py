@@ -12,6 +12,7 @@ Public API::
     r.interface("i")       # types.Interface likewise
     r.package("ns:pkg")    # types.Package by name (version optional)
     r.to_json()            # the structure `wasm-tools component wit --json` prints
+    r.to_json_text()       # its exact text (r.to_json_bytes(): as UTF-8 bytes)
     r.to_wit()             # canonical WIT text of the main package
     r.model                # the arena model (reml_wasm.wit.model) behind all of these
 

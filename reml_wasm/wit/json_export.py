@@ -135,11 +135,12 @@ def to_json(model: Model) -> dict:
             "types": [_typedef(t) for t in model.types], "packages": packages}
 
 
-def to_json_text(model: Model) -> str:
-    """`to_json` as text, byte for byte what wasm-tools prints: two-space indentation,
-    non-ASCII characters unescaped (control characters escaped as `\\u00xx`), no final
-    newline.  orjson writes exactly that layout, many times faster than the json module's
-    indenting encoder (which is written in Python)."""
+def to_json_bytes(model: Model) -> bytes:
+    """`to_json` as UTF-8 bytes, byte for byte what wasm-tools prints: two-space
+    indentation, non-ASCII characters unescaped (control characters escaped as `\\u00xx`),
+    no final newline.  orjson writes exactly that layout, many times faster than the json
+    module's indenting encoder (which is written in Python)."""
     import orjson
 
-    return orjson.dumps(to_json(model), option=orjson.OPT_INDENT_2).decode("utf-8")
+    return orjson.dumps(to_json(model), option=orjson.OPT_INDENT_2)
+

@@ -1,16 +1,16 @@
 """WIT lexer: one compiled regex, comments kept for doc strings.
 
-Tokens are `Token(kind, value, offset, comments)`.  `kind` is `id` (value: the name,
-`%` stripped), `explicit-id` (a `%`-escaped name, never a keyword), a keyword (value is
-the keyword), `int`, `version` (a full semantic version) or a punctuation string such
-as `{`, `->`, `@`.  `comments` holds the raw text of the comments between the previous
-token and this one: the parser turns them into doc strings the way wit-parser does.
+`tokenize(source)` gives `Tokens`: parallel lists of kinds, values and offsets.  A kind is
+`id` (value: the name), `explicit-id` (a `%`-escaped name, `%` stripped, never a keyword),
+a keyword (value: the keyword), `int`, `version` (a full semantic version), `string`, a
+punctuation string such as `{`, `->`, `@`, `error` or `eof`.  The comments written before
+a token are kept, already cut into the chunks wit-parser makes of them (`doc_chunk`), for
+`docs_from_comments` to turn into its doc string.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from ..audit import DiagnosticError
 from .diagnostics import Source, Span, fail
@@ -27,31 +27,56 @@ _PRE = r"(?:0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*)"
 _SEMVER = (rf"{_NUM}\.{_NUM}\.{_NUM}"
            rf"(?:-{_PRE}(?:\.{_PRE})*)?(?:\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?")
 
-_TOKEN = re.compile(r"""
-[ \t\r\n]*(?:
-  (?P<line>//[^\n]*(?:\n[ \t\r]*//[^\n]*)*)
-| (?P<block>/\*)
-| (?P<version>[0-9]+\.[0-9]+\.[0-9]+
-    (?:-(?:[0-9A-Za-z-]|\.(?=[0-9A-Za-z]))*)?(?:\+(?:[0-9A-Za-z-]|\.(?=[0-9A-Za-z]))*)?)
-| (?P<string>")
-| (?P<int>[0-9]+)
-| (?P<id>%?[a-zA-Z][a-zA-Z0-9-]*)
-| (?P<punct>->|[{}()<>,:;=.*/@_])
-| (?P<bad>.)
-| (?P<end>\Z)
-)""", re.VERBOSE | re.DOTALL)
+# One token per match, after the blanks before it.  The alternatives start with different
+# characters (a run of `//` lines and a block comment's opening before any other `/`, a
+# version before a plain number, `->` before any other `-`), so their order only decides
+# speed: the most frequent first.  They are: a name, punctuation, a run of `//` lines (one
+# match for a whole doc block), a block comment's opening (its end is found by
+# `_block_end`, as block comments nest), a version, a string's opening quote (read by
+# `_string`), a number, and any other character (an error).  Every character that is not a
+# blank belongs to a match, so the matches of a text, blanks included, are the text
+# itself: offsets are running sums of their lengths.
+_SCAN = re.compile(r"""
+([ \t\r\n]*)
+(%?[a-zA-Z][a-zA-Z0-9-]*
+| [{}()<>,:;=.*@_]
+| ->
+| //[^\n]*(?:\n[ \t\r]*//[^\n]*)*
+| /\*
+| [0-9]+\.[0-9]+\.[0-9]+
+    (?:-(?:[0-9A-Za-z-]|\.(?=[0-9A-Za-z]))*)?(?:\+(?:[0-9A-Za-z-]|\.(?=[0-9A-Za-z]))*)?
+| "
+| [0-9]+
+| [^ \t\r\n])""", re.VERBOSE)
 
 _SEMVER_RE = re.compile(_SEMVER + r"\Z")
 _WORD = re.compile(r"[a-z0-9]+\Z|[A-Z0-9]+\Z")
+_PUNCT = frozenset("{ } ( ) < > , : ; = . * / @ _ ->".split())
+# tokens whose kind is their own text: keywords and punctuation
+_SELF_KINDS = {word: word for word in KEYWORDS | _PUNCT}
+_CHUNK = 16384  # characters scanned by one regex pass (see `_tokenize`)
 
 
-@dataclass(slots=True)
-class Token:
-    kind: str
-    value: str
-    offset: int
-    comments: list[str] | None
-    error: DiagnosticError | None = None  # kind "error": raised when the parser reaches it
+class Tokens:
+    """The tokens of one source as parallel lists (the parser reads them by index):
+    `kinds[i]` is `id`, `explicit-id` (a `%`-escaped name, never a keyword), a keyword,
+    `int`, `version`, `string`, a punctuation string, `error` or `eof` (always last);
+    `values[i]` the token's text (a name without its `%`, a string's decoded value);
+    `offsets[i]` where it starts; `comments[i]` the doc chunks of the comments written
+    before it (only for tokens that have some; see `doc_chunk`); `error` the diagnostic
+    of the `error` token, if any."""
+
+    __slots__ = ("kinds", "values", "offsets", "comments", "error")
+
+    def __init__(self) -> None:
+        self.kinds: list[str] = []
+        self.values: list[str] = []
+        self.offsets: list[int] = []
+        self.comments: dict[int, list[str]] = {}
+        self.error: DiagnosticError | None = None
+
+    def __len__(self) -> int:
+        return len(self.kinds)
 
 
 _VALID_IDS: dict[str, bool] = {}
@@ -66,78 +91,100 @@ def valid_id(name: str) -> bool:
     return ok
 
 
-def tokenize(source: Source) -> list[Token]:
+def tokenize(source: Source) -> Tokens:
     """The tokens of a source, ending with `eof`.  A lexical error becomes a last token of
     kind `error` (then `eof`): the parser raises it only when it gets there, so an earlier
     syntax error is reported first, as wit-parser (which lexes while parsing) does."""
-    tokens: list[Token] = []
+    tokens = Tokens()
     try:
         _tokenize(source, tokens)
     except DiagnosticError as exc:
         loc = exc.diagnostic.location
-        offset = tokens[-1].offset + 1 if tokens else 0
+        offset = tokens.offsets[-1] + 1 if tokens.offsets else 0
         if loc is not None:
             offset = max(offset, source.offset_of(loc.line, loc.column))
-        tokens.append(Token("error", "", offset, None, exc))
-        tokens.append(Token("eof", "", offset, None))
+        tokens.error = exc
+        for kind in ("error", "eof"):
+            tokens.kinds.append(kind)
+            tokens.values.append("")
+            tokens.offsets.append(offset)
     return tokens
 
 
-def _tokenize(source: Source, tokens: list[Token]) -> list[Token]:
+def _tokenize(source: Source, tokens: Tokens) -> None:
     text = source.text
-    append = tokens.append
+    kinds, values, offsets = tokens.kinds, tokens.values, tokens.offsets
+    add_kind, add_value, add_offset = kinds.append, values.append, offsets.append
+    all_comments = tokens.comments
+    self_kinds = _SELF_KINDS.get
+    known_ids = _VALID_IDS.get
+    findall = _SCAN.findall
     comments: list[str] | None = None
-    pos = 0
-    match = _TOKEN.match
-    keywords = KEYWORDS
-    while True:
-        m = match(text, pos)
-        if m is None or m.lastgroup is None:  # never: `bad` and `end` match at any offset
-            raise fail("wit.lex.invalid_character", "invalid character", Span(source, pos))
-        kind = m.lastgroup
-        start = m.start(kind)
-        pos = m.end()
-        if kind == "id":
-            value = m.group(kind)
-            if value in keywords:
-                append(Token(value, value, start, comments))
-            elif value[0] == "%":
-                name = value[1:]
-                if not valid_id(name):
-                    raise fail("wit.lex.invalid_identifier", f"invalid identifier `{name}`",
-                               Span(source, start))
-                append(Token("explicit-id", name, start, comments))
-            else:
-                if not valid_id(value):
-                    raise fail("wit.lex.invalid_identifier", f"invalid identifier `{value}`",
-                               Span(source, start))
-                append(Token("id", value, start, comments))
-        elif kind == "punct":
-            value = m.group(kind)
-            append(Token(value, value, start, comments))
-        elif kind == "line":
-            run = m.group(kind)
-            if "\n" in run:
-                (comments := comments or []).extend(c.lstrip(" \t\r") for c in run.split("\n"))
-            else:
-                (comments := comments or []).append(run)
-            continue
-        elif kind == "block":
-            pos = _block_end(text, start, source)
-            (comments := comments or []).append(text[start:pos])
-            continue
-        elif kind == "string":
-            value, pos = _string(text, start, source)
-            append(Token("string", value, start, comments))
-        elif kind == "int" or kind == "version":
-            append(Token(kind, m.group(kind), start, comments))
-        elif kind == "end":
-            append(Token("eof", "", len(text), comments))
-            return tokens
-        else:
-            raise fail("wit.lex.invalid_character", f"invalid character {m.group(kind)!r}",
-                       Span(source, start))
-        comments = None
+    pos, size = 0, len(text)
+    while pos < size:
+        # a chunk of whole lines (no token but a comment run, a string or a block comment
+        # crosses a line break, and those three end up the same when cut there), so that
+        # restarting after a string or block comment rescans at most one chunk
+        end = text.find("\n", pos + _CHUNK)
+        end = size if end < 0 else end + 1
+        resume = -1  # where scanning continues after a string or block comment
+        for blank, tok in findall(text, pos, end):
+            start = pos + len(blank)
+            pos = start + len(tok)
+            kind = self_kinds(tok)
+            if kind is None:
+                c = tok[0]
+                if c == "/":
+                    if tok[1] == "/":  # a run of line comments
+                        if comments is None:
+                            comments = []
+                        if "\n" in tok:
+                            comments += [line.lstrip(" \t\r").lstrip("/").rstrip() for line in tok.split("\n")]
+                        else:
+                            comments.append(tok.lstrip("/").rstrip())
+                        continue
+                    resume = _block_end(text, start, source)
+                    if comments is None:
+                        comments = []
+                    comments.append(doc_chunk(text[start:resume]))
+                    break
+                if c == '"':
+                    value, resume = _string(text, start, source)
+                    if comments is not None:
+                        all_comments[len(kinds)] = comments
+                        comments = None
+                    add_kind("string")
+                    add_value(value)
+                    add_offset(start)
+                    break
+                if c == "%" and len(tok) > 1:
+                    kind = "explicit-id"
+                    name = tok[1:]
+                    if not (known_ids(name) or valid_id(name)):
+                        raise fail("wit.lex.invalid_identifier", f"invalid identifier `{name}`",
+                                   Span(source, start))
+                    tok = name
+                elif "0" <= c <= "9":
+                    kind = "version" if "." in tok else "int"
+                elif "a" <= c <= "z" or "A" <= c <= "Z":
+                    kind = "id"
+                    if not (known_ids(tok) or valid_id(tok)):
+                        raise fail("wit.lex.invalid_identifier", f"invalid identifier `{tok}`",
+                                   Span(source, start))
+                else:
+                    raise fail("wit.lex.invalid_character", f"invalid character {tok!r}", Span(source, start))
+            if comments is not None:
+                all_comments[len(kinds)] = comments
+                comments = None
+            add_kind(kind)
+            add_value(tok)
+            add_offset(start)
+        pos = end if resume < 0 else resume
+    if comments is not None:
+        all_comments[len(kinds)] = comments
+    add_kind("eof")
+    add_value("")
+    add_offset(len(text))
 
 
 _ESCAPES = {"\\": "\\", '"': '"', "n": "\n", "t": "\t", "r": "\r"}
@@ -199,28 +246,32 @@ def valid_semver(text: str) -> bool:
     return _SEMVER_RE.match(text) is not None
 
 
-def docs_from_comments(comments: list[str] | None) -> str | None:
-    """Doc text from the comments before an item, following wit-parser: a line comment
-    loses its leading slashes, a `/** … */` block its delimiters (any other block only
-    its leading slash); trailing space goes; the smallest count of leading spaces among
-    non-empty chunks is removed from each chunk; chunks are joined by newlines."""
-    if not comments:
-        return None
-    chunks = []
-    for c in comments:
-        if c.startswith("/*"):
-            if c.startswith("/**") and c.endswith("*/") and len(c) >= 5:
-                c = c[3:-2]
-            elif c == "/**/":
-                c = ""
-            else:
-                c = c[1:]
+def doc_chunk(comment: str) -> str:
+    """The doc text one comment contributes, following wit-parser: a line comment loses its
+    leading slashes, a `/** … */` block its delimiters (any other block only its leading
+    slash); trailing space goes.  (The lexer cuts each line of a run of `//` lines so.)"""
+    if comment.startswith("/*"):
+        if comment.startswith("/**") and comment.endswith("*/") and len(comment) >= 5:
+            comment = comment[3:-2]
+        elif comment == "/**/":
+            comment = ""
         else:
-            c = c.lstrip("/")
-        chunks.append(c.rstrip())
+            comment = comment[1:]
+    else:
+        comment = comment.lstrip("/")
+    return comment.rstrip()
+
+
+def docs_from_comments(chunks: list[str] | None) -> str | None:
+    """Doc text from the doc chunks of the comments before an item (`doc_chunk`), as
+    wit-parser joins them: the smallest count of leading spaces among non-empty chunks is
+    removed from each chunk, and the chunks are joined by newlines."""
+    if not chunks:
+        return None
     indents = [len(c) - len(c.lstrip(" ")) for c in chunks if c]
     cut = min(indents) if indents else 0
-    return "\n".join(c[cut:] for c in chunks).rstrip()
+    return "\n".join([c[cut:] for c in chunks] if cut else chunks).rstrip()
+
 
 PRIMITIVE_KINDS = frozenset(
     "bool s8 u8 s16 u16 s32 u32 s64 u64 f32 f64 char string error-context".split())

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Union
 
-from ..types import PackageName
+from ..package_name import PackageName
 from .diagnostics import Span
 
 Ty = Union[str, int]

@@ -3,9 +3,10 @@ dependency order in which packages are resolved."""
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Iterable
 
-from ..types import PackageName
+from ..package_name import PackageName
 from . import ast
 from .diagnostics import Span, fail
 
@@ -251,7 +252,9 @@ def package_sort_key(name: PackageName) -> tuple:
 
 # --- semver ---------------------------------------------------------------------------
 
+@functools.lru_cache(maxsize=1024)
 def semver_key(v: str) -> tuple:
+    """The order of semantic versions: numbers, then a pre-release sorts before its release."""
     core, _, _build = v.partition("+")
     main, dash, pre = core.partition("-")
     nums = tuple(int(x) for x in main.split("."))

@@ -8,78 +8,96 @@ from __future__ import annotations
 
 from . import ast
 from .diagnostics import Source, Span, fail
-from .lexer import PRIMITIVE_KINDS, Token, docs_from_comments, tokenize, valid_semver
+from ..audit import DiagnosticError
+from .lexer import PRIMITIVE_KINDS, docs_from_comments, tokenize, valid_semver
 
-_ID_KINDS = ("id", "explicit-id")
+_ID_KINDS = frozenset(("id", "explicit-id"))
 # wit-parser accepts type expressions nested at most this deep (the innermost type counts)
 MAX_TYPE_DEPTH = 100
+_TYPEDEF_KINDS = frozenset(("record", "variant", "enum", "flags", "resource", "type"))
 
 
 class Parser:
     def __init__(self, source: Source) -> None:
         self.source = source
-        self.tokens = tokenize(source)
+        tokens = tokenize(source)
+        self.kinds = tokens.kinds
+        self.values = tokens.values
+        self.offsets = tokens.offsets
+        self.comments = tokens.comments
+        self.lex_error = tokens.error  # raised when the parser reaches the `error` token
+        self.last = len(tokens.kinds) - 1  # the `eof` token
         self.pos = 0
         self.depth = 0  # type expressions being parsed, one inside the other
 
     # --- token helpers ---------------------------------------------------------------
 
     @property
-    def tok(self) -> Token:
-        return self.tokens[self.pos]
+    def kind(self) -> str:
+        """The kind of the current token."""
+        return self.kinds[self.pos]
 
-    def peek(self, ahead: int = 1) -> Token:
-        return self.tokens[min(self.pos + ahead, len(self.tokens) - 1)]
+    def peek(self, ahead: int = 1) -> str:
+        """The kind of the token `ahead` places on."""
+        return self.kinds[min(self.pos + ahead, self.last)]
 
-    def span(self, tok: Token | None = None) -> Span:
-        return Span(self.source, (tok or self.tok).offset)
+    def span(self) -> Span:
+        return Span(self.source, self.offsets[self.pos])
 
-    def advance(self) -> Token:
-        tok = self.tokens[self.pos]
-        if tok.kind != "eof":
-            self.pos += 1
-        return tok
+    def advance(self) -> str:
+        """Move past the current token (never past `eof`); its kind."""
+        pos = self.pos
+        kind = self.kinds[pos]
+        if kind != "eof":
+            self.pos = pos + 1
+        return kind
 
     def at(self, kind: str) -> bool:
-        return self.tokens[self.pos].kind == kind
+        return self.kinds[self.pos] == kind
 
     def eat(self, kind: str) -> bool:
-        if self.tokens[self.pos].kind == kind:
+        if self.kinds[self.pos] == kind:
             self.pos += 1
             return True
         return False
 
-    def unexpected(self, expected: str):
-        tok = self.tok
-        if tok.error is not None:  # a lexical error is reported where the parser meets it
-            return tok.error
-        found = "end of file" if tok.kind == "eof" else f"`{tok.value}`"
-        return fail("wit.parse.unexpected_token", f"expected {expected}, found {found}", self.span(tok))
+    def unexpected(self, expected: str) -> DiagnosticError:
+        kind = self.kinds[self.pos]
+        if kind == "error" and self.lex_error is not None:  # a lexical error is reported where the parser meets it
+            return self.lex_error
+        found = "end of file" if kind == "eof" else f"`{self.values[self.pos]}`"
+        return fail("wit.parse.unexpected_token", f"expected {expected}, found {found}", self.span())
 
-    def expect(self, kind: str) -> Token:
-        if self.tokens[self.pos].kind != kind:
+    def expect(self, kind: str) -> str:
+        """Move past a token of `kind`; its value."""
+        pos = self.pos
+        if self.kinds[pos] != kind:
             raise self.unexpected(f"`{kind}`")
-        return self.advance()
+        if kind != "eof":
+            self.pos = pos + 1
+        return self.values[pos]
 
     def ident(self) -> ast.Ident:
-        tok = self.tok
-        if tok.kind not in _ID_KINDS:
+        pos = self.pos
+        if self.kinds[pos] not in _ID_KINDS:
             raise self.unexpected("an identifier")
-        self.pos += 1
-        return ast.Ident(tok.value, Span(self.source, tok.offset))
+        self.pos = pos + 1
+        return ast.Ident(self.values[pos], self.source, self.offsets[pos])
 
     def docs(self) -> str | None:
-        return docs_from_comments(self.tok.comments)
+        comments = self.comments.get(self.pos)
+        return None if comments is None else docs_from_comments(comments)
 
     def version(self) -> str:
-        tok = self.tok
-        if tok.error is not None:
-            raise tok.error
-        if tok.kind != "version" or not valid_semver(tok.value):
+        pos = self.pos
+        kind = self.kinds[pos]
+        if kind == "error" and self.lex_error is not None:
+            raise self.lex_error
+        if kind != "version" or not valid_semver(self.values[pos]):
             raise fail("wit.parse.invalid_version", "expected a semantic version (e.g. 1.0.0)",
-                       self.span(tok))
-        self.pos += 1
-        return tok.value
+                       self.span())
+        self.pos = pos + 1
+        return self.values[pos]
 
     def comma_list(self, item, close: str) -> list:
         out = []
@@ -96,7 +114,7 @@ class Parser:
         bodies: list[ast.PackageBody] = []
         docs = self.docs()
         decl = None
-        if self.at("package") and self.peek(1).kind in _ID_KINDS:
+        if self.at("package") and self.peek(1) in _ID_KINDS:
             save = self.pos
             decl = self.package_decl(docs)
             if self.at("{"):  # a nested package block, not the file's header
@@ -136,12 +154,12 @@ class Parser:
     def package_item(self):
         docs = self.docs()
         attrs = self.attrs()
-        tok = self.tok
-        if tok.kind == "interface":
+        kind = self.kind
+        if kind == "interface":
             return self.interface(docs, attrs)
-        if tok.kind == "world":
+        if kind == "world":
             return self.world(docs, attrs)
-        if tok.kind == "use":
+        if kind == "use":
             start = self.span()
             self.advance()
             path = self.use_path()
@@ -160,9 +178,9 @@ class Parser:
             kind = self.ident()
             if kind.name == "external-id":
                 self.expect("(")
-                tok = self.expect("string")
+                value = self.expect("string")
                 self.expect(")")
-                out.append(ast.Attr(kind.name, tok.value, start))
+                out.append(ast.Attr(kind.name, value, start))
                 continue
             if kind.name not in ("since", "unstable", "deprecated"):
                 raise fail("wit.parse.invalid_gate", f"unknown attribute `{kind.name}`", kind.span)
@@ -196,12 +214,12 @@ class Parser:
     def interface_item(self):
         docs = self.docs()
         attrs = self.attrs()
-        tok = self.tok
-        if tok.kind == "use":
+        kind = self.kind
+        if kind == "use":
             return self.use_item(attrs)
-        if tok.kind in ("record", "variant", "enum", "flags", "resource", "type"):
+        if kind in _TYPEDEF_KINDS:
             return self.typedef(docs, attrs)
-        if tok.kind in _ID_KINDS:
+        if kind in _ID_KINDS:
             name = self.ident()
             self.expect(":")
             ftype = self.func_type()
@@ -254,12 +272,12 @@ class Parser:
     def world_item(self):
         docs = self.docs()
         attrs = self.attrs()
-        tok = self.tok
-        if tok.kind in ("import", "export"):
+        kind = self.kind
+        if kind in ("import", "export"):
             return self.extern(docs, attrs)
-        if tok.kind == "use":
+        if kind == "use":
             return self.use_item(attrs)
-        if tok.kind == "include":
+        if kind == "include":
             start = self.span()
             self.advance()
             path = self.use_path()
@@ -276,19 +294,19 @@ class Parser:
             else:
                 self.expect(";")
             return ast.Include(path, renames, attrs, start)
-        if tok.kind in ("record", "variant", "enum", "flags", "resource", "type"):
+        if kind in _TYPEDEF_KINDS:
             return self.typedef(docs, attrs)
         raise self.unexpected("`import`, `export`, `include`, `use` or a type definition")
 
     def extern(self, docs: str | None, attrs: list[ast.Attr]) -> ast.Extern:
         start = self.span()
-        direction = self.advance().kind
+        direction = self.advance()
         # `import name: …` (a function, an inline interface, or a path under a name of its
         # own) as opposed to `import ns:pkg/iface;`, whose third token is `/`
-        if self.tok.kind in _ID_KINDS and self.peek(1).kind == ":" and self.peek(3).kind != "/":
+        if self.kind in _ID_KINDS and self.peek(1) == ":" and self.peek(3) != "/":
             name = self.ident()
             self.expect(":")
-            if self.tok.kind in _ID_KINDS:
+            if self.kind in _ID_KINDS:
                 path = self.use_path()
                 self.expect(";")
                 return ast.Extern(direction, docs, attrs, start, name=name, path=path)
@@ -308,7 +326,7 @@ class Parser:
     # --- type definitions ----------------------------------------------------------
 
     def typedef(self, docs: str | None, attrs: list[ast.Attr]) -> ast.TypeDef:
-        kind = self.advance().kind
+        kind = self.advance()
         name = self.ident()
         if kind == "type":
             self.expect("=")
@@ -351,7 +369,7 @@ class Parser:
         attrs = self.attrs()
         if self.at("constructor"):
             start = self.span()
-            name = ast.Ident("constructor", start)
+            name = ast.Ident("constructor", start.source, start.offset)
             self.advance()
             params = self.params()
             result = self.type_expr() if self.eat("->") else None
@@ -386,73 +404,73 @@ class Parser:
 
     def type_expr(self) -> ast.TypeExpr:
         """A type expression; nesting deeper than wit-parser's limit is an error."""
+        pos = self.pos
+        kind = self.kinds[pos]
+        offset = self.offsets[pos]
+        if self.depth >= MAX_TYPE_DEPTH:  # this one would be one level too deep
+            raise fail("wit.type.too_deep", "type nesting too deep", Span(self.source, offset))
+        if kind in PRIMITIVE_KINDS:
+            self.pos = pos + 1
+            return ast.TypeExpr(kind, self.source, offset)
+        if kind in _ID_KINDS:
+            self.pos = pos + 1
+            return ast.TypeExpr("name", self.source, offset, name=ast.Ident(self.values[pos], self.source, offset))
         self.depth += 1
         try:
-            if self.depth > MAX_TYPE_DEPTH:
-                raise fail("wit.type.too_deep", "type nesting too deep", self.span())
-            return self._type_expr()
+            return self._compound_type(kind, offset)
         finally:
             self.depth -= 1
 
-    def _type_expr(self) -> ast.TypeExpr:
-        tok = self.tok
-        kind = tok.kind
-        span = Span(self.source, tok.offset)
-        if kind in PRIMITIVE_KINDS:
-            self.pos += 1
-            return ast.TypeExpr(kind, span)
-        if kind in _ID_KINDS:
-            return ast.TypeExpr("name", span, name=self.ident())
+    def _compound_type(self, kind: str, offset: int) -> ast.TypeExpr:
         self.pos += 1
         if kind == "list":
             self.expect("<")
             inner = self.type_expr()
             length = None
             if self.eat(","):
-                tok = self.expect("int")
-                length = int(tok.value)
+                length = int(self.expect("int"))
             self.expect(">")
-            return ast.TypeExpr("list", span, (inner,), length=length)
+            return ast.TypeExpr("list", self.source, offset, (inner,), length=length)
         if kind == "map":
             self.expect("<")
             key = self.type_expr()
             self.expect(",")
             value = self.type_expr()
             self.expect(">")
-            return ast.TypeExpr("map", span, (key, value))
+            return ast.TypeExpr("map", self.source, offset, (key, value))
         if kind == "tuple":
             self.expect("<")
-            return ast.TypeExpr("tuple", span, tuple(self.comma_list(self.type_expr, ">")))
+            return ast.TypeExpr("tuple", self.source, offset, tuple(self.comma_list(self.type_expr, ">")))
         if kind == "option":
             self.expect("<")
             inner = self.type_expr()
             self.expect(">")
-            return ast.TypeExpr("option", span, (inner,))
+            return ast.TypeExpr("option", self.source, offset, (inner,))
         if kind == "result":
             if not self.eat("<"):
-                return ast.TypeExpr("result", span, (None, None))
+                return ast.TypeExpr("result", self.source, offset, (None, None))
             if self.eat("_"):
                 self.expect(",")
                 err_only = self.type_expr()
                 self.expect(">")
-                return ast.TypeExpr("result", span, (None, err_only))
+                return ast.TypeExpr("result", self.source, offset, (None, err_only))
             ok = self.type_expr()
             err: ast.TypeExpr | None = None
             if self.eat(","):
                 err = self.type_expr()
             self.expect(">")
-            return ast.TypeExpr("result", span, (ok, err))
+            return ast.TypeExpr("result", self.source, offset, (ok, err))
         if kind in ("own", "borrow"):
             self.expect("<")
             name = self.ident()
             self.expect(">")
-            return ast.TypeExpr(kind, span, name=name)
+            return ast.TypeExpr(kind, self.source, offset, name=name)
         if kind in ("stream", "future"):
             if not self.eat("<"):
-                return ast.TypeExpr(kind, span, (None,))
+                return ast.TypeExpr(kind, self.source, offset, (None,))
             inner = self.type_expr()
             self.expect(">")
-            return ast.TypeExpr(kind, span, (inner,))
+            return ast.TypeExpr(kind, self.source, offset, (inner,))
         self.pos -= 1
         raise self.unexpected("a type")
 

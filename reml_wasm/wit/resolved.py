@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .. import types as T
 from .diagnostics import fail
 from .model import Model
+
+if TYPE_CHECKING:
+    from .. import types as T
 
 
 class Resolved:
@@ -65,10 +67,14 @@ class Resolved:
     def to_json_text(self) -> str:
         """The JSON text exactly as `wasm-tools component wit --json` prints it: two-space
         indentation, non-ASCII characters written as they are, no final newline."""
+        return self.to_json_bytes().decode("utf-8")
+
+    def to_json_bytes(self) -> bytes:
+        """`to_json_text` encoded as UTF-8 (what a file or pipe receives)."""
         from . import _no_cyclic_gc
-        from .json_export import to_json_text
+        from .json_export import to_json_bytes
         with _no_cyclic_gc():
-            return to_json_text(self.model)
+            return to_json_bytes(self.model)
 
     def to_wit(self) -> str:
         from .printer import print_package

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable, cast
 
-from ..types import PackageName
+from ..package_name import PackageName
 from . import ast
 from .diagnostics import Span, fail
 from .model import (Function, Gate, InterfaceDef, Model, PackageDef, Ty, TypeDef, WorldDef,
@@ -277,7 +277,7 @@ class _PackageResolver(WorldElaboration):
 
     def gated(self, items: list) -> list[tuple[Any, Any]]:
         """(item, gate) pairs; the gate is `_Skipped` for an item whose feature is off."""
-        return [(it, self.gate(it.attrs, _item_span(it))) for it in items]
+        return [(it, self.gate(it.attrs, _item_span(it)) if it.attrs else None) for it in items]
 
     # ---- names ---------------------------------------------------------------------
 
@@ -469,7 +469,7 @@ class _PackageResolver(WorldElaboration):
     def declare(self, scope: dict, ident: ast.Ident, entry: tuple) -> None:
         if ident.name in scope:
             raise fail("wit.name.duplicate", f"duplicate name `{ident.name}`", ident.span)
-        _check_case(ident.name, scope, ident.span)
+        _check_case(ident.name, scope, ident)
         scope[ident.name] = entry
 
     def resolve_uses(self, items, owner: tuple[str, int], scope: dict, body: ast.PackageBody,
@@ -528,8 +528,8 @@ class _PackageResolver(WorldElaboration):
         for td, _ in defs:
             if td.name.name in scope or td.name.name in local_names:
                 raise fail("wit.name.duplicate", f"duplicate name `{td.name.name}`", td.name.span)
-            _check_case(td.name.name, scope, td.name.span)
-            _check_case(td.name.name, local_names, td.name.span)
+            _check_case(td.name.name, scope, td.name)
+            _check_case(td.name.name, local_names, td.name)
             local_names[td.name.name] = td
         deps = []
         for td, _ in defs:
@@ -564,7 +564,7 @@ class _PackageResolver(WorldElaboration):
         for f in td.fields:
             if f.name.name in seen:
                 raise fail("wit.name.duplicate", f"duplicate {what} `{f.name.name}`", f.name.span)
-            _check_case(f.name.name, seen, f.name.span, what)
+            _check_case(f.name.name, seen, f.name, what)
             seen.add(f.name.name)
         if k == "flags" and len(td.fields) > _MAX_FLAGS:
             raise fail("wit.type.invalid", f"cannot have more than {_MAX_FLAGS} flags",
@@ -590,16 +590,17 @@ class _PackageResolver(WorldElaboration):
                  resource: tuple[str, int] | None = None) -> Function:
         ftype = f.type
         params: list[tuple[str, Ty]] = []
-        seen: set[str] = set()
+        seen: set[str] = set()  # names in lower case (wit-parser compares them so)
         if f.member == "method":
             params.append(("self", self.anon_type(("handle", "borrow", resource[1]))))  # type: ignore[index]
             seen.add("self")
         for p in ftype.params:
-            if p.name.name in seen or p.name.name.lower() in {n.lower() for n in seen}:
-                raise fail("wit.name.duplicate", f"param `{p.name.name}` is defined more than once",
-                           p.name.span)
-            seen.add(p.name.name)
-            params.append((p.name.name, self.ty(p.type, scope)))
+            name = p.name.name
+            low = name.lower()
+            if low in seen:
+                raise fail("wit.name.duplicate", f"param `{name}` is defined more than once", p.name.span)
+            seen.add(low)
+            params.append((name, self.ty(p.type, scope)))
         result = None if ftype.result is None else self.ty(ftype.result, scope)
         base = f.member
         if base == "constructor":
@@ -687,7 +688,7 @@ class _PackageResolver(WorldElaboration):
                         raise fail("wit.name.duplicate", f"duplicate {what} in resource `{it.name.name}`",
                                    member.name.span)
                     if member.member != "constructor":
-                        _check_case(key, seen, member.name.span, "name",
+                        _check_case(key, seen, member.name, "name",
                                     lambda n: f"[{member.member}]{it.name.name}.{n}")
                     seen.add(key)
                     if member.member != "constructor" and key == it.name.name:
@@ -761,7 +762,7 @@ class _PackageResolver(WorldElaboration):
                     raise fail("wit.world.conflict", f"{it.direction} `{key}` conflicts with prior "
                                f"{it.direction} of same name", it.name.span)
                 if not _off(gate):
-                    _check_case(key, [k for k in target if isinstance(k, str)], it.name.span)
+                    _check_case(key, [k for k in target if isinstance(k, str)], it.name)
                 if it.path is not None:  # `import name: iface;`
                     if not _off(gate):
                         igid = self.interface_of(it.path, body)
@@ -802,6 +803,7 @@ class _PackageResolver(WorldElaboration):
         mapping: list = []  # local id -> global id, None (gated out) or ("own", resource)
         own: dict[int, int] = {}
         context: list = [None]  # span of the item being committed, for errors
+        is_resource: dict[int, bool] = {}  # committed types do not change: asked once each
 
         def ref(ty, convert: bool = True):
             if ty is None or isinstance(ty, str):
@@ -812,8 +814,12 @@ class _PackageResolver(WorldElaboration):
             if g is None:
                 raise fail("wit.gate.invalid", "found a reference to a type which is excluded due to its "
                            "feature not being activated", context[0])
-            if convert and model.is_resource(g):
-                return own_handle(g)
+            if convert:
+                resource = is_resource.get(g)
+                if resource is None:
+                    resource = is_resource[g] = model.is_resource(g)
+                if resource:
+                    return own_handle(g)
             return g
 
         def own_handle(g: int) -> int:
@@ -875,15 +881,17 @@ class _PackageResolver(WorldElaboration):
             self.elaborate(world)
 
 
-def _check_case(name: str, previous, span: Span, what: str = "name",
+def _check_case(name: str, previous, where: ast.Ident, what: str = "name",
                 show=lambda n: n) -> None:
     """Names in one scope must differ in more than letter case (component-level names are
-    compared without case): a coded error at the later name."""
+    compared without case): a coded error at the later name (`where`)."""
     low = name.lower()
+    if low not in map(str.lower, previous):  # the usual case, checked without a Python loop
+        return
     for prev in previous:
         if len(prev) == len(name) and prev != name and prev.lower() == low:
             raise fail("wit.name.case_conflict", f"{what} `{show(name)}` conflicts with previous "
-                       f"{what} `{show(prev)}`", span)
+                       f"{what} `{show(prev)}`", where.span)
 
 
 def _external_id(attrs: list[ast.Attr]) -> str | None:

@@ -4,9 +4,10 @@ files form one package, with `deps/` holding dependencies (directories or single
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-from ..types import PackageName
+from ..package_name import PackageName
 from . import ast
 from .diagnostics import Source, Span, fail
 from .parser import parse_source
@@ -80,8 +81,20 @@ def parse_file(path: Path) -> ast.File:
     return parse_source(read_source(path))
 
 
+def _entries(path: Path) -> list[os.DirEntry[str]]:
+    """The entries of a directory, sorted by name (one `scandir`: no stat per file)."""
+    with os.scandir(path) as it:
+        return sorted(it, key=lambda e: e.name)
+
+
+def _suffix(name: str) -> str:
+    """`Path(name).suffix` (".wit" for "a.wit"; "" for ".wit" itself)."""
+    i = name.rfind(".")
+    return name[i:] if 0 < i < len(name) - 1 else ""
+
+
 def parse_dir(path: Path) -> tuple[list[PackageInput], PackageInput]:
-    files = [parse_file(p) for p in sorted(path.iterdir()) if p.suffix == ".wit" and p.is_file()]
+    files = [parse_file(path / e.name) for e in _entries(path) if _suffix(e.name) == ".wit" and e.is_file()]
     if not files:
         raise fail("wit.package.missing", f"no .wit files in {path}")
     return group_from_files(files, str(path))
@@ -97,12 +110,13 @@ def collect(path: Path) -> tuple[list[PackageInput], PackageInput]:
     inputs: list[PackageInput] = []
     deps = path / "deps"
     if deps.is_dir():
-        for entry in sorted(deps.iterdir()):
-            if entry.is_dir():
+        for item in _entries(deps):
+            entry = deps / item.name
+            if item.is_dir():
                 nested, main = parse_dir(entry)
-            elif entry.suffix == ".wit":
+            elif _suffix(item.name) == ".wit":
                 nested, main = group_from_files([parse_file(entry)], str(entry))
-            elif entry.suffix in (".wasm", ".wat"):
+            elif _suffix(item.name) in (".wasm", ".wat"):
                 # wasm-tools also reads a dependency given as a WIT package encoded in a
                 # component; this front-end reads WIT text only, and says so
                 raise fail("wit.package.binary_dependency",
