@@ -4,7 +4,7 @@ Rows: TLV encode + decode per call (compiled plans and the generic codec); then,
 call modes side by side ([abi]: cffi ABI mode through libffi; [api]: the compiled shim of
 `connectors/plugin/call.py`, when a C compiler is present), the bare C call, the raw call
 through PluginLibrary.invoke (no proxy) and CounterBox.inc round trip through the PluginBox
-proxy; last, 1000 FileBox open/read/close cycles in the default mode (the original plan's
+proxy, timed in interleaved rounds (medians), with CounterBox.inc's ratio to the bare call; last, 1000 FileBox open/read/close cycles in the default mode (the original plan's
 end-to-end benchmark).  The original plan's targets (C ABI call < 100 ns, primitive conversion
 < 50 ns) are shown beside the figures; they were set for a compiled host.
 
@@ -30,7 +30,7 @@ from .. import plugin_samples, tlv
 from ..bid import nyash_toml
 from ..connectors.plugin import PluginHost, default_mode
 from ..connectors.plugin.call import api_unavailable_reason
-from . import Table, ns_per_call
+from . import Table, interleaved, ns_per_call, verdict
 
 
 def run(args: argparse.Namespace) -> int:
@@ -109,12 +109,13 @@ def _call_rows(host: PluginHost, mode: str, quick: bool) -> list[tuple[str, floa
             return call(7, 2, iid, empty, 4, buf, len_p)
         floor = "libffi"
         host_work = "Python lock + call + copy"
-    return [(f"[{mode}] C call through cffi alone (no host logic)", ns_per_call(bare_call, quick=quick), 100,
-             floor),
-            (f"[{mode}] PluginLibrary.invoke: CounterBox get",
-             ns_per_call(lambda: lib.invoke(7, 2, iid, empty), quick=quick), 100, host_work),
-            (f"[{mode}] CounterBox.inc() round trip (PluginBox proxy)",
-             ns_per_call(counter.inc, quick=quick), "", "encode, call, decode")]
+    bare, invoke, inc = interleaved([bare_call, lambda: lib.invoke(7, 2, iid, empty), counter.inc], quick=quick)
+    ratio = inc.median / bare.median
+    goal = f" (goal <= 1.3x: {verdict(ratio, 1.3)})" if mode == "api" else ""
+    return [(f"[{mode}] C call through cffi alone (no host logic)", bare.median, 100, floor),
+            (f"[{mode}] PluginLibrary.invoke: CounterBox get", invoke.median, 100, host_work),
+            (f"[{mode}] CounterBox.inc() round trip (PluginBox proxy)", inc.median, "",
+             f"{ratio:.2f}x the bare call{goal}")]
 
 
 def _raw_api_module(library: Path) -> Any:
