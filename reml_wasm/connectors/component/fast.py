@@ -18,6 +18,8 @@ from collections.abc import Iterator, Mapping
 from typing import Any, Callable
 
 import wasmtime
+from wasmtime import _ffi
+from wasmtime._extern import wrap_extern
 
 from ... import cabi
 from ...cabi.options import check_allocation
@@ -96,9 +98,6 @@ class CoreExports(Mapping):
     def __getitem__(self, name: str) -> Any:
         found = self._found.get(name)
         if found is None:
-            from wasmtime import _ffi
-            from wasmtime._extern import wrap_extern
-
             item = _ffi.wasmtime_extern_t()
             raw = name.encode("utf-8")
             if not _ffi.wasmtime_instance_export_get(self._store._context(), ctypes.byref(self._instance._instance),
@@ -174,9 +173,13 @@ class FastBackend(cl.Backend):
 
     def __init__(self, capi: CApi, engine: wasmtime.Engine, store: wasmtime.Store,
                  modules: dict[int, wasmtime.Module], host: "Callable[[str, str, Any, Any], Any]",
-                 fuel: int | None, epoch_ticks: int | None = None, checked: set | None = None) -> None:
+                 fuel: int | None, epoch_ticks: int | None = None, checked: set | None = None,
+                 memo: dict | None = None) -> None:
         super().__init__()
         self.checked = set() if checked is None else checked  # definitions whose core types were checked
+        # what every instance of the component computes alike: flat signatures by definition,
+        # core function types
+        self.memo: dict[Any, Any] = {} if memo is None else memo
         self.session = CoreSession(store, capi, fuel=fuel, epoch_ticks=epoch_ticks)
         self.capi, self.ctx, self.state = capi, self.session.ctx, self.session.state
         self.engine = engine
@@ -226,9 +229,10 @@ class FastBackend(cl.Backend):
         return exports
 
     def core_export(self, instance: dict[str, Any], name: str, sort: str) -> Any:
-        if name not in instance:
-            raise error("ffi.component.malformed", f"core instance has no export {name!r}")
-        return instance[name]
+        try:
+            return instance[name]
+        except KeyError:
+            raise error("ffi.component.malformed", f"core instance has no export {name!r}") from None
 
     # --- canonical definitions ----------------------------------------------------------
 
@@ -374,8 +378,8 @@ class FastBackend(cl.Backend):
         """The export's caller is built on its first use (`LazyExport`): instantiating
         compiles nothing for exports that are never called."""
         name = func.qualified_name or "export"
-        flat = cabi.flatten(func, "lift")
         where = (scope.path, len(scope.spaces["func"]))
+        flat = self._flat(func, "lift", where)
         self.expect_type(core_func, list(flat.params), list(flat.results), f"canon lift {name}", ("lift", *where))
 
         def build() -> Callable[..., Any]:
@@ -389,14 +393,22 @@ class FastBackend(cl.Backend):
         lazy = LazyExport(build)
         return cl.ComponentFunc(func, call=lambda args: lazy.get()(*args), origin="lift", extra=lazy)
 
+    def _flat(self, func: t.Function, context: str, where: tuple[str, int]) -> cabi.FlatSignature:
+        """`cabi.flatten(func, context)` once per component: the definition at `where` has
+        the same type in every instance (hashing a type deeply costs more than flattening)."""
+        key = (context, *where)
+        flat = self.memo.get(key)
+        if flat is None:
+            flat = self.memo[key] = cabi.flatten(func, context)
+        return flat
+
     def lower(self, scope: cl.Scope, func: cl.ComponentFunc, opts: cb.CanonOptions) -> wasmtime.Func:
         """A host function for the import; its plan and generated entry are made on the
         guest's first call (an instance pays nothing for imports it never calls)."""
         name = func.origin or func.type.qualified_name
         copts = self.options(scope, opts, name)
-        flat = cabi.flatten(func.type, "lower")
-        ftype = wasmtime.FuncType([_CORE_VALTYPE[p]() for p in flat.params],
-                                  [_CORE_VALTYPE[r]() for r in flat.results])
+        flat = self._flat(func.type, "lower", (scope.path, len(scope.spaces["core func"])))
+        ftype = self._func_type(tuple(flat.params), tuple(flat.results))
         state, ffi = self.state, self.capi.ffi
         key = 0
 
@@ -430,9 +442,17 @@ class FastBackend(cl.Backend):
             tables.dtors[rt] = self.core_call(dtor, f"{rt.name} destructor", ["i32"], [])  # dtor(rep)
 
     def resource_builtin(self, scope: cl.Scope, kind: str, rt: t.ResourceType) -> wasmtime.Func:
-        i32 = wasmtime.ValType.i32()
-        ftype = wasmtime.FuncType([i32], [] if kind == "resource.drop" else [i32])
+        ftype = self._func_type(("i32",), () if kind == "resource.drop" else ("i32",))
         return self._host_func(ftype, resource_entry(kind, self._tables(scope), rt))
+
+    def _func_type(self, params: tuple[str, ...], results: tuple[str, ...]) -> wasmtime.FuncType:
+        """The core function type, made once per component (a host function copies it)."""
+        key = ("functype", params, results)
+        ftype = self.memo.get(key)
+        if ftype is None:
+            ftype = self.memo[key] = wasmtime.FuncType([_CORE_VALTYPE[p]() for p in params],
+                                                       [_CORE_VALTYPE[r]() for r in results])
+        return ftype
 
     def import_value(self, scope: cl.Scope, name: str, sort: str, value: Any) -> Any:
         return self.host(name, sort, value, self._tables(scope))
