@@ -180,6 +180,7 @@ class FastBackend(cl.Backend):
         # what every instance of the component computes alike: flat signatures by definition,
         # core function types
         self.memo: dict[Any, Any] = {} if memo is None else memo
+        self.type_memo = self.memo
         self.session = CoreSession(store, capi, fuel=fuel, epoch_ticks=epoch_ticks)
         self.capi, self.ctx, self.state = capi, self.session.ctx, self.session.state
         self.engine = engine
