@@ -31,7 +31,7 @@ from . import callbacks, capi as wasmtime_capi, traps as component_traps
 from . import cache as compiled_cache
 from .sandbox import engine_config, memories_stay_put
 from .caller import CallState, core_caller, export_caller, take_host_exception
-from .entries import import_entry, resource_entry
+from .entries import import_entry, resource_entry, scalar_import, scalar_import_entry
 from .capi import CApi
 
 _CORE_VALTYPE = {"i32": wasmtime.ValType.i32, "i64": wasmtime.ValType.i64,
@@ -412,23 +412,31 @@ class FastBackend(cl.Backend):
         ftype = self._func_type(tuple(flat.params), tuple(flat.results))
         state, ffi = self.state, self.capi.ffi
         key = 0
-
-        def first_call(raw: Any) -> int:
-            entry = import_entry(cabi.import_plan(func.type, copts), func, state, ffi, name)
-            if key in callbacks.REGISTRY:  # not released meanwhile
-                callbacks.REGISTRY[key] = entry
-            return entry(raw)
-        host = self._host_func(ftype, first_call)
+        if self.capi.mode == "api" and scalar_import(func):
+            def first_scalar_call(a0: int, a1: int, a2: int) -> int:
+                entry = scalar_import_entry(cabi.import_plan(func.type, copts), func, state, name)
+                if key in callbacks.REGISTRY:  # not released meanwhile
+                    callbacks.REGISTRY[key] = entry
+                return entry(a0, a1, a2)
+            host = self._host_func(ftype, first_scalar_call, scalar=True)
+        else:
+            def first_call(raw: Any) -> int:
+                entry = import_entry(cabi.import_plan(func.type, copts), func, state, ffi, name)
+                if key in callbacks.REGISTRY:  # not released meanwhile
+                    callbacks.REGISTRY[key] = entry
+                return entry(raw)
+            host = self._host_func(ftype, first_call)
         key = self.host_keys[-1]
         return host
 
-    def _host_func(self, ftype: wasmtime.FuncType, entry: Callable[[Any], int]) -> wasmtime.Func:
-        """A core function of type `ftype` whose calls run `entry(raw)` (callbacks.py)."""
+    def _host_func(self, ftype: wasmtime.FuncType, entry: Callable[..., int], *, scalar: bool = False) -> wasmtime.Func:
+        """A core function of type `ftype` whose calls run `entry(raw)`, or with `scalar`
+        `entry(a0, a1, a2)` (callbacks.py)."""
         if self.capi.host_entry is None:
             callbacks.attach(self.capi)
         key = callbacks.register(entry)
         self.host_keys.append(key)
-        return self.capi.new_host_func(self.ctx, ftype, key)
+        return self.capi.new_host_func(self.ctx, ftype, key, scalar=scalar)
 
     def release_host_functions(self) -> None:
         """Forget this instance's host functions now (later guest calls to them trap)."""
@@ -444,7 +452,8 @@ class FastBackend(cl.Backend):
 
     def resource_builtin(self, scope: cl.Scope, kind: str, rt: t.ResourceType) -> wasmtime.Func:
         ftype = self._func_type(("i32",), () if kind == "resource.drop" else ("i32",))
-        return self._host_func(ftype, resource_entry(kind, self._tables(scope), rt))
+        scalar = self.capi.mode == "api"
+        return self._host_func(ftype, resource_entry(kind, self._tables(scope), rt, scalar=scalar), scalar=scalar)
 
     def _func_type(self, params: tuple[str, ...], results: tuple[str, ...]) -> wasmtime.FuncType:
         """The core function type, made once per component (a host function copies it)."""
