@@ -308,12 +308,12 @@ def _index_file(path: Path) -> Path:
     """The cache index of the compiled binding for this library file (path, size, mtime),
     this Python, this cffi backend and these declarations."""
     import _cffi_backend
-    from ... import toolchain
+    from ...paths import cache_root
     st = path.stat()
     key = "\x1f".join([str(path), str(st.st_size), str(st.st_mtime_ns), sys.version,
                        _cffi_backend.__version__, API_CDEF, API_SOURCE])
     digest = hashlib.sha256(key.encode()).hexdigest()[:20]
-    return toolchain.cache_root() / "wasmtime-capi" / f"{digest}.json"
+    return cache_root() / "wasmtime-capi" / f"{digest}.json"
 
 
 def _check_layouts(ffi: Any) -> None:
