@@ -122,7 +122,7 @@ def test_memory_is_returned(both):
 
 def test_bad_input_is_diagnosed_before_native_code(both):
     _, native = both
-    for args in ((), ("a", "b"), (5,), (None,)):
+    for args in ((), ("a", "b"), (5,), (None,), ("lone \ud800 surrogate",)):
         with pytest.raises(DiagnosticError) as exc:
             native.call("greet", *args)
         assert exc.value.code.startswith("ffi.value.")
@@ -132,6 +132,18 @@ def test_bad_input_is_diagnosed_before_native_code(both):
     with pytest.raises(DiagnosticError) as exc:
         native.call("nope")
     assert exc.value.code == "ffi.symbol.not_found"
+
+
+def test_str_subclasses_and_long_strings(both):
+    """Strings the generated call does not copy itself (a str subclass) and long ones
+    answer like plain strings."""
+    oracle, native = both
+
+    class Name(str):
+        pass
+    assert same(oracle, native, "greet", Name("sub")) == "Hello, sub!"
+    text = "\u00e9" * 5000
+    assert same(oracle, native, "greet", text) == f"Hello, {text}!"
 
 
 def test_missing_export_symbol(both):

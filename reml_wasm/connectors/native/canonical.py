@@ -20,12 +20,15 @@ from ... import cabi
 from ... import types as t
 from ...audit import error
 from ...cabi.generated import define
+from ...cabi.options import check_allocation
+from ...cabi.strings import MAX_STRING_BYTES
 from ...toolchain import c_symbol
 from .handles import NativeHandles
 from .library import Mode, NativeLibrary
 
 _C_FLAT = {"i32": "int32_t", "i64": "int64_t", "f32": "float", "f64": "double"}
 # what a codec's conversions raise on a host value of the wrong shape
+_PAIR = struct.Struct("<QQ")  # a (pointer, length) record in native memory
 _VALUE_ERRORS = (TypeError, ValueError, OverflowError, KeyError, AttributeError, IndexError, struct.error)
 
 
@@ -82,6 +85,9 @@ class CanonicalNativeLibrary:
                 decls.append(f"void {post_symbol}({', '.join(_C_FLAT[r] for r in plan.flat.results)});")
             plans[name] = (plan, opts, core_index, post_index)
         bound = library.bind_all(decls, mode=mode)
+        # compiled now (the first call would do it): the generated calls take the compiled
+        # functions themselves, not the stand-ins that wait for the compile
+        library.compile()
         self._realloc: Callable[[int, int, int, int], int] = bound[0]
         for rt, index in dtors.items():
             self.handles.dtors[rt] = bound[index]
@@ -138,8 +144,29 @@ def _export_call(export_name: str, plan: cabi.ExportPlan, core: Callable[..., An
             lines.append(f"    {', '.join(names)}, = args")
         lines.append("    try:")
         flat: list[str] = []
+        mem = plan.opts.memory
+        inline_strings = (isinstance(mem, cabi.NativeMemory) and plan.opts.string_encoding == "utf8"
+                          and plan.opts.put_bytes is None)
+        if inline_strings:
+            assert isinstance(mem, cabi.NativeMemory)
+            env.update(realloc=plan.opts.realloc, view=mem.view, check_allocation=check_allocation, opts=plan.opts)
         for i, c in enumerate(codecs):
-            if c.put is not None and len(c.flat) == 2:
+            if inline_strings and t.unalias(plan.func.params[i].type) == t.STRING:
+                assert isinstance(mem, cabi.NativeMemory)
+                # the string codec's `put`, inline: encode, realloc, bounds, copy (anything
+                # unusual: the codec's own `put`, or the allocation check's diagnostic)
+                env[f"put{i}"] = c.put
+                lines += [f"        if a{i}.__class__ is str and len(a{i}) <= {MAX_STRING_BYTES // 4}:",
+                          f"            d{i} = a{i}.encode('utf-8')",
+                          f"            n{i} = len(d{i})",
+                          f"            s{i} = realloc(0, 0, 1, n{i}) & {(1 << 64) - 1}",
+                          f"            if not {mem.low} <= s{i} or s{i} + n{i} > {mem.limit}:",
+                          f"                s{i} = check_allocation(opts, s{i}, 1, n{i})",
+                          f"            view[s{i}:s{i} + n{i}] = d{i}",
+                          "        else:",
+                          f"            s{i}, n{i} = put{i}(a{i})"]
+                flat += [f"s{i}", f"n{i}"]
+            elif c.put is not None and len(c.flat) == 2:
                 env[f"put{i}"] = c.put
                 lines.append(f"        s{i}, n{i} = put{i}(a{i})")
                 flat += [f"s{i}", f"n{i}"]
@@ -148,8 +175,29 @@ def _export_call(export_name: str, plan: cabi.ExportPlan, core: Callable[..., An
                 lines += [f"        o{i} = []", f"        c{i}(a{i}, o{i})"]
                 flat += [f"o{i}[{j}]" for j in range(len(c.flat))]
         lines += ["        pass", "    except VALUE_ERRORS:", "        lower_args(args)", "        raise"]
-        mem = plan.opts.memory
-        if plan.flat.results_spilled and plan.result_codec is not None:
+        if inline_strings and plan.func.result is not None and t.unalias(plan.func.result) == t.STRING:
+            # the string result's (pointer, length) record and its bytes read inline, with
+            # the codec's checks (native memory has no sandbox, so no copy budget); anything
+            # unusual goes to the plan's lifting for its diagnostic
+            assert isinstance(mem, cabi.NativeMemory)
+            env.update(pair=_PAIR.unpack_from)
+            low, limit = mem.low, mem.limit
+            lines += [f"    r = core({', '.join(flat)})", f"    p = r & {(1 << 64) - 1}",
+                      f"    if not p % 8 and {low} <= p and p + 16 <= {limit}:",
+                      "        sp, sn = pair(view, p)",
+                      f"        if sn <= {MAX_STRING_BYTES} and {low} <= sp and sp + sn <= {limit}:",
+                      "            try:",
+                      "                v = str(view[sp:sp + sn], 'utf-8')",
+                      "            except UnicodeDecodeError:",
+                      "                v = lift((r,))",
+                      "        else:",
+                      "            v = lift((r,))",
+                      "    else:",
+                      "        v = lift((r,))"]
+            if raw_post is not None:
+                lines.append("    post(r)")
+            lines.append("    return v")
+        elif plan.flat.results_spilled and plan.result_codec is not None:
             # the result's record in native memory, read by the codec's load (anything
             # unusual goes to the plan's lifting for its diagnostic)
             rc = plan.result_codec
