@@ -34,6 +34,7 @@ from .caller import CallState, core_caller, export_caller, take_host_exception
 from .entries import import_entry, resource_entry, scalar_import, scalar_import_entry
 from .capi import CApi
 
+_EXTERN_FUNC, _EXTERN_MEMORY = _ffi.WASMTIME_EXTERN_FUNC.value, _ffi.WASMTIME_EXTERN_MEMORY.value
 _CORE_VALTYPE = {"i32": wasmtime.ValType.i32, "i64": wasmtime.ValType.i64,
                  "f32": wasmtime.ValType.f32, "f64": wasmtime.ValType.f64}
 
@@ -103,7 +104,14 @@ class CoreExports(Mapping):
             if not _ffi.wasmtime_instance_export_get(self._store._context(), ctypes.byref(self._instance._instance),
                                                      raw, len(raw), ctypes.byref(item)):
                 raise KeyError(name)
-            found = self._found[name] = wrap_extern(item)
+            kind = item.kind
+            if kind == _EXTERN_FUNC:  # the common kinds without wrap_extern's imports per call
+                found = wasmtime.Func._from_raw(item.of.func)
+            elif kind == _EXTERN_MEMORY:
+                found = wasmtime.Memory._from_raw(item.of.memory)
+            else:
+                found = wrap_extern(item)
+            self._found[name] = found
         return found
 
     def __contains__(self, name: object) -> bool:
@@ -207,13 +215,17 @@ class FastBackend(cl.Backend):
         return mod
 
     def core_instantiate(self, module: wasmtime.Module, args: dict[str, Any]) -> Any:
+        names = self.memo.get(("imports", id(module)))
+        if names is None:  # the module's import names, read once per component
+            names = self.memo[("imports", id(module))] = [(imp.module, imp.name) for imp in module.imports]
         imports = []
-        for imp in module.imports:
-            inst = args.get(imp.module)
-            if inst is None or imp.name not in inst:
-                raise error("ffi.component.link", f"core import {imp.module}.{imp.name} is not supplied "
-                            "by the component's instance graph")
-            imports.append(inst[imp.name])
+        for module_name, name in names:
+            inst = args.get(module_name)
+            try:
+                imports.append(inst[name])  # type: ignore[index]
+            except (KeyError, TypeError):
+                raise error("ffi.component.link", f"core import {module_name}.{name} is not supplied "
+                            "by the component's instance graph") from None
         try:
             instance = wasmtime.Instance(self.store, module, imports)
         except (cabi.Trap, wasmtime.Trap, wasmtime.WasmtimeError) as exc:
