@@ -11,6 +11,7 @@ from typing import Any
 
 from .. import types as t
 from .errors import Trap
+from .scan import has_bool
 
 NAN = math.nan  # canonical: struct packs it as 0x7fc00000 / 0x7ff8000000000000
 CANONICAL_NAN32 = 0x7FC00000
@@ -155,7 +156,7 @@ def pack_numbers(typecode: str, value: Any) -> bytes | memoryview:
             arr.fromlist(value)  # the fastest conversion from a list (all in C)
         else:
             arr = array.array(typecode, value)
-        if type(value) is not NumberList and bool in {*map(type, value)}:  # array takes True as 1; the convention does not
+        if type(value) is not NumberList and has_bool(value):  # array takes True as 1; the convention does not
             raise TypeError("bool in a list of numbers")
     if typecode in "fd":
         total = sum(arr)

@@ -19,6 +19,7 @@ from typing import Any, Callable, Iterable, Mapping
 from ... import cabi
 from ... import types as t
 from ...audit import error
+from ...cabi.codecs import number_packer
 from ...cabi.generated import define
 from ...cabi.options import check_allocation
 from ...cabi.strings import MAX_STRING_BYTES
@@ -29,6 +30,25 @@ from .library import Mode, NativeLibrary
 _C_FLAT = {"i32": "int32_t", "i64": "int64_t", "f32": "float", "f64": "double"}
 # what a codec's conversions raise on a host value of the wrong shape
 _PAIR = struct.Struct("<QQ")  # a (pointer, length) record in native memory
+# integer results read from the C function's (signed) return value
+_INT_RESULT = {t.S32: "r", t.S64: "r", t.U32: "r & 0xFFFFFFFF", t.U64: "r & 0xFFFFFFFFFFFFFFFF"}
+_INT_LIST_ELEMENTS = {t.S16, t.U16, t.S32, t.U32, t.S64, t.U64}
+
+
+def _int_result(ty: t.Type) -> str | None:
+    """The expression of an integer result of type `ty` from the C return value `r`."""
+    ty = t.unalias(ty)
+    return _INT_RESULT.get(ty) if isinstance(ty, t.PrimitiveType) else None
+
+
+def _int_list_element(ty: t.Type) -> t.PrimitiveType | None:
+    """The element type of a list of 16-, 32- or 64-bit integers, else None."""
+    ty = t.unalias(ty)
+    if isinstance(ty, t.ListType) and ty.length is None:
+        elem = t.unalias(ty.element)
+        if isinstance(elem, t.PrimitiveType) and elem in _INT_LIST_ELEMENTS:
+            return elem
+    return None
 _VALUE_ERRORS = (TypeError, ValueError, OverflowError, KeyError, AttributeError, IndexError, struct.error)
 
 
@@ -166,6 +186,24 @@ def _export_call(export_name: str, plan: cabi.ExportPlan, core: Callable[..., An
                           "        else:",
                           f"            s{i}, n{i} = put{i}(a{i})"]
                 flat += [f"s{i}", f"n{i}"]
+            elif inline_strings and _int_list_element(plan.func.params[i].type) is not None:
+                # a short list of integers packed by the codec's packer (bools refused
+                # there), then realloc, bounds and copy inline; anything else: the codec
+                assert isinstance(mem, cabi.NativeMemory)
+                elem = _int_list_element(plan.func.params[i].type)
+                assert elem is not None
+                es = cabi.size(elem, 8)
+                env[f"put{i}"], env[f"pack{i}"] = c.put, number_packer(elem.name)
+                lines += [f"        if a{i}.__class__ is list and len(a{i}) <= 64:",
+                          f"            n{i} = len(a{i})",
+                          f"            d{i} = pack{i}(a{i})",
+                          f"            s{i} = realloc(0, 0, {es}, {es} * n{i}) & {(1 << 64) - 1}",
+                          f"            if s{i} % {es} or not {mem.low} <= s{i} or s{i} + {es} * n{i} > {mem.limit}:",
+                          f"                s{i} = check_allocation(opts, s{i}, {es}, {es} * n{i})",
+                          f"            view[s{i}:s{i} + {es} * n{i}] = d{i}",
+                          "        else:",
+                          f"            s{i}, n{i} = put{i}(a{i})"]
+                flat += [f"s{i}", f"n{i}"]
             elif c.put is not None and len(c.flat) == 2:
                 env[f"put{i}"] = c.put
                 lines.append(f"        s{i}, n{i} = put{i}(a{i})")
@@ -194,6 +232,12 @@ def _export_call(export_name: str, plan: cabi.ExportPlan, core: Callable[..., An
                       "            v = lift((r,))",
                       "    else:",
                       "        v = lift((r,))"]
+            if raw_post is not None:
+                lines.append("    post(r)")
+            lines.append("    return v")
+        elif plan.func.result is not None and _int_result(plan.func.result) is not None:
+            # an integer result from its C return value (the declared C type is signed)
+            lines += [f"    r = core({', '.join(flat)})", f"    v = {_int_result(plan.func.result)}"]
             if raw_post is not None:
                 lines.append("    post(r)")
             lines.append("    return v")
