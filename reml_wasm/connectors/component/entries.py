@@ -148,7 +148,9 @@ def _scalar_entry(plan: Any, target: Callable[..., Any], state: Any, *,
     else:
         assert isinstance(result, t.PrimitiveType)  # _scalar_names said so
         lo, hi = t.INTEGER_RANGES[result]
-        lines += [f"    v = {call}", f"    if v.__class__ is not int or not {lo} <= v <= {hi}: v = bad(v)",
+        # unsigned: one shift tells negatives and values too wide apart from the rest
+        in_range = f"v >> {hi.bit_length()}" if lo == 0 else f"not {lo} <= v <= {hi}"
+        lines += [f"    v = {call}", f"    if v.__class__ is not int or {in_range}: v = bad(v)",
                   store.format(v="v if v < 0x8000000000000000 else v - 0x10000000000000000") if result == t.U64
                   else store.format(v="v")]
     if result is None or not scalar:
