@@ -174,14 +174,15 @@ def _export_call(export_name: str, plan: cabi.ExportPlan, core: Callable[..., An
             if inline_strings and t.unalias(plan.func.params[i].type) == t.STRING:
                 assert isinstance(mem, cabi.NativeMemory)
                 # the string codec's `put`, inline: encode, realloc, bounds, copy (anything
-                # unusual: the codec's own `put`, or the allocation check's diagnostic)
+                # unusual: the codec's own `put`, or the allocation check's diagnostic on the
+                # block as the codec sees it, masked to 64 bits; a block in bounds is positive)
                 env[f"put{i}"] = c.put
                 lines += [f"        if a{i}.__class__ is str and len(a{i}) <= {MAX_STRING_BYTES // 4}:",
                           f"            d{i} = a{i}.encode('utf-8')",
                           f"            n{i} = len(d{i})",
-                          f"            s{i} = realloc(0, 0, 1, n{i}) & {(1 << 64) - 1}",
+                          f"            s{i} = realloc(0, 0, 1, n{i})",
                           f"            if not {mem.low} <= s{i} or s{i} + n{i} > {mem.limit}:",
-                          f"                s{i} = check_allocation(opts, s{i}, 1, n{i})",
+                          f"                s{i} = check_allocation(opts, s{i} & {(1 << 64) - 1}, 1, n{i})",
                           f"            view[s{i}:s{i} + n{i}] = d{i}",
                           "        else:",
                           f"            s{i}, n{i} = put{i}(a{i})"]
@@ -197,9 +198,9 @@ def _export_call(export_name: str, plan: cabi.ExportPlan, core: Callable[..., An
                 lines += [f"        if a{i}.__class__ is list and len(a{i}) <= 64:",
                           f"            n{i} = len(a{i})",
                           f"            d{i} = pack{i}(a{i})",
-                          f"            s{i} = realloc(0, 0, {es}, {es} * n{i}) & {(1 << 64) - 1}",
+                          f"            s{i} = realloc(0, 0, {es}, {es} * n{i})",
                           f"            if s{i} % {es} or not {mem.low} <= s{i} or s{i} + {es} * n{i} > {mem.limit}:",
-                          f"                s{i} = check_allocation(opts, s{i}, {es}, {es} * n{i})",
+                          f"                s{i} = check_allocation(opts, s{i} & {(1 << 64) - 1}, {es}, {es} * n{i})",
                           f"            view[s{i}:s{i} + {es} * n{i}] = d{i}",
                           "        else:",
                           f"            s{i}, n{i} = put{i}(a{i})"]
@@ -220,9 +221,10 @@ def _export_call(export_name: str, plan: cabi.ExportPlan, core: Callable[..., An
             assert isinstance(mem, cabi.NativeMemory)
             env.update(pair=_PAIR.unpack_from)
             low, limit = mem.low, mem.limit
-            lines += [f"    r = core({', '.join(flat)})", f"    p = r & {(1 << 64) - 1}",
-                      f"    if not p % 8 and {low} <= p and p + 16 <= {limit}:",
-                      "        sp, sn = pair(view, p)",
+            # (a pointer in bounds is positive as the C function's signed result: no mask)
+            lines += [f"    r = core({', '.join(flat)})",
+                      f"    if not r % 8 and {low} <= r and r + 16 <= {limit}:",
+                      "        sp, sn = pair(view, r)",
                       f"        if sn <= {MAX_STRING_BYTES} and {low} <= sp and sp + sn <= {limit}:",
                       "            try:",
                       "                v = str(view[sp:sp + sn], 'utf-8')",
