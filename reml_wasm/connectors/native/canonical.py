@@ -22,7 +22,8 @@ from ...audit import error
 from ...cabi.codecs import number_packer
 from ...cabi.generated import define
 from ...cabi.options import check_allocation
-from ...cabi.strings import MAX_STRING_BYTES
+from ...cabi.numbers import ARRAY_CODE, number_list
+from ...cabi.strings import MAX_LIST_BYTES, MAX_STRING_BYTES
 from ...toolchain import c_symbol
 from .handles import NativeHandles
 from .library import Mode, NativeLibrary
@@ -230,6 +231,29 @@ def _export_call(export_name: str, plan: cabi.ExportPlan, core: Callable[..., An
                       "                v = str(view[sp:sp + sn], 'utf-8')",
                       "            except UnicodeDecodeError:",
                       "                v = lift((r,))",
+                      "        else:",
+                      "            v = lift((r,))",
+                      "    else:",
+                      "        v = lift((r,))"]
+            if raw_post is not None:
+                lines.append("    post(r)")
+            lines.append("    return v")
+        elif (inline_strings and plan.func.result is not None and plan.flat.results_spilled
+              and _int_list_element(plan.func.result) is not None):
+            # a list<integer> result: its (pointer, length) record and the numbers read
+            # inline, with the codec's checks; anything unusual: the plan's lifting
+            assert isinstance(mem, cabi.NativeMemory)
+            elem = _int_list_element(plan.func.result)
+            assert elem is not None
+            es = cabi.size(elem, 8)
+            env.update(pair=_PAIR.unpack_from, number_list=number_list)
+            low, limit = mem.low, mem.limit
+            lines += [f"    r = core({', '.join(flat)})",
+                      f"    if not r % 8 and {low} <= r and r + 16 <= {limit}:",
+                      "        sp, sn = pair(view, r)",
+                      f"        nb = sn * {es}",
+                      f"        if nb <= {MAX_LIST_BYTES} and not sp % {es} and {low} <= sp and sp + nb <= {limit}:",
+                      f"            v = number_list({ARRAY_CODE[elem.name]!r}, view[sp:sp + nb])",
                       "        else:",
                       "            v = lift((r,))",
                       "    else:",
