@@ -23,7 +23,7 @@ from ...cabi.codecs import number_packer
 from ...cabi.generated import define
 from ...cabi.options import check_allocation
 from ...cabi.numbers import ARRAY_CODE, number_list
-from ...cabi.strings import MAX_LIST_BYTES, MAX_STRING_BYTES
+from ...cabi.strings import MAX_LIST_BYTES, MAX_STRING_BYTES, string_too_long
 from ...toolchain import c_symbol
 from .handles import NativeHandles
 from .library import Mode, NativeLibrary
@@ -170,7 +170,8 @@ def _export_call(export_name: str, plan: cabi.ExportPlan, core: Callable[..., An
                           and plan.opts.put_bytes is None)
         if inline_strings:
             assert isinstance(mem, cabi.NativeMemory)
-            env.update(realloc=plan.opts.realloc, view=mem.view, check_allocation=check_allocation, opts=plan.opts)
+            env.update(realloc=plan.opts.realloc, view=mem.view, check_allocation=check_allocation, opts=plan.opts,
+                       string_too_long=string_too_long)
         for i, c in enumerate(codecs):
             if inline_strings and t.unalias(plan.func.params[i].type) == t.STRING:
                 assert isinstance(mem, cabi.NativeMemory)
@@ -178,11 +179,13 @@ def _export_call(export_name: str, plan: cabi.ExportPlan, core: Callable[..., An
                 # unusual: the codec's own `put`, or the allocation check's diagnostic on the
                 # block as the codec sees it, masked to 64 bits; a block in bounds is positive)
                 env[f"put{i}"] = c.put
-                lines += [f"        if a{i}.__class__ is str and len(a{i}) <= {MAX_STRING_BYTES // 4}:",
+                lines += [f"        if a{i}.__class__ is str:",
                           f"            d{i} = a{i}.encode('utf-8')",
                           f"            n{i} = len(d{i})",
+                          f"            if n{i} > {MAX_STRING_BYTES}:",
+                          f"                raise string_too_long(n{i})",
                           f"            s{i} = realloc(0, 0, 1, n{i})",
-                          f"            if not {mem.low} <= s{i} or s{i} + n{i} > {mem.limit}:",
+                          f"            if not {mem.low} <= s{i} <= {mem.limit} - n{i}:",
                           f"                s{i} = check_allocation(opts, s{i} & {(1 << 64) - 1}, 1, n{i})",
                           f"            view[s{i}:s{i} + n{i}] = d{i}",
                           "        else:",
@@ -224,9 +227,9 @@ def _export_call(export_name: str, plan: cabi.ExportPlan, core: Callable[..., An
             low, limit = mem.low, mem.limit
             # (a pointer in bounds is positive as the C function's signed result: no mask)
             lines += [f"    r = core({', '.join(flat)})",
-                      f"    if not r % 8 and {low} <= r and r + 16 <= {limit}:",
+                      f"    if {low} <= r <= {limit - 16} and not r & 7:",
                       "        sp, sn = pair(view, r)",
-                      f"        if sn <= {MAX_STRING_BYTES} and {low} <= sp and sp + sn <= {limit}:",
+                      f"        if sn <= {MAX_STRING_BYTES} and {low} <= sp <= {limit} - sn:",
                       "            try:",
                       "                v = str(view[sp:sp + sn], 'utf-8')",
                       "            except UnicodeDecodeError:",
