@@ -21,8 +21,8 @@ from ... import types as t
 from ...audit import error
 from ...cabi.codecs import number_packer
 from ...cabi.generated import define
-from ...cabi.options import check_allocation
 from ...cabi.numbers import ARRAY_CODE, number_list
+from ...cabi.options import check_allocation
 from ...cabi.strings import MAX_LIST_BYTES, MAX_STRING_BYTES, string_too_long
 from ...toolchain import c_symbol
 from .handles import NativeHandles
@@ -30,6 +30,7 @@ from .library import Mode, NativeLibrary
 
 _C_FLAT = {"i32": "int32_t", "i64": "int64_t", "f32": "float", "f64": "double"}
 # what a codec's conversions raise on a host value of the wrong shape
+_VALUE_ERRORS = (TypeError, ValueError, OverflowError, KeyError, AttributeError, IndexError, struct.error)
 _PAIR = struct.Struct("<QQ")  # a (pointer, length) record in native memory
 # integer results read from the C function's (signed) return value
 _INT_RESULT = {t.S32: "r", t.S64: "r", t.U32: "r & 0xFFFFFFFF", t.U64: "r & 0xFFFFFFFFFFFFFFFF"}
@@ -50,7 +51,6 @@ def _int_list_element(ty: t.Type) -> t.PrimitiveType | None:
         if isinstance(elem, t.PrimitiveType) and elem in _INT_LIST_ELEMENTS:
             return elem
     return None
-_VALUE_ERRORS = (TypeError, ValueError, OverflowError, KeyError, AttributeError, IndexError, struct.error)
 
 
 def export_functions(world: t.World) -> dict[str, t.Function]:
