@@ -140,7 +140,13 @@ def number_list(typecode: str, data: Any) -> NumberList:
         arr.byteswap()
     if typecode in "fd" and arr and sum(arr) != sum(arr):
         return NumberList(typecode, [canon_float(x) for x in arr])
-    return NumberList(typecode, arr.tolist())
+    out = _new_list(NumberList)  # what NumberList(typecode, arr) makes, without the Python __init__
+    out.typecode = typecode
+    out.extend(arr)
+    return out
+
+
+_new_list = NumberList.__new__
 
 
 def pack_numbers(typecode: str, value: Any) -> bytes | memoryview:
