@@ -31,6 +31,7 @@ from typing import Callable, Iterable, Sequence
 from . import progress
 from .audit import Diagnostic, DiagnosticError
 from .elf import check_shared_library
+from .paths import cache_root
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 GUEST_INCLUDE = PROJECT_ROOT / "native" / "include"
@@ -48,13 +49,6 @@ class ToolchainError(DiagnosticError):
         super().__init__(Diagnostic(code, message, extensions=extensions))
 
 
-def cache_root() -> Path:
-    """`$REML_WASM_CACHE`, else `$XDG_CACHE_HOME/reml_wasm`, else `~/.cache/reml_wasm`."""
-    env = os.environ.get("REML_WASM_CACHE")
-    if env:
-        return Path(env)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "reml_wasm"
 
 
 # --- tools ----------------------------------------------------------------------------

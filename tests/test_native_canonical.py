@@ -122,16 +122,38 @@ def test_memory_is_returned(both):
 
 def test_bad_input_is_diagnosed_before_native_code(both):
     _, native = both
-    for args in ((), ("a", "b"), (5,), (None,)):
+    for args in ((), ("a", "b"), (5,), (None,), ("lone \ud800 surrogate",)):
         with pytest.raises(DiagnosticError) as exc:
             native.call("greet", *args)
         assert exc.value.code.startswith("ffi.value.")
-    with pytest.raises(DiagnosticError) as exc:
-        native.call("sum", [1, -1])
-    assert exc.value.code == "ffi.value.type_mismatch"
+    for values in ([1, -1], [1, True], [0] * 100 + [True], [2**32]):   # short lists inline, long ones by the codec
+        with pytest.raises(DiagnosticError) as exc:
+            native.call("sum", values)
+        assert exc.value.code == "ffi.value.type_mismatch"
     with pytest.raises(DiagnosticError) as exc:
         native.call("nope")
     assert exc.value.code == "ffi.symbol.not_found"
+
+
+@settings(max_examples=20, deadline=None)
+@given(values=st.lists(st.integers(0, 2**32 - 1), min_size=60, max_size=300))
+def test_long_lists(both, values):
+    """Lists past the generated call's inline packing (64 items), and around it."""
+    oracle, native = both
+    same(oracle, native, "sum", values)
+    assert list(same(oracle, native, "reverse", values)) == values[::-1]
+
+
+def test_str_subclasses_and_long_strings(both):
+    """Strings the generated call does not copy itself (a str subclass) and long ones
+    answer like plain strings."""
+    oracle, native = both
+
+    class Name(str):
+        pass
+    assert same(oracle, native, "greet", Name("sub")) == "Hello, sub!"
+    text = "\u00e9" * 5000
+    assert same(oracle, native, "greet", text) == f"Hello, {text}!"
 
 
 def test_missing_export_symbol(both):

@@ -29,6 +29,7 @@ from .lower import case_of
 from .numbers import ARRAY_CODE, CORE_INT_MAX, CORE_INT_MIN, NAN, char_to_int, core_int, f32_bits, \
     f32_round, f64_bits, int_to_char, number_list, pack_numbers, wrap_signed
 from .options import CanonicalOptions, allocate, check_allocation
+from .scan import has_bool
 from .resources import async_handle_class
 from .strings import MAX_LIST_BYTES, MAX_STRING_BYTES, encode_string, list_too_long, load_string, \
     string_too_long
@@ -114,7 +115,7 @@ def _utf8_all(items: Any) -> list[bytes] | None:
 _SMALL_LIST = 64  # integer lists up to this length are packed by one struct call
 
 
-def _number_packer(name: str) -> Callable[[Any], Any]:
+def number_packer(name: str) -> Callable[[Any], Any]:
     """value -> the little-endian bytes of a list of numbers `name` (bytes or a byte
     memoryview); short lists of integers through a cached `struct` per length, the rest
     through `pack_numbers` (floats: their NaNs canonicalised).  Raises ValueTypeError."""
@@ -131,7 +132,7 @@ def _number_packer(name: str) -> Callable[[Any], Any]:
                 data = s.pack(*v)
             except struct.error:
                 raise ValueTypeError("value", f"list<{name}>", v) from None
-            if bool in {*map(type, v)}:  # struct takes True as 1; the value convention does not
+            if has_bool(v):  # struct takes True as 1; the value convention does not
                 raise ValueTypeError("value", f"list<{name}>", v)
             return data
         try:
@@ -570,7 +571,7 @@ class Compiler:
                     raise ValueTypeError("value", "list<u8> (bytes or ints 0..255)", v) from None
             return pack_u8
         if isinstance(e, t.PrimitiveType) and e.name in ARRAY_CODE:
-            return _number_packer(e.name)
+            return number_packer(e.name)
         return None
 
     def _list_body(self, e: t.Type, ec: Codec) -> tuple[Callable, Callable]:
@@ -592,7 +593,7 @@ class Compiler:
             return load_range, put_range
         if isinstance(e, t.PrimitiveType) and e.name in ARRAY_CODE:
             code = ARRAY_CODE[e.name]
-            pack = _number_packer(e.name)
+            pack = number_packer(e.name)
 
             def load_range(view, sp, n):
                 return number_list(code, view[sp:sp + n * es])

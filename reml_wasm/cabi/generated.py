@@ -24,7 +24,7 @@ _LOCK = threading.Lock()
 
 
 def _disk_dir() -> Path:
-    from ..toolchain import cache_root
+    from ..paths import cache_root
     return cache_root() / "generated" / (sys.implementation.cache_tag or "python")
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from .. import types as t
 from .errors import Trap
+from .scan import has_bool
 
 NAN = math.nan  # canonical: struct packs it as 0x7fc00000 / 0x7ff8000000000000
 CANONICAL_NAN32 = 0x7FC00000
@@ -139,7 +140,13 @@ def number_list(typecode: str, data: Any) -> NumberList:
         arr.byteswap()
     if typecode in "fd" and arr and sum(arr) != sum(arr):
         return NumberList(typecode, [canon_float(x) for x in arr])
-    return NumberList(typecode, arr.tolist())
+    out = _new_list(NumberList)  # what NumberList(typecode, arr) makes, without the Python __init__
+    out.typecode = typecode
+    out.extend(arr)
+    return out
+
+
+_new_list = NumberList.__new__
 
 
 def pack_numbers(typecode: str, value: Any) -> bytes | memoryview:
@@ -155,7 +162,7 @@ def pack_numbers(typecode: str, value: Any) -> bytes | memoryview:
             arr.fromlist(value)  # the fastest conversion from a list (all in C)
         else:
             arr = array.array(typecode, value)
-        if type(value) is not NumberList and bool in {*map(type, value)}:  # array takes True as 1; the convention does not
+        if type(value) is not NumberList and has_bool(value):  # array takes True as 1; the convention does not
             raise TypeError("bool in a list of numbers")
     if typecode in "fd":
         total = sum(arr)

@@ -2,7 +2,7 @@
 
 wasmtime can serialize what it compiled (a component or a core module) and load it back
 without compiling.  Entries live under `<cache root>/compiled/` (the cache root of
-reml_wasm.toolchain), one file per key; the key is a hash of the wasm bytes, wasmtime's
+reml_wasm.paths), one file per key; the key is a hash of the wasm bytes, wasmtime's
 version and the engine configuration, so a change of any of them is a different entry.
 
 An entry is `MAGIC`, the SHA-256 of the payload, then wasmtime's serialized bytes.  It is
@@ -25,33 +25,48 @@ import sys
 import threading
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator, TypeVar
+from typing import TYPE_CHECKING, Callable, Iterator, TypeVar
 
 import wasmtime
-import wasmtime.component as wc
 
-from ... import toolchain
 from ...audit import write_atomic
+from ...paths import cache_root
+
+if TYPE_CHECKING:
+    import wasmtime.component as wc
 
 MAGIC = b"reml-wasm compiled v1\n"
 PROGRESS_AFTER_SECONDS = 1.0
 _ENV_DISABLE = "REML_WASM_NO_COMPILE_CACHE"
 
-Compiled = TypeVar("Compiled", wasmtime.Module, wc.Component)
+Compiled = TypeVar("Compiled", wasmtime.Module, "wc.Component")
 
 
 def cache_dir() -> Path:
-    """Where compiled entries live: `<toolchain cache root>/compiled`."""
-    return toolchain.cache_root() / "compiled"
+    """Where compiled entries live: `<cache root>/compiled` (`reml_wasm.paths`)."""
+    return cache_root() / "compiled"
+
+
+_version: str | None = None
 
 
 def wasmtime_version() -> str:
-    """The installed wasmtime package's version (part of every key)."""
-    from importlib import metadata  # only when a key is made: start-up does not pay for it
-    try:
-        return metadata.version("wasmtime")
-    except metadata.PackageNotFoundError:  # pragma: no cover - wasmtime is a dependency
-        return "unknown"
+    """The installed wasmtime package's version (part of every key): the one the fast
+    path's binding recorded (found again without reading package metadata), else the
+    package metadata's."""
+    global _version
+    if _version is None:
+        from .capi import load
+        capi, _ = load()
+        if capi is not None:
+            _version = capi.version
+        else:
+            from importlib import metadata  # only when a key is made: start-up does not pay for it
+            try:
+                _version = metadata.version("wasmtime")
+            except metadata.PackageNotFoundError:  # pragma: no cover - wasmtime is a dependency
+                _version = "unknown"
+    return _version
 
 
 def entry_key(kind: str, data: bytes, engine_config: str) -> str:
@@ -149,9 +164,10 @@ def _load(kind: str, engine: wasmtime.Engine, data: bytes, engine_config: str, w
     return compiled
 
 
-def component(engine: wasmtime.Engine, data: bytes, engine_config: str, what: str = "component") -> wc.Component:
+def component(engine: wasmtime.Engine, data: bytes, engine_config: str, what: str = "component") -> "wc.Component":
     """`wasmtime.component.Component(engine, data)`, from the cache when it holds it.
     Raises wasmtime.WasmtimeError for a component wasmtime rejects."""
+    import wasmtime.component as wc  # the reference path's import, not the fast path's
     return _load("component", engine, data, engine_config, what,
                  lambda: wc.Component(engine, data),
                  lambda payload: wc.Component.deserialize(engine, payload))
@@ -170,8 +186,6 @@ def modules(engine: wasmtime.Engine, items: dict[int, bytes], engine_config: str
     """Every module of `items` (key -> wasm bytes) compiled or loaded, the compiles on
     one thread per core (wasmtime compiles without holding the GIL) under one progress
     line.  A module wasmtime rejects maps to its WasmtimeError."""
-    from concurrent.futures import ThreadPoolExecutor
-
     out: dict[int, "wasmtime.Module | wasmtime.WasmtimeError"] = {}
     missing: dict[int, bytes] = {}
     for key, data in items.items():
@@ -194,6 +208,7 @@ def modules(engine: wasmtime.Engine, items: dict[int, bytes], engine_config: str
         return compiled
 
     if missing:
+        from concurrent.futures import ThreadPoolExecutor
         with progress(what, sum(len(d) for d in missing.values())):
             with ThreadPoolExecutor(max_workers=max(1, min(len(missing), os.cpu_count() or 1))) as pool:
                 for key, result in zip(missing, pool.map(compile_one, missing.values())):

@@ -4,7 +4,9 @@ Every host function of the fast path (a lowered import, `resource.new/rep/drop`)
 wasmtime function made by `CApi.new_host_func` over one C entry point.  Its `env` is an
 integer key into `REGISTRY`, whose value is a generated Python function `entry(raw)`:
 `raw` is the `int64_t *` view of the call's value slots (slot k is `raw[2 * k]`), the
-function reads its arguments from it, writes its results back and returns 0.
+function reads its arguments from it, writes its results back and returns 0.  A host
+function made with `scalar=True` (integers only, API mode) has an entry
+`entry(a0, a1, a2) -> result`: the first three slots as ints in, slot 0's int out.
 
 Lifetime: wasmtime calls the finalizer (`release`) when the store is deleted, which
 removes the key; an entry holds only what its calls need (plans, handle tables, the
@@ -22,13 +24,13 @@ import itertools
 import threading
 from typing import Any, Callable, Iterable
 
-REGISTRY: dict[int, Callable[[Any], int]] = {}
+REGISTRY: dict[int, Callable[..., int]] = {}
 _keys = itertools.count(1)
 _pending = threading.local()
 
 
-def register(entry: Callable[[Any], int]) -> int:
-    """A fresh key for `entry` (an `entry(raw) -> 0` function)."""
+def register(entry: Callable[..., int]) -> int:
+    """A fresh key for `entry` (an `entry(raw) -> 0` function, or a scalar entry)."""
     key = next(_keys)
     REGISTRY[key] = entry
     return key
@@ -75,9 +77,23 @@ def attach(capi: Any) -> None:
     from .capi import CALLBACK, FINALIZER
     ffi = capi.ffi
     if capi.mode == "api":
+        set_trap = capi.lib.reml_host_set_trap
+
+        def scalar_entry(env: int, a0: int, a1: int, a2: int) -> int:
+            try:
+                return registry[env](a0, a1, a2)
+            except BaseException as exc:  # noqa: BLE001 - as `entry`
+                if env not in registry:
+                    exc = RuntimeError("a host function of a released instance was called")
+                pending.exc = exc
+                set_trap(new_trap("host function raised an exception"))
+                return 0
+
         ffi.def_extern(name="reml_host_entry")(entry)
         ffi.def_extern(name="reml_host_release")(release)
+        ffi.def_extern(name="reml_host_scalar_entry")(scalar_entry)
         capi.host_entry, capi.host_release = capi.lib.reml_host_entry, capi.lib.reml_host_release
+        capi.host_scalar = capi.lib.reml_host_scalar
     else:
         capi.host_entry = ffi.callback(CALLBACK, entry)
         capi.host_release = ffi.callback(FINALIZER, release)

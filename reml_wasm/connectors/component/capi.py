@@ -150,8 +150,38 @@ _EXTERN_CDEF = """
 extern "Python" uintptr_t reml_host_entry(uintptr_t, wasmtime_caller_t *, int64_t *, size_t);
 extern "Python" void reml_host_release(uintptr_t);
 """
-API_CDEF = CDEF + _INT_CALL_CDEF + _PUT_CDEF + _PUT_STRINGS_CDEF + _EXTERN_CDEF
-API_SOURCE = "#include <stdint.h>\n#include <stddef.h>\n" + CDEF + _INT_CALL_SOURCE + _PUT_SOURCE + _PUT_STRINGS_SOURCE
+# reml_host_scalar: the C entry of a host function whose (at most 3) parameters and result
+# are integers: it hands the first three slots to `reml_host_scalar_entry` (extern
+# "Python") as C integers and stores the integer it answers in slot 0, so the Python side
+# indexes no slot view.  A failed call leaves its trap with `reml_host_set_trap`, which
+# the entry returns to wasmtime.
+_SCALAR_HOST_CDEF = """
+extern "Python" int64_t reml_host_scalar_entry(uintptr_t, int64_t, int64_t, int64_t);
+uintptr_t reml_host_scalar(uintptr_t, wasmtime_caller_t *, int64_t *, size_t);
+void reml_host_set_trap(uintptr_t);
+"""
+_SCALAR_HOST_SOURCE = """
+static int64_t reml_host_scalar_entry(uintptr_t, int64_t, int64_t, int64_t);
+static _Thread_local uintptr_t reml_host_trap;
+static void reml_host_set_trap(uintptr_t trap) { reml_host_trap = trap; }
+static uintptr_t reml_host_scalar(uintptr_t env, wasmtime_caller_t *caller, int64_t *raw, size_t n) {
+    int64_t r;
+    uintptr_t trap;
+    (void)caller;
+    r = reml_host_scalar_entry(env, n > 0 ? raw[0] : 0, n > 1 ? raw[2] : 0, n > 2 ? raw[4] : 0);
+    trap = reml_host_trap;
+    if (trap) {
+        reml_host_trap = 0;
+        return trap;
+    }
+    if (n)
+        raw[0] = r;
+    return 0;
+}
+"""
+API_CDEF = CDEF + _INT_CALL_CDEF + _PUT_CDEF + _PUT_STRINGS_CDEF + _EXTERN_CDEF + _SCALAR_HOST_CDEF
+API_SOURCE = ("#include <stdint.h>\n#include <stddef.h>\n" + CDEF + _INT_CALL_SOURCE + _PUT_SOURCE + _PUT_STRINGS_SOURCE
+              + _SCALAR_HOST_SOURCE)
 
 
 class CApi:
@@ -166,6 +196,7 @@ class CApi:
         self.mode = mode  # "api": the compiled stubs; "abi": libffi calls
         self.host_entry: Any = None
         self.host_release: Any = None
+        self.host_scalar: Any = None  # API mode: reml_host_scalar (set by callbacks.attach)
         import wasmtime
         from wasmtime import _ffi as wffi
         self._func_from_raw, self._raw_func = wasmtime.Func._from_raw, wffi.wasmtime_func_t
@@ -205,14 +236,18 @@ class CApi:
         self.ffi.memmove(out, raw, len(raw))
         return out
 
-    def new_host_func(self, ctx: Any, functype: Any, key: int) -> Any:
+    def new_host_func(self, ctx: Any, functype: Any, key: int, *, scalar: bool = False) -> Any:
         """A wasmtime-py `Func` (usable as a core import) of type `functype` (a wasmtime-py
         FuncType) whose calls reach `callbacks.REGISTRY[key]`; the store releases the key
-        when it is deleted."""
+        when it is deleted.  `scalar` (API mode; at most 3 parameters, all integers, and
+        an integer result or none): the entry is called `entry(a0, a1, a2)` with the raw
+        slots as ints and answers the result slot's int (`reml_host_scalar`); otherwise
+        `entry(raw)` with the slot view."""
         ffi = self.ffi
         out = ffi.new("wasmtime_func_t *")
         ty = ffi.cast("wasm_functype_t *", ctypes.cast(functype.ptr(), ctypes.c_void_p).value)
-        self.lib.wasmtime_func_new_unchecked(ctx, ty, self.host_entry, key, self.host_release, out)
+        callback = self.host_scalar if scalar else self.host_entry
+        self.lib.wasmtime_func_new_unchecked(ctx, ty, callback, key, self.host_release, out)
         raw = self._raw_func()
         ctypes.memmove(ctypes.addressof(raw), int(ffi.cast("uintptr_t", out)), ffi.sizeof("wasmtime_func_t"))
         return self._func_from_raw(raw)
@@ -273,12 +308,12 @@ def _index_file(path: Path) -> Path:
     """The cache index of the compiled binding for this library file (path, size, mtime),
     this Python, this cffi backend and these declarations."""
     import _cffi_backend
-    from ... import toolchain
+    from ...paths import cache_root
     st = path.stat()
     key = "\x1f".join([str(path), str(st.st_size), str(st.st_mtime_ns), sys.version,
                        _cffi_backend.__version__, API_CDEF, API_SOURCE])
     digest = hashlib.sha256(key.encode()).hexdigest()[:20]
-    return toolchain.cache_root() / "wasmtime-capi" / f"{digest}.json"
+    return cache_root() / "wasmtime-capi" / f"{digest}.json"
 
 
 def _check_layouts(ffi: Any) -> None:

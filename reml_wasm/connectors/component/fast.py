@@ -18,6 +18,8 @@ from collections.abc import Iterator, Mapping
 from typing import Any, Callable
 
 import wasmtime
+from wasmtime import _ffi
+from wasmtime._extern import wrap_extern
 
 from ... import cabi
 from ...cabi.options import check_allocation
@@ -29,9 +31,10 @@ from . import callbacks, capi as wasmtime_capi, traps as component_traps
 from . import cache as compiled_cache
 from .sandbox import engine_config, memories_stay_put
 from .caller import CallState, core_caller, export_caller, take_host_exception
-from .entries import import_entry, resource_entry
+from .entries import import_entry, resource_entry, scalar_import, scalar_import_entry
 from .capi import CApi
 
+_EXTERN_FUNC, _EXTERN_MEMORY = _ffi.WASMTIME_EXTERN_FUNC.value, _ffi.WASMTIME_EXTERN_MEMORY.value
 _CORE_VALTYPE = {"i32": wasmtime.ValType.i32, "i64": wasmtime.ValType.i64,
                  "f32": wasmtime.ValType.f32, "f64": wasmtime.ValType.f64}
 
@@ -96,15 +99,19 @@ class CoreExports(Mapping):
     def __getitem__(self, name: str) -> Any:
         found = self._found.get(name)
         if found is None:
-            from wasmtime import _ffi
-            from wasmtime._extern import wrap_extern
-
             item = _ffi.wasmtime_extern_t()
             raw = name.encode("utf-8")
             if not _ffi.wasmtime_instance_export_get(self._store._context(), ctypes.byref(self._instance._instance),
                                                      raw, len(raw), ctypes.byref(item)):
                 raise KeyError(name)
-            found = self._found[name] = wrap_extern(item)
+            kind = item.kind
+            if kind == _EXTERN_FUNC:  # the common kinds without wrap_extern's imports per call
+                found = wasmtime.Func._from_raw(item.of.func)
+            elif kind == _EXTERN_MEMORY:
+                found = wasmtime.Memory._from_raw(item.of.memory)
+            else:
+                found = wrap_extern(item)
+            self._found[name] = found
         return found
 
     def __contains__(self, name: object) -> bool:
@@ -174,9 +181,14 @@ class FastBackend(cl.Backend):
 
     def __init__(self, capi: CApi, engine: wasmtime.Engine, store: wasmtime.Store,
                  modules: dict[int, wasmtime.Module], host: "Callable[[str, str, Any, Any], Any]",
-                 fuel: int | None, epoch_ticks: int | None = None, checked: set | None = None) -> None:
+                 fuel: int | None, epoch_ticks: int | None = None, checked: set | None = None,
+                 memo: dict | None = None) -> None:
         super().__init__()
         self.checked = set() if checked is None else checked  # definitions whose core types were checked
+        # what every instance of the component computes alike: flat signatures by definition,
+        # core function types
+        self.memo: dict[Any, Any] = {} if memo is None else memo
+        self.type_memo = self.memo
         self.session = CoreSession(store, capi, fuel=fuel, epoch_ticks=epoch_ticks)
         self.capi, self.ctx, self.state = capi, self.session.ctx, self.session.state
         self.engine = engine
@@ -203,13 +215,17 @@ class FastBackend(cl.Backend):
         return mod
 
     def core_instantiate(self, module: wasmtime.Module, args: dict[str, Any]) -> Any:
+        names = self.memo.get(("imports", id(module)))
+        if names is None:  # the module's import names, read once per component
+            names = self.memo[("imports", id(module))] = [(imp.module, imp.name) for imp in module.imports]
         imports = []
-        for imp in module.imports:
-            inst = args.get(imp.module)
-            if inst is None or imp.name not in inst:
-                raise error("ffi.component.link", f"core import {imp.module}.{imp.name} is not supplied "
-                            "by the component's instance graph")
-            imports.append(inst[imp.name])
+        for module_name, name in names:
+            inst = args.get(module_name)
+            try:
+                imports.append(inst[name])  # type: ignore[index]
+            except (KeyError, TypeError):
+                raise error("ffi.component.link", f"core import {module_name}.{name} is not supplied "
+                            "by the component's instance graph") from None
         try:
             instance = wasmtime.Instance(self.store, module, imports)
         except (cabi.Trap, wasmtime.Trap, wasmtime.WasmtimeError) as exc:
@@ -226,9 +242,10 @@ class FastBackend(cl.Backend):
         return exports
 
     def core_export(self, instance: dict[str, Any], name: str, sort: str) -> Any:
-        if name not in instance:
-            raise error("ffi.component.malformed", f"core instance has no export {name!r}")
-        return instance[name]
+        try:
+            return instance[name]
+        except KeyError:
+            raise error("ffi.component.malformed", f"core instance has no export {name!r}") from None
 
     # --- canonical definitions ----------------------------------------------------------
 
@@ -374,8 +391,8 @@ class FastBackend(cl.Backend):
         """The export's caller is built on its first use (`LazyExport`): instantiating
         compiles nothing for exports that are never called."""
         name = func.qualified_name or "export"
-        flat = cabi.flatten(func, "lift")
         where = (scope.path, len(scope.spaces["func"]))
+        flat = self._flat(func, "lift", where)
         self.expect_type(core_func, list(flat.params), list(flat.results), f"canon lift {name}", ("lift", *where))
 
         def build() -> Callable[..., Any]:
@@ -389,33 +406,49 @@ class FastBackend(cl.Backend):
         lazy = LazyExport(build)
         return cl.ComponentFunc(func, call=lambda args: lazy.get()(*args), origin="lift", extra=lazy)
 
+    def _flat(self, func: t.Function, context: str, where: tuple[str, int]) -> cabi.FlatSignature:
+        """`cabi.flatten(func, context)` once per component: the definition at `where` has
+        the same type in every instance (hashing a type deeply costs more than flattening)."""
+        key = (context, *where)
+        flat = self.memo.get(key)
+        if flat is None:
+            flat = self.memo[key] = cabi.flatten(func, context)
+        return flat
+
     def lower(self, scope: cl.Scope, func: cl.ComponentFunc, opts: cb.CanonOptions) -> wasmtime.Func:
         """A host function for the import; its plan and generated entry are made on the
         guest's first call (an instance pays nothing for imports it never calls)."""
         name = func.origin or func.type.qualified_name
         copts = self.options(scope, opts, name)
-        flat = cabi.flatten(func.type, "lower")
-        ftype = wasmtime.FuncType([_CORE_VALTYPE[p]() for p in flat.params],
-                                  [_CORE_VALTYPE[r]() for r in flat.results])
+        flat = self._flat(func.type, "lower", (scope.path, len(scope.spaces["core func"])))
+        ftype = self._func_type(tuple(flat.params), tuple(flat.results))
         state, ffi = self.state, self.capi.ffi
         key = 0
-
-        def first_call(raw: Any) -> int:
-            entry = import_entry(cabi.import_plan(func.type, copts), func, state, ffi, name)
-            if key in callbacks.REGISTRY:  # not released meanwhile
-                callbacks.REGISTRY[key] = entry
-            return entry(raw)
-        host = self._host_func(ftype, first_call)
+        if self.capi.mode == "api" and scalar_import(func):
+            def first_scalar_call(a0: int, a1: int, a2: int) -> int:
+                entry = scalar_import_entry(cabi.import_plan(func.type, copts), func, state, name)
+                if key in callbacks.REGISTRY:  # not released meanwhile
+                    callbacks.REGISTRY[key] = entry
+                return entry(a0, a1, a2)
+            host = self._host_func(ftype, first_scalar_call, scalar=True)
+        else:
+            def first_call(raw: Any) -> int:
+                entry = import_entry(cabi.import_plan(func.type, copts), func, state, ffi, name)
+                if key in callbacks.REGISTRY:  # not released meanwhile
+                    callbacks.REGISTRY[key] = entry
+                return entry(raw)
+            host = self._host_func(ftype, first_call)
         key = self.host_keys[-1]
         return host
 
-    def _host_func(self, ftype: wasmtime.FuncType, entry: Callable[[Any], int]) -> wasmtime.Func:
-        """A core function of type `ftype` whose calls run `entry(raw)` (callbacks.py)."""
+    def _host_func(self, ftype: wasmtime.FuncType, entry: Callable[..., int], *, scalar: bool = False) -> wasmtime.Func:
+        """A core function of type `ftype` whose calls run `entry(raw)`, or with `scalar`
+        `entry(a0, a1, a2)` (callbacks.py)."""
         if self.capi.host_entry is None:
             callbacks.attach(self.capi)
         key = callbacks.register(entry)
         self.host_keys.append(key)
-        return self.capi.new_host_func(self.ctx, ftype, key)
+        return self.capi.new_host_func(self.ctx, ftype, key, scalar=scalar)
 
     def release_host_functions(self) -> None:
         """Forget this instance's host functions now (later guest calls to them trap)."""
@@ -430,9 +463,18 @@ class FastBackend(cl.Backend):
             tables.dtors[rt] = self.core_call(dtor, f"{rt.name} destructor", ["i32"], [])  # dtor(rep)
 
     def resource_builtin(self, scope: cl.Scope, kind: str, rt: t.ResourceType) -> wasmtime.Func:
-        i32 = wasmtime.ValType.i32()
-        ftype = wasmtime.FuncType([i32], [] if kind == "resource.drop" else [i32])
-        return self._host_func(ftype, resource_entry(kind, self._tables(scope), rt))
+        ftype = self._func_type(("i32",), () if kind == "resource.drop" else ("i32",))
+        scalar = self.capi.mode == "api"
+        return self._host_func(ftype, resource_entry(kind, self._tables(scope), rt, scalar=scalar), scalar=scalar)
+
+    def _func_type(self, params: tuple[str, ...], results: tuple[str, ...]) -> wasmtime.FuncType:
+        """The core function type, made once per component (a host function copies it)."""
+        key = ("functype", params, results)
+        ftype = self.memo.get(key)
+        if ftype is None:
+            ftype = self.memo[key] = wasmtime.FuncType([_CORE_VALTYPE[p]() for p in params],
+                                                       [_CORE_VALTYPE[r]() for r in results])
+        return ftype
 
     def import_value(self, scope: cl.Scope, name: str, sort: str, value: Any) -> Any:
         return self.host(name, sort, value, self._tables(scope))

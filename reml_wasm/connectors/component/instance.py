@@ -74,6 +74,7 @@ class Component:
         self._modules: dict[tuple[bool, bool], dict[int, wasmtime.Module]] = {}
         self._ref_components: dict[tuple[bool, bool], wc.Component] = {}
         self._checked: dict[tuple[bool, bool], set[Any]] = {}  # fast path: definitions type-checked once
+        self._memo: dict[tuple[bool, bool], dict[Any, Any]] = {}  # fast path: per-definition results
         self.diagnostics: list[Diagnostic] = []
         self._lock = threading.RLock()
 
@@ -393,7 +394,8 @@ class FastInstance(Instance):
         self._imports = imports
         self.backend = FastBackend(capi, engine, self.store, component._modules[key], self._bind_import,
                                    sandbox.fuel, sandbox.epoch_ticks,
-                                   checked=component._checked.setdefault(key, set()))
+                                   checked=component._checked.setdefault(key, set()),
+                                   memo=component._memo.setdefault(key, {}))
         self.lock = self.backend.state.lock  # held by every call into the store
         self.scope = cl.instantiate(component.ast, self.backend)
         self._hold_ticker(sandbox, engine)

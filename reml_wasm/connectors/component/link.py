@@ -49,6 +49,10 @@ class ComponentFunc:
     origin: str = ""
     extra: Any = None
 
+    def retyped(self, ftype: t.Function) -> "ComponentFunc":
+        """The same function under the type `ftype` (`dataclasses.replace` costs more)."""
+        return ComponentFunc(ftype, self.call, self.origin, self.extra)
+
 
 @dataclass
 class ComponentInstance:
@@ -85,6 +89,10 @@ class Backend:
     def __init__(self) -> None:
         # id(resource) -> (resource, the name it is first exported under)
         self.resource_names: dict[int, tuple[t.ResourceType, str]] = {}
+        # None, or a dict kept by the component across its instances: the types its
+        # definitions elaborate to, by place (they are equal in every instance; a resource
+        # keeps its identity and names, its handle tables are the instance's own)
+        self.type_memo: dict[Any, Any] | None = None
 
     def apply_resource_names(self) -> None:
         """Give defined resources their export names (a resource's hash leaves its name
@@ -366,7 +374,14 @@ def _define(scope: Scope, resolver: TypeResolver, d: Any, args: dict | None) -> 
     elif isinstance(d, cb.CoreTypeDef):
         scope.add("core type", d.type)
     elif isinstance(d, cb.TypeDef):
-        value = _deftype(d.type, resolver, scope, scope.path)
+        memo = b.type_memo
+        if memo is None:
+            value = _deftype(d.type, resolver, scope, scope.path)
+        else:
+            key = ("type", scope.path, len(scope.spaces["type"]))
+            value = memo.get(key)
+            if value is None:
+                value = memo[key] = _deftype(d.type, resolver, scope, scope.path)
         if isinstance(value, t.ResourceType):
             scope.resources.append(value)
             dtor_index = d.type.dtor if isinstance(d.type, cb.DefResource) else None
@@ -385,7 +400,7 @@ def _define(scope: Scope, resolver: TypeResolver, d: Any, args: dict | None) -> 
             ftype = value.type
             if d.desc is not None and d.desc.kind == "func":
                 ftype = scope.get("type", d.desc.index)
-            value = dataclasses.replace(value, type=name_function(ftype, d.name))
+            value = value.retyped(_named(b, scope, d, ftype))
         elif d.sort == "type":
             source = _type_source(scope, value)
             if source is not None:  # re-exports an imported interface's type (a `use`)
@@ -414,7 +429,7 @@ def _define(scope: Scope, resolver: TypeResolver, d: Any, args: dict | None) -> 
         for name, sort, idx in d.exports:
             value = scope.get(sort, idx)
             if sort == "func":
-                value = dataclasses.replace(value, type=name_function(value.type, name))
+                value = value.retyped(name_function(value.type, name))
             elif sort == "type":
                 value = rename(value, name, b)
             exports[name] = (sort, value)
@@ -423,6 +438,18 @@ def _define(scope: Scope, resolver: TypeResolver, d: Any, args: dict | None) -> 
         raise error("ffi.component.unsupported", "component start functions are not supported")
     else:  # pragma: no cover
         raise error("ffi.component.unsupported", f"unsupported definition {type(d).__name__}")
+
+
+def _named(b: Backend, scope: Scope, d: cb.Export, ftype: t.Function) -> t.Function:
+    """`name_function(ftype, d.name)`, once per component when the backend keeps a memo."""
+    memo = b.type_memo
+    if memo is None:
+        return name_function(ftype, d.name)
+    key = ("export", scope.path, id(d))
+    named = memo.get(key)
+    if named is None:
+        named = memo[key] = name_function(ftype, d.name)
+    return named
 
 
 def _type_source(scope: Scope | None, value: Any) -> tuple[str, str] | None:
@@ -479,8 +506,7 @@ def _import(scope: Scope, resolver: TypeResolver, d: cb.Import, args: dict | Non
         sort, value = args[d.name]
         if desc.kind == "func":
             declared = scope.get("type", desc.index)
-            value = dataclasses.replace(value, type=name_function(declared, d.name)) \
-                if isinstance(value, ComponentFunc) else value
+            value = value.retyped(name_function(declared, d.name)) if isinstance(value, ComponentFunc) else value
         scope.imports[d.name] = (sort, value)
         scope.add(sort if sort != "core module" else "core module", value)
         return

@@ -19,7 +19,11 @@ from typing import Any, Callable, Iterable, Mapping
 from ... import cabi
 from ... import types as t
 from ...audit import error
+from ...cabi.codecs import number_packer
 from ...cabi.generated import define
+from ...cabi.numbers import ARRAY_CODE, number_list
+from ...cabi.options import check_allocation
+from ...cabi.strings import MAX_LIST_BYTES, MAX_STRING_BYTES, string_too_long
 from ...toolchain import c_symbol
 from .handles import NativeHandles
 from .library import Mode, NativeLibrary
@@ -27,6 +31,26 @@ from .library import Mode, NativeLibrary
 _C_FLAT = {"i32": "int32_t", "i64": "int64_t", "f32": "float", "f64": "double"}
 # what a codec's conversions raise on a host value of the wrong shape
 _VALUE_ERRORS = (TypeError, ValueError, OverflowError, KeyError, AttributeError, IndexError, struct.error)
+_PAIR = struct.Struct("<QQ")  # a (pointer, length) record in native memory
+# integer results read from the C function's (signed) return value
+_INT_RESULT = {t.S32: "r", t.S64: "r", t.U32: "r & 0xFFFFFFFF", t.U64: "r & 0xFFFFFFFFFFFFFFFF"}
+_INT_LIST_ELEMENTS = {t.S16, t.U16, t.S32, t.U32, t.S64, t.U64}
+
+
+def _int_result(ty: t.Type) -> str | None:
+    """The expression of an integer result of type `ty` from the C return value `r`."""
+    ty = t.unalias(ty)
+    return _INT_RESULT.get(ty) if isinstance(ty, t.PrimitiveType) else None
+
+
+def _int_list_element(ty: t.Type) -> t.PrimitiveType | None:
+    """The element type of a list of 16-, 32- or 64-bit integers, else None."""
+    ty = t.unalias(ty)
+    if isinstance(ty, t.ListType) and ty.length is None:
+        elem = t.unalias(ty.element)
+        if isinstance(elem, t.PrimitiveType) and elem in _INT_LIST_ELEMENTS:
+            return elem
+    return None
 
 
 def export_functions(world: t.World) -> dict[str, t.Function]:
@@ -82,6 +106,9 @@ class CanonicalNativeLibrary:
                 decls.append(f"void {post_symbol}({', '.join(_C_FLAT[r] for r in plan.flat.results)});")
             plans[name] = (plan, opts, core_index, post_index)
         bound = library.bind_all(decls, mode=mode)
+        # compiled now (the first call would do it): the generated calls take the compiled
+        # functions themselves, not the stand-ins that wait for the compile
+        library.compile()
         self._realloc: Callable[[int, int, int, int], int] = bound[0]
         for rt, index in dtors.items():
             self.handles.dtors[rt] = bound[index]
@@ -138,8 +165,51 @@ def _export_call(export_name: str, plan: cabi.ExportPlan, core: Callable[..., An
             lines.append(f"    {', '.join(names)}, = args")
         lines.append("    try:")
         flat: list[str] = []
+        mem = plan.opts.memory
+        inline_strings = (isinstance(mem, cabi.NativeMemory) and plan.opts.string_encoding == "utf8"
+                          and plan.opts.put_bytes is None)
+        if inline_strings:
+            assert isinstance(mem, cabi.NativeMemory)
+            env.update(realloc=plan.opts.realloc, view=mem.view, check_allocation=check_allocation, opts=plan.opts,
+                       string_too_long=string_too_long)
         for i, c in enumerate(codecs):
-            if c.put is not None and len(c.flat) == 2:
+            if inline_strings and t.unalias(plan.func.params[i].type) == t.STRING:
+                assert isinstance(mem, cabi.NativeMemory)
+                # the string codec's `put`, inline: encode, realloc, bounds, copy (anything
+                # unusual: the codec's own `put`, or the allocation check's diagnostic on the
+                # block as the codec sees it, masked to 64 bits; a block in bounds is positive)
+                env[f"put{i}"] = c.put
+                lines += [f"        if a{i}.__class__ is str:",
+                          f"            d{i} = a{i}.encode('utf-8')",
+                          f"            n{i} = len(d{i})",
+                          f"            if n{i} > {MAX_STRING_BYTES}:",
+                          f"                raise string_too_long(n{i})",
+                          f"            s{i} = realloc(0, 0, 1, n{i})",
+                          f"            if not {mem.low} <= s{i} <= {mem.limit} - n{i}:",
+                          f"                s{i} = check_allocation(opts, s{i} & {(1 << 64) - 1}, 1, n{i})",
+                          f"            view[s{i}:s{i} + n{i}] = d{i}",
+                          "        else:",
+                          f"            s{i}, n{i} = put{i}(a{i})"]
+                flat += [f"s{i}", f"n{i}"]
+            elif inline_strings and _int_list_element(plan.func.params[i].type) is not None:
+                # a short list of integers packed by the codec's packer (bools refused
+                # there), then realloc, bounds and copy inline; anything else: the codec
+                assert isinstance(mem, cabi.NativeMemory)
+                elem = _int_list_element(plan.func.params[i].type)
+                assert elem is not None
+                es = cabi.size(elem, 8)
+                env[f"put{i}"], env[f"pack{i}"] = c.put, number_packer(elem.name)
+                lines += [f"        if a{i}.__class__ is list and len(a{i}) <= 64:",
+                          f"            n{i} = len(a{i})",
+                          f"            d{i} = pack{i}(a{i})",
+                          f"            s{i} = realloc(0, 0, {es}, {es} * n{i})",
+                          f"            if s{i} % {es} or not {mem.low} <= s{i} or s{i} + {es} * n{i} > {mem.limit}:",
+                          f"                s{i} = check_allocation(opts, s{i} & {(1 << 64) - 1}, {es}, {es} * n{i})",
+                          f"            view[s{i}:s{i} + {es} * n{i}] = d{i}",
+                          "        else:",
+                          f"            s{i}, n{i} = put{i}(a{i})"]
+                flat += [f"s{i}", f"n{i}"]
+            elif c.put is not None and len(c.flat) == 2:
                 env[f"put{i}"] = c.put
                 lines.append(f"        s{i}, n{i} = put{i}(a{i})")
                 flat += [f"s{i}", f"n{i}"]
@@ -148,8 +218,59 @@ def _export_call(export_name: str, plan: cabi.ExportPlan, core: Callable[..., An
                 lines += [f"        o{i} = []", f"        c{i}(a{i}, o{i})"]
                 flat += [f"o{i}[{j}]" for j in range(len(c.flat))]
         lines += ["        pass", "    except VALUE_ERRORS:", "        lower_args(args)", "        raise"]
-        mem = plan.opts.memory
-        if plan.flat.results_spilled and plan.result_codec is not None:
+        if inline_strings and plan.func.result is not None and t.unalias(plan.func.result) == t.STRING:
+            # the string result's (pointer, length) record and its bytes read inline, with
+            # the codec's checks (native memory has no sandbox, so no copy budget); anything
+            # unusual goes to the plan's lifting for its diagnostic
+            assert isinstance(mem, cabi.NativeMemory)
+            env.update(pair=_PAIR.unpack_from)
+            low, limit = mem.low, mem.limit
+            # (a pointer in bounds is positive as the C function's signed result: no mask)
+            lines += [f"    r = core({', '.join(flat)})",
+                      f"    if {low} <= r <= {limit - 16} and not r & 7:",
+                      "        sp, sn = pair(view, r)",
+                      f"        if sn <= {MAX_STRING_BYTES} and {low} <= sp <= {limit} - sn:",
+                      "            try:",
+                      "                v = str(view[sp:sp + sn], 'utf-8')",
+                      "            except UnicodeDecodeError:",
+                      "                v = lift((r,))",
+                      "        else:",
+                      "            v = lift((r,))",
+                      "    else:",
+                      "        v = lift((r,))"]
+            if raw_post is not None:
+                lines.append("    post(r)")
+            lines.append("    return v")
+        elif (inline_strings and plan.func.result is not None and plan.flat.results_spilled
+              and _int_list_element(plan.func.result) is not None):
+            # a list<integer> result: its (pointer, length) record and the numbers read
+            # inline, with the codec's checks; anything unusual: the plan's lifting
+            assert isinstance(mem, cabi.NativeMemory)
+            elem = _int_list_element(plan.func.result)
+            assert elem is not None
+            es = cabi.size(elem, 8)
+            env.update(pair=_PAIR.unpack_from, number_list=number_list)
+            low, limit = mem.low, mem.limit
+            lines += [f"    r = core({', '.join(flat)})",
+                      f"    if not r % 8 and {low} <= r and r + 16 <= {limit}:",
+                      "        sp, sn = pair(view, r)",
+                      f"        nb = sn * {es}",
+                      f"        if nb <= {MAX_LIST_BYTES} and not sp % {es} and {low} <= sp and sp + nb <= {limit}:",
+                      f"            v = number_list({ARRAY_CODE[elem.name]!r}, view[sp:sp + nb])",
+                      "        else:",
+                      "            v = lift((r,))",
+                      "    else:",
+                      "        v = lift((r,))"]
+            if raw_post is not None:
+                lines.append("    post(r)")
+            lines.append("    return v")
+        elif plan.func.result is not None and _int_result(plan.func.result) is not None:
+            # an integer result from its C return value (the declared C type is signed)
+            lines += [f"    r = core({', '.join(flat)})", f"    v = {_int_result(plan.func.result)}"]
+            if raw_post is not None:
+                lines.append("    post(r)")
+            lines.append("    return v")
+        elif plan.flat.results_spilled and plan.result_codec is not None:
             # the result's record in native memory, read by the codec's load (anything
             # unusual goes to the plan's lifting for its diagnostic)
             rc = plan.result_codec

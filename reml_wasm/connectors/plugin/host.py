@@ -31,13 +31,13 @@ import queue
 import threading
 import weakref
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Protocol, Sequence
 
 from ... import tlv
 from ...audit import DiagnosticError, error
 from ...elf import check_shared_library
 from ...values import Err, Ok
-from .call import ABI_FFI, api_module, api_unavailable_reason, entry_address
+from .call import ABI_FFI, BUSY, CLOSED, HELD, HERE_BYTES, api_module, api_unavailable_reason, entry_address
 
 __all__ = ["PluginHost", "PluginLibrary", "PluginBox", "BoxFactoryRegistry", "MAX_RESULT_BYTES",
            "INITIAL_RESULT_BYTES", "default_mode"]
@@ -147,6 +147,9 @@ class PluginLibrary:
     is the one place that calls into the plugin (bound per mode at load)."""
 
     invoke: Callable[[int, int, int, bytes], "tuple[int, bytes | None]"]
+    # API mode without a timeout: the shim's `reml_nyash_call_i32(state, type_id, method_id,
+    # instance_id, args, args_len)` (an i32 result as the value itself; see `call.py`), else None
+    call_i32: Any = None
 
     def __init__(self, name: str, path: Path, *, max_result_bytes: int = MAX_RESULT_BYTES,
                  mode: str | None = None, timeout: float | None = None) -> None:
@@ -203,6 +206,9 @@ class PluginLibrary:
             self._state = self._ffi.gc(state, shim.reml_nyash_free)
             self._shim = shim
             self._call_first = shim.reml_nyash_call
+            self._here = shim.reml_nyash_here_slot_get
+            if timeout is None:
+                self.call_i32 = shim.reml_nyash_call_i32
             self._per_thread = threading.local()
             if abi_fn is not None:
                 abi_fn = functools.partial(shim.reml_nyash_abi, entry_address(abi_fn))
@@ -268,6 +274,25 @@ class PluginLibrary:
             return self._answer(slot, slot.c.rc, slot.c.len, type_id, method_id, instance_id, args)
         finally:
             slot.busy = False
+
+    def held_answer(self, answer: int, type_id: int, method_id: int, instance_id: int,
+                    args: bytes) -> tuple[int, bytes | None]:
+        """What `invoke` answers, for a `call_i32` call that answered something other than an
+        i32 value (`answer`): its result read from the thread's C buffer (then released),
+        the call made the ordinary way when that buffer was busy, or the unloaded error."""
+        if answer == HELD:
+            here = self._here()
+            try:
+                rc, need = here.rc, here.len
+                res = _Slot(self._ffi, HERE_BYTES)
+                self._ffi.memmove(res.buf, here.buf, min(need, HERE_BYTES))
+            finally:
+                here.held = 0
+            return self._answer(res, rc, need, type_id, method_id, instance_id, args)
+        if answer == BUSY:
+            return self.invoke(type_id, method_id, instance_id, args)
+        assert answer == CLOSED, answer
+        raise self._unloaded()
 
     def _invoke_abi(self, type_id: int, method_id: int, instance_id: int, args: bytes) -> tuple[int, bytes | None]:
         self._acquire()
@@ -530,10 +555,12 @@ class _BoxType:
 
 def _proxy_class(box_type: _BoxType) -> type["PluginBox"]:
     """A PluginBox subclass with one real method per configured method (compiled once per
-    box type, so a call does no attribute fallback)."""
+    box type).  The class has no `__getattr__`, so attribute reads on boxes stay on the
+    interpreter's fast path; a name that is no Python identifier is still an attribute
+    (`getattr(box, "a-b")`)."""
     namespace: dict[str, Any] = {"__slots__": (), "__qualname__": f"PluginBox[{box_type.name}]"}
     for name, method in box_type.methods.items():
-        if not name.isidentifier() or name.startswith("_") or hasattr(PluginBox, name):
+        if name.startswith("__") or hasattr(PluginBox, name):
             continue           # reachable through box.call(name, ...)
         if method.role == "destructor":
             namespace[name] = PluginBox.finalise
@@ -569,7 +596,28 @@ def _fast_method(box_type: _BoxType, method: _Method) -> Callable[..., Any]:
                 value = adopt(value)
         return Ok(value) if returns_result else value
 
-    if arity == 0 and not returns_result:
+    lib, call_i32 = box_type.lib, box_type.lib.call_i32
+    if call_i32 is not None:
+        # API mode without a timeout: one C call that answers an i32 result as the value
+        state, held_answer, held = lib._state, lib.held_answer, HELD
+        if arity == 0 and not returns_result:
+            def call(self: PluginBox, *args: Any) -> Any:
+                if args or self._gone:
+                    return self._call(method, args)
+                answer = call_i32(state, type_id, method_id, self._instance_id, empty, 4)
+                if answer > held:
+                    return answer
+                return finish(self, *held_answer(answer, type_id, method_id, self._instance_id, empty))
+        else:
+            def call(self: PluginBox, *args: Any) -> Any:
+                if len(args) != arity or self._gone:
+                    return self._call(method, args)
+                data = encode(*args)
+                answer = call_i32(state, type_id, method_id, self._instance_id, data, len(data))
+                if answer > held:
+                    return Ok(answer) if returns_result else answer
+                return finish(self, *held_answer(answer, type_id, method_id, self._instance_id, data))
+    elif arity == 0 and not returns_result:
         def call(self: PluginBox, *args: Any) -> Any:
             if args or self._gone:
                 return self._call(method, args)
@@ -589,7 +637,8 @@ def _fast_method(box_type: _BoxType, method: _Method) -> Callable[..., Any]:
 
 class PluginBox:
     """A plugin instance.  Methods from nyash.toml are attributes (`box.read()`); a method
-    whose name collides with an attribute below is reachable as `box.call(name, ...)`."""
+    whose name collides with an attribute below (or starts with two underscores) is
+    reachable as `box.call(name, ...)`."""
 
     __slots__ = ("_type", "_instance_id", "_finalizer", "_gone", "__weakref__")
 
@@ -628,13 +677,10 @@ class PluginBox:
         return f"<PluginBox {self._type.name}#{self._instance_id}{state}>"
 
     # calls
-    def __getattr__(self, name: str) -> Callable[..., Any]:
-        method = self._type.methods.get(name) if not name.startswith("__") else None
-        if method is None:
-            raise AttributeError(f"{self._type.name} has no method {name!r}")
-        if method.role == "destructor":
-            return self.finalise
-        return lambda *args: self._call(method, args)
+    if TYPE_CHECKING:
+        # configured methods are attributes of the generated subclass (for type checkers only:
+        # a real `__getattr__` would take attribute reads off the interpreter's fast path)
+        def __getattr__(self, name: str) -> Callable[..., Any]: ...
 
     def call(self, name: str, *args: Any) -> Any:
         method = self._type.methods.get(name)
