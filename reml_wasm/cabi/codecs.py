@@ -383,8 +383,8 @@ class Compiler:
 
             def lift(f, i):
                 c = f[i]
-                if type(c) is not int:
-                    c = _core(c, "i32")  # raises
+                if type(c) is not int or not -0x80000000 <= c <= 0xFFFFFFFF:
+                    c = _core(c, "i32")  # raises: not an integer, or outside the i32 slot
                 c &= 0xFFFFFFFF
                 return chr(c) if c < 0xD800 else int_to_char(c)
 
