@@ -82,6 +82,9 @@ def load(path: str | os.PathLike[str]) -> RoutingConfig:
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
         raise error("ffi.router.config", f"cannot read {p}: {exc.strerror or exc}", path=str(p)) from None
+    except UnicodeDecodeError as exc:
+        raise error("ffi.router.config", f"{p} is not UTF-8 text (byte offset {exc.start})", path=str(p),
+                    location=Location(str(p), 1, 1)) from None
     return loads(text, p)
 
 

@@ -90,7 +90,10 @@ def _read_toml(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise invalid(f"cannot read config {path}: {exc.strerror}") from None
+        raise invalid(f"cannot read config {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise invalid(f"config {path} is not UTF-8 text (byte offset {exc.start})",
+                      location=Location(str(path), 1, 1)) from None
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -183,6 +186,13 @@ def _validate(cfg: BindgenConfig) -> None:
                               f"{key}[{i}]") from None
 
 
+def _text_field(entry: dict[str, Any], key: str, path: Path) -> str | None:
+    value = entry.get(key)
+    if value is not None and not isinstance(value, str):
+        raise invalid(f"{path}: `{key}` must be a string, not {type(value).__name__}", "compile_commands")
+    return value
+
+
 def compile_flags(path: Path) -> list[str]:
     """-I, -isystem, -D, -U and -std flags of a compile_commands.json, in order, once each;
     relative include directories are made absolute against each entry's `directory`."""
@@ -197,8 +207,14 @@ def compile_flags(path: Path) -> list[str]:
     for entry in entries:
         if not isinstance(entry, dict):
             continue
-        directory = Path(entry.get("directory") or path.parent)
-        args = entry.get("arguments") or shlex.split(entry.get("command") or "")
+        directory = Path(_text_field(entry, "directory", path) or path.parent)
+        arguments = entry.get("arguments")
+        if arguments is not None and not (isinstance(arguments, list) and all(isinstance(a, str) for a in arguments)):
+            raise invalid(f"{path}: `arguments` must be a list of strings", "compile_commands")
+        try:
+            args = arguments or shlex.split(_text_field(entry, "command", path) or "")
+        except ValueError as exc:  # an unclosed quote
+            raise invalid(f"{path}: cannot split `command`: {exc}", "compile_commands") from None
         i = 0
         while i < len(args):
             a = args[i]

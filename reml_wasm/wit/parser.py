@@ -13,6 +13,7 @@ from .lexer import PRIMITIVE_KINDS, Token, docs_from_comments, tokenize, valid_s
 _ID_KINDS = ("id", "explicit-id")
 # wit-parser accepts type expressions nested at most this deep (the innermost type counts)
 MAX_TYPE_DEPTH = 100
+_U32_MAX, _U64_MAX = 2**32 - 1, 2**64 - 1  # the widths wit-parser reads list sizes and versions into
 
 
 class Parser:
@@ -78,6 +79,11 @@ class Parser:
         if tok.kind != "version" or not valid_semver(tok.value):
             raise fail("wit.parse.invalid_version", "expected a semantic version (e.g. 1.0.0)",
                        self.span(tok))
+        numbers = tok.value.split("-", 1)[0].split("+", 1)[0].split(".")
+        for part, number in zip(("major", "minor", "patch"), numbers):
+            if int(number) > _U64_MAX:
+                raise fail("wit.parse.invalid_version", f"value of {part} version number exceeds u64::MAX",
+                           self.span(tok))
         self.pos += 1
         return tok.value
 
@@ -411,6 +417,9 @@ class Parser:
             if self.eat(","):
                 tok = self.expect("int")
                 length = int(tok.value)
+                if length > _U32_MAX:
+                    raise fail("wit.type.invalid", "invalid list size: number too large to fit in target type",
+                               self.span(tok))
             self.expect(">")
             return ast.TypeExpr("list", span, (inner,), length=length)
         if kind == "map":

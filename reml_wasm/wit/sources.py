@@ -80,8 +80,15 @@ def parse_file(path: Path) -> ast.File:
     return parse_source(read_source(path))
 
 
+def _entries(path: Path) -> list[Path]:
+    try:
+        return sorted(path.iterdir())
+    except OSError as exc:
+        raise fail("wit.io.read_failed", f"cannot read the directory {path}: {exc.strerror or exc}") from None
+
+
 def parse_dir(path: Path) -> tuple[list[PackageInput], PackageInput]:
-    files = [parse_file(p) for p in sorted(path.iterdir()) if p.suffix == ".wit" and p.is_file()]
+    files = [parse_file(p) for p in _entries(path) if p.suffix == ".wit" and p.is_file()]
     if not files:
         raise fail("wit.package.missing", f"no .wit files in {path}")
     return group_from_files(files, str(path))
@@ -91,13 +98,13 @@ def collect(path: Path) -> tuple[list[PackageInput], PackageInput]:
     """Every package under `path` (dependencies first) and the main package."""
     if not path.exists():
         raise fail("wit.io.read_failed", f"{path} does not exist")
-    if path.is_file():
+    if not path.is_dir():  # a file, or what reading will refuse with its reason (a socket, ...)
         nested, main = group_from_files([parse_file(path)], str(path))
         return nested + [main], main
     inputs: list[PackageInput] = []
     deps = path / "deps"
     if deps.is_dir():
-        for entry in sorted(deps.iterdir()):
+        for entry in _entries(deps):
             if entry.is_dir():
                 nested, main = parse_dir(entry)
             elif entry.suffix == ".wit":
