@@ -100,6 +100,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
         m = re.search(r"line (\d+), column (\d+)", str(exc))
         loc = Location(str(path), int(m.group(1)), int(m.group(2))) if m else Location(str(path), 1, 1)
         raise invalid(f"config is not valid TOML: {exc}", location=loc) from None
+    except RecursionError:  # tomllib has no depth limit of its own
+        raise invalid(f"config {path} nests too deep to be read", location=Location(str(path), 1, 1)) from None
 
 
 def _check_list(data: dict[str, Any], key: str, where: str) -> list[str]:
@@ -181,7 +183,7 @@ def _validate(cfg: BindgenConfig) -> None:
         for i, rx in enumerate(getattr(cfg, key)):
             try:
                 re.compile(rx)
-            except re.error as exc:
+            except (re.error, OverflowError, RecursionError) as exc:  # a{99999999999}, deep groups
                 raise invalid(f"{key} pattern {rx!r} is not a regular expression: {exc}",
                               f"{key}[{i}]") from None
 
@@ -200,6 +202,8 @@ def compile_flags(path: Path) -> list[str]:
         entries = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise invalid(f"cannot read compile_commands {path}: {exc}", "compile_commands") from None
+    except RecursionError:
+        raise invalid(f"compile_commands {path} nests too deep to be read", "compile_commands") from None
     if not isinstance(entries, list):
         raise invalid(f"{path}: compile_commands must be a JSON list", "compile_commands")
     flags: list[str] = []

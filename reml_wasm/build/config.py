@@ -123,6 +123,10 @@ def load_section(config: str | Path, platform: str | None = None) -> tuple[FfiSe
                           location=Location(str(file), exc.lineno, exc.colno, snippet),
                           extensions={"ffi.build": {"path": file.name}})
         return None, [diag], locator
+    except RecursionError:
+        return None, [Diagnostic(CONFIG_INVALID, f"{file.name} nests too deep to be read",
+                                 location=Location(str(file), 1, 1),
+                                 extensions={"ffi.build": {"path": file.name}})], locator
     locator.doc = doc
     checker = _Checker(locator, FfiSection(root=root, config_file=Path(os.path.realpath(file))), platform)
     checker.run(doc.value)

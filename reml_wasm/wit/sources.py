@@ -15,7 +15,7 @@ from .resolver import PackageInput
 
 def read_source(path: Path) -> Source:
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_bytes().decode("utf-8")  # as written: a lone carriage return is not a newline
     except UnicodeDecodeError:
         raise fail("wit.io.read_failed", f"{path} is not valid UTF-8") from None
     except OSError as exc:

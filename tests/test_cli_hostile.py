@@ -1,0 +1,173 @@
+"""Hostile input for every console script and subcommand, and for every API entry that
+reads a file: missing, directory, socket, not UTF-8, empty, NUL bytes, truncated, huge
+numbers, deep nesting, the wrong kind of file, symlink loops, names that are not UTF-8,
+bad option values and bad arguments.  Every outcome is a coded diagnostic (exit status 1)
+or a usage message (exit status 2); never `internal.error`, a traceback or a crash.
+
+The case table is tests/cli_hostile_cases.py; it runs in a child process (a crash there
+fails the test instead of the test run)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import cli_hostile_cases as cases
+from reml_wasm import routing, wit
+from reml_wasm.audit import DiagnosticError
+from reml_wasm.bid import nyash_toml, yaml_loader
+from reml_wasm.bindgen import config as bindgen_config
+from reml_wasm.bindgen.preprocess import preprocess
+from reml_wasm.build.config import load_section
+from reml_wasm.connectors.component import Component
+
+ROOT = Path(__file__).resolve().parent.parent
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+
+def test_every_hostile_case_keeps_the_contract():
+    proc = subprocess.run([sys.executable, str(HERE / "cli_hostile_cases.py")], capture_output=True, text=True,
+                          cwd=ROOT, timeout=600)
+    assert proc.returncode == 0, (proc.returncode, proc.stderr[-3000:])
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result["ran"] == len(cases.CASES) > 600
+    assert result["broken"] == [], json.dumps(result["broken"], indent=1)[:6000]
+
+
+@pytest.fixture(scope="module")
+def table(tmp_path_factory):
+    return cases.prepare(tmp_path_factory.mktemp("hostile"))
+
+
+def test_the_table_knows_a_broken_outcome():
+    """The judge itself: what the old CLI did on these inputs counts as broken."""
+    assert cases.broken(2, "error[internal.error]: RuntimeError: Symlink loop from 'x'") == "internal.error"
+    assert cases.broken(1, "Traceback (most recent call last):") == "traceback"
+    assert cases.broken(0, "", "wit-huge") == "exit status 0"
+    assert cases.broken(2, "error: x") == "exit 2 without a usage message"
+    assert cases.broken(1, "x.wit:1:1: error[wit.io.read_failed]: ...") is None
+
+
+LOADERS = {
+    "wit": wit.load,
+    "yaml": yaml_loader.load,
+    "toml": nyash_toml.load,
+    "routing": routing.load,
+    "json": load_section,
+    "bgtoml": bindgen_config.load,
+    "ccjson": lambda p: bindgen_config.compile_flags(Path(p)),
+    "wasm": Component.from_file,
+    "header": lambda p: preprocess([Path(p)], [], []),
+}
+
+
+@pytest.mark.parametrize("variant", [*cases.COMMON_VARIANTS, "odd-name"])
+@pytest.mark.parametrize("loader", sorted(LOADERS))
+def test_api_entries_raise_only_coded_errors(table, loader, variant):
+    """Every API entry that reads a file: a DiagnosticError or a result, never OSError,
+    UnicodeDecodeError, OverflowError, RecursionError, RuntimeError or TypeError."""
+    kind = "toml" if loader == "routing" else loader
+    path = table[f"odd-{kind}"] if variant == "odd-name" else table[f"bad-{kind}-{variant}"]
+    try:
+        result = LOADERS[loader](path)
+    except DiagnosticError as exc:
+        assert exc.code and exc.diagnostic.message
+        return
+    if loader == "json":  # load_section returns its diagnostics
+        assert result[1] or variant == "odd-name", result
+        return
+    assert variant in ("odd-name", "empty", "huge", "nul", "wrong") or (loader, variant) == ("header", "deep"), result
+
+
+def test_a_header_that_is_not_utf8_is_located(tmp_path):
+    header = tmp_path / "latin1.h"
+    header.write_bytes(b"int ok(void);\nint bad(int a); extern const char s[sizeof(\"caf\xe9\")];\n")
+    with pytest.raises(DiagnosticError) as exc:
+        preprocess([header], [], [])
+    d = exc.value.diagnostic
+    assert d.code == "ffi.bindgen.parse_failed" and "0xe9" in d.message
+    assert (Path(d.location.file).name, d.location.line, d.location.column) == ("latin1.h", 2, 48)
+
+
+def test_wit_reads_a_lone_carriage_return_as_wasm_tools_does(tmp_path):
+    src = tmp_path / "cr.wit"
+    src.write_bytes(b"package a:b;\ninterface i {\n  // a\rb\n  /// c\rd\n  type t = u8;\n}\n")
+    oracle = subprocess.run(["wasm-tools", "component", "wit", "--json", str(src)], capture_output=True, timeout=120)
+    assert oracle.returncode == 0, oracle.stderr
+    assert wit.load(src).to_json_text().encode() == oracle.stdout
+
+
+def _process(*argv: str | bytes, program: str = "main") -> subprocess.CompletedProcess:
+    code = f"import sys; from reml_wasm.cli import {program} as m; sys.exit(m())"
+    return subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, cwd=ROOT, timeout=300,
+                          env={**os.environ, "LC_ALL": "C.UTF-8", "PYTHONIOENCODING": ""})
+
+
+def test_real_processes(table, tmp_path):
+    """A handful as real processes: names that are not UTF-8 come from the shell as bytes,
+    output is a strict UTF-8 stream, and nothing is caught by a test harness."""
+    odd = os.fsencode(table["odd-wit"])
+    good = _process(b"wit", odd)
+    assert good.returncode == 0 and b"package reml:ctest@0.1.0;" in good.stdout, good.stderr
+    reml = _process(b"reml", odd, b"-o", os.fsencode(tmp_path) + b"/\xff.reml", b"--manifest",
+                    os.fsencode(tmp_path) + b"/\xfe.json")
+    assert reml.returncode == 0, reml.stderr
+    assert (tmp_path / os.fsdecode(b"\xfe.json")).read_text(encoding="utf-8")  # still UTF-8 text
+    for argv, program, code in [
+        ((b"wit", odd + b".absent"), "main", b"wit.io.read_failed"),
+        ((b"call", os.fsencode(table["good-wasm"]), b"echo(\"\xff\")"), "main", b"wave."),
+        ((b"build", b"--config", os.fsencode(table["bad-json-loop"])), "main", b"ffi.build.config_invalid"),
+        ((b"--header", os.fsencode(table["bad-header-not-utf8"]), b"--output", os.fsencode(tmp_path) + b"/b.reml", b"--manifest", os.fsencode(tmp_path) + b"/m.json"),
+         "bindgen_main",
+         b"ffi.bindgen.parse_failed"),
+        ((b"check", b"-c", os.fsencode(table["bad-toml-directory"])), "plugin_tester_main",
+         b"ffi.plugin.config.unreadable"),
+    ]:
+        proc = _process(*argv, program=program)
+        assert proc.returncode == 1, (argv, proc.returncode, proc.stderr)
+        assert code in proc.stdout + proc.stderr and b"Traceback" not in proc.stderr, (argv, proc.stderr)
+        assert b"internal.error" not in proc.stdout + proc.stderr
+
+
+# Random call text: arguments in WAVE for a component, C expressions for a native library.
+_WAVE_PIECES = st.sampled_from(['"', "'", "\\", "(", ")", "[", "]", "{", "}", ",", ":", "-", "0", "1e999", "9" * 30,
+                                "0x", "nan", "inf", "true", "some(", "none", "ok(", "err(", "%", "\x00", "\udcff",
+                                "é", "\\u{d800}", "\\u{110000}", " ", "#", "[constructor]", "."])
+_TEXT = st.one_of(st.text(max_size=40), st.lists(_WAVE_PIECES, max_size=12).map("".join))
+_EXPORTS = st.sampled_from(["add", "echo", "echo-list", "call-scale", "spin", "nosuch",
+                            "reml:ctest/counters@0.1.0#[constructor]counter", "reml:ctest/counters@0.1.0#finish"])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(func=_EXPORTS, args=st.lists(_TEXT, max_size=3), path=st.sampled_from(["fast", "wasmtime"]))
+def test_call_with_random_wave_arguments(table, func, args, path):
+    status, _out, err = cases.run_case("reml-wasm", ["call", "--path", path, "--fuel", "100000000",
+                                                     table["good-wasm"], f"{func}({', '.join(args)})"])
+    assert status in (0, 1), err
+    assert cases.broken(1 if status == 0 else status, err or "x") is None, err
+
+
+_C_PIECES = st.sampled_from(["(", ")", ",", "-", "+", "*", "/", "%", "<<", ">>", "~", "!", "0", "1", "0x", "0x7f",
+                            "1e999", "9" * 30, "1.5", ".", "'a'", "'", '"s"', '"', "\\", "NULL", "sizeof", "(int)",
+                            "(char*)", "\x00", "\udcff", "é", " ", "[", "]", "{1}", "&", "x", "INT_MAX", "-1"])
+_C_FUNCS = st.sampled_from(["abs", "labs", "strlen", "atoi", "puts", "nosuch", "cos", "ldexp", "memset"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(func=_C_FUNCS, args=st.lists(st.one_of(st.text(max_size=20), st.lists(_C_PIECES, max_size=8).map("".join)),
+                                   max_size=3))
+def test_call_native_with_random_c_text(func, args):
+    lib = "m" if func in ("cos", "ldexp") else "c"
+    status, _out, err = cases.run_case("reml-wasm", ["call-native", lib, f"{func}({', '.join(args)})",
+                                                     "--header", "stdlib.h", "--header", "string.h",
+                                                     "--header", "stdio.h", "--header", "math.h"])
+    assert status in (0, 1), err
+    assert cases.broken(1 if status == 0 else status, err or "x") is None, err
