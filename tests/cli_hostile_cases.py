@@ -409,11 +409,56 @@ def run_all(scratch: Path, only: list[str]) -> dict:
     return {"ran": ran, "broken": bad}
 
 
+def random_c_calls(examples: int) -> dict:
+    """`call-native` on random C argument text (constant expressions built from a small
+    grammar, and raw text): every outcome a result or a coded diagnostic.  Runs in its own
+    process: a call that crashes must come back as `ffi.call.crashed`, not end the run."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    literal = st.one_of(
+        st.integers(-2**70, 2**70).map(str), st.floats(allow_nan=False).map(repr),
+        st.sampled_from(["0x7fffffffffffffff", "0xffffffffffffffffff", "1u", "1ull", "07", "09", "1e999", "-0.0",
+                         "1.5f", "'a'", "'\\0'", "'\\777'", '"s"', '"\\xff"', '""', "NULL", "INT_MAX", "EOF",
+                         "sizeof(int)", "LLONG_MIN", "SIZE_MAX"]))
+    expr = st.recursive(literal, lambda e: st.one_of(
+        e.map(lambda x: f"({x})"),
+        st.tuples(st.sampled_from(["-", "~", "!", "(int)", "(unsigned char)", "(double)", "(char*)", "(void*)",
+                                   "(short)"]), e).map("".join),
+        st.tuples(e, st.sampled_from([" + ", " - ", " * ", " / ", " % ", " << ", " >> ", " & ", " | ", " && "]),
+                  e).map("".join)), max_leaves=5)
+    raw = st.lists(st.sampled_from(["(", ")", ",", "-", "0", "0x", "1e999", "'", '"', "\\", "NULL", "\x00",
+                                    "\udcff", " ", "[", "{1}", "&", "x"]), max_size=8).map("".join)
+    arity = {"abs": 1, "labs": 1, "strlen": 1, "atoi": 1, "puts": 1, "isalpha": 1, "toupper": 1, "memset": 3,
+             "strncmp": 3, "strtol": 3, "getenv": 1, "ldexp": 2, "cos": 1, "nosuch": 1}
+    headers = [a for h in ("stdlib.h", "string.h", "stdio.h", "ctype.h", "math.h", "limits.h", "stdint.h")
+               for a in ("--header", h)]
+    ran, bad = 0, []
+
+    @settings(max_examples=examples, deadline=None, database=None, derandomize=True)
+    @given(func=st.sampled_from(sorted(arity)), data=st.data())
+    def one(func: str, data: st.DataObject) -> None:
+        nonlocal ran
+        args = data.draw(st.lists(st.one_of(expr, expr, raw, st.text(max_size=12)), min_size=arity[func],
+                                  max_size=arity[func]))
+        lib = "m" if func in ("ldexp", "cos") else "c"
+        status, _out, err = run_case("reml-wasm", ["call-native", lib, f"{func}({', '.join(args)})", *headers])
+        ran += 1
+        why = broken(1 if status == 0 else status, err or "(no output)")
+        if why:
+            bad.append({"case": f"{func}({', '.join(args)})", "why": why, "status": status, "stderr": err[-600:]})
+    one()
+    return {"ran": ran, "broken": bad}
+
+
 if __name__ == "__main__":
     import json
     import tempfile
-    with tempfile.TemporaryDirectory() as tmp:
-        result = run_all(Path(tmp), sys.argv[1:])
+    if sys.argv[1:2] == ["random-c"]:
+        result = random_c_calls(int(sys.argv[2]))
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            result = run_all(Path(tmp), sys.argv[1:])
     for b in result["broken"]:
         print(f"{b['case']}: {b['why']} (status {b['status']})\n    {b['stderr']}", file=sys.stderr)
     print(json.dumps(result))
