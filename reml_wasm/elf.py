@@ -108,7 +108,8 @@ def _segments_problem(fh: "object", head: bytes, size: int) -> tuple[str, str] |
     if dynamic is None:
         return "ffi.library.damaged", "no dynamic segment (the loader needs one in a shared library)"
     fh.seek(dynamic[0])  # type: ignore[attr-defined]
-    return _dynamic_problem(fh.read(dynamic[1]), order + ("qQ" if cls == 2 else "iI"), loads)  # type: ignore[attr-defined]
+    entries = fh.read(dynamic[1])  # type: ignore[attr-defined]
+    return _dynamic_problem(entries, order + ("qQ" if cls == 2 else "iI"), loads)
 
 
 def _dynamic_problem(data: bytes, fmt: str, loads: list[tuple[int, int, int]]) -> tuple[str, str] | None:

@@ -214,7 +214,8 @@ for _i, _v in enumerate(["", "cos", "cos(", "cos(0.0", "nosuch(1)", "cos(1, 2)",
 REFERRING = {
     "tester-library": ("so", "reml-plugin-tester", ["check", "-c", "{cfg}"], "toml",
                        '[libraries."x.so"]\nboxes = ["B"]\npath = "{F}"\n[libraries."x.so".B]\ntype_id = 9\n'
-                       '[libraries."x.so".B.methods]\nbirth = {{ method_id = 0 }}\nfini = {{ method_id = 4294967295 }}\n'),
+                       '[libraries."x.so".B.methods]\nbirth = {{ method_id = 0 }}\n'
+                       'fini = {{ method_id = 4294967295 }}\n'),
     "build-header": ("header", "reml-wasm", ["build", "--config", "{cfg}", "--cache-dir", "{out}"], "json",
                      '{{"package": {{"name": "x", "version": "0.1.0"}}, "ffi": {{"libraries": ["m"], '
                      '"headers": ["{F}"], "bindgen": {{"enabled": true, "output": "{out}/g.reml"}}}}}}\n'),

@@ -105,10 +105,11 @@ def test_wit_reads_a_lone_carriage_return_as_wasm_tools_does(tmp_path):
     assert wit.load(src).to_json_text().encode() == oracle.stdout
 
 
-def _process(*argv: str | bytes, program: str = "main") -> subprocess.CompletedProcess:
+def _process(*argv: str | bytes, program: str = "main",
+             env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     code = f"import sys; from reml_wasm.cli import {program} as m; sys.exit(m())"
     return subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, cwd=ROOT, timeout=300,
-                          env={**os.environ, "LC_ALL": "C.UTF-8", "PYTHONIOENCODING": ""})
+                          env={**os.environ, "LC_ALL": "C.UTF-8", "PYTHONIOENCODING": "", **(env or {})})
 
 
 def test_real_processes(table, tmp_path):
@@ -125,7 +126,8 @@ def test_real_processes(table, tmp_path):
         ((b"wit", odd + b".absent"), "main", b"wit.io.read_failed"),
         ((b"call", os.fsencode(table["good-wasm"]), b"echo(\"\xff\")"), "main", b"wave."),
         ((b"build", b"--config", os.fsencode(table["bad-json-loop"])), "main", b"ffi.build.config_invalid"),
-        ((b"--header", os.fsencode(table["bad-header-not-utf8"]), b"--output", os.fsencode(tmp_path) + b"/b.reml", b"--manifest", os.fsencode(tmp_path) + b"/m.json"),
+        ((b"--header", os.fsencode(table["bad-header-not-utf8"]), b"--output", os.fsencode(tmp_path) + b"/b.reml",
+          b"--manifest", os.fsencode(tmp_path) + b"/m.json"),
          "bindgen_main",
          b"ffi.bindgen.parse_failed"),
         ((b"check", b"-c", os.fsencode(table["bad-toml-directory"])), "plugin_tester_main",
@@ -135,6 +137,23 @@ def test_real_processes(table, tmp_path):
         assert proc.returncode == 1, (argv, proc.returncode, proc.stderr)
         assert code in proc.stdout + proc.stderr and b"Traceback" not in proc.stderr, (argv, proc.stderr)
         assert b"internal.error" not in proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("env", [{"CC": "/nonexistent/cc"}, {"CC": "/bin/false"}])
+def test_a_broken_compiler_is_coded(env, tmp_path):
+    """The C compiler named by CC cannot run, or fails: the header reading says so."""
+    for argv, program in [((b"call-native", b"m", b"cos(0.0)"), "main"),
+                          ((b"--header", str(cases.HEADER).encode(), b"--output", os.fsencode(tmp_path / "o.reml"),
+                            b"--manifest", os.fsencode(tmp_path / "o.json")), "bindgen_main")]:
+        proc = _process(*argv, program=program, env=env)
+        assert proc.returncode == 1 and b"error[ffi.bindgen.parse_failed]" in proc.stderr, (argv, proc.stderr)
+
+
+@pytest.mark.parametrize("variable", ["REML_WASM_CACHE", "XDG_CACHE_HOME"])
+def test_an_unusable_cache_directory_still_calls(variable, table):
+    """The compiled-component cache under a regular file: the call is made without it."""
+    proc = _process(b"call", os.fsencode(table["good-wasm"]), b"add(1, 2)", env={variable: table["good-wit"]})
+    assert proc.returncode == 0 and proc.stdout.strip() == b"3", proc.stderr
 
 
 # Random call text: arguments in WAVE for a component, C expressions for a native library.
