@@ -191,3 +191,29 @@ def test_a_crashing_c_call_is_coded():
     assert b"error[ffi.call.crashed]" in proc.stderr and b"SIGSEGV" in proc.stderr, proc.stderr
     fine = _process(b"call-native", b"c", b"isalpha(65)", b"--header", b"ctype.h")
     assert fine.returncode == 0 and fine.stdout.strip() not in (b"", b"0"), fine.stderr
+
+
+def _nested_component(tmp_path, levels):
+    chain = "\n".join(f"  (type $t{i + 1} (list $t{i}))" for i in range(levels))
+    wat = tmp_path / f"nested{levels}.wat"
+    wat.write_text(f'(component\n  (type $t0 (list u8))\n{chain}\n  (import "f" (func (param "x" $t{levels})))\n)\n')
+    wasm = tmp_path / f"nested{levels}.wasm"
+    subprocess.run(["wasm-tools", "parse", str(wat), "-o", str(wasm)], check=True, timeout=120)
+    return wasm
+
+
+@pytest.mark.parametrize("levels", [90, 98, 5000])
+def test_component_types_nested_too_deep_are_malformed(tmp_path, levels):
+    """Type indices let a binary nest value types without bound; like wasmparser, more
+    than 100 levels is malformed (before: RecursionError from the world's types)."""
+    wasm = _nested_component(tmp_path, levels)
+    oracle = subprocess.run(["wasm-tools", "validate", str(wasm)], capture_output=True, text=True, timeout=120)
+    assert (oracle.returncode == 0) == (levels == 90), oracle.stderr
+    if levels == 90:
+        assert "f" in str(Component.from_file(wasm).world.imports)
+        return
+    with pytest.raises(DiagnosticError) as exc:
+        Component.from_file(wasm).world
+    assert exc.value.code == "ffi.component.malformed" and "too deep" in exc.value.diagnostic.message
+    status, _out, err = cases.run_case("reml-wasm", ["inspect", str(wasm)])
+    assert status == 1 and "error[ffi.component.malformed]" in err, err
