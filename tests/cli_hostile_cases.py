@@ -41,6 +41,7 @@ HEADER = (ROOT / "examples/ffi/build/include/mathx.h")
 def _good_sources() -> dict[str, bytes]:
     from reml_wasm.benchmarks.component import build_ctest
     from reml_wasm.plugin_samples import build_plugin
+    from reml_wasm.toolchain import build_wasi_component
     return {
         "wit": (ROOT / "wit/ctest/ctest.wit").read_bytes(),
         "wasm": Path(build_ctest()).read_bytes(),
@@ -52,10 +53,12 @@ def _good_sources() -> dict[str, bytes]:
         "csv": (ROOT / "docs/scenarios.csv").read_bytes(),
         "ccjson": b'[{"directory": ".", "file": "h.h", "arguments": ["cc", "-I", "inc", "h.h"]}]\n',
         "so": Path(build_plugin("counterbox")).read_bytes(),
+        "command": Path(build_wasi_component([ROOT / "native/wasi-real/command.c"], None, None,
+                                             command=True)).read_bytes(),
     }
 
 
-SUFFIX = {"wit": ".wit", "wasm": ".wasm", "yaml": ".yaml", "toml": ".toml", "json": ".json", "header": ".h",
+SUFFIX = {"command": ".wasm", "wit": ".wit", "wasm": ".wasm", "yaml": ".yaml", "toml": ".toml", "json": ".json", "header": ".h",
           "bgtoml": ".toml", "csv": ".csv", "ccjson": ".json", "so": ".so"}
 
 # numbers past every range, in each kind's syntax
@@ -188,6 +191,18 @@ for _i, _v in enumerate(["", "::", "a::b::c", "{bad-wit-missing}", "{good-wit}",
                          "{tmp}::", "{tmp}::relative", "{tmp}::/a/../..", "\udcff"]):
     _add(f"run-dir-{_i}", "reml-wasm", ["run", "{good-wasm}", "--dir", _v])
     _add(f"run-dir-ro-{_i}", "reml-wasm", ["run", "{good-wasm}", "--dir-ro", _v])
+# a real wasi:cli/run command (reports its arguments, GREETING, stdin; reads the paths given)
+for _path in ("fast", "wasmtime"):
+    for _i, _v in enumerate(["", "::", "a::b::c", "{bad-wit-missing}", "{good-wit}", "{bad-wit-loop}", "::/guest",
+                             "{tmp}::relative", "{tmp}::/a/../..", "\udcff", "{bad-wit-socket}"]):
+        _add(f"run-command-{_path}-dir-{_i}", "reml-wasm", ["run", "--path", _path, "--dir", _v, "{good-command}"])
+    for _i, _v in enumerate(["GREETING=\udcff", "\udcff=1", "GREETING=" + "x" * 100_000, "GREETING=a\x00b"]):
+        _add(f"run-command-{_path}-env-{_i}", "reml-wasm", ["run", "--path", _path, "--env", _v, "{good-command}"])
+    for _i, _v in enumerate(["\udcff", "a\udcffb", "", "x" * 100_000, "a\x00b", "{bad-wit-missing}", "/etc/passwd"]):
+        _add(f"run-command-{_path}-arg-{_i}", "reml-wasm", ["run", "--path", _path, "{good-command}", _v])
+    for _i, _v in enumerate([["--fuel", "1"], ["--timeout", "0.000001"], ["--memory-limit", "1"],
+                             ["--memory-limit", "64Ki"]]):
+        _add(f"run-command-{_path}-limit-{_i}", "reml-wasm", ["run", "--path", _path, *_v, "{good-command}"])
 for _i, _v in enumerate(["nosuch", "add,nosuch", "x" * 1000]):
     _add(f"bench-cases-{_i}", "reml-wasm", ["bench", "component", "--cases", _v, "--quick"])
 _add("bench-unknown", "reml-wasm", ["bench", "nosuch"])
@@ -289,17 +304,19 @@ def prepare(tmp: Path) -> dict[str, str]:
     goods.mkdir()
     names = {"toml": "nyash.toml", "bgtoml": "reml-bindgen.toml", "ccjson": "compile_commands.json"}
     for kind, data in good.items():
-        path = goods / names.get(kind, f"good{SUFFIX[kind]}")  # (nyash.toml's plugins are not there)
+        path = goods / names.get(kind, f"{kind}{SUFFIX[kind]}")  # (nyash.toml's plugins are not there)
         path.write_bytes(data)
         table[f"good-{kind}"] = str(path)
     (goods / "f.h").write_text("int f(void);\n")
     table["f-header"] = str(goods / "f.h")
-    for kind in good:
+    damaged = [kind for kind in good if kind in HUGE]  # (the command serves the `run` cases only)
+    for kind in damaged:
         base = tmp / f"bad-{kind}"
         base.mkdir()
         for variant in COMMON_VARIANTS:
             table[f"bad-{kind}-{variant}"] = make_variant(base / f"{variant}{SUFFIX[kind]}", kind, variant, good)
-    for kind, data in good.items():
+    for kind in damaged:
+        data = good[kind]
         odd = tmp / f"\udcff\udcfe-{kind}{SUFFIX[kind]}"
         Path(os.fsencode(odd).decode("utf-8", "surrogateescape")).write_bytes(data)
         table[f"odd-{kind}"] = str(odd)
@@ -371,6 +388,9 @@ MAY_SUCCEED = {
     "bindgen-header-empty", "build-header-empty", "bindgen-config-header-empty",  # nothing to bind: a warning
     "bindgen-define-4", "bindgen-define-5",          # unused macros
     *(f"bindgen-include-{v}" for v in ("missing", "under-file", "not-utf8", "empty", "loop")),
+    *(f"run-command-{p}-dir-{i}" for p in ("fast", "wasmtime") for i in (7, 8)),  # guest names are names
+    *(f"run-command-{p}-arg-{i}" for p in ("fast", "wasmtime") for i in (2, 4, 5, 6)),  # the guest reads, denied
+    *(f"run-command-{p}-limit-1" for p in ("fast", "wasmtime")),  # a 1 µs deadline may pass before it is seen
 }
 
 

@@ -35,7 +35,7 @@ sys.path.insert(0, str(HERE))
 
 def test_every_hostile_case_keeps_the_contract():
     proc = subprocess.run([sys.executable, str(HERE / "cli_hostile_cases.py")], capture_output=True, text=True,
-                          cwd=ROOT, timeout=600)
+                          cwd=ROOT, timeout=600, stdin=subprocess.DEVNULL)  # (the command guest reads stdin)
     assert proc.returncode == 0, (proc.returncode, proc.stderr[-3000:])
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result["ran"] == len(cases.CASES) > 600
@@ -126,6 +126,8 @@ def test_real_processes(table, tmp_path):
         ((b"wit", odd + b".absent"), "main", b"wit.io.read_failed"),
         ((b"call", os.fsencode(table["good-wasm"]), b"echo(\"\xff\")"), "main", b"wave."),
         ((b"build", b"--config", os.fsencode(table["bad-json-loop"])), "main", b"ffi.build.config_invalid"),
+        ((b"run", b"--path", b"wasmtime", os.fsencode(table["good-command"]), b"\xff"), "main",
+         b"ffi.component.sandbox"),
         ((b"--header", os.fsencode(table["bad-header-not-utf8"]), b"--output", os.fsencode(tmp_path) + b"/b.reml",
           b"--manifest", os.fsencode(tmp_path) + b"/m.json"),
          "bindgen_main",
