@@ -126,6 +126,8 @@ def _file_slots() -> Iterator[tuple[str, str, str, list[str]]]:
     yield "tester-check", "toml", "reml-plugin-tester", ["check", "-c", "{F}"]
     yield "tester-typecheck-json", "toml", "reml-plugin-tester", ["typecheck", "--json", "-c", "{F}"]
     yield "tester-lifecycle", "toml", "reml-plugin-tester", ["lifecycle", "FileBox", "-c", "{F}"]
+    yield "tester-io", "toml", "reml-plugin-tester", ["io", "-c", "{F}"]
+    yield "tester-validate-all", "toml", "reml-plugin-tester", ["validate-all", "--json", "-c", "{F}"]
 
 
 for _slot, _kind, _prog, _argv in _file_slots():
@@ -206,6 +208,9 @@ for _path in ("fast", "wasmtime"):
 for _i, _v in enumerate(["nosuch", "add,nosuch", "x" * 1000]):
     _add(f"bench-cases-{_i}", "reml-wasm", ["bench", "component", "--cases", _v, "--quick"])
 _add("bench-unknown", "reml-wasm", ["bench", "nosuch"])
+for _prog in PROGRAMS:
+    _add(f"{_prog}-completion-unknown-shell", _prog, ["--print-completion", "fish"])
+    _add(f"{_prog}-unknown-option", _prog, ["--no-such-option"])
 _add("tester-lifecycle-unknown-box", "reml-plugin-tester", ["lifecycle", "NoSuchBox", "-c", "{good-toml}"])
 _add("tester-no-command", "reml-plugin-tester", [])
 _add("bindgen-nothing", "reml-bindgen", ["--config", "{bad-bgtoml-missing}"])
@@ -231,6 +236,10 @@ REFERRING = {
                        '[libraries."x.so"]\nboxes = ["B"]\npath = "{F}"\n[libraries."x.so".B]\ntype_id = 9\n'
                        '[libraries."x.so".B.methods]\nbirth = {{ method_id = 0 }}\n'
                        'fini = {{ method_id = 4294967295 }}\n'),
+    "tester-library-all": ("so", "reml-plugin-tester", ["validate-all", "-c", "{cfg}"], "toml",
+                           '[libraries."x.so"]\nboxes = ["B"]\npath = "{F}"\n[libraries."x.so".B]\ntype_id = 9\n'
+                           '[libraries."x.so".B.methods]\nbirth = {{ method_id = 0 }}\nget = {{ method_id = 1 }}\n'
+                           'fini = {{ method_id = 4294967295 }}\n'),
     "build-header": ("header", "reml-wasm", ["build", "--config", "{cfg}", "--cache-dir", "{out}"], "json",
                      '{{"package": {{"name": "x", "version": "0.1.0"}}, "ffi": {{"libraries": ["m"], '
                      '"headers": ["{F}"], "bindgen": {{"enabled": true, "output": "{out}/g.reml"}}}}}}\n'),
