@@ -58,8 +58,8 @@ def _good_sources() -> dict[str, bytes]:
     }
 
 
-SUFFIX = {"command": ".wasm", "wit": ".wit", "wasm": ".wasm", "yaml": ".yaml", "toml": ".toml", "json": ".json", "header": ".h",
-          "bgtoml": ".toml", "csv": ".csv", "ccjson": ".json", "so": ".so"}
+SUFFIX = {"command": ".wasm", "wit": ".wit", "wasm": ".wasm", "yaml": ".yaml", "toml": ".toml", "json": ".json",
+          "header": ".h", "bgtoml": ".toml", "csv": ".csv", "ccjson": ".json", "so": ".so"}
 
 # numbers past every range, in each kind's syntax
 HUGE = {
