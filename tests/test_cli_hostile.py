@@ -20,7 +20,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import cli_hostile_cases as cases
-from reml_wasm import routing, wit
+from reml_wasm import routing, wave, wit
+from reml_wasm import types as t
 from reml_wasm.audit import DiagnosticError
 from reml_wasm.bid import nyash_toml, yaml_loader
 from reml_wasm.bindgen import config as bindgen_config
@@ -167,11 +168,36 @@ _EXPORTS = st.sampled_from(["add", "echo", "echo-list", "call-scale", "spin", "n
                             "reml:ctest/counters@0.1.0#[constructor]counter", "reml:ctest/counters@0.1.0#finish"])
 
 
+def _well_typed_call(draw, exports) -> str:
+    """A call of a random export with random values of its parameter types, in WAVE
+    (sometimes with one argument replaced by raw text)."""
+    from strategies import values_of
+
+    name = draw(st.sampled_from(sorted(n for n, (_key, f) in exports.items()
+                                       if not any(_has_handle(p.type) for p in f.params))))
+    func = exports[name][1]
+    texts = [wave.print_value(draw(values_of(p.type, max_list=6)), p.type) for p in func.params]
+    if texts and draw(st.booleans()):
+        texts[draw(st.integers(0, len(texts) - 1))] = draw(_TEXT)
+    return f"{name}({', '.join(texts)})"
+
+
+def _has_handle(ty) -> bool:
+    return isinstance(ty, (t.OwnType, t.BorrowType)) or any(_has_handle(c) for c in ty.children())
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(func=_EXPORTS, args=st.lists(_TEXT, max_size=3), path=st.sampled_from(["fast", "wasmtime"]))
-def test_call_with_random_wave_arguments(table, func, args, path):
+@given(data=st.data(), path=st.sampled_from(["fast", "wasmtime"]))
+def test_call_with_random_wave_arguments(table, data, path):
+    """Random calls: mostly well-typed ones with random values (they reach the guest),
+    some with raw text in an argument, some that are text only."""
+    exports = Component.from_file(table["good-wasm"]).exports()
+    if data.draw(st.integers(0, 3)) == 0:
+        text = f"{data.draw(_EXPORTS)}({', '.join(data.draw(st.lists(_TEXT, max_size=3)))})"
+    else:
+        text = data.draw(st.composite(lambda draw: _well_typed_call(draw, exports))())
     status, _out, err = cases.run_case("reml-wasm", ["call", "--path", path, "--fuel", "100000000",
-                                                     table["good-wasm"], f"{func}({', '.join(args)})"])
+                                                     table["good-wasm"], text])
     assert status in (0, 1), err
     assert cases.broken(1 if status == 0 else status, err or "x") is None, err
 
