@@ -181,7 +181,10 @@ class AuditSink:
 
     def write(self, envelope: AuditEnvelope | Mapping[str, Any]) -> None:
         record = envelope.to_json() if isinstance(envelope, AuditEnvelope) else dict(envelope)
-        data = (json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+        try:
+            data = (json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+        except UnicodeEncodeError:  # a name that is not UTF-8 (a lone surrogate): kept as a JSON escape
+            data = (json.dumps(record, separators=(",", ":")) + "\n").encode()
         with self._lock:
             written = os.write(self._fd, data)
             if written != len(data):  # pragma: no cover - only on a full disk
@@ -220,12 +223,19 @@ def read_audit_log(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     return records
 
 
+def encode_text(text: str) -> bytes:
+    """UTF-8 bytes of generated text.  Names the system gave as bytes that are not UTF-8
+    (paths, arguments) reach text as lone surrogates; they are written as `\\udcXX`
+    escapes, so the file stays UTF-8 and still says which byte it was."""
+    return text.encode("utf-8", "backslashreplace")
+
+
 def write_atomic(path: str | os.PathLike[str], data: bytes | str) -> None:
     """Write a file through a temporary sibling and rename it into place."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    payload = data.encode("utf-8") if isinstance(data, str) else data
+    payload = encode_text(data) if isinstance(data, str) else data
     try:
         with open(tmp, "wb") as fh:
             fh.write(payload)
@@ -244,7 +254,7 @@ def write_atomic_group(files: Mapping[str | os.PathLike[str], bytes | str]) -> N
     then each is renamed into place; if a rename fails, the files already replaced get
     their previous contents back (or are removed when they are new).  Raises OSError."""
     tag = f"{os.getpid()}.{threading.get_ident()}"
-    items = [(Path(p), d.encode("utf-8") if isinstance(d, str) else d) for p, d in files.items()]
+    items = [(Path(p), encode_text(d) if isinstance(d, str) else d) for p, d in files.items()]
     temps: list[Path] = []
     backups: dict[Path, Path] = {}
     done: list[Path] = []

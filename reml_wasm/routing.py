@@ -82,6 +82,9 @@ def load(path: str | os.PathLike[str]) -> RoutingConfig:
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
         raise error("ffi.router.config", f"cannot read {p}: {exc.strerror or exc}", path=str(p)) from None
+    except UnicodeDecodeError as exc:
+        raise error("ffi.router.config", f"{p} is not UTF-8 text (byte offset {exc.start})", path=str(p),
+                    location=Location(str(p), 1, 1)) from None
     return loads(text, p)
 
 
@@ -95,6 +98,9 @@ def loads(text: str, source: str | os.PathLike[str] | None = None) -> RoutingCon
         loc = None if m is None else _location(text, file, int(m.group(1)), int(m.group(2)))
         raise error("ffi.router.config", f"invalid TOML: {_TOML_POS.sub('', str(exc)).strip(' ()')}",
                     location=loc) from None
+    except RecursionError:  # tomllib has no depth limit of its own
+        raise error("ffi.router.config", "the TOML nests too deep to be read",
+                    location=None if file is None else Location(file, 1, 1)) from None
     base = Path(file).resolve().parent if file is not None else Path.cwd()
     return from_mapping(data, base, text=text, file=file, need_world=True)
 

@@ -6,7 +6,8 @@ threads PATH ROUNDS CALLS: 8 threads share one instance (mixed exports, host imp
     guest resources) and one Component (instantiating from every thread at once, and a
     pool of 3 instances); every answer is checked.  Prints a JSON summary.
 soak PATH COUNT: COUNT instances with host imports and a timeout made and dropped one
-    after another; prints the process's VmSize/VmRSS/thread count at 10 % and at the end.
+    after another; prints the process's VmSize/VmRSS/thread count after the first one, at
+    10 %, 50 % and at the end (after a collection), and their peaks between collections.
 """
 
 from __future__ import annotations
@@ -117,15 +118,20 @@ def status() -> dict:
 def soak_mode(path: str, count: int) -> dict:
     comp = Component.from_file(build_ctest())
     sandbox = Sandbox(timeout=60, fuel=10**9)
-    marks = {}
+    marks: dict = {"peak": {"VmSize": 0, "VmRSS": 0, "threads": 0}}
     for i in range(count):
         inst = comp.instantiate(host(), path=path, sandbox=sandbox)
         if inst.call("call-scale", [i], 2) != [2 * i]:
             raise SystemExit(f"wrong answer at instance {i}")
         del inst
-        if i + 1 == count // 10:
+        if i == 0:
+            marks["start"] = status()  # after the first instance (caches still filling)
+        if (i + 1) % 100 == 0:  # between collections: what dropped instances hold at most
+            now = status()
+            marks["peak"] = {key: max(marks["peak"][key], now[key]) for key in now}
+        if i + 1 in (count // 10, count // 2):
             gc.collect()
-            marks["warm"] = status()
+            marks["warm" if i + 1 == count // 10 else "middle"] = status()
     gc.collect()
     marks["end"] = status()
     time.sleep(0.2)  # the epoch ticker stops at its next tick once no instance needs it

@@ -75,6 +75,38 @@ def test_segment_past_the_end_is_caught(good_so, tmp_path):
     assert exc.value.code == "ffi.library.damaged" and "segment" in exc.value.diagnostic.message
 
 
+def test_shifted_contents_are_caught_before_the_loader(good_so, tmp_path):
+    """Bytes inserted inside the segments (the headers intact, everything after them
+    shifted): the loader would follow the dynamic section's addresses and crash.  Every
+    insertion point inside the loaded part is a coded error, checked in one child process
+    that would die of the signal otherwise."""
+    data = good_so.read_bytes()
+    bad = []
+    for k in range(1, 12):
+        path = tmp_path / f"libshift{k}.so"
+        path.write_bytes(data[: len(data) * k // 24] + bytes(8) + data[len(data) * k // 24:])
+        bad.append(str(path))
+    code = ("import sys; from reml_wasm.connectors.native import NativeLibrary\n"
+            "from reml_wasm.audit import DiagnosticError\n"
+            "for p in sys.argv[1:]:\n"
+            "    try:\n        NativeLibrary.open(p)\n        print(p, 'opened')\n"
+            "    except DiagnosticError as exc:\n        print(p, exc.code)\n")
+    proc = subprocess.run([sys.executable, "-c", code, *bad], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert proc.returncode == 0, (proc.returncode, proc.stdout, proc.stderr)
+    outcomes = dict(line.split() for line in proc.stdout.splitlines())
+    assert set(outcomes) == set(bad) and "opened" not in outcomes.values(), outcomes
+
+
+def test_an_executable_is_not_a_library(tmp_path):
+    """A position-independent executable is an ELF ET_DYN file too; the loader refuses it,
+    and so does the check, with the reason."""
+    exe = tmp_path / "libtrue.so"
+    exe.write_bytes(Path("/bin/true").read_bytes())
+    with pytest.raises(DiagnosticError) as exc:
+        check_shared_library(exe)
+    assert exc.value.code == "ffi.library.load_failed" and "executable" in exc.value.diagnostic.message
+
+
 def _run(*args, env=None):
     return subprocess.run([sys.executable, "-m", "reml_wasm", *args], capture_output=True, text=True,
                           cwd=ROOT, timeout=300, env={**os.environ, **(env or {})})

@@ -75,13 +75,20 @@ def test_cli_environment_failures_are_coded(tmp_path, capsys):
     toml = tmp_path / "nyash.toml"
     toml.write_text("a = " + "[" * 5000 + "]" * 5000 + "\n")
     cases = [(main, ["reml", str(src), "-o", "/proc/nope/x.reml"], "ffi.reml.write_failed"),
-             (main, ["call-native", "c", "abs(1)", "--header", str(bad)], "ffi.io.not_utf8"),
+             (main, ["call-native", "c", "abs(1)", "--header", str(bad)], "ffi.bindgen.parse_failed"),
              (main, ["wit", str(tmp_path / "absent.wit")], "wit.io.read_failed"),
              (plugin_tester_main, ["-c", str(toml), "check"], "ffi.plugin.config.too_deep")]
     for entry, argv, code in cases:
         assert entry(argv) == 1, argv
         err = capsys.readouterr().err
         assert f"[{code}]" in err and "internal.error" not in err, (argv, err)
+    assert f"{bad}:1:11: error[ffi.bindgen.parse_failed]: the header is not UTF-8 text (byte 0xff)" in \
+        main_err(["call-native", "c", "abs(1)", "--header", str(bad)], capsys)
+
+
+def main_err(argv, capsys):
+    assert main(argv) == 1
+    return capsys.readouterr().err
 
 
 def test_reml_and_manifest_appear_together_or_not_at_all(tmp_path, capsys):

@@ -90,13 +90,18 @@ def _read_toml(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise invalid(f"cannot read config {path}: {exc.strerror}") from None
+        raise invalid(f"cannot read config {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise invalid(f"config {path} is not UTF-8 text (byte offset {exc.start})",
+                      location=Location(str(path), 1, 1)) from None
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         m = re.search(r"line (\d+), column (\d+)", str(exc))
         loc = Location(str(path), int(m.group(1)), int(m.group(2))) if m else Location(str(path), 1, 1)
         raise invalid(f"config is not valid TOML: {exc}", location=loc) from None
+    except RecursionError:  # tomllib has no depth limit of its own
+        raise invalid(f"config {path} nests too deep to be read", location=Location(str(path), 1, 1)) from None
 
 
 def _check_list(data: dict[str, Any], key: str, where: str) -> list[str]:
@@ -178,9 +183,16 @@ def _validate(cfg: BindgenConfig) -> None:
         for i, rx in enumerate(getattr(cfg, key)):
             try:
                 re.compile(rx)
-            except re.error as exc:
+            except (re.error, OverflowError, RecursionError) as exc:  # a{99999999999}, deep groups
                 raise invalid(f"{key} pattern {rx!r} is not a regular expression: {exc}",
                               f"{key}[{i}]") from None
+
+
+def _text_field(entry: dict[str, Any], key: str, path: Path) -> str | None:
+    value = entry.get(key)
+    if value is not None and not isinstance(value, str):
+        raise invalid(f"{path}: `{key}` must be a string, not {type(value).__name__}", "compile_commands")
+    return value
 
 
 def compile_flags(path: Path) -> list[str]:
@@ -190,6 +202,8 @@ def compile_flags(path: Path) -> list[str]:
         entries = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise invalid(f"cannot read compile_commands {path}: {exc}", "compile_commands") from None
+    except RecursionError:
+        raise invalid(f"compile_commands {path} nests too deep to be read", "compile_commands") from None
     if not isinstance(entries, list):
         raise invalid(f"{path}: compile_commands must be a JSON list", "compile_commands")
     flags: list[str] = []
@@ -197,8 +211,14 @@ def compile_flags(path: Path) -> list[str]:
     for entry in entries:
         if not isinstance(entry, dict):
             continue
-        directory = Path(entry.get("directory") or path.parent)
-        args = entry.get("arguments") or shlex.split(entry.get("command") or "")
+        directory = Path(_text_field(entry, "directory", path) or path.parent)
+        arguments = entry.get("arguments")
+        if arguments is not None and not (isinstance(arguments, list) and all(isinstance(a, str) for a in arguments)):
+            raise invalid(f"{path}: `arguments` must be a list of strings", "compile_commands")
+        try:
+            args = arguments or shlex.split(_text_field(entry, "command", path) or "")
+        except ValueError as exc:  # an unclosed quote
+            raise invalid(f"{path}: cannot split `command`: {exc}", "compile_commands") from None
         i = 0
         while i < len(args):
             a = args[i]

@@ -32,11 +32,12 @@ def input_hash(headers: Iterable[tuple[str, bytes]], config: Mapping[str, Any],
     h = hashlib.sha256()
 
     def part(label: str, data: bytes) -> None:
-        h.update(label.encode() + b"\0" + len(data).to_bytes(8, "little") + data)
+        # names as the system gave them: surrogateescape gives back the bytes of a name that is not UTF-8
+        h.update(label.encode("utf-8", "surrogateescape") + b"\0" + len(data).to_bytes(8, "little") + data)
 
     for name, content in headers:
         part("header:" + name, content)
-    part("config", json.dumps(config, sort_keys=True, ensure_ascii=False).encode())
+    part("config", json.dumps(config, sort_keys=True, ensure_ascii=False).encode("utf-8", "surrogateescape"))
     part("target", target.encode())
     part("tool", tool_version.encode())
     return h.hexdigest()[:16]

@@ -155,15 +155,38 @@ def preprocess(headers: Sequence[Path], include_paths: Sequence[Path], defines: 
     source = GNU_PRELUDE + "".join(f'#include "{h}"\n' for h in headers)
     cmd = [cc, "-E", "-dD", "-x", "c", *cc_flags(include_paths, defines, extra_flags), "-"]
     try:
-        proc = subprocess.run(cmd, input=source, capture_output=True, text=True, timeout=60,
-                              env=C_LOCALE_ENV)
-    except (OSError, subprocess.TimeoutExpired) as exc:
+        # bytes both ways: header names may not be UTF-8, and neither may their contents
+        proc = subprocess.run(cmd, input=source.encode("utf-8", "surrogateescape"), capture_output=True,
+                              timeout=60, env=C_LOCALE_ENV)
+    except (OSError, ValueError, subprocess.TimeoutExpired) as exc:
         raise error("ffi.bindgen.parse_failed", f"preprocessor failed to run: {exc}") from None
     if proc.returncode != 0:
-        raise _cpp_error(proc.stderr)
+        raise _cpp_error(proc.stderr.decode("utf-8", "backslashreplace"))
+    try:
+        output = proc.stdout.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _not_utf8(proc.stdout, exc) from None
     system = [str(p) for p in compiler_include_dirs(cc)]
     roots = [str(p.resolve()) for p in include_paths] + system
-    return split_macros(proc.stdout, [real_path(str(h)) for h in headers], roots, system)
+    return split_macros(output, [real_path(str(h)) for h in headers], roots, system)
+
+
+def _not_utf8(output: bytes, exc: UnicodeDecodeError):  # -> DiagnosticError
+    """`ffi.bindgen.parse_failed` at the header line and column of the first byte of
+    the preprocessed text that is not UTF-8 (found through cpp's line markers)."""
+    file, line = "<stdin>", 1
+    start = 0
+    for raw in output[:exc.start].split(b"\n")[:-1]:
+        start += len(raw) + 1
+        m = _MARKER.match(raw.decode("utf-8", "replace"))
+        if m is not None:
+            file, line = m.group(2), int(m.group(1))
+        else:
+            line += 1
+    column = len(output[start:exc.start].decode("utf-8", "replace")) + 1
+    byte = output[exc.start:exc.start + 1]
+    return error("ffi.bindgen.parse_failed", f"the header is not UTF-8 text (byte 0x{byte.hex()})",
+                 location=Location(file, line, column))
 
 
 _CC_ERR = re.compile(r"^(.*?):(\d+):(\d+): (?:fatal )?error: (.*)$", re.M)

@@ -10,6 +10,7 @@ reml.json take the place of the file's.
 
 from __future__ import annotations
 
+import os
 import dataclasses
 import subprocess
 from dataclasses import dataclass
@@ -44,8 +45,8 @@ def bindgen_config(section: FfiSection) -> BindgenConfig:
         return BindgenConfig(headers=headers, include_paths=[PathArg(".", root)], output=output,
                              manifest=manifest, config_path=section.config_file)
     cfg = bconfig.load(str(section.resolve(section.bindgen_config)))
-    seen = {h.path.resolve() for h in headers}
-    extra = [h for h in cfg.headers if h.path.resolve() not in seen]
+    seen = {os.path.realpath(h.path) for h in headers}
+    extra = [h for h in cfg.headers if os.path.realpath(h.path) not in seen]
     return dataclasses.replace(cfg, headers=headers + extra, output=output,
                                manifest=manifest if section.manifest is not None else cfg.manifest)
 
@@ -115,9 +116,9 @@ def dependencies(cfg: BindgenConfig, paths: list[Path], root: Path) -> dict[str,
         text = proc.stdout.replace("\\\n", " ").replace("\\ ", "\0")
         files = [tok.replace("\0", " ") for tok in text.split()[1:]]
     out = {}
-    real_root = root.resolve()
+    real_root = Path(os.path.realpath(root))
     for name in dict.fromkeys(files):
-        path = Path(name).resolve()
+        path = Path(os.path.realpath(name))
         if not path.is_file():
             continue
         key = path.relative_to(real_root).as_posix() if real_root in path.parents else str(path)

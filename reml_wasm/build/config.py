@@ -10,6 +10,7 @@ other than macOS give the warning `ffi.build.framework_unsupported` and the buil
 
 from __future__ import annotations
 
+import os
 import json
 import sys
 from dataclasses import dataclass, field
@@ -105,7 +106,7 @@ def load_section(config: str | Path, platform: str | None = None) -> tuple[FfiSe
     read or is not JSON; with errors, the entries that passed their checks), every
     diagnostic found (errors and warnings), and the locator for later diagnostics."""
     file = Path(config)
-    root = file.resolve().parent
+    root = Path(os.path.realpath(file)).parent  # (Path.resolve raises on a symlink loop)
     locator = Locator(file, file.name, None)
     try:
         text = file.read_text(encoding="utf-8")
@@ -122,8 +123,12 @@ def load_section(config: str | Path, platform: str | None = None) -> tuple[FfiSe
                           location=Location(str(file), exc.lineno, exc.colno, snippet),
                           extensions={"ffi.build": {"path": file.name}})
         return None, [diag], locator
+    except RecursionError:
+        return None, [Diagnostic(CONFIG_INVALID, f"{file.name} nests too deep to be read",
+                                 location=Location(str(file), 1, 1),
+                                 extensions={"ffi.build": {"path": file.name}})], locator
     locator.doc = doc
-    checker = _Checker(locator, FfiSection(root=root, config_file=file.resolve()), platform)
+    checker = _Checker(locator, FfiSection(root=root, config_file=Path(os.path.realpath(file))), platform)
     checker.run(doc.value)
     return checker.section, checker.found, locator
 
@@ -194,8 +199,8 @@ class _Checker:
         return value
 
     def _inside(self, spelled: str, path: PathKey) -> bool:
-        root = self.section.root.resolve()
-        target = self.section.resolve(spelled).resolve()
+        root = Path(os.path.realpath(self.section.root))
+        target = Path(os.path.realpath(self.section.resolve(spelled)))
         if target == root or root in target.parents:
             return True
         self.bad(f"`{format_path(path)}` ({spelled}) is outside the project root {root}", path,

@@ -9,6 +9,7 @@ appends its audit envelopes (`ffi.bindgen` when the section has a bindgen part, 
 
 from __future__ import annotations
 
+import os
 import hashlib
 import json
 import time
@@ -72,7 +73,7 @@ def run_build(options: BuildOptions) -> BuildReport:
     report = BuildReport(status="failed")
     section, found, locator = load_section(options.config)
     report.diagnostics.extend(found)
-    root = Path(options.config).resolve().parent
+    root = Path(os.path.realpath(options.config)).parent
     if section is None:
         report.envelopes.append(_build_envelope(None, report, None, t0))
         if Path(options.config).is_file():  # no project, no project audit log

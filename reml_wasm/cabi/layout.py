@@ -8,8 +8,8 @@ stay `i32` at either width.
 
 from __future__ import annotations
 
-from functools import lru_cache
-from typing import Sequence
+from functools import lru_cache, wraps
+from typing import Callable, Sequence, TypeVar
 
 from .. import types as t
 from .errors import unsupported
@@ -83,12 +83,36 @@ _PRIM_FLAT = {"bool": "i32", "s8": "i32", "u8": "i32", "s16": "i32", "u16": "i32
               "u32": "i32", "s64": "i64", "u64": "i64", "f32": "f32", "f64": "f64", "char": "i32"}
 
 
+_HANDLES = (t.OwnType, t.BorrowType, t.StreamType, t.FutureType)
+_R = TypeVar("_R")
+_HANDLE_FLAT: tuple[str, ...] = ("i32",)
+
+
 def is_handle(ty: t.Type) -> bool:
     """True for the types that travel as an i32 index into a handle table."""
-    return isinstance(ty, (t.OwnType, t.BorrowType, t.StreamType, t.FutureType)) or ty == t.ERROR_CONTEXT
+    return isinstance(ty, _HANDLES) or ty == t.ERROR_CONTEXT
 
 
-@lru_cache(maxsize=4096)
+def _cached_except_handles(handle: _R) -> Callable[[Callable[[t.Type, int], _R]], Callable[..., _R]]:
+    """Memoise a layout function, answering handle types with `handle` without the cache.
+
+    Every instance of a component has its own resource types; caching their handles
+    would fill the cache with keys that are never asked again and that all hash alike
+    (a process making many instances would slow down with each one)."""
+    def decorate(fn: Callable[[t.Type, int], _R]) -> Callable[..., _R]:
+        cached = lru_cache(maxsize=4096)(fn)
+
+        @wraps(fn)
+        def front(ty: t.Type, ptr_size: int = 4) -> _R:
+            if isinstance(ty, _HANDLES):
+                return handle
+            return cached(ty, ptr_size)
+        front.cache_info = cached.cache_info  # type: ignore[attr-defined]
+        return front
+    return decorate
+
+
+@_cached_except_handles(4)
 def alignment(ty: t.Type, ptr_size: int = 4) -> int:
     """Alignment in bytes of `ty` in memory."""
     ty = t.unalias(ty)
@@ -122,7 +146,7 @@ def alignment(ty: t.Type, ptr_size: int = 4) -> int:
     raise unsupported(f"type {ty.wit()} in the synchronous Canonical ABI")
 
 
-@lru_cache(maxsize=4096)
+@_cached_except_handles(4)
 def size(ty: t.Type, ptr_size: int = 4) -> int:
     """Size in bytes of `ty` in memory (its element size in a list)."""
     ty = t.unalias(ty)
@@ -186,7 +210,7 @@ def join(a: str, b: str) -> str:
     return "i64"
 
 
-@lru_cache(maxsize=4096)
+@_cached_except_handles(_HANDLE_FLAT)
 def _flatten_cached(ty: t.Type, ptr_size: int) -> tuple[str, ...]:
     ty = t.unalias(ty)
     if is_handle(ty):

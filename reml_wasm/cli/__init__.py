@@ -53,6 +53,19 @@ def _environment_diagnostic(exc: BaseException) -> Diagnostic:
     return Diagnostic("ffi.input.too_deep", "the input nests too deep to be processed")
 
 
+def escape_undecodable_output() -> None:
+    """Print names the system gave as bytes that are not UTF-8 (file names, arguments:
+    lone surrogates in Python) as `\\udcXX` escapes instead of failing on them; in JSON
+    output that escape reads back as the same name."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(errors="backslashreplace")
+            except (ValueError, OSError):  # a stream that cannot change its error handler
+                pass
+
+
 def guarded(run: Callable[[], int], as_json: bool = False) -> int:
     """Run a command body; diagnostics exit 1, anything unexpected exits 2 with a
     one-line internal-error diagnostic instead of a traceback."""
@@ -135,6 +148,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """`reml-wasm`: dispatch to the subcommand's module; exit status 0, 1 (a diagnostic) or 2."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    escape_undecodable_output()
     chosen = next((a for a in argv if a in SUBCOMMANDS), None)
     parser = build_parser(only=chosen or "")
     args = parser.parse_args(argv)
@@ -152,6 +166,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _delegate(module: str, prog: str, argv: Sequence[str] | None) -> int:
+    escape_undecodable_output()
     try:
         mod = importlib.import_module(module)
     except ModuleNotFoundError as exc:

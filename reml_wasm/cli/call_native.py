@@ -133,6 +133,14 @@ def call_native(library: str, call_text: str, headers: Sequence[str] = (),
     """Call `call_text` in `library`; (Python result, result as a C literal).  The
     arguments follow the pointer rules of `native_args`; `nullable` names pointer
     parameters that may be NULL beyond those the header marks."""
+    prepared = prepare_call(library, call_text, headers, include_paths, defines, nullable)
+    return perform_call(library, prepared, search_paths, mode)
+
+
+def prepare_call(library: str, call_text: str, headers: Sequence[str] = (), include_paths: Sequence[str] = (),
+                 defines: Sequence[str] = (), nullable: Sequence[str | int] = ()) -> tuple[Any, ...]:
+    """Everything before the library is loaded: the header model, the function and the
+    converted arguments (model, function, converter, values)."""
     name, texts = split_call(call_text)
     headers = list(headers) or list(KNOWN_HEADERS.get(library, (f"{library}.h",)))
     model = load_model(headers, include_paths, defines)
@@ -141,7 +149,13 @@ def call_native(library: str, call_text: str, headers: Sequence[str] = (),
         raise error("ffi.call.invalid", f"{name} is variadic: call it from C with fixed arguments",
                     symbol=name)
     conv = Converter(model, fn, nullable_params(fn, model, nullable))
-    values = conv.convert(texts)
+    return model, fn, conv, conv.convert(texts)
+
+
+def perform_call(library: str, prepared: tuple[Any, ...], search_paths: Sequence[str] = (),
+                 mode: str = "abi") -> tuple[Any, str | None]:
+    """Load the library and make the call `prepare_call` prepared."""
+    model, fn, conv, values = prepared
     lib = NativeLibrary.open(library, search_paths)
     func = bind(lib, model, fn, mode, conv.nullable)
     ftype = func.ctype  # type: ignore[attr-defined]
@@ -154,11 +168,18 @@ def call_native(library: str, call_text: str, headers: Sequence[str] = (),
 
 
 def run(args: argparse.Namespace) -> int:
-    _, text = call_native(args.library, args.call, args.headers or (), args.include_paths,
-                          args.defines, args.search_paths, args.mode, args.nullable)
-    if args.json:
-        import json
-        print(json.dumps({"library": args.library, "call": args.call, "result": text}, ensure_ascii=False))
-    elif text is not None:
-        print(text)
-    return 0
+    """The headers are read here; the library is loaded and called in a child process
+    (`isolate`), so a C function that crashes on its arguments is `ffi.call.crashed`."""
+    from .isolate import run_isolated
+    prepared = prepare_call(args.library, args.call, args.headers or (), args.include_paths, args.defines,
+                            args.nullable)
+
+    def body() -> int:
+        _, text = perform_call(args.library, prepared, args.search_paths, args.mode)
+        if args.json:
+            import json
+            print(json.dumps({"library": args.library, "call": args.call, "result": text}, ensure_ascii=False))
+        elif text is not None:
+            print(text)
+        return 0
+    return run_isolated(body, args.json, f"{args.library}: {args.call}")

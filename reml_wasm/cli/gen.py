@@ -44,6 +44,9 @@ def _c_plugin_run(args: argparse.Namespace) -> int:
         specs = specs_from_wit(resolved.main, world)
     else:
         raise error("ffi.gen.input", f"{source}: expected a BID YAML (.yaml/.yml) or WIT (.wit) input")
+    if args.name is not None and not (args.name.isascii() and args.name.isidentifier()):  # files, C symbols
+        raise error("ffi.gen.input", f"--name {args.name!r} is not a name (ASCII letters, digits and _, "
+                    "not starting with a digit)")
     stem = args.name or source.stem.replace(".", "_").replace("-", "_")
     out = Path(args.output)
     files = c_plugin.generate(specs, stem=stem, source=str(source))
@@ -85,7 +88,7 @@ def _python_run(args: argparse.Namespace) -> int:
     else:
         config = RoutingConfig(wit=str(source), world=args.world)
     world = load_world(config)[0]
-    package = args.package or f"{world.name.replace('-', '_')}_bindings"
+    package = args.package if args.package is not None else f"{world.name.replace('-', '_')}_bindings"
     if not package.isidentifier():
         raise error("ffi.gen.input", f"{package!r} is not a Python package name (use --package)")
     root = generate_package(world, args.output, package)

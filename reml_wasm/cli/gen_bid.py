@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..audit import write_atomic
+from ..audit import error, write_atomic
 from .written import report_written
 
 __all__ = ["BID_SUFFIXES", "is_bid", "run_python"]
@@ -33,7 +33,11 @@ def run_python(args: argparse.Namespace) -> int | None:
 
     source = Path(args.input)
     doc = yaml_loader.load(source)
-    module = getattr(args, "name", None) or python_client.module_name_for(source.name)
+    module = getattr(args, "name", None)
+    if module is None:
+        module = python_client.module_name_for(source.name)
+    elif not module.isidentifier():
+        raise error("ffi.gen.input", f"{module!r} is not a Python module name (use --name)")
     text = python_client.generate(doc.interfaces, doc.boxes, source=source.name, effects=doc.effects)
     target = Path(args.output) / f"{module}.py"
     write_atomic(target, text)

@@ -102,7 +102,9 @@ def load_table(path: Path) -> list[Scenario]:
                             f"{path}: columns must be {','.join(COLUMNS)}, not {','.join(reader.fieldnames or [])}")
             rows = list(reader)
     except OSError as exc:
-        raise error("scenarios.table_invalid", f"cannot read {path}: {exc.strerror}") from None
+        raise error("scenarios.table_invalid", f"cannot read {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise error("scenarios.table_invalid", f"{path} is not UTF-8 text (byte offset {exc.start})") from None
     return [Scenario(r["id"], r["input"], r["expected"],
                      [k for k in (r["diagnostic_keys"] or "").split(";") if k]) for r in rows]
 
@@ -336,7 +338,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run the scenarios and print the table."""
     table = Path(args.csv)
-    root = table.resolve().parent.parent
+    root = Path(os.path.realpath(table)).parent.parent
     scenarios = load_table(table)
     if args.ids:
         unknown = sorted(set(args.ids) - {s.id for s in scenarios})

@@ -111,8 +111,26 @@ def tokenize(source: Source) -> Tokens:
     return tokens
 
 
+# wit-parser refuses these anywhere in a file, comments included, before reading any token:
+# control codes other than tab, newline and carriage return, and bidirectional overrides
+_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def _forbidden_character(source: Source) -> DiagnosticError | None:
+    m = _FORBIDDEN.search(source.text)
+    if m is None:
+        return None
+    code = f"\\u{{{ord(m.group()):x}}}"
+    message = (f"Control code '{code}'" if ord(m.group()) < 0x202a else
+               f"Input contains bidirectional override codepoint '{code}'")
+    return fail("wit.lex.invalid_character", message, Span(source, m.start()))
+
+
 def _tokenize(source: Source, tokens: Tokens) -> None:
     text = source.text
+    forbidden = _forbidden_character(source)
+    if forbidden is not None:
+        raise forbidden
     kinds, values, offsets = tokens.kinds, tokens.values, tokens.offsets
     add_kind, add_value, add_offset = kinds.append, values.append, offsets.append
     all_comments = tokens.comments

@@ -15,6 +15,7 @@ _ID_KINDS = frozenset(("id", "explicit-id"))
 # wit-parser accepts type expressions nested at most this deep (the innermost type counts)
 MAX_TYPE_DEPTH = 100
 _TYPEDEF_KINDS = frozenset(("record", "variant", "enum", "flags", "resource", "type"))
+_U32_MAX, _U64_MAX = 2**32 - 1, 2**64 - 1  # the widths wit-parser reads list sizes and versions into
 
 
 class Parser:
@@ -96,6 +97,11 @@ class Parser:
         if kind != "version" or not valid_semver(self.values[pos]):
             raise fail("wit.parse.invalid_version", "expected a semantic version (e.g. 1.0.0)",
                        self.span())
+        numbers = self.values[pos].split("-", 1)[0].split("+", 1)[0].split(".")
+        for part, number in zip(("major", "minor", "patch"), numbers):
+            if int(number) > _U64_MAX:
+                raise fail("wit.parse.invalid_version", f"value of {part} version number exceeds u64::MAX",
+                           self.span())
         self.pos = pos + 1
         return self.values[pos]
 
@@ -428,7 +434,11 @@ class Parser:
             inner = self.type_expr()
             length = None
             if self.eat(","):
+                size_at = self.span()
                 length = int(self.expect("int"))
+                if length > _U32_MAX:
+                    raise fail("wit.type.invalid", "invalid list size: number too large to fit in target type",
+                               size_at)
             self.expect(">")
             return ast.TypeExpr("list", self.source, offset, (inner,), length=length)
         if kind == "map":

@@ -16,7 +16,7 @@ from .resolver import PackageInput
 
 def read_source(path: Path) -> Source:
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_bytes().decode("utf-8")  # as written: a lone carriage return is not a newline
     except UnicodeDecodeError:
         raise fail("wit.io.read_failed", f"{path} is not valid UTF-8") from None
     except OSError as exc:
@@ -83,8 +83,11 @@ def parse_file(path: Path) -> ast.File:
 
 def _entries(path: Path) -> list[os.DirEntry[str]]:
     """The entries of a directory, sorted by name (one `scandir`: no stat per file)."""
-    with os.scandir(path) as it:
-        return sorted(it, key=lambda e: e.name)
+    try:
+        with os.scandir(path) as it:
+            return sorted(it, key=lambda e: e.name)
+    except OSError as exc:
+        raise fail("wit.io.read_failed", f"cannot read the directory {path}: {exc.strerror or exc}") from None
 
 
 def _suffix(name: str) -> str:
@@ -104,7 +107,7 @@ def collect(path: Path) -> tuple[list[PackageInput], PackageInput]:
     """Every package under `path` (dependencies first) and the main package."""
     if not path.exists():
         raise fail("wit.io.read_failed", f"{path} does not exist")
-    if path.is_file():
+    if not path.is_dir():  # a file, or what reading will refuse with its reason (a socket, ...)
         nested, main = group_from_files([parse_file(path)], str(path))
         return nested + [main], main
     inputs: list[PackageInput] = []

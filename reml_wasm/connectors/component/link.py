@@ -188,11 +188,39 @@ def rename(value: Any, name: str, backend: "Backend | None" = None) -> Any:
     return value
 
 
+MAX_TYPE_DEPTH = 100  # wasmparser's limit on nested value types (a primitive counts one level)
+
+
 class TypeResolver:
     """Turns Def* trees into reml types against a type index space."""
 
     def __init__(self, lookup: Callable[[int], Any]) -> None:
         self.lookup = lookup
+        self._depths: dict[int, tuple[Any, int]] = {}  # id(type) -> (the type, kept alive; its depth)
+
+    def _depth(self, ty: t.Type) -> int:
+        known = self._depths.get(id(ty))
+        if known is not None:
+            return known[1]
+        inner = max((self._depth(c) for c in ty.children()), default=0)
+        depth = inner if isinstance(ty, t.TypeAlias) else inner + 1
+        self._depths[id(ty)] = (ty, depth)
+        return depth
+
+    def define(self, d: Any, owner: str) -> Any:
+        """The type `d` defines; `ffi.component.malformed` past MAX_TYPE_DEPTH levels of
+        nesting (every later walk over the type recurses as deep)."""
+        ty = self._define(d, owner)
+        if isinstance(ty, t.Function):
+            parts = [p.type for p in ty.params] + ([] if ty.result is None else [ty.result])
+            depth = 1 + max((self._depth(p) for p in parts), default=0)
+        elif isinstance(ty, t.Type):
+            depth = self._depth(ty)
+        else:
+            return ty
+        if depth > MAX_TYPE_DEPTH:
+            raise error("ffi.component.malformed", f"type nesting is too deep (more than {MAX_TYPE_DEPTH} levels)")
+        return ty
 
     def val(self, v: cb.ValType) -> t.Type:
         if isinstance(v, t.PrimitiveType):
@@ -215,7 +243,7 @@ class TypeResolver:
         ty = self.lookup(idx)
         return ty.name if isinstance(ty, t.TypeAlias) and isinstance(t.unalias(ty), t.ResourceType) else None
 
-    def define(self, d: Any, owner: str) -> Any:
+    def _define(self, d: Any, owner: str) -> Any:
         v = self.val
         if isinstance(d, cb.DefPrimitive):
             return d.type

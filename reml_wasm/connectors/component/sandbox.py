@@ -88,6 +88,12 @@ class WasiConfig:
             raise error("ffi.component.sandbox", "WASI env must map strings to strings")
         if any("=" in k or "\0" in k + v for k, v in pairs):
             raise error("ffi.component.sandbox", "WASI env names may not contain '=' or NUL")
+        # the guest sees strings of Unicode scalar values: a name the system gave as bytes
+        # that are not UTF-8 (a lone surrogate in Python) has no such form
+        for what, text in [*((f"WASI argument {i}", a) for i, a in enumerate(args)),
+                           *((f"WASI environment variable name {k!r}", k) for k, _ in pairs),
+                           *((f"WASI environment variable {k!r}", v) for k, v in pairs)]:
+            _unicode_text(text, what)
         object.__setattr__(self, "args", tuple(args))
         object.__setattr__(self, "env", tuple(pairs))
         object.__setattr__(self, "dirs", tuple(_preopen(d) for d in dirs))
@@ -98,6 +104,14 @@ class WasiConfig:
             if not (out is None or out == "inherit" or callable(out) or callable(getattr(out, "write", None))):
                 raise error("ffi.component.sandbox",
                             f"WASI {name} must be None, \"inherit\", a callable or a writable file, not {out!r}")
+
+
+def _unicode_text(text: str, what: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise error("ffi.component.sandbox", f"{what} is not Unicode text (character {exc.start}: "
+                    "a byte that is not UTF-8)") from None
 
 
 def _preopen(d: Any) -> Preopen:
@@ -114,6 +128,7 @@ def _preopen(d: Any) -> Preopen:
         raise error("ffi.component.sandbox", f"a granted directory is a path, (host, guest) or a Preopen, not {d!r}")
     if not os.path.isdir(p.host):
         raise error("ffi.component.sandbox", f"granted directory {p.host!r} is not a directory", path=p.host)
+    _unicode_text(p.guest, f"the guest name of granted directory {p.host!r}")
     return Preopen(os.path.realpath(p.host), p.guest or ".", p.readonly)
 
 
