@@ -16,7 +16,7 @@ import dataclasses
 from typing import Any
 
 from ..audit import DiagnosticError, error
-from ..connectors.component import binary as cb
+from ..wasm_binary import component as cb
 from ..connectors.component.world import ROOT_PACKAGE, ROOT_WORLD, component_wit_source
 from ..wit import parse_text
 from ..wit.json_export import to_json

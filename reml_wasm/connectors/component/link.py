@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 from ... import types as t
 from ...audit import error
-from . import binary as cb
+from ...wasm_binary import component as cb
 
 
 # --- index-space values ------------------------------------------------------------------
@@ -31,6 +31,7 @@ class InstanceTypeValue:
     # from (a WIT `use`: an outer alias exported under an `eq` bound): (interface, name), or
     # the type itself when it did not come from an imported interface
     uses: dict[str, Any] = field(default_factory=dict)
+    external_ids: dict[str, str] = field(default_factory=dict)  # export name -> `@external-id`
 
 
 @dataclass
@@ -55,6 +56,7 @@ class ComponentInstance:
     exports: dict[str, tuple[str, Any]] = field(default_factory=dict)
     uses: dict[str, Any] = field(default_factory=dict)  # as InstanceTypeValue.uses
     ascribed: Any = None  # the instance type an export declares (all of its items)
+    external_ids: dict[str, str] = field(default_factory=dict)  # as InstanceTypeValue's
 
 
 @dataclass
@@ -141,6 +143,9 @@ class Scope:
         self.type_sources: dict[int, tuple[str, str]] = {}
         self.type_uses: dict[str, tuple[str, str]] = {}  # imported type name -> its source
         self.export_uses: dict[str, tuple[str, str]] = {}  # exported type name -> its source
+        # import/export name -> what its name carries (implemented interface, external id)
+        self.import_options: dict[str, cb.NameOptions] = {}
+        self.export_options: dict[str, cb.NameOptions] = {}
 
     def get(self, sort: str, index: int | None) -> Any:
         space = self.spaces[sort]
@@ -301,6 +306,8 @@ def _decls_type(decls: tuple[cb.Decl, ...], parent_lookup: "Scope", component: b
             value = _desc_value(d.desc, d.name, types, resolver, owner)
             target = out.exports if d.kind == "export" else out.imports  # type: ignore[union-attr]
             target[d.name] = (d.desc.kind if d.desc.kind != "instance" else "instance", value)
+            if d.options is not None and d.options.external_id is not None and isinstance(out, InstanceTypeValue):
+                out.external_ids[d.name] = d.options.external_id
             if d.desc.kind == "type":
                 if d.kind == "export" and d.desc.bound[0] == "eq" and d.desc.bound[1] in outer \
                         and isinstance(out, InstanceTypeValue):
@@ -394,10 +401,11 @@ def _define(scope: Scope, resolver: TypeResolver, d: Any, args: dict | None) -> 
         elif d.sort == "instance" and d.desc is not None and d.desc.kind == "instance":
             ascribed = scope.get("type", d.desc.index)  # the `use`s its type declares
             if isinstance(ascribed, InstanceTypeValue) and isinstance(value, ComponentInstance):
-                value = ComponentInstance(value.exports, dict(ascribed.uses), ascribed)
+                value = ComponentInstance(value.exports, dict(ascribed.uses), ascribed, dict(ascribed.external_ids))
         if d.sort == "instance":
             scope.import_names[id(value)] = d.name  # its types are `use`d by name too
         scope.exports[d.name] = (d.sort, value)
+        scope.export_options[d.name] = d.options
         scope.add(d.sort, value)
     elif isinstance(d, cb.Component):
         scope.add("component", ComponentClosure(d, scope))
@@ -408,7 +416,9 @@ def _define(scope: Scope, resolver: TypeResolver, d: Any, args: dict | None) -> 
         nested_args = {name: (sort, scope.get(sort, idx)) for name, sort, idx in d.args}
         inner = instantiate(closure.ast, b, nested_args, closure.scope,
                             f"{scope.path}/{len(scope.spaces['instance'])}")
-        scope.add("instance", ComponentInstance(dict(inner.exports), dict(inner.export_uses)))
+        external_ids = {n: o.external_id for n, o in inner.export_options.items() if o.external_id is not None}
+        scope.add("instance", ComponentInstance(dict(inner.exports), dict(inner.export_uses),
+                                                external_ids=external_ids))
     elif isinstance(d, cb.InlineExports):
         exports = {}
         for name, sort, idx in d.exports:
@@ -498,7 +508,7 @@ def _import(scope: Scope, resolver: TypeResolver, d: cb.Import, args: dict | Non
                 v = ComponentFunc(v, origin=f"{d.name}#{name}")
             exports[name] = (sort_, v)
         value = scope.backend.import_value(scope, d.name, "instance", ComponentInstance(
-            exports, dict(getattr(itype, "uses", {}))))
+            exports, dict(getattr(itype, "uses", {})), external_ids=dict(getattr(itype, "external_ids", {}))))
         scope.import_names[id(value)] = d.name
         sort = "instance"
     elif desc.kind == "type":
@@ -514,6 +524,7 @@ def _import(scope: Scope, resolver: TypeResolver, d: cb.Import, args: dict | Non
     else:
         raise error("ffi.component.unsupported", f"import {d.name!r}: {desc.kind} imports are not supported")
     scope.imports[d.name] = (sort, value)
+    scope.import_options[d.name] = d.options
     scope.add(sort, value)
 
 

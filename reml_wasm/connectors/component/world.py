@@ -8,7 +8,7 @@ from typing import Any
 
 from ... import types as t
 from ...audit import error
-from . import binary as cb
+from ...wasm_binary import component as cb
 from . import link as cl
 
 _IFACE_KEY = re.compile(r"^([a-z][a-z0-9-]*):([a-z][a-z0-9-]*(?::[a-z][a-z0-9-]*)*)/([a-z][a-z0-9-]*)(?:@(.+))?$")
@@ -119,7 +119,8 @@ class _Sources:
         alias = "" if src_name == name else f" as {t.wit_name(name)}"
         return f"use {self.ref(key, here)}.{{{t.wit_name(src_name)}{alias}}};"
 
-    def body(self, key: str | None, exports: dict[str, tuple[str, Any]], uses: dict[str, Any]) -> list[str]:
+    def body(self, key: str | None, exports: dict[str, tuple[str, Any]], uses: dict[str, Any],
+             external_ids: dict[str, str]) -> list[str]:
         """The items of an interface (or world) exporting `exports`, in their order."""
         lines: list[str] = []
         by_resource: dict[str, list[t.Function]] = {}
@@ -140,14 +141,15 @@ class _Sources:
             elif isinstance(value, t.ResourceType) and value.name != item:
                 line = f"type {t.wit_name(item)} = {t.wit_name(value.name)};"
             if line is None:
-                line = _definition(item, value, by_resource.get(item, []))
+                line = _definition(item, value, by_resource.get(item, []), external_ids)
                 if key is not None:
                     self.owner.setdefault(id(value), (key, item))
-            lines.append(line)
-        lines += [f.wit() + ";" for f in funcs]
+            lines.append(_external_id(external_ids.get(item)) + line)
+        lines += [_external_id(external_ids.get(f.name)) + f.wit() + ";" for f in funcs]
         return lines
 
-    def interface(self, key: str, exports: dict[str, tuple[str, Any]], uses: dict[str, Any]) -> str | None:
+    def interface(self, key: str, exports: dict[str, tuple[str, Any]], uses: dict[str, Any],
+                  external_ids: dict[str, str]) -> str | None:
         """Record the interface `key` in its package; None, or the inline body for an
         interface without a package."""
         package, name = split_interface_key(key)
@@ -155,11 +157,11 @@ class _Sources:
             types, funcs, first = self.orders[key]
             known = set(types) | set(funcs)
             extra = {k: v for k, v in exports.items() if k not in known}
-            self.bodies[key] += self.body(key, extra, uses)
+            self.bodies[key] += self.body(key, extra, uses, external_ids)
             self.orders[key] = (types + [n for n, (sort, _) in extra.items() if sort == "type"],
                                 funcs + [n for n, (sort, _) in extra.items() if sort == "func"], first)
             return None
-        lines = self.body(key, exports, uses)
+        lines = self.body(key, exports, uses, external_ids)
         types = [n for n, (sort, _) in exports.items() if sort == "type"]
         self.orders[key] = (types, [n for n, (sort, _) in exports.items() if sort == "func"], len(types))
         if package is None:
@@ -186,11 +188,17 @@ def _key_text(key: str) -> str:
     return f"{package.namespace}:{package.name}/{t.wit_name(name)}{version}"
 
 
-def _definition(name: str, value: Any, funcs: list[t.Function]) -> str:
+def _external_id(value: str | None) -> str:
+    """The `@external-id("…")` line written before an item, if it has one."""
+    return "" if value is None else f"@external-id({t.wit_string(value)})\n"
+
+
+def _definition(name: str, value: Any, funcs: list[t.Function], external_ids: dict[str, str]) -> str:
     if isinstance(value, t.ResourceType):
         if not funcs:
             return f"resource {t.wit_name(name)};"
-        body = "".join(f"  {f.member_wit()};\n" for f in funcs)
+        body = "".join(f"  {_external_id(external_ids.get(f.qualified_name)).replace(chr(10), chr(10) + '  ')}{f.member_wit()};\n"
+                       for f in funcs)
         return f"resource {t.wit_name(name)} {{\n{body}}}"
     if isinstance(value, (t.RecordType, t.VariantType, t.EnumType, t.FlagsType)):
         return value.definition_wit()
@@ -211,20 +219,28 @@ def component_wit_source(ast: cb.Component) -> tuple[str, dict[str, tuple[list[s
         for sort, value in entries.values():
             if sort == "func" and value.type.kind != "freestanding":
                 members.setdefault(value.type.resource or "", []).append(value.type)
+        options = scope.import_options if direction == "import" else scope.export_options
         for key, (sort, value) in entries.items():
+            named = options.get(key, cb.NO_OPTIONS)
+            head = _external_id(named.external_id)
             if sort == "instance":
                 declared = getattr(value, "ascribed", None) or value  # every item the type declares
-                inline = src.interface(key, declared.exports, {**getattr(value, "uses", {}),
-                                                               **getattr(declared, "uses", {})})
-                world.append(f"{direction} {t.wit_name(key)}: {inline}" if inline is not None
-                             else f"{direction} {_key_text(key)};")
+                external_ids = {**getattr(value, "external_ids", {}), **getattr(declared, "external_ids", {})}
+                uses = {**getattr(value, "uses", {}), **getattr(declared, "uses", {})}
+                if named.implements is not None:  # `import a: ns:pkg/i;`
+                    src.interface(named.implements, declared.exports, uses, external_ids)
+                    world.append(f"{head}{direction} {t.wit_name(key)}: {_key_text(named.implements)};")
+                    continue
+                inline = src.interface(key, declared.exports, uses, external_ids)
+                world.append(f"{head}{direction} {t.wit_name(key)}: {inline}" if inline is not None
+                             else f"{head}{direction} {_key_text(key)};")
             elif sort == "type":
                 line = None
                 if direction == "import":
                     line = src.use_line(scope.type_uses.get(key, value), key, None)
-                world.append(line or _definition(key, value, members.get(key, [])))
+                world.append(head + (line or _definition(key, value, members.get(key, []), {})))
             elif sort == "func" and value.type.kind == "freestanding":
-                world.append(f"{direction} {value.type.wit()};")
+                world.append(f"{head}{direction} {value.type.wit()};")
     text = "".join("  " + ln.replace("\n", "\n  ") + "\n" for ln in world)
     out = [f"package {ROOT_PACKAGE};\n\nworld {ROOT_WORLD} {{\n{text}}}\n"]
     for package, keys in src.packages.items():
