@@ -10,7 +10,7 @@ It does not validate; it decodes, and every malformed byte sequence becomes a
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
+from typing import Any, Union
 
 from .. import types as t
 from ..audit import error
@@ -33,7 +33,9 @@ CORE_VALTYPES = {0x7f: "i32", 0x7e: "i64", 0x7d: "f32", 0x7c: "f64", 0x7b: "v128
 
 # --- type definition trees ---------------------------------------------------------------
 
-ValType = Union[int, t.PrimitiveType]   # a type index or a primitive
+# A type index or a primitive.  (`typespace` rebuilds these trees with the indices replaced
+# by the type nodes they name, hence the open annotation.)
+ValType = Any
 
 
 @dataclass(frozen=True)
@@ -379,8 +381,11 @@ def parse_component(data: bytes) -> Component:
         raise error("ffi.component.not_component",
                     f"unsupported component binary version {data[4:8].hex()}")
     r = _Reader(data, 8)
-    comp = _parse_sections(r, 0)
-    return comp
+    try:
+        return _parse_sections(r, 0)
+    except RecursionError:  # component and instance types nested beyond Python's stack
+        raise error("ffi.component.malformed", "malformed component: types or components nested too deeply") \
+            from None
 
 
 def _parse_sections(r: _Reader, offset: int) -> Component:
