@@ -451,6 +451,16 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _dict(value: Any) -> dict:
+    """A JSON object of the metadata (absent: empty); anything else is an error, as in
+    wit-parser, whose reading of the section is strict."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise _bad(f"package-docs: expected a JSON object, found {type(value).__name__}")
+    return value
+
+
 def _items(kind: tuple, docs: dict[str, Any]) -> tuple:
     if not docs:
         return kind
@@ -470,7 +480,7 @@ def _inject_type(model: Model, tid: int, data: Any) -> None:
     if not isinstance(data, dict):
         raise _Stop
     td = model.types[tid]
-    td.kind = _items(td.kind, data.get("items") or {})
+    td.kind = _items(td.kind, _dict(data.get("items")))
     if _text(data.get("docs")) is not None:
         td.docs = data["docs"]
     td.stability = _gate(data.get("stability"))
@@ -490,11 +500,11 @@ def _inject_interface(model: Model, iid: int, data: Any) -> None:
     if not isinstance(data, dict):
         raise _Stop
     iface = model.interfaces[iid]
-    for name, item in (data.get("types") or {}).items():
+    for name, item in _dict(data.get("types")).items():
         if name not in iface.types:
             raise _Stop
         _inject_type(model, iface.types[name], item)
-    for name, item in (data.get("funcs") or {}).items():
+    for name, item in _dict(data.get("funcs")).items():
         if name not in iface.functions:
             raise _Stop
         _inject_function(iface.functions[name], item)
@@ -512,14 +522,14 @@ def _inject_world(model: Model, wid: int, data: Any) -> None:
         raise _Stop
     world = model.worlds[wid]
     for only_export, group in ((False, data.get("interfaces")), (True, data.get("interface_exports"))):
-        for name, item in (group or {}).items():
+        for name, item in _dict(group).items():
             found = world.exports.get(name) if only_export else world.imports.get(name, world.exports.get(name))
             if found is None or found[0] != "interface":
                 raise _Stop
             target = world.exports if only_export or name not in world.imports else world.imports
             target[name] = found[:2] + (_gate(item.get("stability") if isinstance(item, dict) else None),) + found[3:]
             _inject_interface(model, found[1], item)
-    for name, item in (data.get("types") or {}).items():
+    for name, item in _dict(data.get("types")).items():
         found = world.imports.get(name)
         if found is None or found[0] != "type":
             raise _Stop
@@ -528,7 +538,7 @@ def _inject_world(model: Model, wid: int, data: Any) -> None:
                            (False, data.get("interface_export_stability"))):
         items = world.imports if imports else world.exports
         keys = {_key_name(model, k): k for k, v in items.items() if v[0] == "interface"}
-        for name, gate in (group or {}).items():
+        for name, gate in _dict(group).items():
             key = keys.get(name)
             if key is None:
                 raise _Stop
@@ -537,13 +547,13 @@ def _inject_world(model: Model, wid: int, data: Any) -> None:
                            (False, data.get("interface_export_docs"))):
         items = world.imports if imports else world.exports
         keys = {_key_name(model, k): k for k, v in items.items() if v[0] == "interface"}
-        for name, docs in (group or {}).items():
+        for name, docs in _dict(group).items():
             key = keys.get(name)
             if key is None:
                 raise _Stop
             items[key] = items[key][:3] + (_text(docs),) + items[key][4:]
     for only_export, group in ((False, data.get("funcs")), (True, data.get("func_exports"))):
-        for name, item in (group or {}).items():
+        for name, item in _dict(group).items():
             found = world.exports.get(name) if only_export else world.imports.get(name, world.exports.get(name))
             if found is None or found[0] != "function":
                 raise _Stop
@@ -567,13 +577,13 @@ def inject_docs(model: Model, main: int, section: bytes) -> None:
     if isinstance(data.get("package"), str):
         target = next((i for i, p in enumerate(model.packages) if str(p.name) == data["package"]), main)
     pkg = model.packages[target]
-    for name, item in (data.get("worlds") or {}).items():
+    for name, item in _dict(data.get("worlds")).items():
         if name in pkg.worlds:
             try:
                 _inject_world(model, pkg.worlds[name], item)
             except _Stop:
                 pass
-    for name, item in (data.get("interfaces") or {}).items():
+    for name, item in _dict(data.get("interfaces")).items():
         if name in pkg.interfaces:
             try:
                 _inject_interface(model, pkg.interfaces[name], item)
