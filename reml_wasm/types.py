@@ -39,23 +39,6 @@ def wit_name(name: str) -> str:
     return "%" + name if name in _WIT_KEYWORDS else name
 
 
-_STRING_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r"}
-
-
-def wit_string(value: str) -> str:
-    r"""A WIT string literal, quoted, written as wasm-tools writes it: letters, digits,
-    space and `-./:_` as they are, `\\ \" \n \t \r` escaped, anything else as `\u{hex}`."""
-    out = []
-    for c in value:
-        if c.isascii() and (c.isalnum() or c in " -./:_"):
-            out.append(c)
-        elif c in _STRING_ESCAPES:
-            out.append(_STRING_ESCAPES[c])
-        else:
-            out.append(f"\\u{{{ord(c):x}}}")
-    return '"' + "".join(out) + '"'
-
-
 class Type:
     """Base of every value type."""
 

@@ -265,3 +265,159 @@ def outline(comp: cb.Component) -> Outline:
     except RecursionError:
         raise malformed("types nested too deeply") from None
     return out
+
+
+# --- whole components: the types of their imports and exports ---------------------------
+
+@dataclass(frozen=True)
+class Extern:
+    """One import or export of a component, in the order the binary lists them."""
+
+    direction: str                   # "import" | "export"
+    name: str
+    entity: Entity
+
+
+class _Closure:
+    """A nested component definition with the scope it was defined in."""
+
+    def __init__(self, ast: cb.Component, scope: "_Scope") -> None:
+        self.ast = ast
+        self.scope = scope
+
+
+class _Scope(_Space):
+    """The index spaces of a component being evaluated (core spaces are not kept)."""
+
+    def __init__(self, outer: "_Scope | None") -> None:
+        super().__init__(outer)
+        self.funcs: list[TypeNode] = []
+        self.components: list[_Closure | None] = []
+
+    def func(self, index: int) -> TypeNode:
+        if not 0 <= index < len(self.funcs):
+            raise malformed(f"func index {index} out of range ({len(self.funcs)} defined)")
+        return self.funcs[index]
+
+    def instance(self, index: int) -> InstanceBody:
+        if not 0 <= index < len(self.instances) or self.instances[index] is None:
+            raise malformed(f"instance index {index} out of range or not a component instance")
+        return self.instances[index]  # type: ignore[return-value]
+
+
+def _bind(scope: _Scope, sort: str, value: Any) -> None:
+    """Add `value` of `sort` to its index space."""
+    if sort == "type":
+        scope.types.append(value)
+    elif sort == "func":
+        scope.funcs.append(value)
+    elif sort == "instance":
+        scope.instances.append(value)
+    elif sort == "component":
+        scope.components.append(value if isinstance(value, _Closure) else None)
+
+
+def _value(scope: _Scope, sort: str, index: int) -> Any:
+    if sort == "type":
+        return scope.type(index)
+    if sort == "func":
+        return scope.func(index)
+    if sort == "instance":
+        return scope.instance(index)
+    if sort == "component":
+        if not 0 <= index < len(scope.components):
+            raise malformed(f"component index {index} out of range")
+        return scope.components[index]
+    raise malformed(f"a {sort} cannot be passed or exported here")
+
+
+def _entity(sort: str, value: Any, options: cb.NameOptions = cb.NO_OPTIONS) -> Entity:
+    if sort == "type":
+        created = TypeNode("alias", value)
+        return Entity("type", created, value, options)
+    if sort == "instance":
+        return Entity("instance", TypeNode("instance", value), None, options)
+    return Entity(sort, value, None, options)
+
+
+def _component_alias(scope: _Scope, a: cb.Alias) -> None:
+    if a.target == "core export" or a.sort.startswith("core "):
+        return
+    if a.target == "outer":
+        src = scope.up(a.count)
+        if not isinstance(src, _Scope):  # pragma: no cover - scopes nest scopes
+            raise malformed("outer alias out of a type")
+        _bind(scope, a.sort, _value(src, a.sort, a.index))
+        return
+    entity = scope.instance(a.instance).exports.get(a.name)
+    if entity is None or entity.sort != a.sort:
+        raise malformed(f"instance {a.instance} exports no {a.sort} `{a.name}`")
+    _bind(scope, a.sort, entity.node.body if a.sort == "instance" else entity.node)
+
+
+def _run(ast: cb.Component, scope: _Scope, args: dict[str, tuple[str, Any]] | None,
+         externs: list[Extern] | None) -> dict[str, Entity]:
+    """Evaluate `ast`'s definitions; its exports.  `args` binds a nested component's
+    imports (the arguments of its instantiation substitute its imported types)."""
+    exports: dict[str, Entity] = {}
+    for d in ast.definitions:
+        if isinstance(d, cb.TypeDef):
+            scope.types.append(define(scope, d.type))
+        elif isinstance(d, cb.Alias):
+            _component_alias(scope, d)
+        elif isinstance(d, cb.Canon):
+            if d.kind == "lift":
+                node = scope.type(d.type)
+                if node.kind != "func":
+                    raise malformed(f"canon lift with type {d.type}, which is not a function type")
+                scope.funcs.append(node)
+        elif isinstance(d, cb.Import):
+            if args is None:
+                entity = _extern(scope, d.desc, d.name, d.options)
+                if entity.sort != "type":
+                    _bind(scope, entity.sort, entity.node.body if entity.sort == "instance" else entity.node)
+                if externs is not None:
+                    externs.append(Extern("import", d.name, entity))
+            else:
+                if d.name not in args:
+                    raise malformed(f"nested component import `{d.name}` is not supplied")
+                sort, value = args[d.name]
+                if sort != d.desc.kind:
+                    raise malformed(f"nested component import `{d.name}` is given a {sort}")
+                _bind(scope, sort, value)
+        elif isinstance(d, cb.Export):
+            value = _value(scope, d.sort, d.index)
+            if d.sort == "func" and d.desc is not None and d.desc.kind == "func":
+                value = scope.type(d.desc.index)  # the ascribed type
+            entity = _entity(d.sort, value, d.options)
+            _bind(scope, d.sort, entity.node if d.sort == "type" else value)
+            exports[d.name] = entity
+            if externs is not None:
+                externs.append(Extern("export", d.name, entity))
+        elif isinstance(d, cb.Component):
+            scope.components.append(_Closure(d, scope))
+        elif isinstance(d, cb.Instantiate):
+            closure = _value(scope, "component", d.component)
+            if not isinstance(closure, _Closure):
+                raise malformed("instantiating an imported component is not supported")
+            bound = {name: (sort, _value(scope, sort, idx)) for name, sort, idx in d.args}
+            inner = _Scope(closure.scope)
+            scope.instances.append(InstanceBody(_run(closure.ast, inner, bound, None)))
+        elif isinstance(d, cb.InlineExports):
+            scope.instances.append(InstanceBody({name: _entity(sort, _value(scope, sort, idx))
+                                                 for name, sort, idx in d.exports}))
+        elif isinstance(d, cb.Start):
+            raise malformed("component start functions are not supported")
+        # core modules, core instances and core types live in core spaces: not needed
+    return exports
+
+
+def component_externs(comp: cb.Component) -> list[Extern]:
+    """The imports and exports of a component with their types, in binary order (what
+    a reader of the component's world needs)."""
+    externs: list[Extern] = []
+    try:
+        _run(comp, _Scope(None), None, externs)
+    except RecursionError:
+        raise malformed("components or types nested too deeply") from None
+    return externs

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import types as T
-from ..audit import DiagnosticError
+from ..audit import DiagnosticError, error
 from ..wasm_binary import component as cb
 from ..wasm_binary import typespace as ts
 from .diagnostics import fail
@@ -384,6 +384,29 @@ class _Decoder:
             raise _bad("no exported component type found")
         return self.finish(main)
 
+    def component(self, externs: list[ts.Extern]) -> int:
+        """The world of a component (package `root:component`, world `root`), as
+        wit-parser infers it: its imports and exports in the binary's order."""
+        pkg = _Package(T.PackageName("root", "component", None))
+        wid = len(self.model.worlds)
+        world = WorldDef("root", None)
+        self.model.worlds.append(world)
+        pkg.worlds["root"] = wid
+        owner = ("world", wid)
+        for ext in externs:
+            entity = ext.entity
+            target = world.imports if ext.direction == "import" else world.exports
+            if entity.sort == "instance":
+                key, value = self.world_interface(ext.name, entity, pkg)
+                target[key] = value
+            elif entity.sort == "func":
+                target[ext.name] = ("function", self.function(ext.name, entity, owner))
+            elif entity.sort == "type" and ext.direction == "import":
+                target[ext.name] = ("type", self.type_export(ext.name, owner, entity))
+            elif ext.direction == "export":
+                raise _bad(f"component export `{ext.name}` was not a function or instance")
+        return self.finish(pkg)
+
     def direct_deps(self, iid: int) -> list[int]:
         out = []
         for tid in self.model.interfaces[iid].types.values():
@@ -423,8 +446,8 @@ class _Decoder:
             world = self.model.worlds[wid]
             world.package = index
             for key, item in list(world.imports.items()) + list(world.exports.items()):
-                if isinstance(key, str) and item[0] == "interface":
-                    self.model.interfaces[item[1]].package = index
+                if isinstance(key, str) and item[0] == "interface" and self.model.interfaces[item[1]].name is None:
+                    self.model.interfaces[item[1]].package = index  # an interface written in the world
         return index
 
 
@@ -615,6 +638,21 @@ class DecodedPackage:
 
     model: Model
     main: int
+
+
+def decode_world(comp: cb.Component, where: str) -> DecodedPackage:
+    """The world of a parsed component, as `wasm-tools component wit` infers it: package
+    `root:component` with world `root` (`main`), and the packages of the interfaces it
+    imports or exports.  Problems: `ffi.component.*` diagnostics (a component is not WIT
+    source)."""
+    try:
+        decoder = _Decoder()
+        main = decoder.component(ts.component_externs(comp))
+    except _Invalid as exc:
+        raise error("ffi.component.unsupported", f"{where}: its world cannot be read: {exc}") from None
+    except RecursionError:
+        raise error("ffi.component.malformed", f"{where}: types nested too deeply") from None
+    return DecodedPackage(decoder.model, main)
 
 
 def decode_package(data: bytes, where: str) -> DecodedPackage:

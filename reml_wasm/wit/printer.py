@@ -7,7 +7,7 @@ file that parses back to the same model.
 
 from __future__ import annotations
 
-from ..types import wit_name, wit_string
+from ..types import wit_name
 from .model import Function, Gate, Model, Ty, TypeDef
 
 
@@ -37,10 +37,23 @@ def _gate(gate: Gate | None, indent: str) -> str:
 
 
 def _external_id(value: str | None, indent: str) -> str:
-    """`@external-id("…")` with the string written as wasm-tools writes it."""
+    r"""`@external-id("…")` with the string written as wasm-tools writes it: letters,
+    digits, space and `-./:_` as they are, `\\ \" \n \t \r` escaped, anything else as
+    `\u{hex}`."""
     if value is None:
         return ""
-    return f'{indent}@external-id({wit_string(value)})\n'
+    out = []
+    for c in value:
+        if c.isascii() and (c.isalnum() or c in " -./:_"):
+            out.append(c)
+        elif c in _STRING_ESCAPES:
+            out.append(_STRING_ESCAPES[c])
+        else:
+            out.append(f"\\u{{{ord(c):x}}}")
+    return f'{indent}@external-id("{"".join(out)}")\n'
+
+
+_STRING_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r"}
 
 
 class _Printer:
