@@ -271,7 +271,9 @@ def test_damaged_binaries_give_coded_diagnostics(data: bytes):
         assert exc.diagnostic.code == "wit.package.binary_invalid"
         assert "damaged.wasm" in exc.diagnostic.message
         return
-    assert decoded.model.packages  # what decodes is a package
+    assert decoded.model.packages  # what decodes is a package, and prints
+    resolved = wit.Resolved(decoded.model, decoded.main)
+    resolved.to_json_text(), resolved.to_wit()
 
 
 @settings(max_examples=60, deadline=None)
@@ -358,3 +360,40 @@ def test_package_docs_replacement_keeps_the_package_readable():
                                                           for f in i.functions.values())
     bare = decode_package(_with_docs(SEEDS[1], b"\x01{}"), "b.wasm")
     assert all(td.docs is None for td in bare.model.types)
+
+
+# --- the same reader on components (`reml-wasm inspect`) -------------------------------------
+
+def _component_seed() -> bytes:
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        core, comp = Path(tmp) / "c.core.wasm", Path(tmp) / "c.wasm"
+        subprocess.run(["wasm-tools", "component", "embed", "--dummy", str(VALID / "095_external_id_exports.wit"),
+                        "-o", str(core)], check=True, capture_output=True)
+        subprocess.run(["wasm-tools", "component", "new", str(core), "-o", str(comp)], check=True, capture_output=True)
+        return comp.read_bytes()
+
+
+COMPONENT = _component_seed()
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_damaged_components_give_coded_diagnostics_to_inspect(data):
+    """Damaged components (edits anywhere, the types included): inspect's reading of the
+    world gives a coded diagnostic or a world, never another exception."""
+    from reml_wasm.cli.component_wit import component_view
+    from reml_wasm.wasm_binary import component as cb
+
+    blob = bytearray(COMPONENT)
+    for _ in range(data.draw(st.integers(1, 3))):
+        at = data.draw(st.integers(8, len(blob) - 1))
+        if data.draw(st.booleans()):
+            blob[at] ^= 1 << data.draw(st.integers(0, 7))
+        else:
+            blob[at] = data.draw(st.sampled_from([0x00, 0x01, 0x7f, 0x80, 0xff, 0x40, 0x6b, 0x69]))
+    try:
+        view = component_view(cb.parse_component(bytes(blob)))
+        view.json_text(), view.text()
+    except DiagnosticError as exc:
+        assert exc.diagnostic.code.startswith("ffi.component.")
