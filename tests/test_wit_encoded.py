@@ -397,3 +397,50 @@ def test_damaged_components_give_coded_diagnostics_to_inspect(data):
         view.json_text(), view.text()
     except DiagnosticError as exc:
         assert exc.diagnostic.code.startswith("ffi.component.")
+
+
+GATED = """package demo:h@1.0.0;
+
+interface i {
+  @unstable(feature = x)
+  hidden: func();
+  visible: func();
+  resource r {
+    @unstable(feature = x)
+    m: func();
+    @unstable(feature = x)
+    constructor();
+    n: func();
+  }
+  @unstable(feature = x)
+  record secret { a: u8 }
+}
+
+world w {
+  @unstable(feature = x)
+  import f: func();
+  @unstable(feature = x)
+  export e: func();
+  import i;
+}
+"""
+
+
+@pytest.mark.parametrize("features", [[], ["x"]])
+def test_gated_functions_of_an_encoded_dependency_follow_the_features(tmp_path, features):
+    """An encoded package keeps every gated item; reading it, the interfaces' functions
+    of features not enabled are left out (types, interfaces and world items stay), as
+    wasm-tools does."""
+    (tmp_path / "p.wit").write_text(GATED)
+    user = tmp_path / "user"
+    (user / "deps").mkdir(parents=True)
+    assert _tool("--all-features", "--wasm", "-o", user / "deps" / "h.wasm", tmp_path / "p.wit").returncode == 0
+    (user / "user.wit").write_text("package test:user;\n\nworld user {\n  import demo:h/i@1.0.0;\n}\n")
+    flags = [f"--features={','.join(features)}"] if features else []
+    expected = _tool("--json", *flags, user)
+    assert expected.returncode == 0, expected.stderr.decode()
+    r = wit.load(user, features=features)
+    assert r.to_json_text().encode("utf-8") == expected.stdout
+    assert r.to_wit() == _tool(*flags, user).stdout.decode("utf-8")
+    names = set(r.model.interfaces[0].functions)
+    assert ("hidden" in names) == bool(features) and "visible" in names

@@ -11,7 +11,7 @@ the existing package; everything else of the incoming arenas is appended in orde
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import Any, Callable
 
 from .diagnostics import fail
 from .model import Function, Gate, Model, PackageDef, Ty, map_kind
@@ -89,9 +89,10 @@ def _stability(src: Gate | None, dst: Gate | None) -> Gate | None:
     return dst if src is None or dst is not None else src
 
 
-def merge_model(dst: Model, src: Model) -> tuple[dict[int, int], list[int], list[int]]:
+def merge_model(dst: Model, src: Model, active: Callable[[str], bool]) -> tuple[dict[int, int], list[int], list[int]]:
     """Merge `src` into `dst`; (package renumbering, new package indices, new interface
-    ids)."""
+    ids).  Functions of the interfaces added that are gated by a feature not `active`
+    are left out (as wit-parser leaves them out; types, interfaces and world items stay)."""
     m = _MergeMap(src, dst)
     m.build()
     types: dict[int, int] = {}
@@ -123,7 +124,9 @@ def merge_model(dst: Model, src: Model) -> tuple[dict[int, int], list[int], list
         moved_ifaces.append(sid)
         interfaces[sid] = len(dst.interfaces)
         dst.interfaces.append(replace(iface, types={n: types[t] for n, t in iface.types.items()},
-                                      functions={n: func(f) for n, f in iface.functions.items()}))
+                                      functions={n: func(f) for n, f in iface.functions.items()
+                                                 if f.stability is None or f.stability.feature is None
+                                                 or active(f.stability.feature)}))
 
     def items(entries: dict) -> dict:
         out = {}

@@ -84,7 +84,7 @@ class Loader:
         """Add a WIT package read from a component (before any WIT text is resolved, as
         wit-parser does with dependencies given as components); its package index."""
         from .merge import merge_model  # only loads that have such dependencies pay for it
-        renumber, new_packages, new_interfaces = merge_model(self.model, decoded.model)
+        renumber, new_packages, new_interfaces = merge_model(self.model, decoded.model, self.feature_active)
         for index in new_packages:
             n = self.model.packages[index].name
             self.package_index[(n.namespace, n.name, n.version)] = index
