@@ -43,7 +43,7 @@ def load(path: str | os.PathLike[str], features: Iterable[str] = (), *,
     with _no_cyclic_gc():
         found = collect(Path(path))
         loader = Loader(frozenset(features), all_features)
-        encoded = [loader.add_encoded(decoded) for decoded in found.encoded]
+        encoded = [loader.add_encoded(decoded, found.main is not None) for decoded in found.encoded]
         if found.main is None:  # the path is itself an encoded package
             return Resolved(loader.model, encoded[-1])
         loader.resolve_all(found.inputs)

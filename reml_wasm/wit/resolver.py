@@ -80,11 +80,14 @@ class Loader:
             out.append(_PackageResolver(self, pkg).run())
         return out
 
-    def add_encoded(self, decoded: DecodedPackage) -> int:
+    def add_encoded(self, decoded: DecodedPackage, as_dependency: bool = True) -> int:
         """Add a WIT package read from a component (before any WIT text is resolved, as
-        wit-parser does with dependencies given as components); its package index."""
+        wit-parser does with dependencies given as components); its package index.  A
+        dependency loses the interface functions of features not enabled (wasm-tools
+        drops them when it adds the package; read on its own, the package keeps them)."""
         from .merge import merge_model  # only loads that have such dependencies pay for it
-        renumber, new_packages, new_interfaces = merge_model(self.model, decoded.model, self.feature_active)
+        active = self.feature_active if as_dependency else (lambda feature: True)
+        renumber, new_packages, new_interfaces = merge_model(self.model, decoded.model, active)
         for index in new_packages:
             n = self.model.packages[index].name
             self.package_index[(n.namespace, n.name, n.version)] = index
