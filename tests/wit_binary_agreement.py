@@ -84,7 +84,10 @@ def _encoded_case(job) -> tuple[str, bool | None, bool | None]:
 def _component_case(job) -> tuple[str, bool]:
     label, case, world, work = job
     from reml_wasm.cli.component_wit import component_view
-    from reml_wasm.wasm_binary import component as cb
+    try:
+        from reml_wasm.wasm_binary import component as cb
+    except ImportError:  # an older layout of the package (to measure it too)
+        from reml_wasm.connectors.component import binary as cb  # type: ignore[no-redef]
 
     core, comp = work / f"{label}.core.wasm", work / f"{label}.wasm"
     subprocess.run(["wasm-tools", "component", "embed", "--dummy", "--all-features", str(case), "--world", world,
