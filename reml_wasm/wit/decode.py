@@ -557,24 +557,15 @@ def _inject_world(model: Model, wid: int, data: Any) -> None:
         if found is None or found[0] != "type":
             raise _Stop
         _inject_type(model, found[1], item)
-    for imports, group in ((True, data.get("interface_import_stability")),
-                           (False, data.get("interface_export_stability"))):
-        items = world.imports if imports else world.exports
-        keys = {_key_name(model, k): k for k, v in items.items() if v[0] == "interface"}
-        for name, gate in _dict(group).items():
-            key = keys.get(name)
-            if key is None:
-                raise _Stop
-            items[key] = items[key][:2] + (_gate(gate),) + items[key][3:]
-    for imports, group in ((True, data.get("interface_import_docs")),
-                           (False, data.get("interface_export_docs"))):
-        items = world.imports if imports else world.exports
-        keys = {_key_name(model, k): k for k, v in items.items() if v[0] == "interface"}
-        for name, docs in _dict(group).items():
-            key = keys.get(name)
-            if key is None:
-                raise _Stop
-            items[key] = items[key][:3] + (_text(docs),) + items[key][4:]
+    # gates, then docs, of interfaces imported or exported by path (item fields 2 and 3)
+    for position, what, convert in ((2, "stability", _gate), (3, "docs", _text)):
+        for items, direction in ((world.imports, "import"), (world.exports, "export")):
+            keys = {_key_name(model, k): k for k, v in items.items() if v[0] == "interface"}
+            for name, value in _dict(data.get(f"interface_{direction}_{what}")).items():
+                key = keys.get(name)
+                if key is None:
+                    raise _Stop
+                items[key] = items[key][:position] + (convert(value),) + items[key][position + 1:]
     for only_export, group in ((False, data.get("funcs")), (True, data.get("func_exports"))):
         for name, item in _dict(group).items():
             found = world.exports.get(name) if only_export else world.imports.get(name, world.exports.get(name))
