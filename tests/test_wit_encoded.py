@@ -477,3 +477,16 @@ def test_gated_functions_of_an_encoded_dependency_follow_the_features(tmp_path, 
     assert r.to_wit() == _tool(*flags, user).stdout.decode("utf-8")
     names = set(r.model.interfaces[0].functions)
     assert ("hidden" in names) == bool(features) and "visible" in names
+
+
+@pytest.mark.parametrize("name", ["wasi-0.2.12-http", "wasi-0.3.0-cli", "spin-sdk-5.0.0"])
+def test_inspect_of_an_encoded_package_prints_the_package(name: str, encoded):
+    """`reml-wasm inspect` on a WIT package encoded as a component prints the package,
+    as `wasm-tools component wit` does (the same reader as `wit.load`)."""
+    from reml_wasm.cli.component_wit import component_view
+    from reml_wasm.wasm_binary import component as cb
+
+    case = encoded[name]
+    view = component_view(cb.parse_component(case["binary"].read_bytes()))
+    assert view.json_text().encode("utf-8") == case["json"].stdout
+    assert view.text() == case["text"].stdout.decode("utf-8")

@@ -634,8 +634,19 @@ class DecodedPackage:
 def decode_world(comp: cb.Component, where: str) -> DecodedPackage:
     """The world of a parsed component, as `wasm-tools component wit` infers it: package
     `root:component` with world `root` (`main`), and the packages of the interfaces it
-    imports or exports.  Problems: `ffi.component.*` diagnostics (a component is not WIT
-    source)."""
+    imports or exports — or, for a WIT package encoded as a component, that package.
+    Problems: `ffi.component.*` diagnostics (a component is not WIT source)."""
+    outline = ts.outline(comp)
+    if not outline.runs_code and not outline.imports and outline.exports and \
+            all(e.node.kind == "component" for e in outline.exports.values()):
+        try:
+            decoder = _Decoder()
+            main = decoder.package(outline)
+            if "package-docs" in comp.custom:
+                inject_docs(decoder.model, main, comp.custom["package-docs"])
+        except _Invalid as exc:
+            raise error("ffi.component.unsupported", f"{where}: its WIT package cannot be read: {exc}") from None
+        return DecodedPackage(decoder.model, main)
     try:
         decoder = _Decoder()
         main = decoder.component(ts.component_externs(comp))
