@@ -33,7 +33,7 @@ from ..wasm_binary import typespace as ts
 from .diagnostics import fail
 from .model import Function, Gate, InterfaceDef, Model, PackageDef, Ty, TypeDef, WorldDef
 
-_ID = r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*"
+_ID = r"[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*"   # a kebab-case name (not checked further)
 _INTERFACE_NAME = re.compile(rf"^({_ID}):({_ID}(?::{_ID})*)/({_ID})(?:@(.+))?$")
 _FUNC_NAME = re.compile(r"^\[(constructor|method|static|async|async method|async static)\](.*)$")
 
@@ -287,7 +287,7 @@ class _Decoder:
             raise _bad(f"`{name}` is not an instance")
         parsed = _interface_name(name)
         iface_name = parsed[1] if parsed is not None else None
-        if iface_name is None and not re.fullmatch(_ID, name.lower()):
+        if iface_name is None and not re.fullmatch(_ID, name):
             raise _bad(f"cannot extract item name from: {name}")
         iid = len(self.model.interfaces)
         iface = InterfaceDef(iface_name, None)
