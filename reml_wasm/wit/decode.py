@@ -657,14 +657,18 @@ def decode_world(comp: cb.Component, where: str) -> DecodedPackage:
     return DecodedPackage(decoder.model, main)
 
 
-def decode_package(data: bytes, where: str) -> DecodedPackage:
-    """Read the WIT package encoded in the component `data` (from file `where`)."""
+def decode_package(data: bytes, where: str, component_world: bool = False) -> DecodedPackage:
+    """Read the WIT package encoded in the component `data` (from file `where`).  A
+    component that is not an encoded package is refused, or with `component_world` read
+    as its world (package `root:component`, as `wasm-tools component wit` shows it)."""
     try:
         comp = cb.parse_component(data)
         outline = ts.outline(comp)
-        if outline.runs_code or outline.imports or not outline.exports:
-            raise _bad("found an actual component instead of an encoded WIT package in wasm")
         decoder = _Decoder()
+        if outline.runs_code or outline.imports or not outline.exports:
+            if not component_world:
+                raise _bad("found an actual component instead of an encoded WIT package in wasm")
+            return DecodedPackage(decoder.model, decoder.component(ts.component_externs(comp)))
         main = decoder.package(outline)
         docs = comp.custom.get("package-docs")
         if docs is not None:

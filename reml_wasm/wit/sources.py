@@ -113,14 +113,15 @@ def _read_bytes(path: Path) -> bytes:
         raise fail("wit.io.read_failed", f"cannot read {path}: {exc.strerror or exc}") from None
 
 
-def _encoded(path: Path, data: bytes) -> "DecodedPackage | None":
+def _encoded(path: Path, data: bytes, component_world: bool = False) -> "DecodedPackage | None":
     """The WIT package in `data` if it is a component in binary or text form (as
-    wasm-tools tells them apart: by content, not by name), else None (WIT text)."""
+    wasm-tools tells them apart: by content, not by name), else None (WIT text).  With
+    `component_world`, a component that is not a package gives its world."""
     if data[:4] != b"\0asm" and not _WAT_START.match(data):
         return None
     from .decode import decode_package, wat_to_binary
     binary = data if data[:4] == b"\0asm" else wat_to_binary(data, str(path))
-    return decode_package(binary, str(path))
+    return decode_package(binary, str(path), component_world)
 
 
 # text that starts (after blanks and `;;` / `(; ;)` comments) with `(module` or `(component`
@@ -133,7 +134,7 @@ def collect(path: Path) -> Collected:
         raise fail("wit.io.read_failed", f"{path} does not exist")
     out = Collected()
     if path.is_file():
-        decoded = _encoded(path, _read_bytes(path))
+        decoded = _encoded(path, _read_bytes(path), component_world=True)
         if decoded is not None:
             out.encoded.append(decoded)
             return out
