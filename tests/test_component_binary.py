@@ -12,7 +12,7 @@ from reml_wasm import toolchain
 from reml_wasm import types as t
 from reml_wasm.audit import DiagnosticError
 from reml_wasm.benchmarks.component import build_ctest
-from reml_wasm.connectors.component import binary as cb
+from reml_wasm.wasm_binary import component as cb
 from reml_wasm.connectors.component.world import split_interface_key, world_of
 
 ROOT = toolchain.PROJECT_ROOT

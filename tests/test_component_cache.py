@@ -8,7 +8,7 @@ import pytest
 
 from reml_wasm.benchmarks.component import build_ctest
 from reml_wasm.connectors.component import Component, Sandbox
-from reml_wasm.connectors.component import binary as cb
+from reml_wasm.wasm_binary import component as cb
 from reml_wasm.connectors.component import cache
 
 

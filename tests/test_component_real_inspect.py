@@ -15,20 +15,14 @@ import pytest
 from reml_wasm import toolchain, wit
 from reml_wasm import types as t
 from reml_wasm.cli.component_wit import component_view
-from reml_wasm.connectors.component import binary as cb
+from reml_wasm.wasm_binary import component as cb
 
 CORPUS = Path(__file__).parent / "wit_corpus" / "valid"
 
 
-# Corpus files whose syntax `inspect` does not yet read back from a binary: named interface
-# imports (`import a: i;`) and `@external-id` (the WIT front-end reads them; the component
-# decoder's WIT writer does not write them yet).  Listed in docs/components.md.
-NOT_YET = {"086_named_interface_imports.wit", "087_external_id.wit", "094_include_named_interface_import.wit"}
-
-
 def _cases() -> list[tuple[Path, str]]:
     out = []
-    for case in sorted(p for p in CORPUS.iterdir() if (p.suffix == ".wit" or p.is_dir()) and p.name not in NOT_YET):
+    for case in sorted(p for p in CORPUS.iterdir() if (p.suffix == ".wit" or p.is_dir())):
         out.extend((case, t.wit_name(w.name)) for w in wit.load(case, all_features=True).main.worlds)
     return out
 

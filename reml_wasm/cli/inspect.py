@@ -1,11 +1,10 @@
 """`reml-wasm inspect COMPONENT.wasm [--json]`: the component's world as WIT, exactly as
-`wasm-tools component wit` prints it (text, or its `--json` form), rebuilt from the
-binary's own type sections (cli/component_wit.py)."""
+`wasm-tools component wit` prints it (text, or its `--json` form), read from the
+types of the binary's imports and exports (cli/component_wit.py)."""
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 from ..connectors.component import Component
@@ -21,7 +20,7 @@ def run(args: argparse.Namespace) -> int:
     comp = Component.from_file(args.component)
     view = component_view(comp.ast, comp.source)
     if args.json:
-        sys.stdout.write(json.dumps(view.json(), indent=2))  # no final newline, as wasm-tools
+        sys.stdout.write(view.json_text())  # no final newline, as wasm-tools
     else:
         print(view.text(), end="")
     return 0

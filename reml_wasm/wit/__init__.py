@@ -3,7 +3,8 @@
 Public API::
 
     from reml_wasm import wit
-    r = wit.load("wit/")                    # a .wit file, or a directory with deps/
+    r = wit.load("wit/")                    # a .wit file, a directory with deps/, or a
+                                            # WIT package encoded as a component
     r = wit.load(path, features={"fancy"})  # activate @unstable(feature = fancy) items
     r = wit.parse_text(text, "x.wit")       # one file's text
     r.main                 # reml_wasm.types.Package, the package named by the path
@@ -41,10 +42,13 @@ def load(path: str | os.PathLike[str], features: Iterable[str] = (), *,
          all_features: bool = False) -> Resolved:
     """Parse and resolve a WIT file or directory (with its `deps/`)."""
     with _no_cyclic_gc():
-        inputs, main = collect(Path(path))
+        found = collect(Path(path))
         loader = Loader(frozenset(features), all_features)
-        loader.resolve_all(inputs)
-    return Resolved(loader.model, _main_index(loader, main))
+        encoded = [loader.add_encoded(decoded, found.main is not None) for decoded in found.encoded]
+        if found.main is None:  # the path is itself an encoded package
+            return Resolved(loader.model, encoded[-1])
+        loader.resolve_all(found.inputs)
+    return Resolved(loader.model, _main_index(loader, found.main))
 
 
 @contextlib.contextmanager

@@ -190,16 +190,17 @@ def check_foreign_packages(pkg: "PackageInput", known: list[PackageName]) -> Non
                 find_package(known, path)
 
 
-def sort_packages(inputs: list["PackageInput"]) -> list["PackageInput"]:
+def sort_packages(inputs: list["PackageInput"], preloaded: Iterable[PackageName] = ()) -> list["PackageInput"]:
     """Packages in the order wit-parser adds them: a depth-first walk over the packages
     taken in name order (namespace, name, version), each package's dependencies visited
-    first, in the order the package first names them."""
+    first, in the order the package first names them.  Packages `preloaded` (resolved
+    already) may be named and are not walked."""
     seen: dict[PackageName, PackageInput] = {}
     for p in inputs:
         if p.name in seen:
             raise fail("wit.package.duplicate", f"package `{p.name}` is defined more than once", p.span)
         seen[p.name] = p
-    known = [p.name for p in inputs]
+    known = [p.name for p in inputs] + list(preloaded)
     deps: dict[PackageName, list[tuple[PackageName, Span]]] = {}
     for p in inputs:
         edges: dict[PackageName, Span] = {}
@@ -208,7 +209,7 @@ def sort_packages(inputs: list["PackageInput"]) -> list["PackageInput"]:
                 if path.namespace is None:
                     continue
                 target = lookup_package(known, path)
-                if target is None:  # reported when this package is resolved
+                if target is None or target not in seen:  # reported when resolved / resolved already
                     continue
                 if target != p.name and target not in edges:
                     edges[target] = path.span

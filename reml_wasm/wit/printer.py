@@ -21,7 +21,10 @@ def print_package(model: Model, main: int) -> str:
 def _docs(docs: str | None, indent: str) -> str:
     if docs is None:
         return ""
-    return "".join(f"{indent}///{' ' + line if line else ''}\n" for line in docs.split("\n"))
+    lines = docs.split("\n")
+    if lines[-1] == "":  # as wasm-tools splits lines: none for "", no empty last one
+        lines.pop()
+    return "".join(f"{indent}///{' ' + line if line else ''}\n" for line in lines)
 
 
 def _gate(gate: Gate | None, indent: str) -> str:

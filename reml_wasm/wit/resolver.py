@@ -12,7 +12,7 @@ in a type position into an `own<r>` handle, as wit-parser's remapping does.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterable, cast
+from typing import TYPE_CHECKING, Any, Iterable, cast
 
 from ..package_name import PackageName
 from . import ast
@@ -22,6 +22,9 @@ from .model import (Function, Gate, InterfaceDef, Model, PackageDef, Ty, TypeDef
 from .packages import check_foreign_packages, check_local_paths, find_package, semver_key, sort_packages
 from .toposort import toposort
 from .worlds import WorldElaboration
+
+if TYPE_CHECKING:
+    from .decode import DecodedPackage
 
 class _Skipped:
     """The gate of an item whose feature is not active: the item is left out (but, as
@@ -66,11 +69,37 @@ class Loader:
         indices in the order given."""
         out = []
         check_local_paths(inputs[-1:] + inputs[:-1])  # the main package (last) first, as wit-parser
-        known = [p.name for p in inputs]
-        for pkg in sort_packages(inputs):
+        preloaded = [p.name for p in self.model.packages]  # read from encoded dependencies
+        for p in inputs:
+            if p.name in preloaded:
+                raise fail("wit.package.duplicate", f"package `{p.name}` is given as WIT and also comes "
+                           "with a dependency encoded as a component", p.span)
+        known = [p.name for p in inputs] + preloaded
+        for pkg in sort_packages(inputs, preloaded):
             check_foreign_packages(pkg, known)
             out.append(_PackageResolver(self, pkg).run())
         return out
+
+    def add_encoded(self, decoded: DecodedPackage, as_dependency: bool = True) -> int:
+        """Add a WIT package read from a component (before any WIT text is resolved, as
+        wit-parser does with dependencies given as components); its package index.  A
+        dependency loses the interface functions of features not enabled (wasm-tools
+        drops them when it adds the package; read on its own, the package keeps them)."""
+        from .merge import merge_model  # only loads that have such dependencies pay for it
+        active = self.feature_active if as_dependency else (lambda feature: True)
+        renumber, new_packages, new_interfaces = merge_model(self.model, decoded.model, active)
+        for index in new_packages:
+            n = self.model.packages[index].name
+            self.package_index[(n.namespace, n.name, n.version)] = index
+        for iid in new_interfaces:
+            used: list[int] = []
+            for tid in self.model.interfaces[iid].types.values():
+                kind = self.model.types[tid].kind
+                owner = self.model.types[kind[1]].owner if kind[0] == "type" and isinstance(kind[1], int) else None
+                if owner is not None and owner[0] == "interface" and owner[1] != iid and owner[1] not in used:
+                    used.append(owner[1])
+            self.deps_of[iid] = used
+        return renumber[decoded.main]
 
     def feature_active(self, feature: str) -> bool:
         return self.all_features or feature in self.features

@@ -1,11 +1,14 @@
 """Finding and parsing the files of a WIT path: a file, or a directory whose `*.wit`
-files form one package, with `deps/` holding dependencies (directories or single files).
+files form one package, with `deps/` holding dependencies (directories, single files,
+or WIT packages encoded as components in binary or text form, `.wasm` / `.wat`).
 """
 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..package_name import PackageName
 from . import ast
@@ -13,14 +16,20 @@ from .diagnostics import Source, Span, fail
 from .parser import parse_source
 from .resolver import PackageInput
 
+if TYPE_CHECKING:
+    from .decode import DecodedPackage
+
 
 def read_source(path: Path) -> Source:
+    """The text of the WIT file at `path` (coded errors for unreadable or non-UTF-8 files)."""
+    return _source(path, _read_bytes(path))
+
+
+def _source(path: Path, data: bytes) -> Source:
     try:
-        text = path.read_bytes().decode("utf-8")  # as written: a lone carriage return is not a newline
+        text = data.decode("utf-8")  # as written: a lone carriage return is not a newline
     except UnicodeDecodeError:
         raise fail("wit.io.read_failed", f"{path} is not valid UTF-8") from None
-    except OSError as exc:
-        raise fail("wit.io.read_failed", f"cannot read {path}: {exc.strerror or exc}") from None
     return Source(str(path), text)
 
 
@@ -103,33 +112,73 @@ def parse_dir(path: Path) -> tuple[list[PackageInput], PackageInput]:
     return group_from_files(files, str(path))
 
 
-def collect(path: Path) -> tuple[list[PackageInput], PackageInput]:
-    """Every package under `path` (dependencies first) and the main package."""
+class Collected:
+    """The packages under a path: WIT text packages (dependencies first, the main one
+    last), WIT packages encoded as components (from `deps/`, in directory order), and
+    which one is the main package (`main` is None when the path is itself an encoded
+    package: `encoded[-1]` then)."""
+
+    def __init__(self) -> None:
+        self.inputs: list[PackageInput] = []
+        self.encoded: list[DecodedPackage] = []
+        self.main: PackageInput | None = None
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise fail("wit.io.read_failed", f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def _encoded(path: Path, data: bytes, component_world: bool = False) -> "DecodedPackage | None":
+    """The WIT package in `data` if it is a component in binary or text form (as
+    wasm-tools tells them apart: by content, not by name), else None (WIT text).  With
+    `component_world`, a component that is not a package gives its world."""
+    if data[:4] != b"\0asm" and not _WAT_START.match(data):
+        return None
+    from .decode import decode_package, wat_to_binary
+    binary = data if data[:4] == b"\0asm" else wat_to_binary(data, str(path))
+    return decode_package(binary, str(path), component_world)
+
+
+# text that starts (after blanks and `;;` / `(; ;)` comments) with `(module` or `(component`
+_WAT_START = re.compile(rb"^(?:\s+|;;[^\n]*(?:\n|$)|\(;.*?;\))*\((?:module|component)\b", re.S)
+
+
+def collect(path: Path) -> Collected:
+    """Every package under `path`: see `Collected`."""
     if not path.exists():
         raise fail("wit.io.read_failed", f"{path} does not exist")
+    out = Collected()
     if not path.is_dir():  # a file, or what reading will refuse with its reason (a socket, ...)
-        nested, main = group_from_files([parse_file(path)], str(path))
-        return nested + [main], main
-    inputs: list[PackageInput] = []
+        data = _read_bytes(path)
+        decoded = _encoded(path, data, component_world=True)
+        if decoded is not None:
+            out.encoded.append(decoded)
+            return out
+        nested, main = group_from_files([parse_source(_source(path, data))], str(path))
+        out.inputs, out.main = nested + [main], main
+        return out
     deps = path / "deps"
     if deps.is_dir():
         for item in _entries(deps):
             entry = deps / item.name
             if item.is_dir():
                 nested, main = parse_dir(entry)
-            elif _suffix(item.name) == ".wit":
-                nested, main = group_from_files([parse_file(entry)], str(entry))
-            elif _suffix(item.name) in (".wasm", ".wat"):
-                # wasm-tools also reads a dependency given as a WIT package encoded in a
-                # component; this front-end reads WIT text only, and says so
-                raise fail("wit.package.binary_dependency",
-                           f"{entry}: dependencies encoded as components (.wasm / .wat) are not "
-                           "supported; give the package as .wit files")
+            elif _suffix(item.name) in (".wit", ".wasm", ".wat"):
+                data = _read_bytes(entry)
+                decoded = _encoded(entry, data)
+                if decoded is not None:
+                    out.encoded.append(decoded)
+                    continue
+                nested, main = group_from_files([parse_source(_source(entry, data))], str(entry))
             else:
                 continue
-            inputs.extend(nested)
-            inputs.append(main)
+            out.inputs.extend(nested)
+            out.inputs.append(main)
     nested, main = parse_dir(path)
-    inputs.extend(nested)
-    inputs.append(main)
-    return inputs, main
+    out.inputs.extend(nested)
+    out.inputs.append(main)
+    out.main = main
+    return out

@@ -25,7 +25,7 @@ from ... import cabi
 from ...cabi.options import check_allocation
 from ... import types as t
 from ...audit import DiagnosticError, error
-from . import binary as cb
+from ...wasm_binary import component as cb
 from . import link as cl
 from . import callbacks, capi as wasmtime_capi, traps as component_traps
 from . import cache as compiled_cache

@@ -33,7 +33,7 @@ import wasmtime
 from ... import cabi, types as t
 from ...audit import Diagnostic, DiagnosticError, error
 from ...values import check_args
-from . import binary as cb
+from ...wasm_binary import component as cb
 from . import link as cl
 from . import world as cw
 from . import capi as wasmtime_capi

@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 from ... import types as t
 from ...audit import error
-from . import binary as cb
+from ...wasm_binary import component as cb
 
 
 # --- index-space values ------------------------------------------------------------------
@@ -27,10 +27,6 @@ class InstanceTypeValue:
     """The type of a component instance: its exports in order, name -> (sort, value)."""
 
     exports: dict[str, tuple[str, Any]] = field(default_factory=dict)
-    # exported type name -> where the type it re-exports from outside the instance type came
-    # from (a WIT `use`: an outer alias exported under an `eq` bound): (interface, name), or
-    # the type itself when it did not come from an imported interface
-    uses: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -57,8 +53,6 @@ class ComponentFunc:
 @dataclass
 class ComponentInstance:
     exports: dict[str, tuple[str, Any]] = field(default_factory=dict)
-    uses: dict[str, Any] = field(default_factory=dict)  # as InstanceTypeValue.uses
-    ascribed: Any = None  # the instance type an export declares (all of its items)
 
 
 @dataclass
@@ -143,12 +137,6 @@ class Scope:
         self.exports: dict[str, tuple[str, Any]] = {}
         self.resources: list[t.ResourceType] = []   # resources defined here, in order
         self.state: Any = None                      # backend-owned (e.g. resource tables)
-        self.import_names: dict[int, str] = {}      # id(imported/exported instance) -> its name
-        # id(type) -> (import name, export name) of the latest `alias export` that brought
-        # the type into this scope from an imported instance (a WIT `use` names it so)
-        self.type_sources: dict[int, tuple[str, str]] = {}
-        self.type_uses: dict[str, tuple[str, str]] = {}  # imported type name -> its source
-        self.export_uses: dict[str, tuple[str, str]] = {}  # exported type name -> its source
 
     def get(self, sort: str, index: int | None) -> Any:
         space = self.spaces[sort]
@@ -301,8 +289,6 @@ def name_function(func: t.Function, name: str) -> t.Function:
 def _decls_type(decls: tuple[cb.Decl, ...], parent_lookup: "Scope", component: bool, owner: str) -> Any:
     """Elaborate an instance or component type declaration list."""
     types: list[Any] = []
-    outer: set[int] = set()  # indices of types aliased from outside this declaration list
-    sources: dict[int, tuple[str, str]] = {}  # of those, the interface and name they came from
     resolver = TypeResolver(lambda i: _index(types, i, "type"))
     out = ComponentTypeValue() if component else InstanceTypeValue()
     for d in decls:
@@ -319,13 +305,7 @@ def _decls_type(decls: tuple[cb.Decl, ...], parent_lookup: "Scope", component: b
                 if a.count == 0:
                     types.append(_index(types, a.index, "type"))
                 else:
-                    outer.add(len(types))
-                    src_scope = parent_lookup.outer(a.count - 1)
-                    aliased = src_scope.get("type", a.index)
-                    source = src_scope.type_sources.get(id(aliased))
-                    if source is not None:
-                        sources[len(types)] = source
-                    types.append(aliased)
+                    types.append(parent_lookup.outer(a.count - 1).get("type", a.index))
             elif a.target == "export" and a.sort == "type":
                 inst = _index(types, a.instance, "type")
                 types.append(inst.exports[a.name][1])
@@ -338,9 +318,6 @@ def _decls_type(decls: tuple[cb.Decl, ...], parent_lookup: "Scope", component: b
             target = out.exports if d.kind == "export" else out.imports  # type: ignore[union-attr]
             target[d.name] = (d.desc.kind if d.desc.kind != "instance" else "instance", value)
             if d.desc.kind == "type":
-                if d.kind == "export" and d.desc.bound[0] == "eq" and d.desc.bound[1] in outer \
-                        and isinstance(out, InstanceTypeValue):
-                    out.uses[d.name] = sources.get(d.desc.bound[1], types[d.desc.bound[1]])
                 types.append(value)
     return out
 
@@ -430,16 +407,7 @@ def _define(scope: Scope, resolver: TypeResolver, d: Any, args: dict | None) -> 
                 ftype = scope.get("type", d.desc.index)
             value = value.retyped(_named(b, scope, d, ftype))
         elif d.sort == "type":
-            source = _type_source(scope, value)
-            if source is not None:  # re-exports an imported interface's type (a `use`)
-                scope.export_uses[d.name] = source
             value = rename(value, d.name, b)
-        elif d.sort == "instance" and d.desc is not None and d.desc.kind == "instance":
-            ascribed = scope.get("type", d.desc.index)  # the `use`s its type declares
-            if isinstance(ascribed, InstanceTypeValue) and isinstance(value, ComponentInstance):
-                value = ComponentInstance(value.exports, dict(ascribed.uses), ascribed)
-        if d.sort == "instance":
-            scope.import_names[id(value)] = d.name  # its types are `use`d by name too
         scope.exports[d.name] = (d.sort, value)
         scope.add(d.sort, value)
     elif isinstance(d, cb.Component):
@@ -451,7 +419,7 @@ def _define(scope: Scope, resolver: TypeResolver, d: Any, args: dict | None) -> 
         nested_args = {name: (sort, scope.get(sort, idx)) for name, sort, idx in d.args}
         inner = instantiate(closure.ast, b, nested_args, closure.scope,
                             f"{scope.path}/{len(scope.spaces['instance'])}")
-        scope.add("instance", ComponentInstance(dict(inner.exports), dict(inner.export_uses)))
+        scope.add("instance", ComponentInstance(dict(inner.exports)))
     elif isinstance(d, cb.InlineExports):
         exports = {}
         for name, sort, idx in d.exports:
@@ -480,17 +448,6 @@ def _named(b: Backend, scope: Scope, d: cb.Export, ftype: t.Function) -> t.Funct
     return named
 
 
-def _type_source(scope: Scope | None, value: Any) -> tuple[str, str] | None:
-    """The imported interface and name a type came in through, looked up from `scope`
-    outwards."""
-    while scope is not None:
-        source = scope.type_sources.get(id(value))
-        if source is not None:
-            return source
-        scope = scope.parent
-    return None
-
-
 def _alias(scope: Scope, a: cb.Alias) -> Any:
     if a.target == "core export":
         inst = scope.get("core instance", a.instance)
@@ -503,9 +460,6 @@ def _alias(scope: Scope, a: cb.Alias) -> Any:
         sort, value = exports[a.name]
         if sort != a.sort and not (a.sort == "type" and sort == "type"):
             raise error("ffi.component.malformed", f"export {a.name!r} is a {sort}, not a {a.sort}")
-        source = scope.import_names.get(id(inst))
-        if sort == "type" and source is not None:
-            scope.type_sources[id(value)] = (source, a.name)
         return value
     return scope.outer(a.count).get(a.sort, a.index)
 
@@ -551,19 +505,13 @@ def _import(scope: Scope, resolver: TypeResolver, d: cb.Import, args: dict | Non
             if sort_ == "func":
                 v = ComponentFunc(v, origin=f"{d.name}#{name}")
             exports[name] = (sort_, v)
-        value = scope.backend.import_value(scope, d.name, "instance", ComponentInstance(
-            exports, dict(getattr(itype, "uses", {}))))
-        scope.import_names[id(value)] = d.name
+        value = scope.backend.import_value(scope, d.name, "instance", ComponentInstance(exports))
         sort = "instance"
     elif desc.kind == "type":
         if desc.bound[0] == "sub":
             value = t.ResourceType(d.name, owner=None)
         else:
-            original = scope.get("type", desc.bound[1])
-            source = scope.type_sources.get(id(original))
-            if source is not None:  # a world-level `use iface.{name}`
-                scope.type_uses[d.name] = source
-            value = rename(original, d.name)
+            value = rename(scope.get("type", desc.bound[1]), d.name)
         sort = "type"
     else:
         raise error("ffi.component.unsupported", f"import {d.name!r}: {desc.kind} imports are not supported")

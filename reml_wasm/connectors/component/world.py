@@ -1,5 +1,5 @@
-"""The world of a component binary as `reml_wasm.types`, and as WIT source in the shape
-`wasm-tools component wit` gives it (what `reml-wasm inspect` prints, via the WIT front-end)."""
+"""The world of a component binary as `reml_wasm.types` (what the connector runs against;
+`reml-wasm inspect` reads the world's WIT with the WIT front-end's decoder instead)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 from ... import types as t
 from ...audit import error
-from . import binary as cb
+from ...wasm_binary import component as cb
 from . import link as cl
 
 _IFACE_KEY = re.compile(r"^([a-z][a-z0-9-]*):([a-z][a-z0-9-]*(?::[a-z][a-z0-9-]*)*)/([a-z][a-z0-9-]*)(?:@(.+))?$")
@@ -81,153 +81,3 @@ def world_of(ast: cb.Component, name: str = "root") -> t.World:
     """Walk the component statically and describe its imports and exports."""
     scope = static_scope(ast)
     return t.World(name, tuple(_items(scope.imports)), tuple(_items(scope.exports)))
-
-
-# --- WIT as `wasm-tools component wit` prints it -----------------------------------------
-
-ROOT_PACKAGE = "root:component"
-ROOT_WORLD = "root"
-
-
-class _Sources:
-    """WIT source text for a component's world (root:component/root) and every package
-    its interfaces come from, with `use` wherever an interface type re-exports another
-    interface's type; the WIT front-end then resolves and prints it."""
-
-    def __init__(self) -> None:
-        self.owner: dict[int, tuple[str, str]] = {}   # id(type) -> (interface key, name)
-        self.packages: dict[str, list[str]] = {}      # "ns:pkg@v" -> interface keys
-        self.bodies: dict[str, list[str]] = {}        # interface key -> its item lines
-        # interface key -> (type names, function names) in the binary's order, and how many
-        # of the types came with its first occurrence (an interface imported and exported
-        # is one interface: the second adds what the first lacked)
-        self.orders: dict[str, tuple[list[str], list[str], int]] = {}
-
-    def ref(self, key: str, here: str | None) -> str:
-        """How interface `key` is named from inside interface `here`."""
-        package, name = split_interface_key(key)
-        if package is None or (here is not None and split_interface_key(here)[0] == package):
-            return t.wit_name(name)
-        return _key_text(key)
-
-    def use_line(self, value: Any, name: str, here: str | None) -> str | None:
-        """`use src.{name};` for a type another interface owns, else None."""
-        src = value if isinstance(value, tuple) else self.owner.get(id(value))
-        if src is None:
-            return None
-        key, src_name = src
-        alias = "" if src_name == name else f" as {t.wit_name(name)}"
-        return f"use {self.ref(key, here)}.{{{t.wit_name(src_name)}{alias}}};"
-
-    def body(self, key: str | None, exports: dict[str, tuple[str, Any]], uses: dict[str, Any]) -> list[str]:
-        """The items of an interface (or world) exporting `exports`, in their order."""
-        lines: list[str] = []
-        by_resource: dict[str, list[t.Function]] = {}
-        funcs: list[t.Function] = []
-        for item, (sort, value) in exports.items():
-            if sort == "func":
-                func = value.type if isinstance(value, cl.ComponentFunc) else value
-                if func.kind == "freestanding":
-                    funcs.append(func)
-                else:
-                    by_resource.setdefault(func.resource or "", []).append(func)
-        for item, (sort, value) in exports.items():
-            if sort != "type":
-                continue
-            line = None
-            if item in uses:
-                line = self.use_line(uses[item], item, key)
-            elif isinstance(value, t.ResourceType) and value.name != item:
-                line = f"type {t.wit_name(item)} = {t.wit_name(value.name)};"
-            if line is None:
-                line = _definition(item, value, by_resource.get(item, []))
-                if key is not None:
-                    self.owner.setdefault(id(value), (key, item))
-            lines.append(line)
-        lines += [f.wit() + ";" for f in funcs]
-        return lines
-
-    def interface(self, key: str, exports: dict[str, tuple[str, Any]], uses: dict[str, Any]) -> str | None:
-        """Record the interface `key` in its package; None, or the inline body for an
-        interface without a package."""
-        package, name = split_interface_key(key)
-        if package is not None and key in self.orders:  # imported and exported
-            types, funcs, first = self.orders[key]
-            known = set(types) | set(funcs)
-            extra = {k: v for k, v in exports.items() if k not in known}
-            self.bodies[key] += self.body(key, extra, uses)
-            self.orders[key] = (types + [n for n, (sort, _) in extra.items() if sort == "type"],
-                                funcs + [n for n, (sort, _) in extra.items() if sort == "func"], first)
-            return None
-        lines = self.body(key, exports, uses)
-        types = [n for n, (sort, _) in exports.items() if sort == "type"]
-        self.orders[key] = (types, [n for n, (sort, _) in exports.items() if sort == "func"], len(types))
-        if package is None:
-            return "interface {\n" + _indent(lines) + "}"
-        self.bodies[key] = lines
-        self.packages.setdefault(str(package), []).append(key)
-        return None
-
-    def interface_text(self, key: str) -> str:
-        """The source of interface `key` as recorded."""
-        return f"interface {t.wit_name(split_interface_key(key)[1])} {{\n{_indent(self.bodies[key])}}}"
-
-
-def _indent(lines: list[str]) -> str:
-    return "".join("  " + ln.replace("\n", "\n  ") + "\n" for ln in lines)
-
-
-def _key_text(key: str) -> str:
-    """An interface key as WIT source writes it (`ns:pkg/%interface@1.0.0`)."""
-    package, name = split_interface_key(key)
-    if package is None:
-        return t.wit_name(name)
-    version = "" if package.version is None else f"@{package.version}"
-    return f"{package.namespace}:{package.name}/{t.wit_name(name)}{version}"
-
-
-def _definition(name: str, value: Any, funcs: list[t.Function]) -> str:
-    if isinstance(value, t.ResourceType):
-        if not funcs:
-            return f"resource {t.wit_name(name)};"
-        body = "".join(f"  {f.member_wit()};\n" for f in funcs)
-        return f"resource {t.wit_name(name)} {{\n{body}}}"
-    if isinstance(value, (t.RecordType, t.VariantType, t.EnumType, t.FlagsType)):
-        return value.definition_wit()
-    if isinstance(value, t.TypeAlias):
-        return f"type {t.wit_name(name)} = {value.target.wit()};"
-    return f"type {t.wit_name(name)} = {value.wit()};"
-
-
-def component_wit_source(ast: cb.Component) -> tuple[str, dict[str, tuple[list[str], list[str], int]]]:
-    """WIT source describing the component the way wit-component decodes it: package
-    `root:component` with world `root`, and one nested block per interface package; and
-    for each interface, its type and function names in the binary's order."""
-    scope = static_scope(ast)
-    src = _Sources()
-    world: list[str] = []
-    for direction, entries in (("import", scope.imports), ("export", scope.exports)):
-        members: dict[str, list[t.Function]] = {}  # world-level resources' functions
-        for sort, value in entries.values():
-            if sort == "func" and value.type.kind != "freestanding":
-                members.setdefault(value.type.resource or "", []).append(value.type)
-        for key, (sort, value) in entries.items():
-            if sort == "instance":
-                declared = getattr(value, "ascribed", None) or value  # every item the type declares
-                inline = src.interface(key, declared.exports, {**getattr(value, "uses", {}),
-                                                               **getattr(declared, "uses", {})})
-                world.append(f"{direction} {t.wit_name(key)}: {inline}" if inline is not None
-                             else f"{direction} {_key_text(key)};")
-            elif sort == "type":
-                line = None
-                if direction == "import":
-                    line = src.use_line(scope.type_uses.get(key, value), key, None)
-                world.append(line or _definition(key, value, members.get(key, [])))
-            elif sort == "func" and value.type.kind == "freestanding":
-                world.append(f"{direction} {value.type.wit()};")
-    text = "".join("  " + ln.replace("\n", "\n  ") + "\n" for ln in world)
-    out = [f"package {ROOT_PACKAGE};\n\nworld {ROOT_WORLD} {{\n{text}}}\n"]
-    for package, keys in src.packages.items():
-        body = _indent([src.interface_text(k) for k in keys])
-        out.append(f"package {package} {{\n{body}}}\n")
-    return "\n".join(out), src.orders

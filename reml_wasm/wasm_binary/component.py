@@ -10,10 +10,10 @@ It does not validate; it decodes, and every malformed byte sequence becomes a
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
+from typing import Any, Union
 
-from ... import types as t
-from ...audit import error
+from .. import types as t
+from ..audit import error
 
 MAGIC = b"\x00asm"
 COMPONENT_LAYER = b"\x0d\x00\x01\x00"
@@ -33,7 +33,9 @@ CORE_VALTYPES = {0x7f: "i32", 0x7e: "i64", 0x7d: "f32", 0x7c: "f64", 0x7b: "v128
 
 # --- type definition trees ---------------------------------------------------------------
 
-ValType = Union[int, t.PrimitiveType]   # a type index or a primitive
+# A type index or a primitive.  (`typespace` rebuilds these trees with the indices replaced
+# by the type nodes they name, hence the open annotation.)
+ValType = Any
 
 
 @dataclass(frozen=True)
@@ -141,6 +143,7 @@ class Decl:
     desc: ExternDesc | None = None
     type: object = None          # a Def* tree for kind "type"
     alias: "Alias | None" = None
+    options: "NameOptions | None" = None  # of an import/export name
 
 
 @dataclass(frozen=True)
@@ -240,9 +243,22 @@ class Canon:
 
 
 @dataclass(frozen=True)
+class NameOptions:
+    """What an import or export name may carry besides the name: the interface a plainly
+    named instance implements (WIT `import a: ns:pkg/i;`) and an `@external-id`."""
+
+    implements: str | None = None
+    external_id: str | None = None
+
+
+NO_OPTIONS = NameOptions()
+
+
+@dataclass(frozen=True)
 class Import:
     name: str
     desc: ExternDesc
+    options: NameOptions = NO_OPTIONS
 
 
 @dataclass(frozen=True)
@@ -251,6 +267,7 @@ class Export:
     sort: str
     index: int
     desc: ExternDesc | None = None
+    options: NameOptions = NO_OPTIONS
 
 
 @dataclass(frozen=True)
@@ -268,6 +285,7 @@ Definition = Union["Component", CoreModule, CoreInstantiate, CoreInlineExports, 
 class Component:
     definitions: list = field(default_factory=list)
     offset: int = 0
+    custom: dict[str, bytes] = field(default_factory=dict)  # custom sections (first of a name)
 
 
 # --- decoding ----------------------------------------------------------------------------
@@ -363,8 +381,11 @@ def parse_component(data: bytes) -> Component:
         raise error("ffi.component.not_component",
                     f"unsupported component binary version {data[4:8].hex()}")
     r = _Reader(data, 8)
-    comp = _parse_sections(r, 0)
-    return comp
+    try:
+        return _parse_sections(r, 0)
+    except RecursionError:  # component and instance types nested beyond Python's stack
+        raise error("ffi.component.malformed", "malformed component: types or components nested too deeply") \
+            from None
 
 
 def _parse_sections(r: _Reader, offset: int) -> Component:
@@ -377,8 +398,10 @@ def _parse_sections(r: _Reader, offset: int) -> Component:
         if size > r.end - start:
             raise r.fail(f"section {sid} of {size} bytes runs past the end", start)
         sub = _Reader(r.data, start, start + size)
-        if sid == 0:
-            sub.pos = sub.end                           # custom section
+        if sid == 0:                                    # custom section
+            name = sub.name()
+            comp.custom.setdefault(name, r.data[sub.pos:sub.end])
+            sub.pos = sub.end
         elif sid == 1:
             out.append(CoreModule(r.data[start:start + size], start))
             sub.pos = sub.end
@@ -404,7 +427,7 @@ def _parse_sections(r: _Reader, offset: int) -> Component:
             args = sub.vec(sub.u32)
             out.append(Start(f, args, sub.u32()))
         elif sid == 10:
-            out.extend(sub.vec(lambda: Import(_extern_name(sub), _extern_desc(sub))))
+            out.extend(sub.vec(lambda: _import(sub)))
         elif sid == 11:
             out.extend(sub.vec(lambda: _export(sub)))
         elif sid == 12:
@@ -636,9 +659,14 @@ def _type(r: _Reader):
 def _component_decl(r: _Reader) -> Decl:
     if r.peek() == 0x03:
         r.byte()
-        name = _extern_name(r)
-        return Decl("import", name=name, desc=_extern_desc(r))
+        name, options = _extern_name_options(r)
+        return Decl("import", name=name, desc=_extern_desc(r), options=options)
     return _instance_decl(r)
+
+
+def _import(r: _Reader) -> Import:
+    name, options = _extern_name_options(r)
+    return Import(name, _extern_desc(r), options)
 
 
 def _instance_decl(r: _Reader) -> Decl:
@@ -650,19 +678,42 @@ def _instance_decl(r: _Reader) -> Decl:
     if tag == 0x02:
         return Decl("alias", alias=_alias(r))
     if tag == 0x04:
-        name = _extern_name(r)
-        return Decl("export", name=name, desc=_extern_desc(r))
+        name, options = _extern_name_options(r)
+        return Decl("export", name=name, desc=_extern_desc(r), options=options)
     raise r.fail(f"unknown declaration kind {tag:#x}", r.pos - 1)
 
 
 def _extern_name(r: _Reader) -> str:
+    return _extern_name_options(r)[0]
+
+
+def _extern_name_options(r: _Reader) -> tuple[str, NameOptions]:
+    """An import/export name: a plain name (0x00), a name with a version suffix (0x01),
+    or a name with a list of options (0x02: 0x00 implements, 0x01 version suffix,
+    0x02 external id)."""
     tag = r.byte()
     if tag == 0x00:
-        return r.name()
+        return r.name(), NO_OPTIONS
     if tag == 0x01:   # name with a version suffix
         name = r.name()
         suffix = r.name()
-        return name + suffix if suffix.startswith("@") else name
+        return (name + suffix if suffix.startswith("@") else name), NO_OPTIONS
+    if tag == 0x02:
+        name = r.name()
+        implements = external_id = None
+        for _ in range(r.u32()):
+            at = r.pos
+            option = r.byte()
+            value = r.name()
+            if option == 0x00 and implements is None:
+                implements = value
+            elif option == 0x01:
+                name += value if value.startswith("@") else ""
+            elif option == 0x02 and external_id is None:
+                external_id = value
+            else:
+                raise r.fail(f"unknown or repeated name option {option:#x}", at)
+        return name, NameOptions(implements, external_id)
     raise r.fail(f"bad import/export name tag {tag:#x}", r.pos - 1)
 
 
@@ -695,11 +746,11 @@ def _extern_desc(r: _Reader) -> ExternDesc:
 
 
 def _export(r: _Reader) -> Export:
-    name = _extern_name(r)
+    name, options = _extern_name_options(r)
     sort = _sort(r)
     index = r.u32()
     desc = _opt(r, lambda: _extern_desc(r))
-    return Export(name, sort, index, desc)
+    return Export(name, sort, index, desc, options)
 
 
 def _canon(r: _Reader) -> Canon:
