@@ -27,11 +27,12 @@ class TypeNode:
     "resource", "alias" (`body` is the node it equals), "func" (`body` a `FuncBody`),
     "instance" / "component" (`body` an `InstanceBody` / `ComponentBody`)."""
 
-    __slots__ = ("kind", "body")
+    __slots__ = ("kind", "body", "depth")
 
     def __init__(self, kind: str, body: Any = None) -> None:
         self.kind = kind
         self.body = body
+        self.depth = 1  # levels of value-type nesting (set by `define`; a primitive is one)
 
     def __repr__(self) -> str:
         return f"TypeNode({self.kind}@{id(self):x})"
@@ -127,8 +128,51 @@ def _resource(space: _Space, index: int) -> TypeNode:
     return node
 
 
+MAX_TYPE_DEPTH = 100  # wasmparser's limit on nested value types (a primitive counts one level)
+
+
+def _depth(ref: ValRef | None) -> int:
+    if ref is None or isinstance(ref, t.PrimitiveType):
+        return 0 if ref is None else 1
+    return peel(ref).depth
+
+
+def _refs(body: Any) -> list[Any]:
+    """The value types a defined type or function body refers to directly."""
+    if isinstance(body, FuncBody):
+        return [r for _, r in body.params] + [body.result]
+    if isinstance(body, cb.DefRecord):
+        return [r for _, r in body.fields]
+    if isinstance(body, cb.DefVariant):
+        return [r for _, r in body.cases]
+    if isinstance(body, cb.DefTuple):
+        return list(body.elements)
+    if isinstance(body, cb.DefList):
+        return [body.element]
+    if isinstance(body, cb.DefMap):
+        return [body.key, body.value]
+    if isinstance(body, cb.DefOption):
+        return [body.inner]
+    if isinstance(body, cb.DefResult):
+        return [body.ok, body.err]
+    if isinstance(body, (cb.DefStream, cb.DefFuture)):
+        return [body.element]
+    return []
+
+
 def define(space: _Space, d: Any) -> TypeNode:
-    """The node of a type definition (a Def* tree of the decoder) read in `space`."""
+    """The node of a type definition (a Def* tree of the decoder) read in `space`;
+    `ffi.component.malformed` past MAX_TYPE_DEPTH levels of value-type nesting (every
+    later walk over the type recurses as deep)."""
+    node = _define(space, d)
+    if node.kind in ("defined", "func"):
+        node.depth = 1 + max((_depth(r) for r in _refs(node.body)), default=0)
+        if node.depth > MAX_TYPE_DEPTH:
+            raise malformed(f"type nesting is too deep (more than {MAX_TYPE_DEPTH} levels)")
+    return node
+
+
+def _define(space: _Space, d: Any) -> TypeNode:
     if isinstance(d, cb.DefPrimitive):
         return TypeNode("defined", d)
     if isinstance(d, cb.DefRecord):

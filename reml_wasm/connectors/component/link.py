@@ -18,6 +18,7 @@ from typing import Any, Callable
 from ... import types as t
 from ...audit import error
 from ...wasm_binary import component as cb
+from ...wasm_binary.typespace import MAX_TYPE_DEPTH
 
 
 # --- index-space values ------------------------------------------------------------------
@@ -174,9 +175,6 @@ def rename(value: Any, name: str, backend: "Backend | None" = None) -> Any:
     if isinstance(value, t.Type):
         return t.TypeAlias(name, value)  # `type filesize = u64;` keeps its name
     return value
-
-
-MAX_TYPE_DEPTH = 100  # wasmparser's limit on nested value types (a primitive counts one level)
 
 
 class TypeResolver:
