@@ -10,6 +10,7 @@ scalar call allocates nothing and makes no Python-level calls besides the cffi o
 
 from __future__ import annotations
 
+import sys
 import threading
 from typing import Any, Callable, cast
 
@@ -56,19 +57,77 @@ class CallState:
     `count_entries`: False when the memories never move (they then need no `gen`).
     `lock`: held by every caller while it uses its argument buffer and the store (a store
     is entered by one thread at a time); re-entrant, so a host function the guest calls
-    may call into the same instance from the same thread."""
+    may call into the same instance from the same thread.
 
-    __slots__ = ("poisoned", "fuel", "gen", "store", "epoch_ticks", "count_entries", "lock")
+    `record`: in API mode, the instance's C store record (`capi.STORE_SOURCE`): its mutex
+    is then the lock (`StoreLock`), shared by the generated Python callers and the
+    per-signature C glue (glue.py), which takes it in C.  `poison` marks both."""
+
+    __slots__ = ("poisoned", "fuel", "gen", "store", "epoch_ticks", "count_entries", "lock", "record")
 
     def __init__(self, fuel: int | None, store: Any = None, epoch_ticks: int | None = None, *,
-                 count_entries: bool = True) -> None:
+                 count_entries: bool = True, capi: CApi | None = None, ctx: Any = None) -> None:
         self.poisoned: str | None = None
         self.fuel = fuel
         self.epoch_ticks = epoch_ticks
         self.gen = 0
         self.count_entries = count_entries
         self.store = store
-        self.lock = threading.RLock()
+        self.record: Any = None
+        self.lock: Any = threading.RLock()
+        if capi is not None and capi.mode == "api" and ctx is not None:
+            lib = capi.lib
+            record = lib.reml_store_new(ctx, fuel is not None, fuel or 0, epoch_ticks is not None, epoch_ticks or 0)
+            if record != capi.ffi.NULL:
+                self.record = capi.ffi.gc(record, lib.reml_store_free)
+                self.lock = StoreLock(lib, self.record, int(capi.ffi.cast("uintptr_t", record)))
+
+    def poison(self, reason: str) -> None:
+        """The instance may not be entered again (by the Python callers or the C glue)."""
+        self.poisoned = reason
+        if self.record is not None:
+            self.lock.mark_poisoned()
+
+
+def _lock_functions(lib: Any) -> Callable[[int], tuple[Any, Any]]:
+    """`lock_functions(address) -> (acquire, release)`: CPython functions the API-mode
+    module installs (as module `_reml_store_lock`) over a record's mutex."""
+    module = sys.modules.get("_reml_store_lock")
+    if module is None or not hasattr(module, "lock_functions"):
+        if not lib.reml_install_lock_functions():
+            raise RuntimeError("the store lock functions could not be installed")
+        module = sys.modules["_reml_store_lock"]
+    return cast(Callable[[int], tuple[Any, Any]], module.lock_functions)
+
+
+class StoreLock:
+    """The store's re-entrant lock kept in its C record (API mode), so C glue and Python
+    callers exclude each other: `acquire()` / `release()` (each a cffi call that releases
+    the GIL while it waits), a context manager, `_is_owned()` as `threading.RLock` has."""
+
+    __slots__ = ("acquire", "release", "_owned", "_poison", "_record")
+
+    def __init__(self, lib: Any, record: Any, address: int) -> None:
+        import functools
+        self._record = record
+        self.acquire, self.release = _lock_functions(lib)(address)
+        self._owned = functools.partial(lib.reml_store_owned, record)
+        self._poison = functools.partial(lib.reml_store_poison, record)
+
+    def __enter__(self) -> "StoreLock":
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.release()
+
+    def _is_owned(self) -> bool:
+        """Whether the calling thread holds the lock."""
+        return bool(self._owned())
+
+    def mark_poisoned(self) -> None:
+        """Set the record's poisoned flag (the C glue refuses to enter)."""
+        self._poison()
 
 
 def take_host_exception() -> BaseException | None:
@@ -92,7 +151,7 @@ def _failure(capi: CApi, state: CallState, label: list[str], trap_slot: Any) -> 
             raise component_traps.poisoned(label[0], state.poisoned)
         host_exc = take_host_exception()
         message = capi.take_error(err, trap_slot)
-        state.poisoned = component_traps.reason_of(message)
+        state.poison(component_traps.reason_of(message))
         if isinstance(host_exc, cabi.Trap) and host_exc.diagnostic.extensions.get("kind") == "unprovided-import":
             raise component_traps.trap(label[0], host_exc.diagnostic.message) from None
         if isinstance(host_exc, cabi.Trap):
@@ -112,7 +171,7 @@ def _guest_trap(state: CallState, label: list[str]) -> Callable[[cabi.Trap], Non
 
     def guest_trap(exc: cabi.Trap) -> None:
         reason = exc.diagnostic.message
-        state.poisoned = reason
+        state.poison(reason)
         raise cabi.Trap(f"{label[0]}: wasm trap: {reason}", kind=component_traps.kind_of(reason)) from None
     return guest_trap
 

@@ -138,7 +138,7 @@ class CoreSession:
         self.store = store  # the callers do not hold it: the session (or instance) does
         self.ctx = capi.context(store)
         self.fixed_base = memories_stay_put(store.engine)
-        self.state = CallState(fuel, None, epoch_ticks, count_entries=not self.fixed_base)
+        self.state = CallState(fuel, None, epoch_ticks, count_entries=not self.fixed_base, capi=capi, ctx=self.ctx)
 
     def func(self, func: wasmtime.Func, name: str = "core function", *, locked: bool = True) -> Callable[..., Any]:
         """f(*flat_args) -> None, one value or a tuple; a trap raises cabi.Trap.

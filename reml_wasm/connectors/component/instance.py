@@ -442,7 +442,7 @@ class FastInstance(Instance):
 
     def _close_store(self) -> None:
         backend = self.backend
-        backend.state.poisoned = component_traps.CLOSED  # the callers check it before entering
+        backend.state.poison(component_traps.CLOSED)  # the callers check it before entering
         backend.release_host_functions()
         self.backend = self.scope = None  # type: ignore[assignment]
         self.store.close()
