@@ -4,6 +4,8 @@ results on the fast path and on wasmtime.component, and equals its argument."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
@@ -27,7 +29,23 @@ def paths():
                                                          include_dirs=[gen.C_PATH.parent]))
     insts = {p: comp.instantiate(path=p) for p in ("fast", "wasmtime")}
     assert [i.path for i in insts.values()] == ["fast", "wasmtime"]
+    insts["fast-python"] = python_callers(comp)
+    assert getattr(insts["fast"].func("echo-u32"), "glue", None)  # the C glue serves scalars
+    assert not getattr(insts["fast-python"].func("echo-u32"), "glue", None)
     return insts
+
+
+def python_callers(comp):
+    """A fast-path instance whose export callers are the generated Python ones (no C glue)."""
+    saved = os.environ.get("REML_WASM_GLUE")
+    os.environ["REML_WASM_GLUE"] = "0"
+    try:
+        return comp.instantiate(path="fast")
+    finally:
+        if saved is None:
+            del os.environ["REML_WASM_GLUE"]
+        else:
+            os.environ["REML_WASM_GLUE"] = saved
 
 
 def test_world_functions_match_the_generator(paths):
@@ -47,6 +65,8 @@ def test_oracle_same_on_both_paths(paths, name, data):
     fast = paths["fast"].call(name, *args)
     ref = paths["wasmtime"].call(name, *args)
     assert same_value(fast, ref), (fast, ref)
+    python = paths["fast-python"].call(name, *args)
+    assert same_value(python, ref), (python, ref)
     echoed = tuple(args) if name == "many" else args[0]
     assert same_value(fast, echoed)
 
@@ -63,7 +83,7 @@ def test_oracle_resource_same_on_both_paths(paths):
         inst.drop(a)
         out.append(destroyed() - before)
         return out
-    assert script(paths["fast"]) == script(paths["wasmtime"]) == [15, 7, 7, 1, 2]
+    assert script(paths["fast"]) == script(paths["wasmtime"]) == script(paths["fast-python"]) == [15, 7, 7, 1, 2]
 
 
 BAD_ARGS = [("echo-f64", "1.5"), ("echo-f64", True), ("echo-f32", None), ("echo-char", "ab"), ("echo-char", ""),
@@ -82,5 +102,5 @@ def test_bad_arguments_are_the_same_coded_errors(paths, name, value):
         with pytest.raises(DiagnosticError) as exc:
             inst.call(name, value)
         codes.append(exc.value.code)
-    assert codes[0] == codes[1] and codes[0].startswith("ffi.value"), codes
+    assert codes[0] == codes[1] == codes[2] and codes[0].startswith("ffi.value"), codes
     assert paths["fast"].call("echo-u32", 5) == 5          # the instance is still usable

@@ -351,8 +351,14 @@ def _bad_args(plan: Any, declared: list[t.Function]) -> Callable[[tuple], None]:
 
 
 def export_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
-                  post: Callable[..., Any] | None, state: CallState, name: str) -> Callable[..., Any]:
-    """f(*args) -> result for a lifted export, marshalled by `plan` (a cabi ExportPlan)."""
+                  post: Callable[..., Any] | None, state: CallState, name: str,
+                  glue: Any = None) -> Callable[..., Any]:
+    """f(*args) -> result for a lifted export, marshalled by `plan` (a cabi ExportPlan).
+    `glue` (a glue.GlueBook): the export's C glue is used when it covers the signature."""
+    if glue is not None:
+        glued = glue_caller(capi, ctx, func, plan, ftype, post, state, name, glue)
+        if glued is not None:
+            return glued
     nargs = len(ftype.params)
     params, results = list(plan.flat.params), list(plan.flat.results)
     n = max(len(params), len(results), 1)
@@ -538,4 +544,142 @@ def export_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
     caller: Any = _compile("\n".join(lines) + "\n", env, name, label)  # a function: takes attributes
     caller.thread_safe = True  # it holds the instance's lock itself (Instance.func hands it out as is)
     caller.declared = declared  # the type diagnostics name (the instance sets the world's)
+    return caller
+
+
+def glue_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
+                post: Callable[..., Any] | None, state: CallState, name: str, book: Any) -> Callable[..., Any] | None:
+    """f(*args) -> result for a lifted export through its per-signature C glue (glue.py),
+    or None when the glue does not cover it (the Python caller is made instead).  The
+    Python part converts the arguments (type tests, `ord`, enum and flags lookups), makes
+    one cffi call and converts the result; failures go to `slow`, which handles them as
+    the Python callers do, holding the store's lock the C function kept."""
+    from . import glue
+    if book is None or state.record is None or plan.flat.params_spilled or plan.flat.results_spilled \
+            or len(plan.param_codecs) != len(ftype.params):
+        return None
+    resources = plan.opts.resources
+    for p in ftype.params:
+        ty = t.unalias(p.type)
+        if isinstance(ty, t.BorrowType) and (resources is None or ty.resource not in resources.implements):
+            return None  # a borrow scope is needed: the Python caller opens it
+    found = book.function(ftype, post is not None)
+    if found is None:
+        return None
+    lib, cfunc, sig = found
+    ffi = capi.ffi
+    label = [name]
+    # the Python callers' environment too: what benchmarks and helpers read (`keep_alive`)
+    base = _environment(capi, ctx, func, max(len(plan.flat.params), len(plan.flat.results), 1), state, label)
+    int_call = capi.int_call(len(plan.flat.params))
+    if int_call is not None:
+        base["int_call"] = int_call
+    trap, fn = base["trap"], base["fn"]
+    post_fn = ffi.NULL if post is None else post.keep_alive["fn"]  # type: ignore[attr-defined]
+    record = ffi.gc(capi.lib.reml_export_new(state.record, fn, post_fn, ffi.NULL, ffi.NULL, 0),
+                    capi.lib.reml_export_free)
+    declared = [ftype]
+    bad = _bad_args(plan, declared)
+    fail, guest_trap = base["fail"], base["guest_trap"]
+    failure, raw, status = capi.lib.reml_store_failure, capi.lib.reml_store_raw, lib.reml_glue_status
+    release, store_record = state.lock.release, state.record
+    lift_plain, nraw = plan.lift_plain, len(plan.flat.results)
+
+    def slow(r: Any, args: tuple) -> Any:
+        code = status()
+        if code == 0:  # a genuine value equal to the sentinel
+            return r if r == r else NAN
+        if code == glue.BADARG:
+            bad(args)
+            raise DiagnosticError.__new__(DiagnosticError)  # pragma: no cover - bad() raised
+        try:
+            if code == glue.POISONED:
+                fail(None)
+            if code == glue.FAILED:
+                fail(failure(store_record, trap) or 1)
+            raws = tuple(raw(store_record, k) for k in range(nraw))
+            try:
+                v = lift_plain(raws)
+            except cabi.Trap as exc:
+                guest_trap(exc)
+            if post is not None:
+                post(*raws)
+            return v
+        finally:
+            release()
+
+    env: dict[str, Any] = {**base, "g": cfunc, "ex": record, "slow": slow, "bad_args": bad,
+                           "VALUE_ERRORS": (TypeError, ValueError, OverflowError, KeyError, AttributeError,
+                                            IndexError, DiagnosticError)}
+    names = [f"a{i}" for i in range(len(ftype.params))]
+    args_tuple = "(" + "".join(a + ", " for a in names) + ")"
+    lines = [f"def caller({', '.join(names)}):"]
+    meter = plan.opts.memory
+    if meter is not None:  # each export call starts with the whole host-side copy budget
+        env["meter"] = meter
+        lines.append("    meter.copied = 0")
+    bump = meter is not None and state.count_entries
+    if bump:
+        lines.append("    state.gen += 1")
+    lines.append("    try:")
+    call_args: list[str] = []
+    for i, (p, kind) in enumerate(zip(ftype.params, sig.params)):
+        a = names[i]
+        ty = t.unalias(p.type)
+        if kind in ("bool",):
+            lines.append(f"        if {a}.__class__ is not bool: bad_args({args_tuple})")
+            call_args.append(a)
+        elif kind in ("f32", "f64"):
+            lines.append(f"        if {a}.__class__ is not float and {a}.__class__ is not int: bad_args({args_tuple})")
+            call_args.append(a)
+        elif kind == "char":
+            lines.append(f"        if {a}.__class__ is not str: bad_args({args_tuple})")
+            call_args.append(f"ord({a})")
+        elif kind == "enum":
+            env[f"enum{i}"] = {label: d for d, label in enumerate(cast(t.EnumType, ty).cases)}
+            call_args.append(f"enum{i}[{a}]")
+        elif kind == "flags":
+            env[f"flag{i}"] = {label: 1 << d for d, label in enumerate(cast(t.FlagsType, ty).labels)}
+            env["SETS"] = (set, frozenset)
+            lines += [f"        if not isinstance({a}, SETS): bad_args({args_tuple})",
+                      f"        b{i} = 0",
+                      f"        for x in {a}: b{i} |= flag{i}[x]"]
+            call_args.append(f"b{i}")
+        elif kind == "borrow":
+            env[f"rep{i}"] = resources.rep_lowerer(cast(t.BorrowType, ty).resource)
+            call_args.append(f"rep{i}({a})")
+        else:  # an integer: C checks the range
+            lines.append(f"        if {a}.__class__ is not int: bad_args({args_tuple})")
+            call_args.append(a)
+    lines.append(f"        r = g(ex{''.join(', ' + x for x in call_args)})")
+    lines += ["    except Trap as exc:", "        guest_trap(exc)",
+              "    except VALUE_ERRORS:", f"        bad_args({args_tuple})", "        raise"]
+    if bump:
+        lines.append("    state.gen += 1")
+    res = sig.result
+    if sig.ret == "double":
+        lines.append(f"    if r != r: return slow(r, {args_tuple})")
+    elif sig.ret == "uint64_t":
+        lines.append(f"    if r == {glue.SENTINEL_U64}: return slow(r, {args_tuple})")
+    else:
+        lines.append(f"    if r == {glue.SENTINEL_I64}: return slow(r, {args_tuple})")
+    rty = None if ftype.result is None else t.unalias(ftype.result)
+    if res == "none":
+        lines.append("    return None")
+    elif res == "bool":
+        lines.append("    return r == 1")
+    elif res == "char":
+        lines.append("    return chr(r)")
+    elif res == "enum":
+        env["CASES"] = tuple(cast(t.EnumType, rty).cases)
+        lines.append("    return CASES[r]")
+    elif res == "flags":
+        env["from_bits"] = flags_functions(cast(t.FlagsType, rty))[1]
+        lines.append("    return from_bits(r)")
+    else:
+        lines.append("    return r")
+    caller: Any = _compile("\n".join(lines) + "\n", env, name, label, locked=False)
+    caller.thread_safe = True  # the C glue holds the instance's lock itself
+    caller.declared = declared
+    caller.glue = sig.name
     return caller

@@ -208,6 +208,7 @@ void reml_store_lock(reml_store_t *);
 void reml_store_unlock(reml_store_t *);
 int32_t reml_store_owned(reml_store_t *);
 void reml_store_poison(reml_store_t *);
+void reml_store_cycle(reml_store_t *, int64_t);
 uintptr_t reml_store_failure(reml_store_t *, uintptr_t *);
 int64_t reml_store_raw(reml_store_t *, int32_t);
 reml_export_t *reml_export_new(reml_store_t *, const wasmtime_func_t *, const wasmtime_func_t *,
@@ -237,6 +238,10 @@ static int32_t reml_store_owned(reml_store_t *st) {
     return st->depth > 0 && __atomic_load_n(&st->owner, __ATOMIC_RELAXED) == (uintptr_t)pthread_self();
 }
 static void reml_store_poison(reml_store_t *st) { st->poisoned = 1; }
+/* n acquire/release pairs of the lock as the glue takes it (the bench's lock row) */
+static void reml_store_cycle(reml_store_t *st, int64_t n) {
+    for (int64_t i = 0; i < n; i++) { reml_lock(st); __asm__ __volatile__("" ::: "memory"); reml_unlock(st); }
+}
 static uintptr_t reml_store_failure(reml_store_t *st, uintptr_t *trap) {
     uintptr_t err = st->err;
     *trap = st->trap; st->err = 0; st->trap = 0;

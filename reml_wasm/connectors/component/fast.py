@@ -30,6 +30,7 @@ from . import cache as compiled_cache
 from .sandbox import engine_config, memories_stay_put
 from .caller import CallState, core_caller, export_caller, take_host_exception
 from .entries import import_entry, resource_entry
+from .glue import GlueBook, enabled as glue_enabled
 from .capi import CApi
 
 _CORE_VALTYPE = {"i32": wasmtime.ValType.i32, "i64": wasmtime.ValType.i64,
@@ -186,6 +187,7 @@ class FastBackend(cl.Backend):
         self.resource_tables: dict[t.ResourceType, cabi.ResourceTables] = {}
         self._memories: dict[int, FastMemory] = {}
         self.host_keys: list[int] = []  # this instance's entries in callbacks.REGISTRY
+        self.glue = GlueBook(capi) if glue_enabled() else None  # per-signature C glue of the exports
 
     # --- core level ---------------------------------------------------------------------
 
@@ -377,12 +379,14 @@ class FastBackend(cl.Backend):
         flat = cabi.flatten(func, "lift")
         where = (scope.path, len(scope.spaces["func"]))
         self.expect_type(core_func, list(flat.params), list(flat.results), f"canon lift {name}", ("lift", *where))
+        if self.glue is not None:
+            self.glue.note(func, opts.post_return is not None)
 
         def build() -> Callable[..., Any]:
             copts = self.options(scope, opts, name, post_params=list(flat.results), where=where)
             plan = cabi.export_plan(func, copts)
             caller: Any = export_caller(self.capi, self.ctx, core_func, plan, func, copts.post_return,
-                                        self.state, name)  # a function: takes attributes
+                                        self.state, name, self.glue)  # a function: takes attributes
             caller.store = self.store  # what a caller the user keeps keeps alive
             caller.plan = plan
             return caller
