@@ -204,7 +204,8 @@ def _entries_of(inst: Any, export: str, args: tuple) -> int:
         caller(*args)
     finally:
         opts.realloc, opts.put_bytes, opts.put_strings = realloc, put_bytes, put_strings
-    return n + count[0]
+    # the C glue calls realloc itself for its string parameters (one entry each)
+    return n + count[0] + getattr(caller, "glue_reallocs", 0)
 
 
 @dataclass

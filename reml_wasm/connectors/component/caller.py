@@ -18,8 +18,9 @@ from ... import cabi
 from ...cabi.codecs import flags_functions
 from ...cabi.generated import define
 from ...cabi.numbers import NAN, f32_round
+from ...cabi.options import check_allocation
 from ... import types as t
-from ...audit import DiagnosticError
+from ...audit import DiagnosticError, error
 from ...values import check_args
 from . import traps as component_traps
 from .callbacks import take_exception
@@ -551,14 +552,17 @@ def glue_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
                 post: Callable[..., Any] | None, state: CallState, name: str, book: Any) -> Callable[..., Any] | None:
     """f(*args) -> result for a lifted export through its per-signature C glue (glue.py),
     or None when the glue does not cover it (the Python caller is made instead).  The
-    Python part converts the arguments (type tests, `ord`, enum and flags lookups), makes
-    one cffi call and converts the result; failures go to `slow`, which handles them as
-    the Python callers do, holding the store's lock the C function kept."""
+    Python part converts the arguments (type tests, `ord`, enum and flags lookups, UTF-8
+    encoding, pure compounds through their codecs), makes one cffi call and converts the
+    result.  A "held" result (an aggregate, a string, a handle) is lifted here by the
+    plan's codecs while the lock the C function kept is held; `reml_glue_finish` then
+    calls post-return and releases it.  Failures go to `slow`, which handles them as the
+    Python callers do, holding the lock the C function kept."""
     from . import glue
-    if book is None or state.record is None or plan.flat.params_spilled or plan.flat.results_spilled \
-            or len(plan.param_codecs) != len(ftype.params):
+    if book is None or state.record is None or len(plan.param_codecs) != len(ftype.params):
         return None
-    resources = plan.opts.resources
+    opts = plan.opts
+    resources = opts.resources
     for p in ftype.params:
         ty = t.unalias(p.type)
         if isinstance(ty, t.BorrowType) and (resources is None or ty.resource not in resources.implements):
@@ -567,6 +571,8 @@ def glue_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
     if found is None:
         return None
     lib, cfunc, sig = found
+    if sig.strings and (opts.string_encoding != "utf8" or opts.realloc is None or opts.memory is None):
+        return None
     ffi = capi.ffi
     label = [name]
     # the Python callers' environment too: what benchmarks and helpers read (`keep_alive`)
@@ -576,13 +582,15 @@ def glue_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
         base["int_call"] = int_call
     trap, fn = base["trap"], base["fn"]
     post_fn = ffi.NULL if post is None else post.keep_alive["fn"]  # type: ignore[attr-defined]
-    record = ffi.gc(capi.lib.reml_export_new(state.record, fn, post_fn, ffi.NULL, ffi.NULL, 0),
+    realloc_fn = opts.realloc.keep_alive["fn"] if sig.strings else ffi.NULL
+    mem_raw = opts.memory._mem if sig.strings else ffi.NULL
+    record = ffi.gc(capi.lib.reml_export_new(state.record, fn, post_fn, realloc_fn, mem_raw, 0),
                     capi.lib.reml_export_free)
     declared = [ftype]
     bad = _bad_args(plan, declared)
     fail, guest_trap = base["fail"], base["guest_trap"]
     failure, raw, status = capi.lib.reml_store_failure, capi.lib.reml_store_raw, lib.reml_glue_status
-    release, store_record = state.lock.release, state.record
+    acquire, release, store_record = state.lock.acquire, state.lock.release, state.record
     lift_plain, nraw = plan.lift_plain, len(plan.flat.results)
 
     def slow(r: Any, args: tuple) -> Any:
@@ -590,13 +598,26 @@ def glue_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
         if code == 0:  # a genuine value equal to the sentinel
             return r if r == r else NAN
         if code == glue.BADARG:
-            bad(args)
-            raise DiagnosticError.__new__(DiagnosticError)  # pragma: no cover - bad() raised
+            acquire()  # the engine's lowering may call realloc before it finds the fault
+            try:
+                bad(args)
+            except cabi.Trap as exc:
+                guest_trap(exc)
+            finally:
+                release()
+            check_args(args, declared[0])
+            raise error("ffi.value.type_mismatch", f"{label[0]}: an argument is out of range")
         try:
             if code == glue.POISONED:
                 fail(None)
             if code == glue.FAILED:
                 fail(failure(store_record, trap) or 1)
+            if code == glue.BADBLOCK:
+                try:
+                    check_allocation(opts, raw(store_record, 0), 1, raw(store_record, 1))
+                    raise cabi.Trap(f"realloc returned {raw(store_record, 0):#x}: the string does not fit in memory")
+                except cabi.Trap as exc:
+                    guest_trap(exc)
             raws = tuple(raw(store_record, k) for k in range(nraw))
             try:
                 v = lift_plain(raws)
@@ -608,13 +629,30 @@ def glue_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
         finally:
             release()
 
+    def abandon(exc: BaseException) -> None:
+        """A held call whose lifting failed: poison on a guest fault, release, re-raise."""
+        try:
+            if isinstance(exc, cabi.Trap):
+                guest_trap(exc)
+            raise exc
+        finally:
+            release()
+
+    def post_failed() -> None:
+        try:
+            fail(failure(store_record, trap) or 1)
+        finally:
+            release()
+
     env: dict[str, Any] = {**base, "g": cfunc, "ex": record, "slow": slow, "bad_args": bad,
+                           "abandon": abandon, "post_failed": post_failed, "finish": lib.reml_glue_finish,
+                           "release": release, "lift_result": lift_plain,
                            "VALUE_ERRORS": (TypeError, ValueError, OverflowError, KeyError, AttributeError,
                                             IndexError, DiagnosticError)}
     names = [f"a{i}" for i in range(len(ftype.params))]
     args_tuple = "(" + "".join(a + ", " for a in names) + ")"
     lines = [f"def caller({', '.join(names)}):"]
-    meter = plan.opts.memory
+    meter = opts.memory
     if meter is not None:  # each export call starts with the whole host-side copy budget
         env["meter"] = meter
         lines.append("    meter.copied = 0")
@@ -623,10 +661,10 @@ def glue_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
         lines.append("    state.gen += 1")
     lines.append("    try:")
     call_args: list[str] = []
-    for i, (p, kind) in enumerate(zip(ftype.params, sig.params)):
+    for i, (p, kind, codec) in enumerate(zip(ftype.params, sig.params, plan.param_codecs)):
         a = names[i]
         ty = t.unalias(p.type)
-        if kind in ("bool",):
+        if kind == "bool":
             lines.append(f"        if {a}.__class__ is not bool: bad_args({args_tuple})")
             call_args.append(a)
         elif kind in ("f32", "f64"):
@@ -648,6 +686,18 @@ def glue_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
         elif kind == "borrow":
             env[f"rep{i}"] = resources.rep_lowerer(cast(t.BorrowType, ty).resource)
             call_args.append(f"rep{i}({a})")
+        elif kind == "string":
+            lines.append(f"        if {a}.__class__ is not str: bad_args({args_tuple})")
+            lines.append(f"        d{i} = {a}.encode()")
+            call_args += [f"d{i}", f"len(d{i})"]
+        elif kind.startswith("flat:"):
+            env[f"c{i}"] = codec.lower
+            lines += [f"        o{i} = []", f"        c{i}({a}, o{i})"]
+            for j, core in enumerate(kind[5:].split(",")):
+                if core == "i64":  # the codec gives u64 payloads unsigned: C takes int64_t
+                    call_args.append(f"(o{i}[{j}] - {1 << 64} if o{i}[{j}] > {(1 << 63) - 1} else o{i}[{j}])")
+                else:
+                    call_args.append(f"o{i}[{j}]")
         else:  # an integer: C checks the range
             lines.append(f"        if {a}.__class__ is not int: bad_args({args_tuple})")
             call_args.append(a)
@@ -657,29 +707,50 @@ def glue_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
     if bump:
         lines.append("    state.gen += 1")
     res = sig.result
-    if sig.ret == "double":
-        lines.append(f"    if r != r: return slow(r, {args_tuple})")
-    elif sig.ret == "uint64_t":
-        lines.append(f"    if r == {glue.SENTINEL_U64}: return slow(r, {args_tuple})")
-    else:
-        lines.append(f"    if r == {glue.SENTINEL_I64}: return slow(r, {args_tuple})")
     rty = None if ftype.result is None else t.unalias(ftype.result)
-    if res == "none":
-        lines.append("    return None")
-    elif res == "bool":
-        lines.append("    return r == 1")
-    elif res == "char":
-        lines.append("    return chr(r)")
-    elif res == "enum":
-        env["CASES"] = tuple(cast(t.EnumType, rty).cases)
-        lines.append("    return CASES[r]")
-    elif res == "flags":
-        env["from_bits"] = flags_functions(cast(t.FlagsType, rty))[1]
-        lines.append("    return from_bits(r)")
+    if res == "held":
+        lines.append(f"    if r < 0: return slow(r, {args_tuple})")
+        lines.append("    try:")
+        mem = opts.memory
+        if plan.flat.results_spilled and mem is not None and mem.fixed_base:
+            rc = plan.result_codec
+            env.update(mem=mem, load_result=rc.load)
+            lines.append(f"        if not r % {rc.align} and mem.low <= r and r + {rc.size} <= mem.limit:")
+            lines.append("            v = load_result(mem.view, r)")
+            lines.append("        else:")
+            lines.append("            v = lift_result((r - 4294967296 if r > 2147483647 else r,))")
+        else:
+            lines.append("        v = lift_result((r - 4294967296 if r > 2147483647 else r,))")
+        lines += ["    except BaseException as exc:", "        abandon(exc)"]
+        if post is not None:
+            lines.append("    if finish(ex): post_failed()")
+        else:
+            lines.append("    release()")
+        lines.append("    return v")
     else:
-        lines.append("    return r")
+        if sig.ret == "double":
+            lines.append(f"    if r != r: return slow(r, {args_tuple})")
+        elif sig.ret == "uint64_t":
+            lines.append(f"    if r == {glue.SENTINEL_U64}: return slow(r, {args_tuple})")
+        else:
+            lines.append(f"    if r == {glue.SENTINEL_I64}: return slow(r, {args_tuple})")
+        if res == "none":
+            lines.append("    return None")
+        elif res == "bool":
+            lines.append("    return r == 1")
+        elif res == "char":
+            lines.append("    return chr(r)")
+        elif res == "enum":
+            env["CASES"] = tuple(cast(t.EnumType, rty).cases)
+            lines.append("    return CASES[r]")
+        elif res == "flags":
+            env["from_bits"] = flags_functions(cast(t.FlagsType, rty))[1]
+            lines.append("    return from_bits(r)")
+        else:
+            lines.append("    return r")
     caller: Any = _compile("\n".join(lines) + "\n", env, name, label, locked=False)
     caller.thread_safe = True  # the C glue holds the instance's lock itself
     caller.declared = declared
     caller.glue = sig.name
+    caller.glue_reallocs = sum(k == "string" for k in sig.params)  # realloc entries made from C
     return caller

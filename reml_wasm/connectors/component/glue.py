@@ -18,7 +18,9 @@ Failures: a C function returns a sentinel (an impossible value, or NaN for float
 keeps a per-thread status (`reml_glue_status()`): 1, an argument out of range (the lock
 not taken); 2, poisoned; 3, the call or post-return failed (error and trap in the store
 record); 4, the result needs the interpreter's lifting (its raw values in the record).
-Codes 2 to 4 return with the lock still held: the caller's slow path handles the failure
+5, the block the guest's realloc returned
+does not fit in memory (block and size in the record).  Codes 2 to 5 return with the lock
+still held: the caller's slow path handles the failure
 exactly as the Python callers do and then releases it.  Signatures the glue does not
 cover, and ABI mode, keep the generated Python callers (caller.py).
 """
@@ -31,9 +33,11 @@ import threading
 from typing import Any
 
 from ... import types as t
+from ...cabi import flatten, flatten_type
+from ...cabi.strings import MAX_STRING_BYTES
 from . import capi as capi_module
 
-BADARG, POISONED, FAILED, LIFT = 1, 2, 3, 4
+BADARG, POISONED, FAILED, LIFT, BADBLOCK = 1, 2, 3, 4, 5
 SENTINEL_I64 = -(1 << 63)
 SENTINEL_U64 = (1 << 64) - 1
 
@@ -47,10 +51,32 @@ _LIFT_INT = {"s8": "(int64_t)(int8_t)a[0].i32", "u8": "(int64_t)(uint8_t)a[0].i3
              "s64": "a[0].i64", "u64": "(uint64_t)a[0].i64", "bool": "(int64_t)(a[0].i32 != 0)"}
 
 
+def _pure(ty: t.Type) -> bool:
+    """A type whose lowering touches neither guest memory nor handle tables (its codec
+    only appends flat numbers): scalars and option/result/variant/tuple/record of them."""
+    ty = t.unalias(ty)
+    if isinstance(ty, t.PrimitiveType):
+        return ty.name != "string"
+    if isinstance(ty, (t.EnumType, t.FlagsType)):
+        return True
+    if isinstance(ty, t.OptionType):
+        return _pure(ty.inner)
+    if isinstance(ty, t.ResultType):
+        return all(x is None or _pure(x) for x in (ty.ok, ty.err))
+    if isinstance(ty, t.VariantType):
+        return all(c.type is None or _pure(c.type) for c in ty.cases)
+    if isinstance(ty, t.TupleType):
+        return all(_pure(x) for x in ty.elements)
+    if isinstance(ty, t.RecordType):
+        return all(_pure(f.type) for f in ty.fields)
+    return False
+
+
 def param_kind(ty: t.Type) -> str | None:
     """How the glue takes a parameter: an integer kind, bool, char, enum, flags, f32, f64,
-    borrow (the rep, when the instance implements the resource), string; None: not
-    covered."""
+    borrow (the rep, when the instance implements the resource), string, or
+    `flat:T1,T2,...` (a pure compound lowered by its codec into those core values before
+    the call); None: not covered."""
     ty = t.unalias(ty)
     if isinstance(ty, t.PrimitiveType):
         if ty in t.INTEGER_RANGES or ty.name in ("bool", "char", "f32", "f64", "string"):
@@ -62,54 +88,80 @@ def param_kind(ty: t.Type) -> str | None:
         return "flags"
     if isinstance(ty, t.BorrowType):
         return "borrow"
+    if _pure(ty):
+        return "flat:" + ",".join(flatten_type(ty, 4))
     return None
 
 
-def result_kind(ty: t.Type | None) -> str | None:
+def result_kind(ty: t.Type | None, flat: list[str]) -> str | None:
     """How the glue returns a result: "none", an integer kind, bool, char, enum, flags,
-    f32, f64, string; None: not covered."""
+    f32, f64 (lifted in C), or "held" (one i32: a spilled result's address or a raw
+    value, returned with the lock still held: Python lifts it and `reml_glue_finish`
+    calls post-return and releases); None: not covered."""
     if ty is None:
         return "none"
     ty = t.unalias(ty)
-    if isinstance(ty, t.PrimitiveType):
-        if ty in t.INTEGER_RANGES or ty.name in ("bool", "char", "f32", "f64", "string"):
-            return ty.name
-        return None
+    if isinstance(ty, t.PrimitiveType) and (ty in t.INTEGER_RANGES or ty.name in ("bool", "char", "f32", "f64")):
+        return ty.name
     if isinstance(ty, t.EnumType):
-        return "enum" if len(ty.cases) <= 0xFFFFFFFF else None
+        return "enum"
     if isinstance(ty, t.FlagsType) and 0 < len(ty.labels) <= 32:
         return "flags"
+    if flat == ["i32"]:
+        return "held"
     return None
 
 
 class Signature:
     """The glue of one signature: its C function's name, declaration and definition."""
 
-    __slots__ = ("params", "result", "cases", "post", "name", "cdef", "source", "nflat", "ret")
+    __slots__ = ("params", "result", "cases", "post", "name", "cdef", "source", "nflat", "ret", "c_params")
 
     def __init__(self, params: tuple[str, ...], result: str, cases: int, post: bool) -> None:
         self.params, self.result, self.cases, self.post = params, result, cases, post
-        self.nflat = max(sum(2 if p == "string" else 1 for p in params), 2 if result == "string" else 1, 1)
+        self.nflat = max(sum(_width(p) for p in params), 1)
         self.ret = "double" if result in ("f32", "f64") else "uint64_t" if result == "u64" else "int64_t"
-        args = "".join(f", {_c_param(p)} x{i}" for i, p in enumerate(params))
+        self.c_params = [c for i, p in enumerate(params) for c in _c_params(p, i)]
         body = _body(self)
         digest = hashlib.sha256(("\0".join(params) + f"|{result}|{cases}|{post}").encode()).hexdigest()[:16]
         self.name = f"reml_glue_{digest}"
-        proto = f"{self.ret} {self.name}(void *p{args})"
-        self.cdef = f"{self.ret} {self.name}(void *{''.join(', ' + _c_param(p) for p in params)});\n"
-        self.source = f"static {proto} {{\n{body}}}\n"
+        self.cdef = f"{self.ret} {self.name}(void *p{''.join(', ' + c for c in self.c_params)});\n"
+        self.source = f"static {self.ret} {self.name}(void *p{''.join(', ' + c for c in self.c_params)}) {{\n{body}}}\n"
 
     @property
     def strings(self) -> bool:
-        return "string" in self.params or self.result == "string"
+        return "string" in self.params
 
 
-def _c_param(kind: str) -> str:
+def _width(kind: str) -> int:
+    """Flat values of a parameter kind."""
+    if kind == "string":
+        return 2
+    if kind.startswith("flat:"):
+        return len(kind[5:].split(","))
+    return 1
+
+
+def _c_params(kind: str, i: int) -> list[str]:
+    """The C parameters (`type name`) a parameter kind takes."""
+    if kind == "string":
+        return [f"const char *x{i}", f"int64_t n{i}"]
+    if kind.startswith("flat:"):
+        return [f"{'double' if f in ('f32', 'f64') else 'int64_t'} x{i}_{j}" for j, f in enumerate(kind[5:].split(","))]
     if kind in ("f32", "f64"):
-        return "double"
+        return [f"double x{i}"]
     if kind == "u64":
-        return "uint64_t"
-    return "int64_t"
+        return [f"uint64_t x{i}"]
+    return [f"int64_t x{i}"]
+
+
+def _store(core: str, k: int, x: str) -> str:
+    """The C statement storing value `x` of core type `core` into slot k."""
+    if core == "f64":
+        return f"    if ({x} != {x}) a[{k}].i64 = 0x7ff8000000000000LL; else a[{k}].f64 = {x};"
+    if core == "f32":
+        return f"    if ({x} != {x}) a[{k}].i32 = 0x7fc00000; else a[{k}].f32 = (float){x};"
+    return f"    a[{k}].i64 = (int64_t){x};"
 
 
 def _sentinel(sig: Signature) -> str:
@@ -133,21 +185,42 @@ def _body(sig: Signature) -> str:
         elif kind == "char":
             lines.append(f"    if (x{i} < 0 || x{i} >= 0x110000 || (x{i} >= 0xD800 && x{i} < 0xE000)) "
                          f"{{ reml_status = {BADARG}; return {fail}; }}")
+        elif kind == "string":
+            lines.append(f"    if (n{i} > {MAX_STRING_BYTES}LL) {{ reml_status = {BADARG}; return {fail}; }}")
     lines += ["    reml_lock(st);",
               f"    if (st->poisoned) {{ reml_status = {POISONED}; return {fail}; }}",
               "    reml_enter(st);"]
     k = 0
     for i, kind in enumerate(sig.params):
-        if kind == "f64":
-            lines.append(f"    if (x{i} != x{i}) a[{k}].i64 = 0x7ff8000000000000LL; else a[{k}].f64 = x{i};")
-        elif kind == "f32":
-            lines.append(f"    if (x{i} != x{i}) a[{k}].i32 = 0x7fc00000; else a[{k}].f32 = (float)x{i};")
+        if kind == "string":
+            # the guest's realloc(0, 0, 1, n), the block checked, the bytes copied (as put_bytes)
+            lines += [
+                "    {",
+                "        wasmtime_val_raw_t r[4];",
+                f"        r[0].i64 = 0; r[1].i64 = 0; r[2].i64 = 1; r[3].i64 = n{i};",
+                "        err = st->call(st->ctx, &ex->realloc, r, 4, &trap);",
+                f"        if (err || trap) {{ st->err = err; st->trap = trap; reml_status = {FAILED}; return {fail}; }}",
+                "        uint64_t sp = (uint32_t)r[0].i32;",
+                f"        if (sp + (uint64_t)n{i} > st->mem_size(st->ctx, &ex->mem)) {{",
+                f"            st->raw[0] = (int64_t)sp; st->raw[1] = n{i}; reml_status = {BADBLOCK}; return {fail};",
+                "        }",
+                f"        if (n{i}) memcpy(st->mem_data(st->ctx, &ex->mem) + sp, x{i}, (size_t)n{i});",
+                f"        a[{k}].i64 = (int64_t)sp; a[{k + 1}].i64 = n{i};",
+                "    }"]
+            k += 2
+        elif kind.startswith("flat:"):
+            for j, core in enumerate(kind[5:].split(",")):
+                lines.append(_store(core, k, f"x{i}_{j}"))
+                k += 1
         else:
-            lines.append(f"    a[{k}].i64 = (int64_t)x{i};")
-        k += 1
+            lines.append(_store(kind if kind in ("f32", "f64") else "i64", k, f"x{i}"))
+            k += 1
     lines += [f"    err = st->call(st->ctx, &ex->func, a, {sig.nflat}, &trap);",
               f"    if (err || trap) {{ st->err = err; st->trap = trap; reml_status = {FAILED}; return {fail}; }}"]
     res = sig.result
+    if res == "held":  # Python lifts, holding the lock; reml_glue_finish ends the call
+        lines += ["    ex->out[0] = a[0].i64;", "    return (int64_t)(uint32_t)a[0].i32;"]
+        return "".join(line + "\n" for line in lines)
     if res == "none":
         value = "0"
     elif res in _LIFT_INT:
@@ -178,12 +251,13 @@ def _body(sig: Signature) -> str:
 
 def signature(func: t.Function, post: bool) -> Signature | None:
     """The glue signature of `func` (post: the export has a post-return), or None."""
-    params = tuple(param_kind(p.type) for p in func.params)
-    res = result_kind(func.result)
-    if res is None or any(k is None for k in params) or len(params) > 16:
+    flat = flatten(func, "lift")
+    if flat.params_spilled:
         return None
-    if "string" in params or res == "string":
-        return None  # strings: not yet
+    params = tuple(param_kind(p.type) for p in func.params)
+    res = result_kind(func.result, list(flat.results))
+    if res is None or any(k is None for k in params):
+        return None
     ty = None if func.result is None else t.unalias(func.result)
     cases = len(ty.cases) if isinstance(ty, t.EnumType) else 0
     return Signature(tuple(k for k in params if k is not None), res, cases, post)
@@ -191,42 +265,55 @@ def signature(func: t.Function, post: bool) -> Signature | None:
 
 _HEAD = ("#include <stdint.h>\n#include <stddef.h>\n" + capi_module.TYPES + capi_module.STORE_SOURCE
          + "static __thread int32_t reml_status;\n"
-         "static int32_t reml_glue_status(void) { int32_t s = reml_status; reml_status = 0; return s; }\n")
+         "static int32_t reml_glue_status(void) { int32_t s = reml_status; reml_status = 0; return s; }\n"
+         # the end of a held call: post-return with the saved result, then the lock released
+         "static int64_t reml_glue_finish(void *p) {\n"
+         "    reml_export_t *ex = (reml_export_t *)p; reml_store_t *st = ex->st;\n"
+         "    wasmtime_val_raw_t a[1]; uintptr_t trap = 0; a[0].i64 = ex->out[0];\n"
+         "    uintptr_t err = st->call(st->ctx, &ex->post, a, 1, &trap);\n"
+         "    if (err || trap) { st->err = err; st->trap = trap; return 1; }\n"
+         "    reml_unlock(st); return 0;\n}\n")
 _lock = threading.Lock()
-_modules: dict[tuple[str, ...], Any] = {}
+_modules: dict[tuple, Any] = {}  # by the noted functions' identities (their objects stay alive in _SIGS)
 _unavailable: list[str] = []  # why the glue cannot be built here (remembered per process)
+
+
+def _signature_of(func: t.Function, post: bool) -> Signature | None:
+    """`signature`, remembered per function object (a component's functions are shared by
+    its instances: each shape is worked out once per process)."""
+    key = (id(func), post)
+    found = _SIGS.get(key)
+    if found is None or found[0] is not func:
+        found = _SIGS[key] = (func, signature(func, post))
+    return found[1]
+
+
+_SIGS: dict[tuple[int, bool], tuple[t.Function, Signature | None]] = {}
 
 
 class GlueBook:
     """The glue of one instance's exports: signatures noted while the component is
-    instantiated, compiled together (one module) on the first export call."""
+    instantiated, compiled together (one module, cached) on the first export call."""
 
     def __init__(self, capi: Any) -> None:
         self.capi = capi
-        self.sigs: dict[str, Signature] = {}
+        self.noted: list[tuple[t.Function, bool]] = []
         self._module: Any = None
 
     def note(self, func: t.Function, post: bool) -> None:
-        """Remember an export's signature (cheap: the C text is made here once per shape)."""
-        if self.capi.mode != "api" or _unavailable:
-            return
-        key = (tuple(p.type for p in func.params), func.result, post)
-        sig = _SIGS.get(key, False)
-        if sig is False:
-            sig = _SIGS[key] = signature(func, post)
-        if sig is not None:
-            self.sigs.setdefault(sig.name, sig)
+        """Remember an export (nothing is worked out before the first call)."""
+        self.noted.append((func, post))
 
     def function(self, func: t.Function, post: bool) -> tuple[Any, Any, Signature] | None:
         """(module lib, C function, signature) for an export, or None (Python callers)."""
         if self.capi.mode != "api" or _unavailable:
             return None
-        sig = signature(func, post)
+        sig = _signature_of(func, post)
         if sig is None:
             return None
-        self.sigs.setdefault(sig.name, sig)
         lib = self._lib()
-        if lib is not None and not hasattr(lib, sig.name):  # a signature not noted before: build again
+        if lib is not None and not hasattr(lib, sig.name):  # an export not noted before: build again
+            self.noted.append((func, post))
             self._module = None
             lib = self._lib()
         if lib is None or not hasattr(lib, sig.name):
@@ -235,23 +322,27 @@ class GlueBook:
 
     def _lib(self) -> Any:
         if self._module is None:
-            names = tuple(sorted(self.sigs))
+            key = tuple((id(f), post) for f, post in self.noted)
             with _lock:
-                module = _modules.get(names)
+                module = _modules.get(key)
                 if module is None and not _unavailable:
-                    module = _build([self.sigs[n] for n in names])
+                    sigs = {sig.name: sig for f, post in self.noted if (sig := _signature_of(f, post)) is not None}
+                    names = tuple(sorted(sigs))
+                    module = _by_names.get(names)
+                    if module is None:
+                        module = _build([sigs[n] for n in names])
                     if module is not None:
-                        _modules[names] = module
+                        _modules[key] = _by_names[names] = module
             self._module = module
         return None if self._module is None else self._module.lib
 
 
-_SIGS: dict[Any, Any] = {}
+_by_names: dict[tuple[str, ...], Any] = {}
 
 
 def _build(sigs: list[Signature]) -> Any:
     from ...cffi_api import build_api_module
-    cdef = "int32_t reml_glue_status(void);\n" + "".join(s.cdef for s in sigs)
+    cdef = "int32_t reml_glue_status(void);\nint64_t reml_glue_finish(void *);\n" + "".join(s.cdef for s in sigs)
     source = _HEAD + "".join(s.source for s in sigs)
     try:
         return build_api_module(cdef, source, None)
