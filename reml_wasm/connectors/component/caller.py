@@ -548,6 +548,25 @@ def export_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
     return caller
 
 
+def _flags_lowerer(ty: t.FlagsType) -> tuple[dict[frozenset, int], Callable[[Any], int]]:
+    """(memo, to_bits) for a flags parameter: `to_bits(value)` is the bit pattern of a
+    set of labels (TypeError for another type, KeyError for an unknown label); frozensets
+    are remembered (up to 4,096 per caller), so a repeated value costs one lookup."""
+    bit = {label: 1 << d for d, label in enumerate(ty.labels)}
+    memo: dict[frozenset, int] = {}
+
+    def to_bits(value: Any) -> int:
+        if not isinstance(value, (set, frozenset)):
+            raise TypeError("flags take a set of labels")
+        bits = 0
+        for label in value:
+            bits |= bit[label]
+        if value.__class__ is frozenset and len(memo) < 4096:
+            memo[value] = bits
+        return bits
+    return memo, to_bits
+
+
 def glue_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
                 post: Callable[..., Any] | None, state: CallState, name: str, book: Any) -> Callable[..., Any] | None:
     """f(*args) -> result for a lifted export through its per-signature C glue (glue.py),
@@ -559,7 +578,7 @@ def glue_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
     calls post-return and releases it.  Failures go to `slow`, which handles them as the
     Python callers do, holding the lock the C function kept."""
     from . import glue
-    if book is None or state.record is None or len(plan.param_codecs) != len(ftype.params):
+    if book is None or state.record is None or plan.borrows or len(plan.param_codecs) != len(ftype.params):
         return None
     opts = plan.opts
     resources = opts.resources
@@ -677,11 +696,9 @@ def glue_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
             env[f"enum{i}"] = {label: d for d, label in enumerate(cast(t.EnumType, ty).cases)}
             call_args.append(f"enum{i}[{a}]")
         elif kind == "flags":
-            env[f"flag{i}"] = {label: 1 << d for d, label in enumerate(cast(t.FlagsType, ty).labels)}
-            env["SETS"] = (set, frozenset)
-            lines += [f"        if not isinstance({a}, SETS): bad_args({args_tuple})",
-                      f"        b{i} = 0",
-                      f"        for x in {a}: b{i} |= flag{i}[x]"]
+            env[f"fcache{i}"], env[f"to_bits{i}"] = _flags_lowerer(cast(t.FlagsType, ty))
+            lines += [f"        b{i} = fcache{i}.get({a}) if {a}.__class__ is frozenset else None",
+                      f"        if b{i} is None: b{i} = to_bits{i}({a})"]
             call_args.append(f"b{i}")
         elif kind == "borrow":
             env[f"rep{i}"] = resources.rep_lowerer(cast(t.BorrowType, ty).resource)
@@ -712,7 +729,10 @@ def glue_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
         lines.append(f"    if r < 0: return slow(r, {args_tuple})")
         lines.append("    try:")
         mem = opts.memory
-        if plan.flat.results_spilled and mem is not None and mem.fixed_base:
+        if isinstance(rty, t.OwnType) and resources is not None:  # a handle: moved out of the table
+            env["own_result"] = resources.own_lifter(rty.resource)
+            lines.append("        v = own_result(r)")
+        elif plan.flat.results_spilled and mem is not None and mem.fixed_base:
             rc = plan.result_codec
             env.update(mem=mem, load_result=rc.load)
             lines.append(f"        if not r % {rc.align} and mem.low <= r and r + {rc.size} <= mem.limit:")
@@ -748,7 +768,9 @@ def glue_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
             lines.append("    return from_bits(r)")
         else:
             lines.append("    return r")
-    caller: Any = _compile("\n".join(lines) + "\n", env, name, label, locked=False)
+    # lowering that calls realloc or touches handle tables runs holding the store's lock
+    # (the C function then takes it again: it is re-entrant)
+    caller: Any = _compile("\n".join(lines) + "\n", env, name, label, locked=sig.locked)
     caller.thread_safe = True  # the C glue holds the instance's lock itself
     caller.declared = declared
     caller.glue = sig.name

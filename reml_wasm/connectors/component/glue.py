@@ -88,9 +88,18 @@ def param_kind(ty: t.Type) -> str | None:
         return "flags"
     if isinstance(ty, t.BorrowType):
         return "borrow"
-    if _pure(ty):
+    if _lowerable(ty):
         return "flat:" + ",".join(flatten_type(ty, 4))
     return None
+
+
+def _lowerable(ty: t.Type) -> bool:
+    """A compound the plan's codec lowers to flat values without a borrow scope (no
+    borrows inside, no streams or futures)."""
+    ty = t.unalias(ty)
+    if isinstance(ty, (t.BorrowType, t.StreamType, t.FutureType)):
+        return False
+    return all(_lowerable(c) for c in ty.children())
 
 
 def result_kind(ty: t.Type | None, flat: list[str]) -> str | None:
@@ -115,10 +124,12 @@ def result_kind(ty: t.Type | None, flat: list[str]) -> str | None:
 class Signature:
     """The glue of one signature: its C function's name, declaration and definition."""
 
-    __slots__ = ("params", "result", "cases", "post", "name", "cdef", "source", "nflat", "ret", "c_params")
+    __slots__ = ("params", "result", "cases", "post", "name", "cdef", "source", "nflat", "ret", "c_params",
+                 "locked")
 
     def __init__(self, params: tuple[str, ...], result: str, cases: int, post: bool) -> None:
         self.params, self.result, self.cases, self.post = params, result, cases, post
+        self.locked = False  # the Python part lowers some parameter holding the store's lock
         self.nflat = max(sum(_width(p) for p in params), 1)
         self.ret = "double" if result in ("f32", "f64") else "uint64_t" if result == "u64" else "int64_t"
         self.c_params = [c for i, p in enumerate(params) for c in _c_params(p, i)]
@@ -260,7 +271,13 @@ def signature(func: t.Function, post: bool) -> Signature | None:
         return None
     ty = None if func.result is None else t.unalias(func.result)
     cases = len(ty.cases) if isinstance(ty, t.EnumType) else 0
-    return Signature(tuple(k for k in params if k is not None), res, cases, post)
+    kinds = tuple(k for k in params if k is not None)
+    locked = any(k.startswith("flat:") and not _pure(p.type) for k, p in zip(kinds, func.params))
+    if locked:  # Python lowers under the lock: strings too, so reallocs keep the parameters' order
+        kinds = tuple("flat:i32,i32" if k == "string" else k for k in kinds)
+    sig = Signature(kinds, res, cases, post)
+    sig.locked = locked
+    return sig
 
 
 _HEAD = ("#include <stdint.h>\n#include <stddef.h>\n" + capi_module.TYPES + capi_module.STORE_SOURCE
