@@ -145,6 +145,7 @@ class Floor:
 
     def __init__(self, inst: Any, export: str = "add") -> None:
         caller = inst.func(export)
+        self.inst = inst  # the entries below point into its store: it must outlive them
         env = caller.keep_alive
         int_call, ctx, fn, buf, trap = env.get("int_call"), env["ctx"], env["fn"], env["bufp"], env["trap"]
         call = env["call_unchecked"]
