@@ -218,3 +218,49 @@ def test_closed_instance_refuses_glue_calls(comp):
     with pytest.raises(DiagnosticError) as exc:
         f(3)
     assert exc.value.diagnostic.extensions.get("kind") == "closed"
+
+
+RES = "reml:cabi-oracle/res"
+
+
+@pytest.fixture(scope="module")
+def oracle():
+    from reml_wasm.benchmarks.component import build_oracle
+    return Component.from_file(build_oracle())
+
+
+def _drops(inst):
+    """Constructor (a held handle result), method (a borrow in C), drops: the second and
+    later go the remembered way to the destructor; a repeated drop and a drop after close
+    are refused as on the first, general, way."""
+    new, bump = inst.func(f"{RES}#[constructor]counter"), inst.func(f"{RES}#[method]counter.bump")
+    get, destroyed = inst.func(f"{RES}#[method]counter.get"), inst.func(f"{RES}#destroyed")
+    before = destroyed()
+    handles = [new(k) for k in range(4)]
+    for h in handles:
+        bump(h, 10)
+    out = [get(h) for h in handles]
+    for h in handles:
+        inst.drop(h)
+    out.append(destroyed() - before)
+    for h in (handles[0], handles[3]):
+        try:
+            inst.drop(h)
+        except DiagnosticError as exc:
+            out.append((exc.code, exc.diagnostic.message))
+    last = new(9)
+    inst.close()
+    try:
+        inst.drop(last)
+    except DiagnosticError as exc:
+        out.append((exc.code, exc.diagnostic.extensions.get("kind")))
+    return out
+
+
+def test_resources_through_the_glue_equal_the_other_paths(oracle):
+    glued = oracle.instantiate(path="fast")
+    assert getattr(glued.func(f"{RES}#[constructor]counter"), "glue", None)
+    results = [_drops(glued), _drops(python_callers(oracle)), _drops(oracle.instantiate(path="wasmtime"))]
+    assert results[0] == results[1], results
+    assert results[0][:5] == [10, 11, 12, 13, 4] and results[0][5][0] == results[2][5][0]
+    assert len(results[0]) == len(results[2]) == 8

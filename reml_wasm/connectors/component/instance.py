@@ -391,6 +391,7 @@ class FastInstance(Instance):
             provided, self.wasi = wasi_imports(component.world, config)
             imports = {**provided, **imports}  # the caller's own implementations win
         self._imports = imports
+        self._dtors: dict[int, tuple[t.ResourceType, Any]] = {}  # resource type id -> (type, destructor)
         self.backend = FastBackend(capi, engine, self.store, component._modules[key], self._bind_import,
                                    sandbox.fuel, sandbox.epoch_ticks,
                                    checked=component._checked.setdefault(key, set()))
@@ -447,6 +448,25 @@ class FastInstance(Instance):
         self.backend = self.scope = None  # type: ignore[assignment]
         self.store.close()
 
+    def drop(self, handle: Any) -> None:
+        """Drop an owned resource handle (its destructor runs).  A live owned handle of a
+        resource met before goes straight to its destructor (`_dtors`, by type identity)."""
+        if handle.__class__ is cabi.Resource and handle.own and not handle.moved:
+            found = self._dtors.get(id(handle.type))
+            if found is not None and found[0] is handle.type:
+                lock = self.lock
+                lock.acquire()
+                try:
+                    if self.closed:
+                        raise component_traps.closed("drop")
+                    rep = handle.take()
+                    if found[1] is not None:
+                        found[1](rep)
+                finally:
+                    lock.release()
+                return
+        super().drop(handle)
+
     def _drop(self, handle: Any) -> None:
         if not isinstance(handle, cabi.Resource):
             raise error("ffi.value.type_mismatch", f"expected a resource handle, got {type(handle).__name__}")
@@ -457,6 +477,8 @@ class FastInstance(Instance):
         rep = handle.take()
         tables = self.backend.resource_tables.get(handle.type)
         dtor = None if tables is None else tables.dtors.get(handle.type)
+        if tables is not None:
+            self._dtors[id(handle.type)] = (handle.type, dtor)
         if dtor is not None:
             dtor(rep)
 
