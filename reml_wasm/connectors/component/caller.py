@@ -355,7 +355,8 @@ def export_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
                   post: Callable[..., Any] | None, state: CallState, name: str,
                   glue: Any = None) -> Callable[..., Any]:
     """f(*args) -> result for a lifted export, marshalled by `plan` (a cabi ExportPlan).
-    `glue` (a glue.GlueBook): the export's C glue is used when it covers the signature."""
+    `glue` (a glue.GlueBook and the export's index in it): the export's C glue is used
+    when it covers the signature."""
     if glue is not None:
         glued = glue_caller(capi, ctx, func, plan, ftype, post, state, name, glue)
         if glued is not None:
@@ -586,10 +587,12 @@ def glue_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
         ty = t.unalias(p.type)
         if isinstance(ty, t.BorrowType) and (resources is None or ty.resource not in resources.implements):
             return None  # a borrow scope is needed: the Python caller opens it
-    found = book.function(ftype, post is not None)
+    found = book[0].function(book[1])
     if found is None:
         return None
     lib, cfunc, sig = found
+    if sig.post != (post is not None) or len(sig.params) != len(ftype.params):
+        return None  # not the signature noted for this export
     if sig.strings and (opts.string_encoding != "utf8" or opts.realloc is None or opts.memory is None):
         return None
     ffi = capi.ffi

@@ -187,7 +187,8 @@ class FastBackend(cl.Backend):
         self.resource_tables: dict[t.ResourceType, cabi.ResourceTables] = {}
         self._memories: dict[int, FastMemory] = {}
         self.host_keys: list[int] = []  # this instance's entries in callbacks.REGISTRY
-        self.glue = GlueBook(capi) if glue_enabled() else None  # per-signature C glue of the exports
+        # per-signature C glue of the exports, compiled once per component (`checked` is its mark)
+        self.glue = GlueBook(capi, self.checked) if glue_enabled() else None
 
     # --- core level ---------------------------------------------------------------------
 
@@ -379,14 +380,13 @@ class FastBackend(cl.Backend):
         flat = cabi.flatten(func, "lift")
         where = (scope.path, len(scope.spaces["func"]))
         self.expect_type(core_func, list(flat.params), list(flat.results), f"canon lift {name}", ("lift", *where))
-        if self.glue is not None:
-            self.glue.note(func, opts.post_return is not None)
+        glue = None if self.glue is None else (self.glue, self.glue.note(func, opts.post_return is not None))
 
         def build() -> Callable[..., Any]:
             copts = self.options(scope, opts, name, post_params=list(flat.results), where=where)
             plan = cabi.export_plan(func, copts)
             caller: Any = export_caller(self.capi, self.ctx, core_func, plan, func, copts.post_return,
-                                        self.state, name, self.glue)  # a function: takes attributes
+                                        self.state, name, glue)  # a function: takes attributes
             caller.store = self.store  # what a caller the user keeps keeps alive
             caller.plan = plan
             return caller

@@ -291,69 +291,60 @@ _HEAD = ("#include <stdint.h>\n#include <stddef.h>\n" + capi_module.TYPES + capi
          "    if (err || trap) { st->err = err; st->trap = trap; return 1; }\n"
          "    reml_unlock(st); return 0;\n}\n")
 _lock = threading.Lock()
-_modules: dict[tuple, Any] = {}  # by the noted functions' identities (their objects stay alive in _SIGS)
 _unavailable: list[str] = []  # why the glue cannot be built here (remembered per process)
 
 
-def _signature_of(func: t.Function, post: bool) -> Signature | None:
-    """`signature`, remembered per function object (a component's functions are shared by
-    its instances: each shape is worked out once per process)."""
-    key = (id(func), post)
-    found = _SIGS.get(key)
-    if found is None or found[0] is not func:
-        found = _SIGS[key] = (func, signature(func, post))
-    return found[1]
-
-
-_SIGS: dict[tuple[int, bool], tuple[t.Function, Signature | None]] = {}
-
-
 class GlueBook:
-    """The glue of one instance's exports: signatures noted while the component is
-    instantiated, compiled together (one module, cached) on the first export call."""
+    """The glue of one instance's exports: exports noted (in order) while the component is
+    instantiated; on the first export call their signatures are worked out and compiled
+    together into one module (cached on disk by its source), remembered per component
+    (`owner`: an object that lives as long as the component and is shared by its
+    instances), so later instances only look their functions up."""
 
-    def __init__(self, capi: Any) -> None:
+    def __init__(self, capi: Any, owner: Any) -> None:
         self.capi = capi
+        self.owner = owner
         self.noted: list[tuple[t.Function, bool]] = []
-        self._module: Any = None
+        self._entry: tuple[Any, list[Signature | None], Any] | None = None
 
-    def note(self, func: t.Function, post: bool) -> None:
-        """Remember an export (nothing is worked out before the first call)."""
+    def note(self, func: t.Function, post: bool) -> int:
+        """Remember an export (nothing is worked out before the first call); its index."""
         self.noted.append((func, post))
+        return len(self.noted) - 1
 
-    def function(self, func: t.Function, post: bool) -> tuple[Any, Any, Signature] | None:
-        """(module lib, C function, signature) for an export, or None (Python callers)."""
+    def function(self, index: int) -> tuple[Any, Any, Signature] | None:
+        """(module lib, C function, signature) for the export noted at `index`, or None
+        (the Python callers serve it)."""
         if self.capi.mode != "api" or _unavailable:
             return None
-        sig = _signature_of(func, post)
-        if sig is None:
+        entry = self._entry or self._load()
+        if entry is None or index >= len(entry[1]):
             return None
-        lib = self._lib()
-        if lib is not None and not hasattr(lib, sig.name):  # an export not noted before: build again
-            self.noted.append((func, post))
-            self._module = None
-            lib = self._lib()
-        if lib is None or not hasattr(lib, sig.name):
+        sig = entry[1][index]
+        if sig is None or entry[2] is None:
             return None
-        return lib, getattr(lib, sig.name), sig
+        return entry[2].lib, getattr(entry[2].lib, sig.name), sig
 
-    def _lib(self) -> Any:
-        if self._module is None:
-            key = tuple((id(f), post) for f, post in self.noted)
-            with _lock:
-                module = _modules.get(key)
-                if module is None and not _unavailable:
-                    sigs = {sig.name: sig for f, post in self.noted if (sig := _signature_of(f, post)) is not None}
-                    names = tuple(sorted(sigs))
-                    module = _by_names.get(names)
-                    if module is None:
-                        module = _build([sigs[n] for n in names])
+    def _load(self) -> tuple[Any, list[Signature | None], Any] | None:
+        with _lock:
+            entry = _components.get(id(self.owner))
+            if entry is None or entry[0] is not self.owner or len(entry[1]) != len(self.noted):
+                sigs = [signature(f, post) for f, post in self.noted]
+                by_name = {sig.name: sig for sig in sigs if sig is not None}
+                names = tuple(sorted(by_name))
+                module = _by_names.get(names)
+                if module is None and not _unavailable and names:
+                    module = _build([by_name[n] for n in names])
                     if module is not None:
-                        _modules[key] = _by_names[names] = module
-            self._module = module
-        return None if self._module is None else self._module.lib
+                        _by_names[names] = module
+                entry = (self.owner, sigs, module)
+                _components[id(self.owner)] = entry
+        self._entry = entry
+        return entry
 
 
+# id(owner) -> (owner, signatures in lift order, module); the owner is kept, so its id is not reused
+_components: dict[int, tuple[Any, list[Signature | None], Any]] = {}
 _by_names: dict[tuple[str, ...], Any] = {}
 
 
