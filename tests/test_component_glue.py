@@ -264,3 +264,47 @@ def test_resources_through_the_glue_equal_the_other_paths(oracle):
     assert results[0] == results[1], results
     assert results[0][:5] == [10, 11, 12, 13, 4] and results[0][5][0] == results[2][5][0]
     assert len(results[0]) == len(results[2]) == 8
+
+
+def test_eight_threads_through_the_glue_get_only_their_own_answers(oracle):
+    """Scalars, strings (lowered in C, lifted held), options, resources and refused
+    arguments from 8 threads on one instance: every answer is the thread's own, and a
+    refused argument (no lock taken) or a held result leaves the lock free."""
+    import threading
+    from reml_wasm.values import Record
+    inst = oracle.instantiate(path="fast")
+    s32, echo, opt = inst.func("echo-s32"), inst.func("echo-string"), inst.func("echo-option-u32")
+    point, new = inst.func("echo-point"), inst.func(f"{RES}#[constructor]counter")
+    bump, get = inst.func(f"{RES}#[method]counter.bump"), inst.func(f"{RES}#[method]counter.get")
+    wrong, errors = [], []
+
+    def work(k):
+        try:
+            c = new(k)
+            for i in range(400):
+                v = k * 100_000 + i
+                got = [s32(v), echo(f"t{k}-{i}"), opt(v if i % 2 else None), point(Record(x=v, y=float(k)))]
+                want = [v, f"t{k}-{i}", v if i % 2 else None, Record(x=v, y=float(k))]
+                if got != want:
+                    wrong.append((k, i, got))
+                if i % 50 == 0:
+                    try:
+                        s32(1 << 40)
+                        wrong.append((k, i, "accepted"))
+                    except DiagnosticError as exc:
+                        if exc.code != "ffi.value.type_mismatch":
+                            wrong.append((k, i, exc.code))
+                bump(c, 1)
+            if get(c) != k + 400:
+                wrong.append((k, "counter", get(c)))
+            inst.drop(c)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(8)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert errors == [] and wrong == []
+    assert not inst.lock._is_owned() and inst.call("echo-u32", 7) == 7

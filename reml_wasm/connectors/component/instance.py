@@ -241,7 +241,10 @@ class Instance:
     instance waits; the same thread may re-enter (a host import calling back).  Every
     way into the store -- callables from `func`, `call`, `drop`, `close` -- takes it.
     A callable `_make` returns with a true `thread_safe` attribute takes `lock` itself
-    and is handed out unwrapped; any other is wrapped in a closure taking it.
+    and is handed out unwrapped; any other is wrapped in a closure taking it.  On the
+    fast path with a C compiler `lock` is the mutex of the instance's C store record:
+    the per-signature C glue takes it in C with the GIL released, Python code through
+    C functions that release the GIL only while they wait, so neither order deadlocks.
 
     Release: `close()` (or leaving a `with` block) frees the store, its memories and
     its host functions at once; later calls trap with `kind` `closed`.  An unreachable
