@@ -7,16 +7,15 @@ post-return calls, the same poisoning after a trap.  The oracle guest's differen
 from __future__ import annotations
 
 import math
-import os
 import struct
-import subprocess
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from reml_wasm import toolchain
 from reml_wasm.audit import DiagnosticError
 from reml_wasm.connectors.component import Component
+
+from cabi_helpers import component_from_wat, python_callers
 
 # every export lifts a core identity (or reinterpreting) function at another type, so the
 # guest hands back whatever raw value the test chose
@@ -100,23 +99,7 @@ WAT = """
 
 @pytest.fixture(scope="module")
 def comp(tmp_path_factory):
-    d = tmp_path_factory.mktemp("glue")
-    (d / "c.wat").write_text(WAT)
-    subprocess.run([toolchain.wasm_tools_path(), "parse", str(d / "c.wat"), "-o", str(d / "c.wasm")], check=True)
-    return Component.from_file(d / "c.wasm")
-
-
-def python_callers(comp):
-    """A fast-path instance with the generated Python callers (the glue switched off)."""
-    saved = os.environ.get("REML_WASM_GLUE")
-    os.environ["REML_WASM_GLUE"] = "0"
-    try:
-        return comp.instantiate(path="fast")
-    finally:
-        if saved is None:
-            del os.environ["REML_WASM_GLUE"]
-        else:
-            os.environ["REML_WASM_GLUE"] = saved
+    return component_from_wat(tmp_path_factory.mktemp("glue"), WAT)
 
 
 def outcome(inst, name, *args):

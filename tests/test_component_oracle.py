@@ -4,8 +4,6 @@ results on the fast path and on wasmtime.component, and equals its argument."""
 
 from __future__ import annotations
 
-import os
-
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
@@ -14,7 +12,7 @@ from reml_wasm.audit import DiagnosticError
 from reml_wasm.values import Variant
 from reml_wasm.connectors.component import Component
 
-from cabi_helpers import oracle_generator
+from cabi_helpers import oracle_generator, python_callers
 from strategies import same_value, values_of
 
 gen = oracle_generator()
@@ -33,19 +31,6 @@ def paths():
     assert getattr(insts["fast"].func("echo-u32"), "glue", None)  # the C glue serves scalars
     assert not getattr(insts["fast-python"].func("echo-u32"), "glue", None)
     return insts
-
-
-def python_callers(comp):
-    """A fast-path instance whose export callers are the generated Python ones (no C glue)."""
-    saved = os.environ.get("REML_WASM_GLUE")
-    os.environ["REML_WASM_GLUE"] = "0"
-    try:
-        return comp.instantiate(path="fast")
-    finally:
-        if saved is None:
-            del os.environ["REML_WASM_GLUE"]
-        else:
-            os.environ["REML_WASM_GLUE"] = saved
 
 
 def test_world_functions_match_the_generator(paths):
