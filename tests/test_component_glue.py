@@ -291,3 +291,34 @@ def test_eight_threads_through_the_glue_get_only_their_own_answers(oracle):
         th.join()
     assert errors == [] and wrong == []
     assert not inst.lock._is_owned() and inst.call("echo-u32", 7) == 7
+
+
+# a string parameter's realloc that traps when asked for 13 bytes
+REALLOC_TRAPS = """
+(component
+  (core module $m
+    (memory (export "mem") 1)
+    (global $top (mut i32) (i32.const 1024))
+    (func (export "realloc") (param i32 i32 i32 i32) (result i32) (local $p i32)
+      (if (i32.eq (local.get 3) (i32.const 13)) (then unreachable))
+      (local.set $p (global.get $top))
+      (global.set $top (i32.add (global.get $top) (local.get 3)))
+      (local.get $p))
+    (func (export "count") (param i32 i32) (result i32) (local.get 1)))
+  (core instance $i (instantiate $m))
+  (alias core export $i "mem" (core memory $mem))
+  (alias core export $i "realloc" (core func $realloc))
+  (alias core export $i "count" (core func $count))
+  (func $str_f (param "s" string) (result u32) (canon lift (core func $count) (memory $mem) (realloc $realloc)))
+  (export "str-len" (func $str_f))
+)
+"""
+
+
+def test_a_trap_in_realloc_reads_as_the_reference_path_says(tmp_path):
+    comp = component_from_wat(tmp_path, REALLOC_TRAPS)
+    outs = []
+    for inst in (comp.instantiate(path="fast"), python_callers(comp), comp.instantiate(path="wasmtime")):
+        outs.append([outcome(inst, "str-len", "abc"), outcome(inst, "str-len", "x" * 13)])
+    assert outs[0] == outs[1] == outs[2], outs
+    assert outs[0][1][3] == "str-len: wasm trap: wasm `unreachable` instruction executed"

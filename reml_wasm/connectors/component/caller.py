@@ -172,6 +172,9 @@ def _guest_trap(state: CallState, label: list[str]) -> Callable[[cabi.Trap], Non
 
     def guest_trap(exc: cabi.Trap) -> None:
         reason = exc.diagnostic.message
+        if ": wasm trap: " in reason and state.poisoned is not None:
+            # a trap in the export's own realloc (its caller named itself): the reason alone
+            reason = state.poisoned
         state.poison(reason)
         raise cabi.Trap(f"{label[0]}: wasm trap: {reason}", kind=component_traps.kind_of(reason)) from None
     return guest_trap
