@@ -21,7 +21,7 @@ from ...cabi.numbers import NAN, f32_round
 from ...cabi.options import check_allocation
 from ... import types as t
 from ...audit import DiagnosticError, error
-from ...values import check_args
+from ...values import Record, check_args
 from . import traps as component_traps
 from .callbacks import take_exception
 from .capi import CApi
@@ -552,6 +552,49 @@ def export_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
     return caller
 
 
+def _slot_lines(ty: t.Type, slots: list[str], a: str, i: int, codec: Any, env: dict[str, Any]) -> list[str]:
+    """Python lines filling the flat slots x{i}_0.. of a record / tuple of scalar fields or
+    an option of one scalar straight from the value (C checks each slot's range); a value
+    of another shape, or a field of another class, goes through the codec (its flat
+    values pass the same checks, its errors are the engine's)."""
+    def test(x: str, slot: str) -> str:
+        if slot == "bool":
+            return f"{x}.__class__ is not bool"
+        if slot in ("f32", "f64"):
+            return f"{x}.__class__ is not float and {x}.__class__ is not int"
+        return f"{x}.__class__ is not int"
+
+    def lowered(v: Any) -> list[Any]:
+        out: list[Any] = []
+        codec.lower(v, out)
+        return out
+    env[f"lower{i}"] = lowered
+    xs = [f"x{i}_{j}" for j in range(len(slots))]
+    via_codec = f"{', '.join(xs)}, = lower{i}({a})"
+    if isinstance(ty, t.OptionType):
+        empty = "0.0" if slots[1] in ("f32", "f64") else "0"
+        return [f"        if {a} is None: {xs[0]} = 0; {xs[1]} = {empty}",
+                f"        elif {test(a, slots[1])}: {via_codec}",
+                f"        else: {xs[0]} = 1; {xs[1]} = {a}"]
+    if isinstance(ty, t.RecordType):
+        env["Record"] = Record
+        names = [f.name for f in ty.fields]
+        checks = " or ".join(f"({test(x, slot)})" for x, slot in zip(xs, slots))
+        return [f"        if {a}.__class__ is Record and len({a}._fields) == {len(names)}:",
+                f"            fs{i} = {a}._fields",
+                "            try:"] + [f"                {x} = fs{i}[{n!r}]" for x, n in zip(xs, names)] + [
+                "            except KeyError:",  # other field names (the codec's record_field rules)
+                f"                {via_codec}",
+                "            else:",
+                f"                if {checks}: {via_codec}",
+                "        else:", f"            {via_codec}"]
+    else:
+        head = [f"        if {a}.__class__ is tuple and len({a}) == {len(slots)}:",
+                f"            {', '.join(xs)}, = {a}"]
+    checks = " or ".join(f"({test(x, slot)})" for x, slot in zip(xs, slots))
+    return head + [f"            if {checks}: {via_codec}", "        else:", f"            {via_codec}"]
+
+
 def _flags_lowerer(ty: t.FlagsType) -> tuple[dict[frozenset, int], Callable[[Any], int]]:
     """(memo, to_bits) for a flags parameter: `to_bits(value)` is the bit pattern of a
     set of labels (TypeError for another type, KeyError for an unknown label); frozensets
@@ -713,6 +756,9 @@ def glue_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
             lines.append(f"        if {a}.__class__ is not str: bad_args({args_tuple})")
             lines.append(f"        d{i} = {a}.encode()")
             call_args += [f"d{i}", f"len(d{i})"]
+        elif kind.startswith("slots:"):
+            lines += _slot_lines(ty, kind[6:].split(","), a, i, codec, env)
+            call_args += [f"x{i}_{j}" for j in range(len(kind[6:].split(",")))]
         elif kind.startswith("flat:"):
             env[f"c{i}"] = codec.lower
             lines += [f"        o{i} = []", f"        c{i}({a}, o{i})"]

@@ -72,6 +72,11 @@ def _pure(ty: t.Type) -> bool:
     return False
 
 
+def _inline_kind(ty: t.Type) -> str | None:
+    slots = inline_slots(ty)
+    return None if slots is None else "slots:" + ",".join(slots)
+
+
 def param_kind(ty: t.Type) -> str | None:
     """How the glue takes a parameter: an integer kind, bool, char, enum, flags, f32, f64,
     borrow (the rep, when the instance implements the resource), string, or
@@ -88,6 +93,9 @@ def param_kind(ty: t.Type) -> str | None:
         return "flags"
     if isinstance(ty, t.BorrowType):
         return "borrow"
+    inline = _inline_kind(ty)
+    if inline is not None:
+        return inline
     if _lowerable(ty):
         return "flat:" + ",".join(flatten_type(ty, 4))
     return None
@@ -148,8 +156,8 @@ def _width(kind: str) -> int:
     """Flat values of a parameter kind."""
     if kind == "string":
         return 2
-    if kind.startswith("flat:"):
-        return len(kind[5:].split(","))
+    if kind.startswith(("flat:", "slots:")):
+        return len(kind.split(":", 1)[1].split(","))
     return 1
 
 
@@ -157,13 +165,47 @@ def _c_params(kind: str, i: int) -> list[str]:
     """The C parameters (`type name`) a parameter kind takes."""
     if kind == "string":
         return [f"const char *x{i}", f"int64_t n{i}"]
-    if kind.startswith("flat:"):
-        return [f"{'double' if f in ('f32', 'f64') else 'int64_t'} x{i}_{j}" for j, f in enumerate(kind[5:].split(","))]
+    if kind.startswith(("flat:", "slots:")):
+        return [f"{'double' if f in ('f32', 'f64') else 'int64_t'} x{i}_{j}"
+                for j, f in enumerate(kind.split(":", 1)[1].split(","))]
     if kind in ("f32", "f64"):
         return [f"double x{i}"]
     if kind == "u64":
         return [f"uint64_t x{i}"]
     return [f"int64_t x{i}"]
+
+
+# a compound whose flat slots Python fills straight from the value (inline_slots): the
+# slot kinds C checks (an integer range, bool) or converts (floats); "i32" is unchecked
+_INLINE_FIELD = ("s8", "u8", "s16", "u16", "s32", "u32", "bool", "f32", "f64")
+
+
+def inline_slots(ty: t.Type) -> list[str] | None:
+    """The slot kinds of a record or tuple of integer (up to 32 bits) / bool / float
+    fields, or of an option of one such value (a discriminant slot "i32" first), whose
+    Python half reads the fields itself (C checks each slot as for a parameter); None
+    for other types."""
+    ty = t.unalias(ty)
+
+    def kind(x: t.Type) -> str | None:
+        x = t.unalias(x)
+        return x.name if isinstance(x, t.PrimitiveType) and x.name in _INLINE_FIELD else None
+    if isinstance(ty, t.RecordType):
+        kinds = [kind(f.type) for f in ty.fields]
+    elif isinstance(ty, t.TupleType):
+        kinds = [kind(e) for e in ty.elements]
+    elif isinstance(ty, t.OptionType):
+        inner = kind(ty.inner)
+        kinds = ["i32", inner] if inner is not None and inner not in ("f32",) else [None]
+    else:
+        return None
+    if not kinds or any(k is None for k in kinds):
+        return None
+    return [k for k in kinds if k is not None]
+
+
+def _slot_core(kind: str) -> str:
+    return kind if kind in ("f32", "f64") else "i32"
 
 
 def _store(core: str, k: int, x: str) -> str:
@@ -198,6 +240,12 @@ def _body(sig: Signature) -> str:
                          f"{{ reml_status = {BADARG}; return {fail}; }}")
         elif kind == "string":
             lines.append(f"    if (n{i} > {MAX_STRING_BYTES}LL) {{ reml_status = {BADARG}; return {fail}; }}")
+        elif kind.startswith("slots:"):
+            for j, slot in enumerate(kind[6:].split(",")):
+                bounds = _RANGE.get(slot) or ((0, 1) if slot == "bool" else None)
+                if bounds is not None:
+                    lines.append(f"    if (x{i}_{j} < {bounds[0]}LL || x{i}_{j} > {bounds[1]}LL) "
+                                 f"{{ reml_status = {BADARG}; return {fail}; }}")
     lines += ["    reml_lock(st);",
               f"    if (st->poisoned) {{ reml_status = {POISONED}; return {fail}; }}",
               "    reml_enter(st);"]
@@ -219,9 +267,9 @@ def _body(sig: Signature) -> str:
                 f"        a[{k}].i64 = (int64_t)sp; a[{k + 1}].i64 = n{i};",
                 "    }"]
             k += 2
-        elif kind.startswith("flat:"):
-            for j, core in enumerate(kind[5:].split(",")):
-                lines.append(_store(core, k, f"x{i}_{j}"))
+        elif kind.startswith(("flat:", "slots:")):
+            for j, slot in enumerate(kind.split(":", 1)[1].split(",")):
+                lines.append(_store(_slot_core(slot), k, f"x{i}_{j}"))
                 k += 1
         else:
             lines.append(_store(kind if kind in ("f32", "f64") else "i64", k, f"x{i}"))
