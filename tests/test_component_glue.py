@@ -354,3 +354,21 @@ def _glue_kinds(inst, name):
     from reml_wasm.connectors.component import glue
     func = inst.component.resolve(name)[2]
     return glue.signature(func, False).params
+
+
+def test_glue_modules_are_found_again_through_the_cache_index(oracle):
+    """A later process loads a component's glue module through the index without the
+    compiler side of cffi; an index whose module file changed (size or time) is a miss
+    and the module is built (and verified) again."""
+    import json
+    from reml_wasm.connectors.component import glue
+    sigs = [glue.signature(oracle.resolve(n)[2], False) for n in ("echo-u32", "echo-char")]
+    first = glue._build(sigs)
+    index = glue.index_file(sigs)
+    entry = json.loads(index.read_text())
+    assert glue._indexed(index).lib.reml_glue_status() == 0       # found through the index
+    index.write_text(json.dumps({**entry, "size": entry["size"] + 1}))
+    assert glue._indexed(index) is None                            # a changed file is a miss
+    again = glue._build(sigs)                                      # rebuilt or re-verified, indexed again
+    assert json.loads(index.read_text())["size"] == entry["size"]
+    assert {sigs[0].name, sigs[1].name} <= set(dir(again.lib)) and first is not None

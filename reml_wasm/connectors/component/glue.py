@@ -28,11 +28,15 @@ cover, and ABI mode, keep the generated Python callers (caller.py).
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import sys
 import threading
+from pathlib import Path
 from typing import Any
 
-from ... import types as t
+from ... import toolchain, types as t
+from ...audit import write_atomic
 from ...cabi import flatten, flatten_type
 from ...cabi.strings import MAX_STRING_BYTES
 from . import capi as capi_module
@@ -397,14 +401,63 @@ _by_names: dict[tuple[str, ...], Any] = {}
 
 
 def _build(sigs: list[Signature]) -> Any:
+    """The module of `sigs`: found again through a small index in the cache (keyed by its
+    source, this Python and the cffi backend; the module file's size and modification
+    time recorded) without importing cffi's compiler side, else built by
+    `cffi_api.build_api_module` (cached, verified) and recorded in the index."""
+    index = index_file(sigs)
+    cdef, source = _texts(sigs)
+    module = _indexed(index)
+    if module is not None:
+        return module
     from ...cffi_api import build_api_module
-    cdef = "int32_t reml_glue_status(void);\nint64_t reml_glue_finish(void *);\n" + "".join(s.cdef for s in sigs)
-    source = _HEAD + "".join(s.source for s in sigs)
     try:
-        return build_api_module(cdef, source, None)
+        built = build_api_module(cdef, source, None)
     except Exception as exc:  # noqa: BLE001 - the glue is an optimisation: Python callers serve
         _unavailable.append(f"{type(exc).__name__}: {exc}")
         return None
+    try:
+        st = built.path.stat()
+        write_atomic(index, json.dumps({"module": str(built.path), "size": st.st_size, "mtime": st.st_mtime_ns}))
+    except OSError:
+        pass  # an unwritable cache costs the next process the import of the compiler side only
+    return built
+
+
+def _texts(sigs: list[Signature]) -> tuple[str, str]:
+    """(cdef, C source) of the module of `sigs`."""
+    cdef = "int32_t reml_glue_status(void);\nint64_t reml_glue_finish(void *);\n" + "".join(s.cdef for s in sigs)
+    return cdef, _HEAD + "".join(s.source for s in sigs)
+
+
+def index_file(sigs: list[Signature]) -> Path:
+    """The cache index naming the compiled module of `sigs`."""
+    import _cffi_backend
+    cdef, source = _texts(sigs)
+    key = "\x1f".join([cdef, source, sys.version, _cffi_backend.__version__])
+    return toolchain.cache_root() / "glue" / f"{hashlib.sha256(key.encode()).hexdigest()[:24]}.json"
+
+
+def _indexed(index: Path) -> Any:
+    """The module the index names, when its file is still the one recorded; else None."""
+    import importlib.util
+    try:
+        entry = json.loads(index.read_text())
+        target = Path(entry["module"])
+        st = target.stat()
+        if st.st_size != entry["size"] or st.st_mtime_ns != entry["mtime"]:
+            return None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    spec = importlib.util.spec_from_file_location(target.name.split(".")[0], target)
+    if spec is None or spec.loader is None:
+        return None
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except ImportError:
+        return None
+    return module
 
 
 def enabled() -> bool:
