@@ -240,6 +240,8 @@ def core_caller(capi: CApi, ctx: Any, func: Any, params: list[str], results: lis
     n = max(len(params), len(results), 1)
     label = [name]
     env = _environment(capi, ctx, func, n, state, label)
+    if locked and state.record is not None and params == ["i32"] and not results:
+        return _locked_core_caller(capi, env, state, label, name)
     lines = ["def caller(" + ", ".join(f"a{i}" for i in range(len(params))) + "):",
              "    if state.poisoned is not None: fail(None)"]
     if state.epoch_ticks is not None:
@@ -268,6 +270,32 @@ def core_caller(capi: CApi, ctx: Any, func: Any, params: list[str], results: lis
     else:
         lines.append(f"    return ({', '.join(reads)},)")
     return _compile("\n".join(lines) + "\n", env, name, label, locked)
+
+
+def _locked_core_caller(capi: CApi, env: dict[str, Any], state: CallState, label: list[str],
+                        name: str) -> Callable[..., Any]:
+    """f(x) -> None for a core function (i32) -> () called from outside any call (a
+    destructor): `reml_core_call1` takes the store's lock in C; a failure comes back with
+    the lock held, is reported as the Python callers report it, and the lock released."""
+    ffi, lib = capi.ffi, capi.lib
+    record = ffi.gc(lib.reml_export_new(state.record, env["fn"], ffi.NULL, ffi.NULL, ffi.NULL, 0),
+                    lib.reml_export_free)
+    fail, trap, release, store_record = env["fail"], env["trap"], state.lock.release, state.record
+    failure = lib.reml_store_failure
+
+    def failed(code: int) -> None:
+        try:
+            if code == 2:
+                fail(None)
+            fail(failure(store_record, trap) or 1)
+        finally:
+            release()
+    env.update(call1=lib.reml_core_call1, ex=record, failed=failed)
+    lines = ["def caller(a0):", "    s = call1(ex, a0)"]
+    if state.count_entries:
+        lines.append("    state.gen += 1")
+    lines += ["    if s: failed(s)", "    return None"]
+    return _compile("\n".join(lines) + "\n", env, name, label, locked=False)
 
 
 def _scalar(ty: t.Type) -> str | None:

@@ -215,6 +215,7 @@ reml_export_t *reml_export_new(reml_store_t *, const wasmtime_func_t *, const wa
                                const wasmtime_func_t *, const wasmtime_memory_t *, int64_t);
 void reml_export_free(reml_export_t *);
 int64_t reml_export_out(reml_export_t *, int32_t);
+int64_t reml_core_call1(reml_export_t *, int64_t);
 int32_t reml_install_lock_functions(void);
 """
 _STORE_FUNCTIONS = """
@@ -262,6 +263,21 @@ static reml_export_t *reml_export_new(reml_store_t *st, const wasmtime_func_t *f
 }
 static void reml_export_free(reml_export_t *ex) { free(ex); }
 static int64_t reml_export_out(reml_export_t *ex, int32_t k) { return ex->out[k]; }
+/* a core function (i32) -> () called holding the store's lock (a destructor): 0; 2 poisoned,
+   3 failed (error and trap in the record): both return with the lock still held */
+static int64_t reml_core_call1(reml_export_t *ex, int64_t x) {
+    reml_store_t *st = ex->st;
+    reml_lock(st);
+    if (st->poisoned) return 2;
+    if (st->has_ticks) st->set_deadline(st->ctx, st->ticks);
+    wasmtime_val_raw_t a[1];
+    uintptr_t trap = 0, err;
+    a[0].i64 = x;
+    err = st->call(st->ctx, &ex->func, a, 1, &trap);
+    if (err || trap) { st->err = err; st->trap = trap; return 3; }
+    reml_unlock(st);
+    return 0;
+}
 
 /* The lock for Python code, as CPython functions bound to a record's address (no cffi
    wrapper: they keep the GIL while the mutex is free, and give it up only to wait). */

@@ -457,16 +457,11 @@ class FastInstance(Instance):
         if handle.__class__ is cabi.Resource and handle.own and not handle.moved:
             found = self._dtors.get(id(handle.type))
             if found is not None and found[0] is handle.type:
-                lock = self.lock
-                lock.acquire()
-                try:
-                    if self.closed:
-                        raise component_traps.closed("drop")
-                    rep = handle.take()
-                    if found[1] is not None:
-                        found[1](rep)
-                finally:
-                    lock.release()
+                if self.closed:
+                    raise component_traps.closed("drop")
+                rep = handle.take()
+                if found[1] is not None:
+                    found[1](rep)  # the destructor's caller takes the store's lock itself
                 return
         super().drop(handle)
 
