@@ -1,28 +1,38 @@
 """Per-signature C glue for export calls (API mode, when a C compiler is there).
 
-For each lifted export whose parameters and result are scalars (integers, bool, char,
-enum, flags of up to 32 labels, floats, borrows the instance implements) or strings, one C
-function does the whole call: it takes the converted arguments as C arguments, checks
-their ranges, takes the store's re-entrant mutex (the instance's `StoreLock`), refuses a
-poisoned instance, sets fuel and the epoch deadline, lowers strings into guest memory
-(the guest's realloc called from C, the same `(0, 0, align, n)` calls the interpreter
-makes), builds the raw value array on the C stack, calls, lifts the result (checked: a
-value the interpreter would trap on is left to it), calls post-return and releases the
-lock.  A Python call is then one cffi crossing plus the Python object conversions.
+For each lifted export (no spilled parameters, no borrow scope) one C function does the
+whole call: it takes the converted arguments as C arguments and checks their ranges,
+takes the store's re-entrant mutex (the instance's `StoreLock`), refuses a poisoned
+instance, sets fuel and the epoch deadline, lowers strings into guest memory (the guest's
+realloc called from C: the same `(0, 0, 1, n)` calls, in the same order, as the
+interpreter), builds the raw value array on the C stack, calls, lifts a scalar result
+(checked: a value the interpreter would trap on is left to it), calls post-return and
+releases the lock.  A Python call is then one cffi crossing plus the object conversions.
 
-Every C function of a component's exports goes into one cffi API-mode module (built by
-`cffi_api.build_api_module`, cached by its source); the module links no library: it
-reaches wasmtime through the function pointers in the store record (capi.STORE_SOURCE).
+Parameter kinds (`param_kind`): scalars (integers, bool, char, enum, flags of up to 32
+labels, floats, borrows the instance implements) and strings, converted in Python and
+checked in C; `slots:` records and tuples of scalar fields and options of one scalar,
+read field by field in Python; `flat:` other compounds and lists, lowered by the plan's
+codecs (under the store lock when that calls realloc or touches handle tables; the C
+function then re-enters the lock).  Result kinds (`result_kind`): scalars lifted in C, or
+"held": one i32 (a spilled result's address, a handle, a raw value) returned with the lock
+still held, lifted by the plan's codecs, after which `reml_glue_finish` calls post-return
+and releases the lock.
+
+A component's C functions go into one cffi API-mode module (built by
+`cffi_api.build_api_module`, cached by its source, found again by later processes through
+a small index); it links no library: it reaches wasmtime through the function pointers
+of the store record (capi.STORE_SOURCE).
 
 Failures: a C function returns a sentinel (an impossible value, or NaN for floats) and
-keeps a per-thread status (`reml_glue_status()`): 1, an argument out of range (the lock
-not taken); 2, poisoned; 3, the call or post-return failed (error and trap in the store
-record); 4, the result needs the interpreter's lifting (its raw values in the record).
-5, the block the guest's realloc returned
-does not fit in memory (block and size in the record).  Codes 2 to 5 return with the lock
-still held: the caller's slow path handles the failure
-exactly as the Python callers do and then releases it.  Signatures the glue does not
-cover, and ABI mode, keep the generated Python callers (caller.py).
+keeps a per-thread status (`reml_glue_status()`): 0, none (a genuine value equal to the
+sentinel); 1, an argument out of range (the lock not taken); 2, poisoned; 3, the call or
+post-return failed (error and trap in the store record); 4, the result needs the
+interpreter's lifting (its raw value in the record); 5, the block the guest's realloc
+returned does not fit in memory (block and size in the record).  Codes 2 to 5 return with
+the lock still held: the caller's slow path handles the failure exactly as the Python
+callers do, then releases it.  Exports the glue does not cover, and ABI mode, keep the
+generated Python callers (caller.py).
 """
 
 from __future__ import annotations
@@ -77,15 +87,16 @@ def _pure(ty: t.Type) -> bool:
 
 
 def _inline_kind(ty: t.Type) -> str | None:
+    """`slots:...` for a type whose fields the Python half reads itself, else None."""
     slots = inline_slots(ty)
     return None if slots is None else "slots:" + ",".join(slots)
 
 
 def param_kind(ty: t.Type) -> str | None:
     """How the glue takes a parameter: an integer kind, bool, char, enum, flags, f32, f64,
-    borrow (the rep, when the instance implements the resource), string, or
-    `flat:T1,T2,...` (a pure compound lowered by its codec into those core values before
-    the call); None: not covered."""
+    borrow (the rep, when the instance implements the resource), string,
+    `slots:K1,K2,...` (fields read in Python, each slot checked in C) or `flat:T1,T2,...`
+    (a compound its codec lowers to those core values); None: not covered."""
     ty = t.unalias(ty)
     if isinstance(ty, t.PrimitiveType):
         if ty in t.INTEGER_RANGES or ty.name in ("bool", "char", "f32", "f64", "string"):
@@ -153,6 +164,7 @@ class Signature:
 
     @property
     def strings(self) -> bool:
+        """Whether C lowers a string (it then needs the export's realloc and memory)."""
         return "string" in self.params
 
 
@@ -209,6 +221,7 @@ def inline_slots(ty: t.Type) -> list[str] | None:
 
 
 def _slot_core(kind: str) -> str:
+    """The core type a slot kind is stored as."""
     return kind if kind in ("f32", "f64") else "i32"
 
 
@@ -222,6 +235,8 @@ def _store(core: str, k: int, x: str) -> str:
 
 
 def _sentinel(sig: Signature) -> str:
+    """The C value a failed call returns (never a valid result of that C type, except
+    for 64-bit integers, where the status tells)."""
     if sig.ret == "double":
         return "__builtin_nan(\"\")"
     if sig.ret == "uint64_t":
