@@ -47,3 +47,29 @@ def options(size: int = 256, *, encoding: str = "utf8", ptr_size: int = 4, grow:
     mem = BytesMemory(size, ptr_size=ptr_size)
     return CanonicalOptions(memory=mem, realloc=Bump(mem, grow=grow), string_encoding=encoding,
                             ptr_size=ptr_size, resources=resources)
+
+
+def python_callers(comp):
+    """A fast-path instance of `comp` whose export callers are the generated Python ones
+    (the per-signature C glue switched off by REML_WASM_GLUE=0 while it is made)."""
+    import os
+    saved = os.environ.get("REML_WASM_GLUE")
+    os.environ["REML_WASM_GLUE"] = "0"
+    try:
+        return comp.instantiate(path="fast")
+    finally:
+        if saved is None:
+            del os.environ["REML_WASM_GLUE"]
+        else:
+            os.environ["REML_WASM_GLUE"] = saved
+
+
+def component_from_wat(directory: Path, wat: str):
+    """The Component that `wasm-tools parse` makes of WAT text (written into `directory`)."""
+    import subprocess
+    from reml_wasm import toolchain
+    from reml_wasm.connectors.component import Component
+    (directory / "c.wat").write_text(wat)
+    subprocess.run([toolchain.wasm_tools_path(), "parse", str(directory / "c.wat"), "-o",
+                    str(directory / "c.wasm")], check=True)
+    return Component.from_file(directory / "c.wasm")

@@ -2,12 +2,11 @@
 path's one-crossing realloc + copy (`reml_put`) checks the block before copying and
 traps like the reference path; nothing is written outside guest memory."""
 
-import subprocess
-
 import pytest
 
-from reml_wasm import cabi, toolchain
-from reml_wasm.connectors.component import Component
+from reml_wasm import cabi
+
+from cabi_helpers import component_from_wat
 
 # realloc: when an address is stored at offset 0 of memory (by `aim`) it returns that
 # address whatever was asked (the hostile mode); otherwise a bump allocator that counts
@@ -57,10 +56,7 @@ WAT = """
 
 @pytest.fixture(scope="module")
 def comp(tmp_path_factory):
-    d = tmp_path_factory.mktemp("hostile")
-    (d / "c.wat").write_text(WAT)
-    subprocess.run([toolchain.wasm_tools_path(), "parse", str(d / "c.wat"), "-o", str(d / "c.wasm")], check=True)
-    return Component.from_file(d / "c.wasm")
+    return component_from_wat(tmp_path_factory.mktemp("hostile"), WAT)
 
 
 @pytest.mark.parametrize("path", ["fast", "wasmtime"])

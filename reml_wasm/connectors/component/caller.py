@@ -10,6 +10,7 @@ scalar call allocates nothing and makes no Python-level calls besides the cffi o
 
 from __future__ import annotations
 
+import sys
 import threading
 from typing import Any, Callable, cast
 
@@ -17,9 +18,10 @@ from ... import cabi
 from ...cabi.codecs import flags_functions
 from ...cabi.generated import define
 from ...cabi.numbers import NAN, f32_round
+from ...cabi.options import check_allocation
 from ... import types as t
-from ...audit import DiagnosticError
-from ...values import check_args
+from ...audit import DiagnosticError, error
+from ...values import Record, check_args
 from . import traps as component_traps
 from .callbacks import take_exception
 from .capi import CApi
@@ -56,19 +58,77 @@ class CallState:
     `count_entries`: False when the memories never move (they then need no `gen`).
     `lock`: held by every caller while it uses its argument buffer and the store (a store
     is entered by one thread at a time); re-entrant, so a host function the guest calls
-    may call into the same instance from the same thread."""
+    may call into the same instance from the same thread.
 
-    __slots__ = ("poisoned", "fuel", "gen", "store", "epoch_ticks", "count_entries", "lock")
+    `record`: in API mode, the instance's C store record (`capi.STORE_SOURCE`): its mutex
+    is then the lock (`StoreLock`), shared by the generated Python callers and the
+    per-signature C glue (glue.py), which takes it in C.  `poison` marks both."""
+
+    __slots__ = ("poisoned", "fuel", "gen", "store", "epoch_ticks", "count_entries", "lock", "record")
 
     def __init__(self, fuel: int | None, store: Any = None, epoch_ticks: int | None = None, *,
-                 count_entries: bool = True) -> None:
+                 count_entries: bool = True, capi: CApi | None = None, ctx: Any = None) -> None:
         self.poisoned: str | None = None
         self.fuel = fuel
         self.epoch_ticks = epoch_ticks
         self.gen = 0
         self.count_entries = count_entries
         self.store = store
-        self.lock = threading.RLock()
+        self.record: Any = None
+        self.lock: Any = threading.RLock()
+        if capi is not None and capi.mode == "api" and ctx is not None:
+            lib = capi.lib
+            record = lib.reml_store_new(ctx, fuel is not None, fuel or 0, epoch_ticks is not None, epoch_ticks or 0)
+            if record != capi.ffi.NULL:
+                self.record = capi.ffi.gc(record, lib.reml_store_free)
+                self.lock = StoreLock(lib, self.record, int(capi.ffi.cast("uintptr_t", record)))
+
+    def poison(self, reason: str) -> None:
+        """The instance may not be entered again (by the Python callers or the C glue)."""
+        self.poisoned = reason
+        if self.record is not None:
+            self.lock.mark_poisoned()
+
+
+def _lock_functions(lib: Any) -> Callable[[int], tuple[Any, Any]]:
+    """`lock_functions(address) -> (acquire, release)`: CPython functions the API-mode
+    module installs (as module `_reml_store_lock`) over a record's mutex."""
+    module = sys.modules.get("_reml_store_lock")
+    if module is None or not hasattr(module, "lock_functions"):
+        if not lib.reml_install_lock_functions():
+            raise RuntimeError("the store lock functions could not be installed")
+        module = sys.modules["_reml_store_lock"]
+    return cast(Callable[[int], tuple[Any, Any]], module.lock_functions)
+
+
+class StoreLock:
+    """The store's re-entrant lock kept in its C record (API mode), so C glue and Python
+    callers exclude each other: `acquire()` / `release()` (each a cffi call that releases
+    the GIL while it waits), a context manager, `_is_owned()` as `threading.RLock` has."""
+
+    __slots__ = ("acquire", "release", "_owned", "_poison", "_record")
+
+    def __init__(self, lib: Any, record: Any, address: int) -> None:
+        import functools
+        self._record = record
+        self.acquire, self.release = _lock_functions(lib)(address)
+        self._owned = functools.partial(lib.reml_store_owned, record)
+        self._poison = functools.partial(lib.reml_store_poison, record)
+
+    def __enter__(self) -> "StoreLock":
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.release()
+
+    def _is_owned(self) -> bool:
+        """Whether the calling thread holds the lock."""
+        return bool(self._owned())
+
+    def mark_poisoned(self) -> None:
+        """Set the record's poisoned flag (the C glue refuses to enter)."""
+        self._poison()
 
 
 def take_host_exception() -> BaseException | None:
@@ -92,7 +152,7 @@ def _failure(capi: CApi, state: CallState, label: list[str], trap_slot: Any) -> 
             raise component_traps.poisoned(label[0], state.poisoned)
         host_exc = take_host_exception()
         message = capi.take_error(err, trap_slot)
-        state.poisoned = component_traps.reason_of(message)
+        state.poison(component_traps.reason_of(message))
         if isinstance(host_exc, cabi.Trap) and host_exc.diagnostic.extensions.get("kind") == "unprovided-import":
             raise component_traps.trap(label[0], host_exc.diagnostic.message) from None
         if isinstance(host_exc, cabi.Trap):
@@ -112,7 +172,10 @@ def _guest_trap(state: CallState, label: list[str]) -> Callable[[cabi.Trap], Non
 
     def guest_trap(exc: cabi.Trap) -> None:
         reason = exc.diagnostic.message
-        state.poisoned = reason
+        if ": wasm trap: " in reason and state.poisoned is not None:
+            # a trap in the export's own realloc (its caller named itself): the reason alone
+            reason = state.poisoned
+        state.poison(reason)
         raise cabi.Trap(f"{label[0]}: wasm trap: {reason}", kind=component_traps.kind_of(reason)) from None
     return guest_trap
 
@@ -177,6 +240,8 @@ def core_caller(capi: CApi, ctx: Any, func: Any, params: list[str], results: lis
     n = max(len(params), len(results), 1)
     label = [name]
     env = _environment(capi, ctx, func, n, state, label)
+    if locked and state.record is not None and params == ["i32"] and not results:
+        return _locked_core_caller(capi, env, state, label, name)
     lines = ["def caller(" + ", ".join(f"a{i}" for i in range(len(params))) + "):",
              "    if state.poisoned is not None: fail(None)"]
     if state.epoch_ticks is not None:
@@ -205,6 +270,32 @@ def core_caller(capi: CApi, ctx: Any, func: Any, params: list[str], results: lis
     else:
         lines.append(f"    return ({', '.join(reads)},)")
     return _compile("\n".join(lines) + "\n", env, name, label, locked)
+
+
+def _locked_core_caller(capi: CApi, env: dict[str, Any], state: CallState, label: list[str],
+                        name: str) -> Callable[..., Any]:
+    """f(x) -> None for a core function (i32) -> () called from outside any call (a
+    destructor): `reml_core_call1` takes the store's lock in C; a failure comes back with
+    the lock held, is reported as the Python callers report it, and the lock released."""
+    ffi, lib = capi.ffi, capi.lib
+    record = ffi.gc(lib.reml_export_new(state.record, env["fn"], ffi.NULL, ffi.NULL, ffi.NULL, 0),
+                    lib.reml_export_free)
+    fail, trap, release, store_record = env["fail"], env["trap"], state.lock.release, state.record
+    failure = lib.reml_store_failure
+
+    def failed(code: int) -> None:
+        try:
+            if code == 2:
+                fail(None)
+            fail(failure(store_record, trap) or 1)
+        finally:
+            release()
+    env.update(call1=lib.reml_core_call1, ex=record, failed=failed)
+    lines = ["def caller(a0):", "    s = call1(ex, a0)"]
+    if state.count_entries:
+        lines.append("    state.gen += 1")
+    lines += ["    if s: failed(s)", "    return None"]
+    return _compile("\n".join(lines) + "\n", env, name, label, locked=False)
 
 
 def _scalar(ty: t.Type) -> str | None:
@@ -292,8 +383,15 @@ def _bad_args(plan: Any, declared: list[t.Function]) -> Callable[[tuple], None]:
 
 
 def export_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
-                  post: Callable[..., Any] | None, state: CallState, name: str) -> Callable[..., Any]:
-    """f(*args) -> result for a lifted export, marshalled by `plan` (a cabi ExportPlan)."""
+                  post: Callable[..., Any] | None, state: CallState, name: str,
+                  glue: Any = None) -> Callable[..., Any]:
+    """f(*args) -> result for a lifted export, marshalled by `plan` (a cabi ExportPlan).
+    `glue` (a glue.GlueBook and the export's index in it): the export's C glue is used
+    when it covers the signature."""
+    if glue is not None:
+        glued = glue_caller(capi, ctx, func, plan, ftype, post, state, name, glue)
+        if glued is not None:
+            return glued
     nargs = len(ftype.params)
     params, results = list(plan.flat.params), list(plan.flat.results)
     n = max(len(params), len(results), 1)
@@ -479,4 +577,282 @@ def export_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
     caller: Any = _compile("\n".join(lines) + "\n", env, name, label)  # a function: takes attributes
     caller.thread_safe = True  # it holds the instance's lock itself (Instance.func hands it out as is)
     caller.declared = declared  # the type diagnostics name (the instance sets the world's)
+    return caller
+
+
+def _slot_lines(ty: t.Type, slots: list[str], a: str, i: int, codec: Any, env: dict[str, Any]) -> list[str]:
+    """Python lines filling the flat slots x{i}_0.. of a record / tuple of scalar fields or
+    an option of one scalar straight from the value (C checks each slot's range); a value
+    of another shape, or a field of another class, goes through the codec (its flat
+    values pass the same checks, its errors are the engine's)."""
+    def test(x: str, slot: str) -> str:
+        if slot == "bool":
+            return f"{x}.__class__ is not bool"
+        if slot in ("f32", "f64"):
+            return f"{x}.__class__ is not float and {x}.__class__ is not int"
+        return f"{x}.__class__ is not int"
+
+    def lowered(v: Any) -> list[Any]:
+        out: list[Any] = []
+        codec.lower(v, out)
+        return out
+    env[f"lower{i}"] = lowered
+    xs = [f"x{i}_{j}" for j in range(len(slots))]
+    via_codec = f"{', '.join(xs)}, = lower{i}({a})"
+    if isinstance(ty, t.OptionType):
+        empty = "0.0" if slots[1] in ("f32", "f64") else "0"
+        return [f"        if {a} is None: {xs[0]} = 0; {xs[1]} = {empty}",
+                f"        elif {test(a, slots[1])}: {via_codec}",
+                f"        else: {xs[0]} = 1; {xs[1]} = {a}"]
+    if isinstance(ty, t.RecordType):
+        env["Record"] = Record
+        names = [f.name for f in ty.fields]
+        checks = " or ".join(f"({test(x, slot)})" for x, slot in zip(xs, slots))
+        return [f"        if {a}.__class__ is Record and len({a}._fields) == {len(names)}:",
+                f"            fs{i} = {a}._fields",
+                "            try:"] + [f"                {x} = fs{i}[{n!r}]" for x, n in zip(xs, names)] + [
+                "            except KeyError:",  # other field names (the codec's record_field rules)
+                f"                {via_codec}",
+                "            else:",
+                f"                if {checks}: {via_codec}",
+                "        else:", f"            {via_codec}"]
+    else:
+        head = [f"        if {a}.__class__ is tuple and len({a}) == {len(slots)}:",
+                f"            {', '.join(xs)}, = {a}"]
+    checks = " or ".join(f"({test(x, slot)})" for x, slot in zip(xs, slots))
+    return head + [f"            if {checks}: {via_codec}", "        else:", f"            {via_codec}"]
+
+
+def _flags_lowerer(ty: t.FlagsType) -> tuple[dict[frozenset, int], Callable[[Any], int]]:
+    """(memo, to_bits) for a flags parameter: `to_bits(value)` is the bit pattern of a
+    set of labels (TypeError for another type, KeyError for an unknown label); frozensets
+    are remembered (up to 4,096 per caller), so a repeated value costs one lookup."""
+    bit = {label: 1 << d for d, label in enumerate(ty.labels)}
+    memo: dict[frozenset, int] = {}
+
+    def to_bits(value: Any) -> int:
+        if not isinstance(value, (set, frozenset)):
+            raise TypeError("flags take a set of labels")
+        bits = 0
+        for label in value:
+            bits |= bit[label]
+        if value.__class__ is frozenset and len(memo) < 4096:
+            memo[value] = bits
+        return bits
+    return memo, to_bits
+
+
+def glue_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
+                post: Callable[..., Any] | None, state: CallState, name: str, book: Any) -> Callable[..., Any] | None:
+    """f(*args) -> result for a lifted export through its per-signature C glue (glue.py),
+    or None when the glue does not cover it (the Python caller is made instead).  The
+    Python part converts the arguments (type tests, `ord`, enum and flags lookups, UTF-8
+    encoding, pure compounds through their codecs), makes one cffi call and converts the
+    result.  A "held" result (an aggregate, a string, a handle) is lifted here by the
+    plan's codecs while the lock the C function kept is held; `reml_glue_finish` then
+    calls post-return and releases it.  Failures go to `slow`, which handles them as the
+    Python callers do, holding the lock the C function kept."""
+    from . import glue
+    if book is None or state.record is None or plan.borrows or len(plan.param_codecs) != len(ftype.params):
+        return None
+    opts = plan.opts
+    resources = opts.resources
+    for p in ftype.params:
+        ty = t.unalias(p.type)
+        if isinstance(ty, t.BorrowType) and (resources is None or ty.resource not in resources.implements):
+            return None  # a borrow scope is needed: the Python caller opens it
+    found = book[0].function(book[1])
+    if found is None:
+        return None
+    lib, cfunc, sig = found
+    if sig.post != (post is not None) or len(sig.params) != len(ftype.params):
+        return None  # not the signature noted for this export
+    if sig.strings and (opts.string_encoding != "utf8" or opts.realloc is None or opts.memory is None):
+        return None
+    ffi = capi.ffi
+    label = [name]
+    # the Python callers' environment too: what benchmarks and helpers read (`keep_alive`)
+    base = _environment(capi, ctx, func, max(len(plan.flat.params), len(plan.flat.results), 1), state, label)
+    int_call = capi.int_call(len(plan.flat.params))
+    if int_call is not None:
+        base["int_call"] = int_call
+    trap, fn = base["trap"], base["fn"]
+    post_fn = ffi.NULL if post is None else post.keep_alive["fn"]  # type: ignore[attr-defined]
+    realloc_fn = opts.realloc.keep_alive["fn"] if sig.strings else ffi.NULL
+    mem_raw = opts.memory._mem if sig.strings else ffi.NULL
+    record = ffi.gc(capi.lib.reml_export_new(state.record, fn, post_fn, realloc_fn, mem_raw, 0),
+                    capi.lib.reml_export_free)
+    declared = [ftype]
+    bad = _bad_args(plan, declared)
+    fail, guest_trap = base["fail"], base["guest_trap"]
+    failure, raw, status = capi.lib.reml_store_failure, capi.lib.reml_store_raw, lib.reml_glue_status
+    acquire, release, store_record = state.lock.acquire, state.lock.release, state.record
+    lift_plain, nraw = plan.lift_plain, len(plan.flat.results)
+
+    def slow(r: Any, args: tuple) -> Any:
+        code = status()
+        if code == 0:  # a genuine value equal to the sentinel
+            return r if r == r else NAN
+        if code == glue.BADARG:
+            acquire()  # the engine's lowering may call realloc before it finds the fault
+            try:
+                bad(args)
+            except cabi.Trap as exc:
+                guest_trap(exc)
+            finally:
+                release()
+            check_args(args, declared[0])
+            raise error("ffi.value.type_mismatch", f"{label[0]}: an argument is out of range")
+        try:
+            if code == glue.POISONED:
+                fail(None)
+            if code == glue.FAILED:
+                fail(failure(store_record, trap) or 1)
+            if code == glue.BADBLOCK:
+                try:
+                    check_allocation(opts, raw(store_record, 0), 1, raw(store_record, 1))
+                    raise cabi.Trap(f"realloc returned {raw(store_record, 0):#x}: the string does not fit in memory")
+                except cabi.Trap as exc:
+                    guest_trap(exc)
+            raws = tuple(raw(store_record, k) for k in range(nraw))
+            try:
+                v = lift_plain(raws)
+            except cabi.Trap as exc:
+                guest_trap(exc)
+            if post is not None:
+                post(*raws)
+            return v
+        finally:
+            release()
+
+    def abandon(exc: BaseException) -> None:
+        """A held call whose lifting failed: poison on a guest fault, release, re-raise."""
+        try:
+            if isinstance(exc, cabi.Trap):
+                guest_trap(exc)
+            raise exc
+        finally:
+            release()
+
+    def post_failed() -> None:
+        try:
+            fail(failure(store_record, trap) or 1)
+        finally:
+            release()
+
+    env: dict[str, Any] = {**base, "g": cfunc, "ex": record, "slow": slow, "bad_args": bad,
+                           "abandon": abandon, "post_failed": post_failed, "finish": lib.reml_glue_finish,
+                           "release": release, "lift_result": lift_plain,
+                           "VALUE_ERRORS": (TypeError, ValueError, OverflowError, KeyError, AttributeError,
+                                            IndexError, DiagnosticError)}
+    names = [f"a{i}" for i in range(len(ftype.params))]
+    args_tuple = "(" + "".join(a + ", " for a in names) + ")"
+    lines = [f"def caller({', '.join(names)}):"]
+    meter = opts.memory
+    if meter is not None:  # each export call starts with the whole host-side copy budget
+        env["meter"] = meter
+        lines.append("    meter.copied = 0")
+    bump = meter is not None and state.count_entries
+    if bump:
+        lines.append("    state.gen += 1")
+    lines.append("    try:")
+    call_args: list[str] = []
+    for i, (p, kind, codec) in enumerate(zip(ftype.params, sig.params, plan.param_codecs)):
+        a = names[i]
+        ty = t.unalias(p.type)
+        if kind == "bool":
+            lines.append(f"        if {a}.__class__ is not bool: bad_args({args_tuple})")
+            call_args.append(a)
+        elif kind in ("f32", "f64"):
+            lines.append(f"        if {a}.__class__ is not float and {a}.__class__ is not int: bad_args({args_tuple})")
+            call_args.append(a)
+        elif kind == "char":
+            lines.append(f"        if {a}.__class__ is not str: bad_args({args_tuple})")
+            call_args.append(f"ord({a})")
+        elif kind == "enum":
+            env[f"enum{i}"] = {label: d for d, label in enumerate(cast(t.EnumType, ty).cases)}
+            call_args.append(f"enum{i}[{a}]")
+        elif kind == "flags":
+            env[f"fcache{i}"], env[f"to_bits{i}"] = _flags_lowerer(cast(t.FlagsType, ty))
+            lines += [f"        b{i} = fcache{i}.get({a}) if {a}.__class__ is frozenset else None",
+                      f"        if b{i} is None: b{i} = to_bits{i}({a})"]
+            call_args.append(f"b{i}")
+        elif kind == "borrow":
+            env[f"rep{i}"] = resources.rep_lowerer(cast(t.BorrowType, ty).resource)
+            call_args.append(f"rep{i}({a})")
+        elif kind == "string":
+            lines.append(f"        if {a}.__class__ is not str: bad_args({args_tuple})")
+            lines.append(f"        d{i} = {a}.encode()")
+            call_args += [f"d{i}", f"len(d{i})"]
+        elif kind.startswith("slots:"):
+            lines += _slot_lines(ty, kind[6:].split(","), a, i, codec, env)
+            call_args += [f"x{i}_{j}" for j in range(len(kind[6:].split(",")))]
+        elif kind.startswith("flat:"):
+            env[f"c{i}"] = codec.lower
+            lines += [f"        o{i} = []", f"        c{i}({a}, o{i})"]
+            for j, core in enumerate(kind[5:].split(",")):
+                if core == "i64":  # the codec gives u64 payloads unsigned: C takes int64_t
+                    call_args.append(f"(o{i}[{j}] - {1 << 64} if o{i}[{j}] > {(1 << 63) - 1} else o{i}[{j}])")
+                else:
+                    call_args.append(f"o{i}[{j}]")
+        else:  # an integer: C checks the range
+            lines.append(f"        if {a}.__class__ is not int: bad_args({args_tuple})")
+            call_args.append(a)
+    lines.append(f"        r = g(ex{''.join(', ' + x for x in call_args)})")
+    lines += ["    except Trap as exc:", "        guest_trap(exc)",
+              "    except VALUE_ERRORS:", f"        bad_args({args_tuple})", "        raise"]
+    if bump:
+        lines.append("    state.gen += 1")
+    res = sig.result
+    rty = None if ftype.result is None else t.unalias(ftype.result)
+    if res == "held":
+        lines.append(f"    if r < 0: return slow(r, {args_tuple})")
+        lines.append("    try:")
+        mem = opts.memory
+        if isinstance(rty, t.OwnType) and resources is not None:  # a handle: moved out of the table
+            env["own_result"] = resources.own_lifter(rty.resource)
+            lines.append("        v = own_result(r)")
+        elif plan.flat.results_spilled and mem is not None and mem.fixed_base:
+            rc = plan.result_codec
+            env.update(mem=mem, load_result=rc.load)
+            lines.append(f"        if not r % {rc.align} and mem.low <= r and r + {rc.size} <= mem.limit:")
+            lines.append("            v = load_result(mem.view, r)")
+            lines.append("        else:")
+            lines.append("            v = lift_result((r - 4294967296 if r > 2147483647 else r,))")
+        else:
+            lines.append("        v = lift_result((r - 4294967296 if r > 2147483647 else r,))")
+        lines += ["    except BaseException as exc:", "        abandon(exc)"]
+        if post is not None:
+            lines.append("    if finish(ex): post_failed()")
+        else:
+            lines.append("    release()")
+        lines.append("    return v")
+    else:
+        if sig.ret == "double":
+            lines.append(f"    if r != r: return slow(r, {args_tuple})")
+        elif sig.ret == "uint64_t":
+            lines.append(f"    if r == {glue.SENTINEL_U64}: return slow(r, {args_tuple})")
+        else:
+            lines.append(f"    if r == {glue.SENTINEL_I64}: return slow(r, {args_tuple})")
+        if res == "none":
+            lines.append("    return None")
+        elif res == "bool":
+            lines.append("    return r == 1")
+        elif res == "char":
+            lines.append("    return chr(r)")
+        elif res == "enum":
+            env["CASES"] = tuple(cast(t.EnumType, rty).cases)
+            lines.append("    return CASES[r]")
+        elif res == "flags":
+            env["from_bits"] = flags_functions(cast(t.FlagsType, rty))[1]
+            lines.append("    return from_bits(r)")
+        else:
+            lines.append("    return r")
+    # lowering that calls realloc or touches handle tables runs holding the store's lock
+    # (the C function then takes it again: it is re-entrant)
+    caller: Any = _compile("\n".join(lines) + "\n", env, name, label, locked=sig.locked)
+    caller.thread_safe = True  # the C glue holds the instance's lock itself
+    caller.declared = declared
+    caller.glue = sig.name
+    caller.glue_reallocs = sum(k == "string" for k in sig.params)  # realloc entries made from C
     return caller

@@ -146,6 +146,184 @@ static int64_t reml_put_strings(wasmtime_context_t *s, const wasmtime_func_t *re
     return 0;
 }
 """
+# The per-instance store record of the API-mode module: the store's re-entrant lock (a
+# mutex with its owner and depth: a host function the guest calls may re-enter the store
+# from the same thread), the poisoned flag, fuel and epoch settings, the failure of the
+# last failed call (read while the lock is still held) and the wasmtime functions the
+# per-signature glue calls (glue.py), so glue modules link no library.  `reml_export_t`:
+# one lifted export of one instance (its function, post-return, realloc and memory).
+# The same C text is compiled into every glue module: one layout.
+STORE_SOURCE = """
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+typedef uintptr_t (*reml_call_fn)(wasmtime_context_t *, const wasmtime_func_t *, wasmtime_val_raw_t *, size_t,
+                                  uintptr_t *);
+typedef struct reml_store {
+    pthread_mutex_t mu;
+    uintptr_t owner;
+    int64_t depth;
+    wasmtime_context_t *ctx;
+    int32_t poisoned, has_fuel, has_ticks, fixed_base;
+    uint64_t fuel, ticks;
+    uintptr_t err, trap;
+    int64_t raw[4];
+    reml_call_fn call;
+    wasmtime_error_t *(*set_fuel)(wasmtime_context_t *, uint64_t);
+    void (*set_deadline)(wasmtime_context_t *, uint64_t);
+    uint8_t *(*mem_data)(const wasmtime_context_t *, const wasmtime_memory_t *);
+    size_t (*mem_size)(const wasmtime_context_t *, const wasmtime_memory_t *);
+} reml_store_t;
+typedef struct reml_export {
+    reml_store_t *st;
+    wasmtime_func_t func, post, realloc;
+    wasmtime_memory_t mem;
+    int64_t copy_limit;
+    int64_t out[4];
+} reml_export_t;
+static inline void reml_lock(reml_store_t *st) {
+    uintptr_t self = (uintptr_t)pthread_self();
+    if (__atomic_load_n(&st->owner, __ATOMIC_RELAXED) == self) { st->depth++; return; }
+    pthread_mutex_lock(&st->mu);
+    __atomic_store_n(&st->owner, self, __ATOMIC_RELAXED);
+    st->depth = 1;
+}
+static inline void reml_unlock(reml_store_t *st) {
+    if (--st->depth == 0) {
+        __atomic_store_n(&st->owner, (uintptr_t)0, __ATOMIC_RELAXED);
+        pthread_mutex_unlock(&st->mu);
+    }
+}
+static inline void reml_enter(reml_store_t *st) {
+    if (st->has_fuel) { wasmtime_error_t *e = st->set_fuel(st->ctx, st->fuel); (void)e; }
+    if (st->has_ticks) st->set_deadline(st->ctx, st->ticks);
+}
+"""
+_STORE_CDEF = """
+typedef struct reml_store reml_store_t;
+typedef struct reml_export reml_export_t;
+reml_store_t *reml_store_new(wasmtime_context_t *, int32_t, uint64_t, int32_t, uint64_t);
+void reml_store_free(reml_store_t *);
+void reml_store_lock(reml_store_t *);
+void reml_store_unlock(reml_store_t *);
+int32_t reml_store_owned(reml_store_t *);
+void reml_store_poison(reml_store_t *);
+void reml_store_cycle(reml_store_t *, int64_t);
+uintptr_t reml_store_failure(reml_store_t *, uintptr_t *);
+int64_t reml_store_raw(reml_store_t *, int32_t);
+reml_export_t *reml_export_new(reml_store_t *, const wasmtime_func_t *, const wasmtime_func_t *,
+                               const wasmtime_func_t *, const wasmtime_memory_t *, int64_t);
+void reml_export_free(reml_export_t *);
+int64_t reml_export_out(reml_export_t *, int32_t);
+int64_t reml_core_call1(reml_export_t *, int64_t);
+int32_t reml_install_lock_functions(void);
+"""
+_STORE_FUNCTIONS = """
+static reml_store_t *reml_store_new(wasmtime_context_t *ctx, int32_t has_fuel, uint64_t fuel, int32_t has_ticks,
+                                    uint64_t ticks) {
+    reml_store_t *st = calloc(1, sizeof *st);
+    if (!st) return NULL;
+    pthread_mutex_init(&st->mu, NULL);
+    st->ctx = ctx; st->has_fuel = has_fuel; st->fuel = fuel; st->has_ticks = has_ticks; st->ticks = ticks;
+    st->call = wasmtime_func_call_unchecked;
+    st->set_fuel = wasmtime_context_set_fuel;
+    st->set_deadline = wasmtime_context_set_epoch_deadline;
+    st->mem_data = wasmtime_memory_data;
+    st->mem_size = wasmtime_memory_data_size;
+    return st;
+}
+static void reml_store_free(reml_store_t *st) { pthread_mutex_destroy(&st->mu); free(st); }
+static void reml_store_lock(reml_store_t *st) { reml_lock(st); }
+static void reml_store_unlock(reml_store_t *st) { reml_unlock(st); }
+static int32_t reml_store_owned(reml_store_t *st) {
+    return st->depth > 0 && __atomic_load_n(&st->owner, __ATOMIC_RELAXED) == (uintptr_t)pthread_self();
+}
+static void reml_store_poison(reml_store_t *st) { st->poisoned = 1; }
+/* n acquire/release pairs of the lock as the glue takes it (the bench's lock row) */
+static void reml_store_cycle(reml_store_t *st, int64_t n) {
+    for (int64_t i = 0; i < n; i++) { reml_lock(st); __asm__ __volatile__("" ::: "memory"); reml_unlock(st); }
+}
+static uintptr_t reml_store_failure(reml_store_t *st, uintptr_t *trap) {
+    uintptr_t err = st->err;
+    *trap = st->trap; st->err = 0; st->trap = 0;
+    return err;
+}
+static int64_t reml_store_raw(reml_store_t *st, int32_t k) { return st->raw[k]; }
+static reml_export_t *reml_export_new(reml_store_t *st, const wasmtime_func_t *func, const wasmtime_func_t *post,
+                                      const wasmtime_func_t *realloc_fn, const wasmtime_memory_t *mem,
+                                      int64_t copy_limit) {
+    reml_export_t *ex = calloc(1, sizeof *ex);
+    if (!ex) return NULL;
+    ex->st = st; ex->func = *func;
+    if (post) ex->post = *post;
+    if (realloc_fn) ex->realloc = *realloc_fn;
+    if (mem) ex->mem = *mem;
+    ex->copy_limit = copy_limit;
+    return ex;
+}
+static void reml_export_free(reml_export_t *ex) { free(ex); }
+static int64_t reml_export_out(reml_export_t *ex, int32_t k) { return ex->out[k]; }
+/* a core function (i32) -> () called holding the store's lock (a destructor): 0; 2 poisoned,
+   3 failed (error and trap in the record): both return with the lock still held */
+static int64_t reml_core_call1(reml_export_t *ex, int64_t x) {
+    reml_store_t *st = ex->st;
+    reml_lock(st);
+    if (st->poisoned) return 2;
+    if (st->has_ticks) st->set_deadline(st->ctx, st->ticks);
+    wasmtime_val_raw_t a[1];
+    uintptr_t trap = 0, err;
+    a[0].i64 = x;
+    err = st->call(st->ctx, &ex->func, a, 1, &trap);
+    if (err || trap) { st->err = err; st->trap = trap; return 3; }
+    reml_unlock(st);
+    return 0;
+}
+
+/* The lock for Python code, as CPython functions bound to a record's address (no cffi
+   wrapper: they keep the GIL while the mutex is free, and give it up only to wait). */
+static PyObject *reml_py_acquire(PyObject *self, PyObject *unused) {
+    reml_store_t *st = (reml_store_t *)PyLong_AsVoidPtr(self);
+    uintptr_t me = (uintptr_t)pthread_self();
+    if (__atomic_load_n(&st->owner, __ATOMIC_RELAXED) == me) { st->depth++; Py_RETURN_TRUE; }
+    if (pthread_mutex_trylock(&st->mu) != 0) {
+        Py_BEGIN_ALLOW_THREADS
+        pthread_mutex_lock(&st->mu);
+        Py_END_ALLOW_THREADS
+    }
+    __atomic_store_n(&st->owner, me, __ATOMIC_RELAXED);
+    st->depth = 1;
+    Py_RETURN_TRUE;
+}
+static PyObject *reml_py_release(PyObject *self, PyObject *unused) {
+    reml_store_t *st = (reml_store_t *)PyLong_AsVoidPtr(self);
+    if (st->depth <= 0 || __atomic_load_n(&st->owner, __ATOMIC_RELAXED) != (uintptr_t)pthread_self()) {
+        PyErr_SetString(PyExc_RuntimeError, "cannot release un-acquired lock");
+        return NULL;
+    }
+    reml_unlock(st);
+    Py_RETURN_NONE;
+}
+static PyMethodDef reml_py_lock_defs[] = {
+    {"acquire", reml_py_acquire, METH_NOARGS, NULL},
+    {"release", reml_py_release, METH_NOARGS, NULL},
+};
+static PyObject *reml_py_lock_functions(PyObject *unused, PyObject *address) {
+    PyObject *acquire = PyCFunction_New(&reml_py_lock_defs[0], address);
+    PyObject *release = acquire ? PyCFunction_New(&reml_py_lock_defs[1], address) : NULL;
+    if (!release) { Py_XDECREF(acquire); return NULL; }
+    return Py_BuildValue("(NN)", acquire, release);
+}
+static PyMethodDef reml_py_install_def = {"lock_functions", reml_py_lock_functions, METH_O, NULL};
+static int32_t reml_install_lock_functions(void) {
+    PyGILState_STATE g = PyGILState_Ensure();
+    PyObject *m = PyImport_AddModule("_reml_store_lock");
+    PyObject *f = m ? PyCFunction_New(&reml_py_install_def, NULL) : NULL;
+    int32_t ok = f != NULL && PyModule_AddObject(m, "lock_functions", f) == 0;
+    if (!ok) { Py_XDECREF(f); PyErr_Clear(); }
+    PyGILState_Release(g);
+    return ok;
+}
+"""
 _EXTERN_CDEF = """
 extern "Python" uintptr_t reml_host_entry(uintptr_t, wasmtime_caller_t *, int64_t *, size_t);
 extern "Python" void reml_host_release(uintptr_t);
@@ -179,9 +357,9 @@ static uintptr_t reml_host_scalar(uintptr_t env, wasmtime_caller_t *caller, int6
     return 0;
 }
 """
-API_CDEF = CDEF + _INT_CALL_CDEF + _PUT_CDEF + _PUT_STRINGS_CDEF + _EXTERN_CDEF + _SCALAR_HOST_CDEF
+API_CDEF = CDEF + _INT_CALL_CDEF + _PUT_CDEF + _PUT_STRINGS_CDEF + _STORE_CDEF + _EXTERN_CDEF + _SCALAR_HOST_CDEF
 API_SOURCE = ("#include <stdint.h>\n#include <stddef.h>\n" + CDEF + _INT_CALL_SOURCE + _PUT_SOURCE + _PUT_STRINGS_SOURCE
-              + _SCALAR_HOST_SOURCE)
+              + STORE_SOURCE + _STORE_FUNCTIONS + _SCALAR_HOST_SOURCE)
 
 
 class CApi:

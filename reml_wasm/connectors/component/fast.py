@@ -32,6 +32,7 @@ from . import cache as compiled_cache
 from .sandbox import engine_config, memories_stay_put
 from .caller import CallState, core_caller, export_caller, take_host_exception
 from .entries import import_entry, resource_entry, scalar_import, scalar_import_entry
+from .glue import GlueBook, enabled as glue_enabled
 from .capi import CApi
 
 _EXTERN_FUNC, _EXTERN_MEMORY = _ffi.WASMTIME_EXTERN_FUNC.value, _ffi.WASMTIME_EXTERN_MEMORY.value
@@ -145,7 +146,7 @@ class CoreSession:
         self.store = store  # the callers do not hold it: the session (or instance) does
         self.ctx = capi.context(store)
         self.fixed_base = memories_stay_put(store.engine)
-        self.state = CallState(fuel, None, epoch_ticks, count_entries=not self.fixed_base)
+        self.state = CallState(fuel, None, epoch_ticks, count_entries=not self.fixed_base, capi=capi, ctx=self.ctx)
 
     def func(self, func: wasmtime.Func, name: str = "core function", *, locked: bool = True) -> Callable[..., Any]:
         """f(*flat_args) -> None, one value or a tuple; a trap raises cabi.Trap.
@@ -198,6 +199,8 @@ class FastBackend(cl.Backend):
         self.resource_tables: dict[t.ResourceType, cabi.ResourceTables] = {}
         self._memories: dict[int, FastMemory] = {}
         self.host_keys: list[int] = []  # this instance's entries in callbacks.REGISTRY
+        # per-signature C glue of the exports, compiled once per component (`checked` is its mark)
+        self.glue = GlueBook(capi, self.checked) if glue_enabled() else None
 
     # --- core level ---------------------------------------------------------------------
 
@@ -394,12 +397,13 @@ class FastBackend(cl.Backend):
         where = (scope.path, len(scope.spaces["func"]))
         flat = self._flat(func, "lift", where)
         self.expect_type(core_func, list(flat.params), list(flat.results), f"canon lift {name}", ("lift", *where))
+        glue = None if self.glue is None else (self.glue, self.glue.note(func, opts.post_return is not None))
 
         def build() -> Callable[..., Any]:
             copts = self.options(scope, opts, name, post_params=list(flat.results), where=where)
             plan = cabi.export_plan(func, copts)
             caller: Any = export_caller(self.capi, self.ctx, core_func, plan, func, copts.post_return,
-                                        self.state, name)  # a function: takes attributes
+                                        self.state, name, glue)  # a function: takes attributes
             caller.store = self.store  # what a caller the user keeps keeps alive
             caller.plan = plan
             return caller

@@ -242,7 +242,10 @@ class Instance:
     instance waits; the same thread may re-enter (a host import calling back).  Every
     way into the store -- callables from `func`, `call`, `drop`, `close` -- takes it.
     A callable `_make` returns with a true `thread_safe` attribute takes `lock` itself
-    and is handed out unwrapped; any other is wrapped in a closure taking it.
+    and is handed out unwrapped; any other is wrapped in a closure taking it.  On the
+    fast path with a C compiler `lock` is the mutex of the instance's C store record:
+    the per-signature C glue takes it in C with the GIL released, Python code through
+    C functions that release the GIL only while they wait, so neither order deadlocks.
 
     Release: `close()` (or leaving a `with` block) frees the store, its memories and
     its host functions at once; later calls trap with `kind` `closed`.  An unreachable
@@ -392,6 +395,7 @@ class FastInstance(Instance):
             provided, self.wasi = wasi_imports(component.world, config)
             imports = {**provided, **imports}  # the caller's own implementations win
         self._imports = imports
+        self._dtors: dict[int, tuple[t.ResourceType, Any]] = {}  # resource type id -> (type, destructor)
         self.backend = FastBackend(capi, engine, self.store, component._modules[key], self._bind_import,
                                    sandbox.fuel, sandbox.epoch_ticks,
                                    checked=component._checked.setdefault(key, set()),
@@ -444,10 +448,24 @@ class FastInstance(Instance):
 
     def _close_store(self) -> None:
         backend = self.backend
-        backend.state.poisoned = component_traps.CLOSED  # the callers check it before entering
+        backend.state.poison(component_traps.CLOSED)  # the callers check it before entering
         backend.release_host_functions()
         self.backend = self.scope = None  # type: ignore[assignment]
         self.store.close()
+
+    def drop(self, handle: Any) -> None:
+        """Drop an owned resource handle (its destructor runs).  A live owned handle of a
+        resource met before goes straight to its destructor (`_dtors`, by type identity)."""
+        if handle.__class__ is cabi.Resource and handle.own and not handle.moved:
+            found = self._dtors.get(id(handle.type))
+            if found is not None and found[0] is handle.type:
+                if self.closed:
+                    raise component_traps.closed("drop")
+                rep = handle.take()
+                if found[1] is not None:
+                    found[1](rep)  # the destructor's caller takes the store's lock itself
+                return
+        super().drop(handle)
 
     def _drop(self, handle: Any) -> None:
         if not isinstance(handle, cabi.Resource):
@@ -459,6 +477,8 @@ class FastInstance(Instance):
         rep = handle.take()
         tables = self.backend.resource_tables.get(handle.type)
         dtor = None if tables is None else tables.dtors.get(handle.type)
+        if tables is not None:
+            self._dtors[id(handle.type)] = (handle.type, dtor)
         if dtor is not None:
             dtor(rep)
 

@@ -1,0 +1,374 @@
+"""The per-signature C glue of export calls against the generated Python callers (the
+fallback without a compiler), on a guest whose exports return raw core values as every
+scalar kind: the same values (floats bit for bit), the same traps and messages, the same
+post-return calls, the same poisoning after a trap.  The oracle guest's differential tests
+(test_component_oracle.py) run all three callers too."""
+
+from __future__ import annotations
+
+import math
+import struct
+
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from reml_wasm.audit import DiagnosticError
+from reml_wasm.connectors.component import Component
+from reml_wasm.values import Record
+
+from cabi_helpers import component_from_wat, python_callers
+
+# every export lifts a core identity (or reinterpreting) function at another type, so the
+# guest hands back whatever raw value the test chose
+WAT = """
+(component
+  (core module $m
+    (memory (export "mem") 1)
+    (global $posts (mut i32) (i32.const 0))
+    (func (export "id32") (param i32) (result i32) (local.get 0))
+    (func (export "id64") (param i64) (result i64) (local.get 0))
+    (func (export "idf32") (param f32) (result f32) (local.get 0))
+    (func (export "idf64") (param f64) (result f64) (local.get 0))
+    (func (export "bitsf32") (param i32) (result f32) (f32.reinterpret_i32 (local.get 0)))
+    (func (export "bitsf64") (param i64) (result f64) (f64.reinterpret_i64 (local.get 0)))
+    (func (export "post") (param i32) (global.set $posts (i32.add (global.get $posts) (i32.const 1))))
+    (func (export "posts") (result i32) (global.get $posts))
+    (func (export "boom") (param i32) (result i32) unreachable)
+    (func (export "none") (param i32)))
+  (core instance $i (instantiate $m))
+  (alias core export $i "id32" (core func $id32))
+  (alias core export $i "id64" (core func $id64))
+  (alias core export $i "idf32" (core func $idf32))
+  (alias core export $i "idf64" (core func $idf64))
+  (alias core export $i "bitsf32" (core func $bitsf32))
+  (alias core export $i "bitsf64" (core func $bitsf64))
+  (alias core export $i "post" (core func $post))
+  (alias core export $i "posts" (core func $posts))
+  (alias core export $i "boom" (core func $boom))
+  (alias core export $i "none" (core func $none))
+  (type $color (enum "red" "green" "blue"))
+  (export $color_e "color" (type $color))
+  (type $fl (flags "a" "b" "c"))
+  (export $fl_e "fl" (type $fl))
+  (func $f1 (param "x" u32) (result char) (canon lift (core func $id32)))
+  (func $f2 (param "x" u32) (result $color_e) (canon lift (core func $id32)))
+  (func $f3 (param "x" u32) (result $fl_e) (canon lift (core func $id32)))
+  (func $f4 (param "x" u32) (result bool) (canon lift (core func $id32)))
+  (func $f5 (param "x" u32) (result s8) (canon lift (core func $id32)))
+  (func $f6 (param "x" u32) (result u8) (canon lift (core func $id32)))
+  (func $f7 (param "x" u32) (result s16) (canon lift (core func $id32)))
+  (func $f8 (param "x" u32) (result u16) (canon lift (core func $id32)))
+  (func $f9 (param "x" s64) (result s64) (canon lift (core func $id64)))
+  (func $f10 (param "x" u64) (result u64) (canon lift (core func $id64)))
+  (func $f11 (param "x" u32) (result f32) (canon lift (core func $bitsf32)))
+  (func $f12 (param "x" u64) (result f64) (canon lift (core func $bitsf64)))
+  (func $f13 (param "x" f32) (result f32) (canon lift (core func $idf32)))
+  (func $f14 (param "x" f64) (result f64) (canon lift (core func $idf64)))
+  (func $f15 (param "x" u32) (result u32) (canon lift (core func $id32) (post-return $post)))
+  (func $f16 (result u32) (canon lift (core func $posts)))
+  (func $f17 (param "x" u32) (result u32) (canon lift (core func $boom)))
+  (func $f18 (param "x" char) (result char) (canon lift (core func $id32)))
+  (func $f19 (param "x" $color_e) (result $color_e) (canon lift (core func $id32)))
+  (func $f20 (param "x" $fl_e) (result $fl_e) (canon lift (core func $id32)))
+  (func $f21 (param "x" bool) (canon lift (core func $none)))
+  (func $f22 (param "x" s32) (result s32) (canon lift (core func $id32) (post-return $post)))
+  (export "char-of" (func $f1))
+  (export "color-of" (func $f2))
+  (export "flags-of" (func $f3))
+  (export "bool-of" (func $f4))
+  (export "s8-of" (func $f5))
+  (export "u8-of" (func $f6))
+  (export "s16-of" (func $f7))
+  (export "u16-of" (func $f8))
+  (export "s64-id" (func $f9))
+  (export "u64-id" (func $f10))
+  (export "f32-of" (func $f11))
+  (export "f64-of" (func $f12))
+  (export "f32-id" (func $f13))
+  (export "f64-id" (func $f14))
+  (export "with-post" (func $f15))
+  (export "posts" (func $f16))
+  (export "boom" (func $f17))
+  (export "char-id" (func $f18))
+  (export "color-id" (func $f19))
+  (export "flags-id" (func $f20))
+  (export "bool-sink" (func $f21))
+  (export "s32-post" (func $f22))
+)
+"""
+
+
+@pytest.fixture(scope="module")
+def comp(tmp_path_factory):
+    return component_from_wat(tmp_path_factory.mktemp("glue"), WAT)
+
+
+def outcome(inst, name, *args):
+    """What a call gives, comparable across callers: the value (floats as their bits) or
+    the error's class, code and message."""
+    try:
+        v = inst.call(name, *args)
+    except DiagnosticError as exc:
+        return ("error", type(exc).__name__, exc.code, exc.diagnostic.message)
+    if isinstance(v, float):
+        return ("float", struct.pack("<d", v))
+    return ("value", type(v).__name__, repr(v))  # repr: a NaN field compares equal to itself
+
+
+@pytest.fixture
+def pair(comp):
+    glued, python = comp.instantiate(path="fast"), python_callers(comp)
+    return glued, python
+
+
+def test_scalar_exports_run_through_the_glue(comp, pair):
+    glued, python = pair
+    names = list(comp.exports())
+    assert all(getattr(glued.func(n), "glue", None) for n in names), names
+    assert not any(getattr(python.func(n), "glue", None) for n in names)
+
+
+RAW32 = st.integers(0, (1 << 32) - 1) | st.sampled_from([0, 1, 2, 3, 0x7F, 0x80, 0xFF, 0x100, 0xD7FF, 0xD800, 0xDFFF,
+                                                          0xE000, 0x10FFFF, 0x110000, 0x7FC00001, 0xFF800000,
+                                                          (1 << 32) - 1])
+RAW64 = st.integers(0, (1 << 64) - 1) | st.sampled_from([0, 1 << 63, (1 << 64) - 1, 0x7FF8000000000001,
+                                                         0xFFF0000000000000])
+
+
+@pytest.mark.parametrize("name", ["char-of", "color-of", "flags-of", "bool-of", "s8-of", "u8-of", "s16-of",
+                                  "u16-of", "f32-of"])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(raw=RAW32)
+def test_results_lifted_in_c_equal_the_python_callers(comp, name, raw):
+    glued, python = comp.instantiate(path="fast"), python_callers(comp)
+    first = outcome(glued, name, raw)
+    assert first == outcome(python, name, raw)
+    if first[0] == "error":  # a lifting trap poisons both instances alike
+        assert outcome(glued, "posts") == outcome(python, "posts")
+        assert outcome(glued, "posts")[2] == "cabi.trap"
+
+
+@pytest.mark.parametrize("name", ["s64-id", "u64-id", "f64-of"])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(raw=RAW64)
+def test_64_bit_results_and_their_sentinels(pair, name, raw):
+    glued, python = pair
+    if name == "s64-id":
+        raw = raw - (1 << 64) if raw >= 1 << 63 else raw
+    assert outcome(glued, name, raw) == outcome(python, name, raw)
+
+
+ANY = (st.integers(-(1 << 70), 1 << 70) | st.floats(allow_nan=True) | st.booleans() | st.none()
+       | st.text(max_size=2) | st.frozensets(st.sampled_from(["a", "b", "c", "d"])) | st.sampled_from(
+           ["red", "green", "blue", "purple", "\ud800", "λ", math.inf, -0.0, 1e40, 2**32, 2**63, -2**63, 2**64]))
+
+
+@pytest.mark.parametrize("name", ["char-id", "color-id", "flags-id", "bool-sink", "s32-post", "s64-id", "u64-id",
+                                  "f32-id", "f64-id", "u8-of", "s16-of"])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(value=ANY)
+def test_arguments_checked_in_c_and_python_alike(pair, name, value):
+    """Good arguments give the same results, bad ones the same coded error, and a bad
+    argument leaves the instance usable (the glue takes no lock for it)."""
+    glued, python = pair
+    assert outcome(glued, name, value) == outcome(python, name, value)
+    assert glued.call("s32-post", 4) == 4
+
+
+def test_post_return_runs_once_per_call(pair):
+    for inst in pair:
+        before = inst.call("posts")
+        assert [inst.call("with-post", k) for k in range(5)] == list(range(5))
+        assert inst.call("s32-post", -7) == -7
+        assert inst.call("posts") - before == 6
+
+
+def test_a_trap_poisons_the_instance_for_every_caller(pair):
+    outs = []
+    for inst in pair:
+        first = outcome(inst, "boom", 1)
+        assert first[2] == "cabi.trap" and "unreachable" in first[3]
+        outs.append((first, outcome(inst, "with-post", 1), outcome(inst, "char-id", "x")))
+        assert not inst.lock._is_owned()  # the slow path gave the lock back
+    assert outs[0] == outs[1]
+    assert outs[0][1][2] == "cabi.trap"
+
+
+def test_closed_instance_refuses_glue_calls(comp):
+    inst = comp.instantiate(path="fast")
+    f = inst.func("with-post")
+    assert f(3) == 3
+    inst.close()
+    with pytest.raises(DiagnosticError) as exc:
+        f(3)
+    assert exc.value.diagnostic.extensions.get("kind") == "closed"
+
+
+RES = "reml:cabi-oracle/res"
+
+
+@pytest.fixture(scope="module")
+def oracle():
+    from reml_wasm.benchmarks.component import build_oracle
+    return Component.from_file(build_oracle())
+
+
+def _drops(inst):
+    """Constructor (a held handle result), method (a borrow in C), drops: the second and
+    later go the remembered way to the destructor; a repeated drop and a drop after close
+    are refused as on the first, general, way."""
+    new, bump = inst.func(f"{RES}#[constructor]counter"), inst.func(f"{RES}#[method]counter.bump")
+    get, destroyed = inst.func(f"{RES}#[method]counter.get"), inst.func(f"{RES}#destroyed")
+    before = destroyed()
+    handles = [new(k) for k in range(4)]
+    for h in handles:
+        bump(h, 10)
+    out = [get(h) for h in handles]
+    for h in handles:
+        inst.drop(h)
+    out.append(destroyed() - before)
+    for h in (handles[0], handles[3]):
+        try:
+            inst.drop(h)
+        except DiagnosticError as exc:
+            out.append((exc.code, exc.diagnostic.message))
+    last = new(9)
+    inst.close()
+    try:
+        inst.drop(last)
+    except DiagnosticError as exc:
+        out.append((exc.code, exc.diagnostic.extensions.get("kind")))
+    return out
+
+
+def test_resources_through_the_glue_equal_the_other_paths(oracle):
+    glued = oracle.instantiate(path="fast")
+    assert getattr(glued.func(f"{RES}#[constructor]counter"), "glue", None)
+    results = [_drops(glued), _drops(python_callers(oracle)), _drops(oracle.instantiate(path="wasmtime"))]
+    assert results[0] == results[1], results
+    assert results[0][:5] == [10, 11, 12, 13, 4] and results[0][5][0] == results[2][5][0]
+    assert len(results[0]) == len(results[2]) == 8
+
+
+def test_eight_threads_through_the_glue_get_only_their_own_answers(oracle):
+    """Scalars, strings (lowered in C, lifted held), options, resources and refused
+    arguments from 8 threads on one instance: every answer is the thread's own, and a
+    refused argument (no lock taken) or a held result leaves the lock free."""
+    import threading
+    from reml_wasm.values import Record
+    inst = oracle.instantiate(path="fast")
+    s32, echo, opt = inst.func("echo-s32"), inst.func("echo-string"), inst.func("echo-option-u32")
+    point, new = inst.func("echo-point"), inst.func(f"{RES}#[constructor]counter")
+    bump, get = inst.func(f"{RES}#[method]counter.bump"), inst.func(f"{RES}#[method]counter.get")
+    wrong, errors = [], []
+
+    def work(k):
+        try:
+            c = new(k)
+            for i in range(400):
+                v = k * 100_000 + i
+                got = [s32(v), echo(f"t{k}-{i}"), opt(v if i % 2 else None), point(Record(x=v, y=float(k)))]
+                want = [v, f"t{k}-{i}", v if i % 2 else None, Record(x=v, y=float(k))]
+                if got != want:
+                    wrong.append((k, i, got))
+                if i % 50 == 0:
+                    try:
+                        s32(1 << 40)
+                        wrong.append((k, i, "accepted"))
+                    except DiagnosticError as exc:
+                        if exc.code != "ffi.value.type_mismatch":
+                            wrong.append((k, i, exc.code))
+                bump(c, 1)
+            if get(c) != k + 400:
+                wrong.append((k, "counter", get(c)))
+            inst.drop(c)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(8)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert errors == [] and wrong == []
+    assert not inst.lock._is_owned() and inst.call("echo-u32", 7) == 7
+
+
+# a string parameter's realloc that traps when asked for 13 bytes
+REALLOC_TRAPS = """
+(component
+  (core module $m
+    (memory (export "mem") 1)
+    (global $top (mut i32) (i32.const 1024))
+    (func (export "realloc") (param i32 i32 i32 i32) (result i32) (local $p i32)
+      (if (i32.eq (local.get 3) (i32.const 13)) (then unreachable))
+      (local.set $p (global.get $top))
+      (global.set $top (i32.add (global.get $top) (local.get 3)))
+      (local.get $p))
+    (func (export "count") (param i32 i32) (result i32) (local.get 1)))
+  (core instance $i (instantiate $m))
+  (alias core export $i "mem" (core memory $mem))
+  (alias core export $i "realloc" (core func $realloc))
+  (alias core export $i "count" (core func $count))
+  (func $str_f (param "s" string) (result u32) (canon lift (core func $count) (memory $mem) (realloc $realloc)))
+  (export "str-len" (func $str_f))
+)
+"""
+
+
+def test_a_trap_in_realloc_reads_as_the_reference_path_says(tmp_path):
+    comp = component_from_wat(tmp_path, REALLOC_TRAPS)
+    outs = []
+    for inst in (comp.instantiate(path="fast"), python_callers(comp), comp.instantiate(path="wasmtime")):
+        outs.append([outcome(inst, "str-len", "abc"), outcome(inst, "str-len", "x" * 13)])
+    assert outs[0] == outs[1] == outs[2], outs
+    assert outs[0][1][3] == "str-len: wasm trap: wasm `unreachable` instruction executed"
+
+
+FIELD = ANY | st.integers(-(1 << 33), 1 << 33)
+COMPOUND = (st.builds(lambda x, y: Record(x=x, y=y), FIELD, FIELD) | st.builds(lambda y, x: Record(y=y, x=x), FIELD, FIELD)
+            | st.builds(lambda x: Record(x=x), FIELD) | st.tuples(FIELD, FIELD) | FIELD
+            | st.fixed_dictionaries({"x": FIELD, "y": FIELD}))
+
+
+@pytest.fixture(scope="module")
+def three(oracle):
+    return oracle.instantiate(path="fast"), python_callers(oracle), oracle.instantiate(path="wasmtime")
+
+
+@pytest.mark.parametrize("name", ["echo-point", "echo-option-u32"])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(value=COMPOUND)
+def test_records_and_options_read_inline_equal_the_codecs(three, name, value):
+    """A record of scalars and an option of one are read field by field by the glue's
+    Python half (C checks the ranges); every value gives what the codecs and the
+    reference path give."""
+    glued, python, ref = three
+    assert any(k.startswith("slots:") for k in _glue_kinds(glued, name))
+    outs = [outcome(inst, name, value) for inst in three]
+    assert outs[0] == outs[1], outs
+    assert outs[0][0] == outs[2][0] and (outs[0][0] == "error" or outs[0] == outs[2]), outs
+
+
+def _glue_kinds(inst, name):
+    from reml_wasm.connectors.component import glue
+    func = inst.component.resolve(name)[2]
+    return glue.signature(func, False).params
+
+
+def test_glue_modules_are_found_again_through_the_cache_index(oracle):
+    """A later process loads a component's glue module through the index without the
+    compiler side of cffi; an index whose module file changed (size or time) is a miss
+    and the module is built (and verified) again."""
+    import json
+    from reml_wasm.connectors.component import glue
+    sigs = [glue.signature(oracle.resolve(n)[2], False) for n in ("echo-u32", "echo-char")]
+    first = glue._build(sigs)
+    index = glue.index_file(sigs)
+    entry = json.loads(index.read_text())
+    assert glue._indexed(index).lib.reml_glue_status() == 0       # found through the index
+    index.write_text(json.dumps({**entry, "size": entry["size"] + 1}))
+    assert glue._indexed(index) is None                            # a changed file is a miss
+    again = glue._build(sigs)                                      # rebuilt or re-verified, indexed again
+    assert json.loads(index.read_text())["size"] == entry["size"]
+    assert {sigs[0].name, sigs[1].name} <= set(dir(again.lib)) and first is not None
