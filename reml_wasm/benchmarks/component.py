@@ -21,7 +21,7 @@ from typing import Any, Callable, cast
 import wasmtime
 import wasmtime.component as wc
 
-from . import Table, ns_per_call
+from . import Table, Timing, interleaved, verdict
 from .. import toolchain
 from ..connectors.component import Component
 from ..values import Ok, Record, Variant, to_wasmtime
@@ -211,24 +211,43 @@ def _entries_of(inst: Any, export: str, args: tuple) -> int:
 
 @dataclass
 class Row:
+    """One table row: medians (ns) of wasmtime-py, the reference path, the fast path and
+    the floor; `spread` the widest spread of the timings behind them; `goals` pairs of
+    (kind, bound): "floor" (fast/floor at most), "speedup" (wasmtime-py/fast at least),
+    "ns" (the fast figure at most)."""
+
     label: str
     raw: float | None
     ref: float | None
     fast: float
     floor: float | None
-    goal: list[str] = field(default_factory=list)
+    spread: float = 0.0
+    goals: list[tuple[str, float]] = field(default_factory=list)
     note: str = ""
 
+    def goal_cell(self) -> str:
+        """Each goal with its verdict on this row's figures, or "-"."""
+        cells = []
+        for kind, bound in self.goals:
+            if kind == "floor" and self.floor:
+                cells.append(f"<= {bound:g}x floor: {verdict(self.fast / self.floor, bound)}")
+            elif kind == "speedup" and self.raw:
+                cells.append(f">= {bound:g}x wasmtime-py: {verdict(self.raw / self.fast, bound, at_most=False)}")
+            elif kind == "ns":
+                shown = f"{bound / 1e6:g} ms" if bound >= 1e6 else f"{bound:g} ns"
+                cells.append(f"<= {shown}: {verdict(self.fast, bound)}")
+        return ", ".join(cells) or "-"
 
-def _best(fns: list[Callable[[], Any] | None], quick: bool) -> list[float | None]:
-    """Lowest of ROUNDS interleaved medians per function (None stays None)."""
-    rounds = 1 if quick else ROUNDS
-    out: list[list[float]] = [[] for _ in fns]
-    for _ in range(rounds):
-        for i, fn in enumerate(fns):
-            if fn is not None:
-                out[i].append(ns_per_call(fn, quick=quick))
-    return [min(v) if v else None for v in out]
+
+def _timed(fns: list[Callable[[], Any] | None], quick: bool, label: str,
+           single: bool = False) -> tuple[list[float | None], float]:
+    """Medians (ns per call) of `fns` timed in ROUNDS interleaved rounds (None stays None),
+    and the widest spread among them; `single`: one call per round (processes)."""
+    present = [fn for fn in fns if fn is not None]
+    rounds = 7 if single else ROUNDS
+    timings = iter(interleaved(present, rounds=rounds, quick=quick, single=single, label=label))
+    out: list[Timing | None] = [None if fn is None else next(timings) for fn in fns]
+    return [None if t is None else t.median for t in out], max((t.spread for t in out if t is not None), default=0.0)
 
 
 def _call_rows(selected: list[Case], comps: dict[str, Component], quick: bool) -> list[Row]:
@@ -245,16 +264,17 @@ def _call_rows(selected: list[Case], comps: dict[str, Component], quick: bool) -
         floor = Floor(insts["ctest"][2] if "ctest" in insts else comps["ctest"].instantiate())
         n = _entries_of(fast, case.export, a)
         # the floor's parts are timed in the same interleaved rounds as the paths
-        t_raw, t_ref, t_fast, t_entry, t_copy, t_convert = _best(
+        (t_raw, t_ref, t_fast, t_entry, t_copy, t_convert), spread = _timed(
             [_raw_call(comp, raw, case.export, a), lambda: f_ref(*a), lambda: f_fast(*a),
-             floor.entry, Floor.copy(case.payload), case.convert], quick)
+             floor.entry, Floor.copy(case.payload), case.convert], quick, case.label)
         t_floor = n * (t_entry or 0.0) + (t_copy or 0.0) + (t_convert or 0.0)
         goals = []
         if case.goal_floor is not None:
-            goals.append(f"<= {case.goal_floor:g}x floor")
+            goals.append(("floor", case.goal_floor))
         if case.goal_speedup is not None:
-            goals.append(f">= {case.goal_speedup:g}x wasmtime-py")
-        rows.append(Row(case.label, t_raw, t_ref, t_fast, t_floor, goals, note or f"{n} entries"))  # type: ignore[arg-type]
+            goals.append(("speedup", case.goal_speedup))
+        rows.append(Row(case.label, t_raw, t_ref, t_fast, t_floor, spread,  # type: ignore[arg-type]
+                        goals, note or f"{n} entries"))
     return rows
 
 
@@ -285,10 +305,11 @@ def _resource_row(oracle: Component, quick: bool) -> Row:
         c.drop(store)
 
     floor = Floor(oracle.instantiate(path="fast"), "echo-u32")
-    t_raw, t_ref, t_fast, t_entry = _best([raw_run, script(ref), script(fast), floor.entry], quick)
+    (t_raw, t_ref, t_fast, t_entry), spread = _timed([raw_run, script(ref), script(fast), floor.entry], quick,
+                                                     SPECIAL["resource"])
     assert t_fast is not None  # the fast path is always measured
     t_floor = 3 * (t_entry or 0.0)
-    return Row(SPECIAL["resource"], t_raw, t_ref, t_fast, t_floor, ["<= 2x floor", ">= 15x wasmtime-py"],
+    return Row(SPECIAL["resource"], t_raw, t_ref, t_fast, t_floor, spread, [("floor", 2.0), ("speedup", 15.0)],
                "3 entries (constructor, method, destructor)")
 
 
@@ -333,9 +354,9 @@ def _host_row(quick: bool) -> Row:
     fns: list[Callable[[], Any] | None] = []
     for f in (lambda k: w_ticks(store, k), ref.func("ticks"), fast.func("ticks"), bare_ticks):
         fns.extend(per_call(f))
-    t = _best(fns, quick)
+    t, spread = _timed(fns, quick, SPECIAL["host"])
     per = [((t[i] or 0) - (t[i + 1] or 0)) / n for i in range(0, len(t), 2)]
-    return Row(SPECIAL["host"], per[0], per[1], per[2], per[3], ["<= 1.5x floor"],
+    return Row(SPECIAL["host"], per[0], per[1], per[2], per[3], spread, [("floor", 1.5)],
                "floor: the same guest loop calling a bare cffi callback")
 
 
@@ -354,9 +375,10 @@ def _instantiate_row(ctest: Component, quick: bool) -> Row:
     def first_call(path: str) -> Callable[[], Any]:
         return lambda: ctest.instantiate(path=path).call("add", 1, 2)
 
-    t_raw, t_ref, t_fast = _best([raw, first_call("wasmtime"), first_call("fast")], quick)
+    (t_raw, t_ref, t_fast), spread = _timed([raw, first_call("wasmtime"), first_call("fast")], quick,
+                                            SPECIAL["instantiate"])
     assert t_fast is not None  # the fast path is always measured
-    return Row(SPECIAL["instantiate"], t_raw, t_ref, t_fast, None, ["<= 2 ms"],
+    return Row(SPECIAL["instantiate"], t_raw, t_ref, t_fast, None, spread, [("ns", 2e6)],
                "instantiate + first call (ours); wasmtime-py: linker.instantiate only")
 
 
@@ -377,31 +399,31 @@ def _lock_row(ctest: Component, quick: bool) -> Row:
     backend: Any = getattr(inst, "backend", None)
     record = None if backend is None else backend.state.record
     if record is None:  # ABI mode: the Python callers' threading.RLock is the lock
-        t_lock, t_empty, t_add = _best([locked, empty, lambda: add(1, 2)], quick)
-        return Row(SPECIAL["lock"], None, None, max((t_lock or 0.0) - (t_empty or 0.0), 0.0), None, ["<= 50 ns"],
+        (t_lock, t_empty, t_add), spread = _timed([locked, empty, lambda: add(1, 2)], quick, SPECIAL["lock"])
+        return Row(SPECIAL["lock"], None, None, max((t_lock or 0.0) - (t_empty or 0.0), 0.0), None, spread,
+                   [("ns", 50.0)],
                    f"of {t_add:,.0f} ns per add() call (an empty Python call, {t_empty:,.0f} ns, subtracted)")
     cycle = backend.capi.lib.reml_store_cycle
-    t_c1000, t_c0, t_lock, t_empty, t_add = _best(
-        [lambda: cycle(record, 1000), lambda: cycle(record, 0), locked, empty, lambda: add(1, 2)], quick)
+    (t_c1000, t_c0, t_lock, t_empty, t_add), spread = _timed(
+        [lambda: cycle(record, 1000), lambda: cycle(record, 0), locked, empty, lambda: add(1, 2)], quick,
+        SPECIAL["lock"])
     in_c = max((t_c1000 or 0.0) - (t_c0 or 0.0), 0.0) / 1000
     py = max((t_lock or 0.0) - (t_empty or 0.0), 0.0)
-    return Row(SPECIAL["lock"], None, None, in_c, None, ["<= 50 ns"],
+    return Row(SPECIAL["lock"], None, None, in_c, None, spread, [("ns", 50.0)],
                f"in the C glue, of {t_add:,.0f} ns per add() call; Python callers' pair {py:,.0f} ns")
 
 
 def _cold_row(quick: bool) -> Row:
-    """The first-call row of `bench startup` (median of new processes), next to
+    """The first-call row of `bench startup` (new processes, interleaved rounds), next to
     `python -c pass` as its floor."""
-    import statistics
     import sys
 
     from . import startup
     first = startup.first_call_command()
-    startup.wall_ms(first, 1)
-    runs = 3 if quick else 7
-    t_pass = statistics.median(startup.wall_ms([sys.executable, "-c", "pass"], runs)) * 1e6
-    t_first = statistics.median(startup.wall_ms(first, runs)) * 1e6
-    return Row(SPECIAL["cold"], None, None, t_first, t_pass, [f"<= {startup.GOAL_FIRST_CALL_S * 1000:.0f} ms"],
+    (t_pass, t_first), spread = _timed([lambda: startup.wall_ms([sys.executable, "-c", "pass"], 1),
+                                        lambda: startup.wall_ms(first, 1)], quick, SPECIAL["cold"], single=True)
+    assert t_first is not None
+    return Row(SPECIAL["cold"], None, None, t_first, t_pass, spread, [("ns", startup.GOAL_FIRST_CALL_S * 1e9)],
                "floor column: python -c pass (see `bench startup`)")
 
 
@@ -436,17 +458,20 @@ def run(args: argparse.Namespace) -> int:
         rows.append(_lock_row(comps["ctest"], quick))
     if "cold" in selected_ids:
         rows.append(_cold_row(quick))
-    table = Table("component calls, ns per call: wasmtime-py (its own values) / our reference path "
-                  "(wasmtime.component + value conversion) / fast path / floor (bare entries + copies)",
-                  ["case", "wasmtime-py", "reference", "fast", "floor", "fast/floor", "wasmtime-py/fast",
+    table = Table("component calls, ns per call (median of interleaved rounds): wasmtime-py (its own values) / "
+                  "our reference path (wasmtime.component + value conversion) / fast path / floor (bare entries + "
+                  "copies)",
+                  ["case", "wasmtime-py", "reference", "fast", "floor", "fast/floor", "wasmtime-py/fast", "spread",
                    "goal", "note"])
     for r in rows:
         table.add(r.label, _cell(r.raw), _cell(r.ref), r.fast, _cell(r.floor),
                   "" if r.floor is None or r.floor <= 0 else f"{r.fast / r.floor:.2f}x",
-                  "" if r.raw is None else f"{r.raw / r.fast:.1f}x", ", ".join(r.goal), r.note)
-    table.notes.append(f"each figure is the lowest of {1 if quick else ROUNDS} interleaved rounds of "
-                       "ns_per_call medians (the machine may be shared: the least disturbed round is the "
-                       f"one to compare); the run took {time.perf_counter() - t0:.0f} s")
+                  "" if r.raw is None else f"{r.raw / r.fast:.1f}x", f"±{r.spread * 50:.0f}%", r.goal_cell(), r.note)
+    rounds = 1 if quick else ROUNDS
+    table.notes.append(f"each figure is the median of {rounds} interleaved rounds (each round a median of "
+                       "batches; processes one call per round); spread: the widest (high - low) / 2 / median of "
+                       "the timings behind a row; goals are judged on the ratios of this run; "
+                       f"the run took {time.perf_counter() - t0:.0f} s")
     table.print(getattr(args, "json", False))
     return 0
 
@@ -466,6 +491,7 @@ def _plain(v: Any) -> Any:
 # --- start-up: first vs cached `reml-wasm call` -------------------------------------------
 
 STARTUP_GOAL_SECONDS = 1.0
+CACHED_RUNS = 3  # cached calls per path (the first call compiles once)
 
 
 def build_python_guest() -> Any:
@@ -499,16 +525,22 @@ def run_startup(args: argparse.Namespace) -> int:
 
     wasm = build_python_guest()
     size = wasm.stat().st_size / 1e6
-    table = Table(f"reml-wasm call start-up, seconds per process: componentize-py component ({size:.1f} MB)",
-                  ["path", "first (compiles)", "second (cached)", "speed-up", "goal"])
+    table = Table(f"reml-wasm call start-up, seconds per process (cached: median of {CACHED_RUNS} runs): "
+                  f"componentize-py component ({size:.1f} MB)",
+                  ["path", "first (compiles)", "cached", "speed-up", "spread", "goal"])
     for path in ("fast", "wasmtime"):
         with tempfile.TemporaryDirectory(prefix="reml-wasm-startup-") as cache_dir:
             first, out1 = _timed_call(wasm, path, cache_dir)
-            second, out2 = _timed_call(wasm, path, cache_dir)
-        if out1 != out2 or out1.startswith("failed"):
-            table.notes.append(f"{path}: outputs differ or failed: {out1!r} / {out2!r}")
-        table.add(path, first, second, f"{first / second:.1f}x", f"second <= {STARTUP_GOAL_SECONDS:.0f} s")
+            cached = [_timed_call(wasm, path, cache_dir) for _ in range(CACHED_RUNS)]
+        seconds = sorted(t for t, _ in cached)
+        second = seconds[len(seconds) // 2]
+        outs = {out for _, out in cached} | {out1}
+        if len(outs) != 1 or out1.startswith("failed"):
+            table.notes.append(f"{path}: outputs differ or failed: {sorted(outs)!r}")
+        table.add(path, first, second, f"{first / second:.1f}x", f"±{(seconds[-1] - seconds[0]) / second * 50:.0f}%",
+                  f"cached <= {STARTUP_GOAL_SECONDS:.0f} s: {verdict(second, STARTUP_GOAL_SECONDS)}")
     table.notes.append("each figure is one process (python -m reml_wasm call --allow-wasi ... "
-                       "'api#greet(\"bench\")'), interpreter start-up included; the compiled cache starts empty")
+                       "'api#greet(\"bench\")'), interpreter start-up included; the compiled cache starts empty "
+                       "for the first call of each path")
     table.print(getattr(args, "json", False))
     return 0
