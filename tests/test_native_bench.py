@@ -2,6 +2,8 @@
 
 import json
 
+from bench_discipline import check_table, ratio_verdicts_agree
+
 from reml_wasm.cli import main
 
 
@@ -16,5 +18,6 @@ def test_bench_native_quick_json(capsys):
     labels = [r[0] for r in canonical["rows"]]
     assert any("string" in label for label in labels) and any("list<u32>" in label for label in labels)
     assert all(r[1] > 0 and r[2] > 0 for r in canonical["rows"])
-    assert canonical["columns"][:4] == ["call", "plain cffi", "canonical-native", "native / plain"]
+    assert canonical["columns"][:6] == ["call", "plain cffi", "canonical-native", "native / plain", "goal", "spread"]
+    assert ratio_verdicts_agree(check_table(canonical), 3, 4) == len(canonical["rows"])
     assert not canonical["notes"][:-1], canonical["notes"]   # no "differ" notes: same results
