@@ -21,7 +21,7 @@ from ...cabi.numbers import NAN, f32_round
 from ...cabi.options import check_allocation
 from ... import types as t
 from ...audit import DiagnosticError, error
-from ...values import Record, check_args
+from ...values import Record, check_args, record_field
 from . import traps as component_traps
 from .callbacks import take_exception
 from .capi import CApi
@@ -623,6 +623,35 @@ def _slot_lines(ty: t.Type, slots: list[str], a: str, i: int, codec: Any, env: d
     return head + [f"            if {checks}: {via_codec}", "        else:", f"            {via_codec}"]
 
 
+def _string_slot_lines(ty: t.Type, slots: list[str], a: str, i: int, args_tuple: str,
+                       env: dict[str, Any]) -> list[str]:
+    """Python lines reading the fields of a record / tuple holding strings into x{i}_j
+    (scalars, checked as `_slot_lines` checks them) and d{i}_j (a string field's UTF-8
+    bytes, which C copies into guest memory).  The fields are taken as the codec takes
+    them (a tuple of the right length; a Record, mapping or object by field name); a value
+    the codec would refuse goes to `bad_args`, which raises the engine's diagnostic."""
+    xs = [f"x{i}_{j}" for j in range(len(slots))]
+    if isinstance(ty, t.RecordType):
+        env["Record"], env["record_field"] = Record, record_field
+        names = [f.name for f in ty.fields]
+        lines = [f"        if {a}.__class__ is Record:", f"            fs{i} = {a}._fields"]
+        lines += [f"            {x} = fs{i}[{n!r}]" for x, n in zip(xs, names)]
+        lines += ["        else:"] + [f"            {x} = record_field({a}, {n!r})" for x, n in zip(xs, names)]
+    else:
+        lines = [f"        if {a}.__class__ is not tuple or len({a}) != {len(slots)}: bad_args({args_tuple})",
+                 f"        {', '.join(xs)}, = {a}"]
+    for j, (x, slot) in enumerate(zip(xs, slots)):
+        if slot == "string":
+            lines += [f"        if {x}.__class__ is not str: bad_args({args_tuple})", f"        d{i}_{j} = {x}.encode()"]
+        elif slot == "bool":
+            lines.append(f"        if {x}.__class__ is not bool: bad_args({args_tuple})")
+        elif slot in ("f32", "f64"):
+            lines.append(f"        if {x}.__class__ is not float and {x}.__class__ is not int: bad_args({args_tuple})")
+        else:
+            lines.append(f"        if {x}.__class__ is not int: bad_args({args_tuple})")
+    return lines
+
+
 def _flags_lowerer(ty: t.FlagsType) -> tuple[dict[frozenset, int], Callable[[Any], int]]:
     """(memo, to_bits) for a flags parameter: `to_bits(value)` is the bit pattern of a
     set of labels (TypeError for another type, KeyError for an unknown label); frozensets
@@ -785,8 +814,14 @@ def glue_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
             lines.append(f"        d{i} = {a}.encode()")
             call_args += [f"d{i}", f"len(d{i})"]
         elif kind.startswith("slots:"):
-            lines += _slot_lines(ty, kind[6:].split(","), a, i, codec, env)
-            call_args += [f"x{i}_{j}" for j in range(len(kind[6:].split(",")))]
+            slots = kind[6:].split(",")
+            if "string" in slots:
+                lines += _string_slot_lines(ty, slots, a, i, args_tuple, env)
+                call_args += [x for j, slot in enumerate(slots)
+                              for x in ((f"d{i}_{j}", f"len(d{i}_{j})") if slot == "string" else (f"x{i}_{j}",))]
+            else:
+                lines += _slot_lines(ty, slots, a, i, codec, env)
+                call_args += [f"x{i}_{j}" for j in range(len(slots))]
         elif kind.startswith("flat:"):
             env[f"c{i}"] = codec.lower
             lines += [f"        o{i} = []", f"        c{i}({a}, o{i})"]
@@ -854,5 +889,5 @@ def glue_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
     caller.thread_safe = True  # the C glue holds the instance's lock itself
     caller.declared = declared
     caller.glue = sig.name
-    caller.glue_reallocs = sum(k == "string" for k in sig.params)  # realloc entries made from C
+    caller.glue_reallocs = sig.reallocs  # realloc entries made from C
     return caller

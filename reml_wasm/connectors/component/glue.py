@@ -165,23 +165,32 @@ class Signature:
     @property
     def strings(self) -> bool:
         """Whether C lowers a string (it then needs the export's realloc and memory)."""
-        return "string" in self.params
+        return self.reallocs > 0
+
+    @property
+    def reallocs(self) -> int:
+        """The guest realloc entries C makes per call (one per string parameter or field)."""
+        return sum(k == "string" for p in self.params for k in (p[6:].split(",") if p.startswith("slots:") else [p]))
 
 
 def _width(kind: str) -> int:
     """Flat values of a parameter kind."""
     if kind == "string":
         return 2
-    if kind.startswith(("flat:", "slots:")):
-        return len(kind.split(":", 1)[1].split(","))
+    if kind.startswith("slots:"):
+        return sum(_width(slot) for slot in kind[6:].split(","))
+    if kind.startswith("flat:"):
+        return len(kind[5:].split(","))
     return 1
 
 
-def _c_params(kind: str, i: int) -> list[str]:
+def _c_params(kind: str, i: int | str) -> list[str]:
     """The C parameters (`type name`) a parameter kind takes."""
     if kind == "string":
         return [f"const char *x{i}", f"int64_t n{i}"]
-    if kind.startswith(("flat:", "slots:")):
+    if kind.startswith("slots:"):
+        return [c for j, slot in enumerate(kind[6:].split(",")) for c in _c_params(slot, f"{i}_{j}")]
+    if kind.startswith("flat:"):
         return [f"{'double' if f in ('f32', 'f64') else 'int64_t'} x{i}_{j}"
                 for j, f in enumerate(kind.split(":", 1)[1].split(","))]
     if kind in ("f32", "f64"):
@@ -192,26 +201,29 @@ def _c_params(kind: str, i: int) -> list[str]:
 
 
 # a compound whose flat slots Python fills straight from the value (inline_slots): the
-# slot kinds C checks (an integer range, bool) or converts (floats); "i32" is unchecked
+# slot kinds C checks (an integer range, bool) or converts (floats), or lowers (a string
+# field: its UTF-8 bytes, copied into the block of the guest's realloc, as for a string
+# parameter); "i32" is unchecked
 _INLINE_FIELD = ("s8", "u8", "s16", "u16", "s32", "u32", "bool", "f32", "f64")
+_INLINE_RECORD_FIELD = _INLINE_FIELD + ("string",)
 
 
 def inline_slots(ty: t.Type) -> list[str] | None:
-    """The slot kinds of a record or tuple of integer (up to 32 bits) / bool / float
-    fields, or of an option of one such value (a discriminant slot "i32" first), whose
-    Python half reads the fields itself (C checks each slot as for a parameter); None
-    for other types."""
+    """The slot kinds of a record or tuple of integer (up to 32 bits) / bool / float /
+    string fields, or of an option of one integer / bool / f64 value (a discriminant slot
+    "i32" first), whose Python half reads the fields itself (C checks each slot as for a
+    parameter, and lowers each string field); None for other types."""
     ty = t.unalias(ty)
 
-    def kind(x: t.Type) -> str | None:
+    def kind(x: t.Type, allowed: tuple[str, ...] = _INLINE_RECORD_FIELD) -> str | None:
         x = t.unalias(x)
-        return x.name if isinstance(x, t.PrimitiveType) and x.name in _INLINE_FIELD else None
+        return x.name if isinstance(x, t.PrimitiveType) and x.name in allowed else None
     if isinstance(ty, t.RecordType):
         kinds = [kind(f.type) for f in ty.fields]
     elif isinstance(ty, t.TupleType):
         kinds = [kind(e) for e in ty.elements]
     elif isinstance(ty, t.OptionType):
-        inner = kind(ty.inner)
+        inner = kind(ty.inner, _INLINE_FIELD)
         kinds = ["i32", inner] if inner is not None and inner not in ("f32",) else [None]
     else:
         return None
@@ -244,6 +256,25 @@ def _sentinel(sig: Signature) -> str:
     return "INT64_MIN"
 
 
+def _lower_string(x: str, k: int, fail: str) -> list[str]:
+    """C statements lowering the string (x{x}, n{x}) into slots k, k + 1: the guest's
+    realloc(0, 0, 1, n), the block checked against the memory, the bytes copied (as
+    put_bytes does)."""
+    return [
+        "    {",
+        "        wasmtime_val_raw_t r[4];",
+        f"        r[0].i64 = 0; r[1].i64 = 0; r[2].i64 = 1; r[3].i64 = n{x};",
+        "        err = st->call(st->ctx, &ex->realloc, r, 4, &trap);",
+        f"        if (err || trap) {{ st->err = err; st->trap = trap; reml_status = {FAILED}; return {fail}; }}",
+        "        uint64_t sp = (uint32_t)r[0].i32;",
+        f"        if (sp + (uint64_t)n{x} > st->mem_size(st->ctx, &ex->mem)) {{",
+        f"            st->raw[0] = (int64_t)sp; st->raw[1] = n{x}; reml_status = {BADBLOCK}; return {fail};",
+        "        }",
+        f"        if (n{x}) memcpy(st->mem_data(st->ctx, &ex->mem) + sp, x{x}, (size_t)n{x});",
+        f"        a[{k}].i64 = (int64_t)sp; a[{k + 1}].i64 = n{x};",
+        "    }"]
+
+
 def _body(sig: Signature) -> str:
     """The C statements of the glue function (the value array `a`, slot by slot)."""
     fail = _sentinel(sig)
@@ -262,7 +293,9 @@ def _body(sig: Signature) -> str:
         elif kind.startswith("slots:"):
             for j, slot in enumerate(kind[6:].split(",")):
                 bounds = _RANGE.get(slot) or ((0, 1) if slot == "bool" else None)
-                if bounds is not None:
+                if slot == "string":
+                    lines.append(f"    if (n{i}_{j} > {MAX_STRING_BYTES}LL) {{ reml_status = {BADARG}; return {fail}; }}")
+                elif bounds is not None:
                     lines.append(f"    if (x{i}_{j} < {bounds[0]}LL || x{i}_{j} > {bounds[1]}LL) "
                                  f"{{ reml_status = {BADARG}; return {fail}; }}")
     lines += ["    reml_lock(st);",
@@ -271,25 +304,16 @@ def _body(sig: Signature) -> str:
     k = 0
     for i, kind in enumerate(sig.params):
         if kind == "string":
-            # the guest's realloc(0, 0, 1, n), the block checked, the bytes copied (as put_bytes)
-            lines += [
-                "    {",
-                "        wasmtime_val_raw_t r[4];",
-                f"        r[0].i64 = 0; r[1].i64 = 0; r[2].i64 = 1; r[3].i64 = n{i};",
-                "        err = st->call(st->ctx, &ex->realloc, r, 4, &trap);",
-                f"        if (err || trap) {{ st->err = err; st->trap = trap; reml_status = {FAILED}; return {fail}; }}",
-                "        uint64_t sp = (uint32_t)r[0].i32;",
-                f"        if (sp + (uint64_t)n{i} > st->mem_size(st->ctx, &ex->mem)) {{",
-                f"            st->raw[0] = (int64_t)sp; st->raw[1] = n{i}; reml_status = {BADBLOCK}; return {fail};",
-                "        }",
-                f"        if (n{i}) memcpy(st->mem_data(st->ctx, &ex->mem) + sp, x{i}, (size_t)n{i});",
-                f"        a[{k}].i64 = (int64_t)sp; a[{k + 1}].i64 = n{i};",
-                "    }"]
+            lines += _lower_string(str(i), k, fail)
             k += 2
         elif kind.startswith(("flat:", "slots:")):
             for j, slot in enumerate(kind.split(":", 1)[1].split(",")):
-                lines.append(_store(_slot_core(slot), k, f"x{i}_{j}"))
-                k += 1
+                if slot == "string" and kind.startswith("slots:"):
+                    lines += _lower_string(f"{i}_{j}", k, fail)
+                    k += 2
+                else:
+                    lines.append(_store(_slot_core(slot), k, f"x{i}_{j}"))
+                    k += 1
         else:
             lines.append(_store(kind if kind in ("f32", "f64") else "i64", k, f"x{i}"))
             k += 1
@@ -341,7 +365,9 @@ def signature(func: t.Function, post: bool) -> Signature | None:
     kinds = tuple(k for k in params if k is not None)
     locked = any(k.startswith("flat:") and not _pure(p.type) for k, p in zip(kinds, func.params))
     if locked:  # Python lowers under the lock: strings too, so reallocs keep the parameters' order
-        kinds = tuple("flat:i32,i32" if k == "string" else k for k in kinds)
+        kinds = tuple("flat:i32,i32" if k == "string" else
+                      "flat:" + ",".join(flatten_type(p.type, 4)) if k.startswith("slots:") and "string" in k[6:].split(",")
+                      else k for k, p in zip(kinds, func.params))
     sig = Signature(kinds, res, cases, post)
     sig.locked = locked
     return sig
