@@ -15,13 +15,13 @@ import threading
 from typing import Any, Callable, cast
 
 from ... import cabi
-from ...cabi.codecs import flags_functions
+from ...cabi.codecs import flags_functions, number_packer
 from ...cabi.generated import define
 from ...cabi.numbers import NAN, f32_round
 from ...cabi.options import check_allocation
 from ... import types as t
 from ...audit import DiagnosticError, error
-from ...values import Record, check_args, record_field
+from ...values import Record, Some, check_args, is_list_value, record_field
 from . import traps as component_traps
 from .callbacks import take_exception
 from .capi import CApi
@@ -643,6 +643,26 @@ def _string_slot_lines(ty: t.Type, slots: list[str], a: str, i: int, args_tuple:
     for j, (x, slot) in enumerate(zip(xs, slots)):
         if slot == "string":
             lines += [f"        if {x}.__class__ is not str: bad_args({args_tuple})", f"        d{i}_{j} = {x}.encode()"]
+        elif slot.startswith("opt-"):  # the case in x, the value (0 for none) in xv; C checks its range
+            inner, y = slot[4:], f"{x}v"
+            if inner == "char":
+                value = [f"            if {y}.__class__ is not str or len({y}) != 1: bad_args({args_tuple})",
+                         f"            {y} = ord({y})"]
+            elif inner == "bool":
+                value = [f"            if {y}.__class__ is not bool: bad_args({args_tuple})"]
+            elif inner == "f64":
+                value = [f"            if {y}.__class__ is not float and {y}.__class__ is not int: bad_args({args_tuple})"]
+            else:
+                value = [f"            if {y}.__class__ is not int: bad_args({args_tuple})"]
+            env["Some"] = Some
+            lines += [f"        if {x} is None: {x} = 0; {y} = {'0.0' if inner == 'f64' else '0'}",
+                      "        else:", f"            {y} = {x}.value if {x}.__class__ is Some else {x}"] + value + [
+                      f"            {x} = 1"]
+        elif slot.startswith("list-"):  # the codec's test and packing; C takes the bytes
+            env["is_list_value"], env[f"pack{i}_{j}"] = is_list_value, number_packer(slot[5:])
+            lines += [f"        if {x}.__class__ is not list and not is_list_value({x}, False): bad_args({args_tuple})",
+                      f"        d{i}_{j} = pack{i}_{j}({x})",
+                      f"        if d{i}_{j}.__class__ is not bytes: d{i}_{j} = bytes(d{i}_{j})"]
         elif slot == "bool":
             lines.append(f"        if {x}.__class__ is not bool: bad_args({args_tuple})")
         elif slot in ("f32", "f64"):
@@ -739,7 +759,7 @@ def glue_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
                 fail(failure(store_record, trap) or 1)
             if code == glue.BADBLOCK:
                 try:
-                    check_allocation(opts, raw(store_record, 0), 1, raw(store_record, 1))
+                    check_allocation(opts, raw(store_record, 0), raw(store_record, 2), raw(store_record, 1))
                     raise cabi.Trap(f"realloc returned {raw(store_record, 0):#x}: the string does not fit in memory")
                 except cabi.Trap as exc:
                     guest_trap(exc)
@@ -815,10 +835,12 @@ def glue_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
             call_args += [f"d{i}", f"len(d{i})"]
         elif kind.startswith("slots:"):
             slots = kind[6:].split(",")
-            if "string" in slots:
+            if glue.lowers_in_c(slots):
                 lines += _string_slot_lines(ty, slots, a, i, args_tuple, env)
                 call_args += [x for j, slot in enumerate(slots)
-                              for x in ((f"d{i}_{j}", f"len(d{i}_{j})") if slot == "string" else (f"x{i}_{j}",))]
+                              for x in ((f"d{i}_{j}", f"len(d{i}_{j})") if slot == "string" else
+                                        (f"d{i}_{j}", f"len(x{i}_{j})") if slot.startswith("list-") else
+                                        (f"x{i}_{j}", f"x{i}_{j}v") if slot.startswith("opt-") else (f"x{i}_{j}",))]
             else:
                 lines += _slot_lines(ty, slots, a, i, codec, env)
                 call_args += [f"x{i}_{j}" for j in range(len(slots))]

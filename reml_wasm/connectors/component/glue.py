@@ -48,7 +48,7 @@ from typing import Any
 from ... import toolchain, types as t
 from ...audit import write_atomic
 from ...cabi import flatten, flatten_type
-from ...cabi.strings import MAX_STRING_BYTES
+from ...cabi.strings import MAX_LIST_BYTES, MAX_STRING_BYTES
 from . import capi as capi_module
 
 BADARG, POISONED, FAILED, LIFT, BADBLOCK = 1, 2, 3, 4, 5
@@ -170,12 +170,13 @@ class Signature:
     @property
     def reallocs(self) -> int:
         """The guest realloc entries C makes per call (one per string parameter or field)."""
-        return sum(k == "string" for p in self.params for k in (p[6:].split(",") if p.startswith("slots:") else [p]))
+        return sum(k == "string" or k.startswith("list-")
+                   for p in self.params for k in (p[6:].split(",") if p.startswith("slots:") else [p]))
 
 
 def _width(kind: str) -> int:
     """Flat values of a parameter kind."""
-    if kind == "string":
+    if kind == "string" or kind.startswith(("list-", "opt-")):
         return 2
     if kind.startswith("slots:"):
         return sum(_width(slot) for slot in kind[6:].split(","))
@@ -186,8 +187,10 @@ def _width(kind: str) -> int:
 
 def _c_params(kind: str, i: int | str) -> list[str]:
     """The C parameters (`type name`) a parameter kind takes."""
-    if kind == "string":
+    if kind == "string" or kind.startswith("list-"):
         return [f"const char *x{i}", f"int64_t n{i}"]
+    if kind.startswith("opt-"):
+        return [f"int64_t x{i}"] + [c + "v" for c in _c_params(kind[4:], i)]
     if kind.startswith("slots:"):
         return [c for j, slot in enumerate(kind[6:].split(",")) for c in _c_params(slot, f"{i}_{j}")]
     if kind.startswith("flat:"):
@@ -205,7 +208,12 @@ def _c_params(kind: str, i: int | str) -> list[str]:
 # field: its UTF-8 bytes, copied into the block of the guest's realloc, as for a string
 # parameter); "i32" is unchecked
 _INLINE_FIELD = ("s8", "u8", "s16", "u16", "s32", "u32", "bool", "f32", "f64")
-_INLINE_RECORD_FIELD = _INLINE_FIELD + ("string",)
+_INLINE_RECORD_FIELD = _INLINE_FIELD + ("s64", "u64", "string")
+# list fields C lowers as it lowers strings (the packed elements copied into the block of
+# realloc(0, 0, align, n * size)): "list-<element>" -> (size, align)
+# option fields beside strings and lists ("opt-<kind>": two slots, the case and the value)
+_OPTION_FIELD = ("s8", "u8", "s16", "u16", "s32", "u32", "bool", "char", "f64")
+_LIST_FIELD = {"s8": 1, "s16": 2, "u16": 2, "s32": 4, "u32": 4, "s64": 8, "u64": 8, "f32": 4, "f64": 8}
 
 
 def inline_slots(ty: t.Type) -> list[str] | None:
@@ -217,6 +225,12 @@ def inline_slots(ty: t.Type) -> list[str] | None:
 
     def kind(x: t.Type, allowed: tuple[str, ...] = _INLINE_RECORD_FIELD) -> str | None:
         x = t.unalias(x)
+        if isinstance(x, t.OptionType) and allowed is _INLINE_RECORD_FIELD:  # "opt-K": its case, its value
+            inner = kind(x.inner, _OPTION_FIELD)
+            return None if inner is None else f"opt-{inner}"
+        if isinstance(x, t.ListType) and x.length is None and allowed is _INLINE_RECORD_FIELD:
+            e = t.unalias(x.element)
+            return f"list-{e.name}" if isinstance(e, t.PrimitiveType) and e.name in _LIST_FIELD else None
         return x.name if isinstance(x, t.PrimitiveType) and x.name in allowed else None
     if isinstance(ty, t.RecordType):
         kinds = [kind(f.type) for f in ty.fields]
@@ -229,7 +243,16 @@ def inline_slots(ty: t.Type) -> list[str] | None:
         return None
     if not kinds or any(k is None for k in kinds):
         return None
-    return [k for k in kinds if k is not None]
+    slots = [k for k in kinds if k is not None]
+    if not lowers_in_c(slots) and ("s64" in slots or "u64" in slots):
+        return None  # 64-bit fields are read by the Python half only beside strings and lists
+    return slots
+
+
+def lowers_in_c(slots: list[str]) -> bool:
+    """Whether C lowers some slot (a string or list field) of an inline compound: its
+    fields are then read by name or position, never through the codec."""
+    return any(k == "string" or k.startswith(("list-", "opt-")) for k in slots)
 
 
 def _slot_core(kind: str) -> str:
@@ -256,21 +279,24 @@ def _sentinel(sig: Signature) -> str:
     return "INT64_MIN"
 
 
-def _lower_string(x: str, k: int, fail: str) -> list[str]:
-    """C statements lowering the string (x{x}, n{x}) into slots k, k + 1: the guest's
-    realloc(0, 0, 1, n), the block checked against the memory, the bytes copied (as
-    put_bytes does)."""
+def _lower_string(x: str, k: int, fail: str, size: int = 1) -> list[str]:
+    """C statements lowering the string (x{x}, n{x} bytes) or list (n{x} elements of
+    `size` bytes, aligned to it) into slots k, k + 1: the guest's realloc(0, 0, align,
+    bytes), the block checked (alignment, memory bounds: raw 0-2 = block, bytes, align for
+    the caller's diagnostic), the bytes copied (as put_bytes does)."""
+    nbytes = f"n{x}" if size == 1 else f"n{x} * {size}"
     return [
         "    {",
         "        wasmtime_val_raw_t r[4];",
-        f"        r[0].i64 = 0; r[1].i64 = 0; r[2].i64 = 1; r[3].i64 = n{x};",
+        f"        int64_t nb = {nbytes};",
+        f"        r[0].i64 = 0; r[1].i64 = 0; r[2].i64 = {size}; r[3].i64 = nb;",
         "        err = st->call(st->ctx, &ex->realloc, r, 4, &trap);",
         f"        if (err || trap) {{ st->err = err; st->trap = trap; reml_status = {FAILED}; return {fail}; }}",
         "        uint64_t sp = (uint32_t)r[0].i32;",
-        f"        if (sp + (uint64_t)n{x} > st->mem_size(st->ctx, &ex->mem)) {{",
-        f"            st->raw[0] = (int64_t)sp; st->raw[1] = n{x}; reml_status = {BADBLOCK}; return {fail};",
+        f"        if ({'0' if size == 1 else f'sp % {size}'} || sp + (uint64_t)nb > st->mem_size(st->ctx, &ex->mem)) {{",
+        f"            st->raw[0] = (int64_t)sp; st->raw[1] = nb; st->raw[2] = {size}; reml_status = {BADBLOCK}; return {fail};",
         "        }",
-        f"        if (n{x}) memcpy(st->mem_data(st->ctx, &ex->mem) + sp, x{x}, (size_t)n{x});",
+        f"        if (nb) memcpy(st->mem_data(st->ctx, &ex->mem) + sp, x{x}, (size_t)nb);",
         f"        a[{k}].i64 = (int64_t)sp; a[{k + 1}].i64 = n{x};",
         "    }"]
 
@@ -293,11 +319,21 @@ def _body(sig: Signature) -> str:
         elif kind.startswith("slots:"):
             for j, slot in enumerate(kind[6:].split(",")):
                 bounds = _RANGE.get(slot) or ((0, 1) if slot == "bool" else None)
-                if slot == "string":
-                    lines.append(f"    if (n{i}_{j} > {MAX_STRING_BYTES}LL) {{ reml_status = {BADARG}; return {fail}; }}")
+                if slot == "string" or slot.startswith("list-"):
+                    most = MAX_STRING_BYTES if slot == "string" else MAX_LIST_BYTES // _LIST_FIELD[slot[5:]]
+                    lines.append(f"    if (n{i}_{j} > {most}LL) {{ reml_status = {BADARG}; return {fail}; }}")
                 elif bounds is not None:
                     lines.append(f"    if (x{i}_{j} < {bounds[0]}LL || x{i}_{j} > {bounds[1]}LL) "
                                  f"{{ reml_status = {BADARG}; return {fail}; }}")
+                elif slot.startswith("opt-"):
+                    v, inner = f"x{i}_{j}v", slot[4:]
+                    bounds = _RANGE.get(inner) or ((0, 1) if inner == "bool" else None)
+                    if bounds is not None:
+                        lines.append(f"    if ({v} < {bounds[0]}LL || {v} > {bounds[1]}LL) "
+                                     f"{{ reml_status = {BADARG}; return {fail}; }}")
+                    elif inner == "char":
+                        lines.append(f"    if ({v} < 0 || {v} >= 0x110000 || ({v} >= 0xD800 && {v} < 0xE000)) "
+                                     f"{{ reml_status = {BADARG}; return {fail}; }}")
     lines += ["    reml_lock(st);",
               f"    if (st->poisoned) {{ reml_status = {POISONED}; return {fail}; }}",
               "    reml_enter(st);"]
@@ -310,6 +346,13 @@ def _body(sig: Signature) -> str:
             for j, slot in enumerate(kind.split(":", 1)[1].split(",")):
                 if slot == "string" and kind.startswith("slots:"):
                     lines += _lower_string(f"{i}_{j}", k, fail)
+                    k += 2
+                elif slot.startswith("list-"):
+                    lines += _lower_string(f"{i}_{j}", k, fail, _LIST_FIELD[slot[5:]])
+                    k += 2
+                elif slot.startswith("opt-"):
+                    lines.append(_store("i32", k, f"x{i}_{j}"))
+                    lines.append(_store("f64" if slot == "opt-f64" else "i32", k + 1, f"x{i}_{j}v"))
                     k += 2
                 else:
                     lines.append(_store(_slot_core(slot), k, f"x{i}_{j}"))
@@ -366,7 +409,7 @@ def signature(func: t.Function, post: bool) -> Signature | None:
     locked = any(k.startswith("flat:") and not _pure(p.type) for k, p in zip(kinds, func.params))
     if locked:  # Python lowers under the lock: strings too, so reallocs keep the parameters' order
         kinds = tuple("flat:i32,i32" if k == "string" else
-                      "flat:" + ",".join(flatten_type(p.type, 4)) if k.startswith("slots:") and "string" in k[6:].split(",")
+                      "flat:" + ",".join(flatten_type(p.type, 4)) if k.startswith("slots:") and lowers_in_c(k[6:].split(","))
                       else k for k, p in zip(kinds, func.params))
     sig = Signature(kinds, res, cases, post)
     sig.locked = locked
