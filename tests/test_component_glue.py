@@ -545,3 +545,50 @@ def test_list_fields_lowered_in_c_call_realloc_as_the_codecs_do(tmp_path):
     assert [inst.call("take", ok) for inst in insts] == [((4 * 8 + 2) * 1024 + 3 * 8 + 1) * 16 + 2] * 3
     bad = [outcome(inst, "take", Record(l=[1, 2, 3], s="")) for inst in insts]
     assert bad[0] == bad[1] and bad[0][0] == bad[2][0] == "error" and "not aligned to 2" in bad[0][3], bad
+
+
+# option<K> results read in C from the area the core function points at (its argument):
+# the test writes the area's bytes first through `poke`
+OPTION_AREAS = """
+(component
+  (core module $m
+    (memory (export "mem") 1)
+    (func (export "id32") (param i32) (result i32) (local.get 0))
+    (func (export "poke") (param i32 i32) (i32.store (local.get 0) (local.get 1))))
+  (core instance $i (instantiate $m))
+  (alias core export $i "mem" (core memory $mem))
+  (alias core export $i "id32" (core func $id32))
+  (alias core export $i "poke" (core func $poke))
+  (func $poke_f (param "at" u32) (param "v" u32) (canon lift (core func $poke)))
+  (export "poke" (func $poke_f))
+""" + "".join(f"""  (func $o_{k} (param "at" u32) (result (option {k})) (canon lift (core func $id32) (memory $mem)))
+  (export "opt-{k}" (func $o_{k}))
+""" for k in ("u8", "s8", "u16", "s16", "u32", "s32", "bool", "char")) + ")\n"
+
+
+@pytest.fixture(scope="module")
+def option_areas(tmp_path_factory):
+    return component_from_wat(tmp_path_factory.mktemp("oa"), OPTION_AREAS)
+
+
+AREA_WORDS = st.integers(0, 2) | st.integers(0, (1 << 32) - 1) | st.sampled_from([0x101, 0x80, 0xFFFF, 0xD800, 0x110000])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(kind=st.sampled_from(["u8", "s8", "u16", "s16", "u32", "s32", "bool", "char"]), w0=AREA_WORDS, w1=AREA_WORDS,
+       at=st.sampled_from([64, 65, 66, 68, 65532, 65535, 65536, 1 << 31]))
+def test_option_results_read_in_c_equal_the_codecs(option_areas, kind, w0, w1, at):
+    """option<K> results read in C (the area's alignment and bounds, the case, the value,
+    a char's validity): the same values, traps and messages as the codecs and the
+    reference path, for any bytes and any pointer."""
+    insts = (option_areas.instantiate(path="fast"), python_callers(option_areas),
+             option_areas.instantiate(path="wasmtime"))
+    assert insts[0].func(f"opt-{kind}").glue is not None
+    outs = []
+    for inst in insts:
+        inst.call("poke", 64, w0)
+        inst.call("poke", 68, w1)
+        outs.append((outcome(inst, f"opt-{kind}", at), outcome(inst, f"opt-{kind}", 64)))
+    assert outs[0] == outs[1], outs
+    for k in (0, 1):
+        assert outs[0][k][0] == outs[2][k][0] and (outs[0][k][0] == "error" or outs[0][k] == outs[2][k]), outs

@@ -718,6 +718,8 @@ def glue_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
         return None  # not the signature noted for this export
     if sig.strings and (opts.string_encoding != "utf8" or opts.realloc is None or opts.memory is None):
         return None
+    if sig.memory and opts.memory is None:
+        return None
     ffi = capi.ffi
     label = [name]
     # the Python callers' environment too: what benchmarks and helpers read (`keep_alive`)
@@ -728,7 +730,7 @@ def glue_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
     trap, fn = base["trap"], base["fn"]
     post_fn = ffi.NULL if post is None else post.keep_alive["fn"]  # type: ignore[attr-defined]
     realloc_fn = opts.realloc.keep_alive["fn"] if sig.strings else ffi.NULL
-    mem_raw = opts.memory._mem if sig.strings else ffi.NULL
+    mem_raw = opts.memory._mem if sig.memory else ffi.NULL
     record = ffi.gc(capi.lib.reml_export_new(state.record, fn, post_fn, realloc_fn, mem_raw, 0),
                     capi.lib.reml_export_free)
     declared = [ftype]
@@ -891,7 +893,10 @@ def glue_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
             lines.append(f"    if r == {glue.SENTINEL_U64}: return slow(r, {args_tuple})")
         else:
             lines.append(f"    if r == {glue.SENTINEL_I64}: return slow(r, {args_tuple})")
-        if res == "none":
+        if res.startswith("opt-"):  # option<K> read in C: NONE for none
+            value = {"opt-bool": "r == 1", "opt-char": "chr(r)"}.get(res, "r")
+            lines.append(f"    return None if r == {glue.NONE} else {value}")
+        elif res == "none":
             lines.append("    return None")
         elif res == "bool":
             lines.append("    return r == 1")

@@ -139,9 +139,22 @@ def result_kind(ty: t.Type | None, flat: list[str]) -> str | None:
         return "enum"
     if isinstance(ty, t.FlagsType) and 0 < len(ty.labels) <= 32:
         return "flags"
+    if isinstance(ty, t.OptionType) and flat == ["i32"]:
+        inner = t.unalias(ty.inner)
+        if isinstance(inner, t.PrimitiveType) and inner.name in _OPTION_RESULT:
+            return f"opt-{inner.name}"
     if flat == ["i32"]:
         return "held"
     return None
+
+
+# option<K> results C reads from the spilled area: K -> (width, the C expression of the
+# value from its bytes `v`, a uint32_t); none is NONE (never a value of K)
+_OPTION_RESULT = {"u8": (1, "(int64_t)(uint8_t)v"), "s8": (1, "(int64_t)(int8_t)v"),
+                  "u16": (2, "(int64_t)(uint16_t)v"), "s16": (2, "(int64_t)(int16_t)v"),
+                  "u32": (4, "(int64_t)v"), "s32": (4, "(int64_t)(int32_t)v"),
+                  "bool": (1, "(int64_t)((uint8_t)v != 0)"), "char": (4, "(int64_t)v")}
+NONE = 1 << 40
 
 
 class Signature:
@@ -166,6 +179,11 @@ class Signature:
     def strings(self) -> bool:
         """Whether C lowers a string (it then needs the export's realloc and memory)."""
         return self.reallocs > 0
+
+    @property
+    def memory(self) -> bool:
+        """Whether C reaches the export's memory (strings lowered, an option result read)."""
+        return self.strings or self.result.startswith("opt-")
 
     @property
     def reallocs(self) -> int:
@@ -366,7 +384,22 @@ def _body(sig: Signature) -> str:
     if res == "held":  # Python lifts, holding the lock; reml_glue_finish ends the call
         lines += ["    ex->out[0] = a[0].i64;", "    return (int64_t)(uint32_t)a[0].i32;"]
         return "".join(line + "\n" for line in lines)
-    if res == "none":
+    if res.startswith("opt-"):
+        # the area checked (alignment, bounds), the case and the value read, the value lifted
+        # (a char checked); anything unusual goes back to the interpreter's lifting
+        width, expr = _OPTION_RESULT[res[4:]]
+        size = 2 * width
+        lift = f"{{ st->raw[0] = a[0].i32; reml_status = {LIFT}; return {fail}; }}"
+        lines += ["    uint64_t rp = (uint32_t)a[0].i32;",
+                  f"    if ({'0' if width == 1 else f'rp % {width}'} || rp + {size} > st->mem_size(st->ctx, &ex->mem)) {lift}",
+                  "    const uint8_t *m = st->mem_data(st->ctx, &ex->mem) + rp;",
+                  f"    if (m[0] > 1) {lift}",
+                  "    uint32_t v = 0;",
+                  f"    memcpy(&v, m + {width}, {width});"]
+        if res == "opt-char":
+            lines.append(f"    if (m[0] == 1 && (v >= 0x110000 || (v >= 0xD800 && v < 0xE000))) {lift}")
+        value = f"m[0] ? {expr} : {NONE}LL"
+    elif res == "none":
         value = "0"
     elif res in _LIFT_INT:
         value = _LIFT_INT[res]
