@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from reml_wasm.audit import DiagnosticError
 from reml_wasm.connectors.component import Component
-from reml_wasm.values import Record
+from reml_wasm.values import Err, Ok, Record, Variant
 
 from cabi_helpers import component_from_wat, python_callers
 
@@ -592,3 +592,20 @@ def test_option_results_read_in_c_equal_the_codecs(option_areas, kind, w0, w1, a
     assert outs[0] == outs[1], outs
     for k in (0, 1):
         assert outs[0][k][0] == outs[2][k][0] and (outs[0][k][0] == "error" or outs[0][k] == outs[2][k]), outs
+
+
+RESULT_VALUES = (st.builds(Ok, st.integers(-2, 1 << 33) | TEXT | st.sampled_from([True, None, 1.5]))
+                 | st.builds(Err, TEXT | st.sampled_from([3, None, b"x", "x" * 40]))
+                 | st.sampled_from([None, 3, "ok", (0, 3), Variant("ok", 3)]))
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(values=st.lists(RESULT_VALUES, min_size=1, max_size=3))
+def test_result_parameters_lowered_in_c_equal_the_codecs(three, values):
+    """result<u32, string> parameters: Ok's value checked in C, Err's string lowered in C;
+    every value gives what the codecs and the reference path give, in sequence."""
+    assert _glue_kinds(three[0], "echo-result-u32-string") == ("result-u32",)
+    for value in values:
+        outs = [outcome(inst, "echo-result-u32-string", value) for inst in three]
+        assert outs[0] == outs[1], outs
+        assert outs[0][0] == outs[2][0] and (outs[0][0] == "error" or outs[0] == outs[2]), outs

@@ -21,7 +21,7 @@ from ...cabi.numbers import NAN, f32_round
 from ...cabi.options import check_allocation
 from ... import types as t
 from ...audit import DiagnosticError, error
-from ...values import Record, Some, check_args, is_list_value, record_field
+from ...values import Err, Ok, Record, Some, check_args, is_list_value, record_field
 from . import traps as component_traps
 from .callbacks import take_exception
 from .capi import CApi
@@ -835,6 +835,20 @@ def glue_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
             lines.append(f"        if {a}.__class__ is not str: bad_args({args_tuple})")
             lines.append(f"        d{i} = {a}.encode()")
             call_args += [f"d{i}", f"len(d{i})"]
+        elif kind.startswith("result-"):  # result<K, string>: Ok(K) checked in C, Err's bytes lowered in C
+            env["Ok"], env["Err"] = Ok, Err
+            ok = kind[7:]
+            test = {"bool": f"y{i}.__class__ is not bool", "char": f"y{i}.__class__ is not str or len(y{i}) != 1"}.get(
+                ok, f"y{i}.__class__ is not int")
+            lines += [f"        if isinstance({a}, Ok):", f"            y{i} = {a}.value",
+                      f"            if {test}: bad_args({args_tuple})"]
+            if ok == "char":
+                lines.append(f"            y{i} = ord(y{i})")
+            lines += [f"            x{i} = 0; d{i} = b''", f"        elif isinstance({a}, Err):", f"            e{i} = {a}.value",
+                      f"            if e{i}.__class__ is not str: bad_args({args_tuple})",
+                      f"            x{i} = 1; y{i} = 0; d{i} = e{i}.encode()",
+                      "        else:", f"            bad_args({args_tuple})", "            raise TypeError('not a result')"]
+            call_args += [f"x{i}", f"y{i}", f"d{i}", f"len(d{i})"]
         elif kind.startswith("slots:"):
             slots = kind[6:].split(",")
             if glue.lowers_in_c(slots):

@@ -108,6 +108,10 @@ def param_kind(ty: t.Type) -> str | None:
         return "flags"
     if isinstance(ty, t.BorrowType):
         return "borrow"
+    if isinstance(ty, t.ResultType) and ty.err is not None and t.unalias(ty.err) == t.STRING:
+        ok = None if ty.ok is None else t.unalias(ty.ok)
+        if isinstance(ok, t.PrimitiveType) and ok.name in _RESULT_OK:
+            return f"result-{ok.name}"  # result<K, string>: the case, K, the error's bytes (C lowers them)
     inline = _inline_kind(ty)
     if inline is not None:
         return inline
@@ -178,7 +182,7 @@ class Signature:
     @property
     def strings(self) -> bool:
         """Whether C lowers a string (it then needs the export's realloc and memory)."""
-        return self.reallocs > 0
+        return self.reallocs > 0 or any(p.startswith("result-") for p in self.params)
 
     @property
     def memory(self) -> bool:
@@ -196,6 +200,8 @@ def _width(kind: str) -> int:
     """Flat values of a parameter kind."""
     if kind == "string" or kind.startswith(("list-", "opt-")):
         return 2
+    if kind.startswith("result-"):
+        return 3
     if kind.startswith("slots:"):
         return sum(_width(slot) for slot in kind[6:].split(","))
     if kind.startswith("flat:"):
@@ -209,6 +215,8 @@ def _c_params(kind: str, i: int | str) -> list[str]:
         return [f"const char *x{i}", f"int64_t n{i}"]
     if kind.startswith("opt-"):
         return [f"int64_t x{i}"] + [c + "v" for c in _c_params(kind[4:], i)]
+    if kind.startswith("result-"):
+        return [f"int64_t x{i}", f"int64_t x{i}v", f"const char *x{i}s", f"int64_t n{i}s"]
     if kind.startswith("slots:"):
         return [c for j, slot in enumerate(kind[6:].split(",")) for c in _c_params(slot, f"{i}_{j}")]
     if kind.startswith("flat:"):
@@ -229,6 +237,8 @@ _INLINE_FIELD = ("s8", "u8", "s16", "u16", "s32", "u32", "bool", "f32", "f64")
 _INLINE_RECORD_FIELD = _INLINE_FIELD + ("s64", "u64", "string")
 # list fields C lowers as it lowers strings (the packed elements copied into the block of
 # realloc(0, 0, align, n * size)): "list-<element>" -> (size, align)
+# result<K, string> parameters: K (checked in C as a slot of its kind) or the error's bytes
+_RESULT_OK = ("s8", "u8", "s16", "u16", "s32", "u32", "bool", "char")
 # option fields beside strings and lists ("opt-<kind>": two slots, the case and the value)
 _OPTION_FIELD = ("s8", "u8", "s16", "u16", "s32", "u32", "bool", "char", "f64")
 _LIST_FIELD = {"s8": 1, "s16": 2, "u16": 2, "s32": 4, "u32": 4, "s64": 8, "u64": 8, "f32": 4, "f64": 8}
@@ -334,6 +344,13 @@ def _body(sig: Signature) -> str:
                          f"{{ reml_status = {BADARG}; return {fail}; }}")
         elif kind == "string":
             lines.append(f"    if (n{i} > {MAX_STRING_BYTES}LL) {{ reml_status = {BADARG}; return {fail}; }}")
+        elif kind.startswith("result-"):
+            ok, v = kind[7:], f"x{i}v"
+            bounds = _RANGE.get(ok) or ((0, 1) if ok == "bool" else None)
+            test = f"{v} < {bounds[0]}LL || {v} > {bounds[1]}LL" if bounds is not None else \
+                f"{v} < 0 || {v} >= 0x110000 || ({v} >= 0xD800 && {v} < 0xE000)"
+            lines.append(f"    if ((x{i} == 0 && ({test})) || (x{i} != 0 && n{i}s > {MAX_STRING_BYTES}LL)) "
+                         f"{{ reml_status = {BADARG}; return {fail}; }}")
         elif kind.startswith("slots:"):
             for j, slot in enumerate(kind[6:].split(",")):
                 bounds = _RANGE.get(slot) or ((0, 1) if slot == "bool" else None)
@@ -360,6 +377,11 @@ def _body(sig: Signature) -> str:
         if kind == "string":
             lines += _lower_string(str(i), k, fail)
             k += 2
+        elif kind.startswith("result-"):
+            lines.append(f"    if (x{i} == 0) {{ a[{k}].i64 = 0; a[{k + 1}].i64 = x{i}v; a[{k + 2}].i64 = 0; }} else {{")
+            lines += ["    " + ln for ln in _lower_string(f"{i}s", k + 1, fail)]
+            lines += [f"        a[{k}].i64 = 1;", "    }"]
+            k += 3
         elif kind.startswith(("flat:", "slots:")):
             for j, slot in enumerate(kind.split(":", 1)[1].split(",")):
                 if slot == "string" and kind.startswith("slots:"):
@@ -441,7 +463,7 @@ def signature(func: t.Function, post: bool) -> Signature | None:
     kinds = tuple(k for k in params if k is not None)
     locked = any(k.startswith("flat:") and not _pure(p.type) for k, p in zip(kinds, func.params))
     if locked:  # Python lowers under the lock: strings too, so reallocs keep the parameters' order
-        kinds = tuple("flat:i32,i32" if k == "string" else
+        kinds = tuple("flat:i32,i32" if k == "string" else "flat:i32,i32,i32" if k.startswith("result-") else
                       "flat:" + ",".join(flatten_type(p.type, 4)) if k.startswith("slots:") and lowers_in_c(k[6:].split(","))
                       else k for k, p in zip(kinds, func.params))
     sig = Signature(kinds, res, cases, post)
