@@ -609,3 +609,34 @@ def test_result_parameters_lowered_in_c_equal_the_codecs(three, values):
         outs = [outcome(inst, "echo-result-u32-string", value) for inst in three]
         assert outs[0] == outs[1], outs
         assert outs[0][0] == outs[2][0] and (outs[0][0] == "error" or outs[0] == outs[2]), outs
+
+
+RESULT_AREAS = OPTION_AREAS.replace('(export "mem") 1)', '(export "mem") 1) (data (i32.const 16) "h\\c3\\a9llo\\ff")', 1) \
+    .rstrip()[:-1] + "".join(f"""  (func $r_{k} (param "at" u32) (result (result {k} (error string))) (canon lift (core func $id32) (memory $mem)))
+  (export "res-{k}" (func $r_{k}))
+""" for k in ("u8", "s16", "u32", "s32", "bool", "char")) + ")\n"
+
+
+@pytest.fixture(scope="module")
+def result_areas(tmp_path_factory):
+    return component_from_wat(tmp_path_factory.mktemp("ra"), RESULT_AREAS)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(kind=st.sampled_from(["u8", "s16", "u32", "s32", "bool", "char"]), w0=AREA_WORDS,
+       w1=AREA_WORDS | st.sampled_from([16, 17, 21, 65530]), w2=st.integers(0, 8) | AREA_WORDS,
+       at=st.sampled_from([64, 66, 68, 65524, 65528, 1 << 31]))
+def test_result_string_results_read_in_c_equal_the_codecs(result_areas, kind, w0, w1, w2, at):
+    """result<K, string> results: Ok read in C, Err held for the codec (its string may be
+    anything); the same values, traps and messages as the codecs and the reference path."""
+    insts = (result_areas.instantiate(path="fast"), python_callers(result_areas),
+             result_areas.instantiate(path="wasmtime"))
+    assert insts[0].func(f"res-{kind}").glue is not None
+    outs = []
+    for inst in insts:
+        for addr, word in ((64, w0), (68, w1), (72, w2)):
+            inst.call("poke", addr, word)
+        outs.append((outcome(inst, f"res-{kind}", at), outcome(inst, f"res-{kind}", 64)))
+    assert outs[0] == outs[1], outs
+    for k in (0, 1):
+        assert outs[0][k][0] == outs[2][k][0] and (outs[0][k][0] == "error" or outs[0][k] == outs[2][k]), outs

@@ -878,8 +878,14 @@ def glue_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
         lines.append("    state.gen += 1")
     res = sig.result
     rty = None if ftype.result is None else t.unalias(ftype.result)
-    if res == "held":
-        lines.append(f"    if r < 0: return slow(r, {args_tuple})")
+    if res == "held" or res.startswith("res-"):
+        lines.append(f"    if r < 0: return slow(r, {args_tuple})" if res == "held"
+                     else f"    if r == {glue.SENTINEL_I64}: return slow(r, {args_tuple})")
+        if res.startswith("res-"):  # Ok read in C; an Err comes back held (HELD + its address)
+            env["new"], env["Ok"] = object.__new__, Ok
+            value = {"res-bool": "r == 1", "res-char": "chr(r)"}.get(res, "r")
+            lines += [f"    if r < {glue.HELD}:", "        v = new(Ok)", f"        v.__dict__['value'] = {value}",
+                      "        return v", f"    r -= {glue.HELD}"]
         lines.append("    try:")
         mem = opts.memory
         if isinstance(rty, t.OwnType) and resources is not None:  # a handle: moved out of the table

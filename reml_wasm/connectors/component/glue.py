@@ -147,6 +147,10 @@ def result_kind(ty: t.Type | None, flat: list[str]) -> str | None:
         inner = t.unalias(ty.inner)
         if isinstance(inner, t.PrimitiveType) and inner.name in _OPTION_RESULT:
             return f"opt-{inner.name}"
+    if isinstance(ty, t.ResultType) and flat == ["i32"] and ty.err is not None and t.unalias(ty.err) == t.STRING:
+        ok = None if ty.ok is None else t.unalias(ty.ok)
+        if isinstance(ok, t.PrimitiveType) and ok.name in _OPTION_RESULT:
+            return f"res-{ok.name}"  # Ok read in C; Err (a string) held for the codec
     if flat == ["i32"]:
         return "held"
     return None
@@ -159,6 +163,7 @@ _OPTION_RESULT = {"u8": (1, "(int64_t)(uint8_t)v"), "s8": (1, "(int64_t)(int8_t)
                   "u32": (4, "(int64_t)v"), "s32": (4, "(int64_t)(int32_t)v"),
                   "bool": (1, "(int64_t)((uint8_t)v != 0)"), "char": (4, "(int64_t)v")}
 NONE = 1 << 40
+HELD = 1 << 41  # a res-K result's error case: HELD + the area's address, the lock held
 
 
 class Signature:
@@ -187,7 +192,7 @@ class Signature:
     @property
     def memory(self) -> bool:
         """Whether C reaches the export's memory (strings lowered, an option result read)."""
-        return self.strings or self.result.startswith("opt-")
+        return self.strings or self.result.startswith(("opt-", "res-"))
 
     @property
     def reallocs(self) -> int:
@@ -406,7 +411,23 @@ def _body(sig: Signature) -> str:
     if res == "held":  # Python lifts, holding the lock; reml_glue_finish ends the call
         lines += ["    ex->out[0] = a[0].i64;", "    return (int64_t)(uint32_t)a[0].i32;"]
         return "".join(line + "\n" for line in lines)
-    if res.startswith("opt-"):
+    if res.startswith("res-"):
+        # result<K, string>: the area checked (alignment 4, 12 bytes), the case read; Ok's
+        # value lifted here, Err held (the lock kept) for the codec; anything unusual goes
+        # back to the interpreter's lifting
+        width, expr = _OPTION_RESULT[res[4:]]
+        lift = f"{{ st->raw[0] = a[0].i32; reml_status = {LIFT}; return {fail}; }}"
+        lines += ["    uint64_t rp = (uint32_t)a[0].i32;",
+                  f"    if (rp % 4 || rp + 12 > st->mem_size(st->ctx, &ex->mem)) {lift}",
+                  "    const uint8_t *m = st->mem_data(st->ctx, &ex->mem) + rp;",
+                  f"    if (m[0] > 1) {lift}",
+                  f"    if (m[0] == 1) {{ ex->out[0] = a[0].i64; return {HELD}LL + (int64_t)rp; }}",
+                  "    uint32_t v = 0;",
+                  f"    memcpy(&v, m + 4, {width});"]
+        if res == "res-char":
+            lines.append(f"    if (v >= 0x110000 || (v >= 0xD800 && v < 0xE000)) {lift}")
+        value = expr
+    elif res.startswith("opt-"):
         # the area checked (alignment, bounds), the case and the value read, the value lifted
         # (a char checked); anything unusual goes back to the interpreter's lifting
         width, expr = _OPTION_RESULT[res[4:]]
