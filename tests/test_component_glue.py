@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from reml_wasm.audit import DiagnosticError
 from reml_wasm.connectors.component import Component
-from reml_wasm.values import Record
+from reml_wasm.values import Err, Ok, Record, Variant
 
 from cabi_helpers import component_from_wat, python_callers
 
@@ -372,3 +372,271 @@ def test_glue_modules_are_found_again_through_the_cache_index(oracle):
     again = glue._build(sigs)                                      # rebuilt or re-verified, indexed again
     assert json.loads(index.read_text())["size"] == entry["size"]
     assert {sigs[0].name, sigs[1].name} <= set(dir(again.lib)) and first is not None
+
+
+# a record holding strings: its realloc calls are logged (each size + 1, base 64, in call
+# order) and handed back with the first byte of the second string, so the order of the
+# guest's realloc entries and the bytes copied are both observable; size 13 traps in
+# realloc, size 14 returns a block outside memory
+STRING_FIELDS = """
+(component
+  (core module $m
+    (memory (export "mem") 1)
+    (global $top (mut i32) (i32.const 1024))
+    (global $log (mut i32) (i32.const 0))
+    (func (export "realloc") (param i32 i32 i32 i32) (result i32) (local $p i32)
+      (if (i32.eq (local.get 3) (i32.const 13)) (then unreachable))
+      (if (i32.eq (local.get 3) (i32.const 14)) (then (return (i32.const 0x7FFFFFF0))))
+      (global.set $log (i32.add (i32.mul (global.get $log) (i32.const 64)) (i32.add (local.get 3) (i32.const 1))))
+      (if (i32.gt_u (global.get $top) (i32.const 60000)) (then (global.set $top (i32.const 1024))))
+      (local.set $p (global.get $top))
+      (global.set $top (i32.add (global.get $top) (local.get 3)))
+      (local.get $p))
+    (func (export "take") (param i32 i32 i32 i32 i32) (result i32) (local $l i32)
+      (local.set $l (global.get $log))
+      (global.set $log (i32.const 0))
+      (i32.add (i32.mul (local.get $l) (i32.const 256))
+               (select (i32.load8_u (local.get 3)) (i32.const 0) (local.get 4)))))
+  (core instance $i (instantiate $m))
+  (alias core export $i "mem" (core memory $mem))
+  (alias core export $i "realloc" (core func $realloc))
+  (alias core export $i "take" (core func $take))
+  (type $r (record (field "a" string) (field "n" u8) (field "b" string)))
+  (export $r_e "r" (type $r))
+  (func $take_f (param "r" $r_e) (result u32) (canon lift (core func $take) (memory $mem) (realloc $realloc)))
+  (export "take" (func $take_f))
+)
+"""
+
+TEXT = (st.text(max_size=6) | st.sampled_from(["", "\ud800", "é" * 3, "x" * 12])).filter(
+    lambda x: len(x.encode("utf-8", "surrogatepass")) not in (13, 14))  # the sizes that fail: tested below
+SFIELD = TEXT | st.integers(-2, 300) | st.sampled_from([True, None, 1.5, b"ab"])
+STRING_RECORDS = (st.builds(lambda a, n, b: Record(a=a, n=n, b=b), SFIELD, SFIELD, SFIELD)
+                  | st.builds(lambda b, a, n: Record(b=b, a=a, n=n), SFIELD, SFIELD, SFIELD)
+                  | st.builds(lambda a, n: Record(a=a, n=n), SFIELD, SFIELD)
+                  | st.fixed_dictionaries({"a": SFIELD, "n": SFIELD, "b": SFIELD})
+                  | st.tuples(SFIELD, SFIELD, SFIELD) | SFIELD)
+
+
+@pytest.fixture(scope="module")
+def string_fields(tmp_path_factory):
+    return component_from_wat(tmp_path_factory.mktemp("sf"), STRING_FIELDS)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(values=st.lists(STRING_RECORDS, min_size=1, max_size=4))
+def test_string_fields_lowered_in_c_equal_the_codecs(string_fields, values):
+    """A record holding strings is read by the glue's Python half and its strings lowered
+    in C: the same values, the same realloc entries in the same order, the same coded
+    errors as the codecs and the reference path; the instance stays usable."""
+    insts = (string_fields.instantiate(path="fast"), python_callers(string_fields),
+             string_fields.instantiate(path="wasmtime"))
+    assert "string" in _glue_kinds(insts[0], "take")[0]
+    assert insts[0].func("take").glue is not None
+    for value in values:
+        outs = [outcome(inst, "take", value) for inst in insts]
+        # the values (realloc log included) equal the reference path's; the errors equal the
+        # Python callers' (whose codec may call realloc for a field before it refuses a later
+        # one: their log is not compared)
+        assert outs[0][0] == outs[1][0] == outs[2][0], outs
+        assert outs[0] == (outs[1] if outs[0][0] == "error" else outs[2]), outs
+    ok = Record(a="ab", n=7, b="xyz")
+    assert [inst.call("take", ok) for inst in insts[::2]] == [((3 * 64 + 4) * 256 + ord("x"))] * 2
+
+
+@pytest.mark.parametrize("a,b", [("x" * 12, "abc"), ("abc", "x" * 13), ("x" * 13, "abc"), ("abc", "x" * 14),
+                                 ("x" * 14, "abc")])
+def test_a_failing_realloc_inside_a_record_reads_as_the_reference_path_says(string_fields, a, b):
+    """A trap in the guest's realloc for a string field, or a block outside memory: the
+    same trap message on all three callers, and the instance poisoned alike."""
+    insts = (string_fields.instantiate(path="fast"), python_callers(string_fields),
+             string_fields.instantiate(path="wasmtime"))
+    value = Record(a=a, n=1, b=b)
+    outs = [[outcome(inst, "take", value), outcome(inst, "take", Record(a="", n=0, b=""))] for inst in insts]
+    assert outs[0] == outs[1], outs
+    assert [o[0][0] for o in outs] == [outs[2][0][0]] * 3 and [o[1][0] for o in outs] == [outs[2][1][0]] * 3, outs
+    if "x" * 13 in (a, b):
+        assert outs[0][0][0] == "error" and outs[0][0][3] == outs[2][0][3] == "take: wasm trap: wasm `unreachable` instruction executed"
+    else:
+        assert outs[0][0][0] == "error" if "x" * 14 in (a, b) else outs[0][0] == outs[2][0], outs
+
+
+TUPLE_FIELD = SFIELD | st.floats(allow_nan=True) | st.integers(-(1 << 70), 1 << 70)
+TUPLES = st.tuples(TUPLE_FIELD, TUPLE_FIELD, TUPLE_FIELD) | st.tuples(TUPLE_FIELD, TUPLE_FIELD) \
+    | st.lists(TUPLE_FIELD, min_size=3, max_size=3) | TUPLE_FIELD
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(value=TUPLES)
+def test_tuples_holding_strings_read_inline_equal_the_codecs(three, value):
+    """tuple<u8, string, f64>: fields read by the glue's Python half, the string lowered
+    in C; every value gives what the codecs and the reference path give."""
+    assert "slots:u8,string,f64" in _glue_kinds(three[0], "echo-tuple")
+    outs = [outcome(inst, "echo-tuple", value) for inst in three]
+    assert outs[0] == outs[1], outs
+    assert outs[0][0] == outs[2][0] and (outs[0][0] == "error" or outs[0] == outs[2]), outs
+
+
+def _mixed_fields():
+    import array
+    from reml_wasm.values import Some
+    u64 = st.integers(-1, 1 << 64) | st.sampled_from([(1 << 63) - 1, 1 << 63, (1 << 64) - 1])
+    lists = (st.lists(st.integers(-1, 65536), max_size=5) | st.lists(st.booleans(), min_size=1, max_size=2)
+             | st.lists(st.integers(0, 65535), max_size=5).map(lambda x: array.array("H", x))
+             | st.lists(st.integers(0, 65535), max_size=5).map(tuple) | st.sampled_from(["ab", b"ab", None]))
+    chars = (st.none() | st.characters() | st.characters().map(Some) | st.sampled_from(["ab", "", "\ud800", 65, Some(None)]))
+    return {"a": st.integers(-1, 256) | st.just(True), "b": u64, "c": TEXT | st.just(5), "d": lists,
+            "e": chars, "f": st.booleans() | st.just(1)}
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_records_with_lists_options_and_64_bit_fields_equal_the_codecs(three, data):
+    """record mixed (u8, u64, string, list<u16>, option<char>, bool): read field by field by
+    the glue's Python half, the string and the list lowered in C; every value (a Record,
+    a dict, a Record missing a field) gives what the codecs and the reference path give."""
+    assert _glue_kinds(three[0], "echo-mixed") == ("slots:u8,u64,string,list-u16,opt-char,bool",)
+    fields = data.draw(st.fixed_dictionaries(_mixed_fields()))
+    shape = data.draw(st.sampled_from(["record", "dict", "short"]))
+    value = Record(**fields) if shape == "record" else dict(fields) if shape == "dict" else \
+        Record(**{k: v for k, v in fields.items() if k != "e"})
+    outs = [outcome(inst, "echo-mixed", value) for inst in three]
+    assert outs[0] == outs[1], outs
+    assert outs[0][0] == outs[2][0], outs
+    if outs[0][0] != "error":  # the reference path lifts lists as plain lists: equal values
+        assert three[0].call("echo-mixed", value) == three[2].call("echo-mixed", value)
+
+
+# a record of a list<u16> and a string: realloc logs (size * 8 + align) per call, base 1024;
+# a 6-byte block comes back misaligned
+LIST_FIELDS = """
+(component
+  (core module $m
+    (memory (export "mem") 1)
+    (global $log (mut i32) (i32.const 0))
+    (func (export "realloc") (param i32 i32 i32 i32) (result i32)
+      (global.set $log (i32.add (i32.mul (global.get $log) (i32.const 1024))
+                                (i32.add (i32.mul (local.get 3) (i32.const 8)) (local.get 2))))
+      (if (i32.eq (local.get 3) (i32.const 6)) (then (return (i32.const 1025))))
+      (i32.const 1024))
+    (func (export "take") (param i32 i32 i32 i32) (result i32) (local $l i32)
+      (local.set $l (global.get $log))
+      (global.set $log (i32.const 0))
+      (i32.add (i32.mul (local.get $l) (i32.const 16)) (local.get 1))))
+  (core instance $i (instantiate $m))
+  (alias core export $i "mem" (core memory $mem))
+  (alias core export $i "realloc" (core func $realloc))
+  (alias core export $i "take" (core func $take))
+  (type $r (record (field "l" (list u16)) (field "s" string)))
+  (export $r_e "r" (type $r))
+  (func $take_f (param "r" $r_e) (result u32) (canon lift (core func $take) (memory $mem) (realloc $realloc)))
+  (export "take" (func $take_f))
+)
+"""
+
+
+def test_list_fields_lowered_in_c_call_realloc_as_the_codecs_do(tmp_path):
+    """A list field lowered in C: realloc(0, 0, align, bytes) in field order, the element
+    count as its length; a misaligned block is the same trap as on the Python callers."""
+    comp = component_from_wat(tmp_path, LIST_FIELDS)
+    insts = (comp.instantiate(path="fast"), python_callers(comp), comp.instantiate(path="wasmtime"))
+    assert _glue_kinds(insts[0], "take") == ("slots:list-u16,string",)
+    ok = Record(l=[1, 2], s="abc")
+    assert [inst.call("take", ok) for inst in insts] == [((4 * 8 + 2) * 1024 + 3 * 8 + 1) * 16 + 2] * 3
+    bad = [outcome(inst, "take", Record(l=[1, 2, 3], s="")) for inst in insts]
+    assert bad[0] == bad[1] and bad[0][0] == bad[2][0] == "error" and "not aligned to 2" in bad[0][3], bad
+
+
+# option<K> results read in C from the area the core function points at (its argument):
+# the test writes the area's bytes first through `poke`
+OPTION_AREAS = """
+(component
+  (core module $m
+    (memory (export "mem") 1)
+    (func (export "id32") (param i32) (result i32) (local.get 0))
+    (func (export "poke") (param i32 i32) (i32.store (local.get 0) (local.get 1))))
+  (core instance $i (instantiate $m))
+  (alias core export $i "mem" (core memory $mem))
+  (alias core export $i "id32" (core func $id32))
+  (alias core export $i "poke" (core func $poke))
+  (func $poke_f (param "at" u32) (param "v" u32) (canon lift (core func $poke)))
+  (export "poke" (func $poke_f))
+""" + "".join(f"""  (func $o_{k} (param "at" u32) (result (option {k})) (canon lift (core func $id32) (memory $mem)))
+  (export "opt-{k}" (func $o_{k}))
+""" for k in ("u8", "s8", "u16", "s16", "u32", "s32", "bool", "char")) + ")\n"
+
+
+@pytest.fixture(scope="module")
+def option_areas(tmp_path_factory):
+    return component_from_wat(tmp_path_factory.mktemp("oa"), OPTION_AREAS)
+
+
+AREA_WORDS = st.integers(0, 2) | st.integers(0, (1 << 32) - 1) | st.sampled_from([0x101, 0x80, 0xFFFF, 0xD800, 0x110000])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(kind=st.sampled_from(["u8", "s8", "u16", "s16", "u32", "s32", "bool", "char"]), w0=AREA_WORDS, w1=AREA_WORDS,
+       at=st.sampled_from([64, 65, 66, 68, 65532, 65535, 65536, 1 << 31]))
+def test_option_results_read_in_c_equal_the_codecs(option_areas, kind, w0, w1, at):
+    """option<K> results read in C (the area's alignment and bounds, the case, the value,
+    a char's validity): the same values, traps and messages as the codecs and the
+    reference path, for any bytes and any pointer."""
+    insts = (option_areas.instantiate(path="fast"), python_callers(option_areas),
+             option_areas.instantiate(path="wasmtime"))
+    assert insts[0].func(f"opt-{kind}").glue is not None
+    outs = []
+    for inst in insts:
+        inst.call("poke", 64, w0)
+        inst.call("poke", 68, w1)
+        outs.append((outcome(inst, f"opt-{kind}", at), outcome(inst, f"opt-{kind}", 64)))
+    assert outs[0] == outs[1], outs
+    for k in (0, 1):
+        assert outs[0][k][0] == outs[2][k][0] and (outs[0][k][0] == "error" or outs[0][k] == outs[2][k]), outs
+
+
+RESULT_VALUES = (st.builds(Ok, st.integers(-2, 1 << 33) | TEXT | st.sampled_from([True, None, 1.5]))
+                 | st.builds(Err, TEXT | st.sampled_from([3, None, b"x", "x" * 40]))
+                 | st.sampled_from([None, 3, "ok", (0, 3), Variant("ok", 3)]))
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(values=st.lists(RESULT_VALUES, min_size=1, max_size=3))
+def test_result_parameters_lowered_in_c_equal_the_codecs(three, values):
+    """result<u32, string> parameters: Ok's value checked in C, Err's string lowered in C;
+    every value gives what the codecs and the reference path give, in sequence."""
+    assert _glue_kinds(three[0], "echo-result-u32-string") == ("result-u32",)
+    for value in values:
+        outs = [outcome(inst, "echo-result-u32-string", value) for inst in three]
+        assert outs[0] == outs[1], outs
+        assert outs[0][0] == outs[2][0] and (outs[0][0] == "error" or outs[0] == outs[2]), outs
+
+
+RESULT_AREAS = OPTION_AREAS.replace('(export "mem") 1)', '(export "mem") 1) (data (i32.const 16) "h\\c3\\a9llo\\ff")', 1) \
+    .rstrip()[:-1] + "".join(f"""  (func $r_{k} (param "at" u32) (result (result {k} (error string))) (canon lift (core func $id32) (memory $mem)))
+  (export "res-{k}" (func $r_{k}))
+""" for k in ("u8", "s16", "u32", "s32", "bool", "char")) + ")\n"
+
+
+@pytest.fixture(scope="module")
+def result_areas(tmp_path_factory):
+    return component_from_wat(tmp_path_factory.mktemp("ra"), RESULT_AREAS)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(kind=st.sampled_from(["u8", "s16", "u32", "s32", "bool", "char"]), w0=AREA_WORDS,
+       w1=AREA_WORDS | st.sampled_from([16, 17, 21, 65530]), w2=st.integers(0, 8) | AREA_WORDS,
+       at=st.sampled_from([64, 66, 68, 65524, 65528, 1 << 31]))
+def test_result_string_results_read_in_c_equal_the_codecs(result_areas, kind, w0, w1, w2, at):
+    """result<K, string> results: Ok read in C, Err held for the codec (its string may be
+    anything); the same values, traps and messages as the codecs and the reference path."""
+    insts = (result_areas.instantiate(path="fast"), python_callers(result_areas),
+             result_areas.instantiate(path="wasmtime"))
+    assert insts[0].func(f"res-{kind}").glue is not None
+    outs = []
+    for inst in insts:
+        for addr, word in ((64, w0), (68, w1), (72, w2)):
+            inst.call("poke", addr, word)
+        outs.append((outcome(inst, f"res-{kind}", at), outcome(inst, f"res-{kind}", 64)))
+    assert outs[0] == outs[1], outs
+    for k in (0, 1):
+        assert outs[0][k][0] == outs[2][k][0] and (outs[0][k][0] == "error" or outs[0][k] == outs[2][k]), outs

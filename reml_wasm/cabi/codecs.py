@@ -37,6 +37,8 @@ from .strings import MAX_LIST_BYTES, MAX_STRING_BYTES, encode_string, list_too_l
 _INT_RANGE = {n: t.INTEGER_RANGES[t.PRIMITIVES[n]] for n in ("s8", "u8", "s16", "u16", "s32", "u32", "s64", "u64")}
 _CODE = {"s8": "b", "u8": "B", "s16": "h", "u16": "H", "s32": "i", "u32": "I", "s64": "q", "u64": "Q"}
 _DISC_CODE = {1: "<B", 2: "<H", 4: "<I"}
+# a new Record's fields set through its slot (no attribute lookup, no __setattr__ override)
+_SET_FIELDS = Record._fields.__set__  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -887,7 +889,7 @@ def _record_functions(ty: t.Type, fields: tuple[t.Type, ...], codecs: list[Codec
     call per field's codec (no per-call lists or loops), and one struct for every field a
     memory read can take whole (integers, bool, floats, char)."""
     n = len(fields)
-    env: dict[str, Any] = {"Record": Record, "setf": object.__setattr__, "parts": parts, "NAN": NAN,
+    env: dict[str, Any] = {"Record": Record, "new": object.__new__, "set_fields": _SET_FIELDS, "parts": parts, "NAN": NAN,
                            "int_to_char": int_to_char, "mem": mem, "struct_error": struct.error,
                            "bad": lambda v: _bad(ty, v)}
     for j, c in enumerate(codecs):
@@ -896,7 +898,7 @@ def _record_functions(ty: t.Type, fields: tuple[t.Type, ...], codecs: list[Codec
     def build(values: list[str]) -> str:
         if is_record:
             items = ", ".join(f"{name!r}: {v}" for name, v in zip(names, values))
-            return f"r = Record.__new__(Record); setf(r, '_fields', {{{items}}}); return r"
+            return f"r = new(Record); set_fields(r, {{{items}}}); return r"
         return f"return ({''.join(v + ', ' for v in values)})"
 
     xs = [f"x{j}" for j in range(n)]

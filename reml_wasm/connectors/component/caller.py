@@ -15,13 +15,13 @@ import threading
 from typing import Any, Callable, cast
 
 from ... import cabi
-from ...cabi.codecs import flags_functions
+from ...cabi.codecs import flags_functions, number_packer
 from ...cabi.generated import define
 from ...cabi.numbers import NAN, f32_round
 from ...cabi.options import check_allocation
 from ... import types as t
 from ...audit import DiagnosticError, error
-from ...values import Record, check_args
+from ...values import Err, Ok, Record, Some, check_args, is_list_value, record_field
 from . import traps as component_traps
 from .callbacks import take_exception
 from .capi import CApi
@@ -623,6 +623,55 @@ def _slot_lines(ty: t.Type, slots: list[str], a: str, i: int, codec: Any, env: d
     return head + [f"            if {checks}: {via_codec}", "        else:", f"            {via_codec}"]
 
 
+def _string_slot_lines(ty: t.Type, slots: list[str], a: str, i: int, args_tuple: str,
+                       env: dict[str, Any]) -> list[str]:
+    """Python lines reading the fields of a record / tuple holding strings into x{i}_j
+    (scalars, checked as `_slot_lines` checks them) and d{i}_j (a string field's UTF-8
+    bytes, which C copies into guest memory).  The fields are taken as the codec takes
+    them (a tuple of the right length; a Record, mapping or object by field name); a value
+    the codec would refuse goes to `bad_args`, which raises the engine's diagnostic."""
+    xs = [f"x{i}_{j}" for j in range(len(slots))]
+    if isinstance(ty, t.RecordType):
+        env["Record"], env["record_field"] = Record, record_field
+        names = [f.name for f in ty.fields]
+        lines = [f"        if {a}.__class__ is Record:", f"            fs{i} = {a}._fields"]
+        lines += [f"            {x} = fs{i}[{n!r}]" for x, n in zip(xs, names)]
+        lines += ["        else:"] + [f"            {x} = record_field({a}, {n!r})" for x, n in zip(xs, names)]
+    else:
+        lines = [f"        if {a}.__class__ is not tuple or len({a}) != {len(slots)}: bad_args({args_tuple})",
+                 f"        {', '.join(xs)}, = {a}"]
+    for j, (x, slot) in enumerate(zip(xs, slots)):
+        if slot == "string":
+            lines += [f"        if {x}.__class__ is not str: bad_args({args_tuple})", f"        d{i}_{j} = {x}.encode()"]
+        elif slot.startswith("opt-"):  # the case in x, the value (0 for none) in xv; C checks its range
+            inner, y = slot[4:], f"{x}v"
+            if inner == "char":
+                value = [f"            if {y}.__class__ is not str or len({y}) != 1: bad_args({args_tuple})",
+                         f"            {y} = ord({y})"]
+            elif inner == "bool":
+                value = [f"            if {y}.__class__ is not bool: bad_args({args_tuple})"]
+            elif inner == "f64":
+                value = [f"            if {y}.__class__ is not float and {y}.__class__ is not int: bad_args({args_tuple})"]
+            else:
+                value = [f"            if {y}.__class__ is not int: bad_args({args_tuple})"]
+            env["Some"] = Some
+            lines += [f"        if {x} is None: {x} = 0; {y} = {'0.0' if inner == 'f64' else '0'}",
+                      "        else:", f"            {y} = {x}.value if {x}.__class__ is Some else {x}"] + value + [
+                      f"            {x} = 1"]
+        elif slot.startswith("list-"):  # the codec's test and packing; C takes the bytes
+            env["is_list_value"], env[f"pack{i}_{j}"] = is_list_value, number_packer(slot[5:])
+            lines += [f"        if {x}.__class__ is not list and not is_list_value({x}, False): bad_args({args_tuple})",
+                      f"        d{i}_{j} = pack{i}_{j}({x})",
+                      f"        if d{i}_{j}.__class__ is not bytes: d{i}_{j} = bytes(d{i}_{j})"]
+        elif slot == "bool":
+            lines.append(f"        if {x}.__class__ is not bool: bad_args({args_tuple})")
+        elif slot in ("f32", "f64"):
+            lines.append(f"        if {x}.__class__ is not float and {x}.__class__ is not int: bad_args({args_tuple})")
+        else:
+            lines.append(f"        if {x}.__class__ is not int: bad_args({args_tuple})")
+    return lines
+
+
 def _flags_lowerer(ty: t.FlagsType) -> tuple[dict[frozenset, int], Callable[[Any], int]]:
     """(memo, to_bits) for a flags parameter: `to_bits(value)` is the bit pattern of a
     set of labels (TypeError for another type, KeyError for an unknown label); frozensets
@@ -669,6 +718,8 @@ def glue_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
         return None  # not the signature noted for this export
     if sig.strings and (opts.string_encoding != "utf8" or opts.realloc is None or opts.memory is None):
         return None
+    if sig.memory and opts.memory is None:
+        return None
     ffi = capi.ffi
     label = [name]
     # the Python callers' environment too: what benchmarks and helpers read (`keep_alive`)
@@ -679,7 +730,7 @@ def glue_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
     trap, fn = base["trap"], base["fn"]
     post_fn = ffi.NULL if post is None else post.keep_alive["fn"]  # type: ignore[attr-defined]
     realloc_fn = opts.realloc.keep_alive["fn"] if sig.strings else ffi.NULL
-    mem_raw = opts.memory._mem if sig.strings else ffi.NULL
+    mem_raw = opts.memory._mem if sig.memory else ffi.NULL
     record = ffi.gc(capi.lib.reml_export_new(state.record, fn, post_fn, realloc_fn, mem_raw, 0),
                     capi.lib.reml_export_free)
     declared = [ftype]
@@ -710,7 +761,7 @@ def glue_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
                 fail(failure(store_record, trap) or 1)
             if code == glue.BADBLOCK:
                 try:
-                    check_allocation(opts, raw(store_record, 0), 1, raw(store_record, 1))
+                    check_allocation(opts, raw(store_record, 0), raw(store_record, 2), raw(store_record, 1))
                     raise cabi.Trap(f"realloc returned {raw(store_record, 0):#x}: the string does not fit in memory")
                 except cabi.Trap as exc:
                     guest_trap(exc)
@@ -784,9 +835,31 @@ def glue_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
             lines.append(f"        if {a}.__class__ is not str: bad_args({args_tuple})")
             lines.append(f"        d{i} = {a}.encode()")
             call_args += [f"d{i}", f"len(d{i})"]
+        elif kind.startswith("result-"):  # result<K, string>: Ok(K) checked in C, Err's bytes lowered in C
+            env["Ok"], env["Err"] = Ok, Err
+            ok = kind[7:]
+            test = {"bool": f"y{i}.__class__ is not bool", "char": f"y{i}.__class__ is not str or len(y{i}) != 1"}.get(
+                ok, f"y{i}.__class__ is not int")
+            lines += [f"        if isinstance({a}, Ok):", f"            y{i} = {a}.value",
+                      f"            if {test}: bad_args({args_tuple})"]
+            if ok == "char":
+                lines.append(f"            y{i} = ord(y{i})")
+            lines += [f"            x{i} = 0; d{i} = b''", f"        elif isinstance({a}, Err):", f"            e{i} = {a}.value",
+                      f"            if e{i}.__class__ is not str: bad_args({args_tuple})",
+                      f"            x{i} = 1; y{i} = 0; d{i} = e{i}.encode()",
+                      "        else:", f"            bad_args({args_tuple})", "            raise TypeError('not a result')"]
+            call_args += [f"x{i}", f"y{i}", f"d{i}", f"len(d{i})"]
         elif kind.startswith("slots:"):
-            lines += _slot_lines(ty, kind[6:].split(","), a, i, codec, env)
-            call_args += [f"x{i}_{j}" for j in range(len(kind[6:].split(",")))]
+            slots = kind[6:].split(",")
+            if glue.lowers_in_c(slots):
+                lines += _string_slot_lines(ty, slots, a, i, args_tuple, env)
+                call_args += [x for j, slot in enumerate(slots)
+                              for x in ((f"d{i}_{j}", f"len(d{i}_{j})") if slot == "string" else
+                                        (f"d{i}_{j}", f"len(x{i}_{j})") if slot.startswith("list-") else
+                                        (f"x{i}_{j}", f"x{i}_{j}v") if slot.startswith("opt-") else (f"x{i}_{j}",))]
+            else:
+                lines += _slot_lines(ty, slots, a, i, codec, env)
+                call_args += [f"x{i}_{j}" for j in range(len(slots))]
         elif kind.startswith("flat:"):
             env[f"c{i}"] = codec.lower
             lines += [f"        o{i} = []", f"        c{i}({a}, o{i})"]
@@ -805,8 +878,14 @@ def glue_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
         lines.append("    state.gen += 1")
     res = sig.result
     rty = None if ftype.result is None else t.unalias(ftype.result)
-    if res == "held":
-        lines.append(f"    if r < 0: return slow(r, {args_tuple})")
+    if res == "held" or res.startswith("res-"):
+        lines.append(f"    if r < 0: return slow(r, {args_tuple})" if res == "held"
+                     else f"    if r == {glue.SENTINEL_I64}: return slow(r, {args_tuple})")
+        if res.startswith("res-"):  # Ok read in C; an Err comes back held (HELD + its address)
+            env["new"], env["Ok"] = object.__new__, Ok
+            value = {"res-bool": "r == 1", "res-char": "chr(r)"}.get(res, "r")
+            lines += [f"    if r < {glue.HELD}:", "        v = new(Ok)", f"        v.__dict__['value'] = {value}",
+                      "        return v", f"    r -= {glue.HELD}"]
         lines.append("    try:")
         mem = opts.memory
         if isinstance(rty, t.OwnType) and resources is not None:  # a handle: moved out of the table
@@ -834,7 +913,10 @@ def glue_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
             lines.append(f"    if r == {glue.SENTINEL_U64}: return slow(r, {args_tuple})")
         else:
             lines.append(f"    if r == {glue.SENTINEL_I64}: return slow(r, {args_tuple})")
-        if res == "none":
+        if res.startswith("opt-"):  # option<K> read in C: NONE for none
+            value = {"opt-bool": "r == 1", "opt-char": "chr(r)"}.get(res, "r")
+            lines.append(f"    return None if r == {glue.NONE} else {value}")
+        elif res == "none":
             lines.append("    return None")
         elif res == "bool":
             lines.append("    return r == 1")
@@ -854,5 +936,5 @@ def glue_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
     caller.thread_safe = True  # the C glue holds the instance's lock itself
     caller.declared = declared
     caller.glue = sig.name
-    caller.glue_reallocs = sum(k == "string" for k in sig.params)  # realloc entries made from C
+    caller.glue_reallocs = sig.reallocs  # realloc entries made from C
     return caller

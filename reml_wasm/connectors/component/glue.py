@@ -48,7 +48,7 @@ from typing import Any
 from ... import toolchain, types as t
 from ...audit import write_atomic
 from ...cabi import flatten, flatten_type
-from ...cabi.strings import MAX_STRING_BYTES
+from ...cabi.strings import MAX_LIST_BYTES, MAX_STRING_BYTES
 from . import capi as capi_module
 
 BADARG, POISONED, FAILED, LIFT, BADBLOCK = 1, 2, 3, 4, 5
@@ -108,6 +108,10 @@ def param_kind(ty: t.Type) -> str | None:
         return "flags"
     if isinstance(ty, t.BorrowType):
         return "borrow"
+    if isinstance(ty, t.ResultType) and ty.err is not None and t.unalias(ty.err) == t.STRING:
+        ok = None if ty.ok is None else t.unalias(ty.ok)
+        if isinstance(ok, t.PrimitiveType) and ok.name in _RESULT_OK:
+            return f"result-{ok.name}"  # result<K, string>: the case, K, the error's bytes (C lowers them)
     inline = _inline_kind(ty)
     if inline is not None:
         return inline
@@ -139,9 +143,27 @@ def result_kind(ty: t.Type | None, flat: list[str]) -> str | None:
         return "enum"
     if isinstance(ty, t.FlagsType) and 0 < len(ty.labels) <= 32:
         return "flags"
+    if isinstance(ty, t.OptionType) and flat == ["i32"]:
+        inner = t.unalias(ty.inner)
+        if isinstance(inner, t.PrimitiveType) and inner.name in _OPTION_RESULT:
+            return f"opt-{inner.name}"
+    if isinstance(ty, t.ResultType) and flat == ["i32"] and ty.err is not None and t.unalias(ty.err) == t.STRING:
+        ok = None if ty.ok is None else t.unalias(ty.ok)
+        if isinstance(ok, t.PrimitiveType) and ok.name in _OPTION_RESULT:
+            return f"res-{ok.name}"  # Ok read in C; Err (a string) held for the codec
     if flat == ["i32"]:
         return "held"
     return None
+
+
+# option<K> results C reads from the spilled area: K -> (width, the C expression of the
+# value from its bytes `v`, a uint32_t); none is NONE (never a value of K)
+_OPTION_RESULT = {"u8": (1, "(int64_t)(uint8_t)v"), "s8": (1, "(int64_t)(int8_t)v"),
+                  "u16": (2, "(int64_t)(uint16_t)v"), "s16": (2, "(int64_t)(int16_t)v"),
+                  "u32": (4, "(int64_t)v"), "s32": (4, "(int64_t)(int32_t)v"),
+                  "bool": (1, "(int64_t)((uint8_t)v != 0)"), "char": (4, "(int64_t)v")}
+NONE = 1 << 40
+HELD = 1 << 41  # a res-K result's error case: HELD + the area's address, the lock held
 
 
 class Signature:
@@ -165,23 +187,44 @@ class Signature:
     @property
     def strings(self) -> bool:
         """Whether C lowers a string (it then needs the export's realloc and memory)."""
-        return "string" in self.params
+        return self.reallocs > 0 or any(p.startswith("result-") for p in self.params)
+
+    @property
+    def memory(self) -> bool:
+        """Whether C reaches the export's memory (strings lowered, an option result read)."""
+        return self.strings or self.result.startswith(("opt-", "res-"))
+
+    @property
+    def reallocs(self) -> int:
+        """The guest realloc entries C makes per call (one per string parameter or field)."""
+        return sum(k == "string" or k.startswith("list-")
+                   for p in self.params for k in (p[6:].split(",") if p.startswith("slots:") else [p]))
 
 
 def _width(kind: str) -> int:
     """Flat values of a parameter kind."""
-    if kind == "string":
+    if kind == "string" or kind.startswith(("list-", "opt-")):
         return 2
-    if kind.startswith(("flat:", "slots:")):
-        return len(kind.split(":", 1)[1].split(","))
+    if kind.startswith("result-"):
+        return 3
+    if kind.startswith("slots:"):
+        return sum(_width(slot) for slot in kind[6:].split(","))
+    if kind.startswith("flat:"):
+        return len(kind[5:].split(","))
     return 1
 
 
-def _c_params(kind: str, i: int) -> list[str]:
+def _c_params(kind: str, i: int | str) -> list[str]:
     """The C parameters (`type name`) a parameter kind takes."""
-    if kind == "string":
+    if kind == "string" or kind.startswith("list-"):
         return [f"const char *x{i}", f"int64_t n{i}"]
-    if kind.startswith(("flat:", "slots:")):
+    if kind.startswith("opt-"):
+        return [f"int64_t x{i}"] + [c + "v" for c in _c_params(kind[4:], i)]
+    if kind.startswith("result-"):
+        return [f"int64_t x{i}", f"int64_t x{i}v", f"const char *x{i}s", f"int64_t n{i}s"]
+    if kind.startswith("slots:"):
+        return [c for j, slot in enumerate(kind[6:].split(",")) for c in _c_params(slot, f"{i}_{j}")]
+    if kind.startswith("flat:"):
         return [f"{'double' if f in ('f32', 'f64') else 'int64_t'} x{i}_{j}"
                 for j, f in enumerate(kind.split(":", 1)[1].split(","))]
     if kind in ("f32", "f64"):
@@ -192,32 +235,57 @@ def _c_params(kind: str, i: int) -> list[str]:
 
 
 # a compound whose flat slots Python fills straight from the value (inline_slots): the
-# slot kinds C checks (an integer range, bool) or converts (floats); "i32" is unchecked
+# slot kinds C checks (an integer range, bool) or converts (floats), or lowers (a string
+# field: its UTF-8 bytes, copied into the block of the guest's realloc, as for a string
+# parameter); "i32" is unchecked
 _INLINE_FIELD = ("s8", "u8", "s16", "u16", "s32", "u32", "bool", "f32", "f64")
+_INLINE_RECORD_FIELD = _INLINE_FIELD + ("s64", "u64", "string")
+# list fields C lowers as it lowers strings (the packed elements copied into the block of
+# realloc(0, 0, align, n * size)): "list-<element>" -> (size, align)
+# result<K, string> parameters: K (checked in C as a slot of its kind) or the error's bytes
+_RESULT_OK = ("s8", "u8", "s16", "u16", "s32", "u32", "bool", "char")
+# option fields beside strings and lists ("opt-<kind>": two slots, the case and the value)
+_OPTION_FIELD = ("s8", "u8", "s16", "u16", "s32", "u32", "bool", "char", "f64")
+_LIST_FIELD = {"s8": 1, "s16": 2, "u16": 2, "s32": 4, "u32": 4, "s64": 8, "u64": 8, "f32": 4, "f64": 8}
 
 
 def inline_slots(ty: t.Type) -> list[str] | None:
-    """The slot kinds of a record or tuple of integer (up to 32 bits) / bool / float
-    fields, or of an option of one such value (a discriminant slot "i32" first), whose
-    Python half reads the fields itself (C checks each slot as for a parameter); None
-    for other types."""
+    """The slot kinds of a record or tuple of integer (up to 32 bits) / bool / float /
+    string fields, or of an option of one integer / bool / f64 value (a discriminant slot
+    "i32" first), whose Python half reads the fields itself (C checks each slot as for a
+    parameter, and lowers each string field); None for other types."""
     ty = t.unalias(ty)
 
-    def kind(x: t.Type) -> str | None:
+    def kind(x: t.Type, allowed: tuple[str, ...] = _INLINE_RECORD_FIELD) -> str | None:
         x = t.unalias(x)
-        return x.name if isinstance(x, t.PrimitiveType) and x.name in _INLINE_FIELD else None
+        if isinstance(x, t.OptionType) and allowed is _INLINE_RECORD_FIELD:  # "opt-K": its case, its value
+            inner = kind(x.inner, _OPTION_FIELD)
+            return None if inner is None else f"opt-{inner}"
+        if isinstance(x, t.ListType) and x.length is None and allowed is _INLINE_RECORD_FIELD:
+            e = t.unalias(x.element)
+            return f"list-{e.name}" if isinstance(e, t.PrimitiveType) and e.name in _LIST_FIELD else None
+        return x.name if isinstance(x, t.PrimitiveType) and x.name in allowed else None
     if isinstance(ty, t.RecordType):
         kinds = [kind(f.type) for f in ty.fields]
     elif isinstance(ty, t.TupleType):
         kinds = [kind(e) for e in ty.elements]
     elif isinstance(ty, t.OptionType):
-        inner = kind(ty.inner)
+        inner = kind(ty.inner, _INLINE_FIELD)
         kinds = ["i32", inner] if inner is not None and inner not in ("f32",) else [None]
     else:
         return None
     if not kinds or any(k is None for k in kinds):
         return None
-    return [k for k in kinds if k is not None]
+    slots = [k for k in kinds if k is not None]
+    if not lowers_in_c(slots) and ("s64" in slots or "u64" in slots):
+        return None  # 64-bit fields are read by the Python half only beside strings and lists
+    return slots
+
+
+def lowers_in_c(slots: list[str]) -> bool:
+    """Whether C lowers some slot (a string or list field) of an inline compound: its
+    fields are then read by name or position, never through the codec."""
+    return any(k == "string" or k.startswith(("list-", "opt-")) for k in slots)
 
 
 def _slot_core(kind: str) -> str:
@@ -244,6 +312,28 @@ def _sentinel(sig: Signature) -> str:
     return "INT64_MIN"
 
 
+def _lower_string(x: str, k: int, fail: str, size: int = 1) -> list[str]:
+    """C statements lowering the string (x{x}, n{x} bytes) or list (n{x} elements of
+    `size` bytes, aligned to it) into slots k, k + 1: the guest's realloc(0, 0, align,
+    bytes), the block checked (alignment, memory bounds: raw 0-2 = block, bytes, align for
+    the caller's diagnostic), the bytes copied (as put_bytes does)."""
+    nbytes = f"n{x}" if size == 1 else f"n{x} * {size}"
+    return [
+        "    {",
+        "        wasmtime_val_raw_t r[4];",
+        f"        int64_t nb = {nbytes};",
+        f"        r[0].i64 = 0; r[1].i64 = 0; r[2].i64 = {size}; r[3].i64 = nb;",
+        "        err = st->call(st->ctx, &ex->realloc, r, 4, &trap);",
+        f"        if (err || trap) {{ st->err = err; st->trap = trap; reml_status = {FAILED}; return {fail}; }}",
+        "        uint64_t sp = (uint32_t)r[0].i32;",
+        f"        if ({'0' if size == 1 else f'sp % {size}'} || sp + (uint64_t)nb > st->mem_size(st->ctx, &ex->mem)) {{",
+        f"            st->raw[0] = (int64_t)sp; st->raw[1] = nb; st->raw[2] = {size}; reml_status = {BADBLOCK}; return {fail};",
+        "        }",
+        f"        if (nb) memcpy(st->mem_data(st->ctx, &ex->mem) + sp, x{x}, (size_t)nb);",
+        f"        a[{k}].i64 = (int64_t)sp; a[{k + 1}].i64 = n{x};",
+        "    }"]
+
+
 def _body(sig: Signature) -> str:
     """The C statements of the glue function (the value array `a`, slot by slot)."""
     fail = _sentinel(sig)
@@ -259,37 +349,59 @@ def _body(sig: Signature) -> str:
                          f"{{ reml_status = {BADARG}; return {fail}; }}")
         elif kind == "string":
             lines.append(f"    if (n{i} > {MAX_STRING_BYTES}LL) {{ reml_status = {BADARG}; return {fail}; }}")
+        elif kind.startswith("result-"):
+            ok, v = kind[7:], f"x{i}v"
+            bounds = _RANGE.get(ok) or ((0, 1) if ok == "bool" else None)
+            test = f"{v} < {bounds[0]}LL || {v} > {bounds[1]}LL" if bounds is not None else \
+                f"{v} < 0 || {v} >= 0x110000 || ({v} >= 0xD800 && {v} < 0xE000)"
+            lines.append(f"    if ((x{i} == 0 && ({test})) || (x{i} != 0 && n{i}s > {MAX_STRING_BYTES}LL)) "
+                         f"{{ reml_status = {BADARG}; return {fail}; }}")
         elif kind.startswith("slots:"):
             for j, slot in enumerate(kind[6:].split(",")):
                 bounds = _RANGE.get(slot) or ((0, 1) if slot == "bool" else None)
-                if bounds is not None:
+                if slot == "string" or slot.startswith("list-"):
+                    most = MAX_STRING_BYTES if slot == "string" else MAX_LIST_BYTES // _LIST_FIELD[slot[5:]]
+                    lines.append(f"    if (n{i}_{j} > {most}LL) {{ reml_status = {BADARG}; return {fail}; }}")
+                elif bounds is not None:
                     lines.append(f"    if (x{i}_{j} < {bounds[0]}LL || x{i}_{j} > {bounds[1]}LL) "
                                  f"{{ reml_status = {BADARG}; return {fail}; }}")
+                elif slot.startswith("opt-"):
+                    v, inner = f"x{i}_{j}v", slot[4:]
+                    bounds = _RANGE.get(inner) or ((0, 1) if inner == "bool" else None)
+                    if bounds is not None:
+                        lines.append(f"    if ({v} < {bounds[0]}LL || {v} > {bounds[1]}LL) "
+                                     f"{{ reml_status = {BADARG}; return {fail}; }}")
+                    elif inner == "char":
+                        lines.append(f"    if ({v} < 0 || {v} >= 0x110000 || ({v} >= 0xD800 && {v} < 0xE000)) "
+                                     f"{{ reml_status = {BADARG}; return {fail}; }}")
     lines += ["    reml_lock(st);",
               f"    if (st->poisoned) {{ reml_status = {POISONED}; return {fail}; }}",
               "    reml_enter(st);"]
     k = 0
     for i, kind in enumerate(sig.params):
         if kind == "string":
-            # the guest's realloc(0, 0, 1, n), the block checked, the bytes copied (as put_bytes)
-            lines += [
-                "    {",
-                "        wasmtime_val_raw_t r[4];",
-                f"        r[0].i64 = 0; r[1].i64 = 0; r[2].i64 = 1; r[3].i64 = n{i};",
-                "        err = st->call(st->ctx, &ex->realloc, r, 4, &trap);",
-                f"        if (err || trap) {{ st->err = err; st->trap = trap; reml_status = {FAILED}; return {fail}; }}",
-                "        uint64_t sp = (uint32_t)r[0].i32;",
-                f"        if (sp + (uint64_t)n{i} > st->mem_size(st->ctx, &ex->mem)) {{",
-                f"            st->raw[0] = (int64_t)sp; st->raw[1] = n{i}; reml_status = {BADBLOCK}; return {fail};",
-                "        }",
-                f"        if (n{i}) memcpy(st->mem_data(st->ctx, &ex->mem) + sp, x{i}, (size_t)n{i});",
-                f"        a[{k}].i64 = (int64_t)sp; a[{k + 1}].i64 = n{i};",
-                "    }"]
+            lines += _lower_string(str(i), k, fail)
             k += 2
+        elif kind.startswith("result-"):
+            lines.append(f"    if (x{i} == 0) {{ a[{k}].i64 = 0; a[{k + 1}].i64 = x{i}v; a[{k + 2}].i64 = 0; }} else {{")
+            lines += ["    " + ln for ln in _lower_string(f"{i}s", k + 1, fail)]
+            lines += [f"        a[{k}].i64 = 1;", "    }"]
+            k += 3
         elif kind.startswith(("flat:", "slots:")):
             for j, slot in enumerate(kind.split(":", 1)[1].split(",")):
-                lines.append(_store(_slot_core(slot), k, f"x{i}_{j}"))
-                k += 1
+                if slot == "string" and kind.startswith("slots:"):
+                    lines += _lower_string(f"{i}_{j}", k, fail)
+                    k += 2
+                elif slot.startswith("list-"):
+                    lines += _lower_string(f"{i}_{j}", k, fail, _LIST_FIELD[slot[5:]])
+                    k += 2
+                elif slot.startswith("opt-"):
+                    lines.append(_store("i32", k, f"x{i}_{j}"))
+                    lines.append(_store("f64" if slot == "opt-f64" else "i32", k + 1, f"x{i}_{j}v"))
+                    k += 2
+                else:
+                    lines.append(_store(_slot_core(slot), k, f"x{i}_{j}"))
+                    k += 1
         else:
             lines.append(_store(kind if kind in ("f32", "f64") else "i64", k, f"x{i}"))
             k += 1
@@ -299,7 +411,38 @@ def _body(sig: Signature) -> str:
     if res == "held":  # Python lifts, holding the lock; reml_glue_finish ends the call
         lines += ["    ex->out[0] = a[0].i64;", "    return (int64_t)(uint32_t)a[0].i32;"]
         return "".join(line + "\n" for line in lines)
-    if res == "none":
+    if res.startswith("res-"):
+        # result<K, string>: the area checked (alignment 4, 12 bytes), the case read; Ok's
+        # value lifted here, Err held (the lock kept) for the codec; anything unusual goes
+        # back to the interpreter's lifting
+        width, expr = _OPTION_RESULT[res[4:]]
+        lift = f"{{ st->raw[0] = a[0].i32; reml_status = {LIFT}; return {fail}; }}"
+        lines += ["    uint64_t rp = (uint32_t)a[0].i32;",
+                  f"    if (rp % 4 || rp + 12 > st->mem_size(st->ctx, &ex->mem)) {lift}",
+                  "    const uint8_t *m = st->mem_data(st->ctx, &ex->mem) + rp;",
+                  f"    if (m[0] > 1) {lift}",
+                  f"    if (m[0] == 1) {{ ex->out[0] = a[0].i64; return {HELD}LL + (int64_t)rp; }}",
+                  "    uint32_t v = 0;",
+                  f"    memcpy(&v, m + 4, {width});"]
+        if res == "res-char":
+            lines.append(f"    if (v >= 0x110000 || (v >= 0xD800 && v < 0xE000)) {lift}")
+        value = expr
+    elif res.startswith("opt-"):
+        # the area checked (alignment, bounds), the case and the value read, the value lifted
+        # (a char checked); anything unusual goes back to the interpreter's lifting
+        width, expr = _OPTION_RESULT[res[4:]]
+        size = 2 * width
+        lift = f"{{ st->raw[0] = a[0].i32; reml_status = {LIFT}; return {fail}; }}"
+        lines += ["    uint64_t rp = (uint32_t)a[0].i32;",
+                  f"    if ({'0' if width == 1 else f'rp % {width}'} || rp + {size} > st->mem_size(st->ctx, &ex->mem)) {lift}",
+                  "    const uint8_t *m = st->mem_data(st->ctx, &ex->mem) + rp;",
+                  f"    if (m[0] > 1) {lift}",
+                  "    uint32_t v = 0;",
+                  f"    memcpy(&v, m + {width}, {width});"]
+        if res == "opt-char":
+            lines.append(f"    if (m[0] == 1 && (v >= 0x110000 || (v >= 0xD800 && v < 0xE000))) {lift}")
+        value = f"m[0] ? {expr} : {NONE}LL"
+    elif res == "none":
         value = "0"
     elif res in _LIFT_INT:
         value = _LIFT_INT[res]
@@ -341,7 +484,9 @@ def signature(func: t.Function, post: bool) -> Signature | None:
     kinds = tuple(k for k in params if k is not None)
     locked = any(k.startswith("flat:") and not _pure(p.type) for k, p in zip(kinds, func.params))
     if locked:  # Python lowers under the lock: strings too, so reallocs keep the parameters' order
-        kinds = tuple("flat:i32,i32" if k == "string" else k for k in kinds)
+        kinds = tuple("flat:i32,i32" if k == "string" else "flat:i32,i32,i32" if k.startswith("result-") else
+                      "flat:" + ",".join(flatten_type(p.type, 4)) if k.startswith("slots:") and lowers_in_c(k[6:].split(","))
+                      else k for k, p in zip(kinds, func.params))
     sig = Signature(kinds, res, cases, post)
     sig.locked = locked
     return sig
