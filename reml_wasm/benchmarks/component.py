@@ -224,6 +224,7 @@ class Row:
     spread: float = 0.0
     goals: list[tuple[str, float]] = field(default_factory=list)
     note: str = ""
+    same_work: bool = True  # False: the wasmtime-py column times other work (no ratio shown)
 
     def goal_cell(self) -> str:
         """Each goal with its verdict on this row's figures, or "-"."""
@@ -379,7 +380,7 @@ def _instantiate_row(ctest: Component, quick: bool) -> Row:
                                             SPECIAL["instantiate"])
     assert t_fast is not None  # the fast path is always measured
     return Row(SPECIAL["instantiate"], t_raw, t_ref, t_fast, None, spread, [("ns", 2e6)],
-               "instantiate + first call (ours); wasmtime-py: linker.instantiate only")
+               "instantiate + first call (ours); wasmtime-py: linker.instantiate only", same_work=False)
 
 
 def _lock_row(ctest: Component, quick: bool) -> Row:
@@ -466,7 +467,8 @@ def run(args: argparse.Namespace) -> int:
     for r in rows:
         table.add(r.label, _cell(r.raw), _cell(r.ref), r.fast, _cell(r.floor),
                   "" if r.floor is None or r.floor <= 0 else f"{r.fast / r.floor:.2f}x",
-                  "" if r.raw is None else f"{r.raw / r.fast:.1f}x", f"±{r.spread * 50:.0f}%", r.goal_cell(), r.note)
+                  "" if r.raw is None or not r.same_work else f"{r.raw / r.fast:.1f}x", f"±{r.spread * 50:.0f}%",
+                  r.goal_cell(), r.note)
     rounds = 1 if quick else ROUNDS
     table.notes.append(f"each figure is the median of {rounds} interleaved rounds (each round a median of "
                        "batches; processes one call per round); spread: the widest (high - low) / 2 / median of "
