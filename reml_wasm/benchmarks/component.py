@@ -35,6 +35,7 @@ HOSTBENCH_SOURCE = toolchain.PROJECT_ROOT / "native" / "hostbench" / "hostbench.
 ORACLE_RES = "reml:cabi-oracle/res"
 
 ROUNDS = 3
+PROCESS_ROUNDS = 7  # rounds of one new process each (the cold-start row)
 HOST_LOOP = 1000  # host calls per guest call in the host-call case
 
 
@@ -245,7 +246,7 @@ def _timed(fns: list[Callable[[], Any] | None], quick: bool, label: str,
     """Medians (ns per call) of `fns` timed in ROUNDS interleaved rounds (None stays None),
     and the widest spread among them; `single`: one call per round (processes)."""
     present = [fn for fn in fns if fn is not None]
-    rounds = 7 if single else ROUNDS
+    rounds = PROCESS_ROUNDS if single else ROUNDS
     timings = iter(interleaved(present, rounds=rounds, quick=quick, single=single, label=label))
     out: list[Timing | None] = [None if fn is None else next(timings) for fn in fns]
     return [None if t is None else t.median for t in out], max((t.spread for t in out if t is not None), default=0.0)
@@ -471,7 +472,7 @@ def run(args: argparse.Namespace) -> int:
                   r.goal_cell(), r.note)
     rounds = 1 if quick else ROUNDS
     table.notes.append(f"each figure is the median of {rounds} interleaved rounds (each round a median of "
-                       "batches; processes one call per round); spread: the widest (high - low) / 2 / median of "
+                       f"batches; the cold-start row: {1 if quick else PROCESS_ROUNDS} rounds of one process); spread: the widest (high - low) / 2 / median of "
                        "the timings behind a row; goals are judged on the ratios of this run; "
                        f"the run took {time.perf_counter() - t0:.0f} s")
     table.print(getattr(args, "json", False))
