@@ -76,13 +76,15 @@ _ANY_ERROR = re.compile(r"^(?P<file>[^:\n]+):(?P<line>\d+):(?P<col>\d+): error: 
 
 
 def build_api_module(cdef: str, source: str, lib: ResolvedLibrary | None, *,
-                     include_dirs: Sequence[str] = ()) -> ApiModule:
+                     include_dirs: Sequence[str] = (), full_python_api: bool = False) -> ApiModule:
     """Compile (or reuse) the API-mode module for `cdef`, whose C source is `source`.
-    `lib=None` links no library (a module that calls only through function pointers)."""
+    `lib=None` links no library (a module that calls only through function pointers);
+    `full_python_api`: the source uses CPython's whole C API, not only its stable subset
+    (the module then fits this Python version alone, which its cache key names anyway)."""
     cc = c_compiler()
     if cc is None:
         raise error("ffi.api.unavailable", "API mode needs a C compiler and none was found")
-    link = _link_args(lib)
+    link = _link_args(lib) + (["-D_CFFI_NO_LIMITED_API"] if full_python_api else [])
     key_parts = ["entry-format 2", cdef, source, "\0".join(link), "\0".join(include_dirs), _library_digest(lib), cc,
                  sys.version, cffi.__version__, sysconfig.get_config_var("EXT_SUFFIX") or ""]
     digest = hashlib.sha256("\x1f".join(key_parts).encode()).hexdigest()[:20]

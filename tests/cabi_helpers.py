@@ -49,19 +49,26 @@ def options(size: int = 256, *, encoding: str = "utf8", ptr_size: int = 4, grow:
                             ptr_size=ptr_size, resources=resources)
 
 
-def python_callers(comp):
+def python_callers(comp, switch="REML_WASM_GLUE"):
     """A fast-path instance of `comp` whose export callers are the generated Python ones
-    (the per-signature C glue switched off by REML_WASM_GLUE=0 while it is made)."""
+    (the per-signature C glue switched off by REML_WASM_GLUE=0 while it is made); with
+    switch="REML_WASM_FRONT", the glue's own Python half without the C front."""
     import os
-    saved = os.environ.get("REML_WASM_GLUE")
-    os.environ["REML_WASM_GLUE"] = "0"
+    saved = os.environ.get(switch)
+    os.environ[switch] = "0"
     try:
         return comp.instantiate(path="fast")
     finally:
         if saved is None:
-            del os.environ["REML_WASM_GLUE"]
+            del os.environ[switch]
         else:
-            os.environ["REML_WASM_GLUE"] = saved
+            os.environ[switch] = saved
+
+
+def glue_without_front(comp):
+    """A fast-path instance of `comp` whose glued exports keep the glue's Python half (no C
+    front), so its conversions stay tested beside the front's."""
+    return python_callers(comp, "REML_WASM_FRONT")
 
 
 def component_from_wat(directory: Path, wat: str):

@@ -18,6 +18,16 @@ from reml_wasm.values import Err, Ok, Record, Variant
 
 from cabi_helpers import component_from_wat, python_callers
 
+@pytest.fixture(autouse=True, scope="module", params=["front", "glue-python-half"])
+def export_front(request):
+    """Every test here runs with the C front serving whole calls, and again with the glue's
+    own Python half (REML_WASM_FRONT=0, read when an instance is made)."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv("REML_WASM_FRONT", "1" if request.param == "front" else "0")
+    yield request.param
+    patch.undo()
+
+
 # every export lifts a core identity (or reinterpreting) function at another type, so the
 # guest hands back whatever raw value the test chose
 WAT = """

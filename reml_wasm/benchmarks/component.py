@@ -206,8 +206,9 @@ def _entries_of(inst: Any, export: str, args: tuple) -> int:
         caller(*args)
     finally:
         opts.realloc, opts.put_bytes, opts.put_strings = realloc, put_bytes, put_strings
-    # the C glue calls realloc itself for its string parameters (one entry each)
-    return n + count[0] + getattr(caller, "glue_reallocs", 0)
+    # the C glue calls realloc itself for its string parameters (one entry each); the
+    # front counts the entries it made in the call
+    return n + count[0] + getattr(caller, "reallocs", getattr(caller, "glue_reallocs", 0))
 
 
 @dataclass

@@ -25,6 +25,7 @@ from ...values import Err, Ok, Record, Some, check_args, is_list_value, record_f
 from . import traps as component_traps
 from .callbacks import take_exception
 from .capi import CApi
+from .front import front as make_front
 
 # flat core type -> (view written, index stride); i32 goes through the int64 view so both
 # signed and unsigned 32-bit values fit
@@ -744,6 +745,11 @@ def glue_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
         code = status()
         if code == 0:  # a genuine value equal to the sentinel
             return r if r == r else NAN
+        return handle(code, args)
+
+    def handle(code: int, args: tuple) -> Any:
+        """A failed call (status `code`), as the Python callers handle it; the lock held
+        unless the arguments were refused."""
         if code == glue.BADARG:
             acquire()  # the engine's lowering may call realloc before it finds the fault
             try:
@@ -937,4 +943,21 @@ def glue_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
     caller.declared = declared
     caller.glue = sig.name
     caller.glue_reallocs = sig.reallocs  # realloc entries made from C
-    return caller
+    if bump or not book[0].front:
+        return caller
+
+    def failed(code: int, args: tuple) -> Any:  # the front's failures after it took the lock
+        if meter is not None:
+            meter.copied = 0  # the interpreter's lifting starts with the whole budget
+        return handle(code, args)
+
+    def record_of(lowers: bool, memory: bool) -> Any:
+        realloc = opts.realloc.keep_alive["fn"] if lowers else ffi.NULL
+        return ffi.gc(capi.lib.reml_export_new(state.record, fn, post_fn, realloc,
+                                               opts.memory._mem if memory else ffi.NULL, 0),
+                      capi.lib.reml_export_free)
+    fronted = make_front(capi, ftype, plan.flat, opts, record_of, caller, failed, post is not None)
+    if fronted is None:
+        return caller
+    del fronted.glue_reallocs  # the front counts its realloc entries per call (`reallocs`)
+    return fronted

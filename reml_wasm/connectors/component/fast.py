@@ -198,6 +198,10 @@ class FastBackend(cl.Backend):
         self.host = host
         self.resource_tables: dict[t.ResourceType, cabi.ResourceTables] = {}
         self._memories: dict[int, FastMemory] = {}
+        # the host-side copy budget of every memory, also of those first met when an export
+        # is first called (the instance sets the limit and keeps the list to reset them)
+        self.copy_limit: int | None = None
+        self.copy_meters: list[FastMemory] = []
         self.host_keys: list[int] = []  # this instance's entries in callbacks.REGISTRY
         # per-signature C glue of the exports, compiled once per component (`checked` is its mark)
         self.glue = GlueBook(capi, self.checked) if glue_enabled() else None
@@ -264,6 +268,9 @@ class FastBackend(cl.Backend):
         fm = self._memories.get(key)
         if fm is None:
             fm = self._memories[key] = self.session.memory(mem)
+            if self.copy_limit is not None:
+                fm.copy_limit = self.copy_limit
+            self.copy_meters.append(fm)
         return fm
 
     def core_type(self, func: Any, what: str) -> tuple[list[str], list[str]]:

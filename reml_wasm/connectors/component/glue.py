@@ -516,6 +516,7 @@ class GlueBook:
     def __init__(self, capi: Any, owner: Any) -> None:
         self.capi = capi
         self.owner = owner
+        self.front = front_enabled()  # whether its exports get a C front (front.py)
         self.noted: list[tuple[t.Function, bool]] = []
         self._entry: tuple[Any, list[Signature | None], Any] | None = None
 
@@ -561,18 +562,23 @@ _by_names: dict[tuple[str, ...], Any] = {}
 
 
 def _build(sigs: list[Signature]) -> Any:
-    """The module of `sigs`: found again through a small index in the cache (keyed by its
-    source, this Python and the cffi backend; the module file's size and modification
-    time recorded) without importing cffi's compiler side, else built by
-    `cffi_api.build_api_module` (cached, verified) and recorded in the index."""
-    index = index_file(sigs)
-    cdef, source = _texts(sigs)
+    """The module of `sigs` (see `build_cached`)."""
+    return build_cached(*_texts(sigs))
+
+
+def build_cached(cdef: str, source: str, full_python_api: bool = False) -> Any:
+    """The API-mode module of (cdef, source), linked to nothing: found again through a
+    small index in the cache (keyed by the texts, this Python and the cffi backend; the
+    module file's size and modification time recorded) without importing cffi's compiler
+    side, else built by `cffi_api.build_api_module` (cached, verified) and recorded in the
+    index; None when it cannot be built here (the reason kept for `enabled`)."""
+    index = _index_of(cdef, source + ("\n/* full API */" if full_python_api else ""))
     module = _indexed(index)
     if module is not None:
         return module
     from ...cffi_api import build_api_module
     try:
-        built = build_api_module(cdef, source, None)
+        built = build_api_module(cdef, source, None, full_python_api=full_python_api)
     except Exception as exc:  # noqa: BLE001 - the glue is an optimisation: Python callers serve
         _unavailable.append(f"{type(exc).__name__}: {exc}")
         return None
@@ -592,8 +598,12 @@ def _texts(sigs: list[Signature]) -> tuple[str, str]:
 
 def index_file(sigs: list[Signature]) -> Path:
     """The cache index naming the compiled module of `sigs`."""
+    return _index_of(*_texts(sigs))
+
+
+def _index_of(cdef: str, source: str) -> Path:
+    """The cache index naming the compiled module of (cdef, source)."""
     import _cffi_backend
-    cdef, source = _texts(sigs)
     key = "\x1f".join([cdef, source, sys.version, _cffi_backend.__version__])
     return toolchain.cache_root() / "glue" / f"{hashlib.sha256(key.encode()).hexdigest()[:24]}.json"
 
@@ -618,6 +628,12 @@ def _indexed(index: Path) -> Any:
     except ImportError:
         return None
     return module
+
+
+def front_enabled() -> bool:
+    """Whether glued exports get a C front: not when `REML_WASM_FRONT=0` (the tests run
+    the glue's Python half that way); read when an instance is made."""
+    return os.environ.get("REML_WASM_FRONT", "1") != "0"
 
 
 def enabled() -> bool:

@@ -401,11 +401,10 @@ class FastInstance(Instance):
                                    checked=component._checked.setdefault(key, set()),
                                    memo=component._memo.setdefault(key, {}))
         self.lock = self.backend.state.lock  # held by every call into the store
+        self.backend.copy_limit = sandbox.copy_limit
+        self._copy_meters = self.backend.copy_meters  # memories met later join it
         self.scope = cl.instantiate(component.ast, self.backend)
         self._hold_ticker(sandbox, engine)
-        for mem in self.backend._memories.values():
-            mem.copy_limit = sandbox.copy_limit
-            self._copy_meters.append(mem)
         # resources the component defines get their export names (handles and messages
         # say `counter`, not a placeholder; a resource's hash does not include its name)
         self.backend.apply_resource_names()
