@@ -65,7 +65,8 @@ class CallState:
     is then the lock (`StoreLock`), shared by the generated Python callers and the
     per-signature C glue (glue.py), which takes it in C.  `poison` marks both."""
 
-    __slots__ = ("poisoned", "fuel", "gen", "store", "epoch_ticks", "count_entries", "lock", "record")
+    __slots__ = ("poisoned", "fuel", "gen", "store", "epoch_ticks", "count_entries", "lock", "record",
+                 "host_imports", "copy_meters")
 
     def __init__(self, fuel: int | None, store: Any = None, epoch_ticks: int | None = None, *,
                  count_entries: bool = True, capi: CApi | None = None, ctx: Any = None) -> None:
@@ -74,6 +75,9 @@ class CallState:
         self.epoch_ticks = epoch_ticks
         self.gen = 0
         self.count_entries = count_entries
+        self.host_imports = False  # set when an import is lowered to a host function
+        # the memories whose host-side copy budget (`copied`) starts afresh at each call
+        self.copy_meters: list[Any] = []
         self.store = store
         self.record: Any = None
         self.lock: Any = threading.RLock()
@@ -571,10 +575,9 @@ def export_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
         if post is not None:
             lines.append(f"    post({', '.join(names)})")
         lines.append("    return v")
-    meter = plan.opts.memory
-    if meter is not None:  # each export call starts with the whole host-side copy budget
-        env["meter"] = meter
-        lines.insert(2, "    meter.copied = 0")
+    if plan.opts.memory is not None or state.host_imports:  # each call starts with the whole copy budget
+        env["meters"] = state.copy_meters
+        lines.insert(2, "    for m in meters: m.copied = 0")
     caller: Any = _compile("\n".join(lines) + "\n", env, name, label)  # a function: takes attributes
     caller.thread_safe = True  # it holds the instance's lock itself (Instance.func hands it out as is)
     caller.declared = declared  # the type diagnostics name (the instance sets the world's)
@@ -806,9 +809,9 @@ def glue_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
     args_tuple = "(" + "".join(a + ", " for a in names) + ")"
     lines = [f"def caller({', '.join(names)}):"]
     meter = opts.memory
-    if meter is not None:  # each export call starts with the whole host-side copy budget
-        env["meter"] = meter
-        lines.append("    meter.copied = 0")
+    if meter is not None or state.host_imports:  # each call starts with the whole copy budget
+        env["meters"] = state.copy_meters
+        lines.append("    for m in meters: m.copied = 0")
     bump = meter is not None and state.count_entries
     if bump:
         lines.append("    state.gen += 1")
@@ -947,8 +950,8 @@ def glue_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
         return caller
 
     def failed(code: int, args: tuple) -> Any:  # the front's failures after it took the lock
-        if meter is not None:
-            meter.copied = 0  # the interpreter's lifting starts with the whole budget
+        for m in state.copy_meters:
+            m.copied = 0  # the interpreter's lifting starts with the whole budget
         return handle(code, args)
 
     def record_of(lowers: bool, memory: bool) -> Any:
@@ -956,7 +959,10 @@ def glue_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
         return ffi.gc(capi.lib.reml_export_new(state.record, fn, post_fn, realloc,
                                                opts.memory._mem if memory else ffi.NULL, 0),
                       capi.lib.reml_export_free)
-    fronted = make_front(capi, ftype, plan.flat, opts, record_of, caller, failed, post is not None)
+    # the copy budget is reset per call for the host functions' lifting only: the front
+    # counts its own, and its failure handler resets it for the interpreter's
+    fronted = make_front(capi, ftype, plan.flat, opts, record_of, caller, failed, post is not None,
+                         state.copy_meters if state.host_imports else None)
     if fronted is None:
         return caller
     del fronted.glue_reallocs  # the front counts its realloc entries per call (`reallocs`)

@@ -201,7 +201,7 @@ class FastBackend(cl.Backend):
         # the host-side copy budget of every memory, also of those first met when an export
         # is first called (the instance sets the limit and keeps the list to reset them)
         self.copy_limit: int | None = None
-        self.copy_meters: list[FastMemory] = []
+        self.copy_meters: list[FastMemory] = self.state.copy_meters
         self.host_keys: list[int] = []  # this instance's entries in callbacks.REGISTRY
         # per-signature C glue of the exports, compiled once per component (`checked` is its mark)
         self.glue = GlueBook(capi, self.checked) if glue_enabled() else None
@@ -431,6 +431,7 @@ class FastBackend(cl.Backend):
         guest's first call (an instance pays nothing for imports it never calls)."""
         name = func.origin or func.type.qualified_name
         copts = self.options(scope, opts, name)
+        self.state.host_imports = True  # host code may lift out of guest memory during a call
         flat = self._flat(func.type, "lower", (scope.path, len(scope.spaces["core func"])))
         ftype = self._func_type(tuple(flat.params), tuple(flat.results))
         state, ffi = self.state, self.capi.ffi

@@ -38,12 +38,14 @@ class Description:
     def __init__(self) -> None:
         self.words: list[int] = []
         self.consts: list[Any] = [Record, Record.__dict__["_fields"], Variant, Ok, Err, Some, NumberList,
-                                  NumberList.__dict__["typecode"], NAN, "tag", "value", "copied", 0]
+                                  NumberList.__dict__["typecode"], NAN, sys.intern("tag"), sys.intern("value"),
+                                  sys.intern("copied"), 0]
         self._strings: dict[str, int] = {}
 
     def const(self, value: Any) -> int:
         """The index of a constant (strings shared)."""
         if isinstance(value, str):
+            value = sys.intern(value)  # dictionary lookups by these keys then match by identity
             if value not in self._strings:
                 self._strings[value] = len(self.consts)
                 self.consts.append(value)
@@ -129,9 +131,10 @@ def _make_function() -> Any:
 
 
 def front(capi: Any, ftype: t.Function, flat: Any, opts: Any, record_of: Callable[[bool, bool], Any], fallback: Any,
-          failed: Callable[[int, tuple], Any], post: bool) -> Any:
+          failed: Callable[[int, tuple], Any], post: bool, meter: Any) -> Any:
     """The C front of an export (`fallback`: its generated Python caller, whose attributes
-    it takes over; `failed(code, args)`: that caller's failure handler; `record_of(memory)`:
+    it takes over; `failed(code, args)`: that caller's failure handler; `meter`: the list of
+    memories whose copy budget (`copied`) each call resets, or None; `record_of(lowers, memory)`:
     the export's C record, with realloc and memory as it needs them), or None when the front
     does not cover the signature or cannot be built here."""
     if flat.params_spilled or len(flat.params) > 16:
@@ -159,9 +162,8 @@ def front(capi: Any, ftype: t.Function, flat: Any, opts: Any, record_of: Callabl
     if make is None:
         return None
     record = record_of(lowers, memory)
-    meter = opts.memory
     nslots = max(len(flat.params), len(flat.results), 1)
     obj = make(int(capi.ffi.cast("uintptr_t", record)), desc.packed(), tuple(desc.consts), params, result, mode,
-               nslots, post, fallback, failed, meter, int(getattr(meter, "copy_limit", 1 << 62)), record)
+               nslots, post, fallback, failed, meter, int(getattr(opts.memory, "copy_limit", 1 << 62)), record)
     obj.__dict__.update(getattr(fallback, "__dict__", {}))
     return obj

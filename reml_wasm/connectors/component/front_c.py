@@ -154,7 +154,7 @@ static int scalar_bits(int kind, PyObject *o, uint64_t *out) {
 }
 
 static PyObject *attr(PyObject *o, PyObject *name) {  /* a dataclass field (new reference) */
-    PyObject *r = PyObject_GetAttr(o, name);
+    PyObject *r = PyObject_GenericGetAttr(o, name);
     if (!r) PyErr_Clear();
     return r;
 }
@@ -221,8 +221,15 @@ static int take(front_t *f, int32_t node, PyObject *o, tape_t *t) {
         PyObject *fields = Py_TYPE(descr)->tp_descr_get(descr, o, (PyObject *)Py_TYPE(o));
         if (!fields) { PyErr_Clear(); return -1; }
         int bad = !PyDict_CheckExact(fields);
+        Py_ssize_t pos = 0;
+        PyObject *key, *v;
         for (int32_t i = 0; !bad && i < n[4]; i++) {
-            PyObject *v = PyDict_GetItemWithError(fields, PyTuple_GET_ITEM(C, n[5 + 3 * i + 2]));
+            PyObject *name = PyTuple_GET_ITEM(C, n[5 + 3 * i + 2]);
+            /* fields in definition order with interned names: read in order, else looked up */
+            if (!PyDict_Next(fields, &pos, &key, &v) || key != name) {
+                pos = PyDict_GET_SIZE(fields) + 1;
+                v = PyDict_GetItemWithError(fields, name);
+            }
             if (!v) { PyErr_Clear(); bad = 1; break; }
             bad = take(f, n[5 + 3 * i], v, t) != 0;
         }
@@ -239,10 +246,15 @@ static int take(front_t *f, int32_t node, PyObject *o, tape_t *t) {
         if (Py_TYPE(o) != (PyTypeObject *)PyTuple_GET_ITEM(C, C_VARIANT)) return -1;
         PyObject *tag = attr(o, PyTuple_GET_ITEM(C, C_TAG));
         if (!tag) return -1;
-        PyObject *idx = PyUnicode_CheckExact(tag) ? PyDict_GetItemWithError(PyTuple_GET_ITEM(C, n[7]), tag) : NULL;
+        long c = -1;
+        for (int32_t i = 0; i < n[4]; i++)  /* an interned tag is found by identity */
+            if (PyTuple_GET_ITEM(C, n[9 + 2 * i]) == tag) { c = i; break; }
+        if (c < 0) {
+            PyObject *idx = PyUnicode_CheckExact(tag) ? PyDict_GetItemWithError(PyTuple_GET_ITEM(C, n[7]), tag) : NULL;
+            if (!idx) { PyErr_Clear(); Py_DECREF(tag); return -1; }
+            c = PyLong_AsLong(idx);
+        }
         Py_DECREF(tag);
-        if (!idx) { PyErr_Clear(); return -1; }
-        long c = PyLong_AsLong(idx);
         PyObject *v = attr(o, PyTuple_GET_ITEM(C, C_VALUE));
         if (!v) return -1;
         int r = take_case(f, n[8 + 2 * c], v, (uint64_t)c, t);
@@ -428,14 +440,14 @@ static PyObject *new_obj(PyObject *type) {
     PyTypeObject *tp = (PyTypeObject *)type;
     return tp->tp_alloc(tp, 0);
 }
-/* a frozen dataclass object (Ok, Err, Some, Variant) with its fields in __dict__ */
+/* a frozen dataclass object (Ok, Err, Some, Variant): its fields stored as its own
+   __init__ stores them (object.__setattr__), so no instance dict is materialised */
 static PyObject *dataclass(PyObject *C, int type, PyObject *tag, PyObject *value) {
     PyObject *o = new_obj(PyTuple_GET_ITEM(C, type));
     if (!o) { Py_XDECREF(value); return NULL; }
-    PyObject *d = PyObject_GenericGetDict(o, NULL);
-    int bad = !d || (tag && PyDict_SetItem(d, PyTuple_GET_ITEM(C, C_TAG), tag))
-              || PyDict_SetItem(d, PyTuple_GET_ITEM(C, C_VALUE), value ? value : Py_None);
-    Py_XDECREF(d); Py_XDECREF(value);
+    int bad = (tag && PyObject_GenericSetAttr(o, PyTuple_GET_ITEM(C, C_TAG), tag))
+              || PyObject_GenericSetAttr(o, PyTuple_GET_ITEM(C, C_VALUE), value ? value : Py_None);
+    Py_XDECREF(value);
     if (bad) { Py_DECREF(o); return NULL; }
     return o;
 }
@@ -620,11 +632,13 @@ static PyObject *front_call(PyObject *self, PyObject *const *args, size_t nargsf
             if (PyErr_Occurred()) PyErr_Clear();
             return PyObject_Vectorcall(f->fallback, args, nargsf, NULL);
         }
-    if (f->meter != Py_None && PyObject_SetAttr(f->meter, PyTuple_GET_ITEM(f->consts, C_COPIED),
-                                                PyTuple_GET_ITEM(f->consts, C_ZERO))) {
-        tape_free(&t);
-        return NULL;
-    }
+    if (f->meter != Py_None)  /* the host functions' copy budget starts afresh */
+        for (Py_ssize_t i = 0; i < PyList_GET_SIZE(f->meter); i++)
+            if (PyObject_SetAttr(PyList_GET_ITEM(f->meter, i), PyTuple_GET_ITEM(f->consts, C_COPIED),
+                                 PyTuple_GET_ITEM(f->consts, C_ZERO))) {
+                tape_free(&t);
+                return NULL;
+            }
     reml_export_t *ex = f->ex;
     reml_store_t *st = ex->st;
     wasmtime_val_raw_t a[17];
