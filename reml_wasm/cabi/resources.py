@@ -433,12 +433,14 @@ class ResourceTables:
         c = table.c
         tag = self.native_tag(rt, give=False) if c is not None else None
         if tag is not None:
+            new = object.__new__
+
             def lift_native(handle: int) -> Resource:
-                if handle and c[C_PEND] == handle and c[C_TAG] == tag:
-                    rep = c[C_REP]
-                    c[C_PEND] = 0
-                    c[C_NEXT] = handle
-                    return Resource(rt, rep, True)
+                if c[C_PEND] == handle and handle and c[C_TAG] == tag:
+                    c[C_PEND] = 0  # C_NEXT is `handle` still: it is free again
+                    v = new(Resource)  # Resource(rt, rep, True) without the call of __init__
+                    v.type, v.rep, v.own, v._moved = rt, c[C_REP], True, False
+                    return v
                 if c[C_PEND]:
                     table.take_pending()
                 return lift_own(rt, handle)

@@ -10,8 +10,9 @@ memoryview (`cabi.resources.C_NEXT` ...):
   its representation and its resource type (a small number the table assigns).
 
 `reml_resource_new`, the host function of a `resource.new` the guest imports, takes
-`next` when it is there and nothing is pending: it records the handle, clears `next` and
-answers the index.  Otherwise it hands the call to the Python entry (`reml_host_scalar`
+`next` when it is there and nothing is pending: it records the handle and answers the
+index (`next` stays: while a handle is pending C makes no other, and once Python has
+moved it out -- a constructor's result -- the same index is the next one again).  Otherwise it hands the call to the Python entry (`reml_host_scalar`
 with the entry's `callbacks.REGISTRY` key), which takes the pending handle in first.
 The table takes the pending handle in before every use of its slots, and refreshes
 `next` after each of its own changes, so the indices given out are the ones the
@@ -74,7 +75,6 @@ static uintptr_t reml_resource_new(uintptr_t env, wasmtime_caller_t *caller, int
         r->pend = r->next;
         r->rep = (int32_t)raw[0];
         r->tag = tag;
-        r->next = 0;
         raw[0] = r->pend;
         return 0;
     }
