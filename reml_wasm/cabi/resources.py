@@ -456,14 +456,33 @@ class ResourceTables:
             return lift_own(rt, handle)  # raises its Trap
         return lift
 
+    def own_lift_lines(self, rt: t.ResourceType, handle: str, out: str, lifter: str, env: dict[str, Any],
+                       indent: str) -> list[str]:
+        """Generated lines setting `out` to the owned resource behind the handle in the
+        variable `handle`: the constructor's fresh handle of a C `resource.new` taken
+        inline (what `own_lifter` does first, without its call), anything else through
+        `lifter`, the name of `own_lifter(rt)` in `env`.  Adds the names it reads (`own_`
+        prefixed) to `env`."""
+        general = [f"{indent}{out} = {lifter}({handle})"]
+        c = self._handles.c
+        tag = self.native_tag(rt, give=False) if c is not None else None
+        if tag is None:
+            return general
+        env.update(own_slots=c, own_tag=tag, own_new=object.__new__, own_class=Resource, own_type=rt)
+        return [f"{indent}if own_slots[{C_PEND}] == {handle} and {handle} and own_slots[{C_TAG}] == own_tag:",
+                f"{indent}    own_slots[{C_PEND}] = 0",
+                f"{indent}    {out} = own_new(own_class); {out}.type = own_type; {out}.rep = own_slots[{C_REP}]",
+                f"{indent}    {out}.own = True; {out}._moved = False",
+                f"{indent}else:", "    " + general[0]]
+
     def rep_lowerer(self, rt: t.ResourceType) -> Callable[[Any], int]:
         """`lower_borrow` of a resource this instance implements (its rep, no handle)."""
         lower_borrow = self.lower_borrow
 
         def lower(value: Any) -> int:
-            if type(value) is Resource and value.type is rt and not (value.own and value._moved):
+            if value.__class__ is Resource and value.type is rt and not (value._moved and value.own):
                 rep = value.rep
-                if type(rep) is int:
+                if rep.__class__ is int:
                     return rep
             return lower_borrow(rt, value)  # the general rules and their diagnostics
         return lower
