@@ -99,9 +99,10 @@ def native_resource_new(capi: Any, ctx: Any, ftype: Any, tables: Any, rt: t.Reso
         return None
     record = tables.native_record()
     if record is None:
-        record = ffi.gc(lib.reml_rtab_new(), lib.reml_rtab_unref)
-        if record == ffi.NULL:
+        made = lib.reml_rtab_new()
+        if made == ffi.NULL:
             return None
+        record = ffi.gc(made, lib.reml_rtab_unref)
         tables.attach_native(memoryview(ffi.buffer(record, 16)).cast("i"), record, TAGS)
     tag = tables.native_tag(rt)
     if tag is None:
