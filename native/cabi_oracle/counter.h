@@ -33,6 +33,27 @@ uint32_t res_take(int32_t handle) {
   return v;
 }
 
+REML_EXPORT(RES "#pair")
+int32_t res_pair(uint32_t a, uint32_t b) {
+  static int32_t area[2];
+  area[0] = res_counter_new(a);
+  area[1] = res_counter_new(b); /* made while the first handle is still in the table */
+  return (int32_t)(uintptr_t)area;
+}
+
+REML_EXPORT(RES "#handles")
+uint32_t res_handles(void) {
+  counter *x = (counter *)reml_malloc(sizeof *x), *y = (counter *)reml_malloc(sizeof *y);
+  x->value = 1;
+  y->value = 2;
+  int32_t a = counter_resource_new((int32_t)(uintptr_t)x);
+  int32_t b = counter_resource_new((int32_t)(uintptr_t)y);
+  int ok = (counter *)(uintptr_t)counter_resource_rep(a) == x && (counter *)(uintptr_t)counter_resource_rep(b) == y;
+  counter_resource_drop(a); /* the destructor runs */
+  counter_resource_drop(b);
+  return ok ? (uint32_t)a + 65536u * (uint32_t)b : 0;
+}
+
 REML_EXPORT(RES "#destroyed")
 uint32_t res_destroyed(void) { return counters_destroyed; }
 

@@ -99,6 +99,11 @@ RESOURCE_WIT = """interface res {
   }
   take: func(c: counter) -> u32;
   destroyed: func() -> u32;
+  /// Two counters made in one call: the second handle is made while the first is fresh.
+  pair: func(a: u32, b: u32) -> tuple<counter, counter>;
+  /// Makes two counters, reads their reps back and drops both (their destructors run):
+  /// the two handle indices (first + 65536 * second), 0 when a rep read back differs.
+  handles: func() -> u32;
 }
 """
 

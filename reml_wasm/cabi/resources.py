@@ -166,16 +166,50 @@ class _Scope:
         self.lenders: list[_Elem] = []
 
 
+# the int32 slots a table shares with its C `resource.new` (connectors/component/handles.py)
+C_NEXT, C_PEND, C_REP, C_TAG = 0, 1, 2, 3
+
+
 class _Table:
-    __slots__ = ("array", "free")
+    """The handles of one instance.  With C slots attached (`c`), a handle C made and
+    Python has not taken in yet (`c[C_PEND]`) is taken in before every use, and
+    `c[C_NEXT]` follows every change: the index `add` would give next."""
+
+    __slots__ = ("array", "free", "c", "c_types")
 
     def __init__(self) -> None:
         self.array: list[Any] = [None]  # index 0 is never a handle
         self.free: list[int] = []
+        self.c: Any = None  # the shared int32 slots, or None (every handle made here)
+        self.c_types: list[t.ResourceType] = []  # by tag
+
+    def next_index(self) -> int:
+        """The index `add` gives next, or 0 when it would trap (the table is full)."""
+        i = self.free[-1] if self.free else len(self.array)
+        return i if i < MAX_HANDLES else 0
+
+    def take_pending(self) -> None:
+        """Take in the handle C made (when there is one) and name the next index to C."""
+        c = self.c
+        i = c[C_PEND]
+        if i:
+            rep, rt = c[C_REP], self.c_types[c[C_TAG]]
+            c[C_PEND] = 0
+            free, array = self.free, self.array
+            if free and free[-1] == i:
+                free.pop()
+            elif i == len(array):
+                array.append(None)
+            else:
+                raise Trap(f"handle {i} was given out twice")  # C took an index it was not given
+            array[i] = _Elem(rt, rep, True)
+        c[C_NEXT] = self.next_index()
 
     def get(self, i: int, rt: "t.ResourceType | str") -> Any:
         """The live element at `i`; `rt` is the resource type wanted there (a resource
         handle of another type traps), or the name of the stream/future kind wanted."""
+        if self.c is not None and self.c[C_PEND]:
+            self.take_pending()
         e = self.array[i] if isinstance(i, int) and 0 < i < len(self.array) else None
         if e is None or (not isinstance(rt, str) and (type(e) is not _Elem or e.type != rt)) or \
                 (isinstance(rt, str) and type(e) is _Elem):
@@ -184,21 +218,34 @@ class _Table:
         return e
 
     def add(self, e: Any) -> int:
+        c = self.c
+        if c is not None and c[C_PEND]:
+            self.take_pending()
         if self.free:
             i = self.free.pop()
             self.array[i] = e
-            return i
-        i = len(self.array)
-        if i >= MAX_HANDLES:
-            raise Trap("handle table is full")
-        self.array.append(e)
+        else:
+            i = len(self.array)
+            if i >= MAX_HANDLES:
+                raise Trap("handle table is full")
+            self.array.append(e)
+        if c is not None:
+            c[C_NEXT] = self.next_index()
         return i
 
     def remove(self, i: int, rt: "t.ResourceType | str") -> Any:
         e = self.get(i, rt)
         self.array[i] = None
         self.free.append(i)
+        if self.c is not None:
+            self.c[C_NEXT] = i
         return e
+
+    def elements(self) -> list[Any]:
+        """The table's slots by index (a handle C made taken in first)."""
+        if self.c is not None and self.c[C_PEND]:
+            self.take_pending()
+        return self.array
 
 
 class ResourceTables:
@@ -214,6 +261,7 @@ class ResourceTables:
         self.dtors: dict[t.ResourceType, Callable[[Any], None]] = {}
         self._scopes: list[_Scope] = []
         self._async = self._handles  # stream ends, future ends and error-contexts: same table
+        self._native: tuple[Any, int] | None = None  # a C resource.new's record and its tag count
 
     def _table(self, rt: t.ResourceType) -> _Table:
         return self._handles
@@ -256,7 +304,34 @@ class ResourceTables:
 
     def live_handles(self, rt: t.ResourceType) -> int:
         """How many handles of resource type `rt` the table holds."""
-        return sum(1 for e in self._handles.array if type(e) is _Elem and e.type == rt)
+        return sum(1 for e in self._handles.elements() if type(e) is _Elem and e.type == rt)
+
+    # --- a C `resource.new` (connectors/component/handles.py) ----------------------------
+
+    def native_record(self) -> Any:
+        """The C record whose slots the table shares, or None."""
+        return self._native[0] if self._native is not None else None
+
+    def attach_native(self, slots: Any, record: Any, tags: int) -> None:
+        """Share `slots` (int32 items: C_NEXT, C_PEND, C_REP, C_TAG) with the C record
+        `record` (kept alive here), which knows `tags` resource types at most."""
+        self._native = (record, tags)
+        table = self._handles
+        table.c = slots
+        slots[C_PEND] = 0
+        slots[C_NEXT] = table.next_index()
+
+    def native_tag(self, rt: t.ResourceType, give: bool = True) -> int | None:
+        """The number C knows `rt` by in this table (given on first use when `give`), or
+        None when it has none (the C record has none left)."""
+        types = self._handles.c_types
+        for k, other in enumerate(types):
+            if other is rt:
+                return k
+        if not give or self._native is None or len(types) >= self._native[1]:
+            return None
+        types.append(rt)
+        return len(types) - 1
 
     # --- call scopes ---------------------------------------------------------------------
 
@@ -342,7 +417,7 @@ class ResourceTables:
 
     def live_async_handles(self) -> list[_AsyncHandle]:
         """The stream ends, future ends and error-contexts the guest holds, by index."""
-        return [e for e in self._async.array if e is not None and type(e) is not _Elem]
+        return [e for e in self._async.elements() if e is not None and type(e) is not _Elem]
 
     def adder(self, rt: t.ResourceType) -> Callable[[Any], int]:
         """`new` of `rt` with its table looked up once: rep -> a fresh owning handle."""
@@ -350,12 +425,29 @@ class ResourceTables:
         return lambda rep: add(_Elem(rt, rep, True))
 
     def own_lifter(self, rt: t.ResourceType) -> Callable[[int], Resource]:
-        """`lift_own` of `rt` with its table looked up once (generated callers use it)."""
+        """`lift_own` of `rt` with its table looked up once (generated callers use it).
+        With a C `resource.new`, the handle C just made (a constructor's result) is
+        moved out without entering the table: the index is free again, as it would be."""
         table = self._table(rt)
         array, free, lift_own = table.array, table.free, self.lift_own
+        c = table.c
+        tag = self.native_tag(rt, give=False) if c is not None else None
+        if tag is not None:
+            new = object.__new__
+
+            def lift_native(handle: int) -> Resource:
+                if c[C_PEND] == handle and handle and c[C_TAG] == tag:
+                    c[C_PEND] = 0  # C_NEXT is `handle` still: it is free again
+                    v = new(Resource)  # Resource(rt, rep, True) without the call of __init__
+                    v.type, v.rep, v.own, v._moved = rt, c[C_REP], True, False
+                    return v
+                if c[C_PEND]:
+                    table.take_pending()
+                return lift_own(rt, handle)
+            return lift_native
 
         def lift(handle: int) -> Resource:
-            if type(handle) is int and 0 < handle < len(array):
+            if type(handle) is int and 0 < handle < len(array) and table.c is None:
                 e = array[handle]  # the table is shared: the element must be a handle of `rt`
                 if type(e) is _Elem and e.type is rt and e.own and not e.lend_count:
                     array[handle] = None
@@ -364,14 +456,33 @@ class ResourceTables:
             return lift_own(rt, handle)  # raises its Trap
         return lift
 
+    def own_lift_lines(self, rt: t.ResourceType, handle: str, out: str, lifter: str, env: dict[str, Any],
+                       indent: str) -> list[str]:
+        """Generated lines setting `out` to the owned resource behind the handle in the
+        variable `handle`: the constructor's fresh handle of a C `resource.new` taken
+        inline (what `own_lifter` does first, without its call), anything else through
+        `lifter`, the name of `own_lifter(rt)` in `env`.  Adds the names it reads (`own_`
+        prefixed) to `env`."""
+        general = [f"{indent}{out} = {lifter}({handle})"]
+        c = self._handles.c
+        tag = self.native_tag(rt, give=False) if c is not None else None
+        if tag is None:
+            return general
+        env.update(own_slots=c, own_tag=tag, own_new=object.__new__, own_class=Resource, own_type=rt)
+        return [f"{indent}if own_slots[{C_PEND}] == {handle} and {handle} and own_slots[{C_TAG}] == own_tag:",
+                f"{indent}    own_slots[{C_PEND}] = 0",
+                f"{indent}    {out} = own_new(own_class); {out}.type = own_type; {out}.rep = own_slots[{C_REP}]",
+                f"{indent}    {out}.own = True; {out}._moved = False",
+                f"{indent}else:", "    " + general[0]]
+
     def rep_lowerer(self, rt: t.ResourceType) -> Callable[[Any], int]:
         """`lower_borrow` of a resource this instance implements (its rep, no handle)."""
         lower_borrow = self.lower_borrow
 
         def lower(value: Any) -> int:
-            if type(value) is Resource and value.type is rt and not (value.own and value._moved):
+            if value.__class__ is Resource and value.type is rt and not (value._moved and value.own):
                 rep = value.rep
-                if type(rep) is int:
+                if rep.__class__ is int:
                     return rep
             return lower_borrow(rt, value)  # the general rules and their diagnostics
         return lower

@@ -899,7 +899,7 @@ def glue_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
         mem = opts.memory
         if isinstance(rty, t.OwnType) and resources is not None:  # a handle: moved out of the table
             env["own_result"] = resources.own_lifter(rty.resource)
-            lines.append("        v = own_result(r)")
+            lines += resources.own_lift_lines(rty.resource, "r", "v", "own_result", env, "        ")
         elif plan.flat.results_spilled and mem is not None and mem.fixed_base:
             rc = plan.result_codec
             env.update(mem=mem, load_result=rc.load)

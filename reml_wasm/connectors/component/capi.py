@@ -39,6 +39,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from .handles import RESOURCE_CDEF, RESOURCE_SOURCE
+
 SUPPORTED_MAJOR = 50
 
 TYPES = """
@@ -357,9 +359,10 @@ static uintptr_t reml_host_scalar(uintptr_t env, wasmtime_caller_t *caller, int6
     return 0;
 }
 """
-API_CDEF = CDEF + _INT_CALL_CDEF + _PUT_CDEF + _PUT_STRINGS_CDEF + _STORE_CDEF + _EXTERN_CDEF + _SCALAR_HOST_CDEF
+API_CDEF = (CDEF + _INT_CALL_CDEF + _PUT_CDEF + _PUT_STRINGS_CDEF + _STORE_CDEF + _EXTERN_CDEF + _SCALAR_HOST_CDEF
+            + RESOURCE_CDEF)
 API_SOURCE = ("#include <stdint.h>\n#include <stddef.h>\n" + CDEF + _INT_CALL_SOURCE + _PUT_SOURCE + _PUT_STRINGS_SOURCE
-              + STORE_SOURCE + _STORE_FUNCTIONS + _SCALAR_HOST_SOURCE)
+              + STORE_SOURCE + _STORE_FUNCTIONS + _SCALAR_HOST_SOURCE + RESOURCE_SOURCE)
 
 
 class CApi:
@@ -414,18 +417,22 @@ class CApi:
         self.ffi.memmove(out, raw, len(raw))
         return out
 
-    def new_host_func(self, ctx: Any, functype: Any, key: int, *, scalar: bool = False) -> Any:
+    def new_host_func(self, ctx: Any, functype: Any, key: int, *, scalar: bool = False,
+                      callback: Any = None, finalizer: Any = None) -> Any:
         """A wasmtime-py `Func` (usable as a core import) of type `functype` (a wasmtime-py
         FuncType) whose calls reach `callbacks.REGISTRY[key]`; the store releases the key
         when it is deleted.  `scalar` (API mode; at most 3 parameters, all integers, and
         an integer result or none): the entry is called `entry(a0, a1, a2)` with the raw
         slots as ints and answers the result slot's int (`reml_host_scalar`); otherwise
-        `entry(raw)` with the slot view."""
+        `entry(raw)` with the slot view.  `callback` and `finalizer` (C functions of the
+        API module) replace the Python dispatch: `key` is then their own `env`."""
         ffi = self.ffi
         out = ffi.new("wasmtime_func_t *")
         ty = ffi.cast("wasm_functype_t *", ctypes.cast(functype.ptr(), ctypes.c_void_p).value)
-        callback = self.host_scalar if scalar else self.host_entry
-        self.lib.wasmtime_func_new_unchecked(ctx, ty, callback, key, self.host_release, out)
+        if callback is None:
+            callback = self.host_scalar if scalar else self.host_entry
+        self.lib.wasmtime_func_new_unchecked(ctx, ty, callback, key,
+                                             self.host_release if finalizer is None else finalizer, out)
         raw = self._raw_func()
         ctypes.memmove(ctypes.addressof(raw), int(ffi.cast("uintptr_t", out)), ffi.sizeof("wasmtime_func_t"))
         return self._func_from_raw(raw)

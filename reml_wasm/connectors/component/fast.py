@@ -33,6 +33,7 @@ from .sandbox import engine_config, memories_stay_put
 from .caller import CallState, core_caller, export_caller, take_host_exception
 from .entries import import_entry, resource_entry, scalar_import, scalar_import_entry
 from .glue import GlueBook, enabled as glue_enabled
+from .handles import native_resource_new
 from .capi import CApi
 
 _EXTERN_FUNC, _EXTERN_MEMORY = _ffi.WASMTIME_EXTERN_FUNC.value, _ffi.WASMTIME_EXTERN_MEMORY.value
@@ -477,7 +478,20 @@ class FastBackend(cl.Backend):
     def resource_builtin(self, scope: cl.Scope, kind: str, rt: t.ResourceType) -> wasmtime.Func:
         ftype = self._func_type(("i32",), () if kind == "resource.drop" else ("i32",))
         scalar = self.capi.mode == "api"
-        return self._host_func(ftype, resource_entry(kind, self._tables(scope), rt, scalar=scalar), scalar=scalar)
+        tables = self._tables(scope)
+        entry = resource_entry(kind, tables, rt, scalar=scalar)
+        if kind == "resource.new" and scalar:  # made in C, Python asked only when C cannot
+            if self.capi.host_entry is None:
+                callbacks.attach(self.capi)
+            keys = self.host_keys
+
+            def register(entry: Callable[..., int]) -> int:
+                keys.append(callbacks.register(entry))
+                return keys[-1]
+            native = native_resource_new(self.capi, self.ctx, ftype, tables, rt, entry, register)
+            if native is not None:
+                return native
+        return self._host_func(ftype, entry, scalar=scalar)
 
     def _func_type(self, params: tuple[str, ...], results: tuple[str, ...]) -> wasmtime.FuncType:
         """The core function type, made once per component (a host function copies it)."""

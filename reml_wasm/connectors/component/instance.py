@@ -396,6 +396,7 @@ class FastInstance(Instance):
             imports = {**provided, **imports}  # the caller's own implementations win
         self._imports = imports
         self._dtors: dict[int, tuple[t.ResourceType, Any]] = {}  # resource type id -> (type, destructor)
+        self._last_dtor: tuple[Any, Callable[[Any], Any]] = (None, _no_destructor)  # the last type dropped
         self.backend = FastBackend(capi, engine, self.store, component._modules[key], self._bind_import,
                                    sandbox.fuel, sandbox.epoch_ticks,
                                    checked=component._checked.setdefault(key, set()),
@@ -453,16 +454,23 @@ class FastInstance(Instance):
         self.store.close()
 
     def drop(self, handle: Any) -> None:
-        """Drop an owned resource handle (its destructor runs).  A live owned handle of a
-        resource met before goes straight to its destructor (`_dtors`, by type identity)."""
-        if handle.__class__ is cabi.Resource and handle.own and not handle.moved:
+        """Drop an owned resource handle (its destructor runs).  A live owned handle of
+        the resource type dropped last goes straight to its destructor (`_last_dtor`);
+        of another type met before, through `_dtors` (by type identity)."""
+        last = self._last_dtor
+        if handle.__class__ is _Resource and handle.type is last[0] and handle.own and not handle._moved \
+                and not self.closed:
+            handle._moved = True  # Resource.take, its checks made above
+            last[1](handle.rep)  # the destructor's caller takes the store's lock itself
+            return
+        if handle.__class__ is _Resource and handle.own and not handle.moved:
             found = self._dtors.get(id(handle.type))
             if found is not None and found[0] is handle.type:
                 if self.closed:
                     raise component_traps.closed("drop")
                 rep = handle.take()
-                if found[1] is not None:
-                    found[1](rep)  # the destructor's caller takes the store's lock itself
+                self._last_dtor = (found[0], found[1] or _no_destructor)
+                self._last_dtor[1](rep)
                 return
         super().drop(handle)
 
@@ -478,8 +486,16 @@ class FastInstance(Instance):
         dtor = None if tables is None else tables.dtors.get(handle.type)
         if tables is not None:
             self._dtors[id(handle.type)] = (handle.type, dtor)
+            self._last_dtor = (handle.type, dtor or _no_destructor)
         if dtor is not None:
             dtor(rep)
+
+
+_Resource = cabi.Resource
+
+
+def _no_destructor(rep: Any) -> None:
+    """The destructor of a resource type that has none."""
 
 
 class InstancePool:
