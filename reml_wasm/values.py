@@ -21,7 +21,7 @@ T = TypeVar("T")
 E = TypeVar("E")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Ok(Generic[T]):
     value: T = None  # type: ignore[assignment]
 
@@ -29,7 +29,7 @@ class Ok(Generic[T]):
         return f"Ok({self.value!r})"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Err(Generic[E]):
     value: E = None  # type: ignore[assignment]
 
@@ -37,7 +37,7 @@ class Err(Generic[E]):
         return f"Err({self.value!r})"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Some(Generic[T]):
     """`some(v)` where a bare value would be ambiguous: the outer layer of a nested
     option (`option<option<T>>`: `Some(None)` is some(none), `None` is none)."""
@@ -48,13 +48,19 @@ class Some(Generic[T]):
         return f"Some({self.value!r})"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Variant:
     tag: str
     value: Any = None
 
     def __repr__(self) -> str:
         return f"Variant({self.tag!r})" if self.value is None else f"Variant({self.tag!r}, {self.value!r})"
+
+
+# the slots of the case classes written directly (what their __init__ does, without its
+# checks): lifted values are built by `object.__new__` and these setters
+SET_TAG = Variant.__dict__["tag"].__set__
+SET_VALUE = {cls: cls.__dict__["value"].__set__ for cls in (Variant, Ok, Err, Some)}
 
 
 class Record:

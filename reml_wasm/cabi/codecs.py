@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from .. import types as t
-from ..values import Err, Ok, Record, Some, ValueTypeError, Variant, is_list_value, nests_option, record_field
+from ..values import (SET_TAG, SET_VALUE, Err, Ok, Record, Some, ValueTypeError, Variant, is_list_value,
+                      nests_option, record_field)
 from .errors import Trap, unsupported, bad_options
 from . import variants
 from .generated import define
@@ -147,14 +148,13 @@ def number_packer(name: str) -> Callable[[Any], Any]:
 def case_makers(ty: t.Type) -> list[Callable[[Any], Any]]:
     """Per case of a variant-like type: payload -> host value (no type tests per call)."""
     if isinstance(ty, t.VariantType):
-        new, V = object.__new__, Variant
+        new, V, set_tag, set_value = object.__new__, Variant, SET_TAG, SET_VALUE[Variant]
 
         def variant_case(tag: str) -> Callable[[Any], Any]:
             def make(payload: Any) -> Any:
                 v = new(V)
-                d = v.__dict__
-                d["tag"] = tag
-                d["value"] = payload
+                set_tag(v, tag)
+                set_value(v, payload)
                 return v
             return make
         return [variant_case(c.name) for c in ty.cases]
@@ -167,14 +167,16 @@ def case_makers(ty: t.Type) -> list[Callable[[Any], Any]]:
     if isinstance(ty, t.ResultType):
         new = object.__new__
 
+        set_ok, set_err = SET_VALUE[Ok], SET_VALUE[Err]
+
         def ok(payload: Any) -> Any:
             v = new(Ok)
-            v.__dict__["value"] = payload
+            set_ok(v, payload)
             return v
 
         def err(payload: Any) -> Any:
             v = new(Err)
-            v.__dict__["value"] = payload
+            set_err(v, payload)
             return v
         return [ok, err]
     return [(lambda d: lambda payload: make_case(ty, d, payload))(d) for d in range(len(variant_cases(ty) or ()))]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Callable, Sequence
 
 from .. import types as t
-from ..values import Err, Ok, Some, Variant, nests_option
+from ..values import SET_TAG, SET_VALUE, Err, Ok, Some, Variant, nests_option
 from .errors import Trap
 from .generated import define
 
@@ -19,16 +19,15 @@ from .generated import define
 def _make(ty: t.Type, d: int, payload: str, indent: str) -> list[str]:
     """Lines returning case `d`'s host value built from the expression `payload`."""
     if isinstance(ty, t.VariantType):
-        return [f"{indent}v = new(Variant)", f"{indent}dd = v.__dict__",
-                f"{indent}dd['tag'] = {ty.cases[d].name!r}", f"{indent}dd['value'] = {payload}",
-                f"{indent}return v"]
+        return [f"{indent}v = new(Variant)", f"{indent}set_tag(v, {ty.cases[d].name!r})",
+                f"{indent}set_variant_value(v, {payload})", f"{indent}return v"]
     if isinstance(ty, t.OptionType):
         if d == 0:
             return [f"{indent}return None"]
         return [f"{indent}return Some({payload})" if nests_option(ty) else f"{indent}return {payload}"]
     if isinstance(ty, t.ResultType):
         cls = "Ok" if d == 0 else "Err"
-        return [f"{indent}v = new({cls})", f"{indent}v.__dict__['value'] = {payload}", f"{indent}return v"]
+        return [f"{indent}v = new({cls})", f"{indent}set_{cls.lower()}_value(v, {payload})", f"{indent}return v"]
     return [f"{indent}return mk{d}({payload})"]
 
 
@@ -40,6 +39,8 @@ def readers(ty: t.Type, n: int, disc_size: int, payload_offset: int, loads: Sequ
     value builders (used for kinds not written out here)."""
     wit = ty.wit()
     env: dict[str, Any] = {"new": object.__new__, "Variant": Variant, "Ok": Ok, "Err": Err, "Some": Some,
+                           "set_tag": SET_TAG, "set_variant_value": SET_VALUE[Variant],
+                           "set_ok_value": SET_VALUE[Ok], "set_err_value": SET_VALUE[Err],
                            "Trap": Trap, "dunpack": dunpack, "core": core}
     for d in range(n):
         env[f"ld{d}"], env[f"lf{d}"], env[f"mk{d}"] = loads[d], lifts[d], makers[d]

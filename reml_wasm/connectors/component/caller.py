@@ -21,7 +21,7 @@ from ...cabi.numbers import NAN, f32_round
 from ...cabi.options import check_allocation
 from ... import types as t
 from ...audit import DiagnosticError, error
-from ...values import Err, Ok, Record, Some, check_args, is_list_value, record_field
+from ...values import SET_VALUE, Err, Ok, Record, Some, check_args, is_list_value, record_field
 from . import traps as component_traps
 from .callbacks import take_exception
 from .capi import CApi
@@ -891,9 +891,9 @@ def glue_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
         lines.append(f"    if r < 0: return slow(r, {args_tuple})" if res == "held"
                      else f"    if r == {glue.SENTINEL_I64}: return slow(r, {args_tuple})")
         if res.startswith("res-"):  # Ok read in C; an Err comes back held (HELD + its address)
-            env["new"], env["Ok"] = object.__new__, Ok
+            env["new"], env["Ok"], env["set_ok"] = object.__new__, Ok, SET_VALUE[Ok]
             value = {"res-bool": "r == 1", "res-char": "chr(r)"}.get(res, "r")
-            lines += [f"    if r < {glue.HELD}:", "        v = new(Ok)", f"        v.__dict__['value'] = {value}",
+            lines += [f"    if r < {glue.HELD}:", "        v = new(Ok)", f"        set_ok(v, {value})",
                       "        return v", f"    r -= {glue.HELD}"]
         lines.append("    try:")
         mem = opts.memory
