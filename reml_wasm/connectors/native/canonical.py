@@ -21,9 +21,9 @@ from ... import types as t
 from ...audit import error
 from ...cabi.codecs import number_packer
 from ...cabi.generated import define
-from ...cabi.numbers import ARRAY_CODE, number_list
+from ...cabi.numbers import ARRAY_CODE, NUMBER_TYPES, number_list
 from ...cabi.options import check_allocation
-from ...cabi.strings import MAX_LIST_BYTES, MAX_STRING_BYTES, string_too_long
+from ...cabi.strings import MAX_LIST_BYTES, MAX_STRING_BYTES, list_too_long, string_too_long
 from ...toolchain import c_symbol
 from .handles import NativeHandles
 from .library import Mode, NativeLibrary
@@ -34,7 +34,8 @@ _VALUE_ERRORS = (TypeError, ValueError, OverflowError, KeyError, AttributeError,
 _PAIR = struct.Struct("<QQ")  # a (pointer, length) record in native memory
 # integer results read from the C function's (signed) return value
 _INT_RESULT = {t.S32: "r", t.S64: "r", t.U32: "r & 0xFFFFFFFF", t.U64: "r & 0xFFFFFFFFFFFFFFFF"}
-_INT_LIST_ELEMENTS = {t.S16, t.U16, t.S32, t.U32, t.S64, t.U64}
+# list<u8> is bytes in the value convention: the codec handles it
+_NUMBER_LIST_ELEMENTS = NUMBER_TYPES - {t.U8}
 
 
 def _int_result(ty: t.Type) -> str | None:
@@ -43,12 +44,12 @@ def _int_result(ty: t.Type) -> str | None:
     return _INT_RESULT.get(ty) if isinstance(ty, t.PrimitiveType) else None
 
 
-def _int_list_element(ty: t.Type) -> t.PrimitiveType | None:
-    """The element type of a list of 16-, 32- or 64-bit integers, else None."""
+def _number_list_element(ty: t.Type) -> t.PrimitiveType | None:
+    """The element type of a list of numbers (integers other than u8, floats), else None."""
     ty = t.unalias(ty)
     if isinstance(ty, t.ListType) and ty.length is None:
         elem = t.unalias(ty.element)
-        if isinstance(elem, t.PrimitiveType) and elem in _INT_LIST_ELEMENTS:
+        if isinstance(elem, t.PrimitiveType) and elem in _NUMBER_LIST_ELEMENTS:
             return elem
     return None
 
@@ -191,16 +192,21 @@ def _export_call(export_name: str, plan: cabi.ExportPlan, core: Callable[..., An
                           "        else:",
                           f"            s{i}, n{i} = put{i}(a{i})"]
                 flat += [f"s{i}", f"n{i}"]
-            elif inline_strings and _int_list_element(plan.func.params[i].type) is not None:
-                # a short list of integers packed by the codec's packer (bools refused
-                # there), then realloc, bounds and copy inline; anything else: the codec
+            elif inline_strings and _number_list_element(plan.func.params[i].type) is not None:
+                # a list of numbers: packed by the codec's packer (one struct call when
+                # short, one array conversion otherwise; bools refused, NaNs made
+                # canonical), then realloc, bounds and one copy inline; anything that is
+                # not a plain list: the codec
                 assert isinstance(mem, cabi.NativeMemory)
-                elem = _int_list_element(plan.func.params[i].type)
+                elem = _number_list_element(plan.func.params[i].type)
                 assert elem is not None
                 es = cabi.size(elem, 8)
                 env[f"put{i}"], env[f"pack{i}"] = c.put, number_packer(elem.name)
-                lines += [f"        if a{i}.__class__ is list and len(a{i}) <= 64:",
+                env["list_too_long"] = list_too_long
+                lines += [f"        if a{i}.__class__ is list:",
                           f"            n{i} = len(a{i})",
+                          f"            if n{i} > {MAX_LIST_BYTES // es}:",
+                          f"                raise list_too_long(n{i}, {es} * n{i})",
                           f"            d{i} = pack{i}(a{i})",
                           f"            s{i} = realloc(0, 0, {es}, {es} * n{i})",
                           f"            if s{i} % {es} or not {mem.low} <= s{i} or s{i} + {es} * n{i} > {mem.limit}:",
@@ -242,11 +248,12 @@ def _export_call(export_name: str, plan: cabi.ExportPlan, core: Callable[..., An
                 lines.append("    post(r)")
             lines.append("    return v")
         elif (inline_strings and plan.func.result is not None and plan.flat.results_spilled
-              and _int_list_element(plan.func.result) is not None):
-            # a list<integer> result: its (pointer, length) record and the numbers read
-            # inline, with the codec's checks; anything unusual: the plan's lifting
+              and _number_list_element(plan.func.result) is not None):
+            # a list-of-numbers result: its (pointer, length) record read inline, the
+            # numbers by one bulk copy (`number_list`: NaNs made canonical), with the
+            # codec's checks; anything unusual: the plan's lifting
             assert isinstance(mem, cabi.NativeMemory)
-            elem = _int_list_element(plan.func.result)
+            elem = _number_list_element(plan.func.result)
             assert elem is not None
             es = cabi.size(elem, 8)
             env.update(pair=_PAIR.unpack_from, number_list=number_list)
