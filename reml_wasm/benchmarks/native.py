@@ -76,11 +76,18 @@ def _plain_calls(native: CanonicalNativeLibrary) -> dict[str, Callable[[Any], An
         return out
 
     def put_u32(values: list[int]) -> tuple[int, int]:
-        # the quickest packing by hand: one struct call for a short list, array otherwise
-        data = struct.pack(f"<{len(values)}I", *values) if len(values) <= 64 else array.array("I", values).tobytes()
-        p = realloc(0, 0, 4, len(data))
-        view[p:p + len(data)] = data
-        return p, len(values)
+        # the quickest packing by hand: one struct call for a short list, an array filled
+        # by `fromlist` otherwise (quicker than the array constructor and ffi.new)
+        n = len(values)
+        if n <= 64:
+            data: Any = struct.pack(f"<{n}I", *values)
+        else:
+            numbers = array.array("I")
+            numbers.fromlist(values)
+            data = memoryview(numbers).cast("B")
+        p = realloc(0, 0, 4, 4 * n)
+        view[p:p + 4 * n] = data
+        return p, n
 
     def plain_sum(values: list[int]) -> int:
         return sum_.core(*put_u32(values))

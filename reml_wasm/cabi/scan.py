@@ -15,7 +15,7 @@ import sys
 import threading
 from typing import Any, Callable, Sequence
 
-__all__ = ["has_bool", "has_bool_python", "C_SCAN_FROM"]
+__all__ = ["has_bool", "has_bool_python", "list_bool_scan", "C_SCAN_FROM"]
 
 C_SCAN_FROM = 8  # lists at least this long are scanned in C (when it is available)
 
@@ -100,3 +100,11 @@ def has_bool(values: Sequence[Any]) -> bool:
             if found is not None:
                 return bool(found)
     return has_bool_python(values)
+
+
+def list_bool_scan() -> Callable[[list[Any]], Any]:
+    """A function answering whether a plain `list` holds a bool, whatever its length: the
+    C scan when a compiler is present (truthy when it does), else the Python pass.  For
+    generated code that has already checked the value is exactly a list."""
+    scan = _c_scan if _tried else _load()
+    return scan if scan is not None else has_bool_python

@@ -12,6 +12,7 @@ owned: exactly the sequence a component host performs, on `NativeMemory`.
 
 from __future__ import annotations
 
+import array
 import os
 import struct
 from typing import Any, Callable, Iterable, Mapping
@@ -21,8 +22,10 @@ from ... import types as t
 from ...audit import error
 from ...cabi.codecs import number_packer
 from ...cabi.generated import define
-from ...cabi.numbers import ARRAY_CODE, NUMBER_TYPES, number_list
+from ...cabi.numbers import ARRAY_CODE, LITTLE, NUMBER_TYPES, SMALL_LIST, NumberList, number_list, struct_packers, \
+    struct_unpackers
 from ...cabi.options import check_allocation
+from ...cabi.scan import list_bool_scan
 from ...cabi.strings import MAX_LIST_BYTES, MAX_STRING_BYTES, list_too_long, string_too_long
 from ...toolchain import c_symbol
 from .handles import NativeHandles
@@ -193,22 +196,36 @@ def _export_call(export_name: str, plan: cabi.ExportPlan, core: Callable[..., An
                           f"            s{i}, n{i} = put{i}(a{i})"]
                 flat += [f"s{i}", f"n{i}"]
             elif inline_strings and _number_list_element(plan.func.params[i].type) is not None:
-                # a list of numbers: packed by the codec's packer (one struct call when
-                # short, one array conversion otherwise; bools refused, NaNs made
-                # canonical), then realloc, bounds and one copy inline; anything that is
-                # not a plain list: the codec
+                # a list of numbers: packed (integers: one cached struct call when short,
+                # one array conversion otherwise, then one bool scan; floats: the codec's
+                # packer, which makes NaNs canonical), then realloc, bounds and one copy
+                # inline; anything that is not a plain list: the codec
                 assert isinstance(mem, cabi.NativeMemory)
                 elem = _number_list_element(plan.func.params[i].type)
                 assert elem is not None
-                es = cabi.size(elem, 8)
-                env[f"put{i}"], env[f"pack{i}"] = c.put, number_packer(elem.name)
-                env["list_too_long"] = list_too_long
+                es, code = cabi.size(elem, 8), ARRAY_CODE[elem.name]
+                env.update({f"put{i}": c.put, f"pack{i}": number_packer(elem.name), "list_too_long": list_too_long})
                 lines += [f"        if a{i}.__class__ is list:",
-                          f"            n{i} = len(a{i})",
-                          f"            if n{i} > {MAX_LIST_BYTES // es}:",
-                          f"                raise list_too_long(n{i}, {es} * n{i})",
-                          f"            d{i} = pack{i}(a{i})",
-                          f"            s{i} = realloc(0, 0, {es}, {es} * n{i})",
+                          f"            n{i} = len(a{i})"]
+                if code in "fd" or not LITTLE:
+                    lines += [f"            if n{i} > {MAX_LIST_BYTES // es}:",
+                              f"                raise list_too_long(n{i}, {es} * n{i})",
+                              f"            d{i} = pack{i}(a{i})"]
+                else:
+                    # struct and array take True as 1: a list holding a bool goes to the
+                    # plan's lowering for its diagnostic
+                    env.update(packers=struct_packers(code), new_array=array.array, bool_scan=list_bool_scan())
+                    lines += [f"            if n{i} <= {SMALL_LIST}:",
+                              f"                d{i} = packers[n{i}](*a{i})",
+                              f"            elif n{i} > {MAX_LIST_BYTES // es}:",
+                              f"                raise list_too_long(n{i}, {es} * n{i})",
+                              "            else:",
+                              f"                d{i} = new_array({code!r})",
+                              f"                d{i}.fromlist(a{i})",
+                              f"                d{i} = memoryview(d{i}).cast('B')",
+                              f"            if bool_scan(a{i}):",
+                              "                lower_args(args)"]
+                lines += [f"            s{i} = realloc(0, 0, {es}, {es} * n{i})",
                           f"            if s{i} % {es} or not {mem.low} <= s{i} or s{i} + {es} * n{i} > {mem.limit}:",
                           f"                s{i} = check_allocation(opts, s{i} & {(1 << 64) - 1}, {es}, {es} * n{i})",
                           f"            view[s{i}:s{i} + {es} * n{i}] = d{i}",
@@ -255,16 +272,27 @@ def _export_call(export_name: str, plan: cabi.ExportPlan, core: Callable[..., An
             assert isinstance(mem, cabi.NativeMemory)
             elem = _number_list_element(plan.func.result)
             assert elem is not None
-            es = cabi.size(elem, 8)
+            es, code = cabi.size(elem, 8), ARRAY_CODE[elem.name]
             env.update(pair=_PAIR.unpack_from, number_list=number_list)
             low, limit = mem.low, mem.limit
             lines += [f"    r = core({', '.join(flat)})",
                       f"    if not r % 8 and {low} <= r and r + 16 <= {limit}:",
                       "        sp, sn = pair(view, r)",
                       f"        nb = sn * {es}",
-                      f"        if nb <= {MAX_LIST_BYTES} and not sp % {es} and {low} <= sp and sp + nb <= {limit}:",
-                      f"            v = number_list({ARRAY_CODE[elem.name]!r}, view[sp:sp + nb])",
-                      "        else:",
+                      f"        if nb <= {MAX_LIST_BYTES} and not sp % {es} and {low} <= sp and sp + nb <= {limit}:"]
+            if code not in "fd":
+                # a short list of integers: one cached struct call straight into the
+                # NumberList (what `number_list` makes of it, without its dispatch)
+                env.update(unpackers=struct_unpackers(code), new_list=NumberList.__new__, NumberList=NumberList)
+                lines += [f"            if sn <= {SMALL_LIST}:",
+                          "                v = new_list(NumberList)",
+                          f"                v.typecode = {code!r}",
+                          "                v.extend(unpackers[sn](view, sp))",
+                          "            else:",
+                          f"                v = number_list({code!r}, view[sp:sp + nb])"]
+            else:
+                lines.append(f"            v = number_list({code!r}, view[sp:sp + nb])")
+            lines += ["        else:",
                       "            v = lift((r,))",
                       "    else:",
                       "        v = lift((r,))"]
