@@ -3,8 +3,8 @@ refuses `True` as 1 in number lists, while `array` and `struct` take it).
 
 A pass in Python costs more than copying the numbers, so long lists are scanned in C
 when a compiler is present: a small extension function (a CPython `METH_O` function
-reading the list's or tuple's items with the GIL held, so no other thread changes the
-list meanwhile) compiled once through
+reading the list's or tuple's items in place with the GIL held, so no other thread
+changes the list meanwhile) compiled once, against the full C API, through
 `reml_wasm.cffi_api` and kept in the cache; short lists, other sequences, and hosts
 without a compiler use the Python pass.  Both answer the same.
 """
@@ -21,14 +21,24 @@ C_SCAN_FROM = 8  # lists at least this long are scanned in C (when it is availab
 
 _CDEF = "int reml_scan_install(void);"
 _SOURCE = r"""
-/* has_bool(seq) -> True / False for a list or tuple, None for anything else (the
-   module may be built against the limited API: no direct item access). */
+/* has_bool(seq) -> True / False for a list or tuple, None for anything else.  Built
+   against the full C API, the items are read in place; against the limited API (no
+   direct item access), one call per item. */
 static PyObject *reml_scan_has_bool(PyObject *self, PyObject *seq) {
     Py_ssize_t i, n;
     int list = PyList_CheckExact(seq);
     (void)self;
     if (!list && !PyTuple_CheckExact(seq))
         Py_RETURN_NONE;
+#ifndef Py_LIMITED_API
+    {
+        PyObject **items = PySequence_Fast_ITEMS(seq);
+        n = PySequence_Fast_GET_SIZE(seq);
+        for (i = 0; i < n; i++)
+            if (PyBool_Check(items[i]))
+                Py_RETURN_TRUE;
+    }
+#else
     n = list ? PyList_Size(seq) : PyTuple_Size(seq);
     for (i = 0; i < n; i++) {
         PyObject *item = list ? PyList_GetItem(seq, i) : PyTuple_GetItem(seq, i);
@@ -39,6 +49,7 @@ static PyObject *reml_scan_has_bool(PyObject *self, PyObject *seq) {
         if (PyBool_Check(item))
             Py_RETURN_TRUE;
     }
+#endif
     Py_RETURN_FALSE;
 }
 
@@ -83,7 +94,7 @@ def _load() -> Callable[[Any], Any] | None:
             _tried = True
             try:
                 from ..cffi_api import build_api_module
-                module: Any = build_api_module(_CDEF, _SOURCE, None)
+                module: Any = build_api_module(_CDEF, _SOURCE, None, limited_api=False)
                 if module.lib.reml_scan_install() == 0:
                     _c_scan = sys.modules["_reml_scan"].has_bool
             except Exception:  # noqa: BLE001 - an optimisation: the Python pass serves without it
