@@ -12,6 +12,7 @@ import wasmtime.component as wc
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from reml_wasm import toolchain
+from reml_wasm.cabi import scan
 from reml_wasm.audit import DiagnosticError
 from reml_wasm.connectors.native import CanonicalNativeLibrary
 from reml_wasm.values import from_wasmtime, to_wasmtime
@@ -30,6 +31,7 @@ class Both:
         engine = wasmtime.Engine()
         self.store = wasmtime.Store(engine)
         self.instance = wc.Linker(engine).instantiate(self.store, wc.Component.from_file(engine, str(component)))
+        self.native_path = native
         self.native = CanonicalNativeLibrary.open(str(native), FUNCTIONS)
 
     def via_component(self, name: str, args: list) -> object:
@@ -103,3 +105,22 @@ def test_bad_numbers_in_a_list_are_diagnosed(both: Both, size: int) -> None:
         with pytest.raises(DiagnosticError) as exc:
             both.native.call(name, values)
         assert exc.value.code == "ffi.value.type_mismatch", (name, bad, size)
+
+
+def test_lists_of_numbers_without_the_c_conversions(both: Both, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where no compiler builds the C conversions of integer lists, the generated calls
+    pack with struct / array and read with struct / array, and answer alike."""
+    monkeypatch.setattr(scan, "_c_ints", None)
+    plain = CanonicalNativeLibrary.open(str(both.native_path), FUNCTIONS)
+    for size in (0, 3, 64, 65, 200):
+        for name, values in (("echo-list-u32", [(k * 2654435761) % 2**32 for k in range(size)]),
+                             ("echo-list-s8", [(k * 37) % 256 - 128 for k in range(size)]),
+                             ("echo-list-f64", [k / 7 for k in range(size)] + NAN_PAYLOADS)):
+            got = plain.call(name, values)
+            assert type(got).__name__ == "NumberList" and same_value(got, values)
+            assert same_value(got, both.native.call(name, values))
+            assert same_value(got, both.via_component(name, [values]))
+        for bad in (True, -1, 2**32, 1.5):
+            with pytest.raises(DiagnosticError) as exc:
+                plain.call("echo-list-u32", [0] * size + [bad])
+            assert exc.value.code == "ffi.value.type_mismatch"

@@ -27,9 +27,9 @@ from .layout import alignment, flatten_type, record_fields, record_offsets, size
 from .lift import coerce_from_slot, make_case, map_of_pairs, unpack_flags
 from .lower import case_of
 from .numbers import ARRAY_CODE, CORE_INT_MAX, CORE_INT_MIN, NAN, char_to_int, core_int, f32_bits, \
-    f32_round, f64_bits, int_to_char, number_list, pack_numbers, struct_packers, wrap_signed
+    f32_round, f64_bits, int_to_char, LITTLE, number_list, pack_numbers, struct_packers, wrap_signed
 from .options import CanonicalOptions, allocate, check_allocation
-from .scan import has_bool
+from .scan import has_bool, int_bulk
 from .resources import async_handle_class
 from .strings import MAX_LIST_BYTES, MAX_STRING_BYTES, encode_string, list_too_long, load_string, \
     string_too_long
@@ -116,13 +116,15 @@ def _utf8_all(items: Any) -> list[bytes] | None:
 
 def number_packer(name: str) -> Callable[[Any], Any]:
     """value -> the little-endian bytes of a list of numbers `name` (bytes or a byte
-    memoryview); short lists of integers through one cached `struct` per length, the rest
-    through `pack_numbers` (floats: their NaNs canonicalised).  Raises ValueTypeError."""
+    memoryview): lists of integers in C when a compiler is present; else short ones
+    through one cached `struct` per length, the rest (and floats, their NaNs canonicalised,
+    and anything the C packing does not take) through `pack_numbers`.  Raises
+    ValueTypeError."""
     code = ARRAY_CODE[name]
     packers = struct_packers(code) if name not in ("f32", "f64") else ()
     small = len(packers)
 
-    def pack(v: Any) -> Any:
+    def pack_slowly(v: Any) -> Any:
         if type(v) is list and len(v) < small:
             try:
                 data = packers[len(v)](*v)
@@ -135,6 +137,15 @@ def number_packer(name: str) -> Callable[[Any], Any]:
             return pack_numbers(code, v)
         except (TypeError, OverflowError, ValueError):
             raise ValueTypeError("value", f"list<{name}>", v) from None
+
+    bulk = int_bulk() if packers and LITTLE else None
+    if bulk is None:
+        return pack_slowly
+    pack_ints = bulk.pack
+
+    def pack(v: Any) -> Any:
+        data = pack_ints(v, code)
+        return data if data is not None else pack_slowly(v)
     return pack
 
 

@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 from .. import types as t
 from .errors import Trap
-from .scan import has_bool
+from .scan import has_bool, int_bulk
 
 NAN = math.nan  # canonical: struct packs it as 0x7fc00000 / 0x7ff8000000000000
 CANONICAL_NAN32 = 0x7FC00000
@@ -153,7 +153,15 @@ def struct_unpackers(typecode: str) -> tuple[Callable[..., tuple[Any, ...]], ...
 
 def number_list(typecode: str, data: Any) -> NumberList:
     """A NumberList of `typecode` over little-endian `data` (bytes, or a byte memoryview):
-    one `struct` call for a short list, one `array` copy otherwise; NaNs canonical."""
+    integers read in C into the list when a compiler is present; else one `struct` call
+    for a short list, one `array` copy otherwise; NaNs canonical."""
+    if LITTLE and typecode not in "fd":
+        bulk = int_bulk()
+        if bulk is not None:
+            out = _new_list(NumberList)
+            bulk.fill(out, data, typecode)
+            out.typecode = typecode
+            return out
     n, extra = divmod(len(data), _ITEM_SIZE[typecode])
     if n <= SMALL_LIST and not extra:
         items: Any = struct_unpackers(typecode)[n](data)
@@ -178,6 +186,9 @@ def pack_numbers(typecode: str, value: Any) -> bytes | memoryview:
     TypeError / OverflowError for values that do not fit)."""
     if isinstance(value, array.array) and value.typecode == typecode and LITTLE:
         arr = value
+    elif type(value) is list and LITTLE and typecode not in "fd" and (bulk := int_bulk()) is not None \
+            and (data := bulk.pack(value, typecode)) is not None:
+        return data  # every item an int in range, packed in C (anything else: array below)
     else:
         if isinstance(value, (str, bytes)):
             raise TypeError("not a sequence of numbers")

@@ -25,7 +25,7 @@ from ...cabi.generated import define
 from ...cabi.numbers import ARRAY_CODE, LITTLE, NUMBER_TYPES, SMALL_LIST, NumberList, number_list, struct_packers, \
     struct_unpackers
 from ...cabi.options import check_allocation
-from ...cabi.scan import list_bool_scan
+from ...cabi.scan import int_bulk, list_bool_scan
 from ...cabi.strings import MAX_LIST_BYTES, MAX_STRING_BYTES, list_too_long, string_too_long
 from ...toolchain import c_symbol
 from .handles import NativeHandles
@@ -207,7 +207,17 @@ def _export_call(export_name: str, plan: cabi.ExportPlan, core: Callable[..., An
                 env.update({f"put{i}": c.put, f"pack{i}": number_packer(elem.name), "list_too_long": list_too_long})
                 lines += [f"        if a{i}.__class__ is list:",
                           f"            n{i} = len(a{i})"]
-                if code in "fd" or not LITTLE:
+                bulk = int_bulk() if code not in "fd" and LITTLE else None
+                if bulk is not None:
+                    # packed in C (anything it does not take: the codec's packer, which
+                    # packs an int subclass or refuses the list with its diagnostic)
+                    env["pack_ints"] = bulk.pack
+                    lines += [f"            if n{i} > {MAX_LIST_BYTES // es}:",
+                              f"                raise list_too_long(n{i}, {es} * n{i})",
+                              f"            d{i} = pack_ints(a{i}, {code!r})",
+                              f"            if d{i} is None:",
+                              f"                d{i} = pack{i}(a{i})"]
+                elif code in "fd" or not LITTLE:
                     lines += [f"            if n{i} > {MAX_LIST_BYTES // es}:",
                               f"                raise list_too_long(n{i}, {es} * n{i})",
                               f"            d{i} = pack{i}(a{i})"]
@@ -280,7 +290,15 @@ def _export_call(export_name: str, plan: cabi.ExportPlan, core: Callable[..., An
                       "        sp, sn = pair(view, r)",
                       f"        nb = sn * {es}",
                       f"        if nb <= {MAX_LIST_BYTES} and not sp % {es} and {low} <= sp and sp + nb <= {limit}:"]
-            if code not in "fd":
+            bulk = int_bulk() if code not in "fd" and LITTLE else None
+            if bulk is not None:
+                # integers read in C straight into the NumberList (what `number_list`
+                # makes of them, without its dispatch)
+                env.update(fill_ints=bulk.fill, new_list=NumberList.__new__, NumberList=NumberList)
+                lines += ["            v = new_list(NumberList)",
+                          f"            fill_ints(v, view[sp:sp + nb], {code!r})",
+                          f"            v.typecode = {code!r}"]
+            elif code not in "fd":
                 # a short list of integers: one cached struct call straight into the
                 # NumberList (what `number_list` makes of it, without its dispatch)
                 env.update(unpackers=struct_unpackers(code), new_list=NumberList.__new__, NumberList=NumberList)
