@@ -138,14 +138,21 @@ def number_packer(name: str) -> Callable[[Any], Any]:
         except (TypeError, OverflowError, ValueError):
             raise ValueTypeError("value", f"list<{name}>", v) from None
 
-    bulk = int_bulk() if packers and LITTLE else None
-    if bulk is None:
+    if not (packers and LITTLE):
         return pack_slowly
-    pack_ints = bulk.pack
+    pack_ints: Callable[[Any, str], bytes | None] | None = None
+    looked = False
 
     def pack(v: Any) -> Any:
-        data = pack_ints(v, code)
-        return data if data is not None else pack_slowly(v)
+        nonlocal pack_ints, looked
+        if not looked:  # the C conversions are loaded (or built) on first use, not before
+            bulk = int_bulk()
+            pack_ints, looked = (None if bulk is None else bulk.pack), True
+        if pack_ints is not None:
+            data = pack_ints(v, code)
+            if data is not None:
+                return data
+        return pack_slowly(v)
     return pack
 
 
