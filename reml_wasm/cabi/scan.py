@@ -53,7 +53,9 @@ static PyObject *reml_scan_has_bool(PyObject *self, PyObject *seq) {
     Py_RETURN_FALSE;
 }
 
-#ifndef Py_LIMITED_API
+/* (not on free-threaded builds, whose lists keep their items differently) */
+#if !defined(Py_LIMITED_API) && !defined(Py_GIL_DISABLED)
+#define REML_INT_BULK 1
 /* The integer element codes (array typecodes): size, signedness, range. */
 static int reml_int_code(const char *code, Py_ssize_t *size, int *is_signed, long long *lo,
                          unsigned long long *hi) {
@@ -210,7 +212,7 @@ static PyObject *reml_fill_ints(PyObject *self, PyObject *args) {
 
 static PyMethodDef reml_scan_methods[] = {
     {"has_bool", reml_scan_has_bool, METH_O, "whether a list or tuple holds a bool (None: not one)"},
-#ifndef Py_LIMITED_API
+#ifdef REML_INT_BULK
     {"pack_ints", reml_pack_ints, METH_VARARGS, "an exact list of exact ints in range as native bytes (None: not one)"},
     {"fill_ints", reml_fill_ints, METH_VARARGS, "fill a new empty list with the ints of a buffer"},
 #endif
