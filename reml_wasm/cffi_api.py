@@ -76,17 +76,19 @@ _ANY_ERROR = re.compile(r"^(?P<file>[^:\n]+):(?P<line>\d+):(?P<col>\d+): error: 
 
 
 def build_api_module(cdef: str, source: str, lib: ResolvedLibrary | None, *,
-                     include_dirs: Sequence[str] = (), full_python_api: bool = False) -> ApiModule:
+                     include_dirs: Sequence[str] = (), limited_api: bool = True) -> ApiModule:
     """Compile (or reuse) the API-mode module for `cdef`, whose C source is `source`.
-    `lib=None` links no library (a module that calls only through function pointers);
-    `full_python_api`: the source uses CPython's whole C API, not only its stable subset
-    (the module then fits this Python version alone, which its cache key names anyway)."""
+    `lib=None` links no library (a module that calls only through function pointers).
+    `limited_api=False` compiles against the full CPython API (for a source that reads
+    Python objects' insides; the module is built per Python version either way)."""
     cc = c_compiler()
     if cc is None:
         raise error("ffi.api.unavailable", "API mode needs a C compiler and none was found")
-    link = _link_args(lib) + (["-D_CFFI_NO_LIMITED_API"] if full_python_api else [])
+    link = _link_args(lib)
     key_parts = ["entry-format 2", cdef, source, "\0".join(link), "\0".join(include_dirs), _library_digest(lib), cc,
                  sys.version, cffi.__version__, sysconfig.get_config_var("EXT_SUFFIX") or ""]
+    if not limited_api:
+        key_parts.append("-D_CFFI_NO_LIMITED_API")
     digest = hashlib.sha256("\x1f".join(key_parts).encode()).hexdigest()[:20]
     modname = f"_reml_api_{digest}"
     with _lock:
@@ -100,7 +102,7 @@ def build_api_module(cdef: str, source: str, lib: ResolvedLibrary | None, *,
         if not target.is_file():
             outdir.mkdir(parents=True, exist_ok=True)
             toolchain.clean_orphans(outdir)
-            _compile(cc, modname, cdef, source, link, include_dirs, outdir, target)
+            _compile(cc, modname, cdef, source, link, include_dirs, outdir, target, limited_api)
         spec = importlib.util.spec_from_file_location(modname, target)
         if spec is None or spec.loader is None:  # pragma: no cover - the file was just written
             raise error("ffi.api.build_failed", f"cannot load compiled module {target}")
@@ -114,7 +116,7 @@ def build_api_module(cdef: str, source: str, lib: ResolvedLibrary | None, *,
 
 
 def _compile(cc: str, modname: str, cdef: str, source: str, link: list[str],
-             include_dirs: Sequence[str], outdir: Path, target: Path) -> None:
+             include_dirs: Sequence[str], outdir: Path, target: Path, limited_api: bool = True) -> None:
     outdir.mkdir(parents=True, exist_ok=True)
     builder = cffi.FFI()
     builder.cdef(cdef)
@@ -125,6 +127,7 @@ def _compile(cc: str, modname: str, cdef: str, source: str, link: list[str],
             builder.emit_c_code(str(c_file))
         so_tmp = Path(tmp) / target.name
         cmd = [cc, "-shared", "-fPIC", "-O2", "-w", "-Werror=implicit-function-declaration",
+               *([] if limited_api else ["-D_CFFI_NO_LIMITED_API"]),  # cffi's switch off Py_LIMITED_API
                f"-I{sysconfig.get_paths()['include']}", *[f"-I{d}" for d in include_dirs],
                str(c_file), "-o", str(so_tmp), *link]
         proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "LC_ALL": "C"})

@@ -28,9 +28,9 @@ from .layout import alignment, flatten_type, record_fields, record_offsets, size
 from .lift import coerce_from_slot, make_case, map_of_pairs, unpack_flags
 from .lower import case_of
 from .numbers import ARRAY_CODE, CORE_INT_MAX, CORE_INT_MIN, NAN, char_to_int, core_int, f32_bits, \
-    f32_round, f64_bits, int_to_char, number_list, pack_numbers, wrap_signed
+    f32_round, f64_bits, int_to_char, LITTLE, number_list, pack_numbers, struct_packers, wrap_signed
 from .options import CanonicalOptions, allocate, check_allocation
-from .scan import has_bool
+from .scan import has_bool, int_bulk
 from .resources import async_handle_class
 from .strings import MAX_LIST_BYTES, MAX_STRING_BYTES, encode_string, list_too_long, load_string, \
     string_too_long
@@ -115,24 +115,20 @@ def _utf8_all(items: Any) -> list[bytes] | None:
     return out
 
 
-_SMALL_LIST = 64  # integer lists up to this length are packed by one struct call
-
-
 def number_packer(name: str) -> Callable[[Any], Any]:
     """value -> the little-endian bytes of a list of numbers `name` (bytes or a byte
-    memoryview); short lists of integers through a cached `struct` per length, the rest
-    through `pack_numbers` (floats: their NaNs canonicalised).  Raises ValueTypeError."""
+    memoryview): lists of integers in C when a compiler is present; else short ones
+    through one cached `struct` per length, the rest (and floats, their NaNs canonicalised,
+    and anything the C packing does not take) through `pack_numbers`.  Raises
+    ValueTypeError."""
     code = ARRAY_CODE[name]
-    structs: dict[int, Any] = {}
-    small = name not in ("f32", "f64")
+    packers = struct_packers(code) if name not in ("f32", "f64") else ()
+    small = len(packers)
 
-    def pack(v: Any) -> Any:
-        if small and type(v) is list and len(v) <= _SMALL_LIST:
-            s = structs.get(len(v))
-            if s is None:
-                s = structs[len(v)] = struct.Struct(f"<{len(v)}{code}")
+    def pack_slowly(v: Any) -> Any:
+        if type(v) is list and len(v) < small:
             try:
-                data = s.pack(*v)
+                data = packers[len(v)](*v)
             except struct.error:
                 raise ValueTypeError("value", f"list<{name}>", v) from None
             if has_bool(v):  # struct takes True as 1; the value convention does not
@@ -142,6 +138,22 @@ def number_packer(name: str) -> Callable[[Any], Any]:
             return pack_numbers(code, v)
         except (TypeError, OverflowError, ValueError):
             raise ValueTypeError("value", f"list<{name}>", v) from None
+
+    if not (packers and LITTLE):
+        return pack_slowly
+    pack_ints: Callable[[Any, str], bytes | None] | None = None
+    looked = False
+
+    def pack(v: Any) -> Any:
+        nonlocal pack_ints, looked
+        if not looked:  # the C conversions are loaded (or built) on first use, not before
+            bulk = int_bulk()
+            pack_ints, looked = (None if bulk is None else bulk.pack), True
+        if pack_ints is not None:
+            data = pack_ints(v, code)
+            if data is not None:
+                return data
+        return pack_slowly(v)
     return pack
 
 

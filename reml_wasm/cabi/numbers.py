@@ -4,14 +4,15 @@ bits and NaN canonicalisation, chars, and `NumberList` for bulk lists of numbers
 from __future__ import annotations
 
 import array
+import functools
 import math
 import struct
 import sys
-from typing import Any
+from typing import Any, Callable
 
 from .. import types as t
 from .errors import Trap
-from .scan import has_bool
+from .scan import has_bool, int_bulk
 
 NAN = math.nan  # canonical: struct packs it as 0x7fc00000 / 0x7ff8000000000000
 CANONICAL_NAN32 = 0x7FC00000
@@ -132,17 +133,48 @@ class NumberList(list):
         return f"NumberList({self.typecode!r}, {list.__repr__(self)})"
 
 
+SMALL_LIST = 64  # lists of numbers up to this length go through one cached `struct` call
+_ITEM_SIZE = {code: struct.calcsize("<" + code) for code in ARRAY_CODE.values()}
+
+
+@functools.cache
+def struct_packers(typecode: str) -> tuple[Callable[..., bytes], ...]:
+    """By length 0 .. SMALL_LIST: `pack(*numbers)` of that many little-endian numbers
+    `typecode` (no NaN canonicalisation, and bools taken as 1: callers check)."""
+    return tuple(struct.Struct(f"<{n}{typecode}").pack for n in range(SMALL_LIST + 1))
+
+
+@functools.cache
+def struct_unpackers(typecode: str) -> tuple[Callable[..., tuple[Any, ...]], ...]:
+    """By length 0 .. SMALL_LIST: `unpack_from(buffer, offset=0)` of that many
+    little-endian numbers `typecode`."""
+    return tuple(struct.Struct(f"<{n}{typecode}").unpack_from for n in range(SMALL_LIST + 1))
+
+
 def number_list(typecode: str, data: Any) -> NumberList:
-    """A NumberList of `typecode` over little-endian `data` (bytes-like)."""
-    arr = array.array(typecode)
-    arr.frombytes(data)
-    if not LITTLE:  # pragma: no cover - the engine runs little-endian hosts in practice
-        arr.byteswap()
-    if typecode in "fd" and arr and sum(arr) != sum(arr):
-        return NumberList(typecode, [canon_float(x) for x in arr])
-    out = _new_list(NumberList)  # what NumberList(typecode, arr) makes, without the Python __init__
+    """A NumberList of `typecode` over little-endian `data` (bytes, or a byte memoryview):
+    integers read in C into the list when a compiler is present; else one `struct` call
+    for a short list, one `array` copy otherwise; NaNs canonical."""
+    if LITTLE and typecode not in "fd":
+        bulk = int_bulk()
+        if bulk is not None:
+            out = _new_list(NumberList)
+            bulk.fill(out, data, typecode)
+            out.typecode = typecode
+            return out
+    n, extra = divmod(len(data), _ITEM_SIZE[typecode])
+    if n <= SMALL_LIST and not extra:
+        items: Any = struct_unpackers(typecode)[n](data)
+    else:
+        items = array.array(typecode)
+        items.frombytes(data)
+        if not LITTLE:  # pragma: no cover - the engine runs little-endian hosts in practice
+            items.byteswap()
+    if typecode in "fd" and items and sum(items) != sum(items):
+        return NumberList(typecode, [canon_float(x) for x in items])
+    out = _new_list(NumberList)  # what NumberList(typecode, items) makes, without the Python __init__
     out.typecode = typecode
-    out.extend(arr)
+    out.extend(items)
     return out
 
 
@@ -154,6 +186,9 @@ def pack_numbers(typecode: str, value: Any) -> bytes | memoryview:
     TypeError / OverflowError for values that do not fit)."""
     if isinstance(value, array.array) and value.typecode == typecode and LITTLE:
         arr = value
+    elif type(value) is list and LITTLE and typecode not in "fd" and (bulk := int_bulk()) is not None \
+            and (data := bulk.pack(value, typecode)) is not None:
+        return data  # every item an int in range, packed in C (anything else: array below)
     else:
         if isinstance(value, (str, bytes)):
             raise TypeError("not a sequence of numbers")

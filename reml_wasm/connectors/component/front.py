@@ -122,7 +122,7 @@ def _make_function() -> Any:
         if not _maker:
             from .glue import build_cached
             source = "#include <stdint.h>\n#include <stddef.h>\n" + capi_module.TYPES + capi_module.STORE_SOURCE + SOURCE
-            module = build_cached(CDEF, source, full_python_api=True)
+            module = build_cached(CDEF, source, limited_api=False)
             make = None
             if module is not None and module.lib.reml_front_install():
                 make = getattr(sys.modules.get("_reml_export_front"), "make", None)

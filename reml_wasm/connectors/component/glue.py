@@ -566,19 +566,19 @@ def _build(sigs: list[Signature]) -> Any:
     return build_cached(*_texts(sigs))
 
 
-def build_cached(cdef: str, source: str, full_python_api: bool = False) -> Any:
+def build_cached(cdef: str, source: str, limited_api: bool = True) -> Any:
     """The API-mode module of (cdef, source), linked to nothing: found again through a
     small index in the cache (keyed by the texts, this Python and the cffi backend; the
     module file's size and modification time recorded) without importing cffi's compiler
     side, else built by `cffi_api.build_api_module` (cached, verified) and recorded in the
     index; None when it cannot be built here (the reason kept for `enabled`)."""
-    index = _index_of(cdef, source + ("\n/* full API */" if full_python_api else ""))
+    index = _index_of(cdef, source + ("" if limited_api else "\n/* the full C API */"))
     module = _indexed(index)
     if module is not None:
         return module
     from ...cffi_api import build_api_module
     try:
-        built = build_api_module(cdef, source, None, full_python_api=full_python_api)
+        built = build_api_module(cdef, source, None, limited_api=limited_api)
     except Exception as exc:  # noqa: BLE001 - the glue is an optimisation: Python callers serve
         _unavailable.append(f"{type(exc).__name__}: {exc}")
         return None

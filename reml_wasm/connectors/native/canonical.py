@@ -12,6 +12,7 @@ owned: exactly the sequence a component host performs, on `NativeMemory`.
 
 from __future__ import annotations
 
+import array
 import os
 import struct
 from typing import Any, Callable, Iterable, Mapping
@@ -21,9 +22,11 @@ from ... import types as t
 from ...audit import error
 from ...cabi.codecs import number_packer
 from ...cabi.generated import define
-from ...cabi.numbers import ARRAY_CODE, number_list
+from ...cabi.numbers import ARRAY_CODE, LITTLE, NUMBER_TYPES, SMALL_LIST, NumberList, number_list, struct_packers, \
+    struct_unpackers
 from ...cabi.options import check_allocation
-from ...cabi.strings import MAX_LIST_BYTES, MAX_STRING_BYTES, string_too_long
+from ...cabi.scan import int_bulk, list_bool_scan
+from ...cabi.strings import MAX_LIST_BYTES, MAX_STRING_BYTES, list_too_long, string_too_long
 from ...toolchain import c_symbol
 from .handles import NativeHandles
 from .library import Mode, NativeLibrary
@@ -34,7 +37,8 @@ _VALUE_ERRORS = (TypeError, ValueError, OverflowError, KeyError, AttributeError,
 _PAIR = struct.Struct("<QQ")  # a (pointer, length) record in native memory
 # integer results read from the C function's (signed) return value
 _INT_RESULT = {t.S32: "r", t.S64: "r", t.U32: "r & 0xFFFFFFFF", t.U64: "r & 0xFFFFFFFFFFFFFFFF"}
-_INT_LIST_ELEMENTS = {t.S16, t.U16, t.S32, t.U32, t.S64, t.U64}
+# list<u8> is bytes in the value convention: the codec handles it
+_NUMBER_LIST_ELEMENTS = NUMBER_TYPES - {t.U8}
 
 
 def _int_result(ty: t.Type) -> str | None:
@@ -43,12 +47,12 @@ def _int_result(ty: t.Type) -> str | None:
     return _INT_RESULT.get(ty) if isinstance(ty, t.PrimitiveType) else None
 
 
-def _int_list_element(ty: t.Type) -> t.PrimitiveType | None:
-    """The element type of a list of 16-, 32- or 64-bit integers, else None."""
+def _number_list_element(ty: t.Type) -> t.PrimitiveType | None:
+    """The element type of a list of numbers (integers other than u8, floats), else None."""
     ty = t.unalias(ty)
     if isinstance(ty, t.ListType) and ty.length is None:
         elem = t.unalias(ty.element)
-        if isinstance(elem, t.PrimitiveType) and elem in _INT_LIST_ELEMENTS:
+        if isinstance(elem, t.PrimitiveType) and elem in _NUMBER_LIST_ELEMENTS:
             return elem
     return None
 
@@ -191,18 +195,47 @@ def _export_call(export_name: str, plan: cabi.ExportPlan, core: Callable[..., An
                           "        else:",
                           f"            s{i}, n{i} = put{i}(a{i})"]
                 flat += [f"s{i}", f"n{i}"]
-            elif inline_strings and _int_list_element(plan.func.params[i].type) is not None:
-                # a short list of integers packed by the codec's packer (bools refused
-                # there), then realloc, bounds and copy inline; anything else: the codec
+            elif inline_strings and _number_list_element(plan.func.params[i].type) is not None:
+                # a list of numbers: packed (integers: one cached struct call when short,
+                # one array conversion otherwise, then one bool scan; floats: the codec's
+                # packer, which makes NaNs canonical), then realloc, bounds and one copy
+                # inline; anything that is not a plain list: the codec
                 assert isinstance(mem, cabi.NativeMemory)
-                elem = _int_list_element(plan.func.params[i].type)
+                elem = _number_list_element(plan.func.params[i].type)
                 assert elem is not None
-                es = cabi.size(elem, 8)
-                env[f"put{i}"], env[f"pack{i}"] = c.put, number_packer(elem.name)
-                lines += [f"        if a{i}.__class__ is list and len(a{i}) <= 64:",
-                          f"            n{i} = len(a{i})",
-                          f"            d{i} = pack{i}(a{i})",
-                          f"            s{i} = realloc(0, 0, {es}, {es} * n{i})",
+                es, code = cabi.size(elem, 8), ARRAY_CODE[elem.name]
+                env.update({f"put{i}": c.put, f"pack{i}": number_packer(elem.name), "list_too_long": list_too_long})
+                lines += [f"        if a{i}.__class__ is list:",
+                          f"            n{i} = len(a{i})"]
+                bulk = int_bulk() if code not in "fd" and LITTLE else None
+                if bulk is not None:
+                    # packed in C (anything it does not take: the codec's packer, which
+                    # packs an int subclass or refuses the list with its diagnostic)
+                    env["pack_ints"] = bulk.pack
+                    lines += [f"            if n{i} > {MAX_LIST_BYTES // es}:",
+                              f"                raise list_too_long(n{i}, {es} * n{i})",
+                              f"            d{i} = pack_ints(a{i}, {code!r})",
+                              f"            if d{i} is None:",
+                              f"                d{i} = pack{i}(a{i})"]
+                elif code in "fd" or not LITTLE:
+                    lines += [f"            if n{i} > {MAX_LIST_BYTES // es}:",
+                              f"                raise list_too_long(n{i}, {es} * n{i})",
+                              f"            d{i} = pack{i}(a{i})"]
+                else:
+                    # struct and array take True as 1: a list holding a bool goes to the
+                    # plan's lowering for its diagnostic
+                    env.update(packers=struct_packers(code), new_array=array.array, bool_scan=list_bool_scan())
+                    lines += [f"            if n{i} <= {SMALL_LIST}:",
+                              f"                d{i} = packers[n{i}](*a{i})",
+                              f"            elif n{i} > {MAX_LIST_BYTES // es}:",
+                              f"                raise list_too_long(n{i}, {es} * n{i})",
+                              "            else:",
+                              f"                d{i} = new_array({code!r})",
+                              f"                d{i}.fromlist(a{i})",
+                              f"                d{i} = memoryview(d{i}).cast('B')",
+                              f"            if bool_scan(a{i}):",
+                              "                lower_args(args)"]
+                lines += [f"            s{i} = realloc(0, 0, {es}, {es} * n{i})",
                           f"            if s{i} % {es} or not {mem.low} <= s{i} or s{i} + {es} * n{i} > {mem.limit}:",
                           f"                s{i} = check_allocation(opts, s{i} & {(1 << 64) - 1}, {es}, {es} * n{i})",
                           f"            view[s{i}:s{i} + {es} * n{i}] = d{i}",
@@ -242,22 +275,42 @@ def _export_call(export_name: str, plan: cabi.ExportPlan, core: Callable[..., An
                 lines.append("    post(r)")
             lines.append("    return v")
         elif (inline_strings and plan.func.result is not None and plan.flat.results_spilled
-              and _int_list_element(plan.func.result) is not None):
-            # a list<integer> result: its (pointer, length) record and the numbers read
-            # inline, with the codec's checks; anything unusual: the plan's lifting
+              and _number_list_element(plan.func.result) is not None):
+            # a list-of-numbers result: its (pointer, length) record read inline, the
+            # numbers by one bulk copy (`number_list`: NaNs made canonical), with the
+            # codec's checks; anything unusual: the plan's lifting
             assert isinstance(mem, cabi.NativeMemory)
-            elem = _int_list_element(plan.func.result)
+            elem = _number_list_element(plan.func.result)
             assert elem is not None
-            es = cabi.size(elem, 8)
+            es, code = cabi.size(elem, 8), ARRAY_CODE[elem.name]
             env.update(pair=_PAIR.unpack_from, number_list=number_list)
             low, limit = mem.low, mem.limit
             lines += [f"    r = core({', '.join(flat)})",
                       f"    if not r % 8 and {low} <= r and r + 16 <= {limit}:",
                       "        sp, sn = pair(view, r)",
                       f"        nb = sn * {es}",
-                      f"        if nb <= {MAX_LIST_BYTES} and not sp % {es} and {low} <= sp and sp + nb <= {limit}:",
-                      f"            v = number_list({ARRAY_CODE[elem.name]!r}, view[sp:sp + nb])",
-                      "        else:",
+                      f"        if nb <= {MAX_LIST_BYTES} and not sp % {es} and {low} <= sp and sp + nb <= {limit}:"]
+            bulk = int_bulk() if code not in "fd" and LITTLE else None
+            if bulk is not None:
+                # integers read in C straight into the NumberList (what `number_list`
+                # makes of them, without its dispatch)
+                env.update(fill_ints=bulk.fill, new_list=NumberList.__new__, NumberList=NumberList)
+                lines += ["            v = new_list(NumberList)",
+                          f"            fill_ints(v, view[sp:sp + nb], {code!r})",
+                          f"            v.typecode = {code!r}"]
+            elif code not in "fd":
+                # a short list of integers: one cached struct call straight into the
+                # NumberList (what `number_list` makes of it, without its dispatch)
+                env.update(unpackers=struct_unpackers(code), new_list=NumberList.__new__, NumberList=NumberList)
+                lines += [f"            if sn <= {SMALL_LIST}:",
+                          "                v = new_list(NumberList)",
+                          f"                v.typecode = {code!r}",
+                          "                v.extend(unpackers[sn](view, sp))",
+                          "            else:",
+                          f"                v = number_list({code!r}, view[sp:sp + nb])"]
+            else:
+                lines.append(f"            v = number_list({code!r}, view[sp:sp + nb])")
+            lines += ["        else:",
                       "            v = lift((r,))",
                       "    else:",
                       "        v = lift((r,))"]
