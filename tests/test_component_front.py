@@ -249,3 +249,27 @@ def test_the_front_counts_its_realloc_entries(logs):
     assert f.reallocs == 4          # the list's block and one per string
     f(())
     assert f.reallocs == 1
+
+
+EDGES = [0, 1, -1, 127, -128, 128, 255, 256, (1 << 30) - 1, 1 << 30, -(1 << 30), (1 << 32) - 1, 1 << 32, 1 << 70, True]
+
+
+@pytest.fixture(scope="module")
+def oracle_paths():
+    from reml_wasm.benchmarks.component import build_oracle
+    from reml_wasm.connectors.component import Component
+    comp = Component.from_file(build_oracle())
+    return comp.instantiate(path="fast"), python_callers(comp), comp.instantiate(path="wasmtime")
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(name=st.sampled_from(["echo-list-u32", "echo-list-s8", "echo-list-bool", "echo-list-char", "echo-list-f64"]),
+       items=st.lists(st.sampled_from(EDGES) | st.integers() | st.floats() | st.sampled_from(["a", "\ud800", False]),
+                      max_size=6))
+def test_number_lists_take_every_edge_as_the_codecs_do(oracle_paths, name, items):
+    """Lists of numbers packed by the front (small ints read in place, larger ones and
+    other classes converted in general or handed to the Python caller): the values or the
+    coded errors of the Python callers, and the reference path's values."""
+    outs = [outcome(inst, name, items) for inst in oracle_paths]
+    assert outs[0][:3] == outs[1][:3], outs
+    assert agree(outs[0], outs[2]), outs

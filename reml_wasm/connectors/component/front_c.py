@@ -153,6 +153,19 @@ static int scalar_bits(int kind, PyObject *o, uint64_t *out) {
     return -1;
 }
 
+/* an exact int of at most one digit read without a call (0), else 1 (the general path) */
+static inline int small_int(PyObject *o, long long *v) {
+#if PY_VERSION_HEX < 0x030C0000
+    if (!PyLong_CheckExact(o)) return 1;
+    Py_ssize_t size = Py_SIZE(o);
+    if (size == 0) { *v = 0; return 0; }
+    if (size == 1) { *v = (long long)((PyLongObject *)o)->ob_digit[0]; return 0; }
+    if (size == -1) { *v = -(long long)((PyLongObject *)o)->ob_digit[0]; return 0; }
+#endif
+    (void)o; (void)v;
+    return 1;
+}
+
 static PyObject *attr(PyObject *o, PyObject *name) {  /* a dataclass field (new reference) */
     PyObject *r = PyObject_GenericGetAttr(o, name);
     if (!r) PyErr_Clear();
@@ -203,7 +216,19 @@ static int take(front_t *f, int32_t node, PyObject *o, tape_t *t) {
         if (ekind <= K_CHAR) {  /* packed here: the tape holds the buffer */
             uint8_t *buf = PyMem_RawMalloc(len * es + 1);
             if (!buf || own_buf(t, buf)) { PyMem_RawFree(buf); return -1; }
-            for (Py_ssize_t i = 0; i < len; i++) {
+            Py_ssize_t i = 0;
+            if (ekind >= K_S8 && ekind <= K_U32) {  /* small ints read in place, range-checked */
+                int64_t lo = f_lo[ekind], hi = f_hi[ekind];
+                for (; i < len; i++) {
+                    long long v;
+                    if (small_int(items[i], &v)) break;
+                    if (v < lo || v > hi) return -1;
+                    if (es == 4) { uint32_t w = (uint32_t)v; memcpy(buf + i * 4, &w, 4); }
+                    else if (es == 2) { uint16_t w = (uint16_t)v; memcpy(buf + i * 2, &w, 2); }
+                    else buf[i] = (uint8_t)v;
+                }
+            }
+            for (; i < len; i++) {
                 uint64_t b;
                 if (scalar_bits(ekind, items[i], &b)) return -1;
                 memcpy(buf + i * es, &b, (size_t)es);
