@@ -145,3 +145,20 @@ def test_values_equal_is_nan_aware_and_strict():
     assert not values_equal(Record(x=1, y=2), Record(y=2, x=1))
     assert not values_equal(Some(None), None)
     assert values_equal({"a": [Ok(math.inf)]}, {"a": [Ok(math.inf)]})
+
+
+def test_case_values_are_slotted_immutable_and_pickle():
+    """Variant, Ok, Err and Some carry no instance dict (one allocation each; lifted values
+    set their slots directly), stay immutable and survive pickle and copy."""
+    import dataclasses
+
+    from reml_wasm.values import SET_TAG, SET_VALUE
+    for v in (Variant("a", Record(x=1)), Variant("b"), Ok(3), Err("e"), Some(None)):
+        assert not hasattr(v, "__dict__")
+        assert pickle.loads(pickle.dumps(v)) == v == copy.deepcopy(v)
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            v.value = 1  # type: ignore[misc]
+    made = object.__new__(Variant)
+    SET_TAG(made, "a")
+    SET_VALUE[Variant](made, 2)
+    assert made == Variant("a", 2) and hash(made) == hash(Variant("a", 2))
