@@ -273,3 +273,31 @@ def test_number_lists_take_every_edge_as_the_codecs_do(oracle_paths, name, items
     outs = [outcome(inst, name, items) for inst in oracle_paths]
     assert outs[0][:3] == outs[1][:3], outs
     assert agree(outs[0], outs[2]), outs
+
+
+def test_arguments_mutated_by_another_thread_during_a_call_are_safe(oracle_paths):
+    """The front copies what it needs before it releases the GIL (string objects held,
+    numbers packed), so another thread rewriting the very list being lowered never
+    corrupts a call: every result is the list as it was at some moment, whole."""
+    import threading
+    inst = oracle_paths[0]
+    f = inst.func("echo-list-string")
+    assert type(f).__name__ == "ExportFront"
+    shared = ["a" * 50] * 200
+    stop = threading.Event()
+
+    def mutate():
+        k = 0
+        while not stop.is_set():
+            k += 1
+            shared[:] = [chr(97 + k % 26) * 50] * 200  # a whole new content, new string objects
+
+    t = threading.Thread(target=mutate)
+    t.start()
+    try:
+        for _ in range(2000):
+            out = f(shared)
+            assert len(out) == 200 and len(set(out)) == 1 and len(out[0]) == 50, out[:2]
+    finally:
+        stop.set()
+        t.join()
