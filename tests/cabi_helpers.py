@@ -80,3 +80,25 @@ def component_from_wat(directory: Path, wat: str):
     subprocess.run([toolchain.wasm_tools_path(), "parse", str(directory / "c.wat"), "-o",
                     str(directory / "c.wasm")], check=True)
     return Component.from_file(directory / "c.wasm")
+
+
+def area_guest(lifts: str, data: str = "") -> str:
+    """A component's WAT whose core function `id32` returns its argument and whose export
+    `poke(at, v)` stores a word in its memory (holding `data`, a WAT data string, at 16):
+    `lifts` adds types and exports lifting `id32` at other types with `(memory $mem)`, so
+    a test writes any bytes first and then has them lifted from any address."""
+    segment = f' (data (i32.const 16) "{data}")' if data else ""
+    return f"""
+(component
+  (core module $m
+    (memory (export "mem") 1){segment}
+    (func (export "id32") (param i32) (result i32) (local.get 0))
+    (func (export "poke") (param i32 i32) (i32.store (local.get 0) (local.get 1))))
+  (core instance $i (instantiate $m))
+  (alias core export $i "mem" (core memory $mem))
+  (alias core export $i "id32" (core func $id32))
+  (alias core export $i "poke" (core func $poke))
+  (func $poke_f (param "at" u32) (param "v" u32) (canon lift (core func $poke)))
+  (export "poke" (func $poke_f))
+{lifts})
+"""

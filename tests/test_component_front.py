@@ -14,7 +14,7 @@ from reml_wasm.audit import DiagnosticError
 from reml_wasm.cabi.layout import flatten_type
 from reml_wasm.values import Err, Ok, Record, Some, Variant
 
-from cabi_helpers import component_from_wat, glue_without_front, python_callers
+from cabi_helpers import area_guest, component_from_wat, glue_without_front, python_callers
 from strategies import same_value
 
 TYPES = """
@@ -33,22 +33,9 @@ AREA_TYPES = {"rec": "$rec_e", "var": "$var_e", "ls": "(list string)", "lu": "(l
               "oo": "(option (option u8))", "rs": "(result string (error (list s16)))",
               "tp": "(tuple char f32 f64 bool)", "lv": "(list $var_e)", "lf": "(list f32)"}
 
-AREAS = """
-(component
-  (core module $m
-    (memory (export "mem") 1)
-    (data (i32.const 16) "h\\c3\\a9llo\\ff")
-    (func (export "id32") (param i32) (result i32) (local.get 0))
-    (func (export "poke") (param i32 i32) (i32.store (local.get 0) (local.get 1))))
-  (core instance $i (instantiate $m))
-  (alias core export $i "mem" (core memory $mem))
-  (alias core export $i "id32" (core func $id32))
-  (alias core export $i "poke" (core func $poke))
-  (func $poke_f (param "at" u32) (param "v" u32) (canon lift (core func $poke)))
-  (export "poke" (func $poke_f))
-""" + TYPES + "".join(f"""  (func $a_{k} (param "at" u32) (result {ty}) (canon lift (core func $id32) (memory $mem)))
+AREAS = area_guest(TYPES + "".join(f"""  (func $a_{k} (param "at" u32) (result {ty}) (canon lift (core func $id32) (memory $mem)))
   (export "area-{k}" (func $a_{k}))
-""" for k, ty in AREA_TYPES.items()) + ")\n"
+""" for k, ty in AREA_TYPES.items()), data="h\\c3\\a9llo\\ff")
 
 
 def outcome(inst, name, *args):
@@ -301,3 +288,15 @@ def test_arguments_mutated_by_another_thread_during_a_call_are_safe(oracle_paths
     finally:
         stop.set()
         t.join()
+
+
+def test_the_type_description_is_made_once_per_component(areas, monkeypatch):
+    """Instances share their component's front plans: a later instance describes no type."""
+    import reml_wasm.connectors.component.caller as caller_module
+    made = []
+    real = caller_module.plan_front
+    monkeypatch.setattr(caller_module, "plan_front", lambda *a: made.append(a[0].name) or real(*a))
+    for _ in range(3):
+        inst = areas.instantiate(path="fast")
+        assert type(inst.func("area-rec")).__name__ == "ExportFront"
+    assert made.count("area-rec") <= 1

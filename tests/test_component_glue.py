@@ -16,7 +16,7 @@ from reml_wasm.audit import DiagnosticError
 from reml_wasm.connectors.component import Component
 from reml_wasm.values import Err, Ok, Record, Variant
 
-from cabi_helpers import component_from_wat, python_callers
+from cabi_helpers import area_guest, component_from_wat, python_callers
 
 @pytest.fixture(autouse=True, scope="module", params=["front", "glue-python-half"])
 def export_front(request):
@@ -559,21 +559,10 @@ def test_list_fields_lowered_in_c_call_realloc_as_the_codecs_do(tmp_path):
 
 # option<K> results read in C from the area the core function points at (its argument):
 # the test writes the area's bytes first through `poke`
-OPTION_AREAS = """
-(component
-  (core module $m
-    (memory (export "mem") 1)
-    (func (export "id32") (param i32) (result i32) (local.get 0))
-    (func (export "poke") (param i32 i32) (i32.store (local.get 0) (local.get 1))))
-  (core instance $i (instantiate $m))
-  (alias core export $i "mem" (core memory $mem))
-  (alias core export $i "id32" (core func $id32))
-  (alias core export $i "poke" (core func $poke))
-  (func $poke_f (param "at" u32) (param "v" u32) (canon lift (core func $poke)))
-  (export "poke" (func $poke_f))
-""" + "".join(f"""  (func $o_{k} (param "at" u32) (result (option {k})) (canon lift (core func $id32) (memory $mem)))
+_OPTION_LIFTS = "".join(f"""  (func $o_{k} (param "at" u32) (result (option {k})) (canon lift (core func $id32) (memory $mem)))
   (export "opt-{k}" (func $o_{k}))
-""" for k in ("u8", "s8", "u16", "s16", "u32", "s32", "bool", "char")) + ")\n"
+""" for k in ("u8", "s8", "u16", "s16", "u32", "s32", "bool", "char"))
+OPTION_AREAS = area_guest(_OPTION_LIFTS)
 
 
 @pytest.fixture(scope="module")
@@ -621,10 +610,9 @@ def test_result_parameters_lowered_in_c_equal_the_codecs(three, values):
         assert outs[0][0] == outs[2][0] and (outs[0][0] == "error" or outs[0] == outs[2]), outs
 
 
-RESULT_AREAS = OPTION_AREAS.replace('(export "mem") 1)', '(export "mem") 1) (data (i32.const 16) "h\\c3\\a9llo\\ff")', 1) \
-    .rstrip()[:-1] + "".join(f"""  (func $r_{k} (param "at" u32) (result (result {k} (error string))) (canon lift (core func $id32) (memory $mem)))
+RESULT_AREAS = area_guest(_OPTION_LIFTS + "".join(f"""  (func $r_{k} (param "at" u32) (result (result {k} (error string))) (canon lift (core func $id32) (memory $mem)))
   (export "res-{k}" (func $r_{k}))
-""" for k in ("u8", "s16", "u32", "s32", "bool", "char")) + ")\n"
+""" for k in ("u8", "s16", "u32", "s32", "bool", "char")), data="h\\c3\\a9llo\\ff")
 
 
 @pytest.fixture(scope="module")

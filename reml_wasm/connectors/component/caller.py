@@ -25,7 +25,7 @@ from ...values import SET_VALUE, Err, Ok, Record, Some, check_args, is_list_valu
 from . import traps as component_traps
 from .callbacks import take_exception
 from .capi import CApi
-from .front import front as make_front
+from .front import front as make_front, plan as plan_front
 
 # flat core type -> (view written, index stride); i32 goes through the int64 view so both
 # signed and unsigned 32-bit values fit
@@ -733,8 +733,10 @@ def glue_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
         base["int_call"] = int_call
     trap, fn = base["trap"], base["fn"]
     post_fn = ffi.NULL if post is None else post.keep_alive["fn"]  # type: ignore[attr-defined]
-    realloc_fn = opts.realloc.keep_alive["fn"] if sig.strings else ffi.NULL
-    mem_raw = opts.memory._mem if sig.memory else ffi.NULL
+    # realloc and memory when the export has them (the glue uses them for strings and
+    # option results, the front for any string or list)
+    realloc_fn = ffi.NULL if opts.realloc is None else opts.realloc.keep_alive["fn"]
+    mem_raw = ffi.NULL if opts.memory is None else opts.memory._mem
     record = ffi.gc(capi.lib.reml_export_new(state.record, fn, post_fn, realloc_fn, mem_raw, 0),
                     capi.lib.reml_export_free)
     declared = [ftype]
@@ -954,14 +956,12 @@ def glue_caller(capi: CApi, ctx: Any, func: Any, plan: Any, ftype: t.Function,
             m.copied = 0  # the interpreter's lifting starts with the whole budget
         return handle(code, args)
 
-    def record_of(lowers: bool, memory: bool) -> Any:
-        realloc = opts.realloc.keep_alive["fn"] if lowers else ffi.NULL
-        return ffi.gc(capi.lib.reml_export_new(state.record, fn, post_fn, realloc,
-                                               opts.memory._mem if memory else ffi.NULL, 0),
-                      capi.lib.reml_export_free)
+    front_plan = book[0].front_plan(book[1], lambda: plan_front(ftype, plan.flat, opts))
+    if front_plan is None:
+        return caller
     # the copy budget is reset per call for the host functions' lifting only: the front
     # counts its own, and its failure handler resets it for the interpreter's
-    fronted = make_front(capi, ftype, plan.flat, opts, record_of, caller, failed, post is not None,
+    fronted = make_front(capi, front_plan, opts, record, caller, failed, post is not None,
                          state.copy_meters if state.host_imports else None)
     if fronted is None:
         return caller

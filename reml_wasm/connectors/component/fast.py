@@ -457,11 +457,15 @@ class FastBackend(cl.Backend):
     def _host_func(self, ftype: wasmtime.FuncType, entry: Callable[..., int], *, scalar: bool = False) -> wasmtime.Func:
         """A core function of type `ftype` whose calls run `entry(raw)`, or with `scalar`
         `entry(a0, a1, a2)` (callbacks.py)."""
+        return self.capi.new_host_func(self.ctx, ftype, self._register(entry), scalar=scalar)
+
+    def _register(self, entry: Callable[..., int]) -> int:
+        """`entry`'s key in callbacks.REGISTRY, kept as this instance's (released at close)."""
         if self.capi.host_entry is None:
             callbacks.attach(self.capi)
         key = callbacks.register(entry)
         self.host_keys.append(key)
-        return self.capi.new_host_func(self.ctx, ftype, key, scalar=scalar)
+        return key
 
     def release_host_functions(self) -> None:
         """Forget this instance's host functions now (later guest calls to them trap)."""
@@ -481,14 +485,7 @@ class FastBackend(cl.Backend):
         tables = self._tables(scope)
         entry = resource_entry(kind, tables, rt, scalar=scalar)
         if kind == "resource.new" and scalar:  # made in C, Python asked only when C cannot
-            if self.capi.host_entry is None:
-                callbacks.attach(self.capi)
-            keys = self.host_keys
-
-            def register(entry: Callable[..., int]) -> int:
-                keys.append(callbacks.register(entry))
-                return keys[-1]
-            native = native_resource_new(self.capi, self.ctx, ftype, tables, rt, entry, register)
+            native = native_resource_new(self.capi, self.ctx, ftype, tables, rt, entry, self._register)
             if native is not None:
                 return native
         return self._host_func(ftype, entry, scalar=scalar)

@@ -2,30 +2,36 @@
 
 The C engine (front_c.py) is compiled once into a small API-mode module shared by every
 component (cached like the glue modules); each export gets an `ExportFront`: a callable C
-object with the export's type description (`describe`: a flat array of nodes and a tuple
-of constants).  It serves a call when every argument has exactly the class the value
-convention names (int, float, bool, str, bytes, list or tuple, Record, Variant, Ok, Err,
-Some, frozenset); anything else (subclasses, mappings for records, values out of range)
-goes to the generated Python caller, which gives the same result or the same diagnostic.
-Failures after the store's lock was taken go to that caller's failure handler.
+object reading the export's type description (`Description`: a flat array of nodes and a
+tuple of constants, worked out once per component by `plan`).  It serves a call when
+every argument has exactly the class the value convention names (int, float, bool, str,
+bytes, list or tuple, Record, Variant, Ok, Err, Some, frozenset); anything else
+(subclasses, mappings for records, values out of range) goes to the generated Python
+caller, which gives the same result or the same diagnostic.  Failures after the store's
+lock was taken go to that caller's failure handler.
 """
-
 from __future__ import annotations
 
 import struct
 import sys
 import threading
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 from ... import types as t
 from ...cabi.layout import alignment, flatten_type, record_offsets, size, variant_layout
 from ...cabi.numbers import ARRAY_CODE, NAN, NumberList
 from ...values import Err, Ok, Record, Some, Variant
 from . import capi as capi_module
-from .front_c import CDEF, KIND, SOURCE
+from .front_c import CDEF, CONSTS, KIND, SOURCE
 
 _lock = threading.Lock()
 _maker: list[Any] = []  # [make] once built and installed in this process; [None] when not possible
+
+
+# the values behind front_c.CONSTS
+_FIXED = {"record": Record, "fields": Record.__dict__["_fields"], "variant": Variant, "ok": Ok, "err": Err,
+          "some": Some, "numlist": NumberList, "typecode": NumberList.__dict__["typecode"], "nan": NAN,
+          "tag": sys.intern("tag"), "value": sys.intern("value"), "copied": sys.intern("copied"), "zero": 0}
 
 
 class Unsupported(Exception):
@@ -37,9 +43,7 @@ class Description:
 
     def __init__(self) -> None:
         self.words: list[int] = []
-        self.consts: list[Any] = [Record, Record.__dict__["_fields"], Variant, Ok, Err, Some, NumberList,
-                                  NumberList.__dict__["typecode"], NAN, sys.intern("tag"), sys.intern("value"),
-                                  sys.intern("copied"), 0]
+        self.consts: list[Any] = [_FIXED[name] for name in CONSTS]
         self._strings: dict[str, int] = {}
 
     def const(self, value: Any) -> int:
@@ -87,7 +91,7 @@ class Description:
         if isinstance(ty, t.OptionType):
             _, off, _ = variant_layout([None, ty.inner])
             nested = isinstance(t.unalias(ty.inner), t.OptionType)
-            return self._emit([KIND["option"]] + head[1:] + [self.node(ty.inner), off, int(nested)])
+            return self._emit([KIND["option"]] + head[1:] + [-1, self.node(ty.inner), off, int(nested)])
         if isinstance(ty, t.ResultType):
             _, off, _ = variant_layout([ty.ok, ty.err])
             ok = -1 if ty.ok is None else self.node(ty.ok)
@@ -110,7 +114,7 @@ class Description:
 def _needs_memory(ty: t.Type) -> bool:
     """Whether lowering or lifting `ty` reaches guest memory (strings, lists)."""
     ty = t.unalias(ty)
-    if isinstance(ty, (t.ListType,)) or ty == t.STRING:
+    if isinstance(ty, t.ListType) or ty == t.STRING:
         return True
     return any(_needs_memory(c) for c in ty.children())
 
@@ -130,13 +134,21 @@ def _make_function() -> Any:
         return _maker[0]
 
 
-def front(capi: Any, ftype: t.Function, flat: Any, opts: Any, record_of: Callable[[bool, bool], Any], fallback: Any,
-          failed: Callable[[int, tuple], Any], post: bool, meter: Any) -> Any:
-    """The C front of an export (`fallback`: its generated Python caller, whose attributes
-    it takes over; `failed(code, args)`: that caller's failure handler; `meter`: the list of
-    memories whose copy budget (`copied`) each call resets, or None; `record_of(lowers, memory)`:
-    the export's C record, with realloc and memory as it needs them), or None when the front
-    does not cover the signature or cannot be built here."""
+class FrontPlan(NamedTuple):
+    """What an export's fronts share across instances: its type description and how its
+    result comes back (mode 0: none, 1: one flat scalar, 2: a spilled area)."""
+
+    nodes: bytes
+    consts: tuple[Any, ...]
+    params: tuple[int, ...]
+    result: int
+    mode: int
+    nslots: int
+
+
+def plan(ftype: t.Function, flat: Any, opts: Any) -> FrontPlan | None:
+    """The front plan of an export (once per component), or None when the front does not
+    cover its signature or options."""
     if flat.params_spilled or len(flat.params) > 16:
         return None
     desc = Description()
@@ -154,16 +166,25 @@ def front(capi: Any, ftype: t.Function, flat: Any, opts: Any, record_of: Callabl
         mode = 0
     elif flat.results_spilled:
         mode = 2
-    elif isinstance(rty, (t.PrimitiveType, t.EnumType, t.FlagsType)) and rty != t.STRING:
+    elif isinstance(rty, (t.PrimitiveType, t.EnumType, t.FlagsType)):
         mode = 1
     else:
         return None  # a compound in one flat value: the Python caller lifts it
+    return FrontPlan(desc.packed(), tuple(desc.consts), params, result, mode,
+                     max(len(flat.params), len(flat.results), 1))
+
+
+def front(capi: Any, plan: FrontPlan, opts: Any, record: Any, fallback: Any, failed: Callable[[int, tuple], Any],
+          post: bool, meter: Any) -> Any:
+    """The C front of an export (`record`: its C record, with realloc and memory when the
+    export has them; `fallback`: its generated Python caller, whose attributes it takes
+    over; `failed(code, args)`: that caller's failure handler; `meter`: the list of
+    memories whose copy budget (`copied`) each call resets, or None), or None when the
+    front module cannot be built here."""
     make = _make_function()
     if make is None:
         return None
-    record = record_of(lowers, memory)
-    nslots = max(len(flat.params), len(flat.results), 1)
-    obj = make(int(capi.ffi.cast("uintptr_t", record)), desc.packed(), tuple(desc.consts), params, result, mode,
-               nslots, post, fallback, failed, meter, int(getattr(opts.memory, "copy_limit", 1 << 62)), record)
+    obj = make(int(capi.ffi.cast("uintptr_t", record)), plan.nodes, plan.consts, plan.params, plan.result, plan.mode,
+               plan.nslots, post, fallback, failed, meter, int(getattr(opts.memory, "copy_limit", 1 << 62)), record)
     obj.__dict__.update(getattr(fallback, "__dict__", {}))
     return obj

@@ -17,35 +17,36 @@ to the Python caller's failure handler with its status code, the lock still held
 Node layout (int32 words): kind, size, align, flat width, then per kind:
 LIST elem typecode-const (or -1); RECORD n (node offset key-const)*n; TUPLE n (node
 offset)*n; VARIANT n disc payload-offset dict-const (node-or--1 name-const)*n; ENUM n
-disc names-const dict-const; OPTION node payload-offset nested; RESULT ok err
+disc names-const dict-const; OPTION -1 node payload-offset nested; RESULT ok err
 payload-offset; FLAGS n labels-const dict-const.
 """
 
 from __future__ import annotations
 
+from ...cabi.strings import MAX_LIST_BYTES, MAX_STRING_BYTES
+from .glue import BADBLOCK, FAILED, LIFT, POISONED
+
 KINDS = ("bool", "s8", "u8", "s16", "u16", "s32", "u32", "s64", "u64", "f32", "f64", "char", "string",
          "list", "record", "tuple", "variant", "enum", "option", "result", "flags")
 KIND = {name: i for i, name in enumerate(KINDS)}
-# the fixed constants every front's tuple starts with (front.py fills them in this order)
-CONSTS = ("Record", "Record._fields", "Variant", "Ok", "Err", "Some", "NumberList", "NumberList.typecode", "NAN",
-          "tag", "value", "copied", "zero")
+# the fixed constants every front's tuple starts with, in this order (front.py fills them)
+CONSTS = ("record", "fields", "variant", "ok", "err", "some", "numlist", "typecode", "nan", "tag", "value",
+          "copied", "zero")
 
 CDEF = "int32_t reml_front_install(void);\n"
+
+# the node kinds, constant slots, status codes and size limits, named in C as in Python
+_NAMES = ("enum { " + ", ".join(f"K_{k.upper()}" for k in KINDS) + " };\n"
+          + "enum { " + ", ".join(f"C_{c.upper()}" for c in CONSTS) + " };\n"
+          + "".join(f"#define F_{name} {value}\n" for name, value in
+                    (("POISONED", POISONED), ("FAILED", FAILED), ("LIFT", LIFT), ("BADBLOCK", BADBLOCK),
+                     ("MAX_STRING", f"{MAX_STRING_BYTES}LL"), ("MAX_LIST", f"{MAX_LIST_BYTES}LL"))))
 
 SOURCE = r"""
 #include <Python.h>
 #include <structmember.h>
 #include <math.h>
-enum { K_BOOL, K_S8, K_U8, K_S16, K_U16, K_S32, K_U32, K_S64, K_U64, K_F32, K_F64, K_CHAR, K_STRING,
-       K_LIST, K_RECORD, K_TUPLE, K_VARIANT, K_ENUM, K_OPTION, K_RESULT, K_FLAGS };
-enum { C_RECORD, C_FIELDS, C_VARIANT, C_OK, C_ERR, C_SOME, C_NUMLIST, C_TYPECODE, C_NAN, C_TAG, C_VALUE,
-       C_COPIED, C_ZERO };
-#define F_FAILED 3
-#define F_LIFT 4
-#define F_BADBLOCK 5
-#define F_MAX_STRING ((1LL << 28) - 1)
-#define F_MAX_LIST ((1LL << 28) - 1)
-
+""" + _NAMES + r"""
 typedef struct {
     PyObject_HEAD
     vectorcallfunc vectorcall;
@@ -53,7 +54,7 @@ typedef struct {
     reml_export_t *ex;
     int32_t *d;
     PyObject *consts, *fallback, *failed, *meter, *keep;
-    int32_t nparams, result, mode, nslots, post, realloc;
+    int32_t nparams, result, mode, nslots, post;
     int64_t copy_limit, reallocs;
     int32_t params[16];
 } front_t;
@@ -295,16 +296,16 @@ static int take(front_t *f, int32_t node, PyObject *o, tape_t *t) {
     case K_OPTION: {
         if (o == Py_None) return push(t, 0);
         PyObject *some = PyTuple_GET_ITEM(C, C_SOME);
-        if (n[6]) {  /* nested: some(v) is Some(v) */
+        if (n[7]) {  /* nested: some(v) is Some(v) */
             if (Py_TYPE(o) != (PyTypeObject *)some) return -1;
             PyObject *v = attr(o, PyTuple_GET_ITEM(C, C_VALUE));
             if (!v) return -1;
-            int r = take_case(f, n[4], v, 1, t);
+            int r = take_case(f, n[5], v, 1, t);
             Py_DECREF(v);
             return r;
         }
         if (Py_TYPE(o) == (PyTypeObject *)some) return -1;
-        return take_case(f, n[4], o, 1, t);
+        return take_case(f, n[5], o, 1, t);
     }
     case K_RESULT: {
         PyTypeObject *tp = Py_TYPE(o);
@@ -359,6 +360,12 @@ static int f_alloc(front_t *f, int64_t align, int64_t nbytes, uint64_t *sp) {
 
 static inline void put(front_t *f, uint64_t addr, const void *src, size_t n) {
     if (n) memcpy(f->ex->st->mem_data(f->ex->st->ctx, &f->ex->mem) + addr, src, n);
+}
+
+/* the node of case `cs`'s payload of a variant, option or result (-1: none); every
+   payload sits at n[6] bytes into the value */
+static inline int32_t case_payload(const int32_t *n, uint64_t cs) {
+    return n[0] == K_VARIANT ? n[8 + 2 * cs] : n[4 + cs];
 }
 
 static int store(cursor_t *c, int32_t node, uint64_t addr);
@@ -416,11 +423,9 @@ static int store(cursor_t *c, int32_t node, uint64_t addr) {
     }
     default: {  /* variant, option, result: the case, then its payload */
         uint64_t cs = c->v[c->i++];
-        int32_t disc = kind == K_VARIANT ? n[5] : 1;
-        int32_t off = kind == K_VARIANT ? n[6] : kind == K_OPTION ? n[5] : n[6];
-        int32_t payload = kind == K_VARIANT ? n[8 + 2 * cs] : kind == K_OPTION ? (cs ? n[4] : -1) : n[4 + cs];
-        put(f, addr, &cs, (size_t)disc);
-        return payload < 0 ? 0 : store(c, payload, addr + (uint64_t)off);
+        int32_t payload = case_payload(n, cs);
+        put(f, addr, &cs, (size_t)(kind == K_VARIANT ? n[5] : 1));
+        return payload < 0 ? 0 : store(c, payload, addr + (uint64_t)n[6]);
     }
     }
 }
@@ -448,7 +453,7 @@ static int lower_flat(cursor_t *c, int32_t node, wasmtime_val_raw_t *a, int32_t 
     }
     default: {  /* the case, the payload's flat values (already their joined bits), zeros */
         uint64_t cs = c->v[c->i++];
-        int32_t payload = kind == K_VARIANT ? n[8 + 2 * cs] : kind == K_OPTION ? (cs ? n[4] : -1) : n[4 + cs];
+        int32_t payload = case_payload(n, cs);
         int32_t end = *k + n[3];
         a[(*k)++].i64 = (int64_t)cs;
         if (payload >= 0) { int r = lower_flat(c, payload, a, k); if (r) return r; }
@@ -619,8 +624,8 @@ static PyObject *load(reader_t *r, int32_t node, uint64_t addr) {
         uint8_t cs = r->m[addr];
         if (cs > 1) return NULL;
         if (!cs) Py_RETURN_NONE;
-        PyObject *v = load(r, n[4], addr + (uint64_t)n[5]);
-        if (!v || !n[6]) return v;
+        PyObject *v = load(r, n[5], addr + (uint64_t)n[6]);
+        if (!v || !n[7]) return v;
         return dataclass(C, C_SOME, NULL, v);
     }
     case K_RESULT: {
@@ -636,6 +641,9 @@ static PyObject *load(reader_t *r, int32_t node, uint64_t addr) {
 }
 
 /* ---- the call ------------------------------------------------------------------------ */
+/* a scalar kind whose flat value is 64 bits wide */
+static inline int wide(int kind) { return kind == K_S64 || kind == K_U64 || kind == K_F64; }
+
 static PyObject *front_failed(front_t *f, int code, PyObject *const *args, Py_ssize_t nargs) {
     PyObject *tuple = PyTuple_New(nargs);
     if (!tuple) return NULL;
@@ -671,7 +679,7 @@ static PyObject *front_call(PyObject *self, PyObject *const *args, size_t nargsf
     int code = 0;
     Py_BEGIN_ALLOW_THREADS
     reml_lock(st);
-    if (st->poisoned) code = 2;
+    if (st->poisoned) code = F_POISONED;
     else {
         reml_enter(st);
         cursor_t c = {f, t.v, 0};
@@ -689,7 +697,7 @@ static PyObject *front_call(PyObject *self, PyObject *const *args, size_t nargsf
     if (f->mode == 0) { result = Py_None; Py_INCREF(result); }
     else if (f->mode == 1) {
         const int32_t *n = f->d + f->result;
-        uint64_t b = n[0] == K_S64 || n[0] == K_U64 || n[0] == K_F64 ? (uint64_t)a[0].i64 : (uint64_t)(uint32_t)a[0].i32;
+        uint64_t b = wide(n[0]) ? (uint64_t)a[0].i64 : (uint64_t)(uint32_t)a[0].i32;
         result = n[0] <= K_CHAR ? scalar(f, n[0], b) : enum_or_flags(f, n, b);
     } else {
         const int32_t *n = f->d + f->result;
@@ -700,7 +708,7 @@ static PyObject *front_call(PyObject *self, PyObject *const *args, size_t nargsf
     if (!result) {
         if (PyErr_Occurred()) PyErr_Clear();
         const int32_t *n = f->d + f->result;
-        st->raw[0] = f->mode == 1 && (n[0] == K_S64 || n[0] == K_U64 || n[0] == K_F64) ? a[0].i64 : a[0].i32;
+        st->raw[0] = f->mode == 1 && wide(n[0]) ? a[0].i64 : a[0].i32;
         return front_failed(f, F_LIFT, args, nargs);
     }
     if (f->post) {

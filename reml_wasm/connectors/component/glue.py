@@ -43,7 +43,7 @@ import os
 import sys
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from ... import toolchain, types as t
 from ...audit import write_atomic
@@ -506,6 +506,9 @@ _lock = threading.Lock()
 _unavailable: list[str] = []  # why the glue cannot be built here (remembered per process)
 
 
+_Entry = tuple[Any, list["Signature | None"], Any, dict[int, Any]]
+
+
 class GlueBook:
     """The glue of one instance's exports: exports noted (in order) while the component is
     instantiated; on the first export call their signatures are worked out and compiled
@@ -518,7 +521,7 @@ class GlueBook:
         self.owner = owner
         self.front = front_enabled()  # whether its exports get a C front (front.py)
         self.noted: list[tuple[t.Function, bool]] = []
-        self._entry: tuple[Any, list[Signature | None], Any] | None = None
+        self._entry: _Entry | None = None
 
     def note(self, func: t.Function, post: bool) -> int:
         """Remember an export (nothing is worked out before the first call); its index."""
@@ -531,14 +534,22 @@ class GlueBook:
         if self.capi.mode != "api" or _unavailable:
             return None
         entry = self._entry or self._load()
-        if entry is None or index >= len(entry[1]):
+        if index >= len(entry[1]):
             return None
         sig = entry[1][index]
         if sig is None or entry[2] is None:
             return None
         return entry[2].lib, getattr(entry[2].lib, sig.name), sig
 
-    def _load(self) -> tuple[Any, list[Signature | None], Any] | None:
+    def front_plan(self, index: int, make: Callable[[], Any]) -> Any:
+        """The front plan of the export noted at `index`: `make()`, worked out once per
+        component and shared by its instances."""
+        plans = (self._entry or self._load())[3]
+        if index not in plans:
+            plans[index] = make()
+        return plans[index]
+
+    def _load(self) -> _Entry:
         with _lock:
             entry = _components.get(id(self.owner))
             if entry is None or entry[0] is not self.owner or len(entry[1]) != len(self.noted):
@@ -550,14 +561,15 @@ class GlueBook:
                     module = _build([by_name[n] for n in names])
                     if module is not None:
                         _by_names[names] = module
-                entry = (self.owner, sigs, module)
+                entry = (self.owner, sigs, module, {})
                 _components[id(self.owner)] = entry
         self._entry = entry
         return entry
 
 
-# id(owner) -> (owner, signatures in lift order, module); the owner is kept, so its id is not reused
-_components: dict[int, tuple[Any, list[Signature | None], Any]] = {}
+# id(owner) -> (owner, signatures in lift order, module, front plans by export index); the
+# owner is kept, so its id is not reused
+_components: dict[int, _Entry] = {}
 _by_names: dict[tuple[str, ...], Any] = {}
 
 
@@ -572,7 +584,7 @@ def build_cached(cdef: str, source: str, limited_api: bool = True) -> Any:
     module file's size and modification time recorded) without importing cffi's compiler
     side, else built by `cffi_api.build_api_module` (cached, verified) and recorded in the
     index; None when it cannot be built here (the reason kept for `enabled`)."""
-    index = _index_of(cdef, source + ("" if limited_api else "\n/* the full C API */"))
+    index = _index_of(cdef, source, limited_api)
     module = _indexed(index)
     if module is not None:
         return module
@@ -601,10 +613,11 @@ def index_file(sigs: list[Signature]) -> Path:
     return _index_of(*_texts(sigs))
 
 
-def _index_of(cdef: str, source: str) -> Path:
+def _index_of(cdef: str, source: str, limited_api: bool = True) -> Path:
     """The cache index naming the compiled module of (cdef, source)."""
     import _cffi_backend
-    key = "\x1f".join([cdef, source, sys.version, _cffi_backend.__version__])
+    parts = [cdef, source, sys.version, _cffi_backend.__version__] + ([] if limited_api else ["full C API"])
+    key = "\x1f".join(parts)
     return toolchain.cache_root() / "glue" / f"{hashlib.sha256(key.encode()).hexdigest()[:24]}.json"
 
 

@@ -395,7 +395,8 @@ class FastInstance(Instance):
             provided, self.wasi = wasi_imports(component.world, config)
             imports = {**provided, **imports}  # the caller's own implementations win
         self._imports = imports
-        self._dtors: dict[int, tuple[t.ResourceType, Any]] = {}  # resource type id -> (type, destructor)
+        # resource type id -> (type, destructor); a type without one has _no_destructor
+        self._dtors: dict[int, tuple[t.ResourceType, Callable[[Any], Any]]] = {}
         self._last_dtor: tuple[Any, Callable[[Any], Any]] = (None, _no_destructor)  # the last type dropped
         self.backend = FastBackend(capi, engine, self.store, component._modules[key], self._bind_import,
                                    sandbox.fuel, sandbox.epoch_ticks,
@@ -454,25 +455,22 @@ class FastInstance(Instance):
         self.store.close()
 
     def drop(self, handle: Any) -> None:
-        """Drop an owned resource handle (its destructor runs).  A live owned handle of
-        the resource type dropped last goes straight to its destructor (`_last_dtor`);
-        of another type met before, through `_dtors` (by type identity)."""
-        last = self._last_dtor
-        if handle.__class__ is _Resource and handle.type is last[0] and handle.own and not handle._moved \
-                and not self.closed:
+        """Drop an owned resource handle (its destructor runs).  A live owned handle of a
+        resource type met before goes straight to its destructor: the type dropped last
+        (`_last_dtor`), else through `_dtors` (by type identity)."""
+        if handle.__class__ is _Resource and handle.own and not handle._moved:
+            rt, last = handle.type, self._last_dtor
+            if rt is not last[0]:
+                found = self._dtors.get(id(rt))
+                if found is None or found[0] is not rt:
+                    return super().drop(handle)
+                last = self._last_dtor = found
+            if self.closed:
+                raise component_traps.closed("drop")
             handle._moved = True  # Resource.take, its checks made above
             last[1](handle.rep)  # the destructor's caller takes the store's lock itself
-            return
-        if handle.__class__ is _Resource and handle.own and not handle.moved:
-            found = self._dtors.get(id(handle.type))
-            if found is not None and found[0] is handle.type:
-                if self.closed:
-                    raise component_traps.closed("drop")
-                rep = handle.take()
-                self._last_dtor = (found[0], found[1] or _no_destructor)
-                self._last_dtor[1](rep)
-                return
-        super().drop(handle)
+            return None
+        return super().drop(handle)
 
     def _drop(self, handle: Any) -> None:
         if not isinstance(handle, cabi.Resource):
@@ -485,8 +483,7 @@ class FastInstance(Instance):
         tables = self.backend.resource_tables.get(handle.type)
         dtor = None if tables is None else tables.dtors.get(handle.type)
         if tables is not None:
-            self._dtors[id(handle.type)] = (handle.type, dtor)
-            self._last_dtor = (handle.type, dtor or _no_destructor)
+            self._dtors[id(handle.type)] = self._last_dtor = (handle.type, dtor or _no_destructor)
         if dtor is not None:
             dtor(rep)
 
