@@ -185,3 +185,27 @@ def test_the_callers_imports_replace_wasi_on_both_paths(rust_command):
         outs.append(out.decode())
     assert outs[0] == outs[1]
     assert outs[0].startswith("argc=2\narg[0]=py\narg[1]=x\nenv FROM=python\n")
+
+
+
+_DROP_AND_EXIT = """
+import gc, sys
+from reml_wasm.connectors.component import Component, Sandbox, WasiConfig
+from reml_wasm.connectors.component.wasi.command import run_command
+command = Component.from_file(sys.argv[1])
+for _ in range(int(sys.argv[2])):
+    out = bytearray()
+    run_command(command, Sandbox(wasi=WasiConfig(args=["rs"], stdout=out.extend, stderr=out.extend)), "wasmtime")
+gc.collect()
+"""
+
+
+def test_a_process_that_drops_wasmtime_stores_with_output_callbacks_exits_cleanly(rust_wasm):
+    # wasmtime lets go of a dropped store's output callbacks later, on its own worker
+    # threads; one that enters Python while the interpreter shuts down aborts the process
+    # with a Rust panic on stderr, unless the reference path waits for them at exit
+    # (without the wait about half of these processes abort: eight runs catch it)
+    for _ in range(8):
+        proc = subprocess.run([sys.executable, "-c", _DROP_AND_EXIT, str(rust_wasm), "30"], capture_output=True,
+                              cwd=ROOT, timeout=300)
+        assert (proc.returncode, proc.stderr) == (0, b"")

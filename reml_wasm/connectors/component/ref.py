@@ -8,8 +8,11 @@ imports it (its outgoing handler replaced by one that refuses: no network is gra
 
 from __future__ import annotations
 
+import atexit
 import os
 import tempfile
+import time
+import weakref
 from typing import Any, Callable
 
 import wasmtime
@@ -54,9 +57,10 @@ def _imports_http(world: t.World) -> bool:
     return any(isinstance(item, t.InterfaceItem) and item.key.startswith(_WASMTIME_HTTP) for item in world.imports)
 
 
-def wasmtime_wasi(config: WasiConfig) -> wasmtime.WasiConfig:
+def wasmtime_wasi(config: WasiConfig, sinks: list[Callable[[bytes], None]]) -> wasmtime.WasiConfig:
     """wasmtime's WASI configured with what `config` grants (the fast path's WASI host
-    takes the same configuration)."""
+    takes the same configuration); the output callbacks it hands to wasmtime are appended
+    to `sinks`."""
     w = wasmtime.WasiConfig()
     w.argv = list(config.args)
     w.env = [list(p) for p in config.env]
@@ -77,8 +81,37 @@ def wasmtime_wasi(config: WasiConfig) -> wasmtime.WasiConfig:
         if target == "inherit":
             getattr(w, f"inherit_{name}")()
         else:
-            setattr(w, f"{name}_custom", _sink(target))
+            sinks.append(_sink(target))
+            setattr(w, f"{name}_custom", sinks[-1])
     return w
+
+
+# wasmtime lets go of an output callback on one of its own worker threads, some time after
+# the store that held it is dropped.  A worker thread that enters Python once the
+# interpreter has begun to shut down is ended there, and wasmtime aborts the process from
+# Rust code that cannot unwind.  So the callbacks of dropped stores are kept in view
+# (weakly), and before the interpreter shuts down it waits, for a bounded time, until
+# wasmtime has let go of them.
+_RELEASED_SINKS: "weakref.WeakSet[Callable[[bytes], None]]" = weakref.WeakSet()
+_RELEASE_WAIT = 5.0
+
+
+def _store_dropped(sinks: list[Callable[[bytes], None]]) -> None:
+    _RELEASED_SINKS.update(sinks)
+
+
+def wait_for_released_outputs(timeout: float = _RELEASE_WAIT) -> bool:
+    """Wait (at most `timeout` seconds) until wasmtime has let go of the WASI output
+    callbacks of every dropped store; True when it has."""
+    deadline = time.monotonic() + timeout
+    while _RELEASED_SINKS:
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.001)
+    return True
+
+
+atexit.register(wait_for_released_outputs)
 
 
 def _sink(target: Any) -> Callable[[bytes], None]:
@@ -117,7 +150,9 @@ class RefInstance:
         config = sandbox.wasi_config
         if config is not None:
             linker.add_wasip2()
-            self.store.set_wasi(wasmtime_wasi(config))
+            sinks: list[Callable[[bytes], None]] = []
+            self.store.set_wasi(wasmtime_wasi(config, sinks))
+            weakref.finalize(self.store, _store_dropped, sinks)
             if _imports_http(world):
                 # wasmtime's wasi:http types (fields, requests, responses, bodies) work
                 # locally; its outgoing handler would send the request, so it is replaced
