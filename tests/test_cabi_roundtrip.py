@@ -11,7 +11,7 @@ from hypothesis import given, settings, strategies as st
 from reml_wasm import types as t
 from reml_wasm.cabi import NumberList, lift_flat, load, lower_flat, store, size, alignment
 from reml_wasm.cabi.codecs import Compiler
-from reml_wasm.values import Record, Some, Variant, Ok
+from reml_wasm.values import Err, Record, Some, Variant, Ok
 
 from cabi_helpers import options
 from strategies import same_value, typed_values, values_of
@@ -205,6 +205,9 @@ BAD_HOST_VALUES = [
     (SHAPE, Variant("square", 1.0)), (SHAPE, "none"), (t.EnumType("e", ("a",)), "b"),
     (t.FlagsType("f", ("a",)), {"b"}), (t.ResultType(t.U8), 5),
     (t.OptionType(t.OptionType(t.U8)), 5), (t.ListType(t.U8, 2), b"abc"),
+    # a payload for a case without one would be lost: refused, flat and in memory
+    (SHAPE, Variant("none", 1.0)), (t.ListType(SHAPE), [Variant("none", 0)]), (t.ResultType(t.U8), Err(3)),
+    (t.ResultType(None, t.U8), Ok(0)), (t.ListType(t.ResultType(t.U8)), [Err("x")]),
 ]
 
 

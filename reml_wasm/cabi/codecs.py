@@ -26,7 +26,7 @@ from .generated import define
 from .layout import alignment, flatten_type, record_fields, record_offsets, size, variant_cases, \
     variant_layout, variant_payload_flat
 from .lift import coerce_from_slot, make_case, map_of_pairs, unpack_flags
-from .lower import case_of
+from .lower import case_of, no_payload
 from .numbers import ARRAY_CODE, CORE_INT_MAX, CORE_INT_MIN, NAN, char_to_int, core_int, f32_bits, \
     f32_round, f64_bits, int_to_char, LITTLE, number_list, pack_numbers, struct_packers, wrap_signed
 from .options import CanonicalOptions, allocate, check_allocation
@@ -753,7 +753,11 @@ class Compiler:
 
         def case_lower(c: Codec | None) -> Callable:
             if c is None:
-                return lambda v, out: out.extend(padding)
+                def lower_no_payload(v, out):
+                    if v is not None:
+                        raise no_payload(v)
+                    out.extend(padding)
+                return lower_no_payload
             return variants.case_lowerer(c.lower, c.flat, slots, padding)
 
         lifts = [case_lift(c) for c in codecs]
@@ -781,8 +785,8 @@ class Compiler:
             st = stores[d]
             if st is not None:
                 st(payload, p + payload_offset)
-            elif payload is not None and kind == "other" and not isinstance(ty, t.EnumType):
-                raise ValueTypeError("value", "no payload", payload)
+            elif payload is not None:
+                raise no_payload(payload)
 
         def lower(v, out):
             d, payload = case(v)

@@ -130,7 +130,20 @@ def record_values(ty: t.Type, value: Any) -> list[Any]:
 
 
 def case_of(ty: t.Type, value: Any) -> tuple[int, Any]:
-    """(case index, payload) of a host value of a variant-like type."""
+    """(case index, payload) of a host value of a variant-like type.  A payload given
+    for a case that has none is refused (it would be lost), as wasmtime refuses it."""
+    d, payload = _case_and_payload(ty, value)
+    if payload is not None and variant_cases(ty)[d] is None:  # type: ignore[index]
+        raise no_payload(payload)
+    return d, payload
+
+
+def no_payload(payload: Any) -> ValueTypeError:
+    """The error for a payload given to a case without one."""
+    return ValueTypeError("value", "no payload", payload)
+
+
+def _case_and_payload(ty: t.Type, value: Any) -> tuple[int, Any]:
     if isinstance(ty, t.VariantType):
         if not isinstance(value, Variant):
             raise ValueTypeError("value", f"variant {ty.name}", value)
