@@ -151,3 +151,28 @@ def test_drop_long_after_the_last_call_runs_under_a_fresh_deadline(ctest, path):
     time.sleep(0.4)
     inst.drop(handle)
     assert any("drop" in line or "dtor" in line or "counter" in line for line in log), log
+
+
+def test_close_unless_busy_leaves_an_instance_with_a_running_call_open(ctest):
+    """What interpreter exit uses on the wasmtime path: an instance whose call is running
+    (on another thread, or the caller's own host import) is left open; an idle one is
+    closed, and later calls trap with kind `closed`."""
+    entered, go, seen = threading.Event(), threading.Event(), []
+
+    def scale(v, by):
+        seen.append(inst.close_unless_busy())  # from inside its own call
+        entered.set()
+        go.wait(30)
+        return [x * by for x in v]
+    inst = ctest.instantiate({HOST: {"log": lambda s: None, "scale": scale}}, path="wasmtime")
+    worker = threading.Thread(target=lambda: seen.append(inst.call("call-scale", [2], 5)))
+    worker.start()
+    assert entered.wait(30)
+    assert inst.close_unless_busy() is False and not inst.closed
+    go.set()
+    worker.join(30)
+    assert seen == [False, [10]]
+    assert inst.close_unless_busy() is True and inst.closed
+    with pytest.raises(cabi.Trap) as exc:
+        inst.call("call-scale", [1], 1)
+    assert exc.value.diagnostic.extensions["kind"] == "closed"

@@ -249,7 +249,9 @@ class Instance:
 
     Release: `close()` (or leaving a `with` block) frees the store, its memories and
     its host functions at once; later calls trap with `kind` `closed`.  An unreachable
-    instance is freed by the garbage collector (host functions hold it only weakly)."""
+    instance is freed by the garbage collector (host functions hold it only weakly).
+    A reference-path instance whose WASI output goes to Python callables is closed at
+    interpreter exit, unless a call is running in it (`close_unless_busy`)."""
 
     path: str
 
@@ -328,12 +330,15 @@ class Instance:
         if self.lock._is_owned():  # type: ignore[attr-defined]
             raise error("ffi.component.busy", "an instance cannot be closed from inside one of its own calls")
         with self.lock:
-            if self.closed:
-                return
-            self.closed = True
-            if self._release_ticker is not None:
-                self._release_ticker()
-            self._close_store()
+            self._close_locked()
+
+    def _close_locked(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        if self._release_ticker is not None:
+            self._release_ticker()
+        self._close_store()
 
     def _close_store(self) -> None:
         raise NotImplementedError
@@ -349,12 +354,14 @@ class RefInstance(Instance):
     path = "wasmtime"
 
     def __init__(self, component: Component, imports: dict[str, Any], sandbox: Sandbox) -> None:
-        from .ref import RefInstance as _Ref
+        from .ref import RefInstance as _Ref, close_at_exit
         super().__init__(component)
         key = sandbox.engine_key
         engine = component.engine(key)
         self._ref = _Ref(engine, component.compiled(key), component.world, imports, sandbox)
         self._hold_ticker(sandbox, engine)
+        if self._ref.holds_output_callbacks:
+            close_at_exit(self)  # wasmtime must let go of them before the interpreter ends
 
     def _make(self, full: str, key: str | None, func: t.Function) -> Callable[..., Any]:
         return self._ref.func(key, func)
@@ -362,11 +369,21 @@ class RefInstance(Instance):
     def _drop(self, handle: Any) -> None:
         self._ref.drop(handle)
 
+    def close_unless_busy(self) -> bool:
+        """Close now unless a call into the instance is running (then leave it open);
+        True when the instance is closed afterwards."""
+        if self.lock._is_owned() or not self.lock.acquire(blocking=False):  # type: ignore[attr-defined]
+            return self.closed
+        try:
+            self._close_locked()
+        finally:
+            self.lock.release()
+        return True
+
     def _close_store(self) -> None:
         ref = self._ref
         self._ref = None  # type: ignore[assignment]
-        ref.callbacks.clear()
-        ref.store.close()
+        ref.close()
 
 
 class FastInstance(Instance):

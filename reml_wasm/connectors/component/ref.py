@@ -89,10 +89,12 @@ def wasmtime_wasi(config: WasiConfig, sinks: list[Callable[[bytes], None]]) -> w
 # wasmtime lets go of an output callback on one of its own worker threads, some time after
 # the store that held it is dropped.  A worker thread that enters Python once the
 # interpreter has begun to shut down is ended there, and wasmtime aborts the process from
-# Rust code that cannot unwind.  So the callbacks of dropped stores are kept in view
-# (weakly), and before the interpreter shuts down it waits, for a bounded time, until
-# wasmtime has let go of them.
+# Rust code that cannot unwind.  So, before the interpreter shuts down (atexit), the
+# stores that still hold output callbacks are closed (through their owners, which know
+# whether a call is running), and then it waits, for a bounded time, until wasmtime has
+# let go of the callbacks of every closed or dropped store.  Both sets are weak.
 _RELEASED_SINKS: "weakref.WeakSet[Callable[[bytes], None]]" = weakref.WeakSet()
+_CLOSE_AT_EXIT: "weakref.WeakSet[Any]" = weakref.WeakSet()
 _RELEASE_WAIT = 5.0
 
 
@@ -100,9 +102,15 @@ def _store_dropped(sinks: list[Callable[[bytes], None]]) -> None:
     _RELEASED_SINKS.update(sinks)
 
 
+def close_at_exit(owner: Any) -> None:
+    """Have `owner.close_unless_busy()` called before the interpreter shuts down (held
+    weakly: an owner collected before then needs nothing)."""
+    _CLOSE_AT_EXIT.add(owner)
+
+
 def wait_for_released_outputs(timeout: float = _RELEASE_WAIT) -> bool:
     """Wait (at most `timeout` seconds) until wasmtime has let go of the WASI output
-    callbacks of every dropped store; True when it has."""
+    callbacks of every closed or dropped store; True when it has."""
     deadline = time.monotonic() + timeout
     while _RELEASED_SINKS:
         if time.monotonic() >= deadline:
@@ -111,7 +119,11 @@ def wait_for_released_outputs(timeout: float = _RELEASE_WAIT) -> bool:
     return True
 
 
-atexit.register(wait_for_released_outputs)
+@atexit.register
+def _release_outputs_at_exit() -> None:
+    for owner in list(_CLOSE_AT_EXIT):
+        owner.close_unless_busy()
+    wait_for_released_outputs()
 
 
 def _sink(target: Any) -> Callable[[bytes], None]:
@@ -144,6 +156,9 @@ class RefInstance:
         # host functions given to the linker, held here (wasmtime holds them weakly:
         # host.weak_callback), so an unreachable instance is freed with its store
         self.callbacks: list[Any] = []
+        # when the store holds WASI output callbacks: marks them released (once) when
+        # the store is closed or collected
+        self._outputs_released: Callable[[], Any] | None = None
         # host-implemented resources: wasmtime's host resource type number per resource
         self._host_ids: dict[t.ResourceType, int] = {}
         self._dtors: dict[t.ResourceType, Callable[[Any], None]] = {}
@@ -152,7 +167,8 @@ class RefInstance:
             linker.add_wasip2()
             sinks: list[Callable[[bytes], None]] = []
             self.store.set_wasi(wasmtime_wasi(config, sinks))
-            weakref.finalize(self.store, _store_dropped, sinks)
+            if sinks:
+                self._outputs_released = weakref.finalize(self.store, _store_dropped, sinks)
             if _imports_http(world):
                 # wasmtime's wasi:http types (fields, requests, responses, bodies) work
                 # locally; its outgoing handler would send the request, so it is replaced
@@ -301,6 +317,18 @@ class RefInstance:
         if not isinstance(value, RefResource) or value.type != rt:
             raise ValueTypeError("value", handle_expected(rt), handle_found(value))
         return value.any
+
+    @property
+    def holds_output_callbacks(self) -> bool:
+        """True when the store holds Python callbacks for the guest's stdout or stderr."""
+        return self._outputs_released is not None
+
+    def close(self) -> None:
+        """Free the store, its host functions and its output callbacks now."""
+        self.callbacks.clear()
+        self.store.close()
+        if self._outputs_released is not None:
+            self._outputs_released()
 
     def func(self, key: str | None, func: t.Function) -> Callable[..., Any]:
         """A callable for an export (key: the interface's name, None for a world function)."""
