@@ -29,7 +29,9 @@ def _has_borrow(types: Sequence[t.Type], implemented: Any = ()) -> bool:
     return any(isinstance(x, t.BorrowType) and x.resource not in implemented for ty in types for x in t.walk(ty))
 
 
-def _uses_memory(types: Sequence[t.Type]) -> bool:
+def uses_memory(types: Sequence[t.Type]) -> bool:
+    """Whether lowering or lifting values of `types` reaches linear memory (strings,
+    variable-length lists, maps)."""
     return any(isinstance(x, (t.ListType, t.MapType)) and not (isinstance(x, t.ListType) and x.length is not None)
                or x == t.STRING for ty in types for x in t.walk(t.unalias(ty)))
 
@@ -60,7 +62,7 @@ class _Plan:
         types = list(func.param_types()) + ([] if func.result is None else [func.result])
         spilled = self.flat.params_spilled or self.flat.results_spilled
         # refresh the memory view only when this signature touches memory at all
-        self._memory = opts.memory if (spilled or _uses_memory(types)) else None
+        self._memory = opts.memory if (spilled or uses_memory(types)) else None
 
     def _generate(self, src: str, name: str, codecs: dict[str, Any], **env: Any) -> Callable[..., Any]:
         """Compile `src` (defining `name`) for this signature: the codec calls unrolled,

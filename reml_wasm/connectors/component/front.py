@@ -20,6 +20,7 @@ from typing import Any, Callable, NamedTuple
 from ... import types as t
 from ...cabi.layout import alignment, flatten_type, record_offsets, size, variant_layout
 from ...cabi.numbers import ARRAY_CODE, NAN, NumberList
+from ...cabi.plans import uses_memory
 from ...values import Err, Ok, Record, Some, Variant
 from . import capi as capi_module
 from .front_c import CDEF, CONSTS, KIND, SOURCE
@@ -111,14 +112,6 @@ class Description:
         return struct.pack(f"={len(self.words)}i", *self.words)
 
 
-def _needs_memory(ty: t.Type) -> bool:
-    """Whether lowering or lifting `ty` reaches guest memory (strings, lists)."""
-    ty = t.unalias(ty)
-    if isinstance(ty, t.ListType) or ty == t.STRING:
-        return True
-    return any(_needs_memory(c) for c in ty.children())
-
-
 def _make_function() -> Any:
     """`make(...)` from the front module (built or found in the cache once per process),
     or None when no module can be built here."""
@@ -157,8 +150,8 @@ def plan(ftype: t.Function, flat: Any, opts: Any) -> FrontPlan | None:
         result = -1 if ftype.result is None else desc.node(ftype.result)
     except Unsupported:
         return None
-    lowers = any(_needs_memory(p.type) for p in ftype.params)  # calls the guest's realloc
-    memory = lowers or (ftype.result is not None and (flat.results_spilled or _needs_memory(ftype.result)))
+    lowers = uses_memory([p.type for p in ftype.params])  # calls the guest's realloc
+    memory = lowers or (ftype.result is not None and (flat.results_spilled or uses_memory([ftype.result])))
     if (memory and (opts.memory is None or opts.string_encoding != "utf8")) or (lowers and opts.realloc is None):
         return None
     rty = None if ftype.result is None else t.unalias(ftype.result)

@@ -12,8 +12,9 @@ memoryview (`cabi.resources.C_NEXT` ...):
 `reml_resource_new`, the host function of a `resource.new` the guest imports, takes
 `next` when it is there and nothing is pending: it records the handle and answers the
 index (`next` stays: while a handle is pending C makes no other, and once Python has
-moved it out -- a constructor's result -- the same index is the next one again).  Otherwise it hands the call to the Python entry (`reml_host_scalar`
-with the entry's `callbacks.REGISTRY` key), which takes the pending handle in first.
+moved it out -- a constructor's result -- the same index is the next one again).
+Otherwise it hands the call to the Python entry (`reml_host_scalar` with the entry's
+`callbacks.REGISTRY` key), which takes the pending handle in first.
 The table takes the pending handle in before every use of its slots, and refreshes
 `next` after each of its own changes, so the indices given out are the ones the
 Python table alone would give.

@@ -108,22 +108,13 @@ def close_at_exit(owner: Any) -> None:
     _CLOSE_AT_EXIT.add(owner)
 
 
-def wait_for_released_outputs(timeout: float = _RELEASE_WAIT) -> bool:
-    """Wait (at most `timeout` seconds) until wasmtime has let go of the WASI output
-    callbacks of every closed or dropped store; True when it has."""
-    deadline = time.monotonic() + timeout
-    while _RELEASED_SINKS:
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(0.001)
-    return True
-
-
 @atexit.register
 def _release_outputs_at_exit() -> None:
     for owner in list(_CLOSE_AT_EXIT):
         owner.close_unless_busy()
-    wait_for_released_outputs()
+    deadline = time.monotonic() + _RELEASE_WAIT
+    while _RELEASED_SINKS and time.monotonic() < deadline:
+        time.sleep(0.001)
 
 
 def _sink(target: Any) -> Callable[[bytes], None]:
